@@ -1,0 +1,30 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is plumbing.
+SHELL := /bin/bash
+# The default Python of this kind of machine; override with `make PYTHON=python3.x ...`.
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && python3.11 -c 'import venv' >/dev/null 2>&1 && echo python3.11 || echo python3)
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+
+.PHONY: help venv demo test sanity units integration lint bench clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   - set up .venv, start the Vobiz emulator and show the collection at work"
+	@echo "make test   - everything CI runs (sanity, units, integration, lint, docs, build, importer, version matrix)"
+	@echo "make sanity | units | integration | lint - one suite alone (after make test has set up .venv)"
+	@echo "make clean  - remove .venv, the version-matrix venvs and build output"
+
+venv:
+	@$(PYTHON) tools/pinned_venv.py $(VENV) requirements-dev.txt
+
+demo: venv
+	@$(VENV_PY) tools/demo.py
+
+test: venv
+	@$(VENV_PY) tools/gate.py
+
+sanity units integration lint: venv
+	@$(VENV_PY) tools/gate.py $@
+
+clean:
+	rm -rf $(VENV) .venv-floor .venv-newest tests/output

@@ -1,0 +1,371 @@
+#!/usr/bin/env python
+"""Everything CI runs: ``make test`` calls this with the dev venv's Python.
+
+It does the plumbing ansible-test needs on this kind of machine (a copy of the collection
+under ``ansible_collections/vobiz/voice``, a stand-in for the unreachable get-pip download,
+real interpreters instead of pyenv shims), runs every step with a time limit, prints a table
+of steps and one closing ``N passed, N failed`` line, and exits non-zero when any step failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import glob
+import hashlib
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import pinned_venv  # noqa: E402  pylint: disable=wrong-import-position
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WORK = pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10])
+COLL = WORK / 'ansible_collections' / 'vobiz' / 'voice'
+PYBIN = WORK / 'pybin'
+LOGS = WORK / 'logs'
+DIST = WORK / 'dist'
+# Target Pythons any supported ansible-core may test; each ansible-test picks those it supports.
+CANDIDATE_PYTHONS = ('3.8', '3.9', '3.10', '3.11', '3.12', '3.13', '3.14')
+PYTEST_SUMMARY = re.compile(r'^=+ .*\b(passed|failed|error|errors|skipped|no tests ran)\b.* in [\d.]+s.* =+$')
+INTEGRATION_TARGET = re.compile(r'^Running (\S+) integration test role')
+TAIL_LINES = 40
+
+
+@dataclasses.dataclass
+class Leg:
+    """One ansible-core version on one Python, in its own venv."""
+
+    name: str
+    python_version: str
+    venv: pathlib.Path
+    requirements: pathlib.Path
+    skip_reason: str = ''
+
+    @property
+    def bin(self) -> pathlib.Path:
+        """The venv's bin directory."""
+        return self.venv / 'bin'
+
+
+@dataclasses.dataclass
+class Result:
+    """What one step did."""
+
+    name: str
+    status: str  # PASSED, FAILED or SKIPPED
+    seconds: float = 0.0
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    note: str = ''
+
+
+def real_python(version: str) -> str | None:
+    """Return a working interpreter for ``version``, avoiding pyenv shims that point nowhere."""
+    candidates = []
+    found = shutil.which(f'python{version}')
+    if found and '/shims/' not in found:
+        candidates.append(found)
+    try:
+        pyenv_root = subprocess.run(['pyenv', 'root'], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pyenv_root = os.environ.get('PYENV_ROOT', '')
+    if pyenv_root:
+        candidates.extend(sorted(glob.glob(f'{pyenv_root}/versions/{version}.*/bin/python{version}'), reverse=True))
+    if found:
+        candidates.append(found)
+    for candidate in candidates:
+        probe = subprocess.run([candidate, '-c', 'import sys, venv; print(sys.version_info[:2])'], capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == str(tuple(int(part) for part in version.split('.'))):
+            return candidate
+    return None
+
+
+def prepare_pythons() -> dict[str, str]:
+    """Put one symlink per working interpreter on a PATH directory; return version -> path."""
+    if PYBIN.exists():
+        shutil.rmtree(PYBIN)
+    PYBIN.mkdir(parents=True)
+    found = {}
+    for version in CANDIDATE_PYTHONS:
+        path = real_python(version)
+        if path:
+            (PYBIN / f'python{version}').symlink_to(path)
+            found[version] = path
+    return found
+
+
+def install_get_pip_stand_in(leg: Leg) -> None:
+    """Put the get-pip stand-in where this leg's ansible-test looks for a cached copy."""
+    matches = glob.glob(str(leg.venv / 'lib' / 'python*' / 'site-packages' / 'ansible_test' / '_internal' / 'python_requirements.py'))
+    if not matches:
+        raise SystemExit(f'ansible-test not found in {leg.venv}')
+    pin = re.search(r"pip='([\d.]+)'", pathlib.Path(matches[0]).read_text(encoding='utf-8'))
+    if not pin:
+        raise SystemExit(f'cannot read the pip version ansible-test pins from {matches[0]}')
+    cache = pathlib.Path.home() / '.ansible' / 'test' / 'cache'
+    cache.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / 'tools' / 'get_pip_offline.py', cache / f"get_pip_{pin.group(1).replace('.', '_')}.py")
+
+
+def source_files() -> list[str]:
+    """The files that make up the collection: tracked plus untracked-but-not-ignored."""
+    if (ROOT / '.git').exists():
+        out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+                             cwd=ROOT, capture_output=True, check=True).stdout
+        return sorted({name for name in out.decode().split('\0') if name and (ROOT / name).is_file()})
+    skip = ('.venv', '.git', 'tests/output', 'collections', 'build', 'dist', '.ansible')
+    return sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob('*')
+                  if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip))
+
+
+def sync_collection() -> None:
+    """Copy the collection to where ansible-test insists it lives (a symlink is not enough)."""
+    if COLL.exists():
+        shutil.rmtree(COLL)
+    for name in source_files():
+        target = COLL / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target, follow_symlinks=False)
+
+
+def leg_env(leg: Leg) -> dict[str, str]:
+    """Environment for commands of one leg."""
+    env = dict(os.environ)
+    env['PATH'] = os.pathsep.join([str(leg.bin), str(PYBIN), env.get('PATH', '')])
+    env['ANSIBLE_PYTHON_INTERPRETER'] = str(leg.bin / 'python')
+    env['ANSIBLE_COLLECTIONS_PATH'] = str(WORK)
+    env['ANSIBLE_NOCOLOR'] = '1'
+    env['PY_COLORS'] = '0'
+    env.pop('PYENV_VERSION', None)
+    return env
+
+
+def junit_counts(directory: pathlib.Path) -> tuple[int, int, int]:
+    """Sum passed, failed and skipped test cases over the JUnit files in ``directory``."""
+    passed = failed = skipped = 0
+    for path in sorted(directory.glob('*.xml')):
+        for case in ET.parse(path).getroot().iter('testcase'):
+            if case.find('failure') is not None or case.find('error') is not None:
+                failed += 1
+            elif case.find('skipped') is not None:
+                skipped += 1
+            else:
+                passed += 1
+    return passed, failed, skipped
+
+
+class Gate:
+    """Runs the steps and keeps their results."""
+
+    def __init__(self, step_filter: list[str]):
+        self.results: list[Result] = []
+        self.step_filter = step_filter
+
+    def wanted(self, name: str) -> bool:
+        """True when the step was selected (all by default)."""
+        return not self.step_filter or any(word in name for word in self.step_filter)
+
+    def skip(self, name: str, reason: str) -> None:
+        """Record a step that cannot run here, loudly."""
+        print(f'SKIPPED {name}: {reason}', flush=True)
+        self.results.append(Result(name, 'SKIPPED', note=reason))
+
+    def run(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path = COLL, timeout: int = 900,
+            count: str = 'one', check=None) -> Result:
+        """Run one step; count its test cases by ``count`` ('one', 'junit' or 'targets')."""
+        junit_dir = cwd / 'tests' / 'output' / 'junit'
+        if count == 'junit' and junit_dir.exists():
+            shutil.rmtree(junit_dir)
+        log_path = LOGS / (re.sub(r'[^A-Za-z0-9_.-]+', '_', name) + '.log')
+        print(f'==> {name}', flush=True)
+        started = time.monotonic()
+        lines: list[str] = []
+        with open(log_path, 'w', encoding='utf-8') as log:
+            log.write('$ ' + ' '.join(cmd) + '\n')
+            try:
+                proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, text=True, errors='replace', start_new_session=True)
+            except OSError as exc:
+                return self._record(Result(name, 'FAILED', note=f'cannot start: {exc}'), started, [str(exc)])
+            deadline = started + timeout
+            timed_out = False
+            for line in proc.stdout or ():
+                log.write(line)
+                lines.append(line.rstrip('\n'))
+                if PYTEST_SUMMARY.match(line.strip()):
+                    print('    ' + line.strip(), flush=True)
+                if time.monotonic() > deadline:
+                    timed_out = True
+                    os.killpg(proc.pid, 9)
+                    break
+            try:
+                returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                os.killpg(proc.pid, 9)
+                returncode = proc.wait()
+        result = Result(name, 'PASSED' if returncode == 0 and not timed_out else 'FAILED')
+        if timed_out:
+            result.note = f'timed out after {timeout}s'
+        elif returncode != 0:
+            result.note = f'exit {returncode}'
+        if check and result.status == 'PASSED':
+            problem = check(lines)
+            if problem:
+                result.status, result.note = 'FAILED', problem
+                lines.append(problem)
+        if count == 'junit':
+            result.passed, result.failed, result.skipped = junit_counts(junit_dir)
+            if result.status == 'FAILED' and not result.failed:
+                result.failed = 1
+        elif count == 'targets':
+            targets = [match.group(1) for match in map(INTEGRATION_TARGET.match, lines) if match]
+            if result.status == 'PASSED':
+                result.passed = len(targets)
+            else:
+                result.passed, result.failed = max(0, len(targets) - 1), 1
+        elif result.status == 'PASSED':
+            result.passed = 1
+        else:
+            result.failed = 1
+        return self._record(result, started, lines)
+
+    def _record(self, result: Result, started: float, lines: list[str]) -> Result:
+        result.seconds = time.monotonic() - started
+        if result.status == 'FAILED':
+            print(f'FAILED {result.name} ({result.note}); last lines of its output:', flush=True)
+            for line in lines[-TAIL_LINES:]:
+                print('    | ' + line, flush=True)
+        else:
+            print(f'    ok in {result.seconds:.0f}s', flush=True)
+        self.results.append(result)
+        return result
+
+    def report(self) -> int:
+        """Print the table and the closing line; return the exit code."""
+        print('\n{:<44} {:>8} {:>7} {:>7} {:>7}  {}'.format('step', 'result', 'time', 'passed', 'failed', 'note'))
+        for res in self.results:
+            print(f'{res.name:<44} {res.status:>8} {res.seconds:>6.0f}s {res.passed:>7} {res.failed:>7}  {res.note}')
+        passed = sum(res.passed for res in self.results)
+        failed = sum(res.failed for res in self.results)
+        skipped = sum(res.skipped for res in self.results)
+        total_time = sum(res.seconds for res in self.results)
+        print(f'\ntotal step time {total_time / 60:.1f} min; logs in {LOGS}')
+        print(f'{passed} passed, {failed} failed, {skipped} skipped')
+        return 1 if failed or any(res.status == 'FAILED' for res in self.results) else 0
+
+
+def importer_check(result_file: pathlib.Path):
+    """Return a check of galaxy-importer's output and result file (it exits 0 on some failures)."""
+    def check(lines: list[str]) -> str:
+        problems = [line.strip() for line in lines if re.match(r'\s*(WARNING|ERROR|CRITICAL)\b', line)]
+        if problems:
+            return 'galaxy-importer reported: ' + ' | '.join(problems[:10])
+        if not any('Importer processing completed successfully' in line for line in lines):
+            return 'galaxy-importer did not report success'
+        if not result_file.exists():
+            return f'{result_file.name} was not written'
+        data = json.loads(result_file.read_text(encoding='utf-8'))
+        found = {item.get('name') for item in data.get('contents', []) if item.get('content_type') == 'module'}
+        missing = sorted({path.stem for path in (COLL / 'plugins' / 'modules').glob('*.py')} - found)
+        if missing:
+            return f'galaxy-importer did not load these modules: {", ".join(missing)}'
+        return ''
+    return check
+
+
+def ensure_leg(leg: Leg, python_path: str | None) -> bool:
+    """Create the leg's venv; return False (with skip_reason set) when it cannot exist here."""
+    if not python_path:
+        leg.skip_reason = f'python{leg.python_version} is not installed on this machine'
+        return False
+    pinned_venv.ensure(leg.venv, leg.requirements, python_path)
+    install_get_pip_stand_in(leg)
+    return True
+
+
+def main() -> int:
+    """Run the gate."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('steps', nargs='*', help='run only the steps whose names contain one of these words')
+    args = parser.parse_args()
+
+    for directory in (WORK, LOGS, DIST):
+        directory.mkdir(parents=True, exist_ok=True)
+    pythons = prepare_pythons()
+    print(f'Pythons found: {", ".join(sorted(pythons, key=lambda v: tuple(map(int, v.split(".")))))}', flush=True)
+    sync_collection()
+    gate = Gate(args.steps)
+
+    main_leg = Leg('2.19', '3.11', ROOT / '.venv', ROOT / 'requirements-dev.txt')
+    install_get_pip_stand_in(main_leg)
+    env = leg_env(main_leg)
+    test = str(main_leg.bin / 'ansible-test')
+
+    if gate.wanted('sanity'):
+        gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'],
+                 env=env, timeout=1500, count='junit')
+    if gate.wanted('units'):
+        gate.run('units (core 2.19, py3.11, coverage)', [test, 'units', '--venv', '--python', '3.11', '--coverage', '--color', 'no'],
+                 env=env, timeout=900, count='junit')
+        gate.run('coverage report', [test, 'coverage', 'report', '--color', 'no'], env=env, timeout=300)
+    if gate.wanted('integration'):
+        gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'],
+                 env=env, timeout=1200, count='targets')
+    if gate.wanted('lint'):
+        gate.run('ansible-lint --profile production', [str(main_leg.bin / 'ansible-lint'), '--profile', 'production', '--offline'],
+                 env=env, timeout=600)
+    if gate.wanted('docs'):
+        gate.run('antsibull-docs lint-collection-docs', [str(main_leg.bin / 'antsibull-docs'), 'lint-collection-docs', '--plugin-docs', '.'],
+                 env=env, timeout=300)
+    if gate.wanted('changelog'):
+        gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
+    if gate.wanted('build') or gate.wanted('importer'):
+        for old in DIST.glob('*'):
+            if old.is_file():
+                old.unlink()
+            else:
+                shutil.rmtree(old)
+        build = gate.run('ansible-galaxy collection build', [str(main_leg.bin / 'ansible-galaxy'), 'collection', 'build', '--output-path', str(DIST)],
+                         env=env, timeout=300)
+        tarballs = sorted(DIST.glob('vobiz-voice-*.tar.gz'))
+        if build.status == 'PASSED' and tarballs:
+            gate.run('galaxy-importer on the tarball', [str(main_leg.bin / 'python'), '-m', 'galaxy_importer.main', str(tarballs[0])],
+                     env=env, cwd=DIST, timeout=600, check=importer_check(DIST / 'importer_result.json'))
+            galaxy = str(main_leg.bin / 'ansible-galaxy')
+            install_dir = str(DIST / 'installed')
+            installed = gate.run('ansible-galaxy collection install', [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
+                                 env=env, cwd=DIST, timeout=300)
+            if installed.status == 'PASSED':
+                gate.run('ansible-galaxy collection verify --offline', [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
+                         env=env, cwd=DIST, timeout=300)
+
+    legs = [Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
+            Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt')]
+    for leg in legs:
+        if not (gate.wanted('matrix') or gate.wanted(leg.name.split()[0])):
+            continue
+        name = f'core {leg.name} on py{leg.python_version}'
+        if not ensure_leg(leg, pythons.get(leg.python_version)):
+            gate.skip(f'units + integration, {name}', leg.skip_reason)
+            continue
+        leg_test = str(leg.bin / 'ansible-test')
+        gate.run(f'units ({name})', [leg_test, 'units', '--venv', '--python', leg.python_version, '--color', 'no'],
+                 env=leg_env(leg), timeout=900, count='junit')
+        gate.run(f'integration ({name})', [leg_test, 'integration', '--venv', '--python', leg.python_version, '--color', 'no'],
+                 env=leg_env(leg), timeout=1200, count='targets')
+    return gate.report()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
