@@ -1,0 +1,1501 @@
+#!/usr/bin/env python
+"""Emulator of the Vobiz conference API, for offline tests and demos.
+
+It serves the conference routes under ``/api/v1/Account/{auth_id}/`` on 127.0.0.1, keeps live
+conferences in memory, and can be switched to behave like the live service where it deviates from
+the documentation (lying GETs, 202 answers, error body shapes), to add latency, and to inject faults
+(429 with or without Retry-After, 5xx, dropped connections, lost replies, slow answers).
+
+Standard library only; ``trustme`` is imported lazily for ``--tls``.  See README.md next to this file.
+
+Command line::
+
+    python vobiz_emulator.py --port 0 --port-file /tmp/port --auth-id MA_DEMO --auth-token TOKEN --conference "Board Room"
+
+In-process::
+
+    with Emulator(auth_id='MA_TEST', auth_token='tok', conferences=['Board Room']) as emu:
+        requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers={...})
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import datetime
+import email.utils
+import fnmatch
+import hmac
+import http.server
+import itertools
+import json
+import math
+import os
+import random
+import secrets
+import selectors
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+
+__version__ = '1.0.0'
+
+HOST = '127.0.0.1'
+API_PREFIX = '/api/v1'
+CONTROL_PREFIX = '/_emulator'
+MAX_BODY = 64 * 1024
+DRAIN_LIMIT = 1024 * 1024
+SPEAK_MAX_CHARS = 1000
+PLIVO_RATE_LIMIT = {'requests': 300, 'per_seconds': 5}
+GATEWAY_NOT_FOUND = {'message': 'Not Found'}
+
+FAULT_KINDS = ('429_retry_after', '429_retry_after_date', '429', '500', '502', '503', '504', 'drop', 'lost_reply', 'slow')
+FAULT_DEFAULTS = {'kind': None, 'method': None, 'match': None, 'action': None, 'first_n': None, 'rate': None, 'retry_after': 1, 'delay': 1.0}
+
+DEFAULT_SWITCHES = {
+    'latency_ms': 0,
+    'jitter_ms': 0,
+    'seed': 0,
+    'faults': [],
+    'rate_limit': None,
+    'list_lies': False,
+    'retrieve_lies': False,
+    'member_action_status': 202,
+    'error_style': 'flat',
+    'trailing_slash': 'reject',
+    'forbidden': [],
+}
+
+ERROR_CODES = {
+    400: 'BAD_REQUEST',
+    401: 'UNAUTHORIZED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    405: 'METHOD_NOT_ALLOWED',
+    413: 'PAYLOAD_TOO_LARGE',
+    429: 'TOO_MANY_REQUESTS',
+    500: 'INTERNAL_SERVER_ERROR',
+    502: 'BAD_GATEWAY',
+    503: 'SERVICE_UNAVAILABLE',
+    504: 'GATEWAY_TIMEOUT',
+}
+
+FAULT_MESSAGES = {
+    '500': 'internal server error',
+    '502': 'bad gateway',
+    '503': 'service unavailable',
+    '504': 'gateway timeout',
+}
+
+# Route shapes: the segments after /api/v1/Account/{auth_id}/Conference/{name}/Member/{m}/
+MEMBER_VERBS = {
+    'Kick': {'POST': 'kick'},
+    'Mute': {'POST': 'mute', 'DELETE': 'unmute'},
+    'Deaf': {'POST': 'deaf', 'DELETE': 'undeaf'},
+    'Play': {'POST': 'play', 'DELETE': 'stop_play'},
+    'Speak': {'POST': 'speak', 'DELETE': 'stop_speak'},
+}
+POST_MESSAGES = {
+    'kick': 'kicked',
+    'mute': 'muted',
+    'deaf': 'deaf',
+    'play': 'play started',
+    'speak': 'speak started',
+}
+MEMBER_FIELDS = ('member_id', 'muted', 'deaf', 'from', 'to', 'caller_name', 'direction', 'call_uuid', 'join_time')
+
+
+def utc_now() -> str:
+    """Return the current UTC time as ISO 8601 with milliseconds and a Z suffix."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either nothing or the whole content."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# switches
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_rate_limit(value):
+    """Normalise a rate limit: None/"off", "plivo", "N/S" or {"requests": N, "per_seconds": S}."""
+    if value is None or value in ('off', 'none', ''):
+        return None
+    if value == 'plivo':
+        return dict(PLIVO_RATE_LIMIT)
+    if isinstance(value, str):
+        parts = value.split('/')
+        try:
+            if len(parts) != 2:
+                raise ValueError(value)
+            value = {'requests': int(parts[0]), 'per_seconds': float(parts[1])}
+        except ValueError:
+            raise ValueError('rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % value)
+    if not isinstance(value, dict) or set(value) != {'requests', 'per_seconds'}:
+        raise ValueError('rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % (value,))
+    requests_, per = value['requests'], value['per_seconds']
+    if not isinstance(requests_, int) or isinstance(requests_, bool) or requests_ < 1 or not _is_number(per) or per <= 0:
+        raise ValueError('rate_limit needs requests >= 1 and per_seconds > 0')
+    return {'requests': requests_, 'per_seconds': per}
+
+
+def normalize_fault(rule) -> dict:
+    """Validate one fault rule and fill in its defaults."""
+    if not isinstance(rule, dict):
+        raise ValueError('a fault rule must be an object, got %r' % (rule,))
+    unknown = set(rule) - set(FAULT_DEFAULTS)
+    if unknown:
+        raise ValueError('unknown fault rule keys: %s' % ', '.join(sorted(unknown)))
+    result = dict(FAULT_DEFAULTS)
+    result.update(rule)
+    kind = result['kind']
+    if isinstance(kind, int) and not isinstance(kind, bool):
+        kind = str(kind)
+    if kind not in FAULT_KINDS:
+        raise ValueError('fault kind must be one of %s, got %r' % (', '.join(FAULT_KINDS), result['kind']))
+    result['kind'] = kind
+    for key in ('method', 'match', 'action'):
+        if result[key] is not None and not isinstance(result[key], str):
+            raise ValueError('fault %s must be a string or null' % key)
+    if result['method'] is not None:
+        result['method'] = result['method'].upper()
+    first_n = result['first_n']
+    if first_n is not None and (not isinstance(first_n, int) or isinstance(first_n, bool) or first_n < 0):
+        raise ValueError('fault first_n must be an integer >= 0 or null')
+    rate = result['rate']
+    if rate is not None and (not _is_number(rate) or not 0 <= rate <= 1):
+        raise ValueError('fault rate must be a number from 0 to 1 or null')
+    retry_after = result['retry_after']
+    if not isinstance(retry_after, int) or isinstance(retry_after, bool) or retry_after < 0:
+        raise ValueError('fault retry_after must be an integer >= 0 (seconds)')
+    if not _is_number(result['delay']) or result['delay'] < 0:
+        raise ValueError('fault delay must be a number >= 0 (seconds)')
+    return result
+
+
+def normalize_switch(name: str, value):
+    """Validate one switch value and return its normalised form (raises ValueError)."""
+    if name not in DEFAULT_SWITCHES:
+        raise ValueError('unknown switch %r (known: %s)' % (name, ', '.join(sorted(DEFAULT_SWITCHES))))
+    if name in ('latency_ms', 'jitter_ms'):
+        if not _is_number(value) or value < 0:
+            raise ValueError('%s must be a number >= 0' % name)
+        return value
+    if name == 'seed':
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ValueError('seed must be an integer or null')
+        return value
+    if name == 'faults':
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError('faults must be a list of rules')
+        return [normalize_fault(rule) for rule in value]
+    if name == 'rate_limit':
+        return parse_rate_limit(value)
+    if name in ('list_lies', 'retrieve_lies'):
+        if not isinstance(value, bool):
+            raise ValueError('%s must be true or false' % name)
+        return value
+    if name == 'member_action_status':
+        if value not in (200, 202) or isinstance(value, bool):
+            raise ValueError('member_action_status must be 200 or 202')
+        return int(value)
+    if name == 'error_style':
+        if value not in ('flat', 'envelope'):
+            raise ValueError('error_style must be "flat" or "envelope"')
+        return value
+    if name == 'trailing_slash':
+        if value not in ('reject', 'accept'):
+            raise ValueError('trailing_slash must be "reject" or "accept"')
+        return value
+    # forbidden
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError('forbidden must be a list of conference names')
+    return list(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# routing
+
+
+@dataclasses.dataclass
+class Route:
+    """The outcome of matching a request target against the API routes."""
+
+    kind: str  # 'api', 'lowercase' (401), 'bad_path' (400) or 'not_found' (gateway 404)
+    auth_id: str | None = None
+    conference: str | None = None
+    member: str | None = None
+    actions: dict = dataclasses.field(default_factory=dict)  # method -> action name
+    slash: bool = True
+
+
+def decode_segment(segment: str) -> str:
+    """Percent-decode one path segment (given as latin-1 text of the raw bytes) as UTF-8."""
+    try:
+        raw = segment.encode('latin-1')
+    except UnicodeEncodeError:
+        raw = segment.encode('utf-8')
+    return urllib.parse.unquote_to_bytes(raw).decode('utf-8')
+
+
+def parse_api_path(target: str) -> Route:
+    """Match a raw request target to an API route, without normalising anything."""
+    path = target.split('?', 1)[0].split('#', 1)[0]
+    segments = path.split('/')
+    if len(segments) < 6 or segments[0] != '':
+        return Route('not_found')
+    tail = segments[4:]
+    slash = tail[-1] == ''
+    if slash:
+        tail = tail[:-1]
+    case_mismatch = []
+
+    def literal(segment, expected):
+        if segment == expected:
+            return True
+        if segment.lower() == expected.lower():
+            case_mismatch.append(segment)
+            return True
+        return False
+
+    if not all(literal(seg, exp) for seg, exp in zip(segments[1:4], ('api', 'v1', 'Account'))):
+        return Route('not_found')
+    if len(tail) < 2 or not literal(tail[1], 'Conference'):
+        return Route('not_found')
+    count = len(tail)
+    if count == 2:
+        actions = {'GET': 'list', 'DELETE': 'hangup_all'}
+    elif count == 3:
+        actions = {'GET': 'retrieve', 'DELETE': 'hangup'}
+    elif count == 4 and literal(tail[3], 'Record'):
+        actions = {'POST': 'record', 'DELETE': 'stop_record'}
+    elif count == 5 and literal(tail[3], 'Member'):
+        actions = {'DELETE': 'member_hangup'}
+    elif count == 6 and literal(tail[3], 'Member'):
+        verb = [name for name in MEMBER_VERBS if name.lower() == tail[5].lower()]
+        if not verb or not literal(tail[5], verb[0]):
+            return Route('not_found')
+        actions = dict(MEMBER_VERBS[verb[0]])
+    else:
+        return Route('not_found')
+    variable = [tail[0]] + tail[2:3] + tail[4:5]
+    if any(seg == '' for seg in variable):
+        return Route('not_found')
+    try:
+        decoded = [decode_segment(seg) for seg in variable] + [None, None]
+    except UnicodeDecodeError:
+        return Route('bad_path', slash=slash)
+    kind = 'lowercase' if case_mismatch else 'api'
+    return Route(kind, auth_id=decoded[0], conference=decoded[1], member=decoded[2], actions=actions, slash=slash)
+
+
+# ---------------------------------------------------------------------------------------------
+# state
+
+
+class Reply:
+    """An HTTP answer: status, JSON payload (or None for no body) and extra headers."""
+
+    def __init__(self, status: int, payload=None, headers=None):
+        self.status = status
+        self.payload = payload
+        self.headers = dict(headers or {})
+
+
+class _Account:
+    """One account: its token, live conferences and the history of announcements and recordings."""
+
+    def __init__(self, token: str):
+        self.token = token
+        self.conferences = {}
+        self.announcements = {}
+        self.recordings = {}
+
+
+def render_conference(conf: dict, now: float) -> dict:
+    """Render an internal conference as the documented conference object (without api_id)."""
+    members = []
+    for member in conf['members']:
+        shown = {key: member[key] for key in MEMBER_FIELDS if key != 'join_time'}
+        shown['join_time'] = str(max(0, int(now - member['joined'])))
+        members.append(shown)
+    return {
+        'conference_name': conf['name'],
+        'conference_run_time': str(max(0, int(now - conf['started']))),
+        'conference_member_count': str(len(members)),
+        'members': members,
+    }
+
+
+class Emulator:
+    """The Vobiz API emulator, serving HTTP (or HTTPS) on 127.0.0.1 from background threads.
+
+    ``switches`` are the behaviour switches (see DEFAULT_SWITCHES); ``accounts`` maps further
+    auth ids to a token or to ``{"token": ..., "conferences": [...]}``.
+    """
+
+    def __init__(self, auth_id: str = 'MA_DEMO', auth_token: str | None = None, conferences=(), members: int = 2, *,
+                 accounts: dict | None = None, tls: bool = False, ca_file: str | None = None, port: int = 0,
+                 idle_timeout: float | None = None, socket_timeout: float = 30.0, log_file: str | None = None,
+                 verbose: bool = False, **switches):
+        if not isinstance(members, int) or isinstance(members, bool) or members < 0:
+            raise ValueError('members must be an integer >= 0')
+        self.auth_id = auth_id
+        self.auth_token = auth_token if auth_token is not None else secrets.token_hex(16)
+        self.members = members
+        self.tls = bool(tls)
+        self.ca_file = ca_file
+        self.port = port
+        self.idle_timeout = idle_timeout if idle_timeout else None
+        self.socket_timeout = socket_timeout
+        self.log_file = log_file
+        self.verbose = verbose
+        self.stop_reason = None
+        self._lock = threading.RLock()
+        self._accounts = {}
+        self._member_ids = itertools.count(1)
+        self._config = copy.deepcopy(DEFAULT_SWITCHES)
+        self._fault_lock = threading.Lock()
+        self._fault_counts = {}
+        self._fault_rng = random.Random(0)
+        self._jitter_rng = random.Random(0)
+        self._buckets = {}
+        self._log = []
+        self._log_cond = threading.Condition()
+        self._log_handle = None
+        self._activity_lock = threading.Lock()
+        self._last_activity = time.monotonic()
+        self._inflight = 0
+        self._server = None
+        self._thread = None
+        self._owns_ca_file = False
+        self._stop_lock = threading.Lock()
+        self._stopped = threading.Event()
+        self.configure(**switches)
+        self.add_account(auth_id, self.auth_token)
+        for conf in conferences:
+            self._add_conference_spec(conf, auth_id)
+        for other_id, spec in (accounts or {}).items():
+            if isinstance(spec, str):
+                spec = {'token': spec}
+            if not isinstance(spec, dict) or not isinstance(spec.get('token'), str) or set(spec) - {'token', 'conferences'}:
+                raise ValueError('account %r needs {"token": str, "conferences": [...]}' % other_id)
+            self.add_account(other_id, spec['token'])
+            for conf in spec.get('conferences') or ():
+                self._add_conference_spec(conf, other_id)
+
+    # ----- lifecycle
+
+    def start(self) -> Emulator:
+        """Bind to 127.0.0.1 and serve from a background thread; returns self."""
+        if self._server is not None:
+            return self
+        if self.log_file:
+            self._log_handle = open(self.log_file, 'a', encoding='utf-8')
+        try:
+            context = self._tls_context() if self.tls else None
+            server = _Server(self, context, self.port)
+        except BaseException:
+            self._release_files()
+            raise
+        self._server = server
+        self.port = server.server_address[1]
+        self._touch()
+        self._thread = threading.Thread(target=server.serve, name='vobiz-emulator', daemon=True)
+        self._thread.start()
+        if self.idle_timeout:
+            threading.Thread(target=self._watch_idle, name='vobiz-emulator-idle', daemon=True).start()
+        return self
+
+    def stop(self, reason: str = 'stopped') -> None:
+        """Stop serving, close open connections and remove a temporary CA file (idempotent)."""
+        with self._stop_lock:
+            if self._server is None or self._stopped.is_set():
+                return
+            if self.stop_reason is None:
+                self.stop_reason = reason
+            server = self._server
+            server.stop_serving()
+            if self._thread is not None:
+                self._thread.join(5)
+            server.server_close()
+            server.close_connections()
+            self._release_files()
+            self._stopped.set()
+
+    def _release_files(self) -> None:
+        """Close the log file and remove a CA file this emulator created itself."""
+        with self._log_cond:
+            if self._log_handle is not None:
+                self._log_handle.close()
+                self._log_handle = None
+        if self._owns_ca_file and self.ca_file and os.path.exists(self.ca_file):
+            os.unlink(self.ca_file)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the emulator has stopped (or timeout); True when stopped."""
+        return self._stopped.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._server is not None and not self._stopped.is_set()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:PORT."""
+        return '%s://%s:%d' % ('https' if self.tls else 'http', HOST, self.port)
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL (what VOBIZ_API_URL should be set to)."""
+        return self.url + API_PREFIX
+
+    @property
+    def connection_count(self) -> int:
+        """How many TCP connections the server accepted so far."""
+        return self._server.accepted if self._server is not None else 0
+
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            import trustme
+        except ImportError:
+            raise RuntimeError('TLS needs the trustme package (pip install trustme)')
+        authority = trustme.CA()
+        cert = authority.issue_cert(HOST, 'localhost')
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        if not self.ca_file:
+            fd, self.ca_file = tempfile.mkstemp(prefix='vobiz-emulator-ca-', suffix='.pem')
+            os.close(fd)
+            self._owns_ca_file = True
+        atomic_write(self.ca_file, authority.cert_pem.bytes())
+        return context
+
+    def _touch(self) -> None:
+        with self._activity_lock:
+            self._last_activity = time.monotonic()
+
+    def _begin_request(self) -> None:
+        with self._activity_lock:
+            self._inflight += 1
+            self._last_activity = time.monotonic()
+
+    def _end_request(self) -> None:
+        with self._activity_lock:
+            self._inflight -= 1
+            self._last_activity = time.monotonic()
+
+    def _watch_idle(self) -> None:
+        while not self._stopped.is_set():
+            with self._activity_lock:
+                remaining = self.idle_timeout - (time.monotonic() - self._last_activity)
+                busy = self._inflight
+            if remaining <= 0 and not busy:
+                self.stop(reason='idle timeout')
+                return
+            self._stopped.wait(max(remaining, 0.05))
+
+    # ----- accounts and conferences
+
+    def add_account(self, auth_id: str, token: str) -> None:
+        """Add an account (or replace the token of an existing one)."""
+        if not isinstance(auth_id, str) or not auth_id or not isinstance(token, str) or not token:
+            raise ValueError('an account needs a non-empty auth_id and token')
+        with self._lock:
+            if auth_id in self._accounts:
+                self._accounts[auth_id].token = token
+            else:
+                self._accounts[auth_id] = _Account(token)
+
+    def _account(self, auth_id: str | None) -> _Account:
+        auth_id = self.auth_id if auth_id is None else auth_id
+        try:
+            return self._accounts[auth_id]
+        except KeyError:
+            raise ValueError('unknown account %r' % auth_id)
+
+    def _add_conference_spec(self, spec, auth_id: str) -> None:
+        if isinstance(spec, dict):
+            if not set(spec) <= {'name', 'members'}:
+                raise ValueError('a conference entry takes "name" and "members"')
+            self.add_conference(spec.get('name'), spec.get('members'), auth_id=auth_id)
+        else:
+            self.add_conference(spec, auth_id=auth_id)
+
+    def _new_member(self, spec, now: float) -> dict:
+        number = next(self._member_ids)
+        member = {
+            'member_id': str(number),
+            'muted': False,
+            'deaf': False,
+            'from': '+9198%08d' % number,
+            'to': '+918000000000',
+            'caller_name': 'Caller %d' % number,
+            'direction': 'inbound',
+            'call_uuid': str(uuid.uuid4()),
+            'joined': now,
+        }
+        if isinstance(spec, dict):
+            unknown = set(spec) - set(MEMBER_FIELDS)
+            if unknown:
+                raise ValueError('unknown member fields: %s' % ', '.join(sorted(unknown)))
+            for key, value in spec.items():
+                if key == 'join_time':
+                    member['joined'] = now - float(value)
+                elif key == 'member_id':
+                    member['member_id'] = str(value)
+                else:
+                    member[key] = value
+        elif spec is not None:
+            member['member_id'] = str(spec)
+        return member
+
+    def add_conference(self, name: str, members=None, auth_id: str | None = None) -> dict:
+        """Start (or restart) a live conference; members: a count, or a list of member ids / dicts."""
+        if not isinstance(name, str) or not name:
+            raise ValueError('a conference needs a non-empty name')
+        if members is None:
+            members = self.members
+        now = time.time()
+        with self._lock:
+            account = self._account(auth_id)
+            if isinstance(members, int) and not isinstance(members, bool) and members >= 0:
+                people = [self._new_member(None, now) for dummy in range(members)]
+            elif isinstance(members, (list, tuple)):
+                people = [self._new_member(spec, now) for spec in members]
+            else:
+                raise ValueError('members must be an integer >= 0 or a list')
+            ids = [member['member_id'] for member in people]
+            if len(set(ids)) != len(ids):
+                raise ValueError('duplicate member ids in %r' % ids)
+            account.conferences.pop(name, None)
+            account.conferences[name] = {'name': name, 'started': now, 'members': people}
+            return render_conference(account.conferences[name], now)
+
+    def remove_conference(self, name: str, auth_id: str | None = None) -> bool:
+        """End a conference silently (not logged); True when it was live."""
+        with self._lock:
+            account = self._account(auth_id)
+            if name not in account.conferences:
+                return False
+            self._end_conference(account, name)
+            return True
+
+    def set_conferences(self, names, members=None, auth_id: str | None = None) -> list:
+        """Make exactly ``names`` live for an account (new rooms get ``members`` callers); return them sorted."""
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ValueError('"conferences" must be a list of names')
+        with self._lock:
+            account = self._account(auth_id)
+            for name in list(account.conferences):
+                if name not in names:
+                    self._end_conference(account, name)
+        for name in names:
+            if name not in self.live_names(auth_id):
+                self.add_conference(name, members, auth_id=auth_id)
+        return self.live_names(auth_id)
+
+    def _end_conference(self, account: _Account, name: str) -> None:
+        account.conferences.pop(name, None)
+        for recording in account.recordings.get(name, ()):
+            if recording['stopped'] is None:
+                recording['stopped'] = utc_now()
+
+    def live_names(self, auth_id: str | None = None) -> list:
+        """Sorted names of the live conferences of an account."""
+        with self._lock:
+            return sorted(self._account(auth_id).conferences)
+
+    def conference(self, name: str, auth_id: str | None = None) -> dict | None:
+        """The conference object (as retrieve shows it, without api_id) or None."""
+        with self._lock:
+            conf = self._account(auth_id).conferences.get(name)
+            return render_conference(conf, time.time()) if conf is not None else None
+
+    def announcements(self, name: str, auth_id: str | None = None) -> list:
+        """What was played or spoken in a conference (kept after it ends)."""
+        with self._lock:
+            return copy.deepcopy(self._account(auth_id).announcements.get(name, []))
+
+    def recordings(self, name: str, auth_id: str | None = None) -> list:
+        """The recordings started in a conference (kept after it ends)."""
+        with self._lock:
+            return copy.deepcopy(self._account(auth_id).recordings.get(name, []))
+
+    def state(self) -> dict:
+        """Everything the control endpoint /_emulator/state shows (never tokens)."""
+        now = time.time()
+        with self._lock:
+            return {'accounts': {
+                auth_id: {
+                    'conferences': {name: render_conference(conf, now) for name, conf in account.conferences.items()},
+                    'announcements': copy.deepcopy(account.announcements),
+                    'recordings': copy.deepcopy(account.recordings),
+                } for auth_id, account in self._accounts.items()
+            }}
+
+    # ----- switches
+
+    def configure(self, **switches) -> dict:
+        """Change some switches (names as in DEFAULT_SWITCHES); returns the whole configuration."""
+        normalized = {name: normalize_switch(name, value) for name, value in switches.items()}
+        with self._lock:
+            self._config.update(normalized)
+            with self._fault_lock:
+                if 'seed' in normalized:
+                    self._fault_rng.seed(normalized['seed'])
+                    self._jitter_rng.seed(normalized['seed'])
+                if 'faults' in normalized:
+                    self._fault_counts.clear()
+                if 'rate_limit' in normalized:
+                    self._buckets.clear()
+            return copy.deepcopy(self._config)
+
+    @property
+    def config(self) -> dict:
+        """A copy of the current switches."""
+        with self._lock:
+            return copy.deepcopy(self._config)
+
+    def reset(self) -> dict:
+        """Switches back to the defaults; clears the log, fault counters and rate-limit buckets."""
+        with self._lock:
+            self._config = copy.deepcopy(DEFAULT_SWITCHES)
+            with self._fault_lock:
+                self._fault_counts.clear()
+                self._buckets.clear()
+                self._fault_rng.seed(self._config['seed'])
+                self._jitter_rng.seed(self._config['seed'])
+        self.clear_log()
+        return self.config
+
+    # ----- request log
+
+    def requests(self, method: str | None = None, action: str | None = None) -> list:
+        """Copies of the logged API requests, oldest first, optionally filtered."""
+        with self._log_cond:
+            entries = copy.deepcopy(self._log)
+        if method is not None:
+            entries = [entry for entry in entries if entry['method'] == method.upper()]
+        if action is not None:
+            entries = [entry for entry in entries if entry['action'] == action]
+        return entries
+
+    def clear_log(self) -> None:
+        """Forget all logged requests (sequence numbers start again at 1)."""
+        with self._log_cond:
+            self._log = []
+
+    def wait_for_log(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until at least ``count`` requests are logged; False on timeout."""
+        with self._log_cond:
+            return self._log_cond.wait_for(lambda: len(self._log) >= count, timeout)
+
+    def _record(self, entry: dict) -> None:
+        with self._log_cond:
+            entry['seq'] = len(self._log) + 1
+            self._log.append(entry)
+            self._log_cond.notify_all()
+            line = json.dumps(entry)
+            if self._log_handle is not None:
+                self._log_handle.write(line + '\n')
+                self._log_handle.flush()
+        if self.verbose:
+            sys.stderr.write('%s %s -> %s%s\n' % (entry['method'], entry['raw_path'], entry['status'],
+                                                  ' [%s]' % entry['fault'] if entry['fault'] else ''))
+            sys.stderr.flush()
+
+    # ----- request processing helpers (called from handler threads)
+
+    def _error(self, status: int, message: str, cfg: dict | None = None, headers=None, details=None) -> Reply:
+        style = (cfg or self.config)['error_style']
+        if style == 'envelope':
+            payload = {
+                'status': 'error',
+                'error': {'code': ERROR_CODES.get(status, 'ERROR'), 'message': message, 'details': details},
+                'timestamp': utc_now(),
+                'requestId': str(uuid.uuid4()),
+            }
+        else:
+            payload = {'api_id': str(uuid.uuid4()), 'error': message}
+        return Reply(status, payload, headers)
+
+    def _sleep_latency(self, cfg: dict) -> None:
+        delay = cfg['latency_ms']
+        if cfg['jitter_ms']:
+            with self._fault_lock:
+                delay += self._jitter_rng.uniform(0, cfg['jitter_ms'])
+        if delay > 0:
+            time.sleep(delay / 1000.0)
+
+    def _take_token(self, key: str, limit: dict | None) -> int | None:
+        """Token bucket per account: None when allowed, else the seconds to wait."""
+        if limit is None:
+            return None
+        capacity = float(limit['requests'])
+        rate = capacity / limit['per_seconds']
+        with self._fault_lock:
+            now = time.monotonic()
+            tokens, last = self._buckets.get(key, (capacity, now))
+            tokens = min(capacity, tokens + (now - last) * rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return None
+            self._buckets[key] = (tokens, now)
+            return max(1, int(math.ceil((1 - tokens) / rate)))
+
+    def _pick_fault(self, cfg: dict, method: str, path_key: str, conference: str | None, action: str | None) -> dict | None:
+        """The first fault rule that fires for this request, if any."""
+        chosen = None
+        for index, rule in enumerate(cfg['faults']):
+            if rule['method'] is not None and rule['method'] != method:
+                continue
+            if rule['action'] is not None and rule['action'] != action:
+                continue
+            if rule['match'] is not None and (conference is None or not fnmatch.fnmatchcase(conference, rule['match'])):
+                continue
+            with self._fault_lock:
+                # every matching rule counts the attempt, even when an earlier rule fires
+                key = (index, method, path_key)
+                attempt = self._fault_counts.get(key, 0) + 1
+                self._fault_counts[key] = attempt
+                if chosen is not None or (rule['first_n'] is not None and attempt > rule['first_n']):
+                    continue
+                if rule['rate'] is not None and self._fault_rng.random() >= rule['rate']:
+                    continue
+            chosen = rule
+        return chosen
+
+    def _fault_reply(self, rule: dict, cfg: dict) -> Reply:
+        kind = rule['kind']
+        if kind.startswith('429'):
+            headers = {}
+            if kind == '429_retry_after':
+                headers['Retry-After'] = str(rule['retry_after'])
+            elif kind == '429_retry_after_date':
+                headers['Retry-After'] = email.utils.formatdate(time.time() + rule['retry_after'], usegmt=True)
+            return self._error(429, 'too many requests', cfg, headers)
+        return self._error(int(kind), FAULT_MESSAGES[kind], cfg)
+
+    def _process(self, method: str, route: Route, headers, body, body_error: str | None, cfg: dict) -> Reply:
+        """Auth, method and body checks, then the action itself."""
+        if route.kind == 'not_found':
+            return Reply(404, dict(GATEWAY_NOT_FOUND))
+        if route.kind == 'bad_path':
+            return self._error(400, 'the request path is not valid UTF-8', cfg)
+        header_id = headers.get('X-Auth-ID')
+        header_token = headers.get('X-Auth-Token')
+        if not header_id or not header_token:
+            return self._error(401, 'missing X-Auth-ID or X-Auth-Token header', cfg)
+        with self._lock:
+            account = self._accounts.get(header_id)
+            token = account.token if account is not None else None
+        if token is None or not hmac.compare_digest(token.encode('utf-8', 'surrogateescape'), header_token.encode('utf-8', 'surrogateescape')):
+            return self._error(401, 'invalid X-Auth-ID or X-Auth-Token', cfg)
+        if route.kind == 'lowercase':
+            return self._error(401, 'path segments are case-sensitive: use Account, Conference, Member, ...', cfg)
+        if route.auth_id != header_id:
+            return self._error(401, 'the auth_id in the path does not match X-Auth-ID', cfg)
+        action = route.actions.get(method)
+        if action is None:
+            allow = ', '.join(sorted(route.actions))
+            return self._error(405, 'method %s not allowed here (allowed: %s)' % (method, allow), cfg, {'Allow': allow})
+        if route.conference is not None and route.conference in cfg['forbidden']:
+            return self._error(403, 'you do not have permission to access this conference', cfg)
+        if body_error:
+            return self._error(400, body_error, cfg)
+        if method == 'POST' and body is not None and not isinstance(body, dict):
+            return self._error(400, 'the request body must be a JSON object', cfg)
+        if route.member is not None:
+            return self._member_action(route, body or {}, cfg, action)
+        return getattr(self, '_do_' + action)(route, body or {}, cfg)
+
+    # ----- actions
+
+    def _do_list(self, route: Route, body: dict, cfg: dict) -> Reply:
+        if cfg['list_lies']:
+            return Reply(200, {'conferences': []})
+        with self._lock:
+            names = list(self._accounts[route.auth_id].conferences)
+        return Reply(200, {'api_id': str(uuid.uuid4()), 'conferences': names})
+
+    def _do_retrieve(self, route: Route, body: dict, cfg: dict) -> Reply:
+        with self._lock:
+            conf = self._accounts[route.auth_id].conferences.get(route.conference)
+            shown = render_conference(conf, time.time()) if conf is not None else None
+        if shown is None:
+            return self._error(404, 'conference not found', cfg)
+        if cfg['retrieve_lies']:
+            return Reply(200, {'error': 'failed'})
+        shown['api_id'] = str(uuid.uuid4())
+        return Reply(200, shown)
+
+    def _do_hangup(self, route: Route, body: dict, cfg: dict) -> Reply:
+        with self._lock:
+            account = self._accounts[route.auth_id]
+            if route.conference not in account.conferences:
+                return self._error(404, 'conference not found', cfg)
+            self._end_conference(account, route.conference)
+        return Reply(204)
+
+    def _do_hangup_all(self, route: Route, body: dict, cfg: dict) -> Reply:
+        with self._lock:
+            account = self._accounts[route.auth_id]
+            for name in list(account.conferences):
+                self._end_conference(account, name)
+        return Reply(204)
+
+    def _do_record(self, route: Route, body: dict, cfg: dict) -> Reply:
+        file_format = body.get('file_format', 'mp3')
+        if file_format not in ('mp3', 'wav'):
+            return self._error(400, 'file_format must be "mp3" or "wav"', cfg)
+        callback = body.get('callback_url')
+        if callback is not None and not isinstance(callback, str):
+            return self._error(400, 'callback_url must be a string', cfg)
+        with self._lock:
+            account = self._accounts[route.auth_id]
+            if route.conference not in account.conferences:
+                return self._error(404, 'conference not found', cfg)
+            history = account.recordings.setdefault(route.conference, [])
+            for recording in history:
+                if recording['stopped'] is None:
+                    recording['stopped'] = utc_now()
+            recording_id = str(uuid.uuid4())
+            url = 'https://recordings.vobiz-emulator.invalid/%s/%s.%s' % (route.auth_id, recording_id, file_format)
+            history.append({'recording_id': recording_id, 'url': url, 'file_format': file_format,
+                            'callback_url': callback, 'started': utc_now(), 'stopped': None})
+        return Reply(cfg['member_action_status'], {'message': 'conference recording started', 'recording_id': recording_id,
+                                                   'url': url, 'api_id': str(uuid.uuid4())})
+
+    def _do_stop_record(self, route: Route, body: dict, cfg: dict) -> Reply:
+        with self._lock:
+            account = self._accounts[route.auth_id]
+            if route.conference not in account.conferences:
+                return self._error(404, 'conference not found', cfg)
+            for recording in account.recordings.get(route.conference, ()):
+                if recording['stopped'] is None:
+                    recording['stopped'] = utc_now()
+        return Reply(204)
+
+    def _member_action(self, route: Route, body: dict, cfg: dict, action: str) -> Reply:
+        """Shared path of all member routes: resolve members, validate, apply, answer."""
+        details = {}
+        if action == 'play':
+            url = body.get('url')
+            parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+            if parsed is None or parsed.scheme != 'https' or not parsed.netloc:
+                return self._error(400, 'url must be an https:// URL', cfg)
+            details = {'url': url}
+        elif action == 'speak':
+            text, voice, language = body.get('text'), body.get('voice', 'WOMAN'), body.get('language', 'en-US')
+            if not isinstance(text, str) or not text.strip() or len(text) > SPEAK_MAX_CHARS:
+                return self._error(400, 'text must be a non-empty string of at most %d characters' % SPEAK_MAX_CHARS, cfg)
+            if voice not in ('WOMAN', 'MAN'):
+                return self._error(400, 'voice must be "WOMAN" or "MAN"', cfg)
+            if not isinstance(language, str) or not language:
+                return self._error(400, 'language must be a string such as "en-US"', cfg)
+            details = {'text': text, 'voice': voice, 'language': language}
+        with self._lock:
+            account = self._accounts[route.auth_id]
+            conf = account.conferences.get(route.conference)
+            if conf is None:
+                return self._error(404, 'conference not found', cfg)
+            present = {member['member_id']: member for member in conf['members']}
+            if route.member == 'all':
+                ids = list(present)
+            else:
+                ids = route.member.split(',')
+                missing = [member_id for member_id in ids if member_id not in present]
+                if missing:
+                    return self._error(404, 'member not found', cfg, details={'member_id': missing})
+                ids = list(dict.fromkeys(ids))
+            if action in ('kick', 'member_hangup'):
+                conf['members'] = [member for member in conf['members'] if member['member_id'] not in ids]
+            elif action in ('mute', 'unmute'):
+                for member_id in ids:
+                    present[member_id]['muted'] = action == 'mute'
+            elif action in ('deaf', 'undeaf'):
+                for member_id in ids:
+                    present[member_id]['deaf'] = action == 'deaf'
+            else:
+                event = {'action': action, 'member_id': ids, 'time': utc_now()}
+                event.update(details)
+                account.announcements.setdefault(route.conference, []).append(event)
+        if action in POST_MESSAGES:
+            return Reply(cfg['member_action_status'], {'message': POST_MESSAGES[action], 'member_id': ids, 'api_id': str(uuid.uuid4())})
+        return Reply(204)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP server
+
+
+def parse_json_body(raw: bytes | None):
+    """Return (parsed JSON or None, error message or None); an empty body is None."""
+    if raw is None or not raw.strip():
+        return None, None
+    try:
+        return json.loads(raw), None
+    except (ValueError, RecursionError):
+        return None, 'the request body is not valid JSON'
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """One connection; requests are dispatched to the API or to the control endpoints."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = 'VobizEmulator/' + __version__
+    sys_version = ''
+    # one send per reply (buffered writer, flushed once) and no Nagle delay: no 40 ms delayed-ACK stalls
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+
+    _linger = False
+
+    def setup(self):
+        self.timeout = self.server.socket_timeout
+        super().setup()
+
+    def handle_expect_100(self):
+        """Send "100 Continue" at once (the writer is buffered)."""
+        result = super().handle_expect_100()
+        self.wfile.flush()
+        return result
+
+    def log_message(self, format, *args):
+        """Silence the default per-request stderr lines (the emulator keeps its own log)."""
+
+    def do_GET(self):
+        """Every method goes through the same dispatcher."""
+        self._dispatch()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _dispatch(self):
+        emulator = self.server.emulator
+        emulator._begin_request()
+        try:
+            words = self.requestline.split()
+            target = words[1] if len(words) >= 2 else self.path
+            path = target.split('?', 1)[0]
+            if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + '/'):
+                self._control(emulator, target)
+            else:
+                self._api(emulator, target)
+        finally:
+            emulator._end_request()
+
+    # ----- body and reply helpers
+
+    def _read_body(self):
+        """Return (body bytes, None) or (None, (status, message)); never reads more than DRAIN_LIMIT."""
+        encoding = self.headers.get('Transfer-Encoding', '')
+        if 'chunked' in encoding.lower():
+            return self._read_chunked()
+        length = self.headers.get('Content-Length')
+        if length is None:
+            return b'', None
+        try:
+            size = int(length)
+            if size < 0:
+                raise ValueError(length)
+        except ValueError:
+            self.close_connection = self._linger = True
+            return None, (400, 'invalid Content-Length')
+        if size > MAX_BODY:
+            self.close_connection = self._linger = True
+            if size <= DRAIN_LIMIT:
+                self._drain(size)
+            return None, (413, 'the request body is larger than %d bytes' % MAX_BODY)
+        return self.rfile.read(size), None
+
+    def _drain(self, size):
+        try:
+            while size > 0:
+                chunk = self.rfile.read(min(size, 65536))
+                if not chunk:
+                    return
+                size -= len(chunk)
+        except OSError:
+            return
+
+    def _read_chunked(self):
+        data = bytearray()
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line:
+                break
+            try:
+                size = int(line.split(b';', 1)[0].strip(), 16)
+            except ValueError:
+                self.close_connection = self._linger = True
+                return None, (400, 'invalid chunked encoding')
+            if size == 0:
+                while self.rfile.readline(1024) not in (b'\r\n', b'\n', b''):
+                    pass
+                break
+            total += size
+            if total > DRAIN_LIMIT:
+                self.close_connection = self._linger = True
+                return None, (413, 'the request body is larger than %d bytes' % MAX_BODY)
+            chunk = self.rfile.read(size)
+            self.rfile.readline(1024)
+            if total <= MAX_BODY:
+                data += chunk
+        if total > MAX_BODY:
+            self.close_connection = True
+            return None, (413, 'the request body is larger than %d bytes' % MAX_BODY)
+        return bytes(data), None
+
+    def _send(self, reply: Reply) -> None:
+        body = b'' if reply.payload is None else json.dumps(reply.payload).encode('utf-8')
+        try:
+            self.send_response(reply.status)
+            if reply.status != 204:
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header('Connection', 'close')
+            self.end_headers()
+            if body and self.command != 'HEAD' and reply.status != 204:
+                self.wfile.write(body)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+            return
+        if self._linger:
+            self._linger_close()
+
+    def _linger_close(self):
+        """Half-close, then discard what the client still sends (bounded), so it reads our answer instead of a reset."""
+        raw = self.connection
+        try:
+            socket.socket.shutdown(raw, socket.SHUT_WR)
+            raw.settimeout(min(self.server.socket_timeout, 2.0))
+            left = DRAIN_LIMIT
+            while left > 0:
+                chunk = socket.socket.recv(raw, min(left, 65536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
+    # ----- API requests
+
+    def _api(self, emulator: Emulator, target: str) -> None:
+        method = self.command
+        entry = {'seq': None, 'time': utc_now(), 'method': method, 'raw_path': target, 'auth_id': self.headers.get('X-Auth-ID'),
+                 'conference': None, 'member': None, 'action': None, 'status': None, 'fault': None, 'body': None}
+        reply = None
+        send = True
+        try:
+            cfg = emulator.config
+            route = parse_api_path(target)
+            if route.kind == 'api' and not route.slash and cfg['trailing_slash'] == 'reject':
+                route = Route('not_found')
+            if route.kind in ('api', 'lowercase'):
+                entry.update(auth_id=route.auth_id, conference=route.conference, member=route.member,
+                             action=route.actions.get(method, 'method_not_allowed'))
+            else:
+                entry['action'] = 'not_found' if route.kind == 'not_found' else 'bad_path'
+            try:
+                raw, read_error = self._read_body()
+            except OSError:  # the client stalled or vanished mid-body: nobody to answer
+                self.close_connection = True
+                emulator._record(entry)
+                return
+            if read_error:
+                reply = emulator._error(read_error[0], read_error[1], cfg)
+            else:
+                body, body_error = parse_json_body(raw)
+                entry['body'] = body
+                emulator._sleep_latency(cfg)
+                retry = emulator._take_token(self.headers.get('X-Auth-ID') or '', cfg['rate_limit'])
+                rule = None
+                if retry is not None:
+                    entry['fault'] = 'rate_limit'
+                    reply = emulator._error(429, 'rate limit exceeded', cfg, {'Retry-After': str(retry)})
+                else:
+                    rule = emulator._pick_fault(cfg, method, target.split('?', 1)[0], route.conference, route.actions.get(method))
+                kind = rule['kind'] if rule else None
+                if kind:
+                    entry['fault'] = kind
+                if kind == 'drop':
+                    send = False
+                elif kind is not None and kind not in ('slow', 'lost_reply'):
+                    reply = emulator._fault_reply(rule, cfg)
+                elif reply is None:
+                    if kind == 'slow':
+                        time.sleep(rule['delay'])
+                    reply = emulator._process(method, route, self.headers, body, body_error, cfg)
+                    if kind == 'lost_reply':
+                        send = False
+        except Exception as exc:  # the emulator must keep serving whatever happens
+            reply = emulator._error(500, 'internal emulator error: %s' % type(exc).__name__)
+            send = True
+            self.close_connection = True
+        # log first: a client that has its answer (or a closed connection) must find the entry
+        if send and reply is not None:
+            entry['status'] = reply.status
+            emulator._record(entry)
+            self._send(reply)
+        else:
+            self.close_connection = True
+            emulator._record(entry)
+
+    # ----- control endpoints
+
+    def _control(self, emulator: Emulator, target: str) -> None:
+        parts = urllib.parse.urlsplit(target)
+        name = parts.path[len(CONTROL_PREFIX):].rstrip('/') or '/'
+        routes = {
+            '/log': ('GET', 'DELETE'),
+            '/state': ('GET',),
+            '/conferences': ('POST',),
+            '/conferences/remove': ('POST',),
+            '/accounts': ('POST',),
+            '/config': ('GET', 'POST'),
+            '/reset': ('POST',),
+            '/shutdown': ('POST',),
+        }
+        raw, read_error = self._read_body()
+        if read_error:
+            self._send(Reply(read_error[0], {'error': read_error[1]}))
+            return
+        if name not in routes:
+            self._send(Reply(404, {'error': 'unknown control endpoint %s' % parts.path}))
+            return
+        if self.command not in routes[name]:
+            self._send(Reply(405, {'error': 'method not allowed'}, {'Allow': ', '.join(routes[name])}))
+            return
+        body, body_error = parse_json_body(raw)
+        if body_error or (self.command == 'POST' and body is not None and not isinstance(body, dict)):
+            self._send(Reply(400, {'error': body_error or 'the request body must be a JSON object'}))
+            return
+        body = body or {}
+        try:
+            reply = self._control_action(emulator, name, body, urllib.parse.parse_qs(parts.query))
+        except (ValueError, TypeError) as exc:
+            reply = Reply(400, {'error': str(exc)})
+        except Exception as exc:
+            reply = Reply(500, {'error': 'internal emulator error: %s' % type(exc).__name__})
+        if name == '/shutdown':
+            self.close_connection = True
+        self._send(reply)
+        if name == '/shutdown':
+            threading.Thread(target=emulator.stop, kwargs={'reason': 'shutdown request'}, daemon=True).start()
+
+    def _control_action(self, emulator: Emulator, name: str, body: dict, query: dict) -> Reply:
+        method = self.command
+        if name == '/log':
+            if method == 'DELETE':
+                emulator.clear_log()
+                return Reply(204)
+            return Reply(200, {'requests': emulator.requests(method=(query.get('method') or [None])[0],
+                                                             action=(query.get('action') or [None])[0])})
+        if name == '/state':
+            return Reply(200, emulator.state())
+        if name == '/conferences':
+            shown = emulator.add_conference(body.get('name'), body.get('members'), auth_id=body.get('auth_id'))
+            return Reply(201, shown)
+        if name == '/conferences/remove':
+            if not isinstance(body.get('name'), str):
+                raise ValueError('"name" is required')
+            return Reply(200, {'removed': emulator.remove_conference(body['name'], auth_id=body.get('auth_id'))})
+        if name == '/accounts':
+            emulator.add_account(body.get('auth_id'), body.get('token'))
+            return Reply(201, {'auth_id': body['auth_id']})
+        if name == '/config':
+            if method == 'POST':
+                return Reply(200, emulator.configure(**body))
+            return Reply(200, emulator.config)
+        if name == '/reset':
+            config = emulator.reset()
+            if 'conferences' in body:
+                emulator.set_conferences(body['conferences'], body.get('members'), auth_id=body.get('auth_id'))
+            return Reply(200, config)
+        return Reply(200, {'message': 'shutting down'})
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """Thread-per-connection server bound to 127.0.0.1, optionally wrapping connections in TLS."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+    def __init__(self, emulator: Emulator, ssl_context: ssl.SSLContext | None, port: int):
+        self.emulator = emulator
+        self.ssl_context = ssl_context
+        self.socket_timeout = emulator.socket_timeout
+        self.accepted = 0
+        self._connections = set()
+        self._connections_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        try:
+            super().__init__((HOST, port), _Handler)
+        except BaseException:
+            self._wake_reader.close()
+            self._wake_writer.close()
+            raise
+
+    def serve(self):
+        """Accept connections until stop_serving(); unlike serve_forever() it stops at once, without polling."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._closing.is_set():
+                for key, dummy in selector.select():
+                    if key.fileobj is self and not self._closing.is_set():
+                        self._handle_request_noblock()
+
+    def stop_serving(self):
+        """Make serve() return (from any thread)."""
+        self._closing.set()
+        try:
+            self._wake_writer.send(b'x')
+        except OSError:
+            pass
+
+    def server_close(self):
+        """Close the listening socket and the wake-up pair."""
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def server_bind(self):
+        """Bind without the reverse DNS lookup HTTPServer does."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = HOST
+        self.server_port = self.server_address[1]
+
+    def finish_request(self, request, client_address):
+        """Runs in the connection's thread: TLS handshake, then the handler."""
+        with self._connections_lock:
+            self.accepted += 1
+        request.settimeout(self.socket_timeout)
+        connection = request
+        if self.ssl_context is not None:
+            try:
+                connection = self.ssl_context.wrap_socket(request, server_side=True)
+            except (OSError, ValueError):
+                return
+        with self._connections_lock:
+            self._connections.add(connection)
+        try:
+            self.RequestHandlerClass(connection, client_address, self)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(connection)
+            if connection is not request:
+                try:
+                    connection.close()
+                except OSError:
+                    pass
+
+    def close_connections(self):
+        """Shut down every open connection, so no handler thread outlives the server."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                socket.socket.shutdown(connection, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        """Connection-level errors (resets, TLS failures) are normal here; report only when verbose."""
+        if self.emulator.verbose:
+            super().handle_error(request, client_address)
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def parse_fault_arg(text: str) -> dict:
+    """Parse --fault: a JSON object, a bare kind, or kind=503,method=DELETE,first_n=2,..."""
+    text = text.strip()
+    if text.startswith('{'):
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ValueError('--fault %s: not valid JSON' % text)
+    rule = {}
+    for item in text.split(','):
+        if '=' not in item:
+            rule['kind'] = item.strip()
+            continue
+        key, value = (part.strip() for part in item.split('=', 1))
+        if value in ('', 'null', 'none'):
+            rule[key] = None
+        elif key in ('first_n', 'retry_after'):
+            rule[key] = int(value)
+        elif key in ('rate', 'delay'):
+            rule[key] = float(value)
+        else:
+            rule[key] = value
+    return rule
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line interface."""
+    parser = argparse.ArgumentParser(prog='vobiz_emulator.py', description='Emulate the Vobiz conference API on 127.0.0.1.')
+    add = parser.add_argument
+    add('--port', type=int, default=0, help='TCP port (default 0: any free port)')
+    add('--port-file', metavar='PATH', help='write the port number there (atomically) once listening')
+    add('--auth-id', default=None, help='the first account (default MA_DEMO)')
+    add('--auth-token', default=None, help='token of the first account')
+    add('--account', action='append', default=[], metavar='ID:TOKEN', help='an extra account (repeatable)')
+    add('--conference', action='append', default=[], metavar='NAME', help='a live conference of the first account (repeatable)')
+    add('--members', type=int, default=None, help='callers per seeded conference (default 2)')
+    add('--config', metavar='JSON_FILE', help='{"accounts": {"MA_X": {"token": ..., "conferences": [...]}}, "members": N, switches...}')
+    add('--latency-ms', type=float, default=None, help='added to every API request')
+    add('--jitter-ms', type=float, default=None, help='random extra latency, 0..N ms')
+    add('--seed', type=int, default=None, help='seed for fault rates and jitter (default 0)')
+    add('--rate-limit', default=None, metavar='plivo|N/S|off', help='token bucket per account; plivo = 300/5')
+    add('--fault', action='append', default=None, metavar='RULE', help='fault rule: JSON or kind=503,method=DELETE,first_n=2 (repeatable)')
+    add('--list-lies', action='store_true', default=None, help='GET Conference/ answers {"conferences": []}')
+    add('--retrieve-lies', action='store_true', default=None, help='GET Conference/{name}/ answers 200 {"error": "failed"}')
+    add('--member-action-status', type=int, choices=(200, 202), default=None, help='status of POST actions (default 202)')
+    add('--error-style', choices=('flat', 'envelope'), default=None, help='error body shape (default flat)')
+    add('--trailing-slash', choices=('reject', 'accept'), default=None, help='missing trailing slash (default reject)')
+    add('--forbidden', action='append', default=None, metavar='NAME', help='a conference answering 403 (repeatable)')
+    add('--tls', action='store_true', help='serve HTTPS with a throw-away CA (needs trustme)')
+    add('--ca-file', metavar='PATH', help='where to write the CA certificate (PEM) with --tls')
+    add('--log-file', metavar='PATH', help='append every request log entry there as a JSON line')
+    add('--idle-timeout', type=float, default=900.0, help='stop after this many seconds without requests (0: never; default 900)')
+    add('--socket-timeout', type=float, default=30.0, help='per-connection socket timeout in seconds (default 30)')
+    add('--verbose', action='store_true', help='one line per API request on stderr')
+    return parser
+
+
+def emulator_from_args(args: argparse.Namespace) -> Emulator:
+    """Build (but do not start) an Emulator from parsed command line arguments."""
+    config = {}
+    if args.config:
+        with open(args.config, encoding='utf-8') as handle:
+            config = json.load(handle)
+        if not isinstance(config, dict):
+            raise ValueError('%s: the configuration must be a JSON object' % args.config)
+    accounts = dict(config.pop('accounts', None) or {})
+    members = config.pop('members', 2) if args.members is None else args.members
+    switches = dict(config)
+    cli_switches = {
+        'latency_ms': args.latency_ms, 'jitter_ms': args.jitter_ms, 'seed': args.seed, 'list_lies': args.list_lies,
+        'retrieve_lies': args.retrieve_lies, 'member_action_status': args.member_action_status,
+        'error_style': args.error_style, 'trailing_slash': args.trailing_slash, 'forbidden': args.forbidden,
+    }
+    switches.update((key, value) for key, value in cli_switches.items() if value is not None)
+    if args.rate_limit is not None:
+        switches['rate_limit'] = args.rate_limit
+    if args.fault:
+        switches['faults'] = [parse_fault_arg(text) for text in args.fault]
+    for item in args.account:
+        auth_id, sep, token = item.partition(':')
+        if not sep or not auth_id or not token:
+            raise ValueError('--account needs ID:TOKEN, got %r' % item)
+        accounts[auth_id] = {'token': token}
+    if args.auth_token is not None:
+        auth_id, token, conferences = args.auth_id or 'MA_DEMO', args.auth_token, []
+        spec = accounts.pop(auth_id, None)
+        if isinstance(spec, dict):
+            conferences = list(spec.get('conferences') or [])
+    elif args.auth_id is not None and isinstance(accounts.get(args.auth_id), (dict, str)):
+        auth_id, spec = args.auth_id, accounts.pop(args.auth_id)
+        spec = {'token': spec} if isinstance(spec, str) else spec
+        token, conferences = spec.get('token'), list(spec.get('conferences') or [])
+    elif accounts:
+        auth_id = next(iter(accounts))
+        spec = accounts.pop(auth_id)
+        spec = {'token': spec} if isinstance(spec, str) else spec
+        token, conferences = spec.get('token'), list(spec.get('conferences') or [])
+    else:
+        raise ValueError('no account: give --auth-token (and --auth-id), --account ID:TOKEN or --config with accounts')
+    if not isinstance(token, str) or not token:
+        raise ValueError('account %s has no token' % auth_id)
+    return Emulator(auth_id=auth_id, auth_token=token, conferences=conferences + list(args.conference), members=members,
+                    accounts=accounts, tls=args.tls, ca_file=args.ca_file, port=args.port, idle_timeout=args.idle_timeout,
+                    socket_timeout=args.socket_timeout, log_file=args.log_file, verbose=args.verbose, **switches)
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + '\n')
+    sys.stdout.flush()
+
+
+def main(argv=None) -> int:
+    """Run the emulator until SIGTERM/SIGINT, POST /_emulator/shutdown or the idle timeout."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        emulator = emulator_from_args(args)
+    except (ValueError, TypeError, OSError) as exc:
+        parser.error(str(exc))
+    try:
+        emulator.start()
+        if args.port_file:
+            atomic_write(args.port_file, str(emulator.port).encode('ascii'))
+    except (OSError, RuntimeError) as exc:
+        sys.stderr.write('vobiz_emulator: %s\n' % exc)
+        emulator.stop()
+        return 1
+
+    def on_signal(signum, frame):
+        name = signal.Signals(signum).name
+        threading.Thread(target=emulator.stop, kwargs={'reason': 'signal %s' % name}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    _say('listening on %s' % emulator.url)
+    if emulator.tls:
+        _say('CA certificate: %s' % emulator.ca_file)
+    while not emulator.wait(1.0):
+        pass
+    _say('stopped (%s)' % emulator.stop_reason)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,365 @@
+"""Tests of the emulator's fault injection, rate limiting, latency, concurrency and robustness."""
+
+from __future__ import annotations
+
+import email.utils
+import socket
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
+
+
+@pytest.mark.parametrize('kind, status', [('429', 429), ('429_retry_after', 429), ('429_retry_after_date', 429),
+                                          ('500', 500), ('502', 502), ('503', 503), ('504', 504)])
+def test_status_faults_answer_before_anything_happens(emulator, api, kind, status):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': kind, 'retry_after': 7}])
+    response = api.call('DELETE', 'Board Room')
+    assert response.status_code == status
+    assert response.json()['error']
+    assert emulator.live_names() == ['Board Room']
+    entry = emulator.requests()[-1]
+    assert (entry['fault'], entry['status'], entry['action']) == (kind, status, 'hangup')
+    retry_after = response.headers.get('Retry-After')
+    if kind == '429_retry_after':
+        assert retry_after == '7'
+    elif kind == '429_retry_after_date':
+        when = email.utils.parsedate_to_datetime(retry_after)
+        assert 5 <= when.timestamp() - time.time() <= 8
+        assert retry_after.endswith('GMT')
+    else:
+        assert retry_after is None
+
+
+def test_drop_closes_the_connection_without_doing_anything(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'drop', 'method': 'DELETE'}])
+    with pytest.raises(requests.ConnectionError):
+        api.call('DELETE', 'Board Room')
+    assert emulator.live_names() == ['Board Room']
+    entry = emulator.requests()[-1]
+    assert (entry['action'], entry['status'], entry['fault']) == ('hangup', None, 'drop')
+    assert api.call('GET', 'Board Room').status_code == 200
+
+
+def test_lost_reply_carries_out_the_request_then_closes(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
+    with pytest.raises(requests.ConnectionError):
+        api.call('DELETE', 'Board Room')
+    assert emulator.live_names() == []
+    entry = emulator.requests()[-1]
+    assert (entry['action'], entry['status'], entry['fault']) == ('hangup', None, 'lost_reply')
+    retry = api.call('DELETE', 'Board Room')
+    assert retry.status_code == 404
+    assert emulator.requests()[-1]['fault'] is None
+
+
+def test_slow_client_gives_up_but_the_request_is_still_carried_out(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'slow', 'delay': 0.6, 'first_n': 1}])
+    with pytest.raises(requests.ReadTimeout):
+        api.call('DELETE', 'Board Room', timeout=0.1)
+    assert emulator.wait_for_log(1, timeout=10)
+    assert emulator.live_names() == []
+    entry = emulator.requests()[0]
+    assert (entry['fault'], entry['action'], entry['status']) == ('slow', 'hangup', 204)
+
+
+def test_slow_answers_a_patient_client(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'slow', 'delay': 0.3}])
+    started = time.monotonic()
+    response = api.call('GET', 'Board Room', timeout=10)
+    assert response.status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_first_n_counts_per_method_and_path(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.add_conference('ci-1')
+    emulator.configure(faults=[{'kind': '503', 'method': 'DELETE', 'first_n': 2}])
+    assert api.call('GET', 'Board Room').status_code == 200
+    assert [api.call('DELETE', 'Board Room').status_code for dummy in range(3)] == [503, 503, 204]
+    assert api.call('DELETE', 'Board Room').status_code == 404
+    assert api.call('DELETE', 'ci-1').status_code == 503
+    assert [entry['fault'] for entry in emulator.requests()] == [None, '503', '503', None, None, '503']
+
+
+def test_match_glob_and_action_filters(emulator, api):
+    for name in ('ci-1', 'ci-2', 'Board Room'):
+        emulator.add_conference(name)
+    emulator.configure(faults=[{'kind': '500', 'match': 'ci-*'}, {'kind': '502', 'action': 'list'}])
+    assert api.call('GET', 'ci-1').status_code == 500
+    assert api.call('DELETE', 'ci-2').status_code == 500
+    assert api.call('GET', 'Board Room').status_code == 200
+    assert api.call('GET').status_code == 502
+    assert api.call('DELETE').status_code == 204
+    emulator.configure(faults=[{'kind': '500', 'match': 'ci-?', 'method': 'GET'}])
+    assert api.call('GET', 'Board Room').status_code == 404
+
+
+def test_first_matching_rule_wins_and_rules_fall_through(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': '429', 'first_n': 1}, {'kind': '503', 'first_n': 2}])
+    assert [api.call('GET', 'Board Room').status_code for dummy in range(4)] == [429, 503, 200, 200]
+
+
+def fault_pattern(emu, api, seed):
+    """Statuses of 40 GETs under a 50 % fault rate with the given seed."""
+    emu.configure(seed=seed, faults=[{'kind': '503', 'rate': 0.5}])
+    return [api.call('GET').status_code for dummy in range(40)]
+
+
+def test_rate_is_seeded_and_deterministic(emulator, api):
+    first = fault_pattern(emulator, api, 42)
+    assert set(first) == {200, 503}
+    assert fault_pattern(emulator, api, 42) == first
+    assert fault_pattern(emulator, api, 7) != first
+    emulator.configure(faults=[{'kind': '503', 'rate': 0}])
+    assert {api.call('GET').status_code for dummy in range(10)} == {200}
+    emulator.configure(faults=[{'kind': '503', 'rate': 1}])
+    assert {api.call('GET').status_code for dummy in range(10)} == {503}
+
+
+def test_same_seed_gives_the_same_faults_in_another_emulator(make_emulator):
+    patterns = []
+    for dummy in range(2):
+        emu = make_emulator(seed=1234, faults=[{'kind': '500', 'rate': 0.3}])
+        headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
+        with requests.Session() as session:
+            patterns.append([session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5).status_code
+                             for dummy in range(30)])
+    assert patterns[0] == patterns[1]
+    assert 500 in patterns[0] and 200 in patterns[0]
+
+
+def test_faults_apply_to_unknown_paths_and_bad_auth_too(emulator, api):
+    emulator.configure(faults=[{'kind': '502'}])
+    assert api.raw('GET', '/nothing/')[0] == 502
+    assert api.call('GET', auth=False).status_code == 502
+
+
+def test_rate_limit_token_bucket_per_account(emulator, api):
+    emulator.add_account('MA_OTHER', 'other-token')
+    emulator.configure(rate_limit={'requests': 3, 'per_seconds': 60})
+    assert [api.call('GET').status_code for dummy in range(3)] == [200, 200, 200]
+    limited = api.call('GET')
+    assert limited.status_code == 429
+    assert int(limited.headers['Retry-After']) >= 1
+    assert limited.json()['error']
+    entry = emulator.requests()[-1]
+    assert (entry['fault'], entry['status']) == ('rate_limit', 429)
+    other = {'X-Auth-ID': 'MA_OTHER', 'X-Auth-Token': 'other-token'}
+    assert api.call('GET', auth=False, auth_id='MA_OTHER', headers=other).status_code == 200
+    emulator.configure(rate_limit=None)
+    assert api.call('GET').status_code == 200
+
+
+def test_rate_limit_refills(emulator, api):
+    emulator.configure(rate_limit='1/0.2')
+    assert api.call('GET').status_code == 200
+    assert api.call('GET').status_code == 429
+    deadline = time.monotonic() + 5
+    statuses = []
+    while time.monotonic() < deadline:
+        statuses.append(api.call('GET').status_code)
+        if statuses[-1] == 200:
+            break
+    assert statuses[-1] == 200
+
+
+def test_plivo_preset_allows_300_requests_per_5_seconds(emulator, api):
+    emulator.configure(rate_limit='plivo')
+    assert emulator.config['rate_limit'] == {'requests': 300, 'per_seconds': 5}
+    started = time.monotonic()
+    statuses = [api.call('GET').status_code for dummy in range(400)]
+    elapsed = time.monotonic() - started
+    assert statuses[:300] == [200] * 300
+    assert statuses.count(200) <= 300 + 60 * elapsed + 1
+    assert set(statuses) <= {200, 429}
+
+
+def test_latency_is_added_to_api_requests_only(emulator, api):
+    emulator.configure(latency_ms=150, jitter_ms=20)
+    started = time.monotonic()
+    assert api.call('GET').status_code == 200
+    assert time.monotonic() - started >= 0.15
+    started = time.monotonic()
+    assert api.control('GET', '/state').status_code == 200
+    assert time.monotonic() - started < 0.15
+
+
+def test_64_concurrent_keep_alive_requests_overlap(emulator, capsys, record_property):
+    count, latency = 64, 0.05
+    emulator.add_conference('Board Room')
+    url = emulator.api_url + '/Account/MA_TEST/Conference/Board%20Room/'
+    headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emulator.auth_token}
+    sessions = [requests.Session() for dummy in range(count)]
+    results = [None] * count
+    ready = threading.Barrier(count + 1)
+    go = threading.Barrier(count + 1)
+
+    def worker(index):
+        session = sessions[index]
+        session.get(url, headers=headers, timeout=10)  # opens this thread's keep-alive connection
+        ready.wait(timeout=30)
+        go.wait(timeout=30)
+        response = session.get(url, headers=headers, timeout=30)
+        results[index] = (response.status_code, time.perf_counter())
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    ready.wait(timeout=30)
+    connections = emulator.connection_count
+    emulator.configure(latency_ms=latency * 1000)
+    go.wait(timeout=30)
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join(timeout=30)
+    for session in sessions:
+        session.close()
+    assert all(result is not None and result[0] == 200 for result in results)
+    elapsed = max(result[1] for result in results) - started
+    serial = count * latency
+    record_property('concurrency_64_seconds', round(elapsed, 4))
+    with capsys.disabled():
+        sys.stdout.write('\n[emulator] %d concurrent keep-alive requests at %d ms latency: %.0f ms (serial would be %.0f ms, ratio %.2f)\n'
+                         % (count, latency * 1000, elapsed * 1000, serial * 1000, elapsed / serial))
+    assert emulator.connection_count == connections == count
+    assert elapsed < 0.5 * serial
+
+
+# ----- robustness
+
+
+def test_body_over_64_kib_is_413_and_the_server_keeps_serving(emulator, api):
+    emulator.add_conference('Board Room')
+    response = api.call('POST', 'Board Room', 'Member', 'all', 'Speak', data=b'{"text": "' + b'x' * (65 * 1024) + b'"}')
+    assert response.status_code == 413
+    assert response.json()['error']
+    entry = emulator.requests()[-1]
+    assert (entry['status'], entry['body'], entry['action']) == (413, None, 'speak')
+    assert api.call('POST', 'Board Room', 'Member', 'all', 'Speak', data=b'{"text": "' + b'x' * 900 + b'"}').status_code == 202
+
+
+def test_huge_declared_body_is_refused_without_reading_it(emulator, api):
+    request = (b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 500000000\r\n'
+               b'Content-Type: application/json\r\n\r\n{')
+    reply = api.raw_bytes(request)
+    assert reply.startswith(b'HTTP/1.1 413 ')
+    assert b'Connection: close' in reply
+
+
+def test_chunked_bodies_are_read_and_limited(emulator, api):
+    emulator.add_conference('Board Room')
+
+    def chunks(*parts):
+        yield from parts
+
+    response = api.call('POST', 'Board Room', 'Member', 'all', 'Speak', data=chunks(b'{"text": ', b'"hello"}'))
+    assert response.status_code == 202
+    assert emulator.announcements('Board Room')[0]['text'] == 'hello'
+    big = api.call('POST', 'Board Room', 'Member', 'all', 'Speak', data=chunks(*[b'x' * 8192] * 9))
+    assert big.status_code == 413
+    assert api.call('GET').status_code == 200
+
+
+def test_expect_100_continue_is_answered_at_once(emulator, api):
+    emulator.add_conference('Board Room')
+    with socket.create_connection(('127.0.0.1', emulator.port), timeout=5) as sock:
+        body = b'{"text": "hello"}'
+        sock.sendall(b'POST /api/v1/Account/MA_TEST/Conference/Board%20Room/Member/all/Speak/ HTTP/1.1\r\nHost: x\r\n'
+                     b'X-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\nExpect: 100-continue\r\n'
+                     b'Content-Length: ' + str(len(body)).encode() + b'\r\n\r\n')
+        assert sock.recv(25).startswith(b'HTTP/1.1 100 Continue')
+        sock.sendall(body)
+        reply = b''
+        while b'speak started' not in reply:
+            chunk = sock.recv(65536)
+            assert chunk
+            reply += chunk
+    assert b'HTTP/1.1 202 ' in reply
+
+
+def test_invalid_content_length_is_400(emulator, api):
+    reply = api.raw_bytes(b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n')
+    assert reply.startswith(b'HTTP/1.1 400 ')
+
+
+@pytest.mark.parametrize('target', [b'/api/v1/Account/MA_TEST/Conference/%FF%FE/', b'/api/v1/Account/MA_TEST/Conference/\xff\xfe/',
+                                    b'/api/v1/Account/%C3/Conference/'])
+def test_non_utf8_path_bytes_are_400(emulator, api, target):
+    request = (b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\n'
+               b'Connection: close\r\n\r\n')
+    reply = api.raw_bytes(request)
+    assert reply.startswith(b'HTTP/1.1 400 ')
+    assert emulator.requests()[-1]['raw_path'] == target.decode('latin-1')
+    assert api.call('GET').status_code == 200
+
+
+@pytest.mark.parametrize('request_bytes', [b'garbage\r\n\r\n', b'GET\r\n\r\n', b'GET / HTTP/9.9\r\n\r\n', b'BREW /pot HTTP/1.1\r\n\r\n',
+                                           b'GET /' + b'a' * 70000 + b' HTTP/1.1\r\n\r\n', b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03',
+                                           b'GET / HTTP/1.1\r\n' + b'X-Many: 1\r\n' * 200 + b'\r\n'])
+def test_malformed_requests_do_not_hurt(make_emulator, client_for, request_bytes):
+    client = client_for(make_emulator(socket_timeout=0.5))
+    reply = client.raw_bytes(request_bytes)  # returns once the server has answered and closed (or timed out the client)
+    assert b'200 OK' not in reply
+    assert client.call('GET').status_code == 200
+
+
+def test_handler_exception_is_500_and_serving_continues(emulator, api, monkeypatch):
+    emulator.add_conference('Board Room')
+
+    def explode(self, route, body, cfg):
+        raise RuntimeError('boom')
+
+    monkeypatch.setattr(Emulator, '_do_list', explode)
+    response = api.call('GET')
+    assert response.status_code == 500
+    assert 'RuntimeError' in response.json()['error']
+    assert emulator.requests()[-1]['status'] == 500
+    assert api.call('GET', 'Board Room').status_code == 200
+    monkeypatch.undo()
+    assert api.call('GET').status_code == 200
+
+
+def test_silent_client_does_not_block_others_and_is_timed_out(make_emulator):
+    emu = make_emulator(socket_timeout=0.3)
+    headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
+    with socket.create_connection(('127.0.0.1', emu.port), timeout=10) as silent:
+        response = requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5)
+        assert response.status_code == 200
+        started = time.monotonic()
+        assert silent.recv(1) == b''  # the server closes the idle connection after its socket timeout
+        assert time.monotonic() - started < 5
+
+
+def test_half_sent_body_times_out_without_pinning_the_server(make_emulator):
+    emu = make_emulator(socket_timeout=0.3)
+    with socket.create_connection(('127.0.0.1', emu.port), timeout=10) as stalled:
+        stalled.sendall(b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a"')
+        headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
+        assert requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5).status_code == 200
+        assert stalled.recv(65536) == b''  # closed after the socket timeout, without an answer
+    assert emu.wait_for_log(2, timeout=5)
+    entry = emu.requests(method='POST')[0]
+    assert entry['status'] is None and entry['action'] == 'method_not_allowed'
+
+
+def test_stop_closes_open_keep_alive_connections(make_emulator):
+    emu = make_emulator()
+    with socket.create_connection(('127.0.0.1', emu.port), timeout=10) as idle:
+        idle.sendall(b'GET /_emulator/state HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert idle.recv(12) == b'HTTP/1.1 200'
+        emu.stop()
+        while idle.recv(65536):
+            pass
+    with pytest.raises(requests.ConnectionError):
+        requests.get(emu.url + '/_emulator/state', timeout=5)
