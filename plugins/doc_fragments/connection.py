@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # The connection options of every vobiz.voice module, documented once.
+    # The argument spec lives in plugins/module_utils/_vobiz.py (vobiz_argument_spec()).
+    DOCUMENTATION = r'''
+options:
+  auth_id:
+    description:
+      - The Auth ID of the Vobiz account, for example V(MA_XXXXXX). Sent in the C(X-Auth-ID) header and in every URL.
+      - If not set, the value of the E(VOBIZ_AUTH_ID) environment variable is used.
+    type: str
+    required: true
+  auth_token:
+    description:
+      - The Auth Token of the Vobiz account. Sent in the C(X-Auth-Token) header only; never logged or shown in messages.
+      - If not set, the value of the E(VOBIZ_AUTH_TOKEN) environment variable is used.
+    type: str
+    required: true
+  api_url:
+    description:
+      - Base URL of the Vobiz API, up to and including the version prefix.
+      - Must start with C(https://) (or C(http://)) and must not contain a query string, a fragment or credentials.
+        Plain C(http://) to a host other than loopback draws a warning, because the token would travel unencrypted.
+      - If not set, the value of the E(VOBIZ_API_URL) environment variable is used, and then the default.
+    type: str
+    default: https://api.vobiz.ai/api/v1
+  validate_certs:
+    description:
+      - Whether to verify the TLS certificate of the API server.
+      - Setting this to V(false) draws a warning; prefer O(ca_path) for a private CA.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path to a PEM bundle of CA certificates used to verify the API server, instead of the default trust store.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each connection and for each reply, per request. Must be greater than V(0).
+    type: float
+    default: 10
+  retries:
+    description:
+      - How many times a request is retried (extra attempts, V(0) to V(20)) after HTTP 429, 500, 502, 503, 504
+        or a connection failure or timeout. HTTP 400, 401, 403 and 404 are never retried.
+      - Waits between attempts grow exponentially with jitter, and honour a C(Retry-After) header (seconds or HTTP date).
+    type: int
+    default: 5
+  retry_max_wait:
+    description:
+      - The most seconds spent waiting between the attempts of one request, in total. A C(Retry-After) that asks
+        for longer ends the retries at once.
+    type: float
+    default: 60
+  parallel:
+    description:
+      - How many requests run at the same time (V(1) to V(64)). Also the size of the keep-alive connection pool.
+    type: int
+    default: 16
+'''

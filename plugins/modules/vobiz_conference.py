@@ -1,0 +1,452 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vobiz_conference
+short_description: Hang up Vobiz voice conferences
+version_added: 0.1.0
+description:
+  - Hangs up (ends) live conferences of a Vobiz account, by exact name, by glob on the live list, or all at once.
+  - Hanging up a conference disconnects every member at once; the room cannot be rejoined, and running recordings
+    are stopped and finalised.
+  - In normal mode the module sends exactly one C(DELETE) per named conference and no C(GET) first, because
+    a C(DELETE) is the only answer of the Vobiz API that can be trusted about whether a room was live.
+    V(204) means the module hung it up; V(404) means it was already absent (no change).
+  - Many conferences are handled concurrently inside one module run, over one pool of keep-alive connections
+    (see O(parallel)).
+  - Rate limits (HTTP 429), server errors (500, 502, 503, 504) and lost connections are retried with bounded,
+    jittered exponential backoff (see O(retries) and O(retry_max_wait)); the module warns once per retried
+    conference. A hang-up whose reply was lost and that finds the room gone on the retry is reported as
+    hung up by this run, not as already absent.
+  - Authentication errors (HTTP 401, 403) stop the whole run at once.
+author:
+  - vobiz.voice maintainers (@vobiz)
+requirements:
+  - requests
+extends_documentation_fragment:
+  - vobiz.voice.connection
+  - vobiz.voice.attributes
+  - vobiz.voice.attributes.actiongroup_vobiz
+attributes:
+  check_mode:
+    details:
+      - Check mode only reads. It sends one C(GET) per named conference (and one C(GET) of the list for
+        O(match) and O(all)), never a C(DELETE).
+      - Vobiz has been seen answering C(GET) requests wrongly for live rooms. A conference whose answer cannot be
+        read is predicted to be hung up, listed in RV(uncertain), and warned about; check mode never promises
+        "no change" for a room it could not read.
+  diff_mode:
+    details:
+      - The diff lists the conferences that are (or would be) hung up, with their member counts where known
+        (in check mode).
+options:
+  name:
+    description:
+      - Exact, case-sensitive names of the conferences to hang up.
+      - A string is B(one) name, commas included (V(Smith, John) is one conference); give a list for several.
+      - Names are sent percent-encoded, so any text is a valid name (spaces, V(/), V(?), V(#), V(%), V(.), V(..), Unicode).
+      - Can be combined with O(match). Mutually exclusive with O(all).
+    type: raw
+  match:
+    description:
+      - Shell-style globs (V(*), V(?), V([seq])) matched case-sensitively against the names of the live conferences,
+        as listed by one C(GET) of the conference list. V(ci-*) selects V(ci-42) but neither V(prod-ci-3) nor V(CI-upper).
+      - A string is one glob; give a list for several. A conference is selected when any glob matches it.
+      - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
+        or unreadable, because O(match) may then miss rooms.
+      - Selecting nothing is not an error (C(changed=false)). Mutually exclusive with O(all).
+    type: raw
+  exclude:
+    description:
+      - Shell-style, case-sensitive globs of conferences that are never touched.
+      - Applied after O(match) B(and) to the names in O(name); an excluded name is skipped with a warning and
+        returned in RV(excluded).
+      - Mutually exclusive with O(all).
+    type: raw
+  all:
+    description:
+      - Hang up every live conference of the account with one C(DELETE) of the whole conference collection.
+      - The live list is read first (one C(GET)) to report the names in RV(hung_up). The C(DELETE) is sent even when
+        the list comes back empty, because the list cannot be trusted; C(changed) is then V(false) with a warning
+        that rooms may have been hung up regardless.
+      - Mutually exclusive with O(name), O(match) and O(exclude).
+    type: bool
+    default: false
+  state:
+    description:
+      - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
+    type: str
+    choices: [absent]
+    default: absent
+  audit_log:
+    description:
+      - Path of a local file (on the host running the module) to which one JSON line is appended per conference acted on,
+        as each outcome arrives, so nothing done is lost if the run fails later.
+      - 'Each line holds C(time) (ISO-8601, UTC), C(auth_id), C(action), C(name), C(outcome), C(status) (HTTP) and C(check_mode);
+        never the token.'
+      - The file is created with mode C(0600) if missing and only ever appended to.
+    type: path
+notes:
+  - Idempotent; running it again reports C(changed=false) once the rooms are gone.
+  - To announce to the members before hanging up, speak or play to them first (the API has no room-wide announcement).
+seealso:
+  - name: Vobiz conference API
+    description: Hang up a conference.
+    link: https://docs.vobiz.ai/
+'''
+
+EXAMPLES = r'''
+# Maintenance window. Run the playbook with --check --diff first: check mode only reads (one GET per
+# room), predicts what would be hung up, and lists rooms it could not read under "uncertain".
+- name: End the support rooms for the maintenance window
+  module_defaults:
+    group/vobiz.voice.vobiz:
+      auth_id: "{{ vobiz_auth_id }}"
+      auth_token: "{{ vobiz_auth_token }}"
+  vars:
+    rooms:
+      - Support Room 1
+      - Smith, John  # one conference: commas are part of the name
+  block:
+    - name: Preview, always in check mode
+      vobiz.voice.vobiz_conference:
+        name: "{{ rooms }}"
+      check_mode: true
+      register: preview
+
+    # Hang up the same list, not preview.hung_up: only a DELETE can tell for sure whether a room is live.
+    - name: Hang up the support rooms
+      vobiz.voice.vobiz_conference:
+        name: "{{ rooms }}"
+        audit_log: /var/log/vobiz/hangups.jsonl
+
+# CI teardown: hang up every conference the pipeline created, but never the shared demo room.
+# auth_id and auth_token come from VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN in the environment.
+- name: Tear down CI conferences
+  vobiz.voice.vobiz_conference:
+    match: ci-*
+    exclude: ci-shared-demo
+    parallel: 32
+  register: teardown
+
+- name: Hang up every live conference of the account
+  vobiz.voice.vobiz_conference:
+    all: true
+'''
+
+RETURN = r'''
+hung_up:
+  description:
+    - Names of the conferences this run hung up (in check mode, the ones it would hang up).
+    - With O(all), the names the live list gave.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Support Room 1", "ci-42"]
+already_absent:
+  description: Names that were not live (HTTP 404); nothing was changed for them.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-41"]
+failures:
+  description:
+    - Conferences that could not be hung up, after retries. When this is not empty the task fails,
+      and the other keys still report what was done.
+    - Named C(failures) because C(failed) is the task status that Ansible itself sets.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The conference name.
+      type: str
+      returned: always
+    status:
+      description: The last HTTP status, or V(null) when no answer came.
+      type: int
+      returned: always
+    message:
+      description: What went wrong.
+      type: str
+      returned: always
+  sample: [{"name": "ci-43", "status": 503, "message": "HTTP 503: service unavailable"}]
+uncertain:
+  description:
+    - Check mode only. Conferences whose state could not be read; they are predicted to be hung up
+      (and are also in RV(hung_up)).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+excluded:
+  description: Selected names (explicit or matched) that O(exclude) protected; they were not touched.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-shared-demo"]
+msg:
+  description: A one-line summary.
+  returned: always
+  type: str
+  sample: Hung up 2 conference(s); 1 already absent.
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    HAS_REQUESTS,
+    OUTCOME_ALREADY_ABSENT,
+    OUTCOME_FAILED,
+    OUTCOME_HUNG_UP,
+    REQUESTS_IMPORT_ERROR,
+    STATE_ABSENT,
+    STATE_PRESENT,
+    AuditLog,
+    Selection,
+    VobizFatalError,
+    VobizInputError,
+    VobizRequestError,
+    client_from_module,
+    excluded_name_warning,
+    list_warning,
+    vobiz_argument_spec,
+)
+
+
+class Report(object):
+    """Collects the outcomes (in input order) and builds the module result."""
+
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.hung_up = []
+        self.already_absent = []
+        self.failures = []
+        self.uncertain = []
+        self.excluded = []
+        self.member_counts = {}
+        self.warnings = []
+
+    def add_outcome(self, outcome):
+        if outcome is None:  # not run: the batch was stopped
+            return
+        if outcome.outcome == OUTCOME_HUNG_UP:
+            self.hung_up.append(outcome.name)
+        elif outcome.outcome == OUTCOME_ALREADY_ABSENT:
+            self.already_absent.append(outcome.name)
+        else:
+            self.failures.append(outcome.failure())
+
+    def add_prediction(self, retrieved):
+        if retrieved is None:
+            return
+        if retrieved.state == STATE_ABSENT:
+            self.already_absent.append(retrieved.name)
+            return
+        self.hung_up.append(retrieved.name)
+        if retrieved.state == STATE_PRESENT:
+            self.member_counts[retrieved.name] = retrieved.member_count
+        else:
+            self.uncertain.append(retrieved.name)
+            self.warnings.append(
+                'Conference {0!r} could not be read ({1}); predicting that it would be hung up.'.format(
+                    retrieved.name, retrieved.reason))
+
+    def summary(self):
+        parts = []
+        verb = 'Would hang up' if self.check_mode else 'Hung up'
+        text = '{0} {1} conference(s)'.format(verb, len(self.hung_up))
+        if self.uncertain:
+            text += ' ({0} uncertain)'.format(len(self.uncertain))
+        parts.append(text)
+        if self.already_absent:
+            parts.append('{0} already absent'.format(len(self.already_absent)))
+        if self.excluded:
+            parts.append('{0} excluded'.format(len(self.excluded)))
+        if self.failures:
+            parts.append('{0} failed'.format(len(self.failures)))
+        return '; '.join(parts) + '.'
+
+    def result(self, diff=False, msg=None):
+        result = dict(
+            changed=bool(self.hung_up),
+            hung_up=self.hung_up,
+            already_absent=self.already_absent,
+            failures=self.failures,
+            uncertain=self.uncertain,
+            excluded=self.excluded,
+            msg=msg or self.summary(),
+        )
+        if diff:
+            result['diff'] = dict(
+                before=dict(conferences=dict(
+                    (name, dict(member_count=self.member_counts.get(name))) for name in self.hung_up)),
+                after=dict(conferences=dict()),
+            )
+        return result
+
+
+def failure_message(failures):
+    shown = ', '.join(
+        '{0!r} ({1})'.format(entry['name'], entry['message']) if entry['name'] is not None else entry['message']
+        for entry in failures[:10])
+    if len(failures) > 10:
+        shown += ' and {0} more'.format(len(failures) - 10)
+    return 'Could not hang up {0} conference(s): {1}'.format(len(failures), shown)
+
+
+class ConferenceHangup(object):
+    """Options -> client calls -> result."""
+
+    def __init__(self, module, client, selection, audit):
+        self.module = module
+        self.client = client
+        self.selection = selection
+        self.audit = audit
+        self.check_mode = module.check_mode
+        self.report = Report(self.check_mode)
+
+    def finish(self, msg=None, failed_msg=None):
+        """Emit the warnings and exit (fail when ``failed_msg`` is given); the result is complete either way."""
+        for warning in self.client.warnings + self.report.warnings:
+            self.module.warn(warning)
+        if self.audit is not None:
+            self.audit.close()
+        result = self.report.result(diff=self.module._diff, msg=failed_msg or msg)
+        if failed_msg:
+            self.module.fail_json(**result)
+        self.module.exit_json(**result)
+
+    def run(self):
+        selection = self.selection
+        live = None
+        readable = True
+        if selection.needs_list:
+            try:
+                live, readable = self.client.list_names()
+            except (VobizFatalError, VobizRequestError) as exc:
+                self.finish(failed_msg=str(exc))
+            if not live or not readable:
+                if selection.all and self.check_mode:
+                    consequence = ('this dry run cannot tell whether any room is live; a real run sends the '
+                                   'hang-up of all conferences regardless.')
+                elif selection.all:
+                    consequence = 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.'
+                else:
+                    consequence = 'match may have missed rooms.'
+                self.report.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
+
+        targets, self.report.excluded, excluded_explicit = selection.resolve(live)
+        for name in excluded_explicit:
+            self.report.warnings.append(excluded_name_warning(name))
+
+        if selection.all and not self.check_mode:
+            self.hang_up_all(targets)
+        if not targets:
+            if selection.match and not selection.names:
+                self.finish(msg='No live conference matched {0}; nothing to do.'.format(', '.join(selection.match)))
+            self.finish(msg='Nothing to do: every selected conference is excluded.' if self.report.excluded else None)
+
+        if self.check_mode:
+            worker, record = self.client.retrieve, self.report.add_prediction
+        else:
+            worker, record = self.client.hangup, self.report.add_outcome
+        try:
+            answers = self.client.run_concurrently(worker, targets, on_result=self.log)
+        except VobizFatalError as exc:
+            for answer in exc.results or ():
+                record(answer)
+            self.finish(failed_msg=str(exc))
+        for answer in answers:
+            record(answer)
+        if self.report.failures:
+            self.finish(failed_msg=failure_message(self.report.failures))
+        self.finish()
+
+    def log(self, name, answer):
+        """Audit one outcome (or check-mode prediction) as it arrives."""
+        if self.audit is None:
+            return
+        if self.check_mode:
+            absent = answer.state == STATE_ABSENT
+            self.audit.record(name, OUTCOME_ALREADY_ABSENT if absent else OUTCOME_HUNG_UP, answer.status,
+                              uncertain=True if answer.state not in (STATE_ABSENT, STATE_PRESENT) else None)
+        else:
+            self.audit.record(name, answer.outcome, answer.status,
+                              message=answer.message if answer.outcome == OUTCOME_FAILED else None)
+
+    def hang_up_all(self, listed):
+        """``all`` in normal mode: one DELETE of the whole collection, whatever the list said."""
+        status = problem = None
+        try:
+            response = self.client.hangup_all()
+        except VobizRequestError as exc:
+            problem = exc.message
+        except VobizFatalError as exc:
+            self.finish(failed_msg=str(exc))
+        else:
+            status = response.status
+            if not response.ok:
+                problem = response.describe()
+        names = listed or [None]
+        if problem is None:
+            self.report.hung_up.extend(listed)
+            for name in names:
+                self.log_all(name, OUTCOME_HUNG_UP if name is not None else 'unknown', status)
+            self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format(
+                '{0} conference(s)'.format(len(listed)) if listed else 'none'))
+        message = 'Hanging up all conferences failed: {0}'.format(problem)
+        self.report.failures.extend(dict(name=name, status=status, message=message) for name in names)
+        for name in names:
+            self.log_all(name, OUTCOME_FAILED, status, message=message)
+        self.finish(failed_msg=message)
+
+    def log_all(self, name, outcome, status, message=None):
+        if self.audit is None:
+            return
+        try:
+            self.audit.record(name, outcome, status, scope='all', message=message)
+        except VobizFatalError as exc:
+            self.finish(failed_msg=str(exc))
+
+
+def main():
+    argument_spec = vobiz_argument_spec()
+    argument_spec.update(
+        name=dict(type='raw'),
+        match=dict(type='raw'),
+        exclude=dict(type='raw'),
+        all=dict(type='bool', default=False),
+        state=dict(type='str', default='absent', choices=['absent']),
+        audit_log=dict(type='path'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+
+    # Every input check comes before the first request.
+    try:
+        selection = Selection.from_params(module.params)
+    except VobizInputError as exc:
+        module.fail_json(msg=str(exc))
+    client = client_from_module(module)
+    audit = None
+    if module.params['audit_log']:
+        try:
+            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode)
+        except VobizInputError as exc:
+            module.fail_json(msg=str(exc))
+
+    ConferenceHangup(module, client, selection, audit).run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,637 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the private client, over real HTTP against the in-process emulator."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import socket
+import threading
+from urllib.parse import quote
+
+import pytest
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    AuditLog,
+    Selection,
+    VobizAuthError,
+    VobizClient,
+    VobizInputError,
+    VobizRequestError,
+    VobizTLSError,
+    encode_member_spec,
+    encode_segment,
+    extract_error_message,
+    is_conference_gone,
+    normalize_name_list,
+    validate_api_url,
+    validate_connection_params,
+    vobiz_argument_spec,
+)
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
+
+AUTH_ID = 'MA_TEST'
+TOKEN = 'unit-test-token-9f8e7d'
+PREFIX = '/api/v1/Account/MA_TEST/Conference/'
+
+TRICKY = {
+    'My Conf Room': 'My%20Conf%20Room',
+    u'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
+    'a/b': 'a%2Fb',
+    '?x': '%3Fx',
+    '#frag': '%23frag',
+    '100%': '100%25',
+    'a;b': 'a%3Bb',
+    'a+b': 'a%2Bb',
+    'a,b': 'a%2Cb',
+    '.': '%2E',
+    '..': '%2E%2E',
+    '...': '%2E%2E%2E',
+    '%2E%2E': '%252E%252E',
+}
+
+
+class Sleeps(list):
+    """Injected sleep: records the requested delays instead of waiting."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def make_client(emu, sleeps=None, **kwargs):
+    options = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, retries=5, retry_max_wait=60,
+                   sleep=sleeps if sleeps is not None else Sleeps())
+    options.update(kwargs)
+    return VobizClient(**options)
+
+
+def expected_path(name):
+    return PREFIX + quote(name, safe='').replace('.', '%2E') + '/'
+
+
+# --- URL building -------------------------------------------------------------
+
+
+def test_encode_segment_table():
+    for name, encoded in TRICKY.items():
+        assert encode_segment(name) == encoded
+    assert encode_segment('ci-7_x~') == 'ci-7_x~'
+
+
+def test_encode_member_spec():
+    assert encode_member_spec('all') == 'all'
+    assert encode_member_spec(15) == '15'
+    assert encode_member_spec(['10', 15]) == '10,15'
+    assert encode_member_spec('10,15') == '10,15'
+    assert encode_member_spec(['a/b', '.']) == 'a%2Fb,%2E'
+    with pytest.raises(VobizInputError):
+        encode_member_spec([])
+    with pytest.raises(VobizInputError):
+        encode_member_spec('10,,15')
+
+
+def test_tricky_names_raw_paths(emulator):
+    client = make_client(emulator)
+    for name in TRICKY:
+        emulator.add_conference(name)
+    emulator.add_conference('a')
+    emulator.add_conference('b')
+    for name, encoded in TRICKY.items():
+        emulator.clear_log()
+        outcome = client.hangup(name)
+        log = emulator.requests()
+        assert [entry['raw_path'] for entry in log] == [PREFIX + encoded + '/'], name
+        assert log[0]['method'] == 'DELETE'
+        assert log[0]['conference'] == name
+        assert outcome.outcome == 'hung_up', name
+    # Bystanders whose names the encodings could collapse into survive.
+    assert emulator.live_names() == ['a', 'b']
+
+
+def test_path_for_matches_wire(emulator):
+    client = make_client(emulator)
+    assert client.path_for('Conference', '..') == PREFIX + '%2E%2E/'
+    client.retrieve('..')
+    assert emulator.requests()[0]['raw_path'] == client.path_for('Conference', '..')
+
+
+def test_auth_id_is_encoded_too():
+    client = VobizClient('MA/../x', TOKEN, api_url='http://127.0.0.1:9/api/v1')
+    assert client.url_for('Conference', 'a') == 'http://127.0.0.1:9/api/v1/Account/MA%2F%2E%2E%2Fx/Conference/a/'
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(name=st.text(alphabet=st.characters(exclude_categories=('Cs',)), min_size=1))
+def test_property_any_name_one_exact_request(emulator, name):
+    if emulator.api_url not in _PROPERTY_CLIENTS:
+        _PROPERTY_CLIENTS[emulator.api_url] = make_client(emulator)
+    client = _PROPERTY_CLIENTS[emulator.api_url]
+    emulator.clear_log()
+    outcome = client.hangup(name)
+    log = emulator.requests()
+    assert len(log) == 1
+    assert log[0]['raw_path'] == expected_path(name)
+    assert log[0]['conference'] == name
+    assert outcome.outcome == 'already_absent'
+
+
+_PROPERTY_CLIENTS = {}
+
+
+# --- the session ----------------------------------------------------------------
+
+
+def test_session_pool_headers_and_no_urllib3_retries(emulator):
+    client = make_client(emulator, parallel=7)
+    adapter = client._session.get_adapter(emulator.api_url)
+    assert adapter._pool_maxsize == 7
+    assert adapter.max_retries.total == 0
+    assert adapter.max_retries.read is False
+    assert client._session.get_adapter('https://api.vobiz.ai') is adapter or \
+        client._session.get_adapter('https://api.vobiz.ai').max_retries.total == 0
+    headers = client._session.headers
+    assert headers['X-Auth-ID'] == AUTH_ID
+    assert headers['X-Auth-Token'] == TOKEN
+    assert headers['Content-Type'] == 'application/json'
+    assert TOKEN not in repr(client)
+
+
+def test_keep_alive_connections_are_reused(emulator):
+    client = make_client(emulator, parallel=4)
+    names = ['room-%d' % i for i in range(40)]
+    for name in names:
+        emulator.add_conference(name)
+    outcomes = client.run_concurrently(client.hangup, names)
+    assert [o.name for o in outcomes] == names
+    assert all(o.outcome == 'hung_up' for o in outcomes)
+    assert emulator.connection_count <= 4
+    assert emulator.live_names() == []
+
+
+# --- retries ------------------------------------------------------------------------
+
+
+def test_retry_after_seconds_is_honoured(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '429_retry_after', 'method': 'DELETE', 'first_n': 1, 'retry_after': 7}])
+    sleeps = Sleeps()
+    client = make_client(emulator, sleeps)
+    outcome = client.hangup('r')
+    assert outcome.outcome == 'hung_up' and outcome.attempts == 2
+    assert sleeps == [7]
+    assert [e['status'] for e in emulator.requests()] == [429, 204]
+    assert len(client.warnings) == 1 and "'r'" in client.warnings[0] and '2 attempts' in client.warnings[0]
+
+
+def test_retry_after_http_date_is_honoured(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '429_retry_after_date', 'method': 'DELETE', 'first_n': 1, 'retry_after': 20}])
+    sleeps = Sleeps()
+    outcome = make_client(emulator, sleeps).hangup('r')
+    assert outcome.outcome == 'hung_up'
+    assert len(sleeps) == 1 and 17 <= sleeps[0] <= 20
+
+
+def test_retry_after_beyond_budget_gives_up_at_once(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '429_retry_after', 'method': 'DELETE', 'retry_after': 120}])
+    sleeps = Sleeps()
+    outcome = make_client(emulator, sleeps, retry_max_wait=60).hangup('r')
+    assert outcome.outcome == 'failed' and outcome.status == 429
+    assert sleeps == []
+    assert len(emulator.requests()) == 1
+
+
+def test_backoff_is_jittered_exponential_and_bounded(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '503', 'method': 'DELETE'}])
+    sleeps = Sleeps()
+    outcome = make_client(emulator, sleeps, retries=20, retry_max_wait=10).hangup('r')
+    assert outcome.outcome == 'failed' and outcome.status == 503
+    assert outcome.message.startswith('HTTP 503')
+    assert len(emulator.requests()) == 21
+    assert sum(sleeps) <= 10 + 1e-9
+    # step n lies between half and all of 0.5 * 2 ** (n - 1)
+    for attempt, delay in enumerate(sleeps[:4], start=1):
+        step = 0.5 * 2 ** (attempt - 1)
+        assert step / 2 <= delay <= step
+    assert emulator.live_names() == ['r']
+
+
+def test_retries_count_is_respected(emulator):
+    emulator.configure(faults=[{'kind': '502', 'method': 'GET'}])
+    sleeps = Sleeps()
+    retrieved = make_client(emulator, sleeps, retries=3).retrieve('x')
+    assert retrieved.state == 'unreadable' and retrieved.status == 502
+    assert len(emulator.requests()) == 4 and len(sleeps) == 3
+
+
+@pytest.mark.parametrize('kind', ['500', '502', '503', '504', '429', 'drop'])
+def test_transient_faults_are_retried(emulator, kind):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': kind, 'method': 'DELETE', 'first_n': 2}])
+    outcome = make_client(emulator).hangup('r')
+    assert outcome.outcome == 'hung_up' and outcome.attempts == 3
+    assert [e['fault'] for e in emulator.requests()] == [kind, kind, None]
+
+
+def test_read_timeout_is_retried_and_ambiguous(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': 'slow', 'method': 'DELETE', 'first_n': 1, 'delay': 0.6}])
+    outcome = make_client(emulator, timeout=0.2).hangup('r')
+    # The first DELETE timed out (its reply may be lost), so the outcome is marked ambiguous.
+    assert emulator.wait_for_log(2)
+    assert len(emulator.requests(method='DELETE')) == 2
+    assert outcome.outcome == 'hung_up' and outcome.ambiguous
+
+
+def test_lost_reply_then_404_is_hung_up_by_this_run(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
+    outcome = make_client(emulator).hangup('r')
+    assert outcome.outcome == 'hung_up'
+    assert outcome.status == 404 and outcome.ambiguous and 'this run' in outcome.message
+    assert [(e['fault'], e['status']) for e in emulator.requests()] == [('lost_reply', None), (None, 404)]
+
+
+def test_urllib3_never_retries_silently(emulator):
+    """With retries=0 a lost reply is one request and a failure, never a false 'already absent'."""
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
+    outcome = make_client(emulator, retries=0).hangup('r')
+    assert outcome.outcome == 'failed' and outcome.status is None and outcome.ambiguous
+    assert len(emulator.requests()) == 1
+    assert emulator.live_names() == []
+
+
+def _free_port():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_connect_error_is_not_ambiguous():
+    """Refused connection, then a server that answers 404: the room was already absent."""
+    port = _free_port()
+    started = []
+
+    def sleep_hook(seconds):
+        if not started:
+            started.append(Emulator(auth_id=AUTH_ID, auth_token=TOKEN, port=port).start())
+
+    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:%d/api/v1' % port, sleep=sleep_hook)
+    try:
+        outcome = client.hangup('r')
+    finally:
+        for emu in started:
+            emu.stop()
+    assert outcome.outcome == 'already_absent' and outcome.attempts == 2 and not outcome.ambiguous
+
+
+def test_unreachable_server_fails_without_token():
+    sleeps = Sleeps()
+    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:%d/api/v1' % _free_port(), retries=2, sleep=sleeps)
+    outcome = client.hangup('r')
+    assert outcome.outcome == 'failed' and outcome.status is None and not outcome.ambiguous
+    assert outcome.attempts == 3 and len(sleeps) == 2
+    assert 'connection failed' in outcome.message
+    assert TOKEN not in outcome.message and TOKEN not in ''.join(client.warnings)
+
+
+def test_404_400_are_never_retried(emulator):
+    client = make_client(emulator)
+    emulator.add_conference('r')
+    assert client.hangup('absent').attempts == 1
+    result = client.member_action('POST', 'r', 'all', 'Speak', {'text': ''})
+    assert result.status == 400 and not result.ok and result.attempts == 1
+    assert len(emulator.requests()) == 2
+    assert client.warnings == []
+
+
+def test_warn_once_per_name(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '503', 'first_n': 1}])
+    client = make_client(emulator)
+    client.retrieve('r')
+    client.hangup('r')
+    assert len(client.warnings) == 1
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def test_401_is_fatal_names_auth_id_and_url_without_token(emulator):
+    client = make_client(emulator, auth_token='wrong-' + TOKEN)
+    with pytest.raises(VobizAuthError) as info:
+        client.hangup('r')
+    text = str(info.value)
+    assert 'Authentication failed' in text and AUTH_ID in text and emulator.api_url in text
+    assert TOKEN not in text and TOKEN not in repr(info.value)
+    assert len(emulator.requests()) == 1
+    assert client.aborted
+    # No further request is started once the batch is stopped.
+    with pytest.raises(VobizAuthError):
+        client.run_concurrently(client.hangup, ['a', 'b'])
+    assert len(emulator.requests()) == 1
+
+
+def test_403_is_fatal_permission_denied(emulator):
+    emulator.add_conference('secret')
+    emulator.configure(forbidden=['secret'])
+    client = make_client(emulator)
+    with pytest.raises(VobizAuthError) as info:
+        client.hangup('secret')
+    assert 'Permission denied for auth_id' in str(info.value) and emulator.api_url in str(info.value)
+    assert info.value.status == 403
+
+
+def test_batch_stops_on_auth_error_and_keeps_finished_results(emulator):
+    names = ['n%d' % i for i in range(8)]
+    for name in names:
+        emulator.add_conference(name)
+    emulator.configure(forbidden=['n3'])
+    client = make_client(emulator, parallel=1)
+    seen = []
+    with pytest.raises(VobizAuthError) as info:
+        client.run_concurrently(client.hangup, names, on_result=lambda item, result: seen.append(item))
+    results = info.value.results
+    assert [r.outcome if r else None for r in results] == ['hung_up'] * 3 + [None] * 5
+    assert seen == ['n0', 'n1', 'n2']
+    assert [e['conference'] for e in emulator.requests()] == ['n0', 'n1', 'n2', 'n3']
+    assert emulator.live_names() == ['n3', 'n4', 'n5', 'n6', 'n7']
+
+
+def test_batch_auth_error_with_parallel_requests_starts_no_new_ones(emulator):
+    names = ['n%d' % i for i in range(60)]
+    client = make_client(emulator, parallel=4, auth_token='bad-token')
+    with pytest.raises(VobizAuthError):
+        client.run_concurrently(client.hangup, names)
+    assert 1 <= len(emulator.requests()) <= 4
+
+
+def test_envelope_errors_are_read(emulator):
+    emulator.configure(error_style='envelope', faults=[{'kind': '503', 'method': 'DELETE'}])
+    outcome = make_client(emulator, retries=0).hangup('r')
+    assert outcome.message == 'HTTP 503: service unavailable (code SERVICE_UNAVAILABLE)'
+
+
+def test_extract_error_message_shapes():
+    assert extract_error_message({'api_id': 'x', 'error': 'conference not found'}) == 'conference not found'
+    env = {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'nope', 'details': {'id': 1}}, 'requestId': 'r'}
+    assert extract_error_message(env) == 'nope (code NOT_FOUND) - {"id": 1}'
+    assert extract_error_message({'message': 'Not Found'}) == 'Not Found'
+    assert extract_error_message(None, '<html>\n  Bad   gateway</html>') == '<html> Bad gateway</html>'
+    assert extract_error_message(None, '') is None
+    assert extract_error_message(['odd']) is None
+
+
+def test_non_json_body_does_not_crash():
+    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
+
+    class Fake(object):
+        status_code = 502
+        content = b'<html>bad gateway ' + TOKEN.encode() + b'</html>'
+
+    answer = client._read_response(Fake(), 1, False)
+    assert answer.status == 502 and not answer.json_ok and answer.body is None
+    assert 'bad gateway' in answer.describe() and TOKEN not in answer.describe() and TOKEN not in answer.text
+
+
+def test_conference_gone_detection(emulator):
+    client = make_client(emulator)
+    result = client.member_action('POST', 'nowhere', 'all', 'Mute', {})
+    assert result.conference_gone and not result.ok and result.status == 404
+    assert is_conference_gone(200, {'error': 'conference not found'})
+    assert not is_conference_gone(202, {'message': 'muted'})
+
+
+def test_member_action_success_and_path(emulator):
+    emulator.add_conference('room', members=['10', '15'])
+    client = make_client(emulator)
+    result = client.member_action('POST', 'room', ['10', '15'], 'Mute', {})
+    assert result.ok and result.status == 202 and result.body['member_id'] == ['10', '15']
+    assert emulator.requests()[-1]['raw_path'] == PREFIX + 'room/Member/10,15/Mute/'
+    hung = client.member_action('DELETE', 'room', '10', None)
+    assert hung.ok and hung.status == 204
+    assert emulator.requests()[-1]['raw_path'] == PREFIX + 'room/Member/10/'
+
+
+# --- retrieve / list / all --------------------------------------------------------------
+
+
+def test_retrieve_present_absent_unreadable(emulator):
+    emulator.add_conference('room', members=3)
+    client = make_client(emulator)
+    present = client.retrieve('room')
+    assert present.state == 'present' and present.member_count == 3
+    assert client.retrieve('gone').state == 'absent'
+    emulator.configure(retrieve_lies=True)
+    lie = client.retrieve('room')
+    assert lie.state == 'unreadable' and lie.status == 200 and 'failed' in lie.reason
+
+
+def test_list_names_and_lies(emulator):
+    emulator.add_conference('b')
+    emulator.add_conference('a')
+    client = make_client(emulator)
+    names, readable = client.list_names()
+    assert sorted(names) == ['a', 'b'] and readable
+    emulator.configure(list_lies=True)
+    assert client.list_names() == ([], True)
+
+
+def test_list_http_error_raises(emulator):
+    emulator.configure(faults=[{'kind': '500', 'method': 'GET'}])
+    with pytest.raises(VobizRequestError):
+        make_client(emulator, retries=1).list_names()
+
+
+def test_hangup_all(emulator):
+    emulator.add_conference('a')
+    emulator.add_conference('b')
+    answer = make_client(emulator).hangup_all()
+    assert answer.status == 204 and answer.ok
+    assert emulator.requests()[0]['raw_path'] == PREFIX
+    assert emulator.live_names() == []
+
+
+# --- TLS ---------------------------------------------------------------------------------
+
+
+def test_tls_with_ca_path():
+    with Emulator(auth_id=AUTH_ID, auth_token=TOKEN, conferences=['r'], tls=True) as emu:
+        client = make_client(emu, ca_path=emu.ca_file)
+        assert client.hangup('r').outcome == 'hung_up'
+        with pytest.raises(VobizTLSError) as info:
+            make_client(emu).hangup('x')
+        assert 'ca_path' in str(info.value)
+        assert len(emu.requests()) == 1
+        assert make_client(emu, validate_certs=False).hangup('x').outcome == 'already_absent'
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def _params(**kwargs):
+    params = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url='https://api.vobiz.ai/api/v1', validate_certs=True,
+                  ca_path=None, timeout=10.0, retries=5, retry_max_wait=60.0, parallel=16)
+    params.update(kwargs)
+    return params
+
+
+@pytest.mark.parametrize('override, option', [
+    (dict(api_url='api.vobiz.ai/api/v1'), 'api_url'),
+    (dict(api_url='ftp://api.vobiz.ai/api/v1'), 'api_url'),
+    (dict(api_url='https://api.vobiz.ai/api/v1?x=1'), 'api_url'),
+    (dict(api_url='https://api.vobiz.ai/api/v1#top'), 'api_url'),
+    (dict(api_url='https://user:pw@api.vobiz.ai/api/v1'), 'api_url'),
+    (dict(api_url='https:///api/v1'), 'api_url'),
+    (dict(parallel=0), 'parallel'),
+    (dict(parallel=65), 'parallel'),
+    (dict(retries=-1), 'retries'),
+    (dict(retries=21), 'retries'),
+    (dict(timeout=0), 'timeout'),
+    (dict(timeout=float('nan')), 'timeout'),
+    (dict(retry_max_wait=-1), 'retry_max_wait'),
+    (dict(auth_id=''), 'auth_id'),
+    (dict(auth_token=''), 'auth_token'),
+    (dict(auth_token=TOKEN + '\n'), 'auth_token'),
+    (dict(auth_token=u'tok☎en'), 'auth_token'),
+    (dict(ca_path='/nonexistent/ca.pem'), 'ca_path'),
+])
+def test_bad_connection_params_name_the_option(override, option):
+    with pytest.raises(VobizInputError) as info:
+        validate_connection_params(_params(**override))
+    assert info.value.option == option and option in str(info.value)
+    assert TOKEN not in str(info.value) and 'pw' not in str(info.value)
+
+
+def test_connection_warnings():
+    kwargs, warnings = validate_connection_params(_params(api_url='http://api.example.com/api/v1/'))
+    assert kwargs['api_url'] == 'http://api.example.com/api/v1'
+    assert len(warnings) == 1 and 'http://' in warnings[0]
+    assert validate_connection_params(_params(api_url='http://127.0.0.1:8080/api/v1'))[1] == []
+    assert validate_connection_params(_params(api_url='http://[::1]:8080/api/v1'))[1] == []
+    assert validate_connection_params(_params(api_url='http://localhost/api/v1'))[1] == []
+    warnings = validate_connection_params(_params(validate_certs=False))[1]
+    assert len(warnings) == 1 and 'validate_certs' in warnings[0]
+
+
+def test_argument_spec():
+    spec = vobiz_argument_spec()
+    assert spec['auth_token']['no_log'] is True and spec['auth_id']['no_log'] is False
+    assert spec['auth_id']['fallback'][1] == ['VOBIZ_AUTH_ID']
+    assert spec['auth_token']['fallback'][1] == ['VOBIZ_AUTH_TOKEN']
+    assert spec['api_url']['fallback'][1] == ['VOBIZ_API_URL']
+    assert spec['parallel']['default'] == 16 and spec['retries']['default'] == 5
+    assert validate_api_url('https://api.vobiz.ai/api/v1/') == ('https://api.vobiz.ai/api/v1', [])
+
+
+def test_redact():
+    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
+    assert client.redact('x %s y' % TOKEN) == 'x ******** y'
+
+
+# --- selection and audit helpers -------------------------------------------------------------
+
+
+def test_normalize_name_list():
+    assert normalize_name_list('Smith, John', 'name') == ['Smith, John']
+    assert normalize_name_list(['a', 'b', 'a'], 'name') == ['a', 'b']
+    assert normalize_name_list(None, 'name') is None
+    for bad in ('', [], [''], [1], 5, {'a': 1}, ['ok', None], [u'\udc80']):
+        with pytest.raises(VobizInputError) as info:
+            normalize_name_list(bad, 'match')
+        assert info.value.option == 'match' and 'match' in str(info.value)
+
+
+def test_selection_rules():
+    with pytest.raises(VobizInputError) as info:
+        Selection.from_params({})
+    assert 'name' in str(info.value)
+    for other in ('name', 'match', 'exclude'):
+        with pytest.raises(VobizInputError) as info:
+            Selection.from_params({'all': True, other: 'x'})
+        assert other in str(info.value) and info.value.option == 'all'
+    with pytest.raises(VobizInputError):
+        Selection.from_params({'exclude': 'x'})
+    selection = Selection.from_params({'name': ['keep-me', 'b'], 'match': 'ci-*', 'exclude': ['keep-*', 'ci-keep']})
+    live = ['ci-1', 'prod-ci-3', 'CI-upper', 'ci-keep', 'b', 'ci-2']
+    targets, excluded, explicit = selection.resolve(live)
+    assert targets == ['b', 'ci-1', 'ci-2']
+    assert excluded == ['keep-me', 'ci-keep'] and explicit == ['keep-me']
+    assert Selection.from_params({'all': True}).resolve(['x', 'y']) == (['x', 'y'], [], [])
+
+
+def test_audit_log_appends_one_line_per_record(tmp_path):
+    path = str(tmp_path / 'audit.jsonl')
+    with open(path, 'w') as handle:
+        handle.write('{"earlier": true}\n')
+    with AuditLog(path, AUTH_ID, check_mode=True) as audit:
+        audit.record(u'Ünï\ncode', 'hung_up', 204)
+        audit.record('b', 'failed', 503, message='HTTP 503')
+    with open(path) as handle:
+        lines = handle.read().splitlines()
+    assert len(lines) == 3 and json.loads(lines[0]) == {'earlier': True}
+    first = json.loads(lines[1])
+    assert first['name'] == u'Ünï\ncode' and first['outcome'] == 'hung_up' and first['status'] == 204
+    assert first['check_mode'] is True and first['auth_id'] == AUTH_ID and first['time'].endswith('Z')
+    assert json.loads(lines[2])['message'] == 'HTTP 503'
+
+
+def test_audit_log_new_file_is_private(tmp_path):
+    path = str(tmp_path / 'new.jsonl')
+    AuditLog(path, AUTH_ID).close()
+    assert os.stat(path).st_mode & 0o077 == 0
+
+
+def test_audit_log_unwritable_names_option(tmp_path):
+    with pytest.raises(VobizInputError) as info:
+        AuditLog(str(tmp_path / 'missing-dir' / 'a.jsonl'), AUTH_ID)
+    assert info.value.option == 'audit_log'
+
+
+def test_requests_missing_is_reported(monkeypatch):
+    monkeypatch.setattr(_vobiz, 'HAS_REQUESTS', False)
+    with pytest.raises(_vobiz.VobizError) as info:
+        VobizClient(AUTH_ID, TOKEN)
+    assert 'requests' in str(info.value)
+
+
+def test_run_concurrently_keeps_input_order(emulator):
+    emulator.configure(latency_ms=5)
+    client = make_client(emulator, parallel=8)
+    names = ['z%02d' % i for i in range(30)]
+    for name in names[::2]:
+        emulator.add_conference(name)
+    outcomes = client.run_concurrently(client.hangup, names)
+    assert [o.name for o in outcomes] == names
+    assert [o.outcome for o in outcomes] == ['hung_up', 'already_absent'] * 15
+
+
+def test_run_concurrently_reraises_unexpected_errors(emulator):
+    client = make_client(emulator, parallel=2)
+    lock = threading.Lock()
+    calls = []
+
+    def boom(item):
+        with lock:
+            calls.append(item)
+        if item == 1:
+            raise KeyError('bug')
+        return item
+
+    with pytest.raises(KeyError):
+        client.run_concurrently(boom, list(range(50)))
+    assert len(calls) < 50

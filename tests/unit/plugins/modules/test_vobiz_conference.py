@@ -1,0 +1,543 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of vobiz_conference: the module runs in-process and talks HTTP to the emulator."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import math
+import os
+
+import pytest
+
+from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import patch_module_args, run_module
+
+AUTH_ID = 'MA_TEST'
+TOKEN = 'unit-test-token-9f8e7d'
+PREFIX = '/api/v1/Account/MA_TEST/Conference/'
+RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 'excluded', 'msg'}
+
+
+@pytest.fixture(autouse=True)
+def no_real_backoff(monkeypatch):
+    """Record backoff delays instead of sleeping (the behaviour is still asserted)."""
+    sleeps = []
+    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    return sleeps
+
+
+def conn(emu, **kwargs):
+    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url)
+    args.update(kwargs)
+    return args
+
+
+def run(emu, check_mode=False, diff=False, **kwargs):
+    return run_module(vobiz_conference.main, conn(emu, **kwargs), check_mode=check_mode, diff=diff)
+
+
+def methods(emu):
+    return [entry['method'] for entry in emu.requests()]
+
+
+def assert_result_keys(result):
+    assert RESULT_KEYS <= set(result)
+
+
+# --- the four-case matrix: name ---------------------------------------------------------
+
+
+def test_name_live_is_hung_up(emulator):
+    emulator.add_conference('Board Room')
+    failed, result = run(emulator, name='Board Room')
+    assert not failed and result['changed'] is True
+    assert_result_keys(result)
+    assert result['hung_up'] == ['Board Room'] and result['already_absent'] == [] and result['failures'] == []
+    log = emulator.requests()
+    assert [(e['method'], e['raw_path'], e['status']) for e in log] == [('DELETE', PREFIX + 'Board%20Room/', 204)]
+    assert emulator.live_names() == []
+
+
+def test_name_already_absent(emulator):
+    failed, result = run(emulator, name='Board Room')
+    assert not failed and result['changed'] is False
+    assert_result_keys(result)
+    assert result['hung_up'] == [] and result['already_absent'] == ['Board Room']
+    assert [(e['method'], e['status']) for e in emulator.requests()] == [('DELETE', 404)]
+
+
+def test_name_check_mode_predicts_hang_up(emulator):
+    emulator.add_conference('Board Room')
+    failed, result = run(emulator, check_mode=True, name='Board Room')
+    assert not failed and result['changed'] is True
+    assert_result_keys(result)
+    assert result['hung_up'] == ['Board Room'] and result['uncertain'] == []
+    assert methods(emulator) == ['GET'] and emulator.requests(method='DELETE') == []
+    assert emulator.live_names() == ['Board Room']
+    assert result['msg'].startswith('Would hang up 1')
+
+
+def test_name_check_mode_already_absent(emulator):
+    failed, result = run(emulator, check_mode=True, name='Board Room')
+    assert not failed and result['changed'] is False
+    assert result['already_absent'] == ['Board Room'] and result['hung_up'] == []
+    assert methods(emulator) == ['GET']
+
+
+def test_name_is_idempotent(emulator):
+    emulator.add_conference('x')
+    assert run(emulator, name='x')[1]['changed'] is True
+    failed, result = run(emulator, name='x')
+    assert not failed and result['changed'] is False and result['already_absent'] == ['x']
+
+
+# --- the four-case matrix: match -------------------------------------------------------------
+
+
+BYSTANDERS = ['prod-ci-3', 'CI-upper', 'ci']
+
+
+def _ci_rooms(emu):
+    for name in ['ci-1', 'ci-22'] + BYSTANDERS:
+        emu.add_conference(name)
+
+
+def test_match_hangs_up_matches_only(emulator):
+    _ci_rooms(emulator)
+    failed, result = run(emulator, match='ci-*')
+    assert not failed and result['changed'] is True
+    assert_result_keys(result)
+    assert sorted(result['hung_up']) == ['ci-1', 'ci-22']
+    assert methods(emulator) == ['GET', 'DELETE', 'DELETE']
+    assert emulator.requests()[0]['action'] == 'list'
+    assert emulator.live_names() == sorted(BYSTANDERS)
+
+
+def test_match_already_absent(emulator, monkeypatch):
+    """The list named rooms that ended before their DELETE arrived: already absent, no change."""
+    _ci_rooms(emulator)
+    original = _vobiz.VobizClient.hangup
+
+    def room_ends_first(self, name):
+        emulator.remove_conference(name)
+        return original(self, name)
+
+    monkeypatch.setattr(_vobiz.VobizClient, 'hangup', room_ends_first)
+    failed, result = run(emulator, match='ci-*')
+    assert not failed and result['changed'] is False
+    assert sorted(result['already_absent']) == ['ci-1', 'ci-22'] and result['hung_up'] == []
+    assert [e['status'] for e in emulator.requests(method='DELETE')] == [404, 404]
+
+
+def test_match_nothing_matches(emulator):
+    for name in BYSTANDERS:
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='ci-*')
+    assert not failed and result['changed'] is False
+    assert_result_keys(result)
+    assert 'matched' in result['msg'] and 'ci-*' in result['msg']
+    assert methods(emulator) == ['GET']
+    assert result['warnings'] == []
+    assert emulator.live_names() == sorted(BYSTANDERS)
+
+
+def test_match_check_mode(emulator):
+    _ci_rooms(emulator)
+    failed, result = run(emulator, check_mode=True, match='ci-*')
+    assert not failed and result['changed'] is True
+    assert sorted(result['hung_up']) == ['ci-1', 'ci-22']
+    assert methods(emulator) == ['GET', 'GET', 'GET']
+    assert emulator.requests(method='DELETE') == []
+    assert len(emulator.live_names()) == 5
+
+
+def test_match_check_mode_already_absent(emulator):
+    for name in BYSTANDERS:
+        emulator.add_conference(name)
+    failed, result = run(emulator, check_mode=True, match='ci-*')
+    assert not failed and result['changed'] is False
+    assert result['hung_up'] == []
+    assert methods(emulator) == ['GET']
+
+
+def test_match_globs_are_case_sensitive_and_literal(emulator):
+    for name in ['a', 'b', 'a/b', 'alpha', 'alpha2', 'x[1]', 'x1']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, match=['a/?', 'alpha'])
+    assert not failed and sorted(result['hung_up']) == ['a/b', 'alpha']
+    assert emulator.live_names() == ['a', 'alpha2', 'b', 'x1', 'x[1]']
+    failed, result = run(emulator, match='x[[]1]')
+    assert result['hung_up'] == ['x[1]'] and emulator.live_names() == ['a', 'alpha2', 'b', 'x1']
+
+
+def test_match_and_exclude(emulator):
+    for name in ['ci-1', 'ci-keep', 'ci-2', 'keep-me', 'other']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='ci-*', name=['keep-me', 'other'], exclude=['*keep*'])
+    assert not failed
+    assert result['hung_up'] == ['other', 'ci-1', 'ci-2']
+    assert result['excluded'] == ['keep-me', 'ci-keep']
+    assert [e['conference'] for e in emulator.requests(method='DELETE')].count('keep-me') == 0
+    assert any("'keep-me'" in w and 'exclude' in w for w in result['warnings'])
+    assert not any("'ci-keep'" in w for w in result['warnings'])
+    assert emulator.live_names() == ['ci-keep', 'keep-me']
+
+
+def test_excluded_explicit_name_only(emulator):
+    emulator.add_conference('prod')
+    failed, result = run(emulator, name='prod', exclude='prod')
+    assert not failed and result['changed'] is False and result['excluded'] == ['prod']
+    assert emulator.requests() == [] and emulator.live_names() == ['prod']
+
+
+def test_list_lies_warns_for_match(emulator):
+    _ci_rooms(emulator)
+    emulator.configure(list_lies=True)
+    failed, result = run(emulator, match='ci-*')
+    assert not failed and result['changed'] is False
+    assert any('listing no rooms while some were live' in w and 'match may have missed' in w for w in result['warnings'])
+
+
+# --- the four-case matrix: all --------------------------------------------------------------
+
+
+def test_all_hangs_up_everything_with_one_delete(emulator):
+    for name in ['a', 'b', 'c']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, all=True)
+    assert not failed and result['changed'] is True
+    assert_result_keys(result)
+    assert sorted(result['hung_up']) == ['a', 'b', 'c']
+    log = emulator.requests()
+    assert [(e['method'], e['action'], e['raw_path']) for e in log] == [('GET', 'list', PREFIX), ('DELETE', 'hangup_all', PREFIX)]
+    assert emulator.live_names() == []
+
+
+def test_all_already_empty(emulator):
+    failed, result = run(emulator, all=True)
+    assert not failed and result['changed'] is False and result['hung_up'] == []
+    assert methods(emulator) == ['GET', 'DELETE']
+    assert any('hung up regardless' in w for w in result['warnings'])
+
+
+def test_all_with_lying_list_still_sends_delete(emulator):
+    emulator.add_conference('hidden')
+    emulator.configure(list_lies=True)
+    failed, result = run(emulator, all=True)
+    assert not failed and result['changed'] is False
+    assert any('hung up regardless' in w for w in result['warnings'])
+    assert emulator.live_names() == []
+
+
+def test_all_check_mode(emulator):
+    emulator.add_conference('a', members=3)
+    emulator.add_conference('b', members=1)
+    failed, result = run(emulator, check_mode=True, diff=True, all=True)
+    assert not failed and result['changed'] is True
+    assert sorted(result['hung_up']) == ['a', 'b']
+    assert emulator.requests(method='DELETE') == []
+    assert result['diff']['before'] == {'conferences': {'a': {'member_count': 3}, 'b': {'member_count': 1}}}
+    assert emulator.live_names() == ['a', 'b']
+
+
+def test_all_check_mode_nothing_live(emulator):
+    failed, result = run(emulator, check_mode=True, all=True)
+    assert not failed and result['changed'] is False
+    assert methods(emulator) == ['GET']
+    assert any('listing no rooms' in w for w in result['warnings'])
+
+
+def test_all_delete_failure_fails(emulator):
+    emulator.add_conference('a')
+    emulator.configure(faults=[{'kind': '500', 'method': 'DELETE'}])
+    failed, result = run(emulator, all=True, retries=1)
+    assert failed and result['changed'] is False
+    assert result['failures'][0]['name'] == 'a' and result['failures'][0]['status'] == 500
+
+
+# --- check mode with unreadable answers -------------------------------------------------------
+
+
+def test_check_mode_unreadable_predicts_change(emulator):
+    emulator.add_conference('live')
+    emulator.configure(retrieve_lies=True)
+    failed, result = run(emulator, check_mode=True, name=['live', 'gone'])
+    assert not failed and result['changed'] is True
+    assert result['hung_up'] == ['live'] and result['uncertain'] == ['live'] and result['already_absent'] == ['gone']
+    assert any("'live'" in w and 'could not be read' in w for w in result['warnings'])
+    assert emulator.requests(method='DELETE') == []
+
+
+# --- diff -----------------------------------------------------------------------------------------
+
+
+def test_diff_check_mode_has_member_counts(emulator):
+    emulator.add_conference('r', members=4)
+    failed, result = run(emulator, check_mode=True, diff=True, name=['r', 'gone'])
+    assert result['diff'] == {'before': {'conferences': {'r': {'member_count': 4}}}, 'after': {'conferences': {}}}
+
+
+def test_diff_normal_mode(emulator):
+    emulator.add_conference('r')
+    failed, result = run(emulator, diff=True, name=['r', 'gone'])
+    assert result['diff'] == {'before': {'conferences': {'r': {'member_count': None}}}, 'after': {'conferences': {}}}
+
+
+def test_no_diff_without_diff_mode(emulator):
+    assert 'diff' not in run(emulator, name='r')[1]
+
+
+# --- names ------------------------------------------------------------------------------------------
+
+
+def test_comma_name_is_one_name(emulator):
+    for name in ['Smith, John', 'Smith', 'John', ' John']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, name='Smith, John')
+    assert not failed and result['hung_up'] == ['Smith, John']
+    assert [e['raw_path'] for e in emulator.requests()] == [PREFIX + 'Smith%2C%20John/']
+    assert emulator.live_names() == [' John', 'John', 'Smith']
+
+
+def test_names_are_exact_bystanders_survive(emulator):
+    for name in ['a', 'b', 'a/b', 'alpha', 'alpha2', 'Alpha']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, name=['a/b', 'alpha'])
+    assert not failed and result['hung_up'] == ['a/b', 'alpha']
+    assert emulator.live_names() == ['Alpha', 'a', 'alpha2', 'b']
+
+
+def test_every_tricky_name_raw_path(emulator):
+    tricky = {
+        'My Conf Room': 'My%20Conf%20Room', u'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
+        'a/b': 'a%2Fb', '?x': '%3Fx', '#frag': '%23frag', '100%': '100%25', 'a;b': 'a%3Bb', 'a+b': 'a%2Bb',
+        'a,b': 'a%2Cb', '.': '%2E', '..': '%2E%2E', '...': '%2E%2E%2E', '%2E%2E': '%252E%252E',
+    }
+    for name in tricky:
+        emulator.add_conference(name)
+    emulator.add_conference('a')
+    failed, result = run(emulator, name=list(tricky))
+    assert not failed and result['hung_up'] == list(tricky)
+    paths = sorted(e['raw_path'] for e in emulator.requests())
+    assert paths == sorted(PREFIX + encoded + '/' for encoded in tricky.values())
+    assert emulator.live_names() == ['a']
+
+
+def test_duplicate_names_are_sent_once(emulator):
+    emulator.add_conference('r')
+    failed, result = run(emulator, name=['r', 'r'])
+    assert result['hung_up'] == ['r'] and len(emulator.requests()) == 1
+
+
+# --- retries and faults -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('kind, first_n, expect_sleep', [
+    ('429_retry_after', 1, 3),
+    ('429', 1, None),
+    ('503', 2, None),
+    ('drop', 1, None),
+])
+def test_faults_are_retried_with_one_warning(emulator, no_real_backoff, kind, first_n, expect_sleep):
+    emulator.add_conference('r')
+    emulator.add_conference('s')
+    emulator.configure(faults=[{'kind': kind, 'method': 'DELETE', 'first_n': first_n, 'retry_after': 3, 'match': 'r'}])
+    failed, result = run(emulator, name=['r', 's'])
+    assert not failed and result['changed'] is True and result['hung_up'] == ['r', 's']
+    r_log = [e for e in emulator.requests() if e['conference'] == 'r']
+    assert [e['fault'] for e in r_log] == [kind] * first_n + [None]
+    assert len([e for e in emulator.requests() if e['conference'] == 's']) == 1
+    retry_warnings = [w for w in result['warnings'] if 'attempts' in w]
+    assert len(retry_warnings) == 1 and "'r'" in retry_warnings[0] and '%d attempts' % (first_n + 1) in retry_warnings[0]
+    assert len(no_real_backoff) == first_n
+    if expect_sleep is not None:
+        assert no_real_backoff == [expect_sleep]
+
+
+def test_lost_reply_is_reported_hung_up(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
+    failed, result = run(emulator, name='r')
+    assert not failed and result['changed'] is True
+    assert result['hung_up'] == ['r'] and result['already_absent'] == []
+    assert [(e['fault'], e['status']) for e in emulator.requests()] == [('lost_reply', None), (None, 404)]
+
+
+def test_partial_failure(emulator, tmp_path):
+    audit = str(tmp_path / 'audit.jsonl')
+    good = ['ok-%d' % i for i in range(5)]
+    bad = ['bad-1', 'bad-2']
+    for name in good + bad:
+        emulator.add_conference(name)
+    emulator.configure(faults=[{'kind': '503', 'method': 'DELETE', 'match': 'bad-*'}])
+    failed, result = run(emulator, name=good + bad + ['gone'], retries=2, audit_log=audit)
+    assert failed and result['changed'] is True
+    assert result['hung_up'] == good and result['already_absent'] == ['gone']
+    assert [f['name'] for f in result['failures']] == bad
+    assert all(f['status'] == 503 and 'service unavailable' in f['message'] for f in result['failures'])
+    assert "'bad-1'" in result['msg'] and "'bad-2'" in result['msg'] and 'ok-0' not in result['msg']
+    assert len([e for e in emulator.requests() if e['conference'] == 'bad-1']) == 3
+    with open(audit) as handle:
+        lines = [json.loads(line) for line in handle]
+    assert sorted((line['name'], line['outcome']) for line in lines) == sorted(
+        [(n, 'hung_up') for n in good] + [(n, 'failed') for n in bad] + [('gone', 'already_absent')])
+    assert emulator.live_names() == bad
+
+
+# --- authentication ------------------------------------------------------------------------------------
+
+
+def test_401_fails_fast_without_token(emulator):
+    emulator.add_conference('r')
+    failed, result = run(emulator, name='r', auth_token='wrong-secret-token-123')
+    assert failed
+    assert len(emulator.requests()) == 1
+    assert 'Authentication failed' in result['msg'] and AUTH_ID in result['msg'] and emulator.api_url in result['msg']
+    assert 'wrong-secret-token-123' not in json.dumps(result)
+    assert emulator.live_names() == ['r']
+
+
+def test_401_stops_the_batch(emulator):
+    names = ['n%d' % i for i in range(40)]
+    failed, result = run(emulator, name=names, auth_token='wrong-secret-token-123', parallel=1)
+    assert failed and len(emulator.requests()) == 1
+    assert 'wrong-secret-token-123' not in json.dumps(result)
+
+
+def test_401_with_parallel_requests(emulator):
+    names = ['n%d' % i for i in range(100)]
+    failed, result = run(emulator, name=names, auth_token='wrong-secret-token-123', parallel=4)
+    assert failed and 1 <= len(emulator.requests()) <= 4
+
+
+def test_403_fails_with_finished_outcomes(emulator, tmp_path):
+    audit = str(tmp_path / 'audit.jsonl')
+    for name in ['a', 'b', 'secret', 'c']:
+        emulator.add_conference(name)
+    emulator.configure(forbidden=['secret'])
+    failed, result = run(emulator, name=['a', 'b', 'secret', 'c'], parallel=1, audit_log=audit)
+    assert failed and 'Permission denied for auth_id' in result['msg']
+    assert result['hung_up'] == ['a', 'b'] and result['changed'] is True
+    assert [e['conference'] for e in emulator.requests()] == ['a', 'b', 'secret']
+    with open(audit) as handle:
+        assert [json.loads(line)['name'] for line in handle] == ['a', 'b']
+
+
+def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
+    """The real exit_json (no_log masking and the invocation dump) never shows the token."""
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '503', 'first_n': 1}])
+    with patch_module_args(dict(conn(emulator, name='r', _ansible_verbosity=4))):
+        with pytest.raises(SystemExit):
+            vobiz_conference.main()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    assert result['changed'] is True and TOKEN not in out
+    assert result['invocation']['module_args']['auth_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+
+
+# --- audit log --------------------------------------------------------------------------------------------
+
+
+def test_audit_log_lines(emulator, tmp_path):
+    audit = tmp_path / 'audit.jsonl'
+    emulator.add_conference('r')
+    run(emulator, name=['r', 'gone'], audit_log=str(audit))
+    run(emulator, check_mode=True, name=['r'], audit_log=str(audit))
+    text = audit.read_text()
+    assert TOKEN not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert sorted((line['name'], line['outcome'], line['status'], line['check_mode']) for line in lines) == [
+        ('gone', 'already_absent', 404, False), ('r', 'already_absent', 404, True), ('r', 'hung_up', 204, False)]
+    for line in lines:
+        assert line['auth_id'] == AUTH_ID and line['time'].endswith('Z') and 'T' in line['time']
+
+
+@pytest.mark.skipif(not os.path.exists('/dev/full'), reason='needs /dev/full')
+def test_audit_log_write_failure_stops_the_run(emulator):
+    for name in ['a', 'b', 'c']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1, audit_log='/dev/full')
+    assert failed and 'audit log' in result['msg']
+    assert result['hung_up'] == ['a'] and result['changed'] is True
+    assert len(emulator.requests()) == 1 and emulator.live_names() == ['b', 'c']
+
+
+def test_audit_log_for_all(emulator, tmp_path):
+    audit = tmp_path / 'audit.jsonl'
+    emulator.add_conference('a')
+    run(emulator, all=True, audit_log=str(audit))
+    run(emulator, all=True, audit_log=str(audit))
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line['name'], line['outcome'], line['scope']) for line in lines] == [('a', 'hung_up', 'all'), (None, 'unknown', 'all')]
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(), 'name'),
+    (dict(exclude='x'), 'name'),
+    (dict(all=True, name='x'), 'all'),
+    (dict(all=True, match='x'), 'all'),
+    (dict(all=True, exclude='x'), 'all'),
+    (dict(name=''), 'name'),
+    (dict(name=[]), 'name'),
+    (dict(name=['ok', '']), 'name'),
+    (dict(name=['ok', 5]), 'name'),
+    (dict(name=5), 'name'),
+    (dict(name={'a': 1}), 'name'),
+    (dict(match=['']), 'match'),
+    (dict(name='x', exclude=[None]), 'exclude'),
+    (dict(name='x', api_url='127.0.0.1/api/v1'), 'api_url'),
+    (dict(name='x', api_url='http://127.0.0.1/api/v1?debug=1'), 'api_url'),
+    (dict(name='x', parallel=0), 'parallel'),
+    (dict(name='x', parallel=65), 'parallel'),
+    (dict(name='x', retries=-1), 'retries'),
+    (dict(name='x', retries=21), 'retries'),
+    (dict(name='x', timeout=0), 'timeout'),
+    (dict(name='x', audit_log='/nonexistent-dir/x/audit.jsonl'), 'audit_log'),
+    (dict(name='x', state='present'), 'state'),
+])
+def test_bad_input_fails_before_any_request(emulator, args, option):
+    failed, result = run(emulator, **args)
+    assert failed and option in result['msg']
+    assert emulator.requests() == []
+    assert TOKEN not in result['msg']
+
+
+def test_env_fallbacks(emulator, monkeypatch):
+    emulator.add_conference('r')
+    monkeypatch.setenv('VOBIZ_AUTH_ID', AUTH_ID)
+    monkeypatch.setenv('VOBIZ_AUTH_TOKEN', TOKEN)
+    monkeypatch.setenv('VOBIZ_API_URL', emulator.api_url)
+    failed, result = run_module(vobiz_conference.main, dict(name='r'))
+    assert not failed and result['hung_up'] == ['r']
+
+
+def test_missing_requests(emulator, monkeypatch):
+    monkeypatch.setattr(vobiz_conference, 'HAS_REQUESTS', False)
+    failed, result = run(emulator, name='r')
+    assert failed and 'requests' in result['msg'] and emulator.requests() == []
+
+
+# --- bulk -----------------------------------------------------------------------------------------------------
+
+
+def test_bulk_names_share_the_keep_alive_pool(emulator):
+    names = ['bulk-%03d' % i for i in range(300)]
+    for name in names:
+        emulator.add_conference(name, members=0)
+    failed, result = run(emulator, name=names, parallel=16)
+    assert not failed and result['hung_up'] == names
+    assert len(emulator.requests()) == 300
+    assert emulator.connection_count <= 16
+    assert emulator.live_names() == []
+    assert math.ceil(300 / 16) == 19  # round trips with 16 in flight

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Helpers for module unit tests: feed module args, catch exit_json/fail_json."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import contextlib
+import json
+from unittest.mock import patch
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        """Set the module args the way ansible-core < 2.19 reads them."""
+        serialized = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))
+        with patch.object(basic, '_ANSIBLE_ARGS', serialized):
+            yield
+
+
+class AnsibleExitJson(Exception):
+    """Raised instead of exit_json; ``.result`` holds the module result."""
+
+    def __init__(self, kwargs):
+        super(AnsibleExitJson, self).__init__('exit_json')
+        self.result = kwargs
+
+
+class AnsibleFailJson(Exception):
+    """Raised instead of fail_json; ``.result`` holds the module result."""
+
+    def __init__(self, kwargs):
+        super(AnsibleFailJson, self).__init__(kwargs.get('msg', 'fail_json'))
+        self.result = kwargs
+
+
+def _exit_json(self, **kwargs):  # pylint: disable=unused-argument
+    kwargs.setdefault('changed', False)
+    kwargs.setdefault('warnings', list(self._warnings) if hasattr(self, '_warnings') else [])
+    raise AnsibleExitJson(kwargs)
+
+
+def _fail_json(self, msg=None, **kwargs):  # pylint: disable=unused-argument
+    kwargs['failed'] = True
+    kwargs['msg'] = msg
+    kwargs.setdefault('warnings', list(self._warnings) if hasattr(self, '_warnings') else [])
+    raise AnsibleFailJson(kwargs)
+
+
+def _collect_warn(self, warning):
+    if not hasattr(self, '_warnings'):
+        self._warnings = []
+    self._warnings.append(warning)
+
+
+def run_module(main, args, check_mode=False, diff=False):
+    """Run a module's ``main()``; return ``(failed, result)``.
+
+    ``result['warnings']`` holds what the module passed to ``module.warn``.
+    """
+    args = dict(args)
+    if check_mode:
+        args['_ansible_check_mode'] = True
+    if diff:
+        args['_ansible_diff'] = True
+    with patch_module_args(args), \
+            patch.object(basic.AnsibleModule, 'exit_json', _exit_json), \
+            patch.object(basic.AnsibleModule, 'fail_json', _fail_json), \
+            patch.object(basic.AnsibleModule, 'warn', _collect_warn):
+        try:
+            main()
+        except AnsibleExitJson as exc:
+            return False, exc.result
+        except AnsibleFailJson as exc:
+            return True, exc.result
+    raise AssertionError('the module returned without calling exit_json or fail_json')
