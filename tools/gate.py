@@ -28,7 +28,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import pinned_venv  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-WORK = pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10])
+# Outside the tree (ansible-test and ansible-lint scan whatever is inside it); one per checkout,
+# or VOBIZ_GATE_WORK for several runs of one checkout at once.
+WORK = pathlib.Path(os.environ.get('VOBIZ_GATE_WORK') or
+                    pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]))
 COLL = WORK / 'ansible_collections' / 'vobiz' / 'voice'
 PYBIN = WORK / 'pybin'
 LOGS = WORK / 'logs'
