@@ -8,6 +8,7 @@ in a stamp file inside the venv. Usage: ``python tools/pinned_venv.py VENV_DIR R
 from __future__ import annotations
 
 import hashlib
+import os
 import pathlib
 import shutil
 import subprocess
@@ -35,6 +36,8 @@ def run_pip(python: pathlib.Path, *args: str) -> None:
 
 def ensure(venv_dir: pathlib.Path, requirements: pathlib.Path, python: str | None = None) -> pathlib.Path:
     """Make ``venv_dir`` hold exactly ``requirements``; return its Python executable."""
+    # The base interpreter, resolved before anything is removed: this may run from the venv it rebuilds.
+    python = python or os.path.realpath(getattr(sys, '_base_executable', sys.executable))
     stamp = venv_dir / STAMP_NAME
     venv_python = venv_dir / 'bin' / 'python'
     digest = requirements_digest(requirements)
@@ -43,7 +46,7 @@ def ensure(venv_dir: pathlib.Path, requirements: pathlib.Path, python: str | Non
     if venv_dir.exists():
         shutil.rmtree(venv_dir)
     print(f'Creating {venv_dir} from {requirements} (this takes a minute the first time) ...', flush=True)
-    subprocess.run([python or sys.executable, '-m', 'venv', str(venv_dir)], check=True)
+    subprocess.run([python, '-m', 'venv', str(venv_dir)], check=True)
     run_pip(venv_python, 'install', '--quiet', '--upgrade', 'pip')
     run_pip(venv_python, 'install', '--quiet', '-r', str(requirements))
     stamp.write_text(digest + '\n', encoding='utf-8')
