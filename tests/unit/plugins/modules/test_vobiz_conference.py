@@ -440,7 +440,9 @@ def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
     out = capsys.readouterr().out
     result = json.loads(out)
     assert result['changed'] is True and TOKEN not in out
-    assert result['invocation']['module_args']['auth_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+    # ansible-core 2.21 builds the invocation dump on the controller; older cores put it here, masked.
+    if 'invocation' in result:
+        assert result['invocation']['module_args']['auth_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
 
 
 # --- audit log --------------------------------------------------------------------------------------------
