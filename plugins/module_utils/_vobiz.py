@@ -1221,3 +1221,72 @@ class AuditLog(object):
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+# ---------------------------------------------------------------------------
+# Reading conference objects and member answers (added for the info, announce and member modules)
+
+
+def is_member_not_found(status, body):
+    """Did a member action fail because a member id is not in a live conference?
+
+    ``MemberActionResult.conference_gone`` is true for every 404, but the API answers an unknown
+    member id with 404 ``"member not found"`` while the room is live: use this to tell them apart.
+    """
+    if status != 404 or not isinstance(body, dict):
+        return False
+    message = extract_error_message(body)
+    return bool(message) and message.strip().lower().startswith('member not found')
+
+
+def _as_int(value):
+    """``'42'``/``42`` -> ``42``; ``None`` when it is not a whole number (the API sends counts as strings)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    if math.isnan(number) or math.isinf(number) or number != int(number):
+        return None
+    return int(number)
+
+
+def _as_flag(value):
+    """``True``/``'true'``/``1`` -> ``True`` (and the false ones); ``None`` when it is not a clear flag."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ('true', 'false'):
+        return value.strip().lower() == 'true'
+    return None
+
+
+def normalize_conference(conference):
+    """A retrieved conference object as modules return it.
+
+    ``conference_run_time`` and ``conference_member_count`` (falls back to the number of members)
+    become integers, ``members`` is always a list of dicts with ``member_id`` as a string,
+    ``muted``/``deaf`` as booleans and ``join_time`` as an integer (``None`` where the answer could
+    not be read). ``api_id`` is dropped; other keys are kept as they came.
+    """
+    result = dict((k, v) for k, v in conference.items() if k != 'api_id')
+    members = []
+    for member in conference.get('members') or ():
+        if not isinstance(member, dict):
+            continue
+        member = dict(member)
+        if member.get('member_id') is not None:
+            member['member_id'] = str(member['member_id'])
+        for key in ('muted', 'deaf'):
+            member[key] = _as_flag(member.get(key))
+        member['join_time'] = _as_int(member.get('join_time'))
+        members.append(member)
+    result['members'] = members
+    result['conference_run_time'] = _as_int(conference.get('conference_run_time'))
+    count = _as_int(conference.get('conference_member_count'))
+    result['conference_member_count'] = len(members) if count is None else count
+    return result

@@ -1,0 +1,385 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vobiz_conference_announce
+short_description: Speak or play an announcement to the members of Vobiz voice conferences
+version_added: 0.1.0
+description:
+  - Speaks a text (text to speech) or plays an audio file to the members of live conferences, for example to warn
+    the people in a room before it is hung up with M(vobiz.voice.vobiz_conference).
+  - Vobiz has no room-wide announcement, so the module sends one C(POST Conference/{name}/Member/{member}/Speak/)
+    (or C(.../Play/)) per conference, to V(all) members or to the ids in O(member). HTTP 200 and 202 both mean
+    the announcement started.
+  - Conferences are selected as in M(vobiz.voice.vobiz_conference) (O(name), O(match), O(exclude)) and worked on
+    concurrently (see O(parallel)).
+  - A conference that is gone (HTTP 404, or C(conference not found)) is skipped and returned in RV(absent); that is
+    not an error, so a rerun of a maintenance play succeeds.
+  - An announcement is not retried after a lost reply (it may have started; a retry could play it twice). Rate
+    limits and server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
+author:
+  - vobiz.voice maintainers (@vobiz)
+requirements:
+  - requests
+extends_documentation_fragment:
+  - vobiz.voice.connection
+  - vobiz.voice.attributes
+  - vobiz.voice.attributes.actiongroup_vobiz
+attributes:
+  check_mode:
+    details:
+      - Check mode sends no C(POST). It reads each conference (one C(GET) each, and one C(GET) of the list for
+        O(match)) and predicts an announcement for each live one.
+      - A conference whose answer cannot be read is predicted to be announced to, listed in RV(uncertain), and
+        warned about. Member ids given in O(member) are not checked against the members.
+  diff_mode:
+    support: none
+options:
+  name:
+    description:
+      - Exact, case-sensitive names of the conferences.
+      - A string is B(one) name, commas included; give a list for several.
+    type: raw
+  match:
+    description:
+      - Shell-style, case-sensitive globs matched against the names of the live conferences, as listed by one C(GET).
+      - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
+        or unreadable.
+    type: raw
+  exclude:
+    description:
+      - Shell-style, case-sensitive globs of conferences that are never touched; applied after O(match) and to O(name).
+    type: raw
+  member:
+    description:
+      - V(all) members of each conference, or a list of member ids (as M(vobiz.voice.vobiz_conference_info) returns them).
+      - With member ids, a conference in which one of them is not present fails (HTTP 404 C(member not found)).
+    type: list
+    elements: str
+    default: [all]
+  text:
+    description:
+      - The text to speak, 1 to 1000 characters. Exactly one of O(text) and O(url) is required.
+    type: str
+  voice:
+    description: The voice that speaks O(text).
+    type: str
+    choices: [WOMAN, MAN]
+    default: WOMAN
+  language:
+    description: The language of O(text), for example V(en-US) or V(en-GB).
+    type: str
+    default: en-US
+  url:
+    description:
+      - An C(https://) URL of an audio file (MP3 or WAV) to play. Exactly one of O(text) and O(url) is required.
+    type: str
+  wait:
+    description:
+      - Seconds to wait, once, after the last announcement has started, so that it can finish before the next task
+        (for example the hang-up) runs. Not per conference.
+      - Only when something was announced, and never in check mode. V(0) to V(3600).
+    type: float
+    default: 0
+  audit_log:
+    description:
+      - Path of a local file to which one JSON line is appended per conference, as each outcome arrives
+        (C(action=announce); C(outcome) V(announced), V(absent) or V(failed)). Never the token.
+      - The file is created with mode C(0600) if missing and only ever appended to.
+    type: path
+notes:
+  - Every run announces again, because an announcement is an event, not a state. C(changed) is V(true) when any
+    announcement started.
+seealso:
+  - module: vobiz.voice.vobiz_conference
+  - module: vobiz.voice.vobiz_conference_info
+  - module: vobiz.voice.vobiz_conference_member
+  - name: Vobiz conference API
+    description: Speak text and play audio to conference members.
+    link: https://docs.vobiz.ai/
+'''
+
+EXAMPLES = r'''
+- name: Warn the support rooms, then hang them up
+  module_defaults:
+    group/vobiz.voice.vobiz:
+      auth_id: "{{ vobiz_auth_id }}"
+      auth_token: "{{ vobiz_auth_token }}"
+  block:
+    - name: Announce the maintenance
+      vobiz.voice.vobiz_conference_announce:
+        match: support-*
+        text: This conference ends in one minute for scheduled maintenance.
+        wait: 60
+        audit_log: /var/log/vobiz/announcements.jsonl
+
+    - name: Hang up the support rooms
+      vobiz.voice.vobiz_conference:
+        match: support-*
+
+- name: Play a recorded message to two members
+  vobiz.voice.vobiz_conference_announce:
+    name: Board Room
+    member: ["10", "15"]
+    url: https://media.example.com/announcements/closing.mp3
+'''
+
+RETURN = r'''
+announced:
+  description: Conferences in which an announcement started (in check mode, would start).
+  returned: always
+  type: list
+  elements: str
+  sample: ["support-1", "support-2"]
+absent:
+  description: Conferences that were not live (HTTP 404, or C(conference not found)); skipped, not an error.
+  returned: always
+  type: list
+  elements: str
+  sample: ["support-3"]
+failures:
+  description:
+    - Conferences where the announcement failed, after retries. When this is not empty the task fails, and the
+      other keys still report what was done. Named C(failures) because C(failed) is Ansible's task status.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The conference name.
+      type: str
+      returned: always
+    status:
+      description: The last HTTP status, or V(null) when no answer came.
+      type: int
+      returned: always
+    message:
+      description: What went wrong.
+      type: str
+      returned: always
+  sample: [{"name": "support-4", "status": 503, "message": "HTTP 503: service unavailable"}]
+uncertain:
+  description: Check mode only. Conferences that could not be read; predicted to be announced to (and also in RV(announced)).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+excluded:
+  description: Selected names that O(exclude) protected; they were not touched.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+msg:
+  description: A one-line summary.
+  returned: always
+  type: str
+  sample: Announced in 2 conference(s); 1 absent.
+'''
+
+import math
+import time
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    STATE_ABSENT,
+    STATE_PRESENT,
+    AuditLog,
+    Selection,
+    VobizFatalError,
+    VobizInputError,
+    VobizRequestError,
+    client_from_module,
+    excluded_name_warning,
+    is_member_not_found,
+    list_warning,
+    vobiz_argument_spec,
+)
+
+MAX_TEXT = 1000
+MAX_WAIT = 3600
+
+
+def announcement(params):
+    """Validate the announcement options; return ``(member spec, route action, body)``. Sends nothing."""
+    text, url = params['text'], params['url']
+    if (text is None) == (url is None):
+        raise VobizInputError('set exactly one of text (words to speak) and url (audio to play)'
+                              + (', not both' if text is not None else ''), option='text')
+    if text is not None:
+        if not text.strip():
+            raise VobizInputError('text must not be empty', option='text')
+        if len(text) > MAX_TEXT:
+            raise VobizInputError('text must be at most {0} characters, got {1}'.format(MAX_TEXT, len(text)), option='text')
+        if not params['language']:
+            raise VobizInputError('language must not be empty, for example en-US', option='language')
+        action, body = 'Speak', dict(text=text, voice=params['voice'], language=params['language'])
+    else:
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme.lower() == 'https' and parts.hostname and not any(c.isspace() for c in url)
+        except ValueError:  # e.g. a broken IPv6 literal
+            valid = False
+        if not valid:
+            raise VobizInputError('url must be an https:// URL of an audio file (Vobiz plays https only)', option='url')
+        action, body = 'Play', dict(url=url)
+    wait = params['wait'] or 0.0
+    if math.isnan(wait) or not 0 <= wait <= MAX_WAIT:
+        raise VobizInputError('wait must be between 0 and {0} seconds, got {1!r}'.format(MAX_WAIT, wait), option='wait')
+    ids = list(dict.fromkeys(i.strip() for entry in params['member'] or () for i in str(entry).split(',')))
+    if not ids or not all(ids) or ('all' in ids and len(ids) > 1):
+        raise VobizInputError('member must be "all" or a non-empty list of member ids', option='member')
+    return ('all' if ids == ['all'] else ids), action, body
+
+
+def pause(seconds):
+    time.sleep(seconds)
+
+
+class ConferenceAnnounce(object):
+    """Options -> client calls -> result."""
+
+    def __init__(self, module, client, selection, member, action, body, audit):
+        self.module = module
+        self.client = client
+        self.selection = selection
+        self.member, self.action, self.body = member, action, body
+        self.audit = audit
+        self.check_mode = module.check_mode
+        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[])
+        self.warnings = []
+
+    def finish(self, failed_msg=None):
+        result = self.result
+        result['changed'] = bool(result['announced'])
+        if result['announced'] and not self.check_mode and self.module.params['wait']:
+            pause(self.module.params['wait'])
+        for warning in self.client.warnings + self.warnings:
+            self.module.warn(warning)
+        if self.audit is not None:
+            self.audit.close()
+        msg = '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced']))
+        for key in ('uncertain', 'absent', 'excluded', 'failures'):
+            if result[key]:
+                msg += '; {0} {1}'.format(len(result[key]), 'failed' if key == 'failures' else key)
+        if failed_msg:
+            self.module.fail_json(msg=failed_msg, **result)
+        self.module.exit_json(msg=msg + '.', **result)
+
+    def run(self):
+        live = None
+        if self.selection.needs_list:
+            try:
+                live, readable = self.client.list_names()
+            except (VobizFatalError, VobizRequestError) as exc:
+                self.finish(failed_msg=str(exc))
+            if not live or not readable:
+                self.warnings.append(list_warning('empty' if readable else 'unreadable', 'match may have missed rooms.'))
+        targets, self.result['excluded'], excluded_explicit = self.selection.resolve(live)
+        self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
+        worker = self.predict if self.check_mode else self.announce
+        try:
+            outcomes = self.client.run_concurrently(worker, targets, on_result=self.log)
+        except VobizFatalError as exc:
+            self.record(exc.results or ())
+            self.finish(failed_msg=str(exc))
+        self.record(outcomes)
+        failures = self.result['failures']
+        if failures:
+            self.finish(failed_msg='Could not announce in {0} conference(s): {1}'.format(
+                len(failures), ', '.join('{0!r} ({1})'.format(f['name'], f['message']) for f in failures[:10])))
+        self.finish()
+
+    def announce(self, name):
+        """One announcement -> ``(name, outcome, status, message)``; never retried after a lost reply."""
+        try:
+            answer = self.client.member_action('POST', name, self.member, self.action, body=self.body, retry_ambiguous=False)
+        except VobizRequestError as exc:
+            hint = ' (the announcement may have started)' if exc.ambiguous else ''
+            return name, 'failed', exc.status, exc.message + hint
+        if answer.ok:
+            return name, 'announced', answer.status, None
+        if answer.conference_gone and not is_member_not_found(answer.status, answer.body):
+            return name, 'absent', answer.status, None
+        return name, 'failed', answer.status, answer.message
+
+    def predict(self, name):
+        retrieved = self.client.retrieve(name)
+        if retrieved.state == STATE_ABSENT:
+            return name, 'absent', retrieved.status, None
+        if retrieved.state != STATE_PRESENT:
+            return name, 'uncertain', retrieved.status, retrieved.reason
+        return name, 'announced', retrieved.status, None
+
+    def record(self, outcomes):
+        for outcome in outcomes:
+            if outcome is None:  # not run: the batch was stopped
+                continue
+            name, kind, status, message = outcome
+            if kind == 'failed':
+                self.result['failures'].append(dict(name=name, status=status, message=message))
+                continue
+            if kind == 'uncertain':
+                self.result['uncertain'].append(name)
+                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be '
+                                     'announced to.'.format(name, message))
+                kind = 'announced'
+            self.result[kind].append(name)
+
+    def log(self, name, outcome):
+        if self.audit is not None:
+            dummy, kind, status, message = outcome
+            uncertain = kind == 'uncertain'
+            self.audit.record(name, 'announced' if uncertain else kind, status, message=message,
+                              uncertain=True if uncertain else None, route=self.action,
+                              member=self.member if self.member == 'all' else ','.join(self.member))
+
+
+def main():
+    argument_spec = vobiz_argument_spec()
+    argument_spec.update(
+        name=dict(type='raw'),
+        match=dict(type='raw'),
+        exclude=dict(type='raw'),
+        member=dict(type='list', elements='str', default=['all']),
+        text=dict(type='str'),
+        voice=dict(type='str', default='WOMAN', choices=['WOMAN', 'MAN']),
+        language=dict(type='str', default='en-US'),
+        url=dict(type='str'),
+        wait=dict(type='float', default=0),
+        audit_log=dict(type='path'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+
+    # Every input check comes before the first request.
+    try:
+        selection = Selection.from_params(module.params, all_option=None)
+        member, action, body = announcement(module.params)
+    except VobizInputError as exc:
+        module.fail_json(msg=str(exc))
+    client = client_from_module(module)
+    audit = None
+    if module.params['audit_log']:
+        try:
+            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action='announce')
+        except VobizInputError as exc:
+            module.fail_json(msg=str(exc))
+    ConferenceAnnounce(module, client, selection, member, action, body, audit).run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,280 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vobiz_conference_info
+short_description: Read Vobiz voice conferences
+version_added: 0.1.0
+description:
+  - Lists the live conferences of a Vobiz account, or retrieves chosen ones with their members.
+  - Without O(name) and O(match), returns the names of all live conferences (one C(GET) of the list).
+  - With O(name) and/or O(match), retrieves each selected conference (one C(GET) each, run concurrently) and
+    returns the conference objects, with counts and times as integers and the members as a list.
+  - A conference that does not exist is not an error; it is returned in RV(absent).
+  - Vobiz has been seen answering C(GET) requests wrongly for live rooms, so this module says when it could not
+    tell. A retrieval answered with C(200 {"error":"failed"}) (or anything else that is not the conference)
+    puts the name in RV(unreadable) with a warning, never in RV(absent). An empty or unreadable list draws a
+    warning, because the list has been seen empty while rooms were live.
+author:
+  - vobiz.voice maintainers (@vobiz)
+requirements:
+  - requests
+extends_documentation_fragment:
+  - vobiz.voice.connection
+  - vobiz.voice.attributes.info_module
+  - vobiz.voice.attributes.actiongroup_vobiz
+options:
+  name:
+    description:
+      - Exact, case-sensitive names of conferences to retrieve.
+      - A string is B(one) name, commas included (V(Smith, John) is one conference); give a list for several.
+      - Can be combined with O(match).
+    type: raw
+  match:
+    description:
+      - Shell-style globs (V(*), V(?), V([seq])) matched case-sensitively against the names of the live
+        conferences, as listed by one C(GET) of the conference list. Each match is then retrieved.
+      - A string is one glob; give a list for several.
+    type: raw
+notes:
+  - Only reads; never changes anything. C(changed) is always V(false).
+seealso:
+  - module: vobiz.voice.vobiz_conference
+  - module: vobiz.voice.vobiz_conference_announce
+  - module: vobiz.voice.vobiz_conference_member
+  - name: Vobiz conference API
+    description: Retrieve a conference, list all conferences.
+    link: https://docs.vobiz.ai/
+'''
+
+EXAMPLES = r'''
+- name: Names of all live conferences
+  vobiz.voice.vobiz_conference_info:
+  register: live
+
+- name: Look at the support rooms before the maintenance window
+  vobiz.voice.vobiz_conference_info:
+    name:
+      - Support Room 1
+      - Smith, John  # one conference: commas are part of the name
+    match: support-*
+  register: rooms
+
+- name: Show who is in each room
+  ansible.builtin.debug:
+    msg: "{{ item.conference_name }}: {{ item.members | map(attribute='caller_name') | join(', ') }}"
+  loop: "{{ rooms.conferences }}"
+
+- name: Stop when a room could not be read
+  ansible.builtin.assert:
+    that: rooms.unreadable | length == 0
+    fail_msg: "Vobiz did not answer readably for {{ rooms.unreadable }}"
+'''
+
+RETURN = r'''
+names:
+  description:
+    - Without O(name) and O(match), the names of all live conferences, as the list gave them.
+    - Otherwise the names of the conferences in RV(conferences).
+  returned: always
+  type: list
+  elements: str
+  sample: ["Support Room 1", "ci-42"]
+conferences:
+  description:
+    - The retrieved conferences (only with O(name) or O(match)), in the order selected.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    conference_name:
+      description: The conference name.
+      type: str
+      returned: always
+    conference_run_time:
+      description: Seconds since the conference started (V(null) if the answer could not be read as a number).
+      type: int
+      returned: always
+    conference_member_count:
+      description: The number of members.
+      type: int
+      returned: always
+    members:
+      description: The members; empty when nobody is in the room.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        member_id:
+          description: The member id, used by M(vobiz.voice.vobiz_conference_member).
+          type: str
+          returned: always
+        muted:
+          description: Whether the member is muted (V(null) if unknown).
+          type: bool
+          returned: always
+        deaf:
+          description: Whether the member cannot hear the conference (V(null) if unknown).
+          type: bool
+          returned: always
+        join_time:
+          description: Seconds since the member joined (V(null) if unknown).
+          type: int
+          returned: always
+        from:
+          description: The caller's number.
+          type: str
+          returned: when given by the API
+        to:
+          description: The number called.
+          type: str
+          returned: when given by the API
+        caller_name:
+          description: The caller's name.
+          type: str
+          returned: when given by the API
+        direction:
+          description: V(inbound) or V(outbound).
+          type: str
+          returned: when given by the API
+        call_uuid:
+          description: The call's id.
+          type: str
+          returned: when given by the API
+  sample:
+    - conference_name: Support Room 1
+      conference_run_time: 754
+      conference_member_count: 1
+      members:
+        - member_id: "17"
+          muted: false
+          deaf: false
+          join_time: 702
+          from: "+919800000017"
+          to: "+918000000000"
+          caller_name: Caller 17
+          direction: inbound
+          call_uuid: 2f0c6a47-8d7e-4c55-9d0c-4a1d1b1bce2e
+absent:
+  description: Selected names that are not live (HTTP 404). Not an error.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-41"]
+unreadable:
+  description:
+    - Selected names whose retrieval could not be read (for example C(200 {"error":"failed"}), which Vobiz has
+      answered for live rooms, or an error after retries). They may well be live; each draws a warning.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    STATE_ABSENT,
+    STATE_PRESENT,
+    VobizFatalError,
+    VobizInputError,
+    VobizRequestError,
+    client_from_module,
+    list_warning,
+    matches_any,
+    normalize_conference,
+    normalize_name_list,
+    vobiz_argument_spec,
+)
+
+
+class ConferenceInfo(object):
+    """Options -> client calls -> result."""
+
+    def __init__(self, module, client, names, match):
+        self.module = module
+        self.client = client
+        self.names = names or []
+        self.match = match or []
+        self.result = dict(changed=False, names=[], conferences=[], absent=[], unreadable=[])
+        self.warnings = []
+
+    def finish(self, failed_msg=None):
+        for warning in self.client.warnings + self.warnings:
+            self.module.warn(warning)
+        if failed_msg:
+            self.module.fail_json(msg=failed_msg, **self.result)
+        self.module.exit_json(**self.result)
+
+    def live_names(self, consequence):
+        try:
+            live, readable = self.client.list_names()
+        except (VobizFatalError, VobizRequestError) as exc:
+            self.finish(failed_msg=str(exc))
+        if not live or not readable:
+            self.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
+        return live
+
+    def run(self):
+        if not self.names and not self.match:
+            self.result['names'] = self.live_names('live rooms may be missing from names.')
+            self.finish()
+        targets = list(self.names)
+        if self.match:
+            live = self.live_names('match may have missed rooms.')
+            targets.extend(n for n in live if matches_any(n, self.match) and n not in self.names)
+        try:
+            answers = self.client.run_concurrently(self.client.retrieve, targets)
+        except VobizFatalError as exc:
+            self.record(exc.results or ())
+            self.finish(failed_msg=str(exc))
+        self.record(answers)
+        self.finish()
+
+    def record(self, answers):
+        for retrieved in answers:
+            if retrieved is None:  # not run: the batch was stopped
+                continue
+            if retrieved.state == STATE_PRESENT:
+                conference = normalize_conference(retrieved.conference)
+                self.result['conferences'].append(conference)
+                self.result['names'].append(conference['conference_name'])
+            elif retrieved.state == STATE_ABSENT:
+                self.result['absent'].append(retrieved.name)
+            else:
+                self.result['unreadable'].append(retrieved.name)
+                self.warnings.append(
+                    'Conference {0!r} could not be read ({1}); it may well be live: Vobiz has been seen answering '
+                    'this way for live rooms.'.format(retrieved.name, retrieved.reason))
+
+
+def main():
+    argument_spec = vobiz_argument_spec()
+    argument_spec.update(
+        name=dict(type='raw'),
+        match=dict(type='raw'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    try:
+        names = normalize_name_list(module.params['name'], 'name')
+        match = normalize_name_list(module.params['match'], 'match')
+    except VobizInputError as exc:
+        module.fail_json(msg=str(exc))
+    client = client_from_module(module)
+    ConferenceInfo(module, client, names, match).run()
+
+
+if __name__ == '__main__':
+    main()

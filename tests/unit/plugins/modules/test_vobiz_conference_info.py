@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of vobiz_conference_info: the module runs in-process and talks HTTP to the emulator."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+
+AUTH_ID = 'MA_TEST'
+TOKEN = 'unit-test-token-9f8e7d'
+PREFIX = '/api/v1/Account/MA_TEST/Conference/'
+RESULT_KEYS = {'changed', 'names', 'conferences', 'absent', 'unreadable'}
+
+
+@pytest.fixture(autouse=True)
+def no_real_backoff(monkeypatch):
+    sleeps = []
+    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    return sleeps
+
+
+def run(emu, check_mode=False, **kwargs):
+    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url)
+    args.update(kwargs)
+    return run_module(vobiz_conference_info.main, args, check_mode=check_mode)
+
+
+def methods(emu):
+    return [entry['method'] for entry in emu.requests()]
+
+
+# --- no selector: the names of all live conferences --------------------------------------------
+
+
+def test_no_selector_lists_names(emulator):
+    for name in ['b', 'a', 'Smith, John']:
+        emulator.add_conference(name)
+    failed, result = run(emulator)
+    assert not failed and result['changed'] is False
+    assert RESULT_KEYS <= set(result)
+    assert result['names'] == ['b', 'a', 'Smith, John']
+    assert result['conferences'] == [] and result['absent'] == [] and result['unreadable'] == []
+    assert [(e['method'], e['action']) for e in emulator.requests()] == [('GET', 'list')]
+    assert result['warnings'] == []
+
+
+@pytest.mark.parametrize('lies', [False, True])
+def test_no_selector_empty_list_warns(emulator, lies):
+    if lies:
+        emulator.add_conference('hidden')
+        emulator.configure(list_lies=True)
+    failed, result = run(emulator)
+    assert not failed and result['names'] == []
+    assert any('came back empty' in w and 'listing no rooms while some were live' in w for w in result['warnings'])
+
+
+# --- the four-case matrix: name ------------------------------------------------------------------------
+
+
+def test_name_present_is_retrieved_and_normalised(emulator):
+    emulator.add_conference('Board Room', members=['10', {'member_id': '15', 'muted': True, 'join_time': 30}])
+    failed, result = run(emulator, name='Board Room')
+    assert not failed and result['changed'] is False
+    assert result['names'] == ['Board Room'] and result['absent'] == [] and result['unreadable'] == []
+    conference = result['conferences'][0]
+    assert conference['conference_name'] == 'Board Room'
+    assert isinstance(conference['conference_run_time'], int) and conference['conference_member_count'] == 2
+    assert 'api_id' not in conference
+    members = conference['members']
+    assert [m['member_id'] for m in members] == ['10', '15']
+    assert [(m['muted'], m['deaf']) for m in members] == [(False, False), (True, False)]
+    assert isinstance(members[1]['join_time'], int) and members[1]['join_time'] >= 30
+    assert [(e['method'], e['raw_path']) for e in emulator.requests()] == [('GET', PREFIX + 'Board%20Room/')]
+
+
+def test_name_absent_is_not_an_error(emulator):
+    failed, result = run(emulator, name=['gone', 'also gone'])
+    assert not failed and result['changed'] is False
+    assert result['absent'] == ['gone', 'also gone'] and result['conferences'] == [] and result['names'] == []
+    assert methods(emulator) == ['GET', 'GET']
+
+
+def test_check_mode_present(emulator):
+    emulator.add_conference('r', members=3)
+    failed, result = run(emulator, check_mode=True, name='r')
+    assert not failed and result['changed'] is False
+    assert result['conferences'][0]['conference_member_count'] == 3 and len(result['conferences'][0]['members']) == 3
+    assert methods(emulator) == ['GET']
+
+
+def test_check_mode_absent(emulator):
+    failed, result = run(emulator, check_mode=True, name='r')
+    assert not failed and result['changed'] is False and result['absent'] == ['r']
+    assert methods(emulator) == ['GET']
+
+
+def test_string_is_one_name_commas_included(emulator):
+    for name in ['Smith, John', 'Smith', ' John']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, name='Smith, John')
+    assert result['names'] == ['Smith, John']
+    assert [e['raw_path'] for e in emulator.requests()] == [PREFIX + 'Smith%2C%20John/']
+
+
+def test_tricky_names(emulator):
+    names = ['a/b', '..', '100%', u'Ünïcødé ☎', '?x']
+    for name in names:
+        emulator.add_conference(name)
+    failed, result = run(emulator, name=names)
+    assert not failed and result['names'] == names
+    assert sorted(e['raw_path'] for e in emulator.requests()) == sorted(
+        PREFIX + p + '/' for p in ['a%2Fb', '%2E%2E', '100%25', '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E', '%3Fx'])
+
+
+# --- match ---------------------------------------------------------------------------------------------------
+
+
+def test_match_retrieves_matches_only(emulator):
+    for name in ['ci-1', 'ci-2', 'CI-upper', 'prod-ci-3', 'other']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='ci-*', name=['other', 'ci-1', 'gone'])
+    assert not failed
+    assert result['names'] == ['other', 'ci-1', 'ci-2'] and result['absent'] == ['gone']
+    assert [e['action'] for e in emulator.requests()][0] == 'list'
+    assert sorted(e['conference'] for e in emulator.requests(action='retrieve')) == ['ci-1', 'ci-2', 'gone', 'other']
+
+
+def test_match_nothing_is_not_an_error(emulator):
+    emulator.add_conference('prod')
+    failed, result = run(emulator, match='ci-*')
+    assert not failed and result['conferences'] == [] and result['names'] == []
+    assert methods(emulator) == ['GET'] and result['warnings'] == []
+
+
+def test_match_with_lying_list_warns(emulator):
+    emulator.add_conference('ci-1')
+    emulator.configure(list_lies=True)
+    failed, result = run(emulator, match='ci-*')
+    assert not failed and result['conferences'] == []
+    assert any('listing no rooms while some were live' in w and 'match may have missed' in w for w in result['warnings'])
+
+
+# --- honest about the live service's lies ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_lying_retrieve_is_unreadable_not_absent(emulator, check_mode):
+    emulator.add_conference('live')
+    emulator.configure(retrieve_lies=True)
+    failed, result = run(emulator, check_mode=check_mode, name=['live', 'gone'])
+    assert not failed and result['changed'] is False
+    assert result['unreadable'] == ['live'] and result['absent'] == ['gone'] and result['conferences'] == []
+    assert any("'live'" in w and 'failed' in w and 'may well be live' in w for w in result['warnings'])
+
+
+def test_server_errors_after_retries_are_unreadable(emulator, no_real_backoff):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '503', 'match': 'r'}])
+    failed, result = run(emulator, name='r', retries=2)
+    assert not failed and result['unreadable'] == ['r'] and result['absent'] == []
+    assert len(emulator.requests()) == 3 and len(no_real_backoff) == 2
+
+
+def test_401_fails_without_token(emulator):
+    failed, result = run(emulator, name=['a', 'b'], auth_token='wrong-secret-token-123', parallel=1)
+    assert failed and 'Authentication failed' in result['msg']
+    assert len(emulator.requests()) == 1
+    assert 'wrong-secret-token-123' not in json.dumps(result)
+
+
+def test_list_failure_fails(emulator):
+    emulator.configure(faults=[{'kind': '500', 'action': 'list'}])
+    failed, result = run(emulator, retries=0)
+    assert failed and '500' in result['msg'] and result['names'] == []
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(name=''), 'name'),
+    (dict(name=[]), 'name'),
+    (dict(name=['ok', 5]), 'name'),
+    (dict(name={'a': 1}), 'name'),
+    (dict(match=['']), 'match'),
+    (dict(name='x', parallel=0), 'parallel'),
+])
+def test_bad_input_fails_before_any_request(emulator, args, option):
+    failed, result = run(emulator, **args)
+    assert failed and option in result['msg']
+    assert emulator.requests() == []
+
+
+# --- normalisation of odd answers -----------------------------------------------------------------------------------------
+
+
+def test_normalize_conference_odd_values():
+    conference = _vobiz.normalize_conference({
+        'conference_name': 'r', 'conference_run_time': 'n/a', 'conference_member_count': None, 'api_id': 'x',
+        'members': [{'member_id': 7, 'muted': 'true', 'deaf': 'maybe', 'join_time': '12'}, 'junk'],
+    })
+    assert conference == {'conference_name': 'r', 'conference_run_time': None, 'conference_member_count': 1,
+                          'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}]}
+    assert _vobiz.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []

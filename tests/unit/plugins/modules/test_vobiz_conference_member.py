@@ -1,0 +1,330 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of vobiz_conference_member: the module runs in-process and talks HTTP to the emulator."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_member
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+
+AUTH_ID = 'MA_TEST'
+TOKEN = 'unit-test-token-9f8e7d'
+ROOM = 'Board Room'
+MEMBERS = '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/'
+RESULT_KEYS = {'changed', 'members', 'already', 'conference_absent', 'uncertain', 'failures', 'msg'}
+
+# state -> (method, route suffix after the member id, member flag after the action or None = member gone)
+STATES = {
+    'absent': ('DELETE', '', None),
+    'kicked': ('POST', 'Kick/', None),
+    'muted': ('POST', 'Mute/', ('muted', True)),
+    'unmuted': ('DELETE', 'Mute/', ('muted', False)),
+    'deaf': ('POST', 'Deaf/', ('deaf', True)),
+    'undeaf': ('DELETE', 'Deaf/', ('deaf', False)),
+}
+
+
+@pytest.fixture(autouse=True)
+def no_real_backoff(monkeypatch):
+    sleeps = []
+    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    return sleeps
+
+
+def run(emu, check_mode=False, **kwargs):
+    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, conference=ROOM)
+    args.update(kwargs)
+    return run_module(vobiz_conference_member.main, args, check_mode=check_mode)
+
+
+def writes(emu):
+    return [(e['method'], e['raw_path'], e['status']) for e in emu.requests() if e['method'] != 'GET']
+
+
+def member(emu, member_id):
+    conference = emu.conference(ROOM)
+    return next((m for m in conference['members'] if m['member_id'] == member_id), None) if conference else None
+
+
+def room(emu, flag=None, value=False):
+    """Members 10 and 15; ``flag`` set to ``value`` on both (the state to start from)."""
+    specs = [{'member_id': i} for i in ('10', '15')]
+    if flag:
+        for spec in specs:
+            spec[flag] = value
+    emu.add_conference(ROOM, members=specs)
+
+
+def start_state(state):
+    """Room set-up where ``state`` still has to be done."""
+    flag = STATES[state][2]
+    return (flag[0], not flag[1]) if flag else (None, False)
+
+
+def done_state(state):
+    flag = STATES[state][2]
+    return (flag[0], flag[1]) if flag else (None, False)
+
+
+def assert_done(emu, state, member_id):
+    flag = STATES[state][2]
+    if flag is None:
+        assert member(emu, member_id) is None
+    else:
+        assert member(emu, member_id)[flag[0]] is flag[1]
+
+
+# --- the four-case matrix, for every state -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize('state', list(STATES))
+def test_act(emulator, state):
+    room(emulator, *start_state(state))
+    failed, result = run(emulator, member_id='10', state=state)
+    assert not failed and result['changed'] is True
+    assert RESULT_KEYS <= set(result)
+    assert result['members'] == ['10'] and result['already'] == [] and result['failures'] == []
+    assert result['conference_absent'] is False and result['uncertain'] is False
+    method, suffix, dummy = STATES[state]
+    assert writes(emulator) == [(method, MEMBERS + '10/' + suffix, 202 if method == 'POST' else 204)]
+    assert_done(emulator, state, '10')
+    assert member(emulator, '15') is not None
+
+
+@pytest.mark.parametrize('state', list(STATES))
+def test_already_done(emulator, state):
+    if STATES[state][2] is None:
+        room(emulator)
+        member_ids = ['99']  # not in the room: nothing to hang up or kick
+    else:
+        room(emulator, *done_state(state))
+        member_ids = ['10']
+    failed, result = run(emulator, member_id=member_ids, state=state)
+    assert not failed and result['changed'] is False
+    assert result['members'] == [] and result['already'] == member_ids
+    assert writes(emulator) == [] and [e['action'] for e in emulator.requests()] == ['retrieve']
+
+
+@pytest.mark.parametrize('state', list(STATES))
+def test_check_mode(emulator, state):
+    room(emulator, *start_state(state))
+    before = emulator.conference(ROOM)['members']
+    failed, result = run(emulator, check_mode=True, member_id=['10', '15'], state=state)
+    assert not failed and result['changed'] is True
+    assert result['members'] == ['10', '15'] and result['uncertain'] is False
+    assert 'would act on 2' in result['msg']
+    assert writes(emulator) == [] and len(emulator.requests()) == 1
+    assert emulator.conference(ROOM)['members'] == before
+
+
+@pytest.mark.parametrize('state', list(STATES))
+def test_check_mode_already_done(emulator, state):
+    if STATES[state][2] is None:
+        room(emulator)
+        member_ids = ['99']
+    else:
+        room(emulator, *done_state(state))
+        member_ids = ['10', '15']
+    failed, result = run(emulator, check_mode=True, member_id=member_ids, state=state)
+    assert not failed and result['changed'] is False and result['already'] == member_ids
+    assert writes(emulator) == []
+
+
+def test_rerun_is_idempotent(emulator):
+    room(emulator)
+    assert run(emulator, member_id=['10', '15'], state='muted')[1]['changed'] is True
+    failed, result = run(emulator, member_id=['10', '15'], state='muted')
+    assert not failed and result['changed'] is False and result['already'] == ['10', '15']
+
+
+def test_only_members_that_need_it_are_acted_on(emulator):
+    emulator.add_conference(ROOM, members=[{'member_id': '10', 'muted': True}, '15', '20'])
+    failed, result = run(emulator, member_id=['10', '15', '20'], state='muted')
+    assert not failed and result['changed'] is True
+    assert sorted(result['members']) == ['15', '20'] and result['already'] == ['10']
+    assert sorted(w[1] for w in writes(emulator)) == [MEMBERS + '15/Mute/', MEMBERS + '20/Mute/']
+
+
+def test_kick_some_present_some_not(emulator):
+    room(emulator)
+    failed, result = run(emulator, member_id='10,99', state='kicked')
+    assert not failed and result['members'] == ['10'] and result['already'] == ['99']
+    assert writes(emulator) == [('POST', MEMBERS + '10/Kick/', 202)]
+
+
+# --- member_id: all ----------------------------------------------------------------------------------------
+
+
+def test_all_sends_one_request(emulator):
+    emulator.add_conference(ROOM, members=[{'member_id': '10', 'muted': True}, '15', '20'])
+    failed, result = run(emulator, member_id='all', state='muted')
+    assert not failed and result['changed'] is True
+    assert result['members'] == ['15', '20'] and result['already'] == ['10']
+    assert writes(emulator) == [('POST', MEMBERS + 'all/Mute/', 202)]
+    assert all(m['muted'] for m in emulator.conference(ROOM)['members'])
+
+
+def test_all_absent_on_empty_room(emulator):
+    emulator.add_conference(ROOM, members=0)
+    failed, result = run(emulator, member_id='all', state='absent')
+    assert not failed and result['changed'] is False and result['members'] == []
+    assert writes(emulator) == []
+
+
+def test_all_kicked(emulator):
+    room(emulator)
+    failed, result = run(emulator, member_id=['all'], state='kicked')
+    assert not failed and result['members'] == ['10', '15']
+    assert writes(emulator) == [('POST', MEMBERS + 'all/Kick/', 202)]
+    assert emulator.conference(ROOM)['members'] == []
+
+
+# --- the conference is gone ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_conference_absent(emulator, check_mode):
+    failed, result = run(emulator, check_mode=check_mode, member_id='10', state='kicked')
+    assert not failed and result['changed'] is False and result['conference_absent'] is True
+    assert result['members'] == [] and 'not live' in result['msg']
+    assert [e['action'] for e in emulator.requests()] == ['retrieve']
+
+
+def test_conference_ends_between_read_and_action(emulator, monkeypatch):
+    room(emulator)
+    original = _vobiz.VobizClient.retrieve
+
+    def read_then_end(self, name):
+        answer = original(self, name)
+        emulator.remove_conference(name)
+        return answer
+
+    monkeypatch.setattr(_vobiz.VobizClient, 'retrieve', read_then_end)
+    failed, result = run(emulator, member_id=['10', '15'], state='muted')
+    assert not failed and result['changed'] is False and result['conference_absent'] is True
+    assert [w[2] for w in writes(emulator)] == [404, 404]
+
+
+# --- unreadable retrieve -------------------------------------------------------------------------------------
+
+
+def test_unreadable_acts_anyway(emulator):
+    room(emulator, 'muted', True)
+    emulator.configure(retrieve_lies=True)
+    failed, result = run(emulator, member_id=['10', '99'], state='kicked')
+    assert not failed and result['changed'] is True and result['uncertain'] is True
+    assert result['members'] == ['10'] and result['already'] == ['99']
+    assert any('could not be read' in w and 'acting' in w for w in result['warnings'])
+    assert sorted(w[1:] for w in writes(emulator)) == [(MEMBERS + '10/Kick/', 202), (MEMBERS + '99/Kick/', 404)]
+
+
+def test_unreadable_all_sends_all(emulator):
+    room(emulator)
+    emulator.configure(retrieve_lies=True)
+    failed, result = run(emulator, member_id='all', state='deaf')
+    assert not failed and result['members'] == ['all'] and result['uncertain'] is True
+    assert writes(emulator) == [('POST', MEMBERS + 'all/Deaf/', 202)]
+
+
+def test_unreadable_check_mode_predicts_change(emulator):
+    room(emulator, 'muted', True)
+    emulator.configure(retrieve_lies=True)
+    failed, result = run(emulator, check_mode=True, member_id='10', state='muted')
+    assert not failed and result['changed'] is True and result['uncertain'] is True
+    assert result['members'] == ['10']
+    assert any("'Board Room'" in w and 'predicting a change' in w for w in result['warnings'])
+    assert writes(emulator) == []
+
+
+# --- failures ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_mute_of_missing_member_fails(emulator, check_mode):
+    room(emulator)
+    failed, result = run(emulator, check_mode=check_mode, member_id=['10', '99'], state='muted')
+    assert failed and "99 (member not found)" in result['msg']
+    assert result['members'] == ['10'] and result['failures'][0]['member_id'] == '99'
+    assert len(writes(emulator)) == (0 if check_mode else 1)
+
+
+def test_mute_of_missing_member_unreadable_fails_with_envelope(emulator):
+    room(emulator)
+    emulator.configure(retrieve_lies=True, error_style='envelope')
+    failed, result = run(emulator, member_id=['99'], state='unmuted')
+    assert failed and result['failures'][0]['status'] == 404
+    assert result['failures'][0]['message'].startswith('member not found') and result['conference_absent'] is False
+
+
+def test_server_error_fails_and_keeps_done(emulator):
+    room(emulator)
+    emulator.configure(faults=[{'kind': '503', 'method': 'POST', 'match': ROOM, 'first_n': 99}])
+    failed, result = run(emulator, member_id=['10'], state='deaf', retries=1)
+    assert failed and result['failures'] == [{'member_id': '10', 'status': 503, 'message': result['failures'][0]['message']}]
+    assert result['changed'] is False
+
+
+def test_lost_reply_of_kick_is_reported_done(emulator):
+    room(emulator)
+    emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'POST', 'first_n': 1}])
+    failed, result = run(emulator, member_id='10', state='kicked')
+    assert not failed and result['changed'] is True and result['members'] == ['10']
+    assert [w[2] for w in writes(emulator)] == [None, 404]
+
+
+def test_member_action_status_200(emulator):
+    room(emulator)
+    emulator.configure(member_action_status=200)
+    failed, result = run(emulator, member_id='10', state='muted')
+    assert not failed and result['members'] == ['10'] and writes(emulator)[0][2] == 200
+
+
+def test_401_fails_without_token(emulator):
+    room(emulator)
+    failed, result = run(emulator, member_id='10', state='kicked', auth_token='wrong-secret-token-123')
+    assert failed and 'Authentication failed' in result['msg'] and len(emulator.requests()) == 1
+    assert 'wrong-secret-token-123' not in json.dumps(result)
+
+
+def test_403_during_actions_stops(emulator):
+    room(emulator)
+    emulator.configure(forbidden=[ROOM], faults=[])
+    failed, result = run(emulator, member_id='10', state='kicked')
+    assert failed and 'Permission denied' in result['msg'] and len(emulator.requests()) == 1
+
+
+# --- bad input -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(member_id=[], state='muted'), 'member_id'),
+    (dict(member_id=[''], state='muted'), 'member_id'),
+    (dict(member_id='10,,15', state='muted'), 'member_id'),
+    (dict(member_id=['all', '10'], state='muted'), 'member_id'),
+    (dict(member_id='10', state='loud'), 'state'),
+    (dict(member_id='10'), 'state'),
+    (dict(state='muted'), 'member_id'),
+    (dict(member_id='10', state='muted', conference=''), 'conference'),
+    (dict(member_id='10', state='muted', timeout=0), 'timeout'),
+])
+def test_bad_input_fails_before_any_request(emulator, args, option):
+    failed, result = run(emulator, **args)
+    assert failed and option in result['msg']
+    assert emulator.requests() == []
+
+
+def test_tricky_conference_name(emulator):
+    emulator.add_conference('a/b ..', members=['7'])
+    failed, result = run(emulator, conference='a/b ..', member_id='7', state='absent')
+    assert not failed and result['members'] == ['7']
+    assert writes(emulator) == [('DELETE', '/api/v1/Account/MA_TEST/Conference/a%2Fb%20%2E%2E/Member/7/', 204)]
