@@ -325,6 +325,8 @@ def main() -> int:
     if gate.wanted('integration'):
         gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'],
                  env=env, timeout=1200, count='targets')
+    if gate.wanted('molecule'):
+        gate.run('molecule test (role conference_maintenance)', [str(main_leg.bin / 'molecule'), 'test'], env=env, timeout=600)
     if gate.wanted('lint'):
         gate.run('ansible-lint --profile production', [str(main_leg.bin / 'ansible-lint'), '--profile', 'production', '--offline'],
                  env=env, timeout=600)

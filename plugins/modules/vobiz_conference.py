@@ -98,6 +98,9 @@ notes:
   - Idempotent; running it again reports C(changed=false) once the rooms are gone.
   - To announce to the members before hanging up, speak or play to them first (the API has no room-wide announcement).
 seealso:
+  - module: vobiz.voice.vobiz_conference_announce
+  - module: vobiz.voice.vobiz_conference_info
+  - module: vobiz.voice.vobiz_conference_member
   - name: Vobiz conference API
     description: Hang up a conference.
     link: https://docs.vobiz.ai/

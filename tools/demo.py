@@ -1,0 +1,169 @@
+#!/usr/bin/env python
+"""``make demo``: the collection at work against the Vobiz emulator, in under a minute.
+
+Starts the emulator with a realistic set of rooms, runs ``maintenance_window`` as a dry run
+(``--check --diff``) and then for real with an announcement, runs ``ci_teardown``, reruns it to
+show idempotence, prints a before/after table of rooms and what each step sent, and stops the
+emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EMULATOR = ROOT / 'tests' / 'emulator' / 'vobiz_emulator.py'
+AUTH_ID = 'MA_DEMO'
+ROOMS = {  # name -> callers
+    'Board Room': 6,
+    'Support Line': 3,
+    'ci-101': 1,
+    'ci-102': 1,
+    'ci-103': 1,
+    'prod-ci-3': 2,  # looks like a CI room, but ci-* must never select it
+}
+MAINTENANCE_VARS = {
+    'conference_maintenance_names': ['Board Room', 'Support Line'],
+    'conference_maintenance_announcement': 'This conference ends in two seconds for scheduled maintenance.',
+    'conference_maintenance_grace_seconds': 2,
+    'maintenance_confirm': False,
+}
+
+
+def banner(text: str) -> None:
+    """Print a step heading."""
+    print(f'\n\033[1m=== {text}\033[0m', flush=True)
+
+
+class Demo:
+    """One emulator, a scratch directory, and the playbook runs."""
+
+    def __init__(self, workdir: pathlib.Path):
+        self.workdir = workdir
+        self.token = secrets.token_hex(16)
+        collections = workdir / 'collections'
+        (collections / 'ansible_collections' / 'vobiz').mkdir(parents=True)
+        (collections / 'ansible_collections' / 'vobiz' / 'voice').symlink_to(ROOT)
+        self.collections = collections
+        self.proc: subprocess.Popen | None = None
+        self.url = ''
+
+    def start_emulator(self) -> None:
+        """Start the emulator with the demo rooms and 20 ms of latency."""
+        port_file = self.workdir / 'port'
+        args = [sys.executable, str(EMULATOR), '--port', '0', '--port-file', str(port_file), '--auth-id', AUTH_ID,
+                '--auth-token', self.token, '--latency-ms', '20', '--idle-timeout', '300']
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _attempt in range(200):
+            if port_file.exists() and port_file.read_text(encoding='utf-8').strip():
+                break
+            try:
+                self.proc.wait(timeout=0.05)
+                raise SystemExit('the emulator stopped at start; run it by hand to see why: ' + ' '.join(args[:2]))
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            raise SystemExit('the emulator did not write its port within 10 s')
+        self.url = 'http://127.0.0.1:' + port_file.read_text(encoding='utf-8').strip()
+        self.control('POST', '/reset', {'auth_id': AUTH_ID, 'conferences': []})
+        for name, callers in ROOMS.items():
+            self.control('POST', '/conferences', {'name': name, 'members': callers, 'auth_id': AUTH_ID})
+        self.control('DELETE', '/log')
+
+    def stop_emulator(self) -> None:
+        """Stop the emulator (it would also stop by itself when idle)."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.control('POST', '/shutdown', {})
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+    def control(self, method: str, path: str, body: dict | None = None):
+        """Call one of the emulator's control endpoints."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + '/_emulator' + path, data=data, method=method,
+                                         headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def rooms(self) -> dict:
+        """Live rooms and their member counts."""
+        conferences = self.control('GET', '/state')['accounts'][AUTH_ID]['conferences']
+        return {name: int(conf['conference_member_count']) for name, conf in conferences.items()}
+
+    def playbook(self, title: str, name: str, extra_vars: dict, *flags: str) -> int:
+        """Run one of the collection's playbooks and say what it sent."""
+        banner(title)
+        self.control('DELETE', '/log')
+        env = dict(os.environ)
+        env.update({
+            'ANSIBLE_COLLECTIONS_PATH': str(self.collections),
+            'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+            'ANSIBLE_LOCALHOST_WARNING': 'false',
+            'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+            'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'false',
+            'VOBIZ_AUTH_ID': AUTH_ID,
+            'VOBIZ_AUTH_TOKEN': self.token,
+            'VOBIZ_API_URL': self.url + '/api/v1',
+        })
+        cmd = [str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), f'vobiz.voice.{name}',
+               '-e', json.dumps(extra_vars), *flags]
+        print('$ ansible-playbook vobiz.voice.%s -e %s %s' % (name, "'" + json.dumps(extra_vars) + "'", ' '.join(flags)), flush=True)
+        returncode = subprocess.run(cmd, env=env, cwd=self.workdir, check=False).returncode
+        sent = {}
+        for entry in self.control('GET', '/log')['requests']:
+            sent[entry['method']] = sent.get(entry['method'], 0) + 1
+        print('--> requests sent to Vobiz: ' + (', '.join(f'{count} {method}' for method, count in sorted(sent.items())) or 'none'))
+        return returncode
+
+    def run(self) -> int:
+        """The whole story."""
+        self.start_emulator()
+        before = self.rooms()
+        banner(f'Emulator on {self.url} with {len(before)} live rooms')
+        for name, callers in before.items():
+            print(f'  {name:<14} {callers} caller(s)')
+        failures = 0
+        failures += self.playbook('1. Dry run of the maintenance window (--check --diff): reads only', 'maintenance_window',
+                                  MAINTENANCE_VARS, '--check', '--diff') != 0
+        failures += self.playbook('2. The maintenance window for real: announce, wait once, hang up', 'maintenance_window',
+                                  MAINTENANCE_VARS, '--diff') != 0
+        announcements = {name: self.control('GET', '/state')['accounts'][AUTH_ID]['announcements'].get(name, [])
+                         for name in MAINTENANCE_VARS['conference_maintenance_names']}
+        failures += self.playbook('3. CI teardown of ci-* (prod-ci-3 must survive)', 'ci_teardown', {'ci_teardown_match': ['ci-*']}) != 0
+        failures += self.playbook('4. CI teardown again: everything already gone, nothing changes', 'ci_teardown',
+                                  {'ci_teardown_match': ['ci-*']}) != 0
+        after = self.rooms()
+        banner('Rooms before and after')
+        print(f'  {"room":<14} {"before":<12} {"after":<12}')
+        for name, callers in before.items():
+            print(f'  {name:<14} {str(callers) + " caller(s)":<12} {("live" if name in after else "hung up"):<12}')
+        banner('What the callers heard before their room closed')
+        for name, items in announcements.items():
+            for item in items:
+                print(f'  {name}: {item.get("text") or item.get("url")!r} ({item.get("voice", "")} {item.get("language", "")})'.rstrip())
+        print('\nAudit log: ' + str(self.workdir / 'vobiz-maintenance-audit.jsonl') + ' (removed with the demo directory)')
+        return 1 if failures else 0
+
+
+def main() -> int:
+    """Run the demo in a scratch directory and always stop the emulator."""
+    with tempfile.TemporaryDirectory(prefix='vobiz-demo-') as tmp:
+        demo = Demo(pathlib.Path(tmp))
+        try:
+            return demo.run()
+        finally:
+            demo.stop_emulator()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
