@@ -205,7 +205,7 @@ class Gate:
             for line in proc.stdout or ():
                 log.write(line)
                 lines.append(line.rstrip('\n'))
-                if PYTEST_SUMMARY.match(line.strip()):
+                if PYTEST_SUMMARY.match(line.strip()) or line.startswith('TOTAL '):
                     print('    ' + line.strip(), flush=True)
                 if time.monotonic() > deadline:
                     timed_out = True
