@@ -12,6 +12,7 @@ help:
 	@echo "make demo   - set up .venv, start the Vobiz emulator and show the collection at work"
 	@echo "make test   - everything CI runs (sanity, units, integration, lint, docs, build, importer, version matrix)"
 	@echo "make sanity | units | integration | lint - one suite alone (after make test has set up .venv)"
+	@echo "make bench  - time one vobiz_conference task against a uri loop on the emulator (about 4 min; not part of make test)"
 	@echo "make clean  - remove .venv, the version-matrix venvs and build output"
 
 venv:
@@ -25,6 +26,9 @@ test: venv
 
 sanity units integration lint: venv
 	@$(VENV_PY) tools/gate.py $@
+
+bench: venv
+	@$(VENV_PY) bench/bench.py
 
 clean:
 	rm -rf $(VENV) .venv-floor .venv-newest tests/output
