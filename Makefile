@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && python3.11 -c 'import
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: help venv demo test sanity units integration lint bench clean
+.PHONY: help venv demo test sanity units integration lint bench docs checks clean
 .DEFAULT_GOAL := help
 
 help:
@@ -13,6 +13,8 @@ help:
 	@echo "make test   - everything CI runs (sanity, units, integration, lint, docs, build, importer, version matrix)"
 	@echo "make sanity | units | integration | lint - one suite alone (after make test has set up .venv)"
 	@echo "make bench  - time one vobiz_conference task against a uri loop on the emulator (about 4 min; not part of make test)"
+	@echo "make docs   - build the HTML docsite into build/docs (antsibull-docs + Sphinx)"
+	@echo "make checks - EE, AWX credential type, ansible-runner and many-accounts checks"
 	@echo "make clean  - remove .venv, the version-matrix venvs and build output"
 
 venv:
@@ -29,6 +31,12 @@ sanity units integration lint: venv
 
 bench: venv
 	@$(VENV_PY) bench/bench.py
+
+docs: venv
+	@$(VENV_PY) tools/build_docs.py
+
+checks: venv
+	@$(VENV_PY) tools/gate.py checkers ee awx runner accounts
 
 clean:
 	rm -rf $(VENV) .venv-floor .venv-newest tests/output

@@ -314,6 +314,7 @@ def main() -> int:
     install_get_pip_stand_in(main_leg)
     env = leg_env(main_leg)
     test = str(main_leg.bin / 'ansible-test')
+    py = str(main_leg.bin / 'python')
 
     if gate.wanted('sanity'):
         gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'],
@@ -331,8 +332,21 @@ def main() -> int:
         gate.run('ansible-lint --profile production', [str(main_leg.bin / 'ansible-lint'), '--profile', 'production', '--offline'],
                  env=env, timeout=600)
     if gate.wanted('docs'):
-        gate.run('antsibull-docs lint-collection-docs', [str(main_leg.bin / 'antsibull-docs'), 'lint-collection-docs', '--plugin-docs', '.'],
-                 env=env, timeout=300)
+        gate.run('antsibull-docs lint-collection-docs', [str(main_leg.bin / 'antsibull-docs'), 'lint-collection-docs', '--plugin-docs',
+                                                          '--check-extra-docs-refs', '.'], env=env, timeout=300)
+        gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env, timeout=600)
+    if gate.wanted('checkers'):
+        gate.run('pytest tools/tests (checker tests)',
+                 [py, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--junitxml', 'tests/output/junit/tools-tests.xml', 'tools/tests'],
+                 env=env, timeout=300, count='junit')
+    if gate.wanted('ee'):
+        gate.run('EE: ansible-builder create + introspect', [py, 'tools/check_ee.py'], env=env, timeout=300)
+    if gate.wanted('awx'):
+        gate.run('AWX credential type (AWX rules)', [py, 'tools/check_awx_credential_type.py'], env=env, timeout=120)
+    if gate.wanted('runner'):
+        gate.run('ansible-runner: ci_teardown, no token leak', [py, 'tools/check_runner.py'], env=env, timeout=300)
+    if gate.wanted('accounts'):
+        gate.run('ci_teardown: 20 accounts, forks 10, 1 bad', [py, 'tools/check_many_accounts.py'], env=env, timeout=300)
     if gate.wanted('changelog'):
         gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
     if gate.wanted('build') or gate.wanted('importer'):

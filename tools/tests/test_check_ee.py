@@ -1,0 +1,87 @@
+"""tools/check_ee.py: the shipped EE passes; a bad EE file fails with file and line."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import check_ee
+
+EE_DIR = check_ee.ROOT / 'extensions' / 'ee'
+GOOD = (EE_DIR / 'execution-environment.yml').read_text(encoding='utf-8')
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line number of the first line containing ``needle``."""
+    return next(number for number, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def bad_ee(tmp_path, old: str, new: str):
+    """A copy of the example EE directory with one change."""
+    assert old in GOOD
+    directory = tmp_path / 'ee'
+    shutil.copytree(EE_DIR, directory, ignore=shutil.ignore_patterns('collections', '*.tar.gz'))
+    text = GOOD.replace(old, new, 1)
+    (directory / 'execution-environment.yml').write_text(text, encoding='utf-8')
+    return directory / 'execution-environment.yml', text
+
+
+def test_the_shipped_example_passes(capsys):
+    assert check_ee.main([]) == 0
+    out = capsys.readouterr().out
+    assert 'requests>=2.25.0  # from collection vobiz.voice' in out
+    assert 'check_ee: 0 problem(s)' in out
+
+
+@pytest.mark.parametrize('old, new, marker, message', [
+    ('version: 3', 'version: 3\nbase_image: quay.io/x', 'base_image: quay.io/x',
+     "ansible-builder create: Additional properties are not allowed ('base_image' was unexpected)"),
+    ('  galaxy: requirements.yml', '  galaxy: requirements.yml\n  pyhton: [six]', 'pyhton:', "('pyhton' was unexpected) (at dependencies)"),
+    ('  galaxy: requirements.yml', '  galaxy: requirement.yml', 'galaxy: requirement.yml', 'requirement.yml does not exist'),
+    ('    name: docker.io/redhat/ubi9:latest', '    name: docker.io/redhat/ubi9: latest', 'ubi9: latest',
+     'not valid YAML: mapping values are not allowed here'),
+], ids=['unknown top-level key', 'unknown key under dependencies', 'missing requirements file', 'YAML syntax'])
+def test_a_bad_ee_file_fails_with_file_and_line(tmp_path, capsys, old, new, marker, message):
+    path, text = bad_ee(tmp_path, old, new)
+    assert check_ee.main(['--ee', str(path)]) == 1
+    out = capsys.readouterr().out
+    prefix = f'{path}:{line_of(text, marker)}: '
+    assert any(line.startswith(prefix) and message in line for line in out.splitlines()), out
+
+
+def test_a_tarball_missing_from_the_context_is_named_in_the_requirements_file(tmp_path, capsys):
+    path, _text = bad_ee(tmp_path, '  - src: collections/vobiz-voice.tar.gz', '  - src: collections/vobiz.tar.gz')
+    assert check_ee.main(['--ee', str(path)]) == 1
+    requirements = path.parent / 'requirements.yml'
+    line = line_of(requirements.read_text(encoding='utf-8'), 'name: collections/vobiz-voice.tar.gz')
+    assert f'{requirements}:{line}: collections/vobiz-voice.tar.gz is not in the build context' in capsys.readouterr().out
+
+
+def test_a_bad_collection_ee_meta_file_fails_with_file_and_line(tmp_path):
+    (tmp_path / 'meta').mkdir()
+    meta = tmp_path / 'meta' / 'execution-environment.yml'
+    meta.write_text('---\nversion: 1\ndependencies:\n  python: requirements.txt\n  sytem: bindep.txt\n', encoding='utf-8')
+    (tmp_path / 'requirements.txt').write_text('requests\n', encoding='utf-8')
+    problems = check_ee.Problems()
+    assert not check_ee.check_meta(tmp_path, problems)
+    assert any(problem.startswith(f'{meta}:5: ') and 'sytem' in problem for problem in problems), problems
+
+
+def test_a_missing_requirements_file_of_the_collection_is_reported(tmp_path):
+    (tmp_path / 'meta').mkdir()
+    meta = tmp_path / 'meta' / 'execution-environment.yml'
+    meta.write_text('---\nversion: 1\ndependencies:\n  python: requirements.txt\n  system: bindep.txt\n', encoding='utf-8')
+    (tmp_path / 'bindep.txt').write_text('# nothing\n', encoding='utf-8')
+    problems = check_ee.Problems()
+    check_ee.check_meta(tmp_path, problems)
+    assert problems == [f'{meta}:4: dependencies.python: requirements.txt is not a file relative to the collection root'], problems
+
+
+def test_a_bad_bindep_line_fails_with_file_and_line(tmp_path):
+    pytest.importorskip('bindep')
+    bindep = tmp_path / 'bindep.txt'
+    bindep.write_text('# comment\ngcc [platform:rpm]\nlibffi-dev [platform:dpkg\n', encoding='utf-8')
+    problems = check_ee.Problems()
+    check_ee.check_bindep_syntax(tmp_path, problems)
+    assert len(problems) == 1 and problems[0].startswith(f'{bindep}:3: not valid bindep'), problems
