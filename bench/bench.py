@@ -820,6 +820,29 @@ def machine() -> dict:
                 requests=requests.__version__, platform=platform.platform())
 
 
+def measure_many_accounts(workdir: pathlib.Path, rooms: int = 100, accounts: int = 20, latency_ms: int = 20) -> dict:
+    """ci_teardown over one inventory host per account: 1 account against 20 with several fork counts."""
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import check_many_accounts as fleet_tools  # pylint: disable=import-outside-toplevel,import-error
+
+    runs = []
+    for n_accounts, forks in ((1, 1), (accounts, 1), (accounts, 5), (accounts, accounts)):
+        rundir = workdir / ('accounts-%d-forks-%d' % (n_accounts, forks))
+        rundir.mkdir()
+        fleet = fleet_tools.build_fleet(n_accounts, rooms, bad=0)
+        with fleet_tools.Emulator(rundir, config=fleet.emulator_config(), latency_ms=latency_ms) as emulator:
+            paths = fleet.write(rundir, emulator.api_url, secrets.token_hex(8))
+            started = time.monotonic()
+            result = fleet_tools.run_ci_teardown(rundir, paths, forks=forks, timeout=600)
+            wall = time.monotonic() - started
+            left = sum(1 for names in emulator.live_rooms().values() for name in names if name.startswith('ci-'))
+        if result.returncode != 0 or left:
+            raise BenchError('ci_teardown over %d account(s), forks %d: rc %d, %d ci-* rooms left' % (n_accounts, forks, result.returncode, left))
+        runs.append(dict(accounts=n_accounts, forks=forks, rooms=n_accounts * rooms, wall_s=round(wall, 2)))
+        say('  ci_teardown: %2d account(s) x %d rooms, forks %2d: %6.2f s' % (n_accounts, rooms, forks, wall))
+    return dict(latency_ms=latency_ms, rooms_per_account=rooms, runs=runs)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--reps', type=int, default=3, help='repetitions of each timed play (median; default 3)')
@@ -839,6 +862,8 @@ def main() -> int:
     bench = Bench(workdir, args.reps, args.uri_reps)
     try:
         bench.run()
+        say('\nMany accounts (one inventory host per Vobiz account, ci_teardown, 20 ms)')
+        bench.data['many_accounts'] = measure_many_accounts(workdir)
     except BenchError as exc:
         say('\nBENCH FAILED: %s' % exc)
         return 2
@@ -858,6 +883,10 @@ def main() -> int:
     say('')
     for line in lines:
         say(line)
+    many = {(run['accounts'], run['forks']): run['wall_s'] for run in data['many_accounts']['runs']}
+    one = many[(1, 1)]
+    say('Many accounts: 20 x 100 rooms took %.1fx one account x 100 rooms with forks 20, %.1fx with forks 5, %.1fx with forks 1 '
+        '(info: forks run the accounts side by side)' % (many[(20, 20)] / one, many[(20, 5)] / one, many[(20, 1)] / one))
     data['machine'] = info
     data['load_average'] = dict(before=load_before, after=os.getloadavg())
     data['goals'] = goals
