@@ -703,11 +703,12 @@ class VobizClient(object):
         """The exact request path (what the server receives) for path segments."""
         return urlsplit(self.url_for(*segments)).path
 
-    def _auth_error(self, status, message):
+    def _auth_error(self, status, message, what):
         detail = ' (HTTP {0}{1})'.format(status, ': ' + message if message else '')
         if status == 403:
+            # A 403 may concern one resource only: say which request was refused.
             text = ('Permission denied for auth_id {0!r} at API URL {1}{2}: the credentials were accepted but '
-                    'may not do this. Check the account\'s permissions.').format(self.auth_id, self.api_url, detail)
+                    'may not do this: {3}. Check the account\'s permissions.').format(self.auth_id, self.api_url, detail, what)
         else:
             text = ('Authentication failed for auth_id {0!r} at API URL {1}{2}. Check auth_id and auth_token '
                     '(or VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN).').format(self.auth_id, self.api_url, detail)
@@ -797,7 +798,7 @@ class VobizClient(object):
                 else:
                     answer = self._read_response(response, attempts, ambiguous)
                     if answer.status in (401, 403):
-                        raise self._set_fatal(self._auth_error(answer.status, answer.error_message))
+                        raise self._set_fatal(self._auth_error(answer.status, answer.error_message, what))
                     if answer.status not in RETRY_STATUSES:
                         return answer
                     reasons.append('HTTP {0}'.format(answer.status))
@@ -989,11 +990,15 @@ class VobizClient(object):
         futures = {}
         pending = set()
         next_index = 0
+        answered = False
         try:
             while True:
                 # Hand out work only as threads free up, so that nothing new starts once the
                 # batch is stopped (a pre-filled queue would start the next item at once).
-                while not self._abort.is_set() and next_index < len(items) and len(pending) < workers:
+                # The first item goes alone: wrong credentials then cost one request, not
+                # ``parallel`` of them, for one round trip more per batch.
+                in_flight = workers if answered else 1
+                while not self._abort.is_set() and next_index < len(items) and len(pending) < in_flight:
                     future = executor.submit(func, items[next_index])
                     futures[future] = next_index
                     pending.add(future)
@@ -1001,6 +1006,7 @@ class VobizClient(object):
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                answered = True
                 for future in sorted(done, key=futures.get):
                     index = futures[future]
                     error = future.exception()

@@ -76,7 +76,8 @@ options:
       - Hang up every live conference of the account with one C(DELETE) of the whole conference collection.
       - The live list is read first (one C(GET)) to report the names in RV(hung_up). The C(DELETE) is sent even when
         the list comes back empty, because the list cannot be trusted; C(changed) is then V(false) with a warning
-        that rooms may have been hung up regardless.
+        that rooms may have been hung up regardless. In check mode an empty list predicts C(changed=true) instead,
+        because the real run's C(DELETE) may still hang up rooms.
       - Mutually exclusive with O(name), O(match) and O(exclude).
     type: bool
     default: false
@@ -237,6 +238,9 @@ class Report(object):
         self.excluded = []
         self.member_counts = {}
         self.warnings = []
+        # Check mode with all=true and a list that named no room: the real run still sends its
+        # DELETE, so a change cannot be ruled out.
+        self.change_possible = False
 
     def add_outcome(self, outcome):
         if outcome is None:  # not run: the batch was stopped
@@ -280,7 +284,7 @@ class Report(object):
 
     def result(self, diff=False, msg=None):
         result = dict(
-            changed=bool(self.hung_up),
+            changed=bool(self.hung_up) or self.change_possible,
             hung_up=self.hung_up,
             already_absent=self.already_absent,
             failures=self.failures,
@@ -353,6 +357,9 @@ class ConferenceHangup(object):
 
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
+        if selection.all and not targets:
+            self.report.change_possible = True
+            self.finish(msg='Would send the hang-up of all conferences; the list named none, so whether any room is live is unknown.')
         if not targets:
             if selection.match and not selection.names:
                 self.finish(msg='No live conference matched {0}; nothing to do.'.format(', '.join(selection.match)))
