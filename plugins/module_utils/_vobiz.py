@@ -87,6 +87,9 @@ LIST_MAY_LIE_WARNING = (
     'so {consequence}'
 )
 
+# How often a batch still probing with its first item looks for an answer (seconds).
+PROBE_POLL_SECONDS = 0.02
+
 
 # ---------------------------------------------------------------------------
 # Errors
@@ -587,6 +590,8 @@ class VobizClient(object):
 
         self._lock = threading.Lock()
         self._abort = threading.Event()
+        # Set by the first answer that is not 401/403: the credentials work, batches may fan out.
+        self._answered = threading.Event()
         self._fatal_error = None
         self._warnings = []
         self._warned = set()
@@ -799,6 +804,7 @@ class VobizClient(object):
                     answer = self._read_response(response, attempts, ambiguous)
                     if answer.status in (401, 403):
                         raise self._set_fatal(self._auth_error(answer.status, answer.error_message, what))
+                    self._answered.set()
                     if answer.status not in RETRY_STATUSES:
                         return answer
                     reasons.append('HTTP {0}'.format(answer.status))
@@ -995,8 +1001,9 @@ class VobizClient(object):
             while True:
                 # Hand out work only as threads free up, so that nothing new starts once the
                 # batch is stopped (a pre-filled queue would start the next item at once).
-                # The first item goes alone: wrong credentials then cost one request, not
-                # ``parallel`` of them, for one round trip more per batch.
+                # The first item goes alone until the server has answered anything but 401/403:
+                # wrong credentials then cost one request, not ``parallel`` of them.
+                answered = answered or self._answered.is_set()
                 in_flight = workers if answered else 1
                 while not self._abort.is_set() and next_index < len(items) and len(pending) < in_flight:
                     future = executor.submit(func, items[next_index])
@@ -1005,8 +1012,9 @@ class VobizClient(object):
                     next_index += 1
                 if not pending:
                     break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                answered = True
+                # While probing, look again shortly: an answer may come before the item finishes (it may be retrying).
+                done, pending = wait(pending, timeout=None if answered else PROBE_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                answered = answered or bool(done)
                 for future in sorted(done, key=futures.get):
                     index = futures[future]
                     error = future.exception()
