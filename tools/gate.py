@@ -332,8 +332,8 @@ def main() -> int:
         gate.run('ansible-lint --profile production', [str(main_leg.bin / 'ansible-lint'), '--profile', 'production', '--offline'],
                  env=env, timeout=600)
     if gate.wanted('docs'):
-        gate.run('antsibull-docs lint-collection-docs', [str(main_leg.bin / 'antsibull-docs'), 'lint-collection-docs', '--plugin-docs',
-                                                          '--check-extra-docs-refs', '.'], env=env, timeout=300)
+        lint_docs = [str(main_leg.bin / 'antsibull-docs'), 'lint-collection-docs', '--plugin-docs', '--check-extra-docs-refs', '.']
+        gate.run('antsibull-docs lint-collection-docs', lint_docs, env=env, timeout=300)
         gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env, timeout=600)
     if gate.wanted('checkers'):
         gate.run('pytest tools/tests (checker tests)',

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Case 8, through ansible-runner: where a token passed by environment ends up.
+
+ansible-runner is in ``tests/unit/requirements.txt``, so ansible-test installs it next to the
+ansible-core under test; it runs here for real, as its own process, with that ansible-core
+(``ansible-playbook`` is a shim for ``python -m ansible.cli.playbook`` on this interpreter).
+Three private data dirs, run at the same time:
+
+* ``cli``: the documented layout, token in ``env/envvars``, a playbook through every module and
+  the role at ``-vvvv`` with failures forced. The token must be in no output, no job event, no
+  audit line; the files that hold it must be exactly ``env/envvars`` (our own input) and
+  ``artifacts/<ident>/command`` (ansible-runner writes the whole job environment there);
+* ``suppressed``: the Python API with ``envvars=`` and ``suppress_env_files=True``: no
+  ``env/envvars`` any more, but ``artifacts/<ident>/command`` still holds the token;
+* ``file``: the token in a 0600 file outside the private data dir, read by the playbook with
+  ``lookup('file')`` into ``module_defaults``: no file under the private data dir holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
+
+pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (tests/unit/requirements.txt lists it)')
+
+WRONG_TOKEN = 'wrong-token-runner-8e21f0'
+
+FULL_PLAYBOOK = '''---
+- name: Every module and the role through ansible-runner
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Hang up, check mode and diff
+      vobiz.voice.vobiz_conference:
+        name: [run-1, run-gone]
+      check_mode: true
+      diff: true
+    - name: Hang up, with an audit log
+      vobiz.voice.vobiz_conference:
+        name: [run-1, run-gone]
+        audit_log: "{{ audit_dir }}/audit.jsonl"
+    - name: A room that fails on the server side
+      vobiz.voice.vobiz_conference:
+        name: run-broken
+        retries: 1
+        retry_max_wait: 0.2
+      ignore_errors: true
+    - name: An invalid option
+      vobiz.voice.vobiz_conference:
+        name: run-1
+        parallel: 0
+      ignore_errors: true
+    - name: A wrong token
+      vobiz.voice.vobiz_conference:
+        name: run-2
+        auth_token: "{{ lookup('ansible.builtin.env', 'RUNNER_WRONG_TOKEN') }}"
+      ignore_errors: true
+    - name: Info
+      vobiz.voice.vobiz_conference_info:
+        name: run-2
+    - name: Announce
+      vobiz.voice.vobiz_conference_announce:
+        name: run-2
+        text: Closing now.
+    - name: Members
+      vobiz.voice.vobiz_conference_member:
+        conference: run-2
+        member_id: all
+        state: muted
+    - name: The role
+      ansible.builtin.include_role:
+        name: vobiz.voice.conference_maintenance
+      vars:
+        conference_maintenance_names: [run-2, run-3]
+        conference_maintenance_announcement: Closing for maintenance.
+        conference_maintenance_audit_log: "{{ audit_dir }}/role.jsonl"
+    - name: The role, failing on a forbidden room
+      block:
+        - name: Forbidden room
+          ansible.builtin.include_role:
+            name: vobiz.voice.conference_maintenance
+          vars:
+            conference_maintenance_names: [run-forbidden]
+      rescue:
+        - name: It failed
+          ansible.builtin.debug:
+            msg: "role failed: {{ ansible_failed_result.msg }}"
+'''
+
+SHORT_PLAYBOOK = '''---
+- name: One hang-up through ansible-runner
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/vobiz.voice.vobiz:
+      auth_token: "{{ lookup('ansible.builtin.file', token_file) if token_file is defined else omit }}"
+  tasks:
+    - name: Hang up
+      vobiz.voice.vobiz_conference:
+        name: "{{ room }}"
+'''
+
+API_SCRIPT = '''
+import json, sys
+import ansible_runner
+spec = json.load(sys.stdin)
+runner = ansible_runner.run(quiet=True, **spec)
+print(json.dumps({"rc": runner.rc, "status": runner.status}))
+'''
+
+
+def make_pdd(base, name, playbook, python, envvars=None, extravars=None):
+    pdd = base / name
+    (pdd / 'project').mkdir(parents=True)
+    (pdd / 'inventory').mkdir()
+    (pdd / 'project' / 'site.yml').write_text(playbook, encoding='utf-8')
+    (pdd / 'inventory' / 'hosts').write_text(
+        'localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(python), encoding='utf-8')
+    if envvars is not None or extravars is not None:
+        (pdd / 'env').mkdir()
+    if envvars is not None:
+        (pdd / 'env' / 'envvars').write_text(json.dumps(envvars), encoding='utf-8')
+    if extravars is not None:
+        (pdd / 'env' / 'extravars').write_text(json.dumps(extravars), encoding='utf-8')
+    return pdd
+
+
+def files_holding(pdd, secret):
+    """Paths (relative to the private data dir, ``<ident>`` for the run's id) of every file that holds ``secret``."""
+    found = []
+    for root, dummy, names in os.walk(str(pdd)):
+        for name in names:
+            path = os.path.join(root, name)
+            if stat.S_ISFIFO(os.stat(path).st_mode):
+                continue
+            with open(path, 'rb') as handle:
+                if secret.encode('utf-8') in handle.read():
+                    found.append(os.path.relpath(path, str(pdd)))
+    return sorted(_generic(p) for p in found)
+
+
+def _generic(relpath):
+    parts = relpath.split(os.sep)
+    if parts[0] == 'artifacts' and len(parts) > 2:
+        parts[1] = '<ident>'
+    return '/'.join(parts)
+
+
+def test_ansible_runner_artifacts(emulators, figures, tmp_path):
+    emu = emulators()
+    for name in ('run-1', 'run-2', 'run-3', 'run-broken', 'run-forbidden', 'run-api', 'run-file'):
+        emu.add_conference(name)
+    emu.configure(forbidden=['run-forbidden'], faults=[dict(kind='503', method='DELETE', match='run-broken')])
+
+    shim_dir = tmp_path / 'bin'
+    shim_dir.mkdir()
+    shim = shim_dir / 'ansible-playbook'
+    shim.write_text('#!/bin/sh\nexec "{0}" -m ansible.cli.playbook "$@"\n'.format(sys.executable), encoding='utf-8')
+    shim.chmod(0o755)
+    env = subprocess_env(PATH=os.pathsep.join([str(shim_dir), os.environ.get('PATH', '')]), RUNNER_WRONG_TOKEN=WRONG_TOKEN)
+    for name in ('ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_CALLBACKS_ENABLED'):
+        env.pop(name, None)
+    connection = dict(VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_API_URL=emu.api_url)
+    audit_dir = tmp_path / 'audit'
+    audit_dir.mkdir()
+    token_file = tmp_path / 'secret' / 'vobiz-token'
+    token_file.parent.mkdir(mode=0o700)
+    token_file.write_text(TOKEN, encoding='utf-8')
+    token_file.chmod(0o600)
+
+    cli = make_pdd(tmp_path, 'cli', FULL_PLAYBOOK, sys.executable, envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN),
+                   extravars=dict(audit_dir=str(audit_dir)))
+    suppressed = make_pdd(tmp_path, 'suppressed', SHORT_PLAYBOOK, sys.executable)
+    by_file = make_pdd(tmp_path, 'file', SHORT_PLAYBOOK, sys.executable, envvars=connection,
+                       extravars=dict(room='run-file', token_file=str(token_file)))
+    api_spec = dict(private_data_dir=str(suppressed), playbook='site.yml', envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN),
+                    extravars=dict(room='run-api'), suppress_env_files=True)
+
+    started = time.monotonic()
+    procs = {
+        'cli': subprocess.Popen([sys.executable, '-m', 'ansible_runner', 'run', str(cli), '-p', 'site.yml', '-vvvv'],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env),
+        'suppressed': subprocess.Popen([sys.executable, '-c', API_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, env=env),
+        'file': subprocess.Popen([sys.executable, '-m', 'ansible_runner', 'run', str(by_file), '-p', 'site.yml'],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env),
+    }
+    outputs = {}
+    for name, proc in procs.items():
+        data = json.dumps(api_spec).encode('utf-8') if name == 'suppressed' else None
+        out, err = proc.communicate(data, timeout=240)
+        outputs[name] = (proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'))
+    seconds = time.monotonic() - started
+
+    for name, (returncode, out, err) in outputs.items():
+        assert returncode == 0, (name, out[-3000:], err[-3000:])
+        for secret in (TOKEN, WRONG_TOKEN):
+            assert secret not in out and secret not in err, name
+    assert json.loads(outputs['suppressed'][1].strip().splitlines()[-1]) == {'rc': 0, 'status': 'successful'}
+
+    # The work was done, failures included.
+    assert emu.live_names() == ['run-broken', 'run-forbidden']
+    cli_stdout = outputs['cli'][1]
+    for text in ('run-broken', 'parallel must be', 'Authentication failed', 'role failed: Permission denied'):
+        assert text in cli_stdout, text
+    events = list((cli / 'artifacts').glob('*/job_events/*.json'))
+    assert len(events) > 20
+
+    # Where the token is: exactly these files, and the wrong token nowhere.
+    assert files_holding(cli, TOKEN) == ['artifacts/<ident>/command', 'env/envvars']
+    assert files_holding(suppressed, TOKEN) == ['artifacts/<ident>/command']
+    assert not (suppressed / 'env' / 'envvars').exists()
+    assert files_holding(by_file, TOKEN) == []
+    # RUNNER_WRONG_TOKEN is in ansible-runner's own process environment (as an exported VOBIZ_AUTH_TOKEN
+    # would be): that lands in artifacts/<ident>/command as well, and nowhere else.
+    for pdd in (cli, suppressed, by_file):
+        assert files_holding(pdd, WRONG_TOKEN) == ['artifacts/<ident>/command']
+    for path in audit_dir.iterdir():
+        assert TOKEN not in path.read_text(encoding='ascii')
+    command = json.loads(next((suppressed / 'artifacts').glob('*/command')).read_text(encoding='utf-8'))
+    assert command['env']['VOBIZ_AUTH_TOKEN'] == TOKEN  # the whole job environment, in clear text
+
+    figures.record('8', 'token hygiene via ansible-runner (3 private data dirs)', '3 runs, every module + role at -vvvv',
+                   '503, 403, 401 (wrong token), invalid option', len(emu.requests()), 5, 5, 0, seconds)
