@@ -322,6 +322,9 @@ def main() -> int:
     if gate.wanted('units'):
         gate.run('units (core 2.19, py3.11, coverage)', [test, 'units', '--venv', '--python', '3.11', '--coverage', '--color', 'no'],
                  env=env, timeout=900, count='junit')
+        figures = COLL / 'tests' / 'output' / 'reliability-figures.md'
+        if figures.exists():
+            print('    reliability figures (tests/unit/reliability):\n' + figures.read_text(encoding='utf-8'), flush=True)
         gate.run('coverage report', [test, 'coverage', 'report', '--color', 'no'], env=env, timeout=300)
     if gate.wanted('integration'):
         gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'],
