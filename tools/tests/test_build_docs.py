@@ -38,5 +38,5 @@ def test_a_toctree_entry_without_a_file_is_named_with_file_and_line(tmp_path, mo
 
 
 def test_sphinx_warnings_about_copied_guides_point_at_the_sources():
-    line = '/tmp/x/site/rst/collections/vobiz/voice/docsite/awx.rst:12: WARNING: undefined label: foo'
+    line = '/scratch/site/rst/collections/vobiz/voice/docsite/awx.rst:12: WARNING: undefined label: foo'
     assert build_docs.map_output(line) == [f"{build_docs.display_path(build_docs.DOCSITE / 'rst' / 'awx.rst')}:12: WARNING: undefined label: foo"]
