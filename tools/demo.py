@@ -114,6 +114,7 @@ class Demo:
             'VOBIZ_AUTH_ID': AUTH_ID,
             'VOBIZ_AUTH_TOKEN': self.token,
             'VOBIZ_API_URL': self.url + '/api/v1',
+            'PWD': str(self.workdir),  # the playbooks write their audit log and summary files to $PWD
         })
         cmd = [str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), f'vobiz.voice.{name}',
                '-e', json.dumps(extra_vars), *flags]
