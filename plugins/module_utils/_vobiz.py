@@ -34,11 +34,14 @@ import ipaddress
 import json
 import math
 import os
+import queue
 import random
+import signal
 import threading
+import time
 import traceback
+import uuid
 
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
@@ -77,6 +80,8 @@ USER_AGENT = 'ansible-collection-vobiz.voice'
 OUTCOME_HUNG_UP = 'hung_up'
 OUTCOME_ALREADY_ABSENT = 'already_absent'
 OUTCOME_FAILED = 'failed'
+#: The request was in flight when the run was interrupted and no answer came: it may or may not have been done.
+OUTCOME_UNKNOWN = 'unknown'
 
 STATE_PRESENT = 'present'
 STATE_ABSENT = 'absent'
@@ -89,6 +94,12 @@ LIST_MAY_LIE_WARNING = (
 
 # How often a batch still probing with its first item looks for an answer (seconds).
 PROBE_POLL_SECONDS = 0.02
+# How often a running batch looks for an interrupt while it waits for answers (seconds).
+BATCH_POLL_SECONDS = 0.05
+#: After an interrupt, how long a batch still waits for the answers of the requests already in flight (seconds).
+INTERRUPT_GRACE_SECONDS = 1.0
+#: The signals that interrupt a run (see ``InterruptGuard``).
+INTERRUPT_SIGNALS = ('SIGINT', 'SIGTERM')
 
 
 # ---------------------------------------------------------------------------
@@ -144,6 +155,30 @@ class VobizTLSError(VobizFatalError):
 
 class VobizBatchAborted(VobizError):
     """A request that was not started because a fatal error stopped the batch."""
+
+
+class VobizInterrupted(VobizFatalError):
+    """The run was interrupted (SIGINT, SIGTERM): no request was started after it."""
+
+    def __init__(self, message, signal_name=None):
+        super(VobizInterrupted, self).__init__(message)
+        self.signal_name = signal_name
+        #: For batches: the input indices of the items in flight whose answer did not come (outcome unknown).
+        self.unanswered = []
+
+
+class VobizItemError(VobizError):
+    """One item of a batch could not be done for a reason other than an HTTP answer; only that item fails.
+
+    ``interrupted`` is true for an item whose request was in flight when the run was interrupted
+    (its outcome is unknown), false for an unexpected error in the worker (a name that cannot be
+    encoded, a bug). ``message`` never holds the token.
+    """
+
+    def __init__(self, message, interrupted=False, cause=None):
+        super(VobizItemError, self).__init__(message)
+        self.interrupted = interrupted
+        self.cause = cause
 
 
 # ---------------------------------------------------------------------------
@@ -593,6 +628,9 @@ class VobizClient(object):
         # Set by the first answer that is not 401/403: the credentials work, batches may fan out.
         self._answered = threading.Event()
         self._fatal_error = None
+        # Set by ``interrupt`` (from ``InterruptGuard``'s watcher thread) when SIGINT or SIGTERM arrives.
+        self._interrupted = None
+        self._interrupt_count = 0
         self._warnings = []
         self._warned = set()
 
@@ -680,6 +718,28 @@ class VobizClient(object):
     @property
     def fatal_error(self):
         return self._fatal_error
+
+    def interrupt(self, signal_name='an interrupt'):
+        """Stop the batch because of a signal: no new request starts, backoff waits end at once.
+
+        Thread-safe; called from ``InterruptGuard``'s watcher thread, never from a signal handler.
+        """
+        with self._lock:
+            self._interrupt_count += 1
+            if self._interrupted is None:
+                self._interrupted = VobizInterrupted(
+                    'Interrupted by {0}: no request was started after it.'.format(signal_name), signal_name)
+            error = self._interrupted
+        self._set_fatal(error)
+
+    @property
+    def interrupted(self):
+        """The ``VobizInterrupted`` error once a signal interrupted the run, else ``None``."""
+        return self._interrupted
+
+    def wait_unless_interrupted(self, seconds):
+        """Sleep ``seconds``; return False at once when the run is interrupted (or stopped by a fatal error)."""
+        return not self._abort.wait(seconds)
 
     def _set_fatal(self, error):
         with self._lock:
@@ -970,15 +1030,28 @@ class VobizClient(object):
 
     # -- batches ----------------------------------------------------------------
 
-    def run_concurrently(self, func, items, on_result=None):
+    def run_concurrently(self, func, items, on_result=None, on_error=None):
         """Run ``func(item)`` for every item on ``parallel`` threads over the shared session.
 
         Returns the results in input order. ``on_result(item, result)`` is called in the calling
-        thread as each result arrives (for audit logs). When a fatal error (401/403, certificate,
-        or a ``VobizFatalError`` raised by ``on_result``) happens, no further item is started,
-        in-flight ones finish, and the ``VobizFatalError`` is raised with ``.results`` holding
-        every finished item's result (``None`` = not run). Any other exception from ``func`` or
-        ``on_result`` also stops the batch and is re-raised once the in-flight items have finished.
+        thread as each result arrives (for audit logs), and only there: audit lines are never
+        written by two threads or cut by a signal.
+
+        One item never stops the batch: when ``func`` raises anything but a fatal error, the item's
+        result is ``on_error(item, VobizItemError)`` (by default the ``VobizItemError`` itself), with a
+        message naming what went wrong (``cannot be sent: the name is not valid Unicode``, or the
+        exception type and its redacted text), and the batch goes on.
+
+        When a fatal error (401/403, certificate, or a ``VobizFatalError`` raised by ``on_result``)
+        happens, no further item is started, in-flight ones finish, and the ``VobizFatalError`` is
+        raised with ``.results`` holding every finished item's result (``None`` = not run).
+
+        When the run is interrupted (``interrupt``, see ``InterruptGuard``), no further item is
+        started, and every item in flight gets at once the result ``on_error(item, VobizItemError(...,
+        interrupted=True))`` (an unknown outcome, delivered to ``on_result`` like any other). Answers
+        that still arrive within ``INTERRUPT_GRACE_SECONDS`` replace it (and are delivered too); then
+        ``VobizInterrupted`` is raised with ``.results`` and ``.unanswered`` (the indices still unknown).
+        The threads are daemon threads: a request still in flight then does not keep the process alive.
         """
         items = list(items)
         results = [None] * len(items)
@@ -989,61 +1062,213 @@ class VobizClient(object):
             raise self._fatal_error
         if not items:
             return results
-        unexpected = None
+        if on_error is None:
+            on_error = _item_error_as_result
         callback_ok = on_result is not None
         workers = min(self.parallel, len(items))
-        executor = ThreadPoolExecutor(max_workers=workers)
-        futures = {}
-        pending = set()
+        pool = _BatchPool(func, workers)
+        in_flight = set()
+        unknown = set()
         next_index = 0
         answered = False
+        grace_ends = None
         try:
             while True:
+                if self._interrupted is not None and grace_ends is None:
+                    grace_ends = time.monotonic() + INTERRUPT_GRACE_SECONDS
+                    # Record every request in flight as unknown at once; a later answer replaces it.
+                    for index in sorted(in_flight):
+                        unknown.add(index)
+                        results[index] = on_error(items[index], VobizItemError(
+                            'in flight when the run was interrupted by {0}; no answer came, so whether it was done '
+                            'is unknown'.format(self._interrupted.signal_name), interrupted=True))
+                        callback_ok = self._deliver(on_result if callback_ok else None, items[index], results[index])
                 # Hand out work only as threads free up, so that nothing new starts once the
                 # batch is stopped (a pre-filled queue would start the next item at once).
                 # The first item goes alone until the server has answered anything but 401/403:
                 # wrong credentials then cost one request, not ``parallel`` of them.
                 answered = answered or self._answered.is_set()
-                in_flight = workers if answered else 1
-                while not self._abort.is_set() and next_index < len(items) and len(pending) < in_flight:
-                    future = executor.submit(func, items[next_index])
-                    futures[future] = next_index
-                    pending.add(future)
+                limit = workers if answered else 1
+                while not self._abort.is_set() and next_index < len(items) and len(in_flight) < limit:
+                    pool.submit(next_index, items[next_index])
+                    in_flight.add(next_index)
                     next_index += 1
-                if not pending:
+                if not in_flight:
                     break
+                if grace_ends is not None and (time.monotonic() >= grace_ends or self._interrupt_count > 1):
+                    break  # the grace is over (or a second signal asked to stop now)
                 # While probing, look again shortly: an answer may come before the item finishes (it may be retrying).
-                done, pending = wait(pending, timeout=None if answered else PROBE_POLL_SECONDS, return_when=FIRST_COMPLETED)
-                answered = answered or bool(done)
-                for future in sorted(done, key=futures.get):
-                    index = futures[future]
-                    error = future.exception()
-                    if error is None:
-                        results[index] = future.result()
-                        if callback_ok:
-                            try:
-                                on_result(items[index], results[index])
-                            except VobizFatalError as exc:
-                                # e.g. the audit log cannot be written: stop, keep the results.
-                                callback_ok = False
-                                self._set_fatal(exc)
-                            except Exception as exc:  # pylint: disable=broad-except
-                                callback_ok = False
-                                unexpected = unexpected or exc
-                                self._abort.set()
-                    elif isinstance(error, (VobizFatalError, VobizBatchAborted)):
+                try:
+                    index, ok, value = pool.answers.get(timeout=PROBE_POLL_SECONDS if not answered else BATCH_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                answered = True
+                in_flight.discard(index)
+                if not ok:
+                    if isinstance(value, (VobizFatalError, VobizBatchAborted)):
                         self._abort.set()
-                    elif unexpected is None:
-                        unexpected = error
-                        self._abort.set()
+                        continue  # not done: the result stays None (or unknown, if recorded so)
+                    value = on_error(items[index], self._item_error(items[index], value))
+                unknown.discard(index)
+                results[index] = value
+                callback_ok = self._deliver(on_result if callback_ok else None, items[index], value)
         finally:
-            executor.shutdown(wait=True)
-        if unexpected is not None:
-            raise unexpected
+            pool.close()
+        if self._interrupted is not None:
+            self._interrupted.results = results
+            self._interrupted.unanswered = sorted(unknown | in_flight)
+            raise self._interrupted
         if self._fatal_error is not None:
             self._fatal_error.results = results
             raise self._fatal_error
         return results
+
+    def _deliver(self, on_result, item, result):
+        """Call ``on_result``; False once it failed (the batch is then stopped with a fatal error)."""
+        if on_result is None:
+            return False
+        try:
+            on_result(item, result)
+        except VobizFatalError as exc:
+            # e.g. the audit log cannot be written: stop, keep the results.
+            self._set_fatal(exc)
+            return False
+        except Exception as exc:  # pylint: disable=broad-except
+            self._set_fatal(VobizFatalError(self.redact(
+                'Recording the outcome for {0!r} failed ({1}: {2}); stopped so that nothing goes unrecorded.'.format(
+                    item, type(exc).__name__, exc))))
+            return False
+        return True
+
+    def _item_error(self, item, exc):
+        """The ``VobizItemError`` for an unexpected exception raised by a worker for ``item``."""
+        if isinstance(exc, UnicodeError):
+            reason = 'cannot be sent: the name is not valid Unicode'
+        else:
+            reason = 'unexpected error: {0}: {1}'.format(type(exc).__name__, self.redact(exc))
+        return VobizItemError(reason, cause=exc)
+
+
+def _item_error_as_result(item, error):  # pylint: disable=unused-argument
+    return error
+
+
+class _BatchPool(object):
+    """``size`` daemon threads that run ``func(item)``; each answer comes back on ``answers``.
+
+    ``answers`` receives ``(index, True, result)`` or ``(index, False, exception)``. Daemon threads,
+    unlike ``concurrent.futures``' workers, do not hold the process at exit: after an interrupt the
+    module exits while a request may still be in flight (its outcome has been recorded as unknown).
+    """
+
+    def __init__(self, func, size):
+        self._func = func
+        self._tasks = queue.Queue()
+        self.answers = queue.Queue()
+        self._threads = []
+        for number in range(size):
+            thread = threading.Thread(target=self._work, name='vobiz-batch-{0}'.format(number))
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, index, item):
+        self._tasks.put((index, item))
+
+    def _work(self):
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            index, item = task
+            try:
+                result = self._func(item)
+            except BaseException as exc:  # pylint: disable=broad-except
+                self.answers.put((index, False, exc))
+            else:
+                self.answers.put((index, True, result))
+
+    def close(self):
+        """Let the threads end once their current item is done (without waiting for them)."""
+        for dummy in self._threads:
+            self._tasks.put(None)
+
+
+class InterruptGuard(object):
+    """While active, SIGINT and SIGTERM interrupt the client's work instead of killing the module at once.
+
+    The Python-level handler only counts the signal: it raises nothing and takes no lock, so it
+    can never cut an audit line in half or deadlock on a lock the main thread holds (Python runs
+    handlers in the main thread, between any two bytecodes). The C-level handler also writes the
+    signal number to a pipe (``signal.set_wakeup_fd``); a watcher thread reads it and calls
+    ``client.interrupt``, which stops new requests at once. The batch runner then records the
+    requests in flight, waits a short grace for their answers, and raises ``VobizInterrupted``;
+    the module reports what was done and exits.
+
+    Signals can only be handled in the main thread: elsewhere the guard does nothing.
+    """
+
+    def __init__(self, client, signals=INTERRUPT_SIGNALS):
+        self.client = client
+        self.signal_names = [name for name in signals if hasattr(signal, name)]
+        self.received = []
+        self._previous = {}
+        self._previous_wakeup = None
+        self._read_fd = None
+        self._write_fd = None
+        self._watcher = None
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
+        try:
+            self._previous_wakeup = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        except (TypeError, ValueError):  # pragma: no cover (Python < 3.7 or not the main thread)
+            os.close(self._read_fd)
+            os.close(self._write_fd)
+            self._read_fd = self._write_fd = None
+            return self
+        for name in self.signal_names:
+            signum = getattr(signal, name)
+            self._previous[signum] = signal.signal(signum, self._handler)
+        self._watcher = threading.Thread(target=self._watch, name='vobiz-interrupt-watcher')
+        self._watcher.daemon = True
+        self._watcher.start()
+        return self
+
+    def _handler(self, signum, frame):  # pylint: disable=unused-argument
+        # Runs in the main thread between two bytecodes: no lock, no exception, no I/O here.
+        self.received.append(signum)
+
+    def _watch(self):
+        while True:
+            try:
+                data = os.read(self._read_fd, 64)
+            except OSError:
+                return
+            if not data:  # the write end was closed: the guard is done
+                return
+            for signum in bytearray(data):
+                try:
+                    name = signal.Signals(signum).name
+                except ValueError:
+                    name = 'signal {0}'.format(signum)
+                if name in self.signal_names:
+                    self.client.interrupt(name)
+
+    def __exit__(self, *exc_info):
+        if self._write_fd is None:
+            return
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        signal.set_wakeup_fd(self._previous_wakeup if self._previous_wakeup is not None else -1)
+        os.close(self._write_fd)  # wakes the watcher up (end of file)
+        self._write_fd = None
+        self._watcher.join(1.0)
+        os.close(self._read_fd)
+        self._read_fd = None
 
 
 # ---------------------------------------------------------------------------
@@ -1181,30 +1406,85 @@ def utc_timestamp():
     return now.strftime('%Y-%m-%dT%H:%M:%S.') + '{0:03d}Z'.format(now.microsecond // 1000)
 
 
+def new_run_id():
+    """A random id shared by every audit line of one module run (and returned as ``run_id``)."""
+    return uuid.uuid4().hex
+
+
+#: Check-mode audit outcomes: what a real run would do, never what was done.
+CHECK_MODE_OUTCOMES = {
+    OUTCOME_HUNG_UP: 'would_hang_up',
+    OUTCOME_ALREADY_ABSENT: 'would_be_absent',
+    'announced': 'would_announce',
+    'absent': 'would_be_absent',
+}
+
+
+def audit_option_spec():
+    """The audit options shared by the modules that change something (documented in ``vobiz.voice.audit_log``)."""
+    return dict(
+        audit_log=dict(type='path'),
+        change_id=dict(type='str'),
+        reason=dict(type='str'),
+    )
+
+
 class AuditLog(object):
     """Append-only JSON-lines audit log: one ``write`` per line on an ``O_APPEND`` descriptor.
 
     Lines are written as outcomes arrive, so nothing done is lost if the run fails later.
-    Each line: ``time`` (ISO-8601 UTC), ``auth_id``, ``action``, ``name``, ``outcome``,
-    ``status`` (HTTP), ``check_mode``, plus any extra fields. Never the token.
+    Each line: ``time`` (ISO-8601 UTC), ``run_id``, ``auth_id``, ``action``, ``name``, ``outcome``,
+    ``status`` (HTTP), ``check_mode``, ``change_id`` and ``reason`` when given, plus any extra
+    fields. Never the token. The format is documented in the ``vobiz.voice.audit_log`` doc fragment.
+
+    The file is opened without following a symbolic link, and created with mode 0600. Every line
+    starts on a fresh line: when the file does not end in a newline (a line cut short by an
+    earlier full disk), or after a short or failed write in this run, the next line is preceded
+    by ``\n``. A failed or short write raises ``VobizFatalError``, which stops the batch.
+    ``writer`` (``os.write`` by default) is there for tests.
     """
 
-    def __init__(self, path, auth_id, check_mode=False, action='hang_up', option='audit_log'):
+    def __init__(self, path, auth_id, check_mode=False, action='hang_up', option='audit_log', run_id=None,
+                 change_id=None, reason=None, writer=None):
         self.path = path
         self.auth_id = auth_id
         self.check_mode = bool(check_mode)
         self.action = action
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0)
+        self.run_id = run_id or new_run_id()
+        self.change_id = change_id
+        self.reason = reason
+        self._write = writer or os.write
+        flags = os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOFOLLOW', 0)
         try:
-            self._fd = os.open(path, flags, 0o600)
+            try:
+                # Read access only to look at the last byte; fall back to write-only.
+                self._fd = os.open(path, flags | os.O_RDWR, 0o600)
+            except PermissionError:
+                self._fd = os.open(path, flags | os.O_WRONLY, 0o600)
         except OSError as exc:
+            if os.path.islink(path):
+                raise VobizInputError(
+                    '{0} {1!r} is a symbolic link; refusing to follow it: set {0} to the path of the file '
+                    'itself'.format(option, path), option=option)
             raise VobizInputError('{0} {1!r} cannot be opened for appending: {2}'.format(
                 option, path, exc.strerror or exc), option=option)
+        self._needs_newline = not self._ends_with_newline()
+
+    def _ends_with_newline(self):
+        """False when the file holds a last line without its newline (cut short by an earlier full disk)."""
+        try:
+            size = os.fstat(self._fd).st_size
+            if size <= 0:
+                return True
+            return os.pread(self._fd, 1, size - 1) in (b'\n', b'')
+        except OSError:  # write-only, or not a regular file: nothing to look at
+            return True
 
     def record(self, name, outcome, status=None, **extra):
         """Append one line; raises ``VobizFatalError`` if it cannot be written completely."""
         entry = dict(
             time=utc_timestamp(),
+            run_id=self.run_id,
             auth_id=self.auth_id,
             action=self.action,
             name=name,
@@ -1212,18 +1492,40 @@ class AuditLog(object):
             status=status,
             check_mode=self.check_mode,
         )
+        if self.change_id is not None:
+            entry['change_id'] = self.change_id
+        if self.reason is not None:
+            entry['reason'] = self.reason
         for key, value in extra.items():
             if value is not None:
                 entry[key] = value
         data = (json.dumps(entry, ensure_ascii=True) + '\n').encode('ascii')
+        if self._needs_newline:
+            data = b'\n' + data
         try:
-            written = os.write(self._fd, data)
+            written = self._write(self._fd, data)
         except OSError as exc:
+            # Part of the line may be in the file: the next one starts on a fresh line.
+            self._needs_newline = True
             raise VobizFatalError('Writing the audit log {0!r} failed ({1}); stopped so that nothing goes '
                                   'unrecorded.'.format(self.path, exc.strerror or exc))
         if written != len(data):
+            self._end_partial_line()
             raise VobizFatalError('Short write to the audit log {0!r} ({1} of {2} bytes); stopped so that '
                                   'nothing goes unrecorded.'.format(self.path, written, len(data)))
+        self._needs_newline = False
+
+    def _end_partial_line(self):
+        """After a short write: end the partial line now if the disk allows, else start the next one with ``\n``.
+
+        Rolling the partial line back is not safe with ``O_APPEND``: another writer may have appended since.
+        """
+        self._needs_newline = True
+        try:
+            if self._write(self._fd, b'\n') == 1:
+                self._needs_newline = False
+        except OSError:
+            pass
 
     def close(self):
         if self._fd is not None:

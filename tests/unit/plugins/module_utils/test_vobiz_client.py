@@ -26,6 +26,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     VobizAuthError,
     VobizClient,
     VobizInputError,
+    VobizItemError,
     VobizRequestError,
     VobizTLSError,
     encode_member_spec,
@@ -620,18 +621,54 @@ def test_run_concurrently_keeps_input_order(emulator):
     assert [o.outcome for o in outcomes] == ['hung_up', 'already_absent'] * 15
 
 
-def test_run_concurrently_reraises_unexpected_errors(emulator):
+def test_run_concurrently_one_bad_item_fails_alone(emulator):
     client = make_client(emulator, parallel=2)
-    lock = threading.Lock()
-    calls = []
+    delivered = []
 
-    def boom(item):
-        with lock:
-            calls.append(item)
+    def work(item):
         if item == 1:
-            raise KeyError('bug')
-        return item
+            raise KeyError('bug with ' + TOKEN)
+        return item * 10
 
-    with pytest.raises(KeyError):
-        client.run_concurrently(boom, list(range(50)))
-    assert len(calls) < 50
+    results = client.run_concurrently(work, list(range(50)), on_result=lambda item, result: delivered.append(item))
+    assert [r for i, r in enumerate(results) if i != 1] == [i * 10 for i in range(50) if i != 1]
+    error = results[1]
+    assert isinstance(error, VobizItemError) and not error.interrupted and isinstance(error.cause, KeyError)
+    assert error.message.startswith('unexpected error: KeyError: ') and TOKEN not in error.message
+    assert sorted(delivered) == list(range(50))  # the failure is delivered (audited) like any result
+
+
+def test_run_concurrently_name_that_cannot_be_encoded_fails_alone(emulator):
+    names = ['a1', 'a2', u'\ud800x', 'a3', 'a4']
+    for name in names:
+        emulator.add_conference(name)
+    client = make_client(emulator, parallel=1)
+    results = client.run_concurrently(
+        client.hangup, names, on_error=lambda name, error: _vobiz.Outcome(name, 'failed', message=error.message))
+    assert [o.outcome for o in results] == ['hung_up', 'hung_up', 'failed', 'hung_up', 'hung_up']
+    assert results[2].name == u'\ud800x' and results[2].message == 'cannot be sent: the name is not valid Unicode'
+    assert emulator.live_names() == [u'\ud800x']
+    assert len(emulator.requests()) == 4
+
+
+def test_run_concurrently_fatal_error_still_stops_the_batch(emulator):
+    emulator.configure(forbidden=['f'])
+    client = make_client(emulator, parallel=1)
+    names = ['a', 'f', 'b', 'c']
+    with pytest.raises(VobizAuthError) as info:
+        client.run_concurrently(client.hangup, names, on_error=lambda name, error: 'item error')
+    assert [getattr(r, 'outcome', r) for r in info.value.results] == ['already_absent', None, None, None]
+    assert len(emulator.requests()) == 2
+
+
+def test_run_concurrently_on_result_bug_stops_with_fatal_error(emulator):
+    client = make_client(emulator, parallel=1)
+
+    def on_result(item, result):
+        if item == 'b':
+            raise ValueError('audit bug ' + TOKEN)
+
+    with pytest.raises(_vobiz.VobizFatalError) as info:
+        client.run_concurrently(client.hangup, ['a', 'b', 'c', 'd'], on_result=on_result)
+    assert "Recording the outcome for 'b' failed (ValueError" in str(info.value) and TOKEN not in str(info.value)
+    assert [getattr(r, 'name', None) for r in info.value.results] == ['a', 'b', None, None]
