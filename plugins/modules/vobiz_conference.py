@@ -207,21 +207,29 @@ msg:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    CHECK_MODE_OUTCOMES,
     HAS_REQUESTS,
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
     OUTCOME_HUNG_UP,
+    OUTCOME_UNKNOWN,
     REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
     AuditLog,
+    InterruptGuard,
+    Outcome,
     Selection,
+    VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
+    VobizInterrupted,
     VobizRequestError,
+    audit_option_spec,
     client_from_module,
     excluded_name_warning,
     list_warning,
+    new_run_id,
     vobiz_argument_spec,
 )
 
@@ -229,13 +237,17 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
 class Report(object):
     """Collects the outcomes (in input order) and builds the module result."""
 
-    def __init__(self, check_mode):
+    def __init__(self, check_mode, run_id=None):
         self.check_mode = check_mode
+        self.run_id = run_id
         self.hung_up = []
         self.already_absent = []
         self.failures = []
         self.uncertain = []
         self.excluded = []
+        # In flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
+        self.interrupted = []
+        self.not_started = 0
         self.member_counts = {}
         self.warnings = []
         # Check mode with all=true and a list that named no room: the real run still sends its
@@ -249,11 +261,16 @@ class Report(object):
             self.hung_up.append(outcome.name)
         elif outcome.outcome == OUTCOME_ALREADY_ABSENT:
             self.already_absent.append(outcome.name)
+        elif outcome.outcome == OUTCOME_UNKNOWN:
+            self.interrupted.append(outcome.name)
         else:
             self.failures.append(outcome.failure())
 
     def add_prediction(self, retrieved):
         if retrieved is None:
+            return
+        if isinstance(retrieved, Outcome):  # the read itself could not be done (see item_error)
+            self.add_outcome(retrieved)
             return
         if retrieved.state == STATE_ABSENT:
             self.already_absent.append(retrieved.name)
@@ -280,6 +297,10 @@ class Report(object):
             parts.append('{0} excluded'.format(len(self.excluded)))
         if self.failures:
             parts.append('{0} failed'.format(len(self.failures)))
+        if self.interrupted:
+            parts.append('{0} interrupted in flight (outcome unknown)'.format(len(self.interrupted)))
+        if self.not_started:
+            parts.append('{0} not started'.format(self.not_started))
         return '; '.join(parts) + '.'
 
     def result(self, diff=False, msg=None):
@@ -290,6 +311,8 @@ class Report(object):
             failures=self.failures,
             uncertain=self.uncertain,
             excluded=self.excluded,
+            interrupted=self.interrupted,
+            run_id=self.run_id,
             msg=msg or self.summary(),
         )
         if diff:
@@ -313,13 +336,15 @@ def failure_message(failures):
 class ConferenceHangup(object):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, selection, audit):
+    def __init__(self, module, client, selection, audit, run_id=None):
         self.module = module
         self.client = client
         self.selection = selection
         self.audit = audit
         self.check_mode = module.check_mode
-        self.report = Report(self.check_mode)
+        self.report = Report(self.check_mode, run_id)
+        # The live list, for the hang-up of all conferences.
+        self.listed = []
 
     def finish(self, msg=None, failed_msg=None):
         """Emit the warnings and exit (fail when ``failed_msg`` is given); the result is complete either way."""
@@ -339,8 +364,8 @@ class ConferenceHangup(object):
         if selection.needs_list:
             try:
                 live, readable = self.client.list_names()
-            except (VobizFatalError, VobizRequestError) as exc:
-                self.finish(failed_msg=str(exc))
+            except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
+                self.finish(failed_msg=str(self.client.interrupted or exc))
             if not live or not readable:
                 if selection.all and self.check_mode:
                     consequence = ('this dry run cannot tell whether any room is live; a real run sends the '
@@ -370,10 +395,13 @@ class ConferenceHangup(object):
         else:
             worker, record = self.client.hangup, self.report.add_outcome
         try:
-            answers = self.client.run_concurrently(worker, targets, on_result=self.log)
+            answers = self.client.run_concurrently(worker, targets, on_result=self.log, on_error=self.item_error)
         except VobizFatalError as exc:
             for answer in exc.results or ():
                 record(answer)
+            self.report.not_started = sum(1 for answer in exc.results or () if answer is None)
+            if isinstance(exc, VobizInterrupted):
+                self.finish(failed_msg='{0} {1}'.format(exc, self.report.summary()))
             self.finish(failed_msg=str(exc))
         for answer in answers:
             record(answer)
@@ -381,51 +409,88 @@ class ConferenceHangup(object):
             self.finish(failed_msg=failure_message(self.report.failures))
         self.finish()
 
+    @staticmethod
+    def item_error(name, error):
+        """A conference the worker could not handle (a name that cannot be sent, an interrupt): it alone fails."""
+        return Outcome(name, OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED, message=error.message)
+
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
         if self.audit is None:
             return
-        if self.check_mode:
+        if isinstance(answer, Outcome):
+            outcome = answer.outcome
+            if self.check_mode:
+                outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)
+            self.audit.record(name, outcome, answer.status,
+                              message=answer.message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+        else:  # check mode: a prediction from the GET, never a claim that something was done
             absent = answer.state == STATE_ABSENT
-            self.audit.record(name, OUTCOME_ALREADY_ABSENT if absent else OUTCOME_HUNG_UP, answer.status,
+            self.audit.record(name, CHECK_MODE_OUTCOMES[OUTCOME_ALREADY_ABSENT if absent else OUTCOME_HUNG_UP],
+                              answer.status,
                               uncertain=True if answer.state not in (STATE_ABSENT, STATE_PRESENT) else None)
-        else:
-            self.audit.record(name, answer.outcome, answer.status,
-                              message=answer.message if answer.outcome == OUTCOME_FAILED else None)
 
     def hang_up_all(self, listed):
-        """``all`` in normal mode: one DELETE of the whole collection, whatever the list said."""
-        status = problem = None
+        """``all`` in normal mode: one DELETE of the whole collection, whatever the list said.
+
+        Sent through the batch runner, as a batch of one, so that an interrupt is handled the same way.
+        """
+        self.listed = listed
+        try:
+            answer = self.client.run_concurrently(self.send_all, [None], on_result=self.log_all,
+                                                  on_error=self.all_error)[0]
+        except VobizFatalError as exc:
+            answer = (exc.results or [None])[0]
+            if answer is not None:
+                self.report_all(answer)
+            self.finish(failed_msg=str(exc))
+        failed_msg = self.report_all(answer)
+        if failed_msg:
+            self.finish(failed_msg=failed_msg)
+        self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format(
+            '{0} conference(s)'.format(len(listed)) if listed else 'none'))
+
+    def send_all(self, dummy):
+        """-> ``(outcome, status, problem)``."""
         try:
             response = self.client.hangup_all()
         except VobizRequestError as exc:
-            problem = exc.message
-        except VobizFatalError as exc:
-            self.finish(failed_msg=str(exc))
-        else:
-            status = response.status
-            if not response.ok:
-                problem = response.describe()
-        names = listed or [None]
-        if problem is None:
-            self.report.hung_up.extend(listed)
-            for name in names:
-                self.log_all(name, OUTCOME_HUNG_UP if name is not None else 'unknown', status)
-            self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format(
-                '{0} conference(s)'.format(len(listed)) if listed else 'none'))
-        message = 'Hanging up all conferences failed: {0}'.format(problem)
-        self.report.failures.extend(dict(name=name, status=status, message=message) for name in names)
-        for name in names:
-            self.log_all(name, OUTCOME_FAILED, status, message=message)
-        self.finish(failed_msg=message)
+            return OUTCOME_FAILED, None, exc.message
+        if not response.ok:
+            return OUTCOME_FAILED, response.status, response.describe()
+        return OUTCOME_HUNG_UP, response.status, None
 
-    def log_all(self, name, outcome, status, message=None):
+    @staticmethod
+    def all_error(dummy, error):
+        return (OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED), None, error.message
+
+    def report_all(self, answer):
+        """Put the answer to the hang-up of all conferences into the report; return the failure message, if any."""
+        outcome, status, problem = answer
+        listed = self.listed
+        if outcome == OUTCOME_HUNG_UP:
+            self.report.hung_up.extend(listed)
+            return None
+        if outcome == OUTCOME_UNKNOWN:
+            self.report.interrupted.extend(listed)
+            return 'Hanging up all conferences was interrupted: {0}'.format(problem)
+        message = 'Hanging up all conferences failed: {0}'.format(problem)
+        self.report.failures.extend(dict(name=name, status=status, message=message) for name in listed or [None])
+        return message
+
+    def log_all(self, dummy, answer):
+        """Audit the hang-up of all conferences: one line per listed name (one without a name if none was listed)."""
         if self.audit is None:
             return
-        try:
-            self.audit.record(name, outcome, status, scope='all', message=message)
-        except VobizFatalError as exc:
-            self.finish(failed_msg=str(exc))
+        outcome, status, problem = answer
+        for name in self.listed or [None]:
+            if outcome == OUTCOME_HUNG_UP:
+                self.audit.record(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, status, scope='all')
+            elif outcome == OUTCOME_UNKNOWN:
+                self.audit.record(name, OUTCOME_UNKNOWN, status, scope='all', message=problem)
+            else:
+                self.audit.record(name, OUTCOME_FAILED, status, scope='all',
+                                  message='Hanging up all conferences failed: {0}'.format(problem))
 
 
 def main():
@@ -436,7 +501,7 @@ def main():
         exclude=dict(type='raw'),
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
-        audit_log=dict(type='path'),
+        **audit_option_spec()
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REQUESTS:
@@ -448,14 +513,17 @@ def main():
     except VobizInputError as exc:
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
+    run_id = new_run_id()
     audit = None
     if module.params['audit_log']:
         try:
-            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode)
+            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, run_id=run_id,
+                             change_id=module.params['change_id'], reason=module.params['reason'])
         except VobizInputError as exc:
-            module.fail_json(msg=str(exc))
+            module.fail_json(msg=str(exc), run_id=run_id)
 
-    ConferenceHangup(module, client, selection, audit).run()
+    with InterruptGuard(client):
+        ConferenceHangup(module, client, selection, audit, run_id).run()
 
 
 if __name__ == '__main__':

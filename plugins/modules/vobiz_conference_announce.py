@@ -192,19 +192,26 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    CHECK_MODE_OUTCOMES,
     HAS_REQUESTS,
+    OUTCOME_UNKNOWN,
     REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
     AuditLog,
+    InterruptGuard,
     Selection,
+    VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
+    VobizInterrupted,
     VobizRequestError,
+    audit_option_spec,
     client_from_module,
     excluded_name_warning,
     is_member_not_found,
     list_warning,
+    new_run_id,
     vobiz_argument_spec,
 )
 
@@ -244,36 +251,44 @@ def announcement(params):
     return ('all' if ids == ['all'] else ids), action, body
 
 
-def pause(seconds):
-    time.sleep(seconds)
+def pause(seconds, client):
+    """Wait ``seconds``, or less when the run is interrupted (SIGINT, SIGTERM); False when cut short."""
+    if client is None:  # pragma: no cover
+        time.sleep(seconds)
+        return True
+    return client.wait_unless_interrupted(seconds)
 
 
 class ConferenceAnnounce(object):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, selection, member, action, body, audit):
+    def __init__(self, module, client, selection, member, action, body, audit, run_id=None):
         self.module = module
         self.client = client
         self.selection = selection
         self.member, self.action, self.body = member, action, body
         self.audit = audit
         self.check_mode = module.check_mode
-        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[])
+        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[],
+                           interrupted=[], run_id=run_id)
         self.warnings = []
 
     def finish(self, failed_msg=None):
         result = self.result
         result['changed'] = bool(result['announced'])
-        if result['announced'] and not self.check_mode and self.module.params['wait']:
-            pause(self.module.params['wait'])
+        if result['announced'] and not self.check_mode and self.module.params['wait'] and self.client.interrupted is None:
+            if not pause(self.module.params['wait'], self.client) and self.client.interrupted is not None:
+                failed_msg = '{0} The announcements were made; the wait after them was cut short.{1}'.format(
+                    self.client.interrupted, ' ' + failed_msg if failed_msg else '')
         for warning in self.client.warnings + self.warnings:
             self.module.warn(warning)
         if self.audit is not None:
             self.audit.close()
         msg = '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced']))
-        for key in ('uncertain', 'absent', 'excluded', 'failures'):
+        for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted'):
             if result[key]:
-                msg += '; {0} {1}'.format(len(result[key]), 'failed' if key == 'failures' else key)
+                msg += '; {0} {1}'.format(len(result[key]), dict(
+                    failures='failed', interrupted='interrupted in flight (outcome unknown)').get(key, key))
         if failed_msg:
             self.module.fail_json(msg=failed_msg, **result)
         self.module.exit_json(msg=msg + '.', **result)
@@ -283,17 +298,22 @@ class ConferenceAnnounce(object):
         if self.selection.needs_list:
             try:
                 live, readable = self.client.list_names()
-            except (VobizFatalError, VobizRequestError) as exc:
-                self.finish(failed_msg=str(exc))
+            except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
+                self.finish(failed_msg=str(self.client.interrupted or exc))
             if not live or not readable:
                 self.warnings.append(list_warning('empty' if readable else 'unreadable', 'match may have missed rooms.'))
         targets, self.result['excluded'], excluded_explicit = self.selection.resolve(live)
         self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
         worker = self.predict if self.check_mode else self.announce
         try:
-            outcomes = self.client.run_concurrently(worker, targets, on_result=self.log)
+            outcomes = self.client.run_concurrently(worker, targets, on_result=self.log, on_error=self.item_error)
         except VobizFatalError as exc:
             self.record(exc.results or ())
+            if isinstance(exc, VobizInterrupted):
+                self.finish(failed_msg='{0} Announced in {1} conference(s); {2} interrupted in flight (outcome '
+                                       'unknown); {3} not started.'.format(
+                                           exc, len(self.result['announced']), len(self.result['interrupted']),
+                                           sum(1 for outcome in exc.results or () if outcome is None)))
             self.finish(failed_msg=str(exc))
         self.record(outcomes)
         failures = self.result['failures']
@@ -323,6 +343,11 @@ class ConferenceAnnounce(object):
             return name, 'uncertain', retrieved.status, retrieved.reason
         return name, 'announced', retrieved.status, None
 
+    @staticmethod
+    def item_error(name, error):
+        """A conference the worker could not handle (a name that cannot be sent, an interrupt): it alone fails."""
+        return name, OUTCOME_UNKNOWN if error.interrupted else 'failed', None, error.message
+
     def record(self, outcomes):
         for outcome in outcomes:
             if outcome is None:  # not run: the batch was stopped
@@ -330,6 +355,9 @@ class ConferenceAnnounce(object):
             name, kind, status, message = outcome
             if kind == 'failed':
                 self.result['failures'].append(dict(name=name, status=status, message=message))
+                continue
+            if kind == OUTCOME_UNKNOWN:
+                self.result['interrupted'].append(name)
                 continue
             if kind == 'uncertain':
                 self.result['uncertain'].append(name)
@@ -342,7 +370,10 @@ class ConferenceAnnounce(object):
         if self.audit is not None:
             dummy, kind, status, message = outcome
             uncertain = kind == 'uncertain'
-            self.audit.record(name, 'announced' if uncertain else kind, status, message=message,
+            kind = 'announced' if uncertain else kind
+            if self.check_mode:  # a prediction, never a claim that something was done
+                kind = CHECK_MODE_OUTCOMES.get(kind, kind)
+            self.audit.record(name, kind, status, message=message,
                               uncertain=True if uncertain else None, route=self.action,
                               member=self.member if self.member == 'all' else ','.join(self.member))
 
@@ -359,7 +390,7 @@ def main():
         language=dict(type='str', default='en-US'),
         url=dict(type='str'),
         wait=dict(type='float', default=0),
-        audit_log=dict(type='path'),
+        **audit_option_spec()
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REQUESTS:
@@ -372,13 +403,16 @@ def main():
     except VobizInputError as exc:
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
+    run_id = new_run_id()
     audit = None
     if module.params['audit_log']:
         try:
-            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action='announce')
+            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action='announce',
+                             run_id=run_id, change_id=module.params['change_id'], reason=module.params['reason'])
         except VobizInputError as exc:
-            module.fail_json(msg=str(exc))
-    ConferenceAnnounce(module, client, selection, member, action, body, audit).run()
+            module.fail_json(msg=str(exc), run_id=run_id)
+    with InterruptGuard(client):
+        ConferenceAnnounce(module, client, selection, member, action, body, audit, run_id).run()
 
 
 if __name__ == '__main__':

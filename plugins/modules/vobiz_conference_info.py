@@ -186,6 +186,10 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
+    STATE_UNREADABLE,
+    InterruptGuard,
+    Retrieved,
+    VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
     VobizRequestError,
@@ -219,8 +223,8 @@ class ConferenceInfo(object):
     def live_names(self, consequence):
         try:
             live, readable = self.client.list_names()
-        except (VobizFatalError, VobizRequestError) as exc:
-            self.finish(failed_msg=str(exc))
+        except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
+            self.finish(failed_msg=str(self.client.interrupted or exc))
         if not live or not readable:
             self.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
         return live
@@ -234,12 +238,17 @@ class ConferenceInfo(object):
             live = self.live_names('match may have missed rooms.')
             targets.extend(n for n in live if matches_any(n, self.match) and n not in self.names)
         try:
-            answers = self.client.run_concurrently(self.client.retrieve, targets)
+            answers = self.client.run_concurrently(self.client.retrieve, targets, on_error=self.item_error)
         except VobizFatalError as exc:
             self.record(exc.results or ())
             self.finish(failed_msg=str(exc))
         self.record(answers)
         self.finish()
+
+    @staticmethod
+    def item_error(name, error):
+        """A name the worker could not read (one that cannot be sent, or an interrupt): unreadable, alone."""
+        return Retrieved(name, STATE_UNREADABLE, reason=error.message)
 
     def record(self, answers):
         for retrieved in answers:
@@ -273,7 +282,8 @@ def main():
     except VobizInputError as exc:
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
-    ConferenceInfo(module, client, names, match).run()
+    with InterruptGuard(client):
+        ConferenceInfo(module, client, names, match).run()
 
 
 if __name__ == '__main__':

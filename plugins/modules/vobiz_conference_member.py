@@ -157,15 +157,25 @@ msg:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    CHECK_MODE_OUTCOMES,
     HAS_REQUESTS,
+    OUTCOME_FAILED,
+    OUTCOME_UNKNOWN,
     REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
+    AuditLog,
+    InterruptGuard,
+    VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
+    VobizInterrupted,
+    VobizItemError,
     VobizRequestError,
+    audit_option_spec,
     client_from_module,
     is_member_not_found,
+    new_run_id,
     normalize_conference,
     normalize_name_list,
     vobiz_argument_spec,
@@ -180,6 +190,16 @@ ACTIONS = dict(
     deaf=('POST', 'Deaf', ('deaf', True)),
     undeaf=('DELETE', 'Deaf', ('deaf', False)),
 )
+
+#: Audit outcomes of member actions (check mode writes them with a ``would_`` prefix).
+OUTCOME_ACTED = 'acted'
+OUTCOME_ALREADY = 'already'
+OUTCOME_CONFERENCE_ABSENT = 'conference_absent'
+MEMBER_CHECK_MODE_OUTCOMES = {
+    OUTCOME_ACTED: 'would_act',
+    OUTCOME_ALREADY: 'would_be_already',
+    OUTCOME_CONFERENCE_ABSENT: CHECK_MODE_OUTCOMES['absent'],
+}
 
 
 def member_ids(value):
@@ -200,25 +220,30 @@ def member_ids(value):
 class MemberAction(object):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, ids):
+    def __init__(self, module, client, ids, audit=None, run_id=None):
         self.module = module
         self.client = client
         self.ids = ids
+        self.audit = audit
         self.conference = module.params['conference']
         self.state = module.params['state']
         self.method, self.action, self.flag = ACTIONS[self.state]
         self.removing = self.flag is None
-        self.result = dict(changed=False, members=[], already=[], conference_absent=False, uncertain=False, failures=[])
+        self.result = dict(changed=False, members=[], already=[], conference_absent=False, uncertain=False, failures=[],
+                           interrupted=[], run_id=run_id)
         self.warnings = []
 
     def finish(self, failed_msg=None):
         for warning in self.client.warnings + self.warnings:
             self.module.warn(warning)
+        if self.audit is not None:
+            self.audit.close()
         result = self.result
         result['changed'] = bool(result['members'])
         summary = '{0}: {1} {2} member(s) of {3!r}'.format(
             self.state, 'would act on' if self.module.check_mode else 'acted on', len(result['members']), self.conference)
-        for key, text in (('already', 'already done'), ('failures', 'failed')):
+        for key, text in (('already', 'already done'), ('failures', 'failed'),
+                          ('interrupted', 'interrupted in flight (outcome unknown)')):
             if result[key]:
                 summary += '; {0} {1}'.format(len(result[key]), text)
         if result['conference_absent']:
@@ -226,6 +251,16 @@ class MemberAction(object):
         if failed_msg:
             self.module.fail_json(msg=failed_msg, **result)
         self.module.exit_json(msg=summary + '.', **result)
+
+    def audit_line(self, ids, outcome, status=None, message=None, uncertain=None):
+        """One audit line per member id (``all`` included), as each outcome arrives."""
+        if self.audit is None:
+            return
+        if self.module.check_mode:
+            outcome = MEMBER_CHECK_MODE_OUTCOMES.get(outcome, outcome)
+        for member_id in ids:
+            self.audit.record(self.conference, outcome, status, member_id=member_id, state=self.state,
+                              message=message, uncertain=uncertain)
 
     def plan(self, conference):
         """From a readable conference: the ids that need the action (and sort out the others)."""
@@ -236,10 +271,13 @@ class MemberAction(object):
             if member is None:
                 if self.removing:
                     self.result['already'].append(member_id)
+                    self.audit_line([member_id], OUTCOME_ALREADY)
                 else:
                     self.result['failures'].append(dict(member_id=member_id, status=None, message='member not found'))
+                    self.audit_line([member_id], OUTCOME_FAILED, message='member not found')
             elif self.flag is not None and member.get(self.flag[0]) is self.flag[1]:
                 self.result['already'].append(member_id)
+                self.audit_line([member_id], OUTCOME_ALREADY)
             else:
                 need.append(member_id)
         return need
@@ -247,10 +285,11 @@ class MemberAction(object):
     def run(self):
         try:
             retrieved = self.client.retrieve(self.conference)
-        except VobizFatalError as exc:
-            self.finish(failed_msg=str(exc))
+        except (VobizFatalError, VobizBatchAborted) as exc:
+            self.finish(failed_msg=str(self.client.interrupted or exc))
         if retrieved.state == STATE_ABSENT:
             self.result['conference_absent'] = True
+            self.audit_line(['all'] if self.ids == 'all' else self.ids, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
             self.finish()
         if retrieved.state == STATE_PRESENT:
             need = self.plan(retrieved.conference)
@@ -261,23 +300,37 @@ class MemberAction(object):
                 self.conference, retrieved.reason, 'predicting a change' if self.module.check_mode else 'acting'))
         if self.module.check_mode or not need:
             self.result['members'] = need
-        elif self.ids == 'all':
-            # One request for the whole room; it also reaches anyone who joined since the read.
-            self.record(need, self.send('all'))
+            self.audit_line(need, OUTCOME_ACTED, uncertain=True if self.result['uncertain'] else None)
         else:
-            try:
-                answers = self.client.run_concurrently(self.send, need)
-            except VobizFatalError as exc:
-                for member_id, answer in zip(need, exc.results or ()):
-                    self.record([member_id], answer)
-                self.finish(failed_msg=str(exc))
-            for member_id, answer in zip(need, answers):
-                self.record([member_id], answer)
+            self.act(need)
         if self.result['failures']:
             self.finish(failed_msg='{0}: {1} member action(s) failed in {2!r}: {3}'.format(
                 self.state, len(self.result['failures']), self.conference,
                 ', '.join('{member_id} ({message})'.format(**f) for f in self.result['failures'][:10])))
         self.finish()
+
+    def act(self, need):
+        """Send the actions, concurrently; one request for the whole room with ``member_id=all``."""
+        # member_id=all: one request, which also reaches anyone who joined since the read.
+        batch = ['all'] if self.ids == 'all' else need
+        try:
+            answers = self.client.run_concurrently(self.send, batch, on_result=self.log)
+        except VobizFatalError as exc:
+            answers = exc.results or ()
+            self.record_all(batch, need, answers)
+            if isinstance(exc, VobizInterrupted):
+                self.finish(failed_msg='{0} {1}: acted on {2} member(s) of {3!r}; {4} interrupted in flight (outcome '
+                                       'unknown).'.format(exc, self.state, len(self.result['members']), self.conference,
+                                                          len(self.result['interrupted'])))
+            self.finish(failed_msg=str(exc))
+        self.record_all(batch, need, answers)
+
+    def record_all(self, batch, need, answers):
+        if self.ids == 'all':
+            self.record(need, answers[0] if answers else None)
+            return
+        for member_id, answer in zip(batch, answers):
+            self.record([member_id], answer)
 
     def send(self, member):
         try:
@@ -286,25 +339,43 @@ class MemberAction(object):
         except VobizRequestError as exc:
             return exc
 
+    def classify(self, answer):
+        """An answer (or ``VobizRequestError``/``VobizItemError``) -> ``(outcome, status, message)``."""
+        if isinstance(answer, VobizItemError):
+            return (OUTCOME_UNKNOWN if answer.interrupted else OUTCOME_FAILED), None, answer.message
+        if isinstance(answer, VobizRequestError):
+            return OUTCOME_FAILED, None, answer.message
+        if answer.ok:
+            return OUTCOME_ACTED, answer.status, None
+        if is_member_not_found(answer.status, answer.body):
+            if self.removing and answer.ambiguous:
+                # An earlier attempt's reply was lost: this run most likely removed the member itself.
+                return OUTCOME_ACTED, answer.status, None
+            if self.removing:
+                return OUTCOME_ALREADY, answer.status, None
+            return OUTCOME_FAILED, 404, answer.message
+        if answer.conference_gone:
+            return OUTCOME_CONFERENCE_ABSENT, answer.status, None
+        return OUTCOME_FAILED, answer.status, answer.message
+
+    def log(self, member_id, answer):
+        outcome, status, message = self.classify(answer)
+        self.audit_line([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+
     def record(self, ids, answer):
         if answer is None:  # not run: the batch was stopped
             return
-        if isinstance(answer, VobizRequestError):
-            self.result['failures'].extend(dict(member_id=m, status=None, message=answer.message) for m in ids)
-        elif answer.ok:
+        outcome, status, message = self.classify(answer)
+        if outcome == OUTCOME_ACTED:
             self.result['members'].extend(ids)
-        elif is_member_not_found(answer.status, answer.body):
-            if self.removing and answer.ambiguous:
-                # An earlier attempt's reply was lost: this run most likely removed the member itself.
-                self.result['members'].extend(ids)
-            elif self.removing:
-                self.result['already'].extend(ids)
-            else:
-                self.result['failures'].extend(dict(member_id=m, status=404, message=answer.message) for m in ids)
-        elif answer.conference_gone:
+        elif outcome == OUTCOME_ALREADY:
+            self.result['already'].extend(ids)
+        elif outcome == OUTCOME_CONFERENCE_ABSENT:
             self.result['conference_absent'] = True
+        elif outcome == OUTCOME_UNKNOWN:
+            self.result['interrupted'].extend(ids)
         else:
-            self.result['failures'].extend(dict(member_id=m, status=answer.status, message=answer.message) for m in ids)
+            self.result['failures'].extend(dict(member_id=m, status=status, message=message) for m in ids)
 
 
 def main():
@@ -313,6 +384,7 @@ def main():
         conference=dict(type='str', required=True),
         member_id=dict(type='list', elements='str', required=True),
         state=dict(type='str', required=True, choices=list(ACTIONS)),
+        **audit_option_spec()
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REQUESTS:
@@ -325,7 +397,16 @@ def main():
     if ids is None:
         module.fail_json(msg='member_id must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)')
     client = client_from_module(module)
-    MemberAction(module, client, ids).run()
+    run_id = new_run_id()
+    audit = None
+    if module.params['audit_log']:
+        try:
+            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action='member',
+                             run_id=run_id, change_id=module.params['change_id'], reason=module.params['reason'])
+        except VobizInputError as exc:
+            module.fail_json(msg=str(exc), run_id=run_id)
+    with InterruptGuard(client):
+        MemberAction(module, client, ids, audit, run_id).run()
 
 
 if __name__ == '__main__':

@@ -672,3 +672,171 @@ def test_run_concurrently_on_result_bug_stops_with_fatal_error(emulator):
         client.run_concurrently(client.hangup, ['a', 'b', 'c', 'd'], on_result=on_result)
     assert "Recording the outcome for 'b' failed (ValueError" in str(info.value) and TOKEN not in str(info.value)
     assert [getattr(r, 'name', None) for r in info.value.results] == ['a', 'b', None, None]
+
+
+# --- interrupts ---------------------------------------------------------------------------------------------
+
+
+def test_interrupt_records_in_flight_as_unknown_then_their_answers(emulator):
+    names = ['i%02d' % i for i in range(40)]
+    for name in names:
+        emulator.add_conference(name)
+    emulator.configure(latency_ms=100)
+    client = make_client(emulator, parallel=4)
+    delivered = []
+
+    def on_result(name, outcome):
+        delivered.append((name, outcome.outcome))
+        if len(delivered) == 6:
+            client.interrupt('SIGTERM')
+
+    with pytest.raises(_vobiz.VobizInterrupted) as info:
+        client.run_concurrently(client.hangup, names, on_result=on_result,
+                                on_error=lambda name, error: _vobiz.Outcome(
+                                    name, 'unknown' if error.interrupted else 'failed', message=error.message))
+    error = info.value
+    assert error.signal_name == 'SIGTERM' and str(error).startswith('Interrupted by SIGTERM')
+    unknown = [name for name, outcome in delivered if outcome == 'unknown']
+    assert unknown, 'requests were in flight at the interrupt'
+    # Each of them was recorded as unknown at once, then with its answer (which came within the grace).
+    for name in unknown:
+        assert delivered.index((name, 'unknown')) < delivered.index((name, 'hung_up'))
+    assert error.unanswered == []
+    sent = [entry['conference'] for entry in emulator.requests()]
+    done = [r.name for r in error.results if r is not None]
+    assert sorted(sent) == sorted(done) and len(sent) < len(names)
+    assert all(r.outcome == 'hung_up' for r in error.results if r is not None)
+    assert set(emulator.live_names()) == set(names) - set(sent)
+    # Nothing starts after an interrupt.
+    with pytest.raises(_vobiz.VobizInterrupted):
+        client.run_concurrently(client.hangup, ['i39'])
+    assert len(emulator.requests()) == len(sent)
+
+
+def test_interrupt_grace_ends_and_the_outcome_stays_unknown(emulator, monkeypatch):
+    monkeypatch.setattr(_vobiz, 'INTERRUPT_GRACE_SECONDS', 0.05)
+    for name in ('a', 'b', 'slow', 'c'):
+        emulator.add_conference(name)
+    emulator.configure(faults=[{'kind': 'slow', 'delay': 3, 'match': 'slow'}])
+    client = make_client(emulator, parallel=2)
+
+    def on_result(name, outcome):
+        if name == 'b':
+            client.interrupt('SIGINT')
+
+    # 'a' goes alone (the probe), then 'b' and 'slow' together; 'b' answers and the run is interrupted.
+    with pytest.raises(_vobiz.VobizInterrupted) as info:
+        client.run_concurrently(client.hangup, ['a', 'b', 'slow', 'c'], on_result=on_result)
+    results = info.value.results
+    assert [results[0].outcome, results[1].outcome, results[3]] == ['hung_up', 'hung_up', None]
+    assert isinstance(results[2], VobizItemError) and results[2].interrupted
+    assert 'interrupted by SIGINT' in results[2].message and 'unknown' in results[2].message
+    assert info.value.unanswered == [2]
+    assert 'c' not in [entry['conference'] for entry in emulator.requests()]
+
+
+def test_interrupt_guard_turns_a_signal_into_an_interrupt(emulator):
+    import signal
+    client = make_client(emulator)
+    before = signal.getsignal(signal.SIGTERM)
+    with _vobiz.InterruptGuard(client) as guard:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for dummy in range(500):  # the watcher thread reacts at once; poll, do not time
+            if client.interrupted is not None:
+                break
+            threading.Event().wait(0.01)
+    assert client.interrupted is not None and client.interrupted.signal_name == 'SIGTERM'
+    assert guard.received == [signal.SIGTERM] and client.aborted
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert signal.set_wakeup_fd(-1) == -1  # restored (and still unset)
+
+
+# --- audit log: symlinks, modes, full disks, run ids -------------------------------------------------------
+
+
+def test_audit_log_refuses_a_symlink(tmp_path):
+    target = tmp_path / 'target.jsonl'
+    target.write_text('')
+    link = tmp_path / 'audit.jsonl'
+    link.symlink_to(target)
+    with pytest.raises(VobizInputError) as info:
+        AuditLog(str(link), AUTH_ID)
+    assert info.value.option == 'audit_log' and 'symbolic link' in str(info.value) and 'audit_log' in str(info.value)
+    dangling = tmp_path / 'dangling.jsonl'
+    dangling.symlink_to(tmp_path / 'nowhere.jsonl')
+    with pytest.raises(VobizInputError):
+        AuditLog(str(dangling), AUTH_ID)
+    assert target.read_text() == '' and not (tmp_path / 'nowhere.jsonl').exists()
+
+
+def test_audit_log_is_created_0600_whatever_the_umask(tmp_path):
+    previous = os.umask(0)
+    try:
+        AuditLog(str(tmp_path / 'new.jsonl'), AUTH_ID).close()
+    finally:
+        os.umask(previous)
+    assert os.stat(str(tmp_path / 'new.jsonl')).st_mode & 0o777 == 0o600
+
+
+def test_audit_log_lines_carry_run_id_change_id_and_reason(tmp_path):
+    path = str(tmp_path / 'audit.jsonl')
+    with AuditLog(path, AUTH_ID, run_id='run-1', change_id='CHG-42', reason='maintenance') as audit:
+        audit.record('a', 'hung_up', 204)
+    with AuditLog(path, AUTH_ID) as audit:
+        audit.record('b', 'hung_up', 204)
+    with open(path) as handle:
+        first, second = [json.loads(line) for line in handle]
+    assert (first['run_id'], first['change_id'], first['reason']) == ('run-1', 'CHG-42', 'maintenance')
+    assert len(second['run_id']) == 32 and 'change_id' not in second and 'reason' not in second
+
+
+def _faulty_writer(fail_on, mode):
+    """A writer that short-writes (half the line) or fails (ENOSPC) on line number ``fail_on`` (1-based)."""
+    calls = []
+
+    def write(fd, data):
+        calls.append(data)
+        if len(calls) == fail_on:
+            if mode == 'fail':
+                raise OSError(28, 'No space left on device')
+            return os.write(fd, data[:len(data) // 2])
+        if len(calls) == fail_on + 1 and mode == 'short-and-newline-fails' and data == b'\n':
+            raise OSError(28, 'No space left on device')
+        return os.write(fd, data)
+    return write
+
+
+@pytest.mark.parametrize('mode', ['short', 'short-and-newline-fails', 'fail'])
+def test_audit_log_full_disk_leaves_valid_lines(tmp_path, mode):
+    path = str(tmp_path / 'audit.jsonl')
+    audit = AuditLog(path, AUTH_ID, writer=_faulty_writer(3, mode))
+    audit.record('a', 'hung_up', 204)
+    audit.record('b', 'hung_up', 204)
+    with pytest.raises(_vobiz.VobizFatalError) as info:
+        audit.record('c', 'hung_up', 204)
+    assert 'audit log' in str(info.value)
+    audit.record('d', 'hung_up', 204)  # the same run, once the disk has room again
+    audit.close()
+    with AuditLog(path, AUTH_ID) as later:  # and a later run
+        later.record('e', 'hung_up', 204)
+    with open(path) as handle:
+        lines = handle.read().split('\n')
+    assert lines[-1] == ''
+    parsed = []
+    for line in lines[:-1]:
+        try:
+            parsed.append(json.loads(line)['name'])
+        except ValueError:
+            parsed.append('<partial>')
+    assert parsed == (['a', 'b', 'd', 'e'] if mode == 'fail' else ['a', 'b', '<partial>', 'd', 'e'])
+
+
+def test_audit_log_starts_fresh_after_a_cut_line_from_an_earlier_run(tmp_path):
+    path = tmp_path / 'audit.jsonl'
+    path.write_bytes(b'{"name": "old", "outcome": "hung_up"}\n{"name": "cut sh')
+    with AuditLog(str(path), AUTH_ID) as audit:
+        audit.record('new', 'hung_up', 204)
+        audit.record('newer', 'hung_up', 204)
+    lines = path.read_text().splitlines()
+    assert lines[1] == '{"name": "cut sh'
+    assert [json.loads(line)['name'] for line in (lines[0], lines[2], lines[3])] == ['old', 'new', 'newer']

@@ -452,15 +452,141 @@ def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
 def test_audit_log_lines(emulator, tmp_path):
     audit = tmp_path / 'audit.jsonl'
     emulator.add_conference('r')
-    run(emulator, name=['r', 'gone'], audit_log=str(audit))
-    run(emulator, check_mode=True, name=['r'], audit_log=str(audit))
+    dummy, real = run(emulator, name=['r', 'gone'], audit_log=str(audit))
+    dummy, check = run(emulator, check_mode=True, name=['r'], audit_log=str(audit))
     text = audit.read_text()
     assert TOKEN not in text
     lines = [json.loads(line) for line in text.splitlines()]
     assert sorted((line['name'], line['outcome'], line['status'], line['check_mode']) for line in lines) == [
-        ('gone', 'already_absent', 404, False), ('r', 'already_absent', 404, True), ('r', 'hung_up', 204, False)]
+        ('gone', 'already_absent', 404, False), ('r', 'hung_up', 204, False), ('r', 'would_be_absent', 404, True)]
     for line in lines:
         assert line['auth_id'] == AUTH_ID and line['time'].endswith('Z') and 'T' in line['time']
+        assert 'change_id' not in line and 'reason' not in line
+    # One run id per run, shared by its lines and returned by the module.
+    assert real['run_id'] != check['run_id']
+    assert [line['run_id'] for line in lines] == [real['run_id'], real['run_id'], check['run_id']]
+
+
+def test_audit_log_change_id_and_reason_on_every_line(emulator, tmp_path):
+    audit = tmp_path / 'audit.jsonl'
+    emulator.add_conference('r')
+    failed, result = run(emulator, name=['r', 'gone'], audit_log=str(audit), change_id='CHG-1234',
+                         reason='Quarterly maintenance')
+    assert not failed and len(result['run_id']) == 32
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(lines) == 2
+    assert all((line['change_id'], line['reason'], line['run_id']) == ('CHG-1234', 'Quarterly maintenance', result['run_id'])
+               for line in lines)
+
+
+def test_check_mode_audit_says_what_would_happen(emulator, tmp_path):
+    audit = tmp_path / 'audit.jsonl'
+    emulator.add_conference('live')
+    run(emulator, check_mode=True, name=['live', 'gone'], parallel=1, audit_log=str(audit))
+    emulator.configure(retrieve_lies=True)
+    run(emulator, check_mode=True, name=['live'], audit_log=str(audit))
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line['name'], line['outcome'], line.get('uncertain')) for line in lines] == [
+        ('live', 'would_hang_up', None), ('gone', 'would_be_absent', None), ('live', 'would_hang_up', True)]
+    assert all(line['check_mode'] is True and line['outcome'] != 'hung_up' for line in lines)
+    assert emulator.live_names() == ['live']
+
+
+def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
+    audit = tmp_path / 'audit.jsonl'
+    names = ['a1', 'a2', u'\ud800x', 'a3', 'a4']
+    for name in names:
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='*', parallel=1, audit_log=str(audit))
+    assert failed
+    assert result['hung_up'] == ['a1', 'a2', 'a3', 'a4']
+    assert result['failures'] == [dict(name=u'\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
+    assert "'\\ud800x' (cannot be sent: the name is not valid Unicode)" in result['msg']
+    assert emulator.live_names() == [u'\ud800x']
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert sorted((line['name'], line['outcome']) for line in lines) == sorted(
+        [(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [(u'\ud800x', 'failed')])
+
+
+def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
+    for name in ('a', 'b', 'c'):
+        emulator.add_conference(name)
+    real_hangup = _vobiz.VobizClient.hangup
+
+    def hangup(self, name):
+        if name == 'b':
+            raise RuntimeError('surprise for ' + TOKEN)
+        return real_hangup(self, name)
+
+    monkeypatch.setattr(_vobiz.VobizClient, 'hangup', hangup)
+    failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1)
+    assert failed and result['hung_up'] == ['a', 'c']
+    assert result['failures'] == [dict(name='b', status=None, message='unexpected error: RuntimeError: surprise for ********')]
+    assert TOKEN not in json.dumps(result)
+
+
+def test_audit_write_failure_stops_the_run_and_keeps_lines_valid(emulator, tmp_path, monkeypatch):
+    """Each answer is audited as it arrives: a short write on the third line stops the batch there."""
+    names = ['a', 'b', 'c', 'd', 'e']
+    for name in names:
+        emulator.add_conference(name)
+    writes = []
+
+    def short_third_line(fd, data):
+        writes.append(data)
+        return os.write(fd, data[:10] if len(writes) == 3 else data)
+
+    monkeypatch.setattr(_vobiz, '_write_audit', short_third_line)
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, name=names, parallel=1, audit_log=str(audit))
+    assert failed and 'Short write to the audit log' in result['msg']
+    assert result['hung_up'] == ['a', 'b', 'c'] and result['changed'] is True
+    assert [e['conference'] for e in emulator.requests()] == ['a', 'b', 'c'] and emulator.live_names() == ['d', 'e']
+    lines = audit.read_text().split('\n')
+    assert [json.loads(line)['name'] for line in lines[:2]] == ['a', 'b']
+    assert lines[2] == writes[2][:10].decode('ascii') and lines[3:] == ['']  # the partial line was ended
+
+
+def test_audit_log_symlink_is_refused_before_any_request(emulator, tmp_path):
+    emulator.add_conference('r')
+    (tmp_path / 'target.jsonl').write_text('')
+    (tmp_path / 'audit.jsonl').symlink_to(tmp_path / 'target.jsonl')
+    failed, result = run(emulator, name='r', audit_log=str(tmp_path / 'audit.jsonl'))
+    assert failed and 'audit_log' in result['msg'] and 'symbolic link' in result['msg']
+    assert emulator.requests() == [] and emulator.live_names() == ['r']
+
+
+def test_signal_interrupts_the_batch_and_loses_nothing(emulator, tmp_path):
+    import signal
+    import threading
+    names = ['s%02d' % i for i in range(60)]
+    for name in names:
+        emulator.add_conference(name)
+    emulator.configure(latency_ms=100)
+    audit = tmp_path / 'audit.jsonl'
+    before = signal.getsignal(signal.SIGTERM)
+
+    def interrupt_soon():
+        if emulator.wait_for_log(6, timeout=60):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = threading.Thread(target=interrupt_soon)
+    killer.start()
+    try:
+        failed, result = run(emulator, name=names, parallel=4, audit_log=str(audit))
+    finally:
+        killer.join()
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert failed and result['msg'].startswith('Interrupted by SIGTERM')
+    deleted = {e['conference'] for e in emulator.requests() if e['status'] == 204}
+    assert deleted and len(emulator.requests()) < len(names)
+    assert set(result['hung_up']) | set(result['interrupted']) >= deleted
+    audited = {}
+    for line in audit.read_text().splitlines():
+        entry = json.loads(line)
+        audited.setdefault(entry['name'], []).append(entry['outcome'])
+    assert deleted <= set(n for n, outcomes in audited.items() if 'hung_up' in outcomes or 'unknown' in outcomes)
+    assert set(audited) <= set(e['conference'] for e in emulator.requests()) | set(result['interrupted'])
 
 
 @pytest.mark.skipif(not os.path.exists('/dev/full'), reason='needs /dev/full')

@@ -35,7 +35,7 @@ def no_real_backoff(monkeypatch):
 def waits(monkeypatch):
     """Record the module's ``wait`` instead of sleeping."""
     calls = []
-    monkeypatch.setattr(vobiz_conference_announce, 'pause', calls.append)
+    monkeypatch.setattr(vobiz_conference_announce, 'pause', lambda seconds, client: calls.append(seconds) or True)
     return calls
 
 
