@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Case 13: an interrupt loses nothing (real processes: ansible-playbook and the module it starts).
+
+A playbook hangs up 200 rooms on an emulator that answers after 200 to 250 ms. Once the emulator has
+answered some DELETEs, the run is interrupted: SIGINT to ansible-playbook's process group (what
+Ctrl-C in a terminal does), SIGTERM to ansible-playbook alone, or SIGTERM to the module process.
+Then, once ansible-playbook has exited:
+
+* every room the emulator answered 204 for has an audit line (``hung_up``, or ``unknown`` when the
+  answer did not come back in time): the audit log is a superset of what the server did;
+* no request started after the module handled the interrupt (the first ``unknown`` line is written
+  when it is handled; every request that arrived later is one of those ``unknown`` rooms), and far
+  fewer than 200 requests were sent;
+* the module process is gone (a bounded wait, no timing assertion).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import AUTH_ID, TOKEN, read_audit, subprocess_env
+
+ROOMS = ['intr-%03d' % i for i in range(200)]
+
+PLAYBOOK = '''---
+- name: Hang up 200 rooms
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Hang up
+      vobiz.voice.vobiz_conference:
+        name: "{{ rooms }}"
+        audit_log: "{{ audit_log }}"
+'''
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return data if binary else data.decode('utf-8', 'replace')
+
+
+def find_module_process(marker):
+    """The pid of the module process whose environment holds ``marker`` (the AnsiballZ python), or None."""
+    needle = marker.encode('ascii')
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        environ = _read('/proc/{0}/environ'.format(entry), binary=True)
+        cmdline = _read('/proc/{0}/cmdline'.format(entry), binary=True)
+        if environ and cmdline and needle in environ and b'AnsiballZ_vobiz_conference' in cmdline \
+                and not cmdline.startswith(b'/bin/sh'):
+            return int(entry)
+    return None
+
+
+def is_running(pid):
+    """False once the process is gone (or a zombie nobody has reaped yet)."""
+    status = _read('/proc/{0}/status'.format(pid))
+    if status is None:
+        return False
+    for line in status.splitlines():
+        if line.startswith('State:'):
+            return 'Z' not in line.split(':', 1)[1].split()[0]
+    return True
+
+
+def wait_until(predicate, limit=120.0, step=0.05):
+    """Poll ``predicate`` until it is true or ``limit`` seconds passed; returns its last value."""
+    deadline = time.monotonic() + limit
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(step)
+        value = predicate()
+    return value
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='finds the module process through /proc')
+@pytest.mark.parametrize('signal_name, target', [
+    ('SIGINT', 'process group'),
+    ('SIGTERM', 'ansible-playbook'),
+    ('SIGTERM', 'module process'),
+])
+def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, target):
+    emu = emulators()
+    emu.set_conferences(ROOMS)
+    # Jitter keeps the 16 requests in flight out of step, so that the interrupt always finds some.
+    emu.configure(latency_ms=200, jitter_ms=50, seed=13)
+    audit = tmp_path / 'audit.jsonl'
+    playbook = tmp_path / 'site.yml'
+    playbook.write_text(PLAYBOOK, encoding='utf-8')
+    inventory = tmp_path / 'hosts'
+    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(sys.executable),
+                         encoding='utf-8')
+    extra = tmp_path / 'vars.json'
+    extra.write_text(json.dumps(dict(rooms=ROOMS, audit_log=str(audit))), encoding='utf-8')
+    marker = 'vobiz-interrupt-{0}'.format(uuid.uuid4().hex)
+    env = subprocess_env(VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_AUTH_TOKEN=TOKEN, VOBIZ_API_URL=emu.api_url,
+                         VOBIZ_INTERRUPT_TEST=marker, ANSIBLE_LOCAL_TEMP=str(tmp_path / 'local-tmp'),
+                         ANSIBLE_REMOTE_TEMP=str(tmp_path / 'remote-tmp'))
+    started = time.monotonic()
+    # A session of its own: the test's process group stays out of the SIGINT below.
+    proc = subprocess.Popen([sys.executable, '-m', 'ansible.cli.playbook', '-i', str(inventory), str(playbook),
+                             '-e', '@' + str(extra)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        assert emu.wait_for_log(40, timeout=240), 'the module sent fewer than 40 requests'
+        module_pid = wait_until(lambda: find_module_process(marker), limit=30)
+        assert module_pid, 'the module process was not found'
+        signum = getattr(signal, signal_name)
+        if target == 'process group':
+            os.killpg(proc.pid, signum)
+        elif target == 'ansible-playbook':
+            os.kill(proc.pid, signum)
+        else:
+            os.kill(module_pid, signum)
+        output = proc.communicate(timeout=240)[0].decode('utf-8', 'replace')
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0, output[-3000:]
+    assert wait_until(lambda: not is_running(module_pid), limit=60), \
+        'the module process outlived ansible-playbook'
+    seconds = time.monotonic() - started
+
+    log = emu.requests()
+    deletes = [e for e in log if e['method'] == 'DELETE']
+    answered_204 = {e['conference'] for e in deletes if e['status'] == 204}
+    lines = read_audit(str(audit))
+    assert len({line['run_id'] for line in lines}) == 1
+    outcomes = {}
+    for line in lines:
+        outcomes.setdefault(line['name'], set()).add(line['outcome'])
+    # The audit log is a superset of what the server did.
+    lost = sorted(name for name in answered_204 if not outcomes.get(name, set()) & {'hung_up', 'unknown'})
+    assert lost == [], 'hung up by the server without an audit line'
+    assert answered_204 and len(log) < len(ROOMS)
+    assert all(e['status'] == 204 for e in deletes if e['status'] is not None)
+    # Nothing started after the interrupt was handled: the first unknown line marks that moment.
+    unknown = sorted((line['time'], line['name']) for line in lines if line['outcome'] == 'unknown')
+    assert unknown, 'the requests in flight at the interrupt were not recorded'
+    handled_at = unknown[0][0]
+    unknown_names = {name for dummy, name in unknown}
+    late = [e['conference'] for e in log if e['time'] > handled_at and e['conference'] not in unknown_names]
+    assert late == [], 'requests started after the interrupt was handled'
+    # Every line but the unknown ones (a request may have been stopped before it left) is about a room that was sent.
+    assert set(outcomes) - unknown_names <= {e['conference'] for e in log}
+    if target == 'module process':
+        # ansible-playbook lived on and shows the module's failed result.
+        assert 'Interrupted by SIGTERM' in output, output[-3000:]
+    assert TOKEN not in output
+
+    figures.record('13', 'interrupt: {0} to the {1}'.format(signal_name, target),
+                   '{0} rooms, 200-250 ms latency, parallel=16'.format(len(ROOMS)),
+                   '{0}; {1} in flight recorded as unknown'.format(signal_name, len(unknown_names)), len(log),
+                   len(answered_204), len(answered_204), len(lost), seconds)
