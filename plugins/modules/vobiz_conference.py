@@ -33,6 +33,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - vobiz.voice.connection
+  - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
 attributes:
@@ -87,14 +88,6 @@ options:
     type: str
     choices: [absent]
     default: absent
-  audit_log:
-    description:
-      - Path of a local file (on the host running the module) to which one JSON line is appended per conference acted on,
-        as each outcome arrives, so nothing done is lost if the run fails later.
-      - 'Each line holds C(time) (ISO-8601, UTC), C(auth_id), C(action), C(name), C(outcome), C(status) (HTTP) and C(check_mode);
-        never the token.'
-      - The file is created with mode C(0600) if missing and only ever appended to.
-    type: path
 notes:
   - Idempotent; running it again reports C(changed=false) once the rooms are gone.
   - To announce to the members before hanging up, speak or play to them first (the API has no room-wide announcement).
@@ -131,6 +124,8 @@ EXAMPLES = r'''
       vobiz.voice.vobiz_conference:
         name: "{{ rooms }}"
         audit_log: /var/log/vobiz/hangups.jsonl
+        change_id: CHG-1234
+        reason: Scheduled maintenance of the support lines
 
 # CI teardown: hang up every conference the pipeline created, but never the shared demo room.
 # auth_id and auth_token come from VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN in the environment.
@@ -197,6 +192,20 @@ excluded:
   type: list
   elements: str
   sample: ["ci-shared-demo"]
+interrupted:
+  description:
+    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
+      back; they may or may not have been hung up. The task fails when the run is interrupted.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+run_id:
+  description:
+    - The random id of this task run. Every line this run wrote to O(audit_log) carries it as C(run_id).
+  returned: always
+  type: str
+  sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
 msg:
   description: A one-line summary.
   returned: always

@@ -31,6 +31,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - vobiz.voice.connection
+  - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
 attributes:
@@ -89,12 +90,6 @@ options:
       - Only when something was announced, and never in check mode. V(0) to V(3600).
     type: float
     default: 0
-  audit_log:
-    description:
-      - Path of a local file to which one JSON line is appended per conference, as each outcome arrives
-        (C(action=announce); C(outcome) V(announced), V(absent) or V(failed)). Never the token.
-      - The file is created with mode C(0600) if missing and only ever appended to.
-    type: path
 notes:
   - Every run announces again, because an announcement is an event, not a state. C(changed) is V(true) when any
     announcement started.
@@ -178,6 +173,20 @@ excluded:
   type: list
   elements: str
   sample: []
+interrupted:
+  description:
+    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
+      back; they may or may not have been announced to. The task fails when the run is interrupted.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+run_id:
+  description:
+    - The random id of this task run. Every line this run wrote to O(audit_log) carries it as C(run_id).
+  returned: always
+  type: str
+  sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
 msg:
   description: A one-line summary.
   returned: always

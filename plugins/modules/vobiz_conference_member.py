@@ -29,6 +29,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - vobiz.voice.connection
+  - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
 attributes:
@@ -85,6 +86,9 @@ EXAMPLES = r'''
     conference: Support Room 1
     member_id: "{{ room.conferences[0].members | selectattr('from', 'equalto', '+919812345678') | map(attribute='member_id') }}"
     state: kicked
+    audit_log: /var/log/vobiz/members.jsonl
+    change_id: INC-977
+    reason: Caller disrupting the support line
 
 - name: Mute everybody for the keynote
   vobiz.voice.vobiz_conference_member:
@@ -147,6 +151,20 @@ failures:
       type: str
       returned: always
   sample: [{"member_id": "12", "status": 404, "message": "member not found"}]
+interrupted:
+  description:
+    - Member ids (or V(all)) whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
+      back; they may or may not have been acted on. The task fails when the run is interrupted.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+run_id:
+  description:
+    - The random id of this task run. Every line this run wrote to O(audit_log) carries it as C(run_id).
+  returned: always
+  type: str
+  sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
 msg:
   description: A one-line summary.
   returned: always
