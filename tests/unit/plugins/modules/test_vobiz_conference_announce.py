@@ -292,3 +292,29 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']
     assert emulator.requests() == []
+
+
+def test_audit_log_check_mode_and_run_id(emulator, tmp_path):
+    audit = tmp_path / 'announce.jsonl'
+    emulator.add_conference('live')
+    dummy, check = run(emulator, check_mode=True, name=['live', 'gone'], text=TEXT, parallel=1, audit_log=str(audit),
+                       change_id='CHG-7', reason='warn before the hang-up')
+    emulator.configure(retrieve_lies=True)
+    run(emulator, check_mode=True, name=['live'], text=TEXT, audit_log=str(audit))
+    dummy, real = run(emulator, name=['live'], text=TEXT, audit_log=str(audit))
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line['name'], line['outcome'], line.get('uncertain'), line['check_mode']) for line in lines] == [
+        ('live', 'would_announce', None, True), ('gone', 'would_be_absent', None, True),
+        ('live', 'would_announce', True, True), ('live', 'announced', None, False)]
+    assert [line.get('change_id') for line in lines] == ['CHG-7', 'CHG-7', None, None]
+    assert lines[0]['reason'] == 'warn before the hang-up'
+    assert lines[0]['run_id'] == lines[1]['run_id'] == check['run_id'] and lines[3]['run_id'] == real['run_id']
+    assert len({line['run_id'] for line in lines}) == 3
+
+
+def test_name_that_cannot_be_encoded_fails_alone(emulator):
+    for name in ('a', u'\ud800b', 'c'):
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='*', text=TEXT, parallel=1)
+    assert failed and result['announced'] == ['a', 'c']
+    assert result['failures'] == [dict(name=u'\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]

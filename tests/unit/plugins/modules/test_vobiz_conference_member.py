@@ -328,3 +328,46 @@ def test_tricky_conference_name(emulator):
     failed, result = run(emulator, conference='a/b ..', member_id='7', state='absent')
     assert not failed and result['members'] == ['7']
     assert writes(emulator) == [('DELETE', '/api/v1/Account/MA_TEST/Conference/a%2Fb%20%2E%2E/Member/7/', 204)]
+
+
+# --- audit log -----------------------------------------------------------------------------------------------
+
+
+def test_audit_log_one_line_per_member(emulator, tmp_path):
+    audit = tmp_path / 'members.jsonl'
+    room(emulator)
+    failed, result = run(emulator, member_id=['10', '99'], state='muted', audit_log=str(audit),
+                         change_id='INC-977', reason='noisy line')
+    assert failed and result['members'] == ['10'] and [f['member_id'] for f in result['failures']] == ['99']
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert sorted((line['member_id'], line['outcome'], line['status'], line.get('message')) for line in lines) == [
+        ('10', 'acted', 202, None), ('99', 'failed', None, 'member not found')]
+    for line in lines:
+        assert (line['action'], line['name'], line['state'], line['check_mode']) == ('member', ROOM, 'muted', False)
+        assert (line['run_id'], line['change_id'], line['reason']) == (result['run_id'], 'INC-977', 'noisy line')
+    assert TOKEN not in audit.read_text()
+
+
+def test_audit_log_check_mode_says_what_would_happen(emulator, tmp_path):
+    audit = tmp_path / 'members.jsonl'
+    room(emulator, 'muted', False)
+    emulator.add_conference('other', members=[{'member_id': '10', 'muted': True}])
+    run(emulator, check_mode=True, member_id=['10'], state='muted', audit_log=str(audit))
+    run(emulator, check_mode=True, conference='other', member_id=['10'], state='muted', audit_log=str(audit))
+    run(emulator, check_mode=True, conference='gone', member_id='all', state='kicked', audit_log=str(audit))
+    emulator.configure(retrieve_lies=True)
+    run(emulator, check_mode=True, member_id='all', state='kicked', audit_log=str(audit))
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line['name'], line['member_id'], line['outcome'], line.get('uncertain')) for line in lines] == [
+        (ROOM, '10', 'would_act', None), ('other', '10', 'would_be_already', None),
+        ('gone', 'all', 'would_be_absent', None), (ROOM, 'all', 'would_act', True)]
+    assert writes(emulator) == []
+
+
+def test_audit_log_all_is_one_line_for_one_request(emulator, tmp_path):
+    audit = tmp_path / 'members.jsonl'
+    room(emulator)
+    failed, result = run(emulator, member_id='all', state='kicked', audit_log=str(audit))
+    assert not failed and result['members'] == ['10', '15']
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line['member_id'], line['outcome'], line['status']) for line in lines] == [('all', 'acted', 202)]
