@@ -123,7 +123,7 @@ EXAMPLES = r'''
     - name: Hang up the support rooms
       vobiz.voice.vobiz_conference:
         name: "{{ rooms }}"
-        audit_log: /var/log/vobiz/hangups.jsonl
+        audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"  # an existing, writable directory on the host running the module
         change_id: CHG-1234
         reason: Scheduled maintenance of the support lines
 

@@ -114,7 +114,7 @@ EXAMPLES = r'''
         match: support-*
         text: This conference ends in one minute for scheduled maintenance.
         wait: 60
-        audit_log: /var/log/vobiz/announcements.jsonl
+        audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"
 
     - name: Hang up the support rooms
       vobiz.voice.vobiz_conference:

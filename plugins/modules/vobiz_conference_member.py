@@ -86,7 +86,7 @@ EXAMPLES = r'''
     conference: Support Room 1
     member_id: "{{ room.conferences[0].members | selectattr('from', 'equalto', '+919812345678') | map(attribute='member_id') }}"
     state: kicked
-    audit_log: /var/log/vobiz/members.jsonl
+    audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"
     change_id: INC-977
     reason: Caller disrupting the support line
 
