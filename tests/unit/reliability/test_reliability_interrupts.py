@@ -64,8 +64,9 @@ def find_module_process(marker):
             continue
         environ = _read('/proc/{0}/environ'.format(entry), binary=True)
         cmdline = _read('/proc/{0}/cmdline'.format(entry), binary=True)
-        if environ and cmdline and needle in environ and b'AnsiballZ_vobiz_conference' in cmdline \
-                and not cmdline.startswith(b'/bin/sh'):
+        if not environ or not cmdline or needle not in environ or b'AnsiballZ_vobiz_conference' not in cmdline:
+            continue
+        if b'python' in os.path.basename(cmdline.split(b'\0')[0]):  # not the shell that started it
             return int(entry)
     return None
 
