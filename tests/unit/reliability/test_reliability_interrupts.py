@@ -31,9 +31,15 @@ import uuid
 
 import pytest
 
+from ansible.executor.task_queue_manager import TaskQueueManager
+
 from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import AUTH_ID, TOKEN, read_audit, subprocess_env
 
 ROOMS = ['intr-%03d' % i for i in range(200)]
+
+# Newer ansible-core releases (2.19 here) pass SIGINT and SIGTERM on to the workers and the modules they run;
+# 2.16 does not: SIGTERM to ansible-playbook alone reaches no module there (which then simply runs to its end).
+PASSES_SIGNALS_ON = hasattr(TaskQueueManager, '_signal_handler')
 
 PLAYBOOK = '''---
 - name: Hang up 200 rooms
@@ -95,7 +101,8 @@ def wait_until(predicate, limit=120.0, step=0.05):
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='finds the module process through /proc')
 @pytest.mark.parametrize('signal_name, target', [
     ('SIGINT', 'process group'),
-    ('SIGTERM', 'ansible-playbook'),
+    pytest.param('SIGTERM', 'ansible-playbook', marks=pytest.mark.skipif(
+        not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module')),
     ('SIGTERM', 'module process'),
 ])
 def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, target):
