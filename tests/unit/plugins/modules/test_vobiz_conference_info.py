@@ -210,3 +210,13 @@ def test_normalize_conference_odd_values():
     assert conference == {'conference_name': 'r', 'conference_run_time': None, 'conference_member_count': 1,
                           'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}]}
     assert _vobiz.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
+
+
+def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):
+    for name in ('a', u'\ud800b', 'c'):
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='*', parallel=1)
+    assert not failed
+    assert result['names'] == ['a', 'c'] and result['unreadable'] == [u'\ud800b']
+    assert any('cannot be sent: the name is not valid Unicode' in w for w in result['warnings'])
+    assert len(emulator.requests()) == 3  # the list and two retrievals
