@@ -352,6 +352,7 @@ class ConferenceHangup(object):
                 self.report.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
 
         targets, self.report.excluded, excluded_explicit = selection.resolve(live)
+        self.report.warnings.extend(selection.warnings)
         for name in excluded_explicit:
             self.report.warnings.append(excluded_name_warning(name))
 
@@ -405,7 +406,7 @@ class ConferenceHangup(object):
         else:
             status = response.status
             if not response.ok:
-                problem = response.describe()
+                problem = response.failure_text('whether any room was hung up is unknown')
         names = listed or [None]
         if problem is None:
             self.report.hung_up.extend(listed)

@@ -288,6 +288,7 @@ class ConferenceAnnounce(object):
             if not live or not readable:
                 self.warnings.append(list_warning('empty' if readable else 'unreadable', 'match may have missed rooms.'))
         targets, self.result['excluded'], excluded_explicit = self.selection.resolve(live)
+        self.warnings.extend(self.selection.warnings)
         self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
         worker = self.predict if self.check_mode else self.announce
         try:

@@ -182,6 +182,24 @@ ACTIONS = dict(
 )
 
 
+def members_inconsistency(conference):
+    """Why a retrieved conference's member list cannot be trusted, or ``None``.
+
+    Vobiz has answered ``"conference_member_count": "2"`` with ``"members": []`` for a live room:
+    a list that disagrees with the count is not a list to act (or not act) on.
+    """
+    members = conference.get('members')
+    if members is None:
+        members = []
+    if not isinstance(members, list):
+        return 'its member list is not a list'
+    count = normalize_conference(dict(conference, members=[])).get('conference_member_count')
+    if conference.get('conference_member_count') is not None and count != len(members):
+        return 'conference_member_count {0!r} does not agree with the {1} member(s) listed'.format(
+            conference.get('conference_member_count'), len(members))
+    return None
+
+
 def member_ids(value):
     """``member_id`` -> ``'all'`` or a list of ids without duplicates; ``None`` if invalid."""
     ids = []
@@ -252,18 +270,22 @@ class MemberAction(object):
         if retrieved.state == STATE_ABSENT:
             self.result['conference_absent'] = True
             self.finish()
+        reason = retrieved.reason
         if retrieved.state == STATE_PRESENT:
+            reason = members_inconsistency(retrieved.conference)
+        if reason is None:
             need = self.plan(retrieved.conference)
         else:
             need = ['all'] if self.ids == 'all' else list(self.ids)
             self.result['uncertain'] = True
             self.warnings.append('Conference {0!r} could not be read ({1}); {2} without knowing the members\' state.'.format(
-                self.conference, retrieved.reason, 'predicting a change' if self.module.check_mode else 'acting'))
-        if self.module.check_mode or not need:
+                self.conference, reason, 'predicting a change' if self.module.check_mode else 'acting'))
+        if self.module.check_mode or (not need and self.ids != 'all'):
             self.result['members'] = need
         elif self.ids == 'all':
-            # One request for the whole room; it also reaches anyone who joined since the read.
-            self.record(need, self.send('all'))
+            # One request for the whole room, whatever the member list said (it may lie): its answer
+            # decides. It also reaches anyone who joined since the read.
+            self.record_room_wide(need, self.send('all'))
         else:
             try:
                 answers = self.client.run_concurrently(self.send, need)
@@ -285,6 +307,24 @@ class MemberAction(object):
                                              body={} if self.method == 'POST' else None)
         except VobizRequestError as exc:
             return exc
+
+    def record_room_wide(self, need, answer):
+        """The answer to the one room-wide request (``member_id=all``); ``need`` is what the read planned."""
+        if isinstance(answer, VobizRequestError) or not answer.ok:
+            if not isinstance(answer, VobizRequestError) and is_member_not_found(answer.status, answer.body):
+                # Nobody in the room to act on.
+                self.result['already'] = self.result['already'] or ['all']
+                return
+            self.record(['all'], answer)
+            if self.result['conference_absent']:
+                self.result['already'] = []
+            return
+        acted = answer.body.get('member_id') if isinstance(answer.body, dict) else None
+        if isinstance(acted, list) and all(isinstance(m, (str, int)) and not isinstance(m, bool) for m in acted):
+            # The answer names the members it reached: report those the read did not show already done.
+            self.result['members'] = [str(m) for m in acted if str(m) not in self.result['already']]
+        else:
+            self.result['members'] = need
 
     def record(self, ids, answer):
         if answer is None:  # not run: the batch was stopped
