@@ -363,3 +363,137 @@ def test_stop_closes_open_keep_alive_connections(make_emulator):
             pass
     with pytest.raises(requests.ConnectionError):
         requests.get(emu.url + '/_emulator/state', timeout=5)
+
+
+# --- hostile answers ---------------------------------------------------------------------------------------
+
+
+def finished_entry(emulator, key='bytes_written'):
+    """The last log entry, once the fault that writes its body has added ``key`` (it does so after the last byte)."""
+    for dummy in range(400):
+        entry = emulator.requests()[-1]
+        if key in entry:
+            return entry
+        time.sleep(0.025)
+    raise AssertionError('the emulator never finished writing the body')
+
+
+def test_gateway_404_answers_like_the_gateway_and_changes_nothing(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'gateway_404', 'method': 'DELETE'}])
+    response = api.call('DELETE', 'Board Room')
+    assert (response.status_code, response.json()) == (404, {'message': 'Not Found'})
+    assert emulator.live_names() == ['Board Room']
+    assert emulator.requests()[-1]['fault'] == 'gateway_404'
+
+
+@pytest.mark.parametrize('status', [200, 202, 502])
+def test_html_answers_a_page_with_the_chosen_status(emulator, api, status):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'html', 'status': status}])
+    response = api.call('DELETE', 'Board Room')
+    assert response.status_code == status
+    assert response.headers['Content-Type'].startswith('text/html')
+    assert response.text.startswith('<!DOCTYPE html>')
+    assert emulator.live_names() == ['Board Room']
+
+
+@pytest.mark.parametrize('rule, status', [({}, 200), ({'status': 204}, 204), ({'status': 202}, 202)])
+def test_error_body_is_a_2xx_that_says_failed(emulator, api, rule, status):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[dict(rule, kind='error_body', method='DELETE')])
+    response = api.call('DELETE', 'Board Room')
+    assert response.status_code == status
+    if status != 204:  # a 204 carries no body by definition
+        assert response.json() == {'error': 'failed'}
+    assert emulator.live_names() == ['Board Room']
+
+
+@pytest.mark.parametrize('declare_length', [True, False])
+def test_huge_body_is_generated_and_counted(emulator, api, declare_length):
+    size = 3 * 1024 * 1024 + 5
+    emulator.configure(faults=[{'kind': 'huge_body', 'size': size, 'declare_length': declare_length}])
+    response = api.call('GET', 'Board Room', stream=True)
+    assert response.status_code == 200
+    assert (response.headers.get('Content-Length') == str(size)) is declare_length
+    received = sum(len(chunk) for chunk in response.iter_content(65536))
+    assert received == size
+    assert emulator.wait_for_log(1)
+    entry = finished_entry(emulator)
+    assert (entry['fault'], entry['bytes_written'], entry['body_size'], entry['client_hung_up']) == ('huge_body', size, size, False)
+
+
+def test_huge_body_stops_when_the_client_hangs_up(emulator, api):
+    emulator.configure(faults=[{'kind': 'huge_body', 'size': 200 * 1024 * 1024}])
+    response = api.call('GET', 'Board Room', stream=True)
+    response.raw.read(1024)
+    response.close()
+    entry = finished_entry(emulator)
+    assert entry['client_hung_up'] is True and entry['bytes_written'] < entry['body_size']
+
+
+def test_trickle_carries_out_the_request_and_logs_each_byte(emulator, api):
+    emulator.add_conference('Board Room', members=['10'])
+    emulator.configure(faults=[{'kind': 'trickle', 'interval': 0.01, 'method': 'POST'}])
+    response = api.call('POST', 'Board Room', 'Member', '10', 'Kick', json={})
+    assert response.status_code == 202 and response.json()['member_id'] == ['10']
+    entry = finished_entry(emulator)
+    assert entry['fault'] == 'trickle'
+    assert entry['bytes_written'] == entry['body_size'] == len(response.content)
+    assert len(entry['write_times']) == entry['bytes_written']
+    assert emulator.conference('Board Room')['members'] == []
+
+
+def test_trickle_pads_an_empty_reply_and_records_the_client_hanging_up(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'trickle', 'interval': 0.05, 'size': 400}])
+    response = api.call('DELETE', 'Board Room', stream=True)
+    assert response.status_code == 200 and response.headers['Content-Length'] == '400'
+    assert response.raw.read(3) == b'{} '
+    response.close()
+    entry = finished_entry(emulator)
+    assert emulator.live_names() == []  # the hang-up itself was carried out
+    assert entry['client_hung_up'] is True and 3 <= entry['bytes_written'] < 400
+
+
+@pytest.mark.parametrize('style', ['flat', 'envelope'])
+def test_control_chars_error_text(emulator, api, style):
+    emulator.configure(error_style=style, faults=[{'kind': 'control_chars'}])
+    response = api.call('DELETE', 'Board Room')
+    body = response.json()
+    text = body['error'] if style == 'flat' else body['error']['message']
+    assert response.status_code == 400
+    for piece in ('\x1b[31m', '\r', '\x07', '\u202e', '\n[ERROR]: forged'):
+        assert piece in text
+
+
+@pytest.mark.parametrize('shape', ['flat', 'envelope', 'text'])
+def test_echo_token_puts_the_request_token_at_the_offset(emulator, api, shape):
+    emulator.configure(faults=[{'kind': 'echo_token', 'offset': 7, 'size': 40, 'shape': shape, 'status': 503}])
+    response = api.call('DELETE', 'Board Room')
+    assert response.status_code == 503
+    if shape == 'text':
+        text = response.text
+        assert response.headers['Content-Type'].startswith('text/plain')
+    elif shape == 'envelope':
+        text = response.json()['error']['details']
+    else:
+        text = response.json()['error']
+    token = api.headers['X-Auth-Token']
+    assert text.index(token) == 7 and len(text) == 40
+
+
+def test_reset_closes_without_doing_anything(emulator, api):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'reset', 'method': 'DELETE'}])
+    with pytest.raises(requests.ConnectionError):
+        api.call('DELETE', 'Board Room')
+    assert emulator.live_names() == ['Board Room']
+    assert (emulator.requests()[-1]['fault'], emulator.requests()[-1]['status']) == ('reset', None)
+
+
+@pytest.mark.parametrize('rule', [{'status': 99}, {'status': True}, {'size': -1}, {'interval': -1}, {'offset': 'x'},
+                                  {'shape': 'xml'}, {'declare_length': 'yes'}])
+def test_hostile_fault_keys_are_validated(emulator, rule):
+    with pytest.raises(ValueError):
+        emulator.configure(faults=[dict(rule, kind='html')])
