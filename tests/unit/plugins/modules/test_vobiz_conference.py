@@ -544,3 +544,54 @@ def test_bulk_names_share_the_keep_alive_pool(emulator):
     assert emulator.connection_count <= 16
     assert emulator.live_names() == []
     assert math.ceil(300 / 16) == 19  # round trips with 16 in flight
+
+
+# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize('rule', [{'kind': 'error_body'}, {'kind': 'html', 'status': 200}, {'kind': 'error_body', 'status': 202}],
+                         ids=['200-error', '200-html', '202-error'])
+def test_2xx_error_answer_is_a_failure_never_hung_up(emulator, tmp_path, rule):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[dict(rule, method='DELETE')])
+    audit = str(tmp_path / 'audit.jsonl')
+    failed, result = run(emulator, name=['Board Room'], audit_log=audit)
+    assert failed and result['changed'] is False
+    assert result['hung_up'] == [] and result['already_absent'] == []
+    [failure] = result['failures']
+    assert failure['name'] == 'Board Room' and failure['status'] == rule.get('status', 200)
+    assert 'could not be read as a success' in failure['message'] and 'whether the room was hung up is unknown' in failure['message']
+    with open(audit) as handle:
+        assert [json.loads(line)['outcome'] for line in handle] == ['failed']
+
+
+def test_all_with_a_2xx_error_answer_fails(emulator):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'error_body', 'method': 'DELETE'}])
+    failed, result = run(emulator, all=True)
+    assert failed and result['hung_up'] == [] and result['changed'] is False
+    assert 'could not be read as a success' in result['msg'] and 'unknown' in result['msg']
+    assert result['failures'][0]['status'] == 200
+
+
+def test_server_text_cannot_forge_lines(emulator, tmp_path):
+    emulator.configure(faults=[{'kind': 'control_chars', 'method': 'DELETE'}])
+    audit = str(tmp_path / 'audit.jsonl')
+    failed, result = run(emulator, name='Board Room', audit_log=audit)
+    with open(audit) as handle:
+        logged = json.loads(handle.read())['message']
+    assert failed
+    for text in (result['msg'], result['failures'][0]['message'], logged):
+        assert '\n' not in text and '\x1b' not in text and '\r' not in text and '\x07' not in text and '\u202e' not in text
+        assert '\\n[ERROR]: forged' in text
+
+
+def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_match(emulator):
+    for name in ('room[1]', 'Cafe\u0301', 'room2'):
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='*', exclude=['room[1]', 'Caf\u00e9'])
+    assert not failed and result['hung_up'] == ['room2']
+    assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
+    assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
+    assert [w for w in result['warnings'] if 'normalisation' in w] == [
+        _vobiz.normalized_exclude_warning('Cafe\u0301')]

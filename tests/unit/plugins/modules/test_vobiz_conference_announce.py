@@ -292,3 +292,15 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']
     assert emulator.requests() == []
+
+
+# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize('rule', [{'kind': 'error_body', 'status': 202}, {'kind': 'html', 'status': 200}])
+def test_2xx_error_answer_is_not_an_announcement(emulator, rule):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[dict(rule, method='POST')])
+    failed, result = run(emulator, name='Board Room', text=TEXT)
+    assert failed and result['announced'] == [] and result['absent'] == []
+    assert 'could not be read as a success' in result['failures'][0]['message']

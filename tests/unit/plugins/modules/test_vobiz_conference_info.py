@@ -210,3 +210,14 @@ def test_normalize_conference_odd_values():
     assert conference == {'conference_name': 'r', 'conference_run_time': None, 'conference_member_count': 1,
                           'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}]}
     assert _vobiz.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
+
+
+# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
+
+
+def test_gateway_404_on_retrieve_is_not_absent(emulator):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'gateway_404', 'method': 'GET'}])
+    failed, result = run(emulator, name='Board Room')
+    assert failed and result['absent'] == [] and result['names'] == []
+    assert 'api_url' in result['msg'] and 'does not know' in result['msg']

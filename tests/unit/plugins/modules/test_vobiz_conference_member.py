@@ -330,3 +330,46 @@ def test_tricky_conference_name(emulator):
     failed, result = run(emulator, conference='a/b ..', member_id='7', state='absent')
     assert not failed and result['members'] == ['7']
     assert writes(emulator) == [('DELETE', '/api/v1/Account/MA_TEST/Conference/a%2Fb%20%2E%2E/Member/7/', 204)]
+
+
+# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
+
+
+def lying_retrieve(monkeypatch, count='2'):
+    """The retrieve answers a live room with ``conference_member_count`` 2 but no members listed."""
+    def retrieve(self, name):
+        conference = dict(conference_name=name, conference_run_time='30', conference_member_count=count, members=[])
+        return _vobiz.Retrieved(name, _vobiz.STATE_PRESENT, 200, conference=conference)
+    monkeypatch.setattr(_vobiz.VobizClient, 'retrieve', retrieve)
+
+
+def test_all_acts_on_the_room_when_the_member_list_lies(emulator, monkeypatch):
+    room(emulator)
+    lying_retrieve(monkeypatch)
+    failed, result = run(emulator, member_id='all', state='kicked')
+    assert not failed and result['changed'] is True and result['uncertain'] is True
+    assert result['members'] == ['10', '15']  # as the answer named them
+    assert writes(emulator) == [('POST', MEMBERS + 'all/Kick/', 202)]
+    assert emulator.conference(ROOM)['members'] == []
+    assert any('does not agree' in w for w in result['warnings'])
+
+
+def test_all_check_mode_predicts_a_change_when_the_member_list_lies(emulator, monkeypatch):
+    room(emulator)
+    lying_retrieve(monkeypatch)
+    failed, result = run(emulator, check_mode=True, member_id='all', state='absent')
+    assert not failed and result['changed'] is True and result['uncertain'] is True and result['members'] == ['all']
+    assert any('does not agree' in w and 'predicting a change' in w for w in result['warnings'])
+    assert writes(emulator) == []
+
+
+@pytest.mark.parametrize('member_id', ['10', 'all'])
+def test_2xx_error_answer_to_a_member_action_is_a_failure(emulator, member_id):
+    room(emulator)
+    emulator.configure(faults=[{'kind': 'error_body', 'method': 'POST'}])
+    failed, result = run(emulator, member_id=member_id, state='kicked')
+    assert failed and result['members'] == [] and result['changed'] is False
+    [failure] = result['failures']
+    assert failure['member_id'] == member_id and failure['status'] == 200
+    assert 'could not be read as a success' in failure['message']
+    assert len(emulator.conference(ROOM)['members']) == 2
