@@ -16,12 +16,18 @@ version_added: 0.1.0
 description:
   - Acts on members of one live Vobiz conference, rather than on the whole room; for example removes one caller
     without ending the conference.
-  - The conference is read first (one C(GET)). When that answer can be read, the module acts only on the members
-    that need it, one request per member id run concurrently (or one request for O(member_id=all)), and reports
-    C(changed=false) when nothing needs doing.
-  - When the answer cannot be read (Vobiz has been seen answering C(200 {"error":"failed"}) for live rooms), the
-    module acts anyway, on every member given.
-  - A conference that is gone (HTTP 404) is not an error; C(changed=false) and RV(conference_absent=true).
+  - The conference is read first (one C(GET)). When that answer can be read, the module acts only on the member ids
+    given that need it, one request per member id run concurrently, and reports C(changed=false) when nothing needs doing.
+  - O(member_id=all) acts on the room, not on the member list the read returned (it may lie): one request to
+    C(Member/all/) is always sent, and its answer decides, as a hang-up's does. The members reported are those the
+    answer names, or else those the read showed.
+  - When the answer cannot be read (Vobiz has been seen answering C(200 {"error":"failed"}) for live rooms), or its
+    C(conference_member_count) disagrees with its list of members, the module acts anyway, on every member given,
+    and warns.
+  - A conference that is gone (the conference API's own HTTP 404) is not an error; C(changed=false) and
+    RV(conference_absent=true). A 404 from outside the API (see O(api_url)) stops the run.
+  - An answer that cannot be read as a success (a 2xx whose body holds an error or is not JSON, or an answer too
+    large to read) is a failure: whether the action was carried out is unknown.
   - Authentication errors (HTTP 401, 403) stop the run at once.
 author:
   - vobiz.voice maintainers (@vobiz)
@@ -35,7 +41,7 @@ attributes:
   check_mode:
     details:
       - Check mode only reads (one C(GET) of the conference) and predicts from it. When the answer cannot be read,
-        it predicts a change, sets RV(uncertain) and warns.
+        or its member count disagrees with its list of members, it predicts a change, sets RV(uncertain) and warns.
   diff_mode:
     support: none
 options:
@@ -103,7 +109,7 @@ RETURN = r'''
 members:
   description:
     - The ids of the members this run acted on (in check mode, would act on). V(all) when O(member_id=all) was
-      sent without a readable list of members.
+      sent without a readable list of members and the answer did not name them.
   returned: always
   type: list
   elements: str
@@ -115,14 +121,14 @@ already:
   elements: str
   sample: ["15"]
 conference_absent:
-  description: Whether the conference was found gone (HTTP 404, or C(conference not found)); then nothing changed.
+  description: Whether the conference was found gone (the conference API's own HTTP 404, or C(conference not found)); then nothing changed.
   returned: always
   type: bool
   sample: false
 uncertain:
   description:
-    - Whether the conference could not be read, so that the module acted (in check mode, predicted a change)
-      without knowing the members' state.
+    - Whether the conference could not be read (or its member count disagreed with its member list), so that the
+      module acted (in check mode, predicted a change) without knowing the members' state.
   returned: always
   type: bool
   sample: false
@@ -130,6 +136,8 @@ failures:
   description:
     - Member actions that failed, after retries. When this is not empty the task fails, and the other keys still
       report what was done.
+    - This includes answers that cannot be read as a success (a 2xx whose body holds an error or is not JSON, an
+      answer too large to read): whether the action was carried out is then unknown, and the message says so.
   returned: always
   type: list
   elements: dict
