@@ -1078,7 +1078,7 @@ class VobizClient(object):
                 chunk = read(ANSWER_READ_CHUNK, decode_content=True)
             except Exception as exc:  # pylint: disable=broad-except
                 # urllib3's own exceptions (the body is read below requests): map them to requests'.
-                raise _as_requests_error(exc)
+                raise _as_requests_error(exc) from exc
             if not chunk:
                 break
             size += len(chunk)
