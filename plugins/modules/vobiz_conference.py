@@ -22,7 +22,7 @@ description:
     A success (V(204), or another 2xx whose body is empty or JSON without an error) means the module hung it up;
     the conference API's own V(404) (C(conference not found)) means it was already absent (no change). A V(404)
     from outside the API (see O(api_url)) stops the run. A 2xx whose body says error or is not JSON, and an answer
-    too large to read, are failures: whether the room was hung up is then unknown.
+    too large to read, are failures; whether the room was hung up is then unknown.
   - Many conferences are handled concurrently inside one module run, over one pool of keep-alive connections
     (see O(parallel)).
   - Rate limits (HTTP 429), server errors (500, 502, 503, 504) and lost connections are retried with bounded,
@@ -71,7 +71,7 @@ options:
     description:
       - Names or shell-style, case-sensitive globs of conferences that are never touched.
       - An entry equal to a name protects it even when the name contains glob characters (V(room[1])).
-      - Exclusion errs on the side of protecting: a name is also protected when it equals or matches an entry once
+      - Exclusion errs on the side of protecting; a name is also protected when it equals or matches an entry once
         both are Unicode NFC-normalised and stripped of invisible characters (zero-width characters, byte order
         mark). That draws a warning, because the texts differ.
       - Applied after O(match) B(and) to the names in O(name); an excluded name is skipped with a warning and
@@ -173,7 +173,7 @@ failures:
     - Conferences that could not be hung up, after retries. When this is not empty the task fails,
       and the other keys still report what was done.
     - This includes answers that cannot be read as a success, so that whether the room was hung up is unknown
-      (the message says so) - a 2xx whose body holds an error (C(200 {"error": "failed"})) or is not JSON (an HTML
+      (the message says so) - a 2xx whose body holds an error (C(200 {"error":"failed"})) or is not JSON (an HTML
       page), and an answer too large to read. Such a room is never in RV(hung_up); check it and run again.
     - Named C(failures) because C(failed) is the task status that Ansible itself sets.
   returned: always

@@ -18,7 +18,7 @@ description:
     without ending the conference.
   - The conference is read first (one C(GET)). When that answer can be read, the module acts only on the member ids
     given that need it, one request per member id run concurrently, and reports C(changed=false) when nothing needs doing.
-  - O(member_id=all) acts on the room, not on the member list the read returned (it may lie): one request to
+  - O(member_id=all) acts on the room, not on the member list the read returned (it may lie). One request to
     C(Member/all/) is always sent, and its answer decides, as a hang-up's does. The members reported are those the
     answer names, or else those the read showed.
   - When the answer cannot be read (Vobiz has been seen answering C(200 {"error":"failed"}) for live rooms), or its
@@ -27,7 +27,7 @@ description:
   - A conference that is gone (the conference API's own HTTP 404) is not an error; C(changed=false) and
     RV(conference_absent=true). A 404 from outside the API (see O(api_url)) stops the run.
   - An answer that cannot be read as a success (a 2xx whose body holds an error or is not JSON, or an answer too
-    large to read) is a failure: whether the action was carried out is unknown.
+    large to read) is a failure, because whether the action was carried out is unknown.
   - Authentication errors (HTTP 401, 403) stop the run at once.
 author:
   - vobiz.voice maintainers (@vobiz)
@@ -137,7 +137,7 @@ failures:
     - Member actions that failed, after retries. When this is not empty the task fails, and the other keys still
       report what was done.
     - This includes answers that cannot be read as a success (a 2xx whose body holds an error or is not JSON, an
-      answer too large to read): whether the action was carried out is then unknown, and the message says so.
+      answer too large to read), since whether the action was carried out is then unknown; the message says so.
   returned: always
   type: list
   elements: dict
