@@ -120,7 +120,7 @@ def test_tricky_names_raw_paths(emulator):
 def test_path_for_matches_wire(emulator):
     client = make_client(emulator)
     assert client.path_for('Conference', '..') == PREFIX + '%2E%2E/'
-    client.retrieve('..')
+    assert client.retrieve('..').state == 'absent'
     assert emulator.requests()[0]['raw_path'] == client.path_for('Conference', '..')
 
 
@@ -323,9 +323,9 @@ def test_warn_once_per_name(emulator):
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': '503', 'first_n': 1}])
     client = make_client(emulator)
-    client.retrieve('r')
-    client.hangup('r')
-    assert len(client.warnings) == 1
+    assert client.retrieve('r').state == 'present'
+    assert client.hangup('r').outcome == 'hung_up'
+    assert len(client.warnings) == 1 and "'r'" in client.warnings[0]
 
 
 # --- errors ---------------------------------------------------------------------------
