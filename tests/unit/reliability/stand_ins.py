@@ -25,6 +25,7 @@ HOST = '127.0.0.1'
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    owner = None  # the stand-in that serves: its handlers log to it
 
 
 class _Base:
@@ -33,12 +34,8 @@ class _Base:
     def __init__(self):
         self.log = []
         self._lock = threading.Lock()
-        owner = self
-
-        class Handler(self.handler):  # pylint: disable=too-few-public-methods
-            server_owner = owner
-
-        self._server = _Server((HOST, 0), Handler)
+        self._server = _Server((HOST, 0), self.handler)
+        self._server.owner = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
 
@@ -68,7 +65,6 @@ class _Base:
 
 class _ScriptedHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
-    server_owner = None
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass
@@ -76,7 +72,7 @@ class _ScriptedHandler(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length) if length else b''
-        owner = self.server_owner
+        owner = self.server.owner
         entry = dict(method=self.command, path=self.path, headers=dict(self.headers.items()), body=body)
         owner.record(entry)
         status, headers, payload = owner.answer(entry)
@@ -132,13 +128,12 @@ def _pipe(one, other):
 
 class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
-    server_owner = None
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass
 
     def do_CONNECT(self):  # pylint: disable=invalid-name
-        self.server_owner.record(dict(method='CONNECT', target=self.path))
+        self.server.owner.record(dict(method='CONNECT', target=self.path))
         host, dummy, port = self.path.rpartition(':')
         try:
             upstream = socket.create_connection((host, int(port)), timeout=30)
@@ -156,7 +151,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def _forward(self):
         """A plain-HTTP request in absolute form: forward it, relay the answer, close."""
-        self.server_owner.record(dict(method=self.command, target=self.path))
+        self.server.owner.record(dict(method=self.command, target=self.path))
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length) if length else None
         parts = urllib.parse.urlsplit(self.path)
