@@ -120,7 +120,7 @@ def test_tricky_names_raw_paths(emulator):
 def test_path_for_matches_wire(emulator):
     client = make_client(emulator)
     assert client.path_for('Conference', '..') == PREFIX + '%2E%2E/'
-    client.retrieve('..')
+    assert client.retrieve('..').state == 'absent'
     assert emulator.requests()[0]['raw_path'] == client.path_for('Conference', '..')
 
 
@@ -323,9 +323,9 @@ def test_warn_once_per_name(emulator):
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': '503', 'first_n': 1}])
     client = make_client(emulator)
-    client.retrieve('r')
-    client.hangup('r')
-    assert len(client.warnings) == 1
+    assert client.retrieve('r').state == 'present'
+    assert client.hangup('r').outcome == 'hung_up'
+    assert len(client.warnings) == 1 and "'r'" in client.warnings[0]
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -373,11 +373,13 @@ def test_batch_stops_on_auth_error_and_keeps_finished_results(emulator):
 
 
 def test_batch_auth_error_with_parallel_requests_starts_no_new_ones(emulator):
+    """The first request goes alone: a wrong token costs exactly one request, not ``parallel`` of them."""
     names = ['n%d' % i for i in range(60)]
+    emulator.configure(latency_ms=50)  # the 401 comes back after a round trip, as over a real network
     client = make_client(emulator, parallel=4, auth_token='bad-token')
     with pytest.raises(VobizAuthError):
         client.run_concurrently(client.hangup, names)
-    assert 1 <= len(emulator.requests()) <= 4
+    assert [(e['conference'], e['status']) for e in emulator.requests()] == [('n0', 401)]
 
 
 def test_envelope_errors_are_read(emulator):

@@ -113,7 +113,8 @@ def test_play_url_to_member_ids(emulator):
 
 def test_voice_and_language(emulator):
     emulator.add_conference('r')
-    run(emulator, name='r', text=TEXT, voice='MAN', language='en-GB')
+    failed, result = run(emulator, name='r', text=TEXT, voice='MAN', language='en-GB')
+    assert not failed and result['announced'] == ['r']
     assert emulator.requests()[0]['body'] == {'text': TEXT, 'voice': 'MAN', 'language': 'en-GB'}
 
 
@@ -197,6 +198,8 @@ def test_no_wait_without_announcement_or_in_check_mode(emulator, waits, check_mo
         emulator.add_conference('a')
     failed, result = run(emulator, check_mode=check_mode, name='a', text=TEXT, wait=30)
     assert not failed and waits == []
+    # check mode: the live room is predicted announced; normal mode: the room is not live.
+    assert (result['announced'], result['absent']) == ((['a'], []) if check_mode else ([], ['a']))
 
 
 # --- failures ----------------------------------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_string_is_one_name_commas_included(emulator):
     for name in ['Smith, John', 'Smith', ' John']:
         emulator.add_conference(name)
     failed, result = run(emulator, name='Smith, John')
-    assert result['names'] == ['Smith, John']
+    assert not failed and result['names'] == ['Smith, John']
     assert [e['raw_path'] for e in emulator.requests()] == [PREFIX + 'Smith%2C%20John/']
 
 
