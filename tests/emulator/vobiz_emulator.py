@@ -367,6 +367,7 @@ def render_conference(conf: dict, now: float) -> dict:
 CALLBACK_SIGNINGS = ('v2+v3', 'v3', 'v2', 'none', 'wrong_key')
 CALLBACK_DEFAULTS = {
     'callback_url': None,  # where enter/exit callbacks are POSTed; None: no callbacks
+    'callback_signed_url': None,  # the URL signed (as configured at Vobiz, e.g. behind a TLS proxy); None: callback_url
     'callback_signing': 'v2+v3',  # which signature headers; wrong_key signs V2+V3 with a wrong token
     'callback_parent_token': None,  # also send MA-V2/MA-V3 headers keyed with this (sub-account callbacks)
     'callback_delay_ms': 0,  # wait this long before sending each batch
@@ -380,12 +381,12 @@ DEFAULT_SWITCHES.update(CALLBACK_DEFAULTS)
 
 def normalize_callback_switch(name: str, value):
     """Validate one callback switch (raises ValueError)."""
-    if name == 'callback_url':
+    if name in ('callback_url', 'callback_signed_url'):
         if value is None or value == '':
             return None
         parts = urllib.parse.urlsplit(value) if isinstance(value, str) else None
         if parts is None or parts.scheme not in ('http', 'https') or not parts.netloc:
-            raise ValueError('callback_url must be an http(s) URL or null')
+            raise ValueError('%s must be an http(s) URL or null' % name)
         return value
     if name == 'callback_signing':
         if value not in CALLBACK_SIGNINGS:
@@ -515,7 +516,7 @@ class CallbackSender:
             return {}
         if signing == 'wrong_key':
             token = 'not-' + token
-        parts = urllib.parse.urlsplit(cfg['callback_url'])
+        parts = urllib.parse.urlsplit(cfg['callback_signed_url'] or cfg['callback_url'])
         url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, '', ''))
         headers = {}
         versions = ('v2', 'v3') if signing in ('v2+v3', 'wrong_key') else (signing,)
@@ -554,12 +555,13 @@ class CallbackSender:
                 conn.close()
         except (OSError, ValueError, http.client.HTTPException) as exc:
             status = 'error: %s' % type(exc).__name__
-        self._record(cfg, fields, status, kind)
+        self._record(cfg, fields, status, kind, {k: v for k, v in headers.items() if k.startswith('X-Vobiz-')})
 
-    def _record(self, cfg: dict, fields: dict, status, kind: str) -> None:
+    def _record(self, cfg: dict, fields: dict, status, kind: str, headers=None) -> None:
+        # the signature headers are kept (a signature is no secret: it is bound to its nonce) so tests can replay them
         entry = {'time': utc_now(), 'kind': kind, 'signing': cfg['callback_signing'], 'status': status,
                  'action': fields['ConferenceAction'], 'conference': fields['ConferenceName'],
-                 'member': fields['ConferenceMemberID'], 'fields': dict(fields)}
+                 'member': fields['ConferenceMemberID'], 'fields': dict(fields), 'headers': dict(headers or {})}
         with self._cond:
             entry['seq'] = len(self._log) + 1
             self._log.append(entry)

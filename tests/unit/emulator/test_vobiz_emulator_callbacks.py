@@ -194,3 +194,14 @@ def test_control_errors(emu):
     with pytest.raises(ValueError, match='callback_url'):
         emu.configure(callback_url='ftp://x')
     assert control(emu, 'GET', '/callbacks').json()['callbacks'][0]['action'] == 'enter'
+
+
+def test_signed_url_differs_from_the_target(emu, receiver):
+    emu.configure(callback_signed_url='https://eda.example.com/hook?x=1')
+    emu.add_conference('r', members=['1'])
+    assert emu.callback_sender.wait_idle()
+    headers = receiver.received[0]['headers']
+    assert receiver.received[0]['path'] == '/vobiz/conference?tenant=1'
+    nonce = headers['X-Vobiz-Signature-V3-Nonce']
+    assert headers['X-Vobiz-Signature-V3'] == expected('cb-token', 'https://eda.example.com/hook.' + nonce)
+    assert emu.callback_sender.log()[0]['headers']['X-Vobiz-Signature-V3-Nonce'] == nonce
