@@ -86,7 +86,7 @@ def collections_path(work: pathlib.Path) -> str:
 class Rulebook:
     """``ansible-rulebook -r vobiz.voice.enforce_limits`` in its own process group, output to a file."""
 
-    def __init__(self, work: pathlib.Path, api_url: str, token: str, variables: dict):
+    def __init__(self, work: pathlib.Path, api_url: str, token: str, variables: dict, auth_id: str = AUTH_ID):
         self.work = work
         self.port = variables['vobiz_callback_port']
         self.output = work / 'ansible-rulebook.log'
@@ -102,7 +102,7 @@ class Rulebook:
             'ANSIBLE_COLLECTIONS_PATH': collections_path(work),
             'ANSIBLE_NOCOLOR': '1',
             'ANSIBLE_LOCALHOST_WARNING': 'false',
-            'VOBIZ_AUTH_ID': AUTH_ID,
+            'VOBIZ_AUTH_ID': auth_id,
             'VOBIZ_AUTH_TOKEN': token,
             'VOBIZ_API_URL': api_url,
             'HOME': env.get('HOME', str(work)),
