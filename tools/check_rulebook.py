@@ -266,7 +266,7 @@ def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: in
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--keep', action='store_true', help='keep the scratch directory')
     parser.add_argument('--max-duration', type=int, default=12)
     parser.add_argument('--lonely-after', type=int, default=3)

@@ -32,31 +32,33 @@ VERDICT_ABSENT = 'absent'
 VERDICT_UNREADABLE = 'unreadable'
 
 
+def _duration_seconds(value):
+    """Seconds from an int or a duration text, or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == int(value) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower().replace(' ', '')
+    if text.isdigit():
+        return int(text)
+    found = _DURATION.match(text)
+    if not text or not found or not any(found.groups()):
+        return None
+    hours, minutes, secs = (int(part or 0) for part in found.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
 def parse_duration(value, option='running_longer_than'):
     """Seconds from an int, a string of digits, or ``4h``, ``30m``, ``90s``, ``1h30m``, ``2h5m10s``.
 
     Raises ``VobizInputError`` naming ``option``.
     """
-    if isinstance(value, bool):
-        value = None
-    elif isinstance(value, int):
-        seconds = value
-    elif isinstance(value, float) and value == int(value):
-        seconds = int(value)
-    elif isinstance(value, str):
-        text = value.strip().lower().replace(' ', '')
-        if text.isdigit():
-            seconds = int(text)
-        else:
-            found = _DURATION.match(text)
-            if not text or not found or not any(found.groups()):
-                value = None
-            else:
-                hours, minutes, secs = (int(part or 0) for part in found.groups())
-                seconds = hours * 3600 + minutes * 60 + secs
-    else:
-        value = None
-    if value is None or seconds < 0:
+    seconds = _duration_seconds(value)
+    if seconds is None or seconds < 0:
         raise VobizInputError(
             '{0} must be a number of seconds or a duration such as 4h, 30m, 90s or 1h30m'.format(option), option=option)
     return seconds
