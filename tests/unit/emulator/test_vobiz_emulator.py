@@ -622,8 +622,8 @@ def test_switch_normalisation():
     assert rule['kind'] == '503' and rule['method'] == 'DELETE' and rule['retry_after'] == 1 and rule['first_n'] is None
     # the callback switches have their own tests (test_vobiz_emulator_callbacks.py)
     assert set(DEFAULT_SWITCHES) - set(CALLBACK_DEFAULTS) == {'latency_ms', 'jitter_ms', 'seed', 'faults', 'rate_limit', 'list_lies',
-                                                             'retrieve_lies', 'member_action_status', 'error_style', 'trailing_slash',
-                                                             'forbidden'}
+                                                              'retrieve_lies', 'member_action_status', 'error_style', 'trailing_slash',
+                                                              'forbidden'}
 
 
 # ----- request log
