@@ -14,10 +14,13 @@ import hmac
 import json
 import os
 import stat
+import threading
 
 import pytest
+import requests
 
 from ansible_collections.vobiz.voice.extensions.eda.plugins.event_source import conference_callbacks as source
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 URL = 'https://eda.example.com/vobiz/conference'
 TOKEN = 'tok-ABC'
@@ -377,3 +380,74 @@ def test_http_other_paths_and_large_bodies_are_refused(served):
     assert post(v3_headers('h-4'), enter('r', '1'), path='/other') == 404
     assert post(v3_headers('h-5'), data='ConferenceName=' + 'x' * 4096, ) == 413
     assert drain(listener) == []
+
+
+# ----- the emulator's callbacks through the real listener
+
+
+@pytest.fixture
+def listening(tmp_path):
+    """The listener on a free port, served from a background event loop; yields (url, listener)."""
+    pytest.importorskip('aiohttp', reason='aiohttp (a dependency of ansible-rulebook) is not installed')
+    from aiohttp import web
+
+    loop = asyncio.new_event_loop()
+    settings = source.parse_args({'port': 0, 'public_url': URL, 'parent_auth_token': PARENT, 'max_duration': 60,
+                                  'lonely_after': 30}, environ={'VOBIZ_AUTH_TOKEN': TOKEN})
+    listener = source.CallbackListener(settings)
+    runner = web.AppRunner(listener.app())
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, '127.0.0.1', 0).start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield 'http://127.0.0.1:%d/vobiz/conference' % port, listener
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+@pytest.mark.parametrize('switches', [
+    {},
+    {'callback_signing': 'v3', 'callback_reorder': True},
+    {'callback_signing': 'v2', 'callback_duplicate': True},
+])
+def test_the_emulators_callbacks_build_the_registry(listening, switches):
+    url, listener = listening
+    with Emulator(auth_id='MA_X', auth_token=TOKEN, callback_url=url, callback_signed_url=URL,
+                  callback_parent_token=PARENT, **switches) as emu:
+        emu.add_conference('Kept', members=['1', '2'])
+        emu.add_conference('Ended', members=['3', '4', '5'])
+        emu.leave_member('Kept', '2')
+        emu.remove_conference('Ended')  # silent: no callbacks
+        emu.add_conference('Hung', members=['6', '7'])
+        headers = {'X-Auth-ID': 'MA_X', 'X-Auth-Token': TOKEN}
+        assert requests.delete(emu.api_url + '/Account/MA_X/Conference/Hung/', headers=headers, timeout=5).status_code == 204
+        assert emu.callback_sender.wait_idle()
+        log = emu.callback_sender.log()
+    assert {entry['status'] for entry in log} == {204}
+    rooms = listener.registry.rooms
+    assert sorted(rooms) == ['Ended', 'Kept']  # Hung ended by its exits; Ended never said so
+    assert rooms['Kept'].present == {'1'} and rooms['Kept'].members_known
+    assert rooms['Ended'].present == {'3', '4', '5'}
+
+
+def test_forged_and_replayed_emulator_callbacks_are_refused(listening):
+    url, listener = listening
+    with Emulator(auth_id='MA_X', auth_token=TOKEN, callback_url=url, callback_signed_url=URL) as emu:
+        # the sender reads the switches when it sends: let each batch go before changing them
+        emu.configure(callback_signing='wrong_key')
+        emu.add_conference('Forged', members=1)
+        assert emu.callback_sender.wait_idle()
+        emu.configure(callback_signing='none')
+        emu.add_conference('Unsigned', members=1)
+        assert emu.callback_sender.wait_idle()
+        emu.configure(callback_signing='v2+v3', callback_replay=True)
+        emu.add_conference('Real', members=1)
+        assert emu.callback_sender.wait_idle()
+        statuses = [(entry['conference'], entry['kind'], entry['status']) for entry in emu.callback_sender.log()]
+    assert statuses == [('Forged', 'sent', 403), ('Unsigned', 'sent', 401), ('Real', 'sent', 204), ('Real', 'replay', 403)]
+    assert sorted(listener.registry.rooms) == ['Real']
