@@ -139,7 +139,7 @@ class Policy(object):
         return VERDICT_SELECTED, None, count
 
     def apply(self, answers):
-        """Judge a list of ``Retrieved`` answers (``None`` entries, for items not run, count as unreadable)."""
+        """Judge a list of ``Retrieved`` answers; ``None`` entries (items a stopped batch never ran) are left out."""
         outcome = PolicyOutcome()
         for retrieved in answers:
             if retrieved is None:
