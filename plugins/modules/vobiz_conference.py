@@ -88,6 +88,23 @@ options:
       - Mutually exclusive with O(name), O(match) and O(exclude).
     type: bool
     default: false
+  running_longer_than:
+    description:
+      - Scheduled policy (for rooms this collection learns of without callbacks, see the enforce_limits guide).
+        Select only the conferences whose C(conference_run_time), as retrieve reports it, is longer than this.
+      - Seconds as an integer, or a duration such as V(4h), V(30m), V(90s) or V(1h30m).
+      - Applies on top of O(name) and O(match); with neither, to every live conference (one C(GET) of the list).
+        Each candidate is retrieved (one C(GET) each, also in normal mode).
+      - A conference whose answer cannot be read, or that reports no run time, is never selected. It is listed in
+        RV(unreadable) with a warning, because a policy must not end a room it could not check.
+      - With O(members_at_most), a room is selected when it meets both. Cannot be combined with O(all).
+    type: raw
+  members_at_most:
+    description:
+      - Scheduled policy. Select only the conferences with at most this many members, as retrieve reports them
+        (C(conference_member_count), or the length of C(members)). V(1) selects rooms left with one caller, V(0) empty rooms.
+      - Applies like O(running_longer_than), and fails safe the same way.
+    type: int
   state:
     description:
       - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
@@ -151,6 +168,16 @@ EXAMPLES = r'''
 - name: Hang up every live conference of the account
   vobiz.voice.vobiz_conference:
     all: true
+
+# Scheduled policy (an AWX schedule every 10 minutes): end rooms running longer than 4 hours, and rooms
+# older than 30 minutes left with a single caller. Rooms that cannot be read are never ended.
+- name: End rooms over the time limit
+  vobiz.voice.vobiz_conference:
+    running_longer_than: 4h
+- name: End abandoned rooms
+  vobiz.voice.vobiz_conference:
+    running_longer_than: 30m
+    members_at_most: 1
 '''
 
 RETURN = r'''
@@ -207,6 +234,14 @@ excluded:
   type: list
   elements: str
   sample: ["ci-shared-demo"]
+unreadable:
+  description:
+    - With O(running_longer_than) or O(members_at_most), the candidates that could not be checked against the policy
+      (unreadable answer, no run time or no member count); they were not selected and not touched.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Board Room"]
 msg:
   description: A one-line summary.
   returned: always
@@ -233,6 +268,11 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     excluded_name_warning,
     list_warning,
     vobiz_argument_spec,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
+    Policy,
+    selection_params,
+    unreadable_warning,
 )
 
 
@@ -323,7 +363,10 @@ def failure_message(failures):
 class ConferenceHangup(object):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, selection, audit):
+    def __init__(self, module, client, selection, audit, policy=None):
+        self.policy = policy
+        self.unreadable = []
+        self.policy_answers = None  # check mode with a policy: the retrieve answers already read
         self.module = module
         self.client = client
         self.selection = selection
@@ -338,6 +381,7 @@ class ConferenceHangup(object):
         if self.audit is not None:
             self.audit.close()
         result = self.report.result(diff=self.module._diff, msg=failed_msg or msg)
+        result['unreadable'] = self.unreadable
         if failed_msg:
             self.module.fail_json(**result)
         self.module.exit_json(**result)
@@ -365,6 +409,8 @@ class ConferenceHangup(object):
         self.report.warnings.extend(selection.warnings)
         for name in excluded_explicit:
             self.report.warnings.append(excluded_name_warning(name))
+        if self.policy is not None:
+            targets = self.apply_policy(targets)
 
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
@@ -378,6 +424,8 @@ class ConferenceHangup(object):
 
         if self.check_mode:
             worker, record = self.client.retrieve, self.report.add_prediction
+            if self.policy_answers is not None:
+                worker = self.policy_answers.get
         else:
             worker, record = self.client.hangup, self.report.add_outcome
         try:
@@ -391,6 +439,26 @@ class ConferenceHangup(object):
         if self.report.failures:
             self.finish(failed_msg=failure_message(self.report.failures))
         self.finish()
+
+    def apply_policy(self, candidates):
+        """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
+        if not candidates:
+            return candidates
+        try:
+            answers = self.client.run_concurrently(self.client.retrieve, candidates)
+        except VobizFatalError as exc:
+            self.finish(failed_msg=str(exc))
+        outcome = self.policy.apply(answers)
+        self.report.already_absent.extend(outcome.absent)
+        for name, reason in outcome.unreadable:
+            self.unreadable.append(name)
+            self.report.warnings.append(unreadable_warning(name, reason))
+        if self.check_mode:
+            self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
+        if not outcome.selected:
+            self.finish(msg='No conference {0}{1}; nothing to do.'.format(
+                self.policy.describe(), ' ({0} could not be checked)'.format(len(self.unreadable)) if self.unreadable else ''))
+        return outcome.selected
 
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
@@ -448,6 +516,8 @@ def main():
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
         audit_log=dict(type='path'),
+        running_longer_than=dict(type='raw'),
+        members_at_most=dict(type='int'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_REQUESTS:
@@ -455,7 +525,8 @@ def main():
 
     # Every input check comes before the first request.
     try:
-        selection = Selection.from_params(module.params)
+        policy = Policy.from_params(module.params)
+        selection = Selection.from_params(selection_params(module.params, policy))
     except VobizInputError as exc:
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
@@ -466,7 +537,7 @@ def main():
         except VobizInputError as exc:
             module.fail_json(msg=str(exc))
 
-    ConferenceHangup(module, client, selection, audit).run()
+    ConferenceHangup(module, client, selection, audit, policy=policy).run()
 
 
 if __name__ == '__main__':

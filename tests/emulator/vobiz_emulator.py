@@ -21,12 +21,15 @@ In-process::
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import dataclasses
 import datetime
 import email.utils
 import fnmatch
+import hashlib
 import hmac
+import http.client
 import http.server
 import itertools
 import json
@@ -227,6 +230,8 @@ def normalize_switch(name: str, value):
     """Validate one switch value and return its normalised form (raises ValueError)."""
     if name not in DEFAULT_SWITCHES:
         raise ValueError('unknown switch %r (known: %s)' % (name, ', '.join(sorted(DEFAULT_SWITCHES))))
+    if name in CALLBACK_DEFAULTS:
+        return normalize_callback_switch(name, value)
     if name in ('latency_ms', 'jitter_ms'):
         if not _is_number(value) or value < 0:
             raise ValueError('%s must be a number >= 0' % name)
@@ -396,7 +401,328 @@ def render_conference(conf: dict, now: float) -> dict:
     }
 
 
-class Emulator:
+# ---------------------------------------------------------------------------------------------
+# conference callbacks (members join and leave; signed enter/exit callbacks to callback_url)
+
+CALLBACK_SIGNINGS = ('v2+v3', 'v3', 'v2', 'none', 'wrong_key')
+CALLBACK_DEFAULTS = {
+    'callback_url': None,  # where enter/exit callbacks are POSTed; None: no callbacks
+    'callback_signed_url': None,  # the URL signed (as configured at Vobiz, e.g. behind a TLS proxy); None: callback_url
+    'callback_signing': 'v2+v3',  # which signature headers; wrong_key signs V2+V3 with a wrong token
+    'callback_parent_token': None,  # also send MA-V2/MA-V3 headers keyed with this (sub-account callbacks)
+    'callback_delay_ms': 0,  # wait this long before sending each batch
+    'callback_reorder': False,  # send each batch (e.g. the exits of one hang-up) in reverse order
+    'callback_duplicate': False,  # send every callback twice (the second with a fresh nonce, as a re-delivery)
+    'callback_replay': False,  # send every callback again verbatim (same nonce and signature: a replay)
+    'callback_drop_rate': 0.0,  # drop this share of callbacks (seeded by "seed")
+}
+DEFAULT_SWITCHES.update(CALLBACK_DEFAULTS)
+
+
+def normalize_callback_switch(name: str, value):
+    """Validate one callback switch (raises ValueError)."""
+    if name in ('callback_url', 'callback_signed_url'):
+        if value is None or value == '':
+            return None
+        parts = urllib.parse.urlsplit(value) if isinstance(value, str) else None
+        if parts is None or parts.scheme not in ('http', 'https') or not parts.netloc:
+            raise ValueError('%s must be an http(s) URL or null' % name)
+        return value
+    if name == 'callback_signing':
+        if value not in CALLBACK_SIGNINGS:
+            raise ValueError('callback_signing must be one of %s' % ', '.join(CALLBACK_SIGNINGS))
+        return value
+    if name == 'callback_parent_token':
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValueError('callback_parent_token must be a non-empty string or null')
+        return value
+    if name == 'callback_delay_ms':
+        if not _is_number(value) or value < 0:
+            raise ValueError('callback_delay_ms must be a number >= 0')
+        return value
+    if name == 'callback_drop_rate':
+        if not _is_number(value) or not 0 <= value <= 1:
+            raise ValueError('callback_drop_rate must be a number from 0 to 1')
+        return float(value)
+    if not isinstance(value, bool):
+        raise ValueError('%s must be true or false' % name)
+    return value
+
+
+def callback_signature(token: str, url: str, nonce: str, version: str) -> str:
+    """Vobiz's callback signature: base64(HMAC-SHA256(token, URL + nonce)) for V2, URL + "." + nonce for V3."""
+    message = url + ('.' if version == 'v3' else '') + nonce
+    return base64.b64encode(hmac.new(token.encode('utf-8'), message.encode('utf-8'), hashlib.sha256).digest()).decode('ascii')
+
+
+def callback_fields(conf: dict, member: dict, action: str, flag: bool) -> dict:
+    """The form fields of one enter/exit callback, with Vobiz's field names."""
+    fields = {
+        'ConferenceAction': action,
+        'Event': 'ConferenceEnter' if action == 'enter' else 'ConferenceExit',
+        'ConferenceUUID': conf['uuid'],
+        'ConferenceName': conf['name'],
+        'ConferenceMemberID': member['member_id'],
+        'CallUUID': member['call_uuid'],
+    }
+    if action == 'enter':
+        fields.update(ConferenceFirstMember='true' if flag else 'false', From=member['from'], To=member['to'],
+                      Direction=member['direction'], CallStatus='in-progress')
+    else:
+        fields['ConferenceLastMember'] = 'true' if flag else 'false'
+    return fields
+
+
+class CallbackSender:
+    """Sends batches of callbacks from one background thread, applying the callback switches."""
+
+    def __init__(self, emulator: 'Emulator'):
+        self.emulator = emulator
+        self._queue = []
+        self._cond = threading.Condition()
+        self._log = []
+        self._thread = None
+        self._stopping = False
+        self._rng = random.Random(0)
+        self._busy = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name='vobiz-emulator-callbacks', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def enqueue(self, batch: list) -> None:
+        """Queue the form-field dicts of one emulator operation (nothing when callback_url is unset)."""
+        if not batch or self.emulator.config['callback_url'] is None:
+            return
+        with self._cond:
+            self._queue.append(batch)
+            self._cond.notify_all()
+
+    def log(self) -> list:
+        with self._cond:
+            return copy.deepcopy(self._log)
+
+    def clear_log(self) -> None:
+        with self._cond:
+            self._log = []
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until every queued callback has been sent (or dropped); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._stopping)
+                if self._stopping:
+                    return
+                batch = self._queue.pop(0)
+                self._busy += 1
+            try:
+                self._send_batch(batch)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()
+
+    def _send_batch(self, batch: list) -> None:
+        cfg = self.emulator.config
+        if cfg['callback_delay_ms']:
+            time.sleep(cfg['callback_delay_ms'] / 1000.0)
+        if cfg['callback_reorder']:
+            batch = list(reversed(batch))
+        for fields in batch:
+            if cfg['callback_drop_rate'] and self._rng.random() < cfg['callback_drop_rate']:
+                self._record(cfg, fields, None, 'dropped')
+                continue
+            headers = self._headers(cfg, self.emulator.auth_token)
+            self._post(cfg, fields, headers, 'sent')
+            if cfg['callback_replay']:
+                self._post(cfg, fields, headers, 'replay')
+            if cfg['callback_duplicate']:
+                self._post(cfg, fields, self._headers(cfg, self.emulator.auth_token), 'duplicate')
+
+    def _headers(self, cfg: dict, token: str) -> dict:
+        signing = cfg['callback_signing']
+        if signing == 'none':
+            return {}
+        if signing == 'wrong_key':
+            token = 'not-' + token
+        parts = urllib.parse.urlsplit(cfg['callback_signed_url'] or cfg['callback_url'])
+        url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, '', ''))
+        headers = {}
+        versions = ('v2', 'v3') if signing in ('v2+v3', 'wrong_key') else (signing,)
+        keys = [('', token)]
+        if cfg['callback_parent_token']:
+            keys.append(('MA-', cfg['callback_parent_token']))
+        for prefix, key in keys:
+            for version in versions:
+                nonce = secrets.token_hex(10)
+                name = 'X-Vobiz-Signature-%s%s' % (prefix, version.upper())
+                headers[name] = callback_signature(key, url, nonce, version)
+                headers[name + '-Nonce'] = nonce
+        return headers
+
+    def _post(self, cfg: dict, fields: dict, headers: dict, kind: str) -> None:
+        # http.client sends header names exactly as given (urllib would re-case them)
+        data = urllib.parse.urlencode(fields).encode('ascii')
+        parts = urllib.parse.urlsplit(cfg['callback_url'])
+        target = parts.path or '/'
+        if parts.query:
+            target += '?' + parts.query
+        headers = dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded',
+                                   'User-Agent': 'VobizEmulator/' + __version__})
+        status = None
+        try:
+            if parts.scheme == 'https':
+                conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=10)
+            else:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
+            try:
+                conn.request('POST', target, body=data, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            finally:
+                conn.close()
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            status = 'error: %s' % type(exc).__name__
+        self._record(cfg, fields, status, kind, {k: v for k, v in headers.items() if k.startswith('X-Vobiz-')})
+
+    def _record(self, cfg: dict, fields: dict, status, kind: str, headers=None) -> None:
+        # the signature headers are kept (a signature is no secret: it is bound to its nonce) so tests can replay them
+        entry = {'time': utc_now(), 'kind': kind, 'signing': cfg['callback_signing'], 'status': status,
+                 'action': fields['ConferenceAction'], 'conference': fields['ConferenceName'],
+                 'member': fields['ConferenceMemberID'], 'fields': dict(fields), 'headers': dict(headers or {})}
+        with self._cond:
+            entry['seq'] = len(self._log) + 1
+            self._log.append(entry)
+
+
+def member_callbacks(conf: dict, members: list, action: str, room_empty_after: bool, room_was_empty: bool = False) -> list:
+    """Callbacks for members entering (the first of an empty room gets ConferenceFirstMember) or leaving
+    (the last one, when the room is empty afterwards, gets ConferenceLastMember)."""
+    batch = []
+    for index, member in enumerate(members):
+        if action == 'enter':
+            flag = room_was_empty and index == 0
+        else:
+            flag = room_empty_after and index == len(members) - 1
+        batch.append(callback_fields(conf, member, action, flag))
+    return batch
+
+
+def _callback_control(handler, emulator: 'Emulator', parts) -> bool:
+    """Control routes of this section; returns False when the path is not one of them.
+
+    GET/DELETE /_emulator/callbacks; POST /_emulator/conferences/{name}/members {"count": N} or {"members": [...]};
+    DELETE /_emulator/conferences/{name}/members/{id}.
+    """
+    segments = parts.path[len(CONTROL_PREFIX):].strip('/').split('/')
+    if segments == ['callbacks']:
+        allowed = ('GET', 'DELETE')
+    elif len(segments) in (3, 4) and segments[0] == 'conferences' and segments[2] == 'members':
+        allowed = ('POST',) if len(segments) == 3 else ('DELETE',)
+    else:
+        return False
+    raw, read_error = handler._read_body()
+    if read_error:
+        handler._send(Reply(read_error[0], {'error': read_error[1]}))
+        return True
+    if handler.command not in allowed:
+        handler._send(Reply(405, {'error': 'method not allowed'}, {'Allow': ', '.join(allowed)}))
+        return True
+    body, body_error = parse_json_body(raw)
+    if body_error or (body is not None and not isinstance(body, dict)):
+        handler._send(Reply(400, {'error': body_error or 'the request body must be a JSON object'}))
+        return True
+    body = body or {}
+    try:
+        if segments == ['callbacks']:
+            if handler.command == 'DELETE':
+                emulator.callback_sender.clear_log()
+                reply = Reply(204)
+            else:
+                reply = Reply(200, {'callbacks': emulator.callback_sender.log()})
+        else:
+            name = decode_segment(segments[1])
+            if len(segments) == 3:
+                members = body.get('members', body.get('count', 1))
+                reply = Reply(201, emulator.join_members(name, members, auth_id=body.get('auth_id')))
+            else:
+                reply = Reply(200, emulator.leave_member(name, decode_segment(segments[3]), auth_id=body.get('auth_id')))
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        reply = Reply(404 if 'not live' in str(exc) or 'no member' in str(exc) else 400, {'error': str(exc)})
+    handler._send(reply)
+    return True
+
+
+class _CallbackMixin:
+    """Emulator methods of the callbacks section (members joining and leaving)."""
+
+    def join_members(self, name: str, members=1, auth_id: str | None = None) -> dict:
+        """Members join a live conference (members: a count or a list of ids/dicts); sends enter callbacks."""
+        now = time.time()
+        with self._lock:
+            account = self._account(auth_id)
+            conf = account.conferences.get(name)
+            if conf is None:
+                raise ValueError('conference %r is not live' % name)
+            if isinstance(members, int) and not isinstance(members, bool) and members >= 1:
+                people = [self._new_member(None, now) for dummy in range(members)]
+            elif isinstance(members, list) and members:
+                people = [self._new_member(spec, now) for spec in members]
+            else:
+                raise ValueError('members must be an integer >= 1 or a non-empty list')
+            taken = {member['member_id'] for member in conf['members']}
+            if any(member['member_id'] in taken for member in people):
+                raise ValueError('member id already in the conference')
+            was_empty = not conf['members']
+            conf['members'].extend(people)
+            self.callback_sender.enqueue(member_callbacks(conf, people, 'enter', False, was_empty))
+            return render_conference(conf, now)
+
+    def leave_member(self, name: str, member_id: str, auth_id: str | None = None) -> dict:
+        """A member hangs up; the room ends when it was the last one. Sends the exit callback."""
+        with self._lock:
+            account = self._account(auth_id)
+            conf = account.conferences.get(name)
+            if conf is None:
+                raise ValueError('conference %r is not live' % name)
+            gone = [member for member in conf['members'] if member['member_id'] == member_id]
+            if not gone:
+                raise ValueError('no member %r in conference %r' % (member_id, name))
+            conf['members'] = [member for member in conf['members'] if member['member_id'] != member_id]
+            ended = not conf['members']
+            self.callback_sender.enqueue(member_callbacks(conf, gone, 'exit', ended))
+            if ended:
+                self._end_conference(account, name)
+            return {'conference': name, 'member_id': member_id, 'conference_ended': ended}
+
+    def _callbacks_for_end(self, account, name: str) -> None:
+        """Exit callbacks for every member of a room being hung up (call with the lock held)."""
+        conf = account.conferences.get(name)
+        if conf is not None:
+            self.callback_sender.enqueue(member_callbacks(conf, conf['members'], 'exit', True))
+
+    def _callbacks_for_removed(self, account, name: str, before: list) -> None:
+        """Exit callbacks for members a kick or member hang-up removed (call with the lock held)."""
+        conf = account.conferences.get(name)
+        if conf is not None:
+            present = {member['member_id'] for member in conf['members']}
+            gone = [member for member in before if member['member_id'] not in present]
+            self.callback_sender.enqueue(member_callbacks(conf, gone, 'exit', not conf['members']))
+
+
+class Emulator(_CallbackMixin):
     """The Vobiz API emulator, serving HTTP (or HTTPS) on 127.0.0.1 from background threads.
 
     ``switches`` are the behaviour switches (see DEFAULT_SWITCHES); ``accounts`` maps further
@@ -440,6 +766,7 @@ class Emulator:
         self._owns_ca_file = False
         self._stop_lock = threading.Lock()
         self._stopped = threading.Event()
+        self.callback_sender = CallbackSender(self)
         self.configure(**switches)
         self.add_account(auth_id, self.auth_token)
         for conf in conferences:
@@ -472,6 +799,7 @@ class Emulator:
         self._touch()
         self._thread = threading.Thread(target=server.serve, name='vobiz-emulator', daemon=True)
         self._thread.start()
+        self.callback_sender.start()
         if self.idle_timeout:
             threading.Thread(target=self._watch_idle, name='vobiz-emulator-idle', daemon=True).start()
         return self
@@ -489,6 +817,7 @@ class Emulator:
                 self._thread.join(5)
             server.server_close()
             server.close_connections()
+            self.callback_sender.stop()
             self._release_files()
             self._stopped.set()
 
@@ -592,9 +921,9 @@ class Emulator:
 
     def _add_conference_spec(self, spec, auth_id: str) -> None:
         if isinstance(spec, dict):
-            if not set(spec) <= {'name', 'members'}:
-                raise ValueError('a conference entry takes "name" and "members"')
-            self.add_conference(spec.get('name'), spec.get('members'), auth_id=auth_id)
+            if not set(spec) <= {'name', 'members', 'started_ago'}:
+                raise ValueError('a conference entry takes "name", "members" and "started_ago"')
+            self.add_conference(spec.get('name'), spec.get('members'), auth_id=auth_id, started_ago=spec.get('started_ago'))
         else:
             self.add_conference(spec, auth_id=auth_id)
 
@@ -626,13 +955,18 @@ class Emulator:
             member['member_id'] = str(spec)
         return member
 
-    def add_conference(self, name: str, members=None, auth_id: str | None = None) -> dict:
-        """Start (or restart) a live conference; members: a count, or a list of member ids / dicts."""
+    def add_conference(self, name: str, members=None, auth_id: str | None = None, started_ago=None) -> dict:
+        """Start (or restart) a live conference; members: a count, or a list of member ids / dicts.
+
+        ``started_ago``: seconds since the room started (its ``conference_run_time``), default 0.
+        """
         if not isinstance(name, str) or not name:
             raise ValueError('a conference needs a non-empty name')
         if members is None:
             members = self.members
-        now = time.time()
+        if started_ago is not None and (not _is_number(started_ago) or started_ago < 0):
+            raise ValueError('started_ago must be a number of seconds >= 0')
+        now = time.time() - (started_ago or 0)
         with self._lock:
             account = self._account(auth_id)
             if isinstance(members, int) and not isinstance(members, bool) and members >= 0:
@@ -645,8 +979,9 @@ class Emulator:
             if len(set(ids)) != len(ids):
                 raise ValueError('duplicate member ids in %r' % ids)
             account.conferences.pop(name, None)
-            account.conferences[name] = {'name': name, 'started': now, 'members': people}
-            return render_conference(account.conferences[name], now)
+            account.conferences[name] = {'name': name, 'started': now, 'members': people, 'uuid': str(uuid.uuid4())}
+            self.callback_sender.enqueue(member_callbacks(account.conferences[name], people, 'enter', False, True))
+            return render_conference(account.conferences[name], time.time())
 
     def remove_conference(self, name: str, auth_id: str | None = None) -> bool:
         """End a conference silently (not logged); True when it was live."""
@@ -743,6 +1078,7 @@ class Emulator:
                 self._fault_rng.seed(self._config['seed'])
                 self._jitter_rng.seed(self._config['seed'])
         self.clear_log()
+        self.callback_sender.clear_log()
         return self.config
 
     # ----- request log
@@ -947,6 +1283,7 @@ class Emulator:
             account = self._accounts[route.auth_id]
             if route.conference not in account.conferences:
                 return self._error(404, 'conference not found', cfg)
+            self._callbacks_for_end(account, route.conference)
             self._end_conference(account, route.conference)
         return Reply(204)
 
@@ -954,6 +1291,7 @@ class Emulator:
         with self._lock:
             account = self._accounts[route.auth_id]
             for name in list(account.conferences):
+                self._callbacks_for_end(account, name)
                 self._end_conference(account, name)
         return Reply(204)
 
@@ -1022,7 +1360,9 @@ class Emulator:
                     return self._error(404, 'member not found', cfg, details={'member_id': missing})
                 ids = list(dict.fromkeys(ids))
             if action in ('kick', 'member_hangup'):
+                before = list(conf['members'])
                 conf['members'] = [member for member in conf['members'] if member['member_id'] not in ids]
+                self._callbacks_for_removed(account, route.conference, before)
             elif action in ('mute', 'unmute'):
                 for member_id in ids:
                     present[member_id]['muted'] = action == 'mute'
@@ -1348,6 +1688,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _control(self, emulator: Emulator, target: str) -> None:
         parts = urllib.parse.urlsplit(target)
+        if _callback_control(self, emulator, parts):
+            return
         name = parts.path[len(CONTROL_PREFIX):].rstrip('/') or '/'
         routes = {
             '/log': ('GET', 'DELETE'),
@@ -1397,7 +1739,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if name == '/state':
             return Reply(200, emulator.state())
         if name == '/conferences':
-            shown = emulator.add_conference(body.get('name'), body.get('members'), auth_id=body.get('auth_id'))
+            shown = emulator.add_conference(body.get('name'), body.get('members'), auth_id=body.get('auth_id'),
+                                            started_ago=body.get('started_ago'))
             return Reply(201, shown)
         if name == '/conferences/remove':
             if not isinstance(body.get('name'), str):
