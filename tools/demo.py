@@ -4,7 +4,9 @@
 Starts the emulator with a realistic set of rooms, runs ``maintenance_window`` as a dry run
 (``--check --diff``) and then for real with an announcement, runs ``ci_teardown``, reruns it to
 show idempotence, prints a before/after table of rooms and what each step sent, and stops the
-emulator.
+emulator. A last act runs the rulebook ``vobiz.voice.enforce_limits`` in ``ansible-rulebook`` against
+a second emulator that sends signed conference callbacks: a room overstays a 5-second limit and is
+ended (skipped, with a message, when Java is missing).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import check_rulebook  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EMULATOR = ROOT / 'tests' / 'emulator' / 'vobiz_emulator.py'
@@ -153,7 +158,60 @@ class Demo:
             for item in items:
                 print(f'  {name}: {item.get("text") or item.get("url")!r} ({item.get("voice", "")} {item.get("language", "")})'.rstrip())
         print('\nAudit log: ' + str(self.workdir / 'vobiz-maintenance-audit.jsonl') + ' (removed with the demo directory)')
+        failures += self.event_driven() != 0
         return 1 if failures else 0
+
+    def event_driven(self) -> int:
+        """Act 5: the rulebook ends a room that overstays a 5-second limit, from Vobiz's callbacks."""
+        title = '5. Event-Driven Ansible: a room overstays a 5-second limit and the rulebook ends it'
+        banner(title)
+        if not check_rulebook.java_home():
+            print('SKIPPED act 5: ' + check_rulebook.JAVA_MISSING)
+            return 0
+        if not (check_rulebook.BIN / 'ansible-rulebook').exists():
+            print('SKIPPED act 5: ansible-rulebook is not installed in this venv (requirements-dev.txt pins it)')
+            return 0
+        work = self.workdir / 'eda'
+        work.mkdir()
+        port = check_rulebook.free_port()
+        public_url = 'https://eda.example.test/vobiz/conference'
+        emulator = check_rulebook.load_emulator_module().Emulator(
+            auth_id=AUTH_ID, auth_token=self.token, callback_url=f'http://127.0.0.1:{port}/vobiz/conference',
+            callback_signed_url=public_url).start()
+        rulebook = None
+        try:
+            print('$ ansible-rulebook -r vobiz.voice.enforce_limits -i inventory.yml --vars limits.yml   '
+                  '# vobiz_max_duration: 5, callbacks on port %d' % port, flush=True)
+            rulebook = check_rulebook.Rulebook(work, emulator.api_url, self.token, {
+                'vobiz_callback_port': port, 'vobiz_callback_public_url': public_url, 'vobiz_max_duration': 5,
+                'vobiz_check_interval': 1, 'vobiz_announcement': 'This conference has reached its time limit.',
+                'vobiz_grace_seconds': 1}, auth_id=AUTH_ID)
+            rulebook.wait_listening()
+            print('  the event source listens (the rules engine runs on Java)')
+            emulator.add_conference('Town Hall', members=4)
+            emulator.callback_sender.wait_idle()
+            sent = emulator.callback_sender.log()
+            print(f'  Town Hall starts with 4 callers; Vobiz sends {len(sent)} signed enter callbacks, answered '
+                  + ', '.join(sorted({str(entry['status']) for entry in sent})))
+            ended = check_rulebook.wait_for(lambda: check_rulebook.deletes(emulator, 'Town Hall'), 90)
+            if ended:
+                rulebook.wait_outcome('Town Hall', 60)
+        finally:
+            if rulebook is not None:
+                rulebook.stop()
+            emulator.stop()
+        hangups = [entry for entry in check_rulebook.deletes(emulator, 'Town Hall') if entry['status'] == 204]
+        if not hangups:
+            print('  Town Hall was NOT hung up; ansible-rulebook said:\n' + rulebook.text()[-3000:])
+            return 1
+        lived = check_rulebook.parse_time(hangups[0]['time']) - check_rulebook.parse_time(sent[0]['time'])
+        spoken = [entry for entry in emulator.requests(method='POST') if entry['action'] == 'speak' and entry['status'] in (200, 202)]
+        print(f'  the rulebook announced ({len(spoken)} POST Speak), then hung Town Hall up '
+              f'({hangups[0]["method"]} -> {hangups[0]["status"]}) {lived:.0f} s after its first callback')
+        for line in rulebook.text().splitlines():
+            if 'VOBIZ_ENFORCE_LIMITS' in line:
+                print('  ' + line.strip().replace('\\"', '"'))
+        return 0
 
 
 def main() -> int:

@@ -350,6 +350,15 @@ def main() -> int:
         gate.run('ansible-runner: ci_teardown, no token leak', [py, 'tools/check_runner.py'], env=env, timeout=300)
     if gate.wanted('accounts'):
         gate.run('ci_teardown: 20 accounts, forks 10, 1 bad', [py, 'tools/check_many_accounts.py'], env=env, timeout=300)
+    if gate.wanted('rulebook'):
+        rulebook_step = 'ansible-rulebook: enforce_limits against the emulator'
+        if shutil.which('java') is None:
+            gate.skip(rulebook_step, 'java not found (ansible-rulebook needs a JDK 17)')
+        else:
+            gate.run(rulebook_step, [py, 'tools/check_rulebook.py'], env=env, timeout=300)
+    if gate.wanted('eda'):
+        gate.run('EDA credential type (AWX rules)', [py, 'tools/check_awx_credential_type.py', 'extensions/eda/credential_type_vobiz.yml'],
+                 env=env, timeout=120)
     if gate.wanted('changelog'):
         gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
     if gate.wanted('build') or gate.wanted('importer'):

@@ -32,6 +32,11 @@ options:
       - Must start with C(https://) (or C(http://)) and must not contain a query string, a fragment or credentials.
         Plain C(http://) to a host other than loopback draws a warning, because the token would travel unencrypted.
       - If not set, the value of the E(VOBIZ_API_URL) environment variable is used, and then the default.
+      - Only a HTTP 404 that is recognisably the conference API's own (an empty body or one of its error bodies,
+        C({"error":"..."}) or C({"status":"error","error":{...}})) means "not found". Any other 404, such as the API
+        gateway's C({"message":"Not Found"}) for a path it does not know or an HTML page, means the path is wrong
+        (for example a wrong version prefix in O(api_url)); the run stops at once with an error that names O(api_url),
+        and no conference is reported hung up or absent.
     type: str
     default: https://api.vobiz.ai/api/v1
   validate_certs:
@@ -46,7 +51,11 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each connection and for each reply, per request. Must be greater than V(0).
+      - Seconds one attempt of a request may take, from connecting to the last byte of the answer. Must be greater than V(0).
+      - An answer that has not arrived in full by then (for example a server that sends its body a byte at a time)
+        counts as a read timeout; the request may have been carried out, and it is retried as described in O(retries).
+      - Answers are read up to 256 KiB; a bigger answer is not read and counts as unreadable for that request (a
+        failure, never a success or "absent").
     type: float
     default: 10
   retries:

@@ -40,6 +40,7 @@ import signal
 import threading
 import time
 import traceback
+import unicodedata
 import uuid
 
 from urllib.parse import quote, urlsplit
@@ -101,6 +102,22 @@ INTERRUPT_GRACE_SECONDS = 1.0
 #: The signals that interrupt a run (see ``InterruptGuard``).
 INTERRUPT_SIGNALS = ('SIGINT', 'SIGTERM')
 
+#: The largest answer body read (bytes, after content decoding). Any Vobiz answer is a few KB;
+#: a bigger one is unreadable for that request, and the connection is closed instead of buffering it.
+MAX_ANSWER_BYTES = 256 * 1024
+#: Bytes asked for per read of an answer body (the deadline is checked between reads).
+ANSWER_READ_CHUNK = 16 * 1024
+
+#: How an answer reads (``classify_answer``).
+ANSWER_SUCCESS = 'success'
+ANSWER_NOT_FOUND = 'not_found'
+ANSWER_UNKNOWN_ROUTE = 'unknown_route'
+ANSWER_ERROR = 'error'
+
+#: Shortest piece of the token that may never appear in any text leaving the client.
+TOKEN_PIECE = 6
+REDACTED = '********'
+
 
 # ---------------------------------------------------------------------------
 # Errors
@@ -151,6 +168,10 @@ class VobizAuthError(VobizFatalError):
 
 class VobizTLSError(VobizFatalError):
     """The server certificate could not be verified."""
+
+
+class VobizUnknownRouteError(VobizFatalError):
+    """HTTP 404 that is not the conference API's own: the path (``api_url``) looks wrong."""
 
 
 class VobizBatchAborted(VobizError):
@@ -444,12 +465,95 @@ def is_conference_gone(status, body):
     return bool(message) and message.strip().lower() == 'conference not found'
 
 
+# Characters that could drive a terminal or reorder what the operator reads: C0 (TAB, LF, CR,
+# ESC, BEL, ...), DEL, C1, the line and paragraph separators and the bidi embeddings/overrides/isolates.
+_NAMED_ESCAPES = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+_BIDI_CONTROLS = frozenset(chr(c) for c in list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A)) + [0x2028, 0x2029])
+
+
+def _escape_char(char):
+    code = ord(char)
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return '\\x{0:02x}'.format(code)
+    if char in _BIDI_CONTROLS:
+        return '\\u{0:04x}'.format(code)
+    return char
+
+
+def sanitize_text(text):
+    """Escape control characters in server-provided text (``\\x1b``, ``\\n``, ``\\u202e``, ...).
+
+    Applied to every server- or library-provided text before it reaches a message, a warning, a
+    ``failures`` entry or the audit log, so that no answer can move the cursor, recolour, erase or
+    forge lines (``"\\n[ERROR]: ..."``) on the operator's terminal.
+    """
+    if text is None:
+        return None
+    text = str(text)
+    if all(' ' <= c < '\x7f' for c in text):
+        return text
+    return ''.join(_escape_char(c) for c in text)
+
+
+def is_error_body(body, json_ok=True):
+    """Does a parsed answer body say "error"? (``{"error": <non-empty>}`` or ``{"status": "error"}``, or not JSON)."""
+    if not json_ok:
+        return True
+    if not isinstance(body, dict):
+        return body is not None
+    error = body.get('error')
+    return error not in (None, '', {}, []) or str(body.get('status', '')).lower() == 'error'
+
+
+def is_vobiz_not_found(body, json_ok=True):
+    """Is a 404 body recognisably the conference API's own?
+
+    An empty body, the flat shape ``{"error": "..."}`` (with at most an ``api_id`` besides), or the
+    envelope ``{"status": "error", "error": {...}, ...}``. The gateway's ``{"message": "Not Found"}``,
+    HTML and anything else are not: they answer a path the API does not know.
+    """
+    if not json_ok:
+        return False
+    if body is None:
+        return True
+    if not isinstance(body, dict):
+        return False
+    error = body.get('error')
+    if isinstance(error, str) and error and set(body) <= {'error', 'api_id'}:
+        return True
+    return body.get('status') == 'error' and isinstance(error, dict)
+
+
+def classify_answer(status, body, json_ok=True, problem=None):
+    """The one reading of an HTTP answer that every operation uses.
+
+    * ``success``: 200, 202 or 204 with an empty body, ``{}`` or a JSON object without an error;
+    * ``not_found``: a 404 that is recognisably Vobiz's own (see ``is_vobiz_not_found``);
+    * ``unknown_route``: any other 404 (the gateway's, HTML, ...): the path looks wrong;
+    * ``error``: everything else, including a 2xx with an error body or a body that is not JSON,
+      and an answer that could not be read at all (``problem``, e.g. too large).
+    """
+    if problem is not None:
+        return ANSWER_ERROR
+    if status == 404:
+        return ANSWER_NOT_FOUND if is_vobiz_not_found(body, json_ok) else ANSWER_UNKNOWN_ROUTE
+    if status in SUCCESS_STATUSES and not is_error_body(body, json_ok):
+        return ANSWER_SUCCESS
+    return ANSWER_ERROR
+
+
+class _AttemptDeadline(Exception):
+    """An attempt's answer did not arrive in full within ``timeout`` seconds (internal)."""
+
+
 class ApiResponse(object):
     """One HTTP answer after retries."""
 
-    __slots__ = ('status', 'body', 'text', 'json_ok', 'attempts', 'ambiguous', 'error_message')
+    __slots__ = ('status', 'body', 'text', 'json_ok', 'attempts', 'ambiguous', 'error_message', 'problem')
 
-    def __init__(self, status, body, text, json_ok, attempts, ambiguous, error_message):
+    def __init__(self, status, body, text, json_ok, attempts, ambiguous, error_message, problem=None):
         self.status = status
         #: Parsed JSON (``None`` for an empty or non-JSON body; see ``json_ok``).
         self.body = body
@@ -462,16 +566,46 @@ class ApiResponse(object):
         self.ambiguous = ambiguous
         #: The server's error message, when it gave one.
         self.error_message = error_message
+        #: Why the body could not be read at all (e.g. too large), else ``None``.
+        self.problem = problem
+
+    @property
+    def kind(self):
+        """``success``, ``not_found``, ``unknown_route`` or ``error`` (see ``classify_answer``)."""
+        return classify_answer(self.status, self.body, self.json_ok, self.problem)
 
     @property
     def ok(self):
-        return self.status in SUCCESS_STATUSES
+        """A success: 2xx whose body does not say error (see ``classify_answer``)."""
+        return self.kind == ANSWER_SUCCESS
+
+    @property
+    def unreadable_success(self):
+        """A 2xx that cannot be read as a success (error body, not JSON, too large)."""
+        return self.status in SUCCESS_STATUSES and not self.ok
 
     def describe(self):
         """``'HTTP 503: Service Unavailable'``."""
+        if self.problem:
+            return 'HTTP {0}: {1}'.format(self.status, self.problem)
+        if self.status in SUCCESS_STATUSES and not self.json_ok:
+            return 'HTTP {0} with a body that is not JSON{1}'.format(
+                self.status, ': ' + self.error_message if self.error_message else '')
         if self.error_message:
             return 'HTTP {0}: {1}'.format(self.status, self.error_message)
         return 'HTTP {0}'.format(self.status)
+
+    def failure_text(self, unknown):
+        """Why this answer is not a success; ``unknown`` says what is then not known (e.g. whether the room was hung up).
+
+        A 2xx that cannot be read as a success, or a body that could not be read at all, leaves the
+        outcome unknown: say so, rather than guess.
+        """
+        if self.unreadable_success:
+            return '{0}: the answer could not be read as a success, so {1}'.format(self.describe(), unknown)
+        if self.problem:
+            return '{0}, so {1}'.format(self.describe(), unknown)
+        return self.describe()
 
     def __repr__(self):
         return 'ApiResponse(status={0!r}, attempts={1!r}, ambiguous={2!r})'.format(self.status, self.attempts, self.ambiguous)
@@ -592,6 +726,29 @@ def _iter_causes(exc):
         stack.extend(a for a in getattr(current, 'args', ()) if isinstance(a, BaseException))
 
 
+def _set_read_timeout(raw, seconds):
+    """Bound the next socket read of a streamed urllib3 response by ``seconds`` (best effort)."""
+    connection = getattr(raw, 'connection', None) or getattr(raw, '_connection', None)
+    sock = getattr(connection, 'sock', None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(seconds, 0.001))
+        except OSError:
+            pass
+
+
+def _as_requests_error(exc):
+    """A urllib3 error raised while reading a body, as the ``requests`` exception ``_classify`` knows."""
+    import socket
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+    exceptions = requests.exceptions
+    if isinstance(exc, (ReadTimeoutError, socket.timeout)):
+        return exceptions.ReadTimeout(exc)
+    if isinstance(exc, (ProtocolError, OSError)):
+        return exceptions.ChunkedEncodingError(exc)
+    return exceptions.ContentDecodingError(exc)
+
+
 def _is_cert_error(exc):
     import ssl
     for cause in _iter_causes(exc):
@@ -667,7 +824,8 @@ class VobizClient(object):
             allow_redirects=False,
             verify=settings.get('verify', verify),
             proxies=settings.get('proxies') or {},
-            stream=False,
+            # Read streamed: the body is read by ``_receive`` with a deadline and a size cap.
+            stream=True,
             cert=None,
         )
         if not validate_certs:
@@ -685,17 +843,60 @@ class VobizClient(object):
     def close(self):
         self._session.close()
 
+    def _token_variants(self):
+        """The forms the token can take in a body: plain, percent-encoded, JSON-escaped, ``\\/``-escaped."""
+        token = self._token
+        if not token:
+            return ()
+        variants = []
+        for form in (token, quote(token, safe=''), quote(token), json.dumps(token)[1:-1],
+                     json.dumps(token, ensure_ascii=False)[1:-1]):
+            for variant in (form, form.replace('/', '\\/')):
+                if variant and variant not in variants:
+                    variants.append(variant)
+        # Longest first, so that a longer form is not broken up by a shorter one.
+        return sorted(variants, key=len, reverse=True)
+
     def redact(self, text):
-        """Remove the token from any text."""
+        """Remove the token (in every form it can take in a body) from any text."""
         if text is None:
             return None
         text = str(text)
-        token = self._token
-        if token:
-            for variant in (token, quote(token, safe='')):
-                if variant:
-                    text = text.replace(variant, '********')
+        for variant in self._token_variants():
+            text = text.replace(variant, REDACTED)
         return text
+
+    def _redact_tree(self, value):
+        """``redact`` every string (keys too) in parsed JSON."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self._redact_tree(v) for v in value]
+        if isinstance(value, dict):
+            return dict((self._redact_tree(k), self._redact_tree(v)) for k, v in value.items())
+        return value
+
+    def _guard_token_pieces(self, text):
+        """Belt and braces: no piece of ``TOKEN_PIECE`` characters of the token survives in ``text``."""
+        token = self._token
+        if not token or text is None:
+            return text
+        if len(token) < TOKEN_PIECE:
+            return text.replace(token, REDACTED)
+        pieces = set(token[i:i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1))
+        for dummy in range(len(token)):
+            found = [piece for piece in pieces if piece in text]
+            if not found:
+                break
+            for piece in found:
+                text = text.replace(piece, REDACTED)
+        return text
+
+    def outgoing(self, text):
+        """Make a text fit to leave the client: token redacted (every form, then any piece) and control characters escaped."""
+        if text is None:
+            return None
+        return sanitize_text(self._guard_token_pieces(self.redact(text)))
 
     @property
     def warnings(self):
@@ -708,7 +909,7 @@ class VobizClient(object):
             if key in self._warned:
                 return
             self._warned.add(key)
-            self._warnings.append(self.redact(message))
+            self._warnings.append(self.outgoing(message))
 
     @property
     def aborted(self):
@@ -777,12 +978,21 @@ class VobizClient(object):
         else:
             text = ('Authentication failed for auth_id {0!r} at API URL {1}{2}. Check auth_id and auth_token '
                     '(or VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN).').format(self.auth_id, self.api_url, detail)
-        return VobizAuthError(self.redact(text), status=status)
+        return VobizAuthError(self.outgoing(text), status=status)
+
+    def _unknown_route_error(self, status, message, what):
+        text = ('{0}: the server answered {1} Not Found for an API path it does not know{2}: check api_url '
+                '(it is {3}; Vobiz\'s is {4}). The path looks wrong, so no answer of this run can be trusted; '
+                'stopped.').format(what, status, ' (' + message + ')' if message else '', self.api_url, DEFAULT_API_URL)
+        return VobizUnknownRouteError(self.outgoing(text), status=status)
 
     def _classify(self, exc):
         """Return ``(reason text, maybe_sent, retryable, fatal)`` for a requests exception."""
         exceptions = requests.exceptions
-        detail = self.redact(exc)
+        if isinstance(exc, _AttemptDeadline):
+            # Headers came, the body did not arrive in full: like a read timeout, the request may have been carried out.
+            return 'no complete reply within {0:g} s (timeout; the answer was still arriving)'.format(self.timeout), True, True, False
+        detail = self.outgoing(exc)
         if isinstance(exc, exceptions.SSLError):
             if _is_cert_error(exc):
                 return 'TLS certificate verification failed: {0}'.format(detail), False, False, True
@@ -846,8 +1056,8 @@ class VobizClient(object):
                     raise VobizBatchAborted('{0}: not sent, the batch was stopped by an earlier error.'.format(what))
                 attempts += 1
                 try:
-                    response = self._session.send(prepared, **self._send_kwargs)
-                except requests.exceptions.RequestException as exc:
+                    answer, response = self._attempt(prepared, attempts, ambiguous)
+                except (requests.exceptions.RequestException, _AttemptDeadline) as exc:
                     reason, maybe_sent, retryable, fatal = self._classify(exc)
                     if fatal:
                         raise self._set_fatal(VobizTLSError(
@@ -856,14 +1066,15 @@ class VobizClient(object):
                     ambiguous = ambiguous or maybe_sent
                     reasons.append(reason)
                     if not retryable or (maybe_sent and not retry_ambiguous) or attempts > self.retries:
-                        raise VobizRequestError(
-                            '{0} failed after {1} attempt(s): {2}'.format(what, attempts, reason),
+                        raise VobizRequestError(self.outgoing(
+                            '{0} failed after {1} attempt(s): {2}'.format(what, attempts, reason)),
                             attempts=attempts, ambiguous=ambiguous)
                     retry_after = None
                 else:
-                    answer = self._read_response(response, attempts, ambiguous)
                     if answer.status in (401, 403):
                         raise self._set_fatal(self._auth_error(answer.status, answer.error_message, what))
+                    if answer.kind == ANSWER_UNKNOWN_ROUTE:
+                        raise self._set_fatal(self._unknown_route_error(answer.status, answer.error_message, what))
                     self._answered.set()
                     if answer.status not in RETRY_STATUSES:
                         return answer
@@ -888,20 +1099,70 @@ class VobizClient(object):
                 self.warn_once(key if key is not None else what, '{0}: needed {1} attempts ({2}).'.format(
                     what, attempts, _summarise(reasons)))
 
-    def _read_response(self, response, attempts, ambiguous):
-        status = response.status_code
-        content = response.content or b''
-        text = self.redact(content.decode('utf-8', 'replace'))
+    def _attempt(self, prepared, attempts, ambiguous):
+        """One attempt, connect to last byte within ``timeout``: ``(ApiResponse, requests response)``.
+
+        Raises a ``requests`` exception, or ``_AttemptDeadline`` when the answer did not arrive in
+        full in time (a server that trickles its body): a read timeout.
+        """
+        deadline = time.monotonic() + self.timeout
+        response = self._session.send(prepared, **self._send_kwargs)
         try:
-            parsed = parse_json_body(content)
+            content, problem = self._receive(response, deadline)
+        except BaseException:
+            # Half-read: the connection must not go back to the pool.
+            response.close()
+            raise
+        if problem is not None:
+            response.close()
+        return self._read_response(response, attempts, ambiguous, content=content, problem=problem), response
+
+    def _receive(self, response, deadline):
+        """Read a streamed body within the deadline and ``MAX_ANSWER_BYTES``: ``(bytes, problem or None)``."""
+        too_large = 'the answer was too large to read (over {0} bytes); it was not read, so what it says is unknown'.format(
+            MAX_ANSWER_BYTES)
+        length = response.headers.get('Content-Length')
+        if length is not None and length.strip().isdigit() and int(length) > MAX_ANSWER_BYTES:
+            return b'', too_large
+        raw = response.raw
+        read = getattr(raw, 'read1', None) or raw.read
+        chunks = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _AttemptDeadline()
+            _set_read_timeout(raw, remaining)
+            try:
+                chunk = read(ANSWER_READ_CHUNK, decode_content=True)
+            except Exception as exc:  # pylint: disable=broad-except
+                # urllib3's own exceptions (the body is read below requests): map them to requests'.
+                raise _as_requests_error(exc) from exc
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                return b'', too_large
+            chunks.append(chunk)
+        return b''.join(chunks), None
+
+    def _read_response(self, response, attempts, ambiguous, content=None, problem=None):
+        """Read an answer: redact the raw text first, then parse, redact parsed strings again, then cut."""
+        status = response.status_code
+        if content is None:
+            content = response.content or b''
+        raw_text = self.redact(content.decode('utf-8', 'replace'))
+        try:
+            parsed = self._redact_tree(parse_json_body(raw_text))
             json_ok = True
         except ValueError:
             parsed = None
             json_ok = False
         error_message = None
-        if status >= 300 or (isinstance(parsed, dict) and 'error' in parsed):
-            error_message = self.redact(extract_error_message(parsed if json_ok else None, text))
-        return ApiResponse(status, parsed, text, json_ok, attempts, ambiguous, error_message)
+        if problem is None and (status >= 300 or is_error_body(parsed, json_ok)):
+            error_message = self.outgoing(extract_error_message(parsed if json_ok else None, raw_text))
+        return ApiResponse(status, parsed, self.outgoing(raw_text), json_ok, attempts, ambiguous,
+                           error_message, problem)
 
     @staticmethod
     def _retry_after(response):
@@ -919,24 +1180,28 @@ class VobizClient(object):
     def hangup(self, name):
         """Hang up one conference: exactly one ``DELETE Conference/{name}/`` when nothing fails.
 
-        Returns an ``Outcome``: 2xx -> ``hung_up``; 404 -> ``already_absent``, unless an earlier
-        attempt's reply was lost (then this run hung it up: ``hung_up``); anything else -> ``failed``.
-        Raises ``VobizFatalError``/``VobizBatchAborted``.
+        Returns an ``Outcome``: a success (``classify_answer``) -> ``hung_up``; Vobiz's own 404 ->
+        ``already_absent``, unless an earlier attempt's reply was lost (then this run hung it up:
+        ``hung_up``); anything else -> ``failed``, including a 2xx with an error body, a body that is
+        not JSON and an answer too large to read (whether the room was hung up is then unknown).
+        Raises ``VobizFatalError`` (also for a 404 from outside the API)/``VobizBatchAborted``.
         """
         label = 'Hang-up of conference {0!r}'.format(name)
         try:
             response = self.request('DELETE', ('Conference', name), body={}, key=('conference', name), what=label)
         except VobizRequestError as exc:
             return Outcome(name, OUTCOME_FAILED, status=None, message=exc.message, attempts=exc.attempts, ambiguous=exc.ambiguous)
-        if response.ok:
+        kind = response.kind
+        if kind == ANSWER_SUCCESS:
             return Outcome(name, OUTCOME_HUNG_UP, response.status, 'hung up', response.attempts, response.ambiguous)
-        if response.status == 404:
+        if kind == ANSWER_NOT_FOUND:
             if response.ambiguous:
                 return Outcome(name, OUTCOME_HUNG_UP, response.status,
                                'hung up by this run: the reply to an earlier attempt was lost and the retry found the room gone',
                                response.attempts, True)
             return Outcome(name, OUTCOME_ALREADY_ABSENT, response.status, 'not live', response.attempts, False)
-        return Outcome(name, OUTCOME_FAILED, response.status, response.describe(), response.attempts, response.ambiguous)
+        return Outcome(name, OUTCOME_FAILED, response.status, response.failure_text('whether the room was hung up is unknown'),
+                       response.attempts, response.ambiguous)
 
     def hangup_all(self):
         """Hang up every live conference with one ``DELETE Conference/``; returns the ``ApiResponse``.
@@ -955,8 +1220,11 @@ class VobizClient(object):
             response = self.request('GET', ('Conference', name), key=('conference', name), what=label)
         except VobizRequestError as exc:
             return Retrieved(name, STATE_UNREADABLE, None, reason=exc.message)
-        if response.status == 404:
+        # A 404 from outside the API has raised VobizUnknownRouteError: this one is Vobiz's own.
+        if response.kind == ANSWER_NOT_FOUND:
             return Retrieved(name, STATE_ABSENT, 404)
+        if response.problem:
+            return Retrieved(name, STATE_UNREADABLE, response.status, reason=response.describe())
         if response.status == 200:
             body = response.body
             if isinstance(body, dict) and 'error' not in body and isinstance(body.get('conference_name'), str):
@@ -1006,8 +1274,10 @@ class VobizClient(object):
 
         ``member``: ``'all'``, an id, a list of ids or ``'10,15'``. ``action``: ``'Speak'``, ``'Play'``,
         ``'Mute'``, ``'Deaf'``, ``'Kick'`` or ``None`` (hang up the member). ``body``: JSON or None.
-        Returns a ``MemberActionResult``: ``ok`` for 200/202/204, ``conference_gone`` for 404 or
-        ``{"error": "conference not found"}``. Raises ``VobizRequestError`` when no answer came.
+        Returns a ``MemberActionResult``: ``ok`` for a success as ``classify_answer`` reads it (a 2xx
+        with an error body or a body that is not JSON is not one), ``conference_gone`` for Vobiz's own
+        404 or ``{"error": "conference not found"}``. Raises ``VobizRequestError`` when no answer came,
+        ``VobizFatalError`` on 401/403 and on a 404 from outside the API.
         """
         member_segment = encode_member_spec(member)
         segments = ['Conference', conference]
@@ -1018,13 +1288,17 @@ class VobizClient(object):
         response = self.request_url(method, url, body=body, key=('conference', conference), what=what,
                                     retry_ambiguous=retry_ambiguous)
         parsed = response.body
-        ok = response.status in SUCCESS_STATUSES and not (isinstance(parsed, dict) and 'error' in parsed)
-        gone = is_conference_gone(response.status, parsed)
+        ok = response.ok
+        # A 404 from outside the API has raised VobizUnknownRouteError; an unreadable body tells nothing.
+        gone = response.problem is None and is_conference_gone(response.status, parsed)
         if gone:
             ok = False
-        message = response.error_message if not ok else None
-        if not ok and not message:
-            message = response.describe()
+        message = None
+        if not ok:
+            if response.unreadable_success or response.problem:
+                message = response.failure_text('whether the action was carried out is unknown')
+            else:
+                message = response.error_message or response.describe()
         return MemberActionResult(conference, member, action, method, ok, response.status, parsed, gone, message,
                                   response.attempts, response.ambiguous)
 
@@ -1318,12 +1592,49 @@ def matches_any(name, patterns):
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns or ())
 
 
+#: Characters that do not show: zero-width space, non-joiner, joiner, word joiner, byte order mark.
+INVISIBLE_CHARACTERS = ('\u200b', '\u200c', '\u200d', '\u2060', '\ufeff')
+
+
+def normalize_for_exclude(text):
+    """NFC-normalised ``text`` without invisible characters: how ``exclude`` also compares, to err on protecting."""
+    text = unicodedata.normalize('NFC', text)
+    for char in INVISIBLE_CHARACTERS:
+        text = text.replace(char, '')
+    return text
+
+
+def exclusion_match(name, patterns):
+    """How ``exclude`` protects ``name``: ``'exact'``, ``'normalized'`` or ``None`` (not protected).
+
+    An entry protects a name it equals (even one with glob characters, such as ``room[1]``) or
+    matches as a glob. When neither holds, both sides are compared again NFC-normalised and
+    without invisible characters (``'normalized'``: worth a warning, the texts differ).
+    """
+    patterns = patterns or ()
+    if name in patterns or matches_any(name, patterns):
+        return 'exact'
+    normalized = normalize_for_exclude(name)
+    for pattern in patterns:
+        other = normalize_for_exclude(pattern)
+        if normalized == other or fnmatch.fnmatchcase(normalized, other):
+            return 'normalized'
+    return None
+
+
+def normalized_exclude_warning(name):
+    return ('Conference {0!r} is protected by exclude only when Unicode normalisation (NFC) and invisible characters '
+            '(zero-width, BOM) are ignored: it was not touched. Check the spelling in exclude.').format(name)
+
+
 class Selection(object):
     """Which conferences a module acts on: ``name`` + ``match`` + ``exclude`` (+ ``all``).
 
     * ``name``: exact, case-sensitive names;
     * ``match``: globs applied to the live list (one ``GET Conference/``);
-    * ``exclude``: globs never touched, applied after ``match`` AND to explicit names;
+    * ``exclude``: names or globs never touched, applied after ``match`` AND to explicit names; an
+      entry equal to a name protects it even if it holds glob characters, and so does a match after
+      NFC normalisation without invisible characters (then ``warnings`` says so);
     * ``all``: every live conference; exclusive with the other three.
     """
 
@@ -1332,6 +1643,8 @@ class Selection(object):
         self.match = match or []
         self.exclude = exclude or []
         self.all = bool(all_conferences)
+        #: Warnings from the last ``resolve`` (names that only a normalised ``exclude`` comparison protected).
+        self.warnings = []
 
     @classmethod
     def from_params(cls, params, name_option='name', all_option='all'):
@@ -1362,8 +1675,10 @@ class Selection(object):
 
         ``targets``: explicit names then matched live names, without excluded ones, no duplicates;
         ``excluded``: every selected name that ``exclude`` protected; ``excluded_explicit``: those
-        of them that were named explicitly (worth a warning).
+        of them that were named explicitly (worth a warning). Names protected only by the normalised
+        comparison get a warning in ``self.warnings``.
         """
+        self.warnings = []
         targets = []
         excluded = []
         excluded_explicit = []
@@ -1377,7 +1692,10 @@ class Selection(object):
             if name in seen:
                 continue
             seen.add(name)
-            if matches_any(name, self.exclude):
+            protected = exclusion_match(name, self.exclude)
+            if protected:
+                if protected == 'normalized':
+                    self.warnings.append(normalized_exclude_warning(name))
                 excluded.append(name)
                 if explicit:
                     excluded_explicit.append(name)

@@ -19,7 +19,10 @@ description:
     are stopped and finalised.
   - In normal mode the module sends exactly one C(DELETE) per named conference and no C(GET) first, because
     a C(DELETE) is the only answer of the Vobiz API that can be trusted about whether a room was live.
-    V(204) means the module hung it up; V(404) means it was already absent (no change).
+    A success (V(204), or another 2xx whose body is empty or JSON without an error) means the module hung it up;
+    the conference API's own V(404) (C(conference not found)) means it was already absent (no change). A V(404)
+    from outside the API (see O(api_url)) stops the run. A 2xx whose body says error or is not JSON, and an answer
+    too large to read, are failures; whether the room was hung up is then unknown.
   - Many conferences are handled concurrently inside one module run, over one pool of keep-alive connections
     (see O(parallel)).
   - Rate limits (HTTP 429), server errors (500, 502, 503, 504) and lost connections are retried with bounded,
@@ -67,7 +70,11 @@ options:
     type: raw
   exclude:
     description:
-      - Shell-style, case-sensitive globs of conferences that are never touched.
+      - Names or shell-style, case-sensitive globs of conferences that are never touched.
+      - An entry equal to a name protects it even when the name contains glob characters (V(room[1])).
+      - Exclusion errs on the side of protecting; a name is also protected when it equals or matches an entry once
+        both are Unicode NFC-normalised and stripped of invisible characters (zero-width characters, byte order
+        mark). That draws a warning, because the texts differ.
       - Applied after O(match) B(and) to the names in O(name); an excluded name is skipped with a warning and
         returned in RV(excluded).
       - Mutually exclusive with O(all).
@@ -82,6 +89,23 @@ options:
       - Mutually exclusive with O(name), O(match) and O(exclude).
     type: bool
     default: false
+  running_longer_than:
+    description:
+      - Scheduled policy (for rooms this collection learns of without callbacks, see the enforce_limits guide).
+        Select only the conferences whose C(conference_run_time), as retrieve reports it, is longer than this.
+      - Seconds as an integer, or a duration such as V(4h), V(30m), V(90s) or V(1h30m).
+      - Applies on top of O(name) and O(match); with neither, to every live conference (one C(GET) of the list).
+        Each candidate is retrieved (one C(GET) each, also in normal mode).
+      - A conference whose answer cannot be read, or that reports no run time, is never selected. It is listed in
+        RV(unreadable) with a warning, because a policy must not end a room it could not check.
+      - With O(members_at_most), a room is selected when it meets both. Cannot be combined with O(all).
+    type: raw
+  members_at_most:
+    description:
+      - Scheduled policy. Select only the conferences with at most this many members, as retrieve reports them
+        (C(conference_member_count), or the length of C(members)). V(1) selects rooms left with one caller, V(0) empty rooms.
+      - Applies like O(running_longer_than), and fails safe the same way.
+    type: int
   state:
     description:
       - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
@@ -139,6 +163,16 @@ EXAMPLES = r'''
 - name: Hang up every live conference of the account
   vobiz.voice.vobiz_conference:
     all: true
+
+# Scheduled policy (an AWX schedule every 10 minutes): end rooms running longer than 4 hours, and rooms
+# older than 30 minutes left with a single caller. Rooms that cannot be read are never ended.
+- name: End rooms over the time limit
+  vobiz.voice.vobiz_conference:
+    running_longer_than: 4h
+- name: End abandoned rooms
+  vobiz.voice.vobiz_conference:
+    running_longer_than: 30m
+    members_at_most: 1
 '''
 
 RETURN = r'''
@@ -151,7 +185,7 @@ hung_up:
   elements: str
   sample: ["Support Room 1", "ci-42"]
 already_absent:
-  description: Names that were not live (HTTP 404); nothing was changed for them.
+  description: Names that were not live (the conference API's own HTTP 404); nothing was changed for them.
   returned: always
   type: list
   elements: str
@@ -160,6 +194,9 @@ failures:
   description:
     - Conferences that could not be hung up, after retries. When this is not empty the task fails,
       and the other keys still report what was done.
+    - This includes answers that cannot be read as a success, so that whether the room was hung up is unknown
+      (the message says so) - a 2xx whose body holds an error (C(200 {"error":"failed"})) or is not JSON (an HTML
+      page), and an answer too large to read. Such a room is never in RV(hung_up); check it and run again.
     - Named C(failures) because C(failed) is the task status that Ansible itself sets.
   returned: always
   type: list
@@ -192,6 +229,14 @@ excluded:
   type: list
   elements: str
   sample: ["ci-shared-demo"]
+unreadable:
+  description:
+    - With O(running_longer_than) or O(members_at_most), the candidates that could not be checked against the policy
+      (unreadable answer, no run time or no member count); they were not selected and not touched.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Board Room"]
 interrupted:
   description:
     - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
@@ -225,9 +270,11 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
+    STATE_UNREADABLE,
     AuditLog,
     InterruptGuard,
     Outcome,
+    Retrieved,
     Selection,
     VobizBatchAborted,
     VobizFatalError,
@@ -240,6 +287,11 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     list_warning,
     new_run_id,
     vobiz_argument_spec,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
+    Policy,
+    selection_params,
+    unreadable_warning,
 )
 
 
@@ -345,7 +397,10 @@ def failure_message(failures):
 class ConferenceHangup(object):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, selection, audit, run_id=None):
+    def __init__(self, module, client, selection, audit, run_id=None, policy=None):
+        self.policy = policy
+        self.unreadable = []
+        self.policy_answers = None  # check mode with a policy: the retrieve answers already read
         self.module = module
         self.client = client
         self.selection = selection
@@ -362,6 +417,7 @@ class ConferenceHangup(object):
         if self.audit is not None:
             self.audit.close()
         result = self.report.result(diff=self.module._diff, msg=failed_msg or msg)
+        result['unreadable'] = self.unreadable
         if failed_msg:
             self.module.fail_json(**result)
         self.module.exit_json(**result)
@@ -386,8 +442,11 @@ class ConferenceHangup(object):
                 self.report.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
 
         targets, self.report.excluded, excluded_explicit = selection.resolve(live)
+        self.report.warnings.extend(selection.warnings)
         for name in excluded_explicit:
             self.report.warnings.append(excluded_name_warning(name))
+        if self.policy is not None:
+            targets = self.apply_policy(targets)
 
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
@@ -401,6 +460,8 @@ class ConferenceHangup(object):
 
         if self.check_mode:
             worker, record = self.client.retrieve, self.report.add_prediction
+            if self.policy_answers is not None:
+                worker = self.policy_answers.get
         else:
             worker, record = self.client.hangup, self.report.add_outcome
         try:
@@ -422,6 +483,31 @@ class ConferenceHangup(object):
     def item_error(name, error):
         """A conference the worker could not handle (a name that cannot be sent, an interrupt): it alone fails."""
         return Outcome(name, OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED, message=error.message)
+
+    @staticmethod
+    def retrieve_error(name, error):
+        """A candidate the policy check could not read (a name that cannot be sent, an interrupt): never selected."""
+        return Retrieved(name, STATE_UNREADABLE, reason=error.message)
+
+    def apply_policy(self, candidates):
+        """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
+        if not candidates:
+            return candidates
+        try:
+            answers = self.client.run_concurrently(self.client.retrieve, candidates, on_error=self.retrieve_error)
+        except VobizFatalError as exc:
+            self.finish(failed_msg=str(exc))
+        outcome = self.policy.apply(answers)
+        self.report.already_absent.extend(outcome.absent)
+        for name, reason in outcome.unreadable:
+            self.unreadable.append(name)
+            self.report.warnings.append(unreadable_warning(name, reason))
+        if self.check_mode:
+            self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
+        if not outcome.selected:
+            self.finish(msg='No conference {0}{1}; nothing to do.'.format(
+                self.policy.describe(), ' ({0} could not be checked)'.format(len(self.unreadable)) if self.unreadable else ''))
+        return outcome.selected
 
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
@@ -466,7 +552,7 @@ class ConferenceHangup(object):
         except VobizRequestError as exc:
             return OUTCOME_FAILED, None, exc.message
         if not response.ok:
-            return OUTCOME_FAILED, response.status, response.describe()
+            return OUTCOME_FAILED, response.status, response.failure_text('whether any room was hung up is unknown')
         return OUTCOME_HUNG_UP, response.status, None
 
     @staticmethod
@@ -510,6 +596,8 @@ def main():
         exclude=dict(type='raw'),
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
+        running_longer_than=dict(type='raw'),
+        members_at_most=dict(type='int'),
         **audit_option_spec()
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -518,7 +606,8 @@ def main():
 
     # Every input check comes before the first request.
     try:
-        selection = Selection.from_params(module.params)
+        policy = Policy.from_params(module.params)
+        selection = Selection.from_params(selection_params(module.params, policy))
     except VobizInputError as exc:
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
@@ -532,7 +621,7 @@ def main():
             module.fail_json(msg=str(exc), run_id=run_id)
 
     with InterruptGuard(client):
-        ConferenceHangup(module, client, selection, audit, run_id).run()
+        ConferenceHangup(module, client, selection, audit, run_id, policy=policy).run()
 
 
 if __name__ == '__main__':

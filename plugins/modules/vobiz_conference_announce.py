@@ -18,11 +18,13 @@ description:
     the people in a room before it is hung up with M(vobiz.voice.vobiz_conference).
   - Vobiz has no room-wide announcement, so the module sends one C(POST Conference/{name}/Member/{member}/Speak/)
     (or C(.../Play/)) per conference, to V(all) members or to the ids in O(member). HTTP 200 and 202 both mean
-    the announcement started.
+    the announcement started, unless the body says error or is not JSON; then (and for an answer too large to read)
+    the conference is in RV(failures), because whether the announcement started is unknown.
   - Conferences are selected as in M(vobiz.voice.vobiz_conference) (O(name), O(match), O(exclude)) and worked on
     concurrently (see O(parallel)).
-  - A conference that is gone (HTTP 404, or C(conference not found)) is skipped and returned in RV(absent); that is
-    not an error, so a rerun of a maintenance play succeeds.
+  - A conference that is gone (the conference API's own HTTP 404, or C(conference not found)) is skipped and returned
+    in RV(absent); that is not an error, so a rerun of a maintenance play succeeds. A 404 from outside the API
+    (see O(api_url)) stops the run.
   - An announcement is not retried after a lost reply (it may have started; a retry could play it twice). Rate
     limits and server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
 author:
@@ -57,7 +59,9 @@ options:
     type: raw
   exclude:
     description:
-      - Shell-style, case-sensitive globs of conferences that are never touched; applied after O(match) and to O(name).
+      - Names or shell-style, case-sensitive globs of conferences that are never touched; applied after O(match) and to O(name).
+      - As in M(vobiz.voice.vobiz_conference), an entry equal to a name protects it even with glob characters in it,
+        and so does a match after Unicode NFC normalisation without invisible characters (with a warning).
     type: raw
   member:
     description:
@@ -135,7 +139,7 @@ announced:
   elements: str
   sample: ["support-1", "support-2"]
 absent:
-  description: Conferences that were not live (HTTP 404, or C(conference not found)); skipped, not an error.
+  description: Conferences that were not live (the conference API's own HTTP 404, or C(conference not found)); skipped, not an error.
   returned: always
   type: list
   elements: str
@@ -312,6 +316,7 @@ class ConferenceAnnounce(object):
             if not live or not readable:
                 self.warnings.append(list_warning('empty' if readable else 'unreadable', 'match may have missed rooms.'))
         targets, self.result['excluded'], excluded_explicit = self.selection.resolve(live)
+        self.warnings.extend(self.selection.warnings)
         self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
         worker = self.predict if self.check_mode else self.announce
         try:

@@ -18,7 +18,8 @@ description:
   - Without O(name) and O(match), returns the names of all live conferences (one C(GET) of the list).
   - With O(name) and/or O(match), retrieves each selected conference (one C(GET) each, run concurrently) and
     returns the conference objects, with counts and times as integers and the members as a list.
-  - A conference that does not exist is not an error; it is returned in RV(absent).
+  - A conference that does not exist (the conference API's own HTTP 404) is not an error; it is returned in
+    RV(absent). A 404 from outside the API, such as the gateway's answer to a wrong O(api_url), fails the task.
   - Vobiz has been seen answering C(GET) requests wrongly for live rooms, so this module says when it could not
     tell. A retrieval answered with C(200 {"error":"failed"}) (or anything else that is not the conference)
     puts the name in RV(unreadable) with a warning, never in RV(absent). An empty or unreadable list draws a
@@ -164,7 +165,7 @@ conferences:
           direction: inbound
           call_uuid: 2f0c6a47-8d7e-4c55-9d0c-4a1d1b1bce2e
 absent:
-  description: Selected names that are not live (HTTP 404). Not an error.
+  description: Selected names that are not live (the conference API's own HTTP 404). Not an error.
   returned: always
   type: list
   elements: str

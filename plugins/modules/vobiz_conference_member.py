@@ -16,12 +16,18 @@ version_added: 0.1.0
 description:
   - Acts on members of one live Vobiz conference, rather than on the whole room; for example removes one caller
     without ending the conference.
-  - The conference is read first (one C(GET)). When that answer can be read, the module acts only on the members
-    that need it, one request per member id run concurrently (or one request for O(member_id=all)), and reports
-    C(changed=false) when nothing needs doing.
-  - When the answer cannot be read (Vobiz has been seen answering C(200 {"error":"failed"}) for live rooms), the
-    module acts anyway, on every member given.
-  - A conference that is gone (HTTP 404) is not an error; C(changed=false) and RV(conference_absent=true).
+  - The conference is read first (one C(GET)). When that answer can be read, the module acts only on the member ids
+    given that need it, one request per member id run concurrently, and reports C(changed=false) when nothing needs doing.
+  - O(member_id=all) acts on the room, not on the member list the read returned (it may lie). One request to
+    C(Member/all/) is always sent, and its answer decides, as a hang-up's does. The members reported are those the
+    answer names, or else those the read showed.
+  - When the answer cannot be read (Vobiz has been seen answering C(200 {"error":"failed"}) for live rooms), or its
+    C(conference_member_count) disagrees with its list of members, the module acts anyway, on every member given,
+    and warns.
+  - A conference that is gone (the conference API's own HTTP 404) is not an error; C(changed=false) and
+    RV(conference_absent=true). A 404 from outside the API (see O(api_url)) stops the run.
+  - An answer that cannot be read as a success (a 2xx whose body holds an error or is not JSON, or an answer too
+    large to read) is a failure, because whether the action was carried out is unknown.
   - Authentication errors (HTTP 401, 403) stop the run at once.
 author:
   - vobiz.voice maintainers (@vobiz)
@@ -36,7 +42,7 @@ attributes:
   check_mode:
     details:
       - Check mode only reads (one C(GET) of the conference) and predicts from it. When the answer cannot be read,
-        it predicts a change, sets RV(uncertain) and warns.
+        or its member count disagrees with its list of members, it predicts a change, sets RV(uncertain) and warns.
   diff_mode:
     support: none
 options:
@@ -107,7 +113,7 @@ RETURN = r'''
 members:
   description:
     - The ids of the members this run acted on (in check mode, would act on). V(all) when O(member_id=all) was
-      sent without a readable list of members.
+      sent without a readable list of members and the answer did not name them.
   returned: always
   type: list
   elements: str
@@ -119,14 +125,14 @@ already:
   elements: str
   sample: ["15"]
 conference_absent:
-  description: Whether the conference was found gone (HTTP 404, or C(conference not found)); then nothing changed.
+  description: Whether the conference was found gone (the conference API's own HTTP 404, or C(conference not found)); then nothing changed.
   returned: always
   type: bool
   sample: false
 uncertain:
   description:
-    - Whether the conference could not be read, so that the module acted (in check mode, predicted a change)
-      without knowing the members' state.
+    - Whether the conference could not be read (or its member count disagreed with its member list), so that the
+      module acted (in check mode, predicted a change) without knowing the members' state.
   returned: always
   type: bool
   sample: false
@@ -134,6 +140,8 @@ failures:
   description:
     - Member actions that failed, after retries. When this is not empty the task fails, and the other keys still
       report what was done.
+    - This includes answers that cannot be read as a success (a 2xx whose body holds an error or is not JSON, an
+      answer too large to read), since whether the action was carried out is then unknown; the message says so.
   returned: always
   type: list
   elements: dict
@@ -218,6 +226,24 @@ MEMBER_CHECK_MODE_OUTCOMES = {
     OUTCOME_ALREADY: 'would_be_already',
     OUTCOME_CONFERENCE_ABSENT: CHECK_MODE_OUTCOMES['absent'],
 }
+
+
+def members_inconsistency(conference):
+    """Why a retrieved conference's member list cannot be trusted, or ``None``.
+
+    Vobiz has answered ``"conference_member_count": "2"`` with ``"members": []`` for a live room:
+    a list that disagrees with the count is not a list to act (or not act) on.
+    """
+    members = conference.get('members')
+    if members is None:
+        members = []
+    if not isinstance(members, list):
+        return 'its member list is not a list'
+    count = normalize_conference(dict(conference, members=[])).get('conference_member_count')
+    if conference.get('conference_member_count') is not None and count != len(members):
+        return 'conference_member_count {0!r} does not agree with the {1} member(s) listed'.format(
+            conference.get('conference_member_count'), len(members))
+    return None
 
 
 def member_ids(value):
@@ -309,14 +335,17 @@ class MemberAction(object):
             self.result['conference_absent'] = True
             self.audit_line(['all'] if self.ids == 'all' else self.ids, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
             self.finish()
+        reason = retrieved.reason
         if retrieved.state == STATE_PRESENT:
+            reason = members_inconsistency(retrieved.conference)
+        if reason is None:
             need = self.plan(retrieved.conference)
         else:
             need = ['all'] if self.ids == 'all' else list(self.ids)
             self.result['uncertain'] = True
             self.warnings.append('Conference {0!r} could not be read ({1}); {2} without knowing the members\' state.'.format(
-                self.conference, retrieved.reason, 'predicting a change' if self.module.check_mode else 'acting'))
-        if self.module.check_mode or not need:
+                self.conference, reason, 'predicting a change' if self.module.check_mode else 'acting'))
+        if self.module.check_mode or (not need and self.ids != 'all'):
             self.result['members'] = need
             self.audit_line(need, OUTCOME_ACTED, uncertain=True if self.result['uncertain'] else None)
         else:
@@ -329,7 +358,8 @@ class MemberAction(object):
 
     def act(self, need):
         """Send the actions, concurrently; one request for the whole room with ``member_id=all``."""
-        # member_id=all: one request, which also reaches anyone who joined since the read.
+        # member_id=all: one request for the whole room, whatever the member list said (it may lie): its answer
+        # decides. It also reaches anyone who joined since the read.
         batch = ['all'] if self.ids == 'all' else need
         try:
             answers = self.client.run_concurrently(self.send, batch, on_result=self.log)
@@ -345,7 +375,7 @@ class MemberAction(object):
 
     def record_all(self, batch, need, answers):
         if self.ids == 'all':
-            self.record(need, answers[0] if answers else None)
+            self.record_room_wide(need, answers[0] if answers else None)
             return
         for member_id, answer in zip(batch, answers):
             self.record([member_id], answer)
@@ -357,7 +387,7 @@ class MemberAction(object):
         except VobizRequestError as exc:
             return exc
 
-    def classify(self, answer):
+    def classify(self, answer, member_id=None):
         """An answer (or ``VobizRequestError``/``VobizItemError``) -> ``(outcome, status, message)``."""
         if isinstance(answer, VobizItemError):
             return (OUTCOME_UNKNOWN if answer.interrupted else OUTCOME_FAILED), None, answer.message
@@ -366,6 +396,8 @@ class MemberAction(object):
         if answer.ok:
             return OUTCOME_ACTED, answer.status, None
         if is_member_not_found(answer.status, answer.body):
+            if member_id == 'all':
+                return OUTCOME_ALREADY, answer.status, None  # nobody in the room to act on
             if self.removing and answer.ambiguous:
                 # An earlier attempt's reply was lost: this run most likely removed the member itself.
                 return OUTCOME_ACTED, answer.status, None
@@ -377,8 +409,31 @@ class MemberAction(object):
         return OUTCOME_FAILED, answer.status, answer.message
 
     def log(self, member_id, answer):
-        outcome, status, message = self.classify(answer)
+        outcome, status, message = self.classify(answer, member_id)
         self.audit_line([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+
+    def record_room_wide(self, need, answer):
+        """The answer to the one room-wide request (``member_id=all``); ``need`` is what the read planned."""
+        if answer is None:  # not run: the batch was stopped
+            return
+        if isinstance(answer, VobizItemError):  # interrupted in flight, or an unexpected error
+            self.record(['all'], answer)
+            return
+        if isinstance(answer, VobizRequestError) or not answer.ok:
+            if not isinstance(answer, VobizRequestError) and is_member_not_found(answer.status, answer.body):
+                # Nobody in the room to act on.
+                self.result['already'] = self.result['already'] or ['all']
+                return
+            self.record(['all'], answer)
+            if self.result['conference_absent']:
+                self.result['already'] = []
+            return
+        acted = answer.body.get('member_id') if isinstance(answer.body, dict) else None
+        if isinstance(acted, list) and all(isinstance(m, (str, int)) and not isinstance(m, bool) for m in acted):
+            # The answer names the members it reached: report those the read did not show already done.
+            self.result['members'] = [str(m) for m in acted if str(m) not in self.result['already']]
+        else:
+            self.result['members'] = need
 
     def record(self, ids, answer):
         if answer is None:  # not run: the batch was stopped

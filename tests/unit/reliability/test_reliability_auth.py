@@ -51,7 +51,7 @@ def assert_no_token(result, *extra):
 
 @pytest.mark.parametrize('module, args, check_mode', CALLS, ids=lambda v: str(v)[:40])
 @pytest.mark.parametrize('label, creds, status, wanted', CREDENTIALS, ids=[c[0] for c in CREDENTIALS])
-def test_bad_credentials_one_request_fast_actionable(emu, figures, module, args, check_mode, label, creds, status, wanted):
+def test_bad_credentials_one_request_fast_actionable(emu, sleeps, figures, module, args, check_mode, label, creds, status, wanted):
     emu.add_conference('Board Room')
     kwargs = dict(args, retries=20, **creds)
     seconds, (failed, result) = timed(run, module, emu, check_mode=check_mode, **kwargs)
@@ -59,7 +59,7 @@ def test_bad_credentials_one_request_fast_actionable(emu, figures, module, args,
 
     assert failed
     assert len(log) == 1 and log[0]['status'] == status
-    assert seconds < 1.0
+    assert sleeps == []  # fast: failed on the first answer, without a single backoff wait
     for text in wanted + [emu.api_url]:
         assert text in result['msg']
     assert 'Authentication failed' in result['msg']
@@ -70,7 +70,7 @@ def test_bad_credentials_one_request_fast_actionable(emu, figures, module, args,
 
 
 @pytest.mark.parametrize('module, args, check_mode', CALLS[:2] + CALLS[5:], ids=lambda v: str(v)[:40])
-def test_forbidden_one_request_fast_actionable(emu, figures, module, args, check_mode):
+def test_forbidden_one_request_fast_actionable(emu, sleeps, figures, module, args, check_mode):
     emu.add_conference('Board Room')
     emu.configure(forbidden=['Board Room'])
     seconds, (failed, result) = timed(run, module, emu, check_mode=check_mode, retries=20, **args)
@@ -78,7 +78,7 @@ def test_forbidden_one_request_fast_actionable(emu, figures, module, args, check
 
     assert failed
     assert [e['status'] for e in log] == [403]
-    assert seconds < 1.0
+    assert sleeps == []  # fast: failed on the first answer, without a single backoff wait
     assert 'Permission denied' in result['msg'] and "auth_id 'MA_TEST'" in result['msg']
     assert 'permissions' in result['msg']
     assert emu.live_names() == ['Board Room']
@@ -98,7 +98,7 @@ def test_another_accounts_credentials_touch_nothing_here(emu):
     assert_no_token(result)
 
 
-def test_bad_token_in_a_batch_sends_one_request(emu, figures):
+def test_bad_token_in_a_batch_sends_one_request(emu, sleeps, figures):
     """A wrong token with many rooms: the batch's first request goes alone, so the 401 stops it after one request."""
     names = ['room-{0:02d}'.format(i) for i in range(60)]
     for name in names:
@@ -108,7 +108,7 @@ def test_bad_token_in_a_batch_sends_one_request(emu, figures):
     log = emu.requests()
     assert failed and 'Authentication failed' in result['msg']
     assert len(log) == 1 and log[0]['status'] == 401
-    assert seconds < 1.0
+    assert sleeps == []
     assert result['hung_up'] == [] and len(emu.live_names()) == 60
     assert_no_token(result)
     figures.record('4c', 'auth: wrong token, 60-room batch', '60 rooms, parallel=16, 50 ms latency', 'HTTP 401 (wrong token)',
@@ -134,8 +134,7 @@ def test_wrong_token_in_a_real_process_never_prints_a_token(emu, figures):
     proc = run_module_process('vobiz_conference', args)
     assert proc.returncode == 1, proc.stderr
     assert proc.result['failed'] is True and 'Authentication failed' in proc.result['msg']
-    assert len(emu.requests()) == 1
-    assert proc.seconds < 5.0
+    assert len(emu.requests()) == 1  # retries=20, yet the 401 was not retried
     for token in (TOKEN, WRONG_TOKEN):
         assert token not in proc.stdout and token not in proc.stderr
     figures.record('4d', 'auth: wrong token, module process', '1 room', 'HTTP 401', len(emu.requests()), 0, 0, 0, proc.seconds)

@@ -34,13 +34,15 @@ def tls_emu(emulators, no_vobiz_env):  # pylint: disable=unused-argument
 
 
 @pytest.mark.parametrize('module, args, check_mode', CALLS, ids=lambda v: str(v)[:30])
-def test_default_validation_fails_with_a_clear_certificate_message(tls_emu, figures, module, args, check_mode):
+def test_default_validation_fails_with_a_clear_certificate_message(tls_emu, sleeps, figures, module, args, check_mode):
     seconds, (failed, result) = timed(run, module, tls_emu, check_mode=check_mode, retries=5, **args)
     assert failed
     assert 'TLS certificate verification failed' in result['msg']
     assert 'ca_path' in result['msg'] and tls_emu.api_url in result['msg']
-    assert seconds < 2.0  # a certificate error is never retried
-    assert tls_emu.requests() == []  # the handshake failed: no request reached the API
+    # A certificate error is never retried: one handshake, no backoff wait, and no request reached the API.
+    assert sleeps == []
+    assert tls_emu.connection_count == 1
+    assert tls_emu.requests() == []
     assert tls_emu.live_names() == ['Board Room']
     assert TOKEN not in json.dumps(result)
     if module == 'vobiz_conference' and not check_mode:

@@ -113,7 +113,8 @@ def test_play_url_to_member_ids(emulator):
 
 def test_voice_and_language(emulator):
     emulator.add_conference('r')
-    run(emulator, name='r', text=TEXT, voice='MAN', language='en-GB')
+    failed, result = run(emulator, name='r', text=TEXT, voice='MAN', language='en-GB')
+    assert not failed and result['announced'] == ['r']
     assert emulator.requests()[0]['body'] == {'text': TEXT, 'voice': 'MAN', 'language': 'en-GB'}
 
 
@@ -197,6 +198,8 @@ def test_no_wait_without_announcement_or_in_check_mode(emulator, waits, check_mo
         emulator.add_conference('a')
     failed, result = run(emulator, check_mode=check_mode, name='a', text=TEXT, wait=30)
     assert not failed and waits == []
+    # check mode: the live room is predicted announced; normal mode: the room is not live.
+    assert (result['announced'], result['absent']) == ((['a'], []) if check_mode else ([], ['a']))
 
 
 # --- failures ----------------------------------------------------------------------------------------------------------------
@@ -318,3 +321,15 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator):
     failed, result = run(emulator, match='*', text=TEXT, parallel=1)
     assert failed and result['announced'] == ['a', 'c']
     assert result['failures'] == [dict(name=u'\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
+
+
+# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize('rule', [{'kind': 'error_body', 'status': 202}, {'kind': 'html', 'status': 200}])
+def test_2xx_error_answer_is_not_an_announcement(emulator, rule):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[dict(rule, method='POST')])
+    failed, result = run(emulator, name='Board Room', text=TEXT)
+    assert failed and result['announced'] == [] and result['absent'] == []
+    assert 'could not be read as a success' in result['failures'][0]['message']

@@ -109,7 +109,7 @@ def test_string_is_one_name_commas_included(emulator):
     for name in ['Smith, John', 'Smith', ' John']:
         emulator.add_conference(name)
     failed, result = run(emulator, name='Smith, John')
-    assert result['names'] == ['Smith, John']
+    assert not failed and result['names'] == ['Smith, John']
     assert [e['raw_path'] for e in emulator.requests()] == [PREFIX + 'Smith%2C%20John/']
 
 
@@ -220,3 +220,14 @@ def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):
     assert result['names'] == ['a', 'c'] and result['unreadable'] == [u'\ud800b']
     assert any('cannot be sent: the name is not valid Unicode' in w for w in result['warnings'])
     assert len(emulator.requests()) == 3  # the list and two retrievals
+
+
+# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
+
+
+def test_gateway_404_on_retrieve_is_not_absent(emulator):
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': 'gateway_404', 'method': 'GET'}])
+    failed, result = run(emulator, name='Board Room')
+    assert failed and result['absent'] == [] and result['names'] == []
+    assert 'api_url' in result['msg'] and 'does not know' in result['msg']

@@ -174,11 +174,12 @@ def test_all_sends_one_request(emulator):
     assert all(m['muted'] for m in emulator.conference(ROOM)['members'])
 
 
-def test_all_absent_on_empty_room(emulator):
+def test_all_absent_on_empty_room_still_sends_the_room_wide_request(emulator):
     emulator.add_conference(ROOM, members=0)
     failed, result = run(emulator, member_id='all', state='absent')
     assert not failed and result['changed'] is False and result['members'] == []
-    assert writes(emulator) == []
+    # The member list may lie: the one room-wide request is sent, and its answer (204) decides.
+    assert writes(emulator) == [('DELETE', MEMBERS + 'all/', 204)]
 
 
 def test_all_kicked(emulator):
@@ -232,7 +233,8 @@ def test_unreadable_all_sends_all(emulator):
     room(emulator)
     emulator.configure(retrieve_lies=True)
     failed, result = run(emulator, member_id='all', state='deaf')
-    assert not failed and result['members'] == ['all'] and result['uncertain'] is True
+    # The answer names the members it reached.
+    assert not failed and result['members'] == ['10', '15'] and result['uncertain'] is True
     assert writes(emulator) == [('POST', MEMBERS + 'all/Deaf/', 202)]
 
 
@@ -270,8 +272,10 @@ def test_server_error_fails_and_keeps_done(emulator):
     room(emulator)
     emulator.configure(faults=[{'kind': '503', 'method': 'POST', 'match': ROOM, 'first_n': 99}])
     failed, result = run(emulator, member_id=['10'], state='deaf', retries=1)
-    assert failed and result['failures'] == [{'member_id': '10', 'status': 503, 'message': result['failures'][0]['message']}]
+    assert failed and [(f['member_id'], f['status']) for f in result['failures']] == [('10', 503)]
+    assert 'service unavailable' in result['failures'][0]['message']
     assert result['changed'] is False
+    assert [e['status'] for e in emulator.requests(method='POST')] == [503, 503]  # retries=1: two attempts
 
 
 def test_lost_reply_of_kick_is_reported_done(emulator):
@@ -371,3 +375,46 @@ def test_audit_log_all_is_one_line_for_one_request(emulator, tmp_path):
     assert not failed and result['members'] == ['10', '15']
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [(line['member_id'], line['outcome'], line['status']) for line in lines] == [('all', 'acted', 202)]
+
+
+# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
+
+
+def lying_retrieve(monkeypatch, count='2'):
+    """The retrieve answers a live room with ``conference_member_count`` 2 but no members listed."""
+    def retrieve(self, name):
+        conference = dict(conference_name=name, conference_run_time='30', conference_member_count=count, members=[])
+        return _vobiz.Retrieved(name, _vobiz.STATE_PRESENT, 200, conference=conference)
+    monkeypatch.setattr(_vobiz.VobizClient, 'retrieve', retrieve)
+
+
+def test_all_acts_on_the_room_when_the_member_list_lies(emulator, monkeypatch):
+    room(emulator)
+    lying_retrieve(monkeypatch)
+    failed, result = run(emulator, member_id='all', state='kicked')
+    assert not failed and result['changed'] is True and result['uncertain'] is True
+    assert result['members'] == ['10', '15']  # as the answer named them
+    assert writes(emulator) == [('POST', MEMBERS + 'all/Kick/', 202)]
+    assert emulator.conference(ROOM)['members'] == []
+    assert any('does not agree' in w for w in result['warnings'])
+
+
+def test_all_check_mode_predicts_a_change_when_the_member_list_lies(emulator, monkeypatch):
+    room(emulator)
+    lying_retrieve(monkeypatch)
+    failed, result = run(emulator, check_mode=True, member_id='all', state='absent')
+    assert not failed and result['changed'] is True and result['uncertain'] is True and result['members'] == ['all']
+    assert any('does not agree' in w and 'predicting a change' in w for w in result['warnings'])
+    assert writes(emulator) == []
+
+
+@pytest.mark.parametrize('member_id', ['10', 'all'])
+def test_2xx_error_answer_to_a_member_action_is_a_failure(emulator, member_id):
+    room(emulator)
+    emulator.configure(faults=[{'kind': 'error_body', 'method': 'POST'}])
+    failed, result = run(emulator, member_id=member_id, state='kicked')
+    assert failed and result['members'] == [] and result['changed'] is False
+    [failure] = result['failures']
+    assert failure['member_id'] == member_id and failure['status'] == 200
+    assert 'could not be read as a success' in failure['message']
+    assert len(emulator.conference(ROOM)['members']) == 2

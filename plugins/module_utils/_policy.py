@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2026, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Scheduled policies for vobiz_conference: ``running_longer_than`` and ``members_at_most``.
+
+A policy filters candidate conferences by what retrieve (``GET Conference/{name}/``) says about
+them. It fails safe: a room whose answer cannot be read, or whose run time or member count is
+missing, is never selected.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
+    STATE_ABSENT,
+    STATE_PRESENT,
+    VobizInputError,
+)
+
+_DURATION = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
+
+POLICY_OPTIONS = ('running_longer_than', 'members_at_most')
+
+VERDICT_SELECTED = 'selected'
+VERDICT_SPARED = 'spared'
+VERDICT_ABSENT = 'absent'
+VERDICT_UNREADABLE = 'unreadable'
+
+
+def _duration_seconds(value):
+    """Seconds from an int or a duration text, or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == int(value) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower().replace(' ', '')
+    if text.isdigit():
+        return int(text)
+    found = _DURATION.match(text)
+    if not text or not found or not any(found.groups()):
+        return None
+    hours, minutes, secs = (int(part or 0) for part in found.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def parse_duration(value, option='running_longer_than'):
+    """Seconds from an int, a string of digits, or ``4h``, ``30m``, ``90s``, ``1h30m``, ``2h5m10s``.
+
+    Raises ``VobizInputError`` naming ``option``.
+    """
+    seconds = _duration_seconds(value)
+    if seconds is None or seconds < 0:
+        raise VobizInputError(
+            '{0} must be a number of seconds or a duration such as 4h, 30m, 90s or 1h30m'.format(option), option=option)
+    return seconds
+
+
+def _whole_number(value):
+    """``'42'``/``42`` -> 42; None when it is not a whole number >= 0 (the API sends numbers as strings)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
+class PolicyOutcome(object):
+    """What a policy made of the candidates: selected names, and the others by reason."""
+
+    def __init__(self):
+        self.selected = []
+        self.spared = []
+        self.absent = []
+        self.unreadable = []  # (name, reason)
+        self.member_counts = {}
+
+
+class Policy(object):
+    """``running_longer_than`` (seconds) and ``members_at_most``: a room is selected when it meets every one given."""
+
+    def __init__(self, running_longer_than=None, members_at_most=None):
+        self.running_longer_than = running_longer_than
+        self.members_at_most = members_at_most
+
+    @classmethod
+    def from_params(cls, params):
+        """The policy of the module's options, or None when neither is set. Raises ``VobizInputError``."""
+        longer = params.get('running_longer_than')
+        at_most = params.get('members_at_most')
+        if longer is None and at_most is None:
+            return None
+        if params.get('all'):
+            raise VobizInputError(
+                'all=true cannot be combined with running_longer_than or members_at_most: all hangs up every live conference '
+                'with one call; leave all out to apply the policy to every live conference', option='all')
+        if longer is not None:
+            longer = parse_duration(longer)
+        if at_most is not None and (isinstance(at_most, bool) or not isinstance(at_most, int) or at_most < 0):
+            raise VobizInputError('members_at_most must be an integer >= 0', option='members_at_most')
+        return cls(longer, at_most)
+
+    def describe(self):
+        parts = []
+        if self.running_longer_than is not None:
+            parts.append('running longer than {0}s'.format(self.running_longer_than))
+        if self.members_at_most is not None:
+            parts.append('with at most {0} member(s)'.format(self.members_at_most))
+        return ' and '.join(parts)
+
+    def judge(self, retrieved):
+        """``(verdict, reason, member_count)`` for one ``Retrieved`` answer."""
+        if retrieved.state == STATE_ABSENT:
+            return VERDICT_ABSENT, None, None
+        if retrieved.state != STATE_PRESENT or not isinstance(retrieved.conference, dict):
+            return VERDICT_UNREADABLE, retrieved.reason or 'the answer could not be read', None
+        conference = retrieved.conference
+        count = retrieved.member_count
+        if self.running_longer_than is not None:
+            run_time = _whole_number(conference.get('conference_run_time'))
+            if run_time is None:
+                return VERDICT_UNREADABLE, 'no readable conference_run_time ({0!r})'.format(conference.get('conference_run_time')), count
+            if run_time <= self.running_longer_than:
+                return VERDICT_SPARED, None, count
+        if self.members_at_most is not None:
+            if count is None or count < 0:
+                return VERDICT_UNREADABLE, 'no readable member count', None
+            if count > self.members_at_most:
+                return VERDICT_SPARED, None, count
+        return VERDICT_SELECTED, None, count
+
+    def apply(self, answers):
+        """Judge a list of ``Retrieved`` answers; ``None`` entries (items a stopped batch never ran) are left out."""
+        outcome = PolicyOutcome()
+        for retrieved in answers:
+            if retrieved is None:
+                continue
+            verdict, reason, count = self.judge(retrieved)
+            if verdict == VERDICT_SELECTED:
+                outcome.selected.append(retrieved.name)
+                outcome.member_counts[retrieved.name] = count
+            elif verdict == VERDICT_SPARED:
+                outcome.spared.append(retrieved.name)
+            elif verdict == VERDICT_ABSENT:
+                outcome.absent.append(retrieved.name)
+            else:
+                outcome.unreadable.append((retrieved.name, reason))
+        return outcome
+
+
+def unreadable_warning(name, reason):
+    return ('Conference {0!r} could not be checked against the policy ({1}); it was not selected: a policy never '
+            'ends a room it could not read.'.format(name, reason))
+
+
+def selection_params(params, policy):
+    """The params Selection.from_params sees: a policy without name or match applies to every live conference."""
+    if policy is None or params.get('name') or params.get('match'):
+        return params
+    result = dict(params)
+    result['match'] = '*'
+    return result

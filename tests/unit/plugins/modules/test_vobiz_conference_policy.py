@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2026, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of vobiz_conference's scheduled policy selectors against the emulator."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+
+AUTH_ID = 'MA_TEST'
+TOKEN = 'unit-test-token-9f8e7d'
+
+
+@pytest.fixture(autouse=True)
+def no_real_backoff(monkeypatch):
+    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: None)
+
+
+def run(emu, check_mode=False, **kwargs):
+    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, retries=1)
+    args.update(kwargs)
+    return run_module(vobiz_conference.main, args, check_mode=check_mode)
+
+
+def rooms(emu):
+    emu.add_conference('old-full', members=3, started_ago=7200)
+    emu.add_conference('old-alone', members=1, started_ago=7200)
+    emu.add_conference('young-alone', members=1, started_ago=60)
+    emu.add_conference('young-full', members=2, started_ago=60)
+    emu.add_conference('old-unreadable', members=1, started_ago=7200)
+    emu.configure(faults=[{'kind': '503', 'method': 'GET', 'match': 'old-unreadable'}])
+
+
+def deleted(emu):
+    return sorted(entry['conference'] for entry in emu.requests(method='DELETE'))
+
+
+def test_running_longer_than_over_the_whole_live_list(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, running_longer_than='1h')
+    assert not failed, result['msg']
+    assert sorted(result['hung_up']) == ['old-alone', 'old-full']
+    assert deleted(emulator) == ['old-alone', 'old-full']
+    assert result['unreadable'] == ['old-unreadable'] and 'old-unreadable' in emulator.live_names()
+    assert any('old-unreadable' in warning and 'not selected' in warning for warning in result['warnings'])
+
+
+def test_both_selectors_on_top_of_match(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, match='*-alone', running_longer_than=3600, members_at_most=1)
+    assert not failed
+    assert result['hung_up'] == ['old-alone'] and deleted(emulator) == ['old-alone']
+    assert result['unreadable'] == []
+
+
+def test_members_at_most_on_named_rooms(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, name=['young-alone', 'young-full', 'gone'], members_at_most=1)
+    assert not failed
+    assert result['hung_up'] == ['young-alone'] and result['already_absent'] == ['gone']
+    assert deleted(emulator) == ['young-alone']
+
+
+def test_check_mode_reads_once_and_deletes_nothing(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, check_mode=True, running_longer_than='1h', members_at_most=1)
+    assert not failed and result['changed'] is True
+    assert result['hung_up'] == ['old-alone'] and result['unreadable'] == ['old-unreadable']
+    assert emulator.requests(method='DELETE') == []
+    gets = [entry['conference'] for entry in emulator.requests(method='GET') if entry['action'] == 'retrieve']
+    assert gets.count('old-alone') == 1  # the policy's answer is the prediction's
+
+
+def test_nothing_selected_is_no_change(emulator):
+    emulator.add_conference('young', members=2, started_ago=10)
+    failed, result = run(emulator, running_longer_than='30m')
+    assert not failed and result['changed'] is False and result['hung_up'] == []
+    assert 'nothing to do' in result['msg'] and emulator.requests(method='DELETE') == []
+
+
+def test_a_lying_retrieve_selects_nothing(emulator):
+    emulator.add_conference('old', members=1, started_ago=7200)
+    emulator.configure(retrieve_lies=True)
+    failed, result = run(emulator, running_longer_than=60)
+    assert not failed and result['changed'] is False and result['unreadable'] == ['old']
+    assert emulator.requests(method='DELETE') == []
+
+
+@pytest.mark.parametrize('args, option', [
+    (dict(running_longer_than='4 days'), 'running_longer_than'),
+    (dict(all=True, members_at_most=1), 'all'),
+])
+def test_bad_input_fails_before_any_request(emulator, args, option):
+    failed, result = run(emulator, **args)
+    assert failed and option in result['msg']
+    assert emulator.requests() == []

@@ -1,0 +1,297 @@
+#!/usr/bin/env python
+"""The rulebook ``vobiz.voice.enforce_limits`` in the real ``ansible-rulebook``, against the emulator.
+
+Starts the Vobiz emulator (in this process) with conference callbacks pointed at the event source,
+starts ``ansible-rulebook -r vobiz.voice.enforce_limits -i INVENTORY --vars VARS.yml`` (JAVA_HOME from
+``readlink -f $(which java)``, this venv's bin first on PATH), and plays this out:
+
+- ``Overdue Room`` (3 members) outlives ``vobiz_max_duration``;
+- ``Lonely Room`` (2 members, one leaves) has one member for ``vobiz_lonely_after``;
+- ``Inside Room`` (2 members) starts later and stays inside both limits;
+- ``Unsigned Room``, ``Forged Room`` (1 member each) send only unsigned / wrongly signed callbacks, and
+  ``Replayed Room`` is announced only by a replay (a good callback's signature headers, which do not
+  cover the body, re-sent with a body naming it).
+
+It asserts from the emulator's request log that Overdue and Lonely are hung up (one DELETE each),
+Inside is not hung up before it could be overdue, and the refused callbacks cause no request at all
+(and were answered 401/403); and that the auth token appears nowhere in ansible-rulebook's output.
+The callbacks are signed over a public https URL that differs from the URL they are sent to, as
+behind a TLS-terminating proxy.
+
+    python tools/check_rulebook.py [--keep]
+
+Exit status: 0 passed, 1 failed, 3 Java is missing (the gate reports that step as skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import http.client
+import importlib.util
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = pathlib.Path(sys.executable).parent
+AUTH_ID = 'MA_EDA'
+PUBLIC_URL = 'https://eda.example.test/vobiz/conference'
+JAVA_MISSING = 'java not found (ansible-rulebook needs a JDK 17)'
+
+
+def load_emulator_module():
+    """tests/emulator/vobiz_emulator.py, loaded from its path (it is not an installed package)."""
+    spec = importlib.util.spec_from_file_location('vobiz_emulator', ROOT / 'tests' / 'emulator' / 'vobiz_emulator.py')
+    module = importlib.util.module_from_spec(spec)
+    sys.modules['vobiz_emulator'] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def java_home() -> str | None:
+    """JAVA_HOME derived from the java on PATH (``readlink -f $(which java)``/../..), or None without Java."""
+    java = shutil.which('java')
+    if not java:
+        return None
+    return str(pathlib.Path(os.path.realpath(java)).parent.parent)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def collections_path(work: pathlib.Path) -> str:
+    """A collections path holding this checkout as vobiz.voice (the checkout itself when it already sits there)."""
+    if ROOT.parent.name == 'vobiz' and ROOT.parent.parent.name == 'ansible_collections':
+        return str(ROOT.parent.parent.parent)
+    link = work / 'collections' / 'ansible_collections' / 'vobiz' / 'voice'
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(ROOT)
+    return str(work / 'collections')
+
+
+class Rulebook:
+    """``ansible-rulebook -r vobiz.voice.enforce_limits`` in its own process group, output to a file."""
+
+    def __init__(self, work: pathlib.Path, api_url: str, token: str, variables: dict, auth_id: str = AUTH_ID):
+        self.work = work
+        self.port = variables['vobiz_callback_port']
+        self.output = work / 'ansible-rulebook.log'
+        inventory = work / 'inventory.yml'
+        inventory.write_text(json.dumps({'all': {'hosts': {'localhost': {
+            'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}), encoding='utf-8')
+        vars_file = work / 'vars.yml'
+        vars_file.write_text(json.dumps(variables), encoding='utf-8')
+        env = {key: value for key, value in os.environ.items() if not key.startswith(('VOBIZ_', 'ANSIBLE_'))}
+        env.update({
+            'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]),
+            'JAVA_HOME': java_home() or '',
+            'ANSIBLE_COLLECTIONS_PATH': collections_path(work),
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_LOCALHOST_WARNING': 'false',
+            'VOBIZ_AUTH_ID': auth_id,
+            'VOBIZ_AUTH_TOKEN': token,
+            'VOBIZ_API_URL': api_url,
+            'HOME': env.get('HOME', str(work)),
+        })
+        cmd = [str(BIN / 'ansible-rulebook'), '-r', 'vobiz.voice.enforce_limits', '-i', str(inventory),
+               '--vars', str(vars_file), '-v']
+        self._handle = open(self.output, 'w', encoding='utf-8')
+        self.proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=self._handle, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def text(self) -> str:
+        return self.output.read_text(encoding='utf-8', errors='replace')
+
+    def wait_listening(self, timeout: float = 120) -> None:
+        """Until the event source accepts connections (the JVM takes a while to start)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('ansible-rulebook exited with %s:\n%s' % (self.proc.returncode, self.text()[-4000:]))
+            with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', self.port), timeout=1):
+                return
+            time.sleep(0.2)
+        raise RuntimeError('the event source did not listen on port %d within %d s' % (self.port, timeout))
+
+    def wait_outcome(self, room: str, timeout: float) -> bool:
+        """Until the action playbook printed its VOBIZ_ENFORCE_LIMITS line for ``room``."""
+        def printed():
+            return any('VOBIZ_ENFORCE_LIMITS' in line and room in line for line in self.text().splitlines())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if printed():
+                return True
+            time.sleep(0.2)
+        return printed()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._handle.close()
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def deletes(emulator, name: str) -> list:
+    return [entry for entry in emulator.requests(method='DELETE') if entry['conference'] == name and entry['action'] == 'hangup']
+
+
+def post_raw(port: int, headers: dict, fields: dict) -> int:
+    """POST a callback with exactly these headers and form fields; return the status."""
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    try:
+        conn.request('POST', '/vobiz/conference', body=urllib.parse.urlencode(fields),
+                     headers=dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded'}))
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def parse_time(stamp: str) -> float:
+    """The emulator's log time (ISO 8601 UTC with a Z) as a POSIX timestamp."""
+    return datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00')).timestamp()
+
+
+def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: int) -> list[str]:
+    """Play the rooms out; return the problems found (empty: passed)."""
+    problems = []
+    token = 'eda-' + secrets.token_hex(16)
+    port = free_port()
+    emulator = emu_module.Emulator(auth_id=AUTH_ID, auth_token=token, members=0,
+                                   callback_url='http://127.0.0.1:%d/vobiz/conference' % port,
+                                   callback_signed_url=PUBLIC_URL).start()
+    rulebook = None
+    try:
+        rulebook = Rulebook(work, emulator.api_url, token, {
+            'vobiz_callback_host': '127.0.0.1', 'vobiz_callback_port': port, 'vobiz_callback_public_url': PUBLIC_URL,
+            'vobiz_max_duration': max_duration, 'vobiz_lonely_after': lonely_after, 'vobiz_check_interval': 1,
+            'vobiz_audit_log': str(work / 'audit.jsonl'), 'vobiz_state_file': str(work / 'rooms.json')})
+        rulebook.wait_listening()
+        sender = emulator.callback_sender
+
+        # refused callbacks: unsigned, forged, and a replay carrying another room's body
+        emulator.configure(callback_signing='none')
+        emulator.add_conference('Unsigned Room', members=1)
+        sender.wait_idle()
+        emulator.configure(callback_signing='wrong_key')
+        emulator.add_conference('Forged Room', members=1)
+        sender.wait_idle()
+        emulator.configure(callback_signing='v2+v3')
+        emulator.add_conference('Overdue Room', members=3)
+        emulator.add_conference('Lonely Room', members=2)
+        sender.wait_idle()
+        lonely_leaver = emulator.conference('Lonely Room')['members'][1]['member_id']
+        emulator.leave_member('Lonely Room', lonely_leaver)
+        sender.wait_idle()
+        emulator.configure(callback_url=None)
+        emulator.add_conference('Replayed Room', members=1)  # live, but Vobiz never told the source
+        stolen = next(entry for entry in sender.log() if entry['conference'] == 'Overdue Room')
+        forged_body = dict(stolen['fields'], ConferenceName='Replayed Room', ConferenceUUID='replayed-uuid',
+                           ConferenceFirstMember='true')
+        replay_status = post_raw(port, stolen['headers'], forged_body)
+        emulator.configure(callback_url='http://127.0.0.1:%d/vobiz/conference' % port)
+
+        statuses = {(entry['conference'], entry['status']) for entry in sender.log()}
+        for room, status in (('Unsigned Room', 401), ('Forged Room', 403), ('Overdue Room', 204), ('Lonely Room', 204)):
+            if (room, status) not in statuses:
+                problems.append('%s: expected its callbacks to be answered %d, got %s' % (
+                    room, status, sorted(s for r, s in statuses if r == room)))
+        if replay_status != 403:
+            problems.append('the replayed signature headers were answered %s, not 403' % replay_status)
+
+        if not wait_for(lambda: deletes(emulator, 'Lonely Room'), 60):
+            problems.append('Lonely Room was not hung up')
+        inside_started = time.time()
+        emulator.add_conference('Inside Room', members=2)
+        if not wait_for(lambda: deletes(emulator, 'Overdue Room'), 90):
+            problems.append('Overdue Room was not hung up')
+        # let the action that hung Overdue up finish (and any other action queued before it)
+        if not rulebook.wait_outcome('Overdue Room', 60):
+            problems.append('the action playbook did not report the outcome for Overdue Room')
+    finally:
+        if rulebook is not None:
+            rulebook.stop()
+        emulator.stop()
+
+    for room in ('Overdue Room', 'Lonely Room'):
+        if len(deletes(emulator, room)) > 1:
+            problems.append('%s was hung up %d times, expected once' % (room, len(deletes(emulator, room))))
+    for entry in deletes(emulator, 'Inside Room'):
+        if parse_time(entry['time']) < inside_started + max_duration:
+            problems.append('Inside Room was hung up inside its limits (at %s)' % entry['time'])
+    for room in ('Unsigned Room', 'Forged Room', 'Replayed Room'):
+        touching = [entry for entry in emulator.requests() if entry['conference'] == room]
+        if touching:
+            problems.append('%s: refused callbacks caused requests: %s' % (room, [(e['method'], e['action']) for e in touching]))
+    output = rulebook.text() if rulebook is not None else ''
+    audit = (work / 'audit.jsonl').read_text(encoding='utf-8') if (work / 'audit.jsonl').exists() else ''
+    for where, text in (('ansible-rulebook output', output), ('audit log', audit)):
+        if token in text or token[4:20] in text:
+            problems.append('the auth token appears in the %s' % where)
+    if 'Overdue Room' not in audit or 'Lonely Room' not in audit:
+        problems.append('the audit log does not name both hung-up rooms')
+    if problems:
+        print(output[-6000:])
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    parser.add_argument('--keep', action='store_true', help='keep the scratch directory')
+    parser.add_argument('--max-duration', type=int, default=12)
+    parser.add_argument('--lonely-after', type=int, default=3)
+    args = parser.parse_args()
+    if not java_home():
+        print('SKIPPED: ' + JAVA_MISSING)
+        return 3
+    if not (BIN / 'ansible-rulebook').exists():
+        print('ansible-rulebook is not installed in %s (requirements-dev.txt pins it)' % BIN)
+        return 1
+    work = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-rulebook-'))
+    try:
+        problems = scenario(work, load_emulator_module(), args.max_duration, args.lonely_after)
+    finally:
+        if args.keep:
+            print('scratch directory kept: %s' % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    for problem in problems:
+        print('FAILED: ' + problem)
+    if not problems:
+        print('PASSED: overdue and lonely rooms hung up once each, the room inside its limits kept, '
+              'unsigned/forged/replayed callbacks refused and caused no request')
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
