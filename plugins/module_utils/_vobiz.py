@@ -42,6 +42,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.vobiz.voice.plugins.module_utils._pacing import Pacer, SleepClock
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -262,6 +263,7 @@ def vobiz_argument_spec():
         retries=dict(type='int', default=DEFAULT_RETRIES),
         retry_max_wait=dict(type='float', default=DEFAULT_RETRY_MAX_WAIT),
         parallel=dict(type='int', default=DEFAULT_PARALLEL),
+        rate_limit=dict(type='float'),
     )
 
 
@@ -297,6 +299,12 @@ def validate_connection_params(params):
     if retry_max_wait < 0:
         raise VobizInputError('retry_max_wait must be 0 or more seconds, got {0!r}'.format(retry_max_wait), option='retry_max_wait')
 
+    rate_limit = params.get('rate_limit')
+    if rate_limit is not None:
+        rate_limit = _finite_number(rate_limit, 'rate_limit')
+        if rate_limit <= 0:
+            raise VobizInputError('rate_limit must be greater than 0 requests per second, got {0!r}'.format(rate_limit), option='rate_limit')
+
     validate_certs = params.get('validate_certs', True)
     if validate_certs is None:
         validate_certs = True
@@ -323,6 +331,7 @@ def validate_connection_params(params):
         parallel=parallel,
         validate_certs=bool(validate_certs),
         ca_path=ca_path or None,
+        rate_limit=rate_limit,
     )
     return kwargs, warnings
 
@@ -575,7 +584,7 @@ class VobizClient(object):
 
     def __init__(self, auth_id, auth_token, api_url=DEFAULT_API_URL, timeout=DEFAULT_TIMEOUT,
                  retries=DEFAULT_RETRIES, retry_max_wait=DEFAULT_RETRY_MAX_WAIT, parallel=DEFAULT_PARALLEL,
-                 validate_certs=True, ca_path=None, sleep=None, jitter=None):
+                 validate_certs=True, ca_path=None, sleep=None, jitter=None, rate_limit=None, clock=None):
         if not HAS_REQUESTS:
             raise VobizError(missing_required_lib('requests'))
         self.auth_id = auth_id
@@ -585,6 +594,10 @@ class VobizClient(object):
         self.retries = int(retries)
         self.retry_max_wait = float(retry_max_wait)
         self.parallel = int(parallel)
+        if sleep is not None and clock is None:
+            # Fake sleeps (tests) move the pacer's clock, so a Retry-After waited is not waited again.
+            clock = SleepClock(sleep)
+            sleep = clock.sleep
         self._custom_sleep = sleep
         self._jitter = jitter or random.random
 
@@ -595,6 +608,8 @@ class VobizClient(object):
         self._fatal_error = None
         self._warnings = []
         self._warned = set()
+        # One pace for every worker: learned from 429s (and Retry-After), capped by rate_limit.
+        self._pacer = Pacer(rate_limit=rate_limit, clock=clock, sleep=self._sleep)
 
         session = requests.Session()
         # Ours are the only retries: urllib3 must never resend anything by itself
@@ -785,6 +800,7 @@ class VobizClient(object):
                 if self._abort.is_set():
                     raise VobizBatchAborted('{0}: not sent, the batch was stopped by an earlier error.'.format(what))
                 attempts += 1
+                sent_at = self._pacer.acquire(self._abort.is_set)
                 try:
                     response = self._session.send(prepared, **self._send_kwargs)
                 except requests.exceptions.RequestException as exc:
@@ -802,6 +818,7 @@ class VobizClient(object):
                     retry_after = None
                 else:
                     answer = self._read_response(response, attempts, ambiguous)
+                    self._pacer.answered(sent_at, answer.status == 429, self._retry_after(response) if answer.status == 429 else None)
                     if answer.status in (401, 403):
                         raise self._set_fatal(self._auth_error(answer.status, answer.error_message, what))
                     self._answered.set()
