@@ -625,6 +625,7 @@ class Bench:
         rooms = room_names(RATE_LIMIT_N, 'rl')
         playbook = self.runner.write('rate_limited', ours_tasks(None, RATE_LIMIT_OPTIONS), {'rooms': rooms})
         emu.prepare(rooms)
+        started = time.time()
         run = self.runner.run(playbook, emu)
         tasks = run['tasks'] or []
         task = tasks[0] if tasks else {}
@@ -643,9 +644,12 @@ class Bench:
             max_429_per_conference=max(per_room.values() or [0]),
             warnings=len(task.get('warnings') or ()), msg=task.get('msg'),
             http_phase_s=(starts[-1] - starts[0]) if starts else None,
+            to_first_request_s=(starts[0] - started) if starts else None,
             output_tail='\n'.join(run['output'].splitlines()[-8:]) if run['rc'] else None)
-        say('  rate-limited (plivo), N=%d: %.2f s, rc %s, %d rooms left, %d requests of which %d answered 429 (%.1f %%)' % (
-            RATE_LIMIT_N, run['wall_s'], run['rc'], len(left), len(log), len(limited), 100.0 * len(limited) / max(len(log), 1)))
+        say('  rate-limited (plivo), N=%d: %.2f s (first request after %.2f s, requests over %.2f s), rc %s, %d rooms left, '
+            '%d requests of which %d answered 429 (%.1f %%)' % (
+                RATE_LIMIT_N, run['wall_s'], starts[0] - started if starts else 0, starts[-1] - starts[0] if starts else 0, run['rc'],
+                len(left), len(log), len(limited), 100.0 * len(limited) / max(len(log), 1)))
 
     def baseline_collections(self) -> tuple:
         """(ref, commit, collections dir holding the baseline's tree as ansible_collections/vobiz/voice)."""
