@@ -609,7 +609,7 @@ class VobizClient(object):
         self._warnings = []
         self._warned = set()
         # One pace for every worker: learned from 429s (and Retry-After), capped by rate_limit.
-        self._pacer = Pacer(rate_limit=rate_limit, clock=clock, sleep=self._sleep)
+        self._pacer = Pacer(rate_limit=rate_limit, clock=clock, sleep=self._pace_wait)
 
         session = requests.Session()
         # Ours are the only retries: urllib3 must never resend anything by itself
@@ -711,6 +711,10 @@ class VobizClient(object):
         elif seconds > 0:
             # Interrupted at once when another thread hits a fatal error.
             self._abort.wait(seconds)
+
+    def _pace_wait(self, seconds):
+        """The pacer's wait before a send (a method of its own, so that tests of retries can tell it apart)."""
+        self._sleep(seconds)
 
     def _backoff(self, attempt):
         """Jittered exponential backoff for the given attempt (1-based): between half and all of the step."""
