@@ -61,7 +61,7 @@ def pacer_on(clock, **kwargs):
 def test_unpaced_until_the_first_429():
     clock = FakeClock()
     pacer = pacer_on(clock)
-    for _ in range(1000):
+    for _request in range(1000):
         sent_at = pacer.acquire()
         pacer.answered(sent_at, limited=False)
     assert clock.sleeps == [] and pacer.rate is None and pacer.events == 0
@@ -70,7 +70,7 @@ def test_unpaced_until_the_first_429():
 def test_rate_limit_paces_from_the_first_request():
     clock = FakeClock()
     pacer = pacer_on(clock, rate_limit=10)
-    sends = [pacer.acquire() for _ in range(21)]
+    sends = [pacer.acquire() for _request in range(21)]
     assert sends[0] == 0.0
     assert sends[20] == pytest.approx(2.0)
     assert all(later - earlier == pytest.approx(0.1) for earlier, later in zip(sends, sends[1:]))
@@ -81,7 +81,7 @@ def test_idle_time_earns_only_the_burst_allowance():
     pacer = pacer_on(clock, rate_limit=10)
     pacer.acquire()
     clock.now = 100.0        # a long pause
-    sends = [pacer.acquire() for _ in range(5)]
+    sends = [pacer.acquire() for _request in range(5)]
     back_to_back = sum(1 for send in sends if send == 100.0)
     assert back_to_back == int(_pacing.BURST)
     assert sends[-1] == pytest.approx(100.0 + (5 - _pacing.BURST) * 0.1)
@@ -114,7 +114,7 @@ def test_rate_learned_from_requests_accepted_between_two_429_events():
     pacer = pacer_on(clock)
     clock.now = 2.0
     pacer.answered(1.98, limited=True, retry_after=1)
-    for _ in range(150):            # accepted while the bucket refilled: 150 in 3 s
+    for _request in range(150):            # accepted while the bucket refilled: 150 in 3 s
         pacer.answered(clock.now, limited=False)
     clock.now = 5.0
     pacer.answered(4.98, limited=True, retry_after=1)
@@ -127,7 +127,7 @@ def test_a_learned_rate_never_exceeds_rate_limit():
     pacer = pacer_on(clock, rate_limit=20)
     clock.now = 1.0
     pacer.answered(0.99, limited=True, retry_after=1)
-    for _ in range(100):
+    for _request in range(100):
         pacer.answered(clock.now, limited=False)
     clock.now = 2.0
     pacer.answered(1.99, limited=True, retry_after=1)
@@ -196,7 +196,7 @@ def test_concurrent_workers_each_get_their_own_slot():
             slots.append(seconds)
 
     pacer = Pacer(rate_limit=100, clock=clock, sleep=record)    # the clock stands still: slots are the waits
-    threads = [threading.Thread(target=lambda: [pacer.acquire() for _ in range(50)]) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: [pacer.acquire() for _send in range(50)]) for _worker in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
