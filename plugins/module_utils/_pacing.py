@@ -45,7 +45,8 @@ PROBE_IN_FLIGHT = 2.0
 PROBE_GROWTH_PER_SECOND = 1.5
 #: Hold after the first 429 when the answer carries no Retry-After (seconds).
 DEFAULT_HOLD = 1.0
-#: Longest hold the pacer imposes on all workers (seconds); a single request still honours its own Retry-After.
+#: Longest hold the pacer imposes on all workers (seconds), unless told otherwise. A longer Retry-After
+#: (a quota rather than a rate) holds nobody: each request honours it or gives up on its own, as before.
 MAX_HOLD = 60.0
 #: Requests that may go back to back after a pause (the burst allowance), at any rate.
 BURST = 2.0
@@ -57,13 +58,15 @@ class Pacer(object):
     """Shared by every worker of one client: ``acquire()`` before each send, ``answered()`` after each answer.
 
     ``rate_limit``: requests per second the user says the account allows (``None``: learn it from 429s).
+    ``max_hold``: the longest Retry-After that holds every worker (the client passes its ``retry_max_wait``).
     ``clock``: monotonic seconds; ``sleep(seconds)``: the wait (both injected for tests).
     """
 
-    def __init__(self, rate_limit=None, clock=None, sleep=None):
+    def __init__(self, rate_limit=None, clock=None, sleep=None, max_hold=MAX_HOLD):
         if rate_limit is not None and not rate_limit > 0:
             raise ValueError('rate_limit must be greater than 0')
         self.rate_limit = float(rate_limit) if rate_limit is not None else None
+        self.max_hold = max_hold
         self.clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
         self._lock = threading.Lock()
@@ -175,8 +178,8 @@ class Pacer(object):
         self._last_event_at = now
         if self._first_event is None:
             self._first_event = (now, self._accepted)
-            hold = DEFAULT_HOLD if retry_after is None else retry_after
-            self._hold_until = now + min(max(hold, 0.0), MAX_HOLD)
+            hold = DEFAULT_HOLD if retry_after is None else max(retry_after, 0.0)
+            self._hold_until = now + hold if hold <= self.max_hold else now
             if self.rate_limit is None:
                 # Probe: a few requests per round trip, so the next empty bucket costs few refusals.
                 self._rate = PROBE_IN_FLIGHT / max(self._rtt or INITIAL_RTT, 0.001)

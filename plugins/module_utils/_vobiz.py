@@ -609,7 +609,7 @@ class VobizClient(object):
         self._warnings = []
         self._warned = set()
         # One pace for every worker: learned from 429s (and Retry-After), capped by rate_limit.
-        self._pacer = Pacer(rate_limit=rate_limit, clock=clock, sleep=self._pace_wait)
+        self._pacer = Pacer(rate_limit=rate_limit, clock=clock, sleep=self._pace_wait, max_hold=self.retry_max_wait)
 
         session = requests.Session()
         # Ours are the only retries: urllib3 must never resend anything by itself

@@ -87,8 +87,9 @@ def test_idle_time_earns_only_the_burst_allowance():
     assert sends[-1] == pytest.approx(100.0 + (5 - _pacing.BURST) * 0.1)
 
 
-@pytest.mark.parametrize('retry_after, hold', [(3.0, 3.0), (None, _pacing.DEFAULT_HOLD), (1e6, _pacing.MAX_HOLD)])
+@pytest.mark.parametrize('retry_after, hold', [(3.0, 3.0), (None, _pacing.DEFAULT_HOLD), (_pacing.MAX_HOLD + 1, 0.0)])
 def test_the_first_429_holds_every_worker_until_retry_after(retry_after, hold):
+    """A Retry-After longer than max_hold (a quota, not a rate) holds nobody: each request deals with its own."""
     clock = FakeClock()
     pacer = pacer_on(clock)
     clock.now = 5.0
