@@ -231,3 +231,20 @@ def test_rate_limit_option_reaches_the_client():
     params = dict(auth_id='MA_X', auth_token='token', api_url='https://api.vobiz.ai/api/v1', rate_limit='12.5')
     kwargs, _warnings = validate_connection_params(params)
     assert kwargs['rate_limit'] == 12.5
+
+
+def test_the_client_paces_every_request_of_a_batch_at_rate_limit():
+    """Wiring: one pacer for all workers of a client, before every send (the clock is fake, the HTTP is real)."""
+    from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import VobizClient
+    from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
+
+    names = ['room-%d' % index for index in range(6)]
+    clock = FakeClock()
+    with Emulator(auth_id='MA_PACE', auth_token='pace-token', conferences=names) as emu:
+        client = VobizClient('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=4,
+                             sleep=clock.sleep, clock=clock)
+        outcomes = client.run_concurrently(client.hangup, names)
+        assert [outcome.outcome for outcome in outcomes] == ['hung_up'] * 6
+        assert len(emu.requests()) == 6
+    # The first request goes at once, each later one a quarter of a second after the one before.
+    assert clock.sleeps == [pytest.approx(0.25)] * 5
