@@ -409,11 +409,11 @@ class Runner:
         )
         self.count = 0
 
-    def write(self, name: str, tasks: list, play_vars: dict | None = None) -> pathlib.Path:
+    def write(self, name: str, tasks: list, play_vars: dict | None = None, directory: pathlib.Path | None = None) -> pathlib.Path:
         play = {'name': name, 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}
         if play_vars:
             play['vars'] = play_vars
-        path = self.workdir / ('%s.yml' % name)
+        path = (directory or self.workdir) / ('%s.yml' % name)
         path.write_text(json.dumps([play], indent=1) + '\n', encoding='utf-8')   # JSON is YAML
         return path
 
@@ -687,6 +687,13 @@ class Bench:
         ping = self.runner.write('cpu_ping', [{'name': 'one module start', 'ansible.builtin.ping': {}}], interpreter)
         ours_many = self.runner.write('cpu_ours_many', ours_tasks(None), dict(interpreter, rooms=many))
         ours_one = self.runner.write('cpu_ours_one', ours_tasks(None), dict(interpreter, rooms=one))
+        # ansible-playbook looks for collections next to the playbook first (workdir/collections links this
+        # tree): the baseline's plays live in a directory of their own.
+        elsewhere = self.workdir / 'baseline_plays'
+        elsewhere.mkdir()
+        plays = {'current': (ours_one, ours_many),
+                 'baseline': (self.runner.write('cpu_ours_one', ours_tasks(None), dict(interpreter, rooms=one), elsewhere),
+                              self.runner.write('cpu_ours_many', ours_tasks(None), dict(interpreter, rooms=many), elsewhere))}
         samples = {}
 
         def measure(key, playbook, names, collections):
@@ -710,8 +717,8 @@ class Bench:
         for _rep in range(self.reps):
             measure('ping', ping, None, None)
             for tree, collections in (('current', None), ('baseline', baseline)):
-                measure(tree + '_1', ours_one, one, collections)
-                measure(tree + '_many', ours_many, many, collections)
+                measure(tree + '_1', plays[tree][0], one, collections)
+                measure(tree + '_many', plays[tree][1], many, collections)
         cpu = dict(n=CPU_N, latency_ms=emu.latency_ms, baseline_ref=ref, baseline_commit=commit,
                    samples=samples, median_s=dict((key, statistics.median(values)) for key, values in samples.items()))
         for tree in ('current', 'baseline'):
