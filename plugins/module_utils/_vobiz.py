@@ -822,10 +822,10 @@ class VobizClient(object):
         reasons = []
         try:
             while True:
+                sent_at = self._pacer.acquire(self._abort.is_set)
                 if self._abort.is_set():
                     raise VobizBatchAborted('{0}: not sent, the batch was stopped by an earlier error.'.format(what))
                 attempts += 1
-                sent_at = self._pacer.acquire(self._abort.is_set)
                 try:
                     response = self._session.send(prepared, **self._send_kwargs)
                 except requests.exceptions.RequestException as exc:

@@ -248,3 +248,25 @@ def test_the_client_paces_every_request_of_a_batch_at_rate_limit():
         assert len(emu.requests()) == 6
     # The first request goes at once, each later one a quarter of a second after the one before.
     assert clock.sleeps == [pytest.approx(0.25)] * 5
+
+
+def test_a_request_waiting_for_its_pace_is_not_sent_once_the_batch_is_stopped():
+    from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import VobizBatchAborted, VobizClient
+    from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
+
+    clock = FakeClock()
+    clients = []
+
+    def stop_the_batch_while_waiting(seconds):
+        clock.sleep(seconds)
+        clients[0]._abort.set()      # what a fatal error in another worker does
+
+    with Emulator(auth_id='MA_PACE', auth_token='pace-token', conferences=['a', 'b']) as emu:
+        client = VobizClient('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=1,
+                             sleep=stop_the_batch_while_waiting, clock=clock)
+        clients.append(client)
+        assert client.hangup('a').outcome == 'hung_up'
+        with pytest.raises(VobizBatchAborted):
+            client.hangup('b')
+        assert [entry['conference'] for entry in emu.requests()] == ['a']
+    assert clock.sleeps == [pytest.approx(1.0)]
