@@ -12,7 +12,8 @@ help:
 	@echo "make demo   - set up .venv, start the Vobiz emulator and show the collection at work"
 	@echo "make test   - everything CI runs (sanity, units, integration, lint, docs, build, importer, version matrix)"
 	@echo "make sanity | units | integration | lint - one suite alone (after make test has set up .venv)"
-	@echo "make bench  - time one vobiz_conference task against a uri loop on the emulator (about 4 min; not part of make test)"
+	@echo "make bench  - time one vobiz_conference task against a uri loop on the emulator (about 5 min; not part of make test;"
+	@echo "              LOAD=N adds N busy CPU workers, ARGS='--only cpu,ratelimit' runs some phases)"
 	@echo "make docs   - build the HTML docsite into build/docs (antsibull-docs + Sphinx)"
 	@echo "make checks - EE, AWX credential type, ansible-runner and many-accounts checks"
 	@echo "make clean  - remove .venv, the version-matrix venvs and build output"
@@ -30,7 +31,7 @@ sanity units integration lint: venv
 	@$(VENV_PY) tools/gate.py $@
 
 bench: venv
-	@$(VENV_PY) bench/bench.py
+	@$(VENV_PY) bench/bench.py $(if $(LOAD),--load $(LOAD)) $(ARGS)
 
 docs: venv
 	@$(VENV_PY) tools/build_docs.py

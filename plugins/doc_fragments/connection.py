@@ -76,4 +76,15 @@ options:
       - How many requests run at the same time (V(1) to V(64)). Also the size of the keep-alive connection pool.
     type: int
     default: 16
+  rate_limit:
+    description:
+      - The most requests per second to send to the Vobiz API, summed over all O(parallel) requests of the task.
+      - When not set, the task sends without pacing until Vobiz answers HTTP 429 (rate limited), then learns the
+        account's rate from the 429 answers, their C(Retry-After) and the requests accepted between them, and from then
+        on sends a little under that rate, so that few requests are refused.
+      - Set it when you know the account's sustained rate, for example V(60) for 300 requests per 5 seconds, or
+        lower to leave room for other clients of the same account. A rate learned from 429 answers can still lower
+        the pace below it.
+    type: float
+    version_added: 0.2.0
 '''

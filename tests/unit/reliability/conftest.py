@@ -145,6 +145,8 @@ def sleeps(monkeypatch):
             recorded.append(seconds)
 
     monkeypatch.setattr(_vobiz.VobizClient, '_sleep', fake_sleep)
+    # The pacer's waits (every worker holds for a 429's Retry-After) are not backoff; test_pacing.py tests them.
+    monkeypatch.setattr(_vobiz.VobizClient, '_pace_wait', lambda self, seconds: None)
     return recorded
 
 
