@@ -61,7 +61,7 @@ SPEAK_MAX_CHARS = 1000
 PLIVO_RATE_LIMIT = {'requests': 300, 'per_seconds': 5}
 GATEWAY_NOT_FOUND = {'message': 'Not Found'}
 
-FAULT_KINDS = ('429_retry_after', '429_retry_after_date', '429', '500', '502', '503', '504', 'drop', 'lost_reply', 'slow',
+FAULT_KINDS = ('429_retry_after', '429_retry_after_date', '429', '500', '502', '503', '503_retry_after', '504', 'drop', 'lost_reply', 'slow',
                # hostile answers (see README): none of these carries the request out, except trickle
                'gateway_404', 'html', 'error_body', 'huge_body', 'trickle', 'control_chars', 'echo_token', 'reset')
 FAULT_DEFAULTS = {'kind': None, 'method': None, 'match': None, 'action': None, 'first_n': None, 'rate': None, 'retry_after': 1, 'delay': 1.0,
@@ -1195,6 +1195,9 @@ class Emulator(_CallbackMixin):
             elif kind == '429_retry_after_date':
                 headers['Retry-After'] = email.utils.formatdate(time.time() + rule['retry_after'], usegmt=True)
             return self._error(429, 'too many requests', cfg, headers)
+        if kind == '503_retry_after':
+            # Maintenance: "come back later" for this request only, not a rate limit.
+            return self._error(503, FAULT_MESSAGES['503'], cfg, {'Retry-After': str(rule['retry_after'])})
         return self._error(int(kind), FAULT_MESSAGES[kind], cfg)
 
     def _hostile_reply(self, rule: dict, cfg: dict, headers) -> Reply:

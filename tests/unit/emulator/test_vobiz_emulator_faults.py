@@ -17,7 +17,7 @@ from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulat
 
 
 @pytest.mark.parametrize('kind, status', [('429', 429), ('429_retry_after', 429), ('429_retry_after_date', 429),
-                                          ('500', 500), ('502', 502), ('503', 503), ('504', 504)])
+                                          ('500', 500), ('502', 502), ('503', 503), ('503_retry_after', 503), ('504', 504)])
 def test_status_faults_answer_before_anything_happens(emulator, api, kind, status):
     emulator.add_conference('Board Room')
     emulator.configure(faults=[{'kind': kind, 'retry_after': 7}])
@@ -28,7 +28,7 @@ def test_status_faults_answer_before_anything_happens(emulator, api, kind, statu
     entry = emulator.requests()[-1]
     assert (entry['fault'], entry['status'], entry['action']) == (kind, status, 'hangup')
     retry_after = response.headers.get('Retry-After')
-    if kind == '429_retry_after':
+    if kind in ('429_retry_after', '503_retry_after'):
         assert retry_after == '7'
     elif kind == '429_retry_after_date':
         # 7 s after the answer was made: not before the request arrived + 7 s (both on the emulator's clock,

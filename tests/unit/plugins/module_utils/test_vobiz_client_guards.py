@@ -103,14 +103,15 @@ def test_redirect_is_not_followed(scripted, status):
 def test_fatal_error_ends_a_backoff_wait_at_once(emulator):
     """Defect: a backoff sleep is not cut short when another worker hits a fatal error.
 
-    ``busy`` is told to come back in three minutes (429, Retry-After 180); while its worker waits,
+    ``busy`` is told to come back in three minutes (503, Retry-After 180: a wait for that request
+    alone; a 429's Retry-After would hold every worker in the pacer); while its worker waits,
     the next room gets a 403, which stops the batch. The waiting worker must stop at once without
     its retry. With the defect the batch waits the three minutes: the guard (a third of that, and
     thousands of times what a right client needs) fails it first.
     """
     emulator.add_conference('busy')
     emulator.add_conference('secret')
-    emulator.configure(forbidden=['secret'], faults=[{'kind': '429_retry_after', 'match': 'busy', 'retry_after': 180}])
+    emulator.configure(forbidden=['secret'], faults=[{'kind': '503_retry_after', 'match': 'busy', 'retry_after': 180}])
     client = make_client(emulator.api_url, parallel=2, retry_max_wait=600, sleep=None)
     outcome = {}
 
@@ -125,7 +126,7 @@ def test_fatal_error_ends_a_backoff_wait_at_once(emulator):
     worker.join(60)
     assert not worker.is_alive(), 'the worker waiting out a Retry-After was not woken by the 403'
     assert outcome['error'].status == 403
-    assert sorted((e['conference'], e['status']) for e in emulator.requests()) == [('busy', 429), ('secret', 403)]
+    assert sorted((e['conference'], e['status']) for e in emulator.requests()) == [('busy', 503), ('secret', 403)]
     assert emulator.live_names() == ['busy', 'secret']
 
 

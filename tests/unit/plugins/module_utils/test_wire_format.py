@@ -33,9 +33,10 @@ AUTH_ID = 'MA_WIRE'
 TOKEN = 'wire-token-0123456789'
 ACCEPT_ENCODING_PLACEHOLDER = b'<requests.utils.DEFAULT_ACCEPT_ENCODING>'
 ANSWER = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
+NOT_FOUND_BODY = b'{"error": "conference not found"}'  # the API's own 404, not the gateway's
 # What the server answers to a request for the room named "set-cookie": later requests carry the cookie.
 COOKIE_ANSWER = (b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nSet-Cookie: lb=node7; Path=/\r\n'
-                 b'Content-Length: 2\r\n\r\n{}')
+                 b'Content-Length: %d\r\n\r\n%s' % (len(NOT_FOUND_BODY), NOT_FOUND_BODY))
 
 
 class RecordingServer(object):
