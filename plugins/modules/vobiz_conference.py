@@ -63,6 +63,9 @@ options:
       - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
         or unreadable, because O(match) may then miss rooms.
       - Selecting nothing is not an error (C(changed=false)). Mutually exclusive with O(all).
+      - A glob made of wildcards alone (V(*), V(**), V(?*), V(*?*), ...) is refused before any request, because it
+        selects every room (it is what V(${PREFIX}*) becomes when the prefix is empty); use O(all=true) to hang up
+        every live conference.
     type: raw
   exclude:
     description:

@@ -516,6 +516,21 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     assert TOKEN not in result['msg']
 
 
+@pytest.mark.parametrize('match', ['*', '**', '*?*', '?*', ['ci-*', '*']])
+def test_match_of_wildcards_alone_is_refused(emulator, match):
+    # "${CI_ROOM_PREFIX}*" with an empty prefix: it would select every room, which is all=true's job.
+    emulator.add_conference('prod-1')
+    failed, result = run(emulator, match=match, name='x')
+    assert failed and 'match' in result['msg'] and 'all=true' in result['msg']
+    assert emulator.requests() == []
+
+
+@pytest.mark.parametrize('match', ['ci-*', '*-ci', '[!x]*', '?', '???'])
+def test_match_with_any_literal_is_not_refused(emulator, match):
+    failed, result = run(emulator, match=match, check_mode=True)
+    assert not failed and result['changed'] is False
+
+
 def test_env_fallbacks(emulator, monkeypatch):
     emulator.add_conference('r')
     monkeypatch.setenv('VOBIZ_AUTH_ID', AUTH_ID)
