@@ -21,7 +21,7 @@ description:
     the announcement started.
   - Conferences are selected as in M(vobiz.voice.vobiz_conference) (O(name), O(match), O(exclude)) and worked on
     concurrently (see O(parallel)).
-  - A conference that is gone (HTTP 404, or C(conference not found)) is skipped and returned in RV(absent); that is
+  - A conference that is gone (HTTP 404, or C(conference not found)) is skipped and returned in RV(already_absent); that is
     not an error, so a rerun of a maintenance play succeeds.
   - An announcement is not retried after a lost reply (it may have started; a retry could play it twice). Rate
     limits and server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
@@ -139,8 +139,19 @@ announced:
   type: list
   elements: str
   sample: ["support-1", "support-2"]
+already_absent:
+  description:
+    - Conferences that were not live (HTTP 404, or C(conference not found)); skipped, not an error.
+    - The same key as in M(vobiz.voice.vobiz_conference) and M(vobiz.voice.vobiz_conference_info).
+  returned: always
+  type: list
+  elements: str
+  sample: ["support-3"]
+  version_added: 0.2.0
 absent:
-  description: Conferences that were not live (HTTP 404, or C(conference not found)); skipped, not an error.
+  description:
+    - Deprecated alias of RV(already_absent), with the same content. It will be removed in vobiz.voice 0.3.0;
+      read RV(already_absent) instead.
   returned: always
   type: list
   elements: str
@@ -182,7 +193,7 @@ msg:
   description: A one-line summary.
   returned: always
   type: str
-  sample: Announced in 2 conference(s); 1 absent.
+  sample: Announced in 2 conference(s); 1 already absent.
 '''
 
 import math
@@ -264,6 +275,8 @@ class ConferenceAnnounce(object):
     def finish(self, failed_msg=None):
         result = self.result
         result['changed'] = bool(result['announced'])
+        # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
+        result['already_absent'] = list(result['absent'])
         if result['announced'] and not self.check_mode and self.module.params['wait']:
             pause(self.module.params['wait'])
         for warning in self.client.warnings + self.warnings:
@@ -273,7 +286,7 @@ class ConferenceAnnounce(object):
         msg = '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced']))
         for key in ('uncertain', 'absent', 'excluded', 'failures'):
             if result[key]:
-                msg += '; {0} {1}'.format(len(result[key]), 'failed' if key == 'failures' else key)
+                msg += '; {0} {1}'.format(len(result[key]), {'failures': 'failed', 'absent': 'already absent'}.get(key, key))
         if failed_msg:
             self.module.fail_json(msg=failed_msg, **result)
         self.module.exit_json(msg=msg + '.', **result)
