@@ -200,6 +200,14 @@ excluded:
   type: list
   elements: str
   sample: ["ci-shared-demo"]
+unmatched:
+  description:
+    - The globs of O(match) that matched no live conference (often a typo, or rooms already gone).
+  returned: always
+  type: list
+  elements: str
+  sample: ["suport-*"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -225,6 +233,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     client_from_module,
     excluded_name_warning,
     list_warning,
+    matches_any,
     vobiz_argument_spec,
 )
 
@@ -239,6 +248,7 @@ class Report(object):
         self.failures = []
         self.uncertain = []
         self.excluded = []
+        self.unmatched = []
         self.member_counts = {}
         self.warnings = []
         # Check mode with all=true and a list that named no room: the real run still sends its
@@ -293,6 +303,7 @@ class Report(object):
             failures=self.failures,
             uncertain=self.uncertain,
             excluded=self.excluded,
+            unmatched=self.unmatched,
             msg=msg or self.summary(),
         )
         if diff:
@@ -355,6 +366,7 @@ class ConferenceHangup(object):
                 self.report.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
 
         targets, self.report.excluded, excluded_explicit = selection.resolve(live)
+        self.report.unmatched = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
         for name in excluded_explicit:
             self.report.warnings.append(excluded_name_warning(name))
 

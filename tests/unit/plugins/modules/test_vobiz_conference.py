@@ -22,7 +22,7 @@ from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import pat
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'
 PREFIX = '/api/v1/Account/MA_TEST/Conference/'
-RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 'excluded', 'msg'}
+RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 'excluded', 'unmatched', 'msg'}
 
 
 @pytest.fixture(autouse=True)
@@ -523,6 +523,12 @@ def test_match_of_wildcards_alone_is_refused(emulator, match):
     failed, result = run(emulator, match=match, name='x')
     assert failed and 'match' in result['msg'] and 'all=true' in result['msg']
     assert emulator.requests() == []
+
+
+def test_unmatched_globs_are_returned(emulator):
+    emulator.add_conference('support-1')
+    failed, result = run(emulator, match=['support-*', 'suport-*'], check_mode=True)
+    assert not failed and result['hung_up'] == ['support-1'] and result['unmatched'] == ['suport-*']
 
 
 @pytest.mark.parametrize('match', ['ci-*', '*-ci', '[!x]*', '?', '???'])
