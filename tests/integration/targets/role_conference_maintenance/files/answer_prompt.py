@@ -16,6 +16,8 @@ import os
 import pty
 import select
 import sys
+import termios
+import time
 import urllib.request
 
 
@@ -37,16 +39,26 @@ def main():
         os.execvp(command[0], command)
     transcript = b''
     at_prompt = None
+    answered = False
     while True:
-        # The timeout only bounds a hung child; nothing is asserted on time.
-        chunk = read_available(fd, 300)
-        if chunk is None or chunk == b'':
+        # The timeouts only bound a hung child and pace the retyping; nothing is asserted on time.
+        chunk = read_available(fd, 2 if at_prompt is not None and not answered else 300)
+        if chunk is None:
+            break
+        if chunk == b'' and (at_prompt is None or answered):
             break
         transcript += chunk
         if at_prompt is None and prompt_end.encode() in transcript:
             with urllib.request.urlopen(log_url) as reply:
                 at_prompt = [entry['method'] for entry in json.load(reply)['requests']]
-            os.write(fd, answer.encode() + b'\r')
+            mark = len(transcript)
+        if at_prompt is not None and not answered:
+            if len(transcript) > mark:  # the prompt took the answer and the play went on
+                answered = True
+            elif not termios.tcgetattr(fd)[3] & termios.ICANON:
+                # Ansible flushes what was typed ahead and then reads in cbreak mode: type (again) only then.
+                os.write(fd, answer.encode() + b'\r')
+                time.sleep(1)
     _, status = os.waitpid(pid, 0)
     print(json.dumps(dict(rc=os.waitstatus_to_exitcode(status), at_prompt=at_prompt,
                           transcript=transcript.decode('utf-8', 'replace'))))
