@@ -22,7 +22,7 @@ import urllib.request
 
 
 def read_available(fd, timeout):
-    ready, _, _ = select.select([fd], [], [], timeout)
+    ready = select.select([fd], [], [], timeout)[0]
     if not ready:
         return b''
     try:
@@ -59,7 +59,7 @@ def main():
                 # Ansible flushes what was typed ahead and then reads in cbreak mode: type (again) only then.
                 os.write(fd, answer.encode() + b'\r')
                 time.sleep(1)
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     print(json.dumps(dict(rc=os.waitstatus_to_exitcode(status), at_prompt=at_prompt,
                           transcript=transcript.decode('utf-8', 'replace'))))
 
