@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                 write_inventory(site / 'ansible_devel.inv', 'Ansible', ANSIBLE_LABELS)
                 with open(site / 'conf.py', 'a', encoding='utf-8') as conf:
                     conf.write('\n# Added by tools/build_docs.py: do not wait long for unreachable inventories.\nintersphinx_timeout = 5\n')
+            if name == 'sphinx-build':
+                # Our landing page (the user stories, the playbooks, the guides) instead of the generator's template.
+                shutil.copyfile(DOCSITE / 'landing.rst', site / 'rst' / 'index.rst')
             result = run(cmd, cwd, env)
             output = map_output(result.stdout + result.stderr)
             warnings = [line for line in output if re.search(r'\bWARNING\b|\bERROR\b|Traceback|Exception:', line)]

@@ -46,7 +46,6 @@ AUTH_ID = 'MA_RUNNER'
 CI_ROOMS = ['ci-101', 'ci-102', 'ci-103']
 BYSTANDERS = ['Board Room', 'prod-ci-3']
 HANGUP_TASK = 'Hang up the target conferences'
-SUMMARY_TASK = 'Print the summary as one JSON line'
 SUMMARY_PREFIX = 'VOBIZ_TEARDOWN_SUMMARY '
 SECRETS_FILE = 'vobiz_secrets.vault.yml'
 VAULT_PROMPT = r'^Vault password:\s*?$'  # the pattern AWX answers (awx/main/tasks/jobs.py)
@@ -131,18 +130,22 @@ def check_events(runner) -> tuple[list[str], list[str]]:
             problems.append('the hang-up event shows auth_token unmasked')
         notes.append(f"runner_on_ok {HANGUP_TASK!r} ({hangup[-1].get('resolved_action', '?')}): hung_up={sorted(res.get('hung_up', []))}, "
                      f"changed={res.get('changed')}")
-    summary_events = [data for data in ok_events if data.get('task') == SUMMARY_TASK]
-    message = summary_events[-1].get('res', {}).get('msg', '') if summary_events else ''
-    if not message.startswith(SUMMARY_PREFIX):
-        problems.append(f'no {SUMMARY_PREFIX.strip()} line in a runner_on_ok event of {SUMMARY_TASK!r}')
+    # The playbook prints the line itself (not inside a task result), so it is in an event's stdout.
+    lines = [line for event in events for line in (event.get('stdout') or '').splitlines() if line.startswith(SUMMARY_PREFIX)]
+    summary = None
+    if not lines:
+        problems.append(f'no {SUMMARY_PREFIX.strip()} line in the job events')
     else:
-        summary = json.loads(message[len(SUMMARY_PREFIX):])
-        if sorted(summary.get('hung_up', [])) != CI_ROOMS or summary.get('failed') or summary.get('check_mode'):
+        summary = json.loads(lines[-1][len(SUMMARY_PREFIX):])
+        if (sorted(summary.get('hung_up', [])) != CI_ROOMS or summary.get('failed') or summary.get('check_mode')
+                or summary.get('status') != 'ok'):
             problems.append(f'the summary line says {summary}')
-        notes.append(f'summary line: {message}')
+        notes.append(f'summary line: {lines[-1]}')
     stats = [event['event_data'] for event in events if event.get('event') == 'playbook_on_stats']
     if not stats or stats[-1].get('failures') or stats[-1].get('dark') or 'localhost' not in (stats[-1].get('ok') or {}):
         problems.append(f'playbook_on_stats: {stats[-1] if stats else "missing"}')
+    elif summary is not None and (stats[-1].get('artifact_data') or {}).get('vobiz_teardown_summary') != summary:
+        problems.append(f"set_stats published {stats[-1].get('artifact_data')}, not the summary line")
     return problems, notes
 
 

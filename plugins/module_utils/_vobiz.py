@@ -1669,6 +1669,26 @@ def normalized_exclude_warning(name):
             '(zero-width, BOM) are ignored: it was not touched. Check the spelling in exclude.').format(name)
 
 
+def matches_every_name(pattern):
+    """True for a glob made of wildcards alone (``*``, ``**``, ``?*``, ``*?*``...): it selects every room.
+
+    Names are never empty, so any mix of ``*`` and ``?`` with at least one ``*`` and at most one ``?``
+    matches every name; with more ``?`` it still matches every name but the shortest, which is the
+    same mistake (an empty prefix before ``*``), so every such pattern counts.
+    """
+    return '*' in pattern and not pattern.strip('*?')
+
+
+def refuse_match_everything(match, all_option='all'):
+    """Raise ``VobizInputError`` when a ``match`` glob is wildcards alone: selecting everything is ``all``'s job."""
+    for pattern in match:
+        if matches_every_name(pattern):
+            raise VobizInputError(
+                'match {0!r} selects every conference (a glob made of wildcards alone, as "${{PREFIX}}*" becomes when '
+                'the prefix is empty); refusing. To hang up every live conference, set {1}=true instead.'.format(
+                    pattern, all_option), option='match')
+
+
 class Selection(object):
     """Which conferences a module acts on: ``name`` + ``match`` + ``exclude`` (+ ``all``).
 
@@ -1705,6 +1725,8 @@ class Selection(object):
             raise VobizInputError(
                 'no conference selected: set {0} (exact names), match (globs on the live list){1}'.format(
                     name_option, ' or {0}=true'.format(all_option) if all_option else ''), option=name_option)
+        if all_option and match:
+            refuse_match_everything(match, all_option)
         return cls(names, match, exclude, all_conferences)
 
     @property

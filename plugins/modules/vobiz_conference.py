@@ -67,6 +67,9 @@ options:
       - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
         or unreadable, because O(match) may then miss rooms.
       - Selecting nothing is not an error (C(changed=false)). Mutually exclusive with O(all).
+      - A glob made of wildcards alone (V(*), V(**), V(?*), V(*?*), ...) is refused before any request, because it
+        selects every room (it is what V(${PREFIX}*) becomes when the prefix is empty); use O(all=true) to hang up
+        every live conference.
     type: raw
   exclude:
     description:
@@ -251,6 +254,14 @@ run_id:
   returned: always
   type: str
   sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
+unmatched:
+  description:
+    - The globs of O(match) that matched no live conference (often a typo, or rooms already gone).
+  returned: always
+  type: list
+  elements: str
+  sample: ["suport-*"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -285,6 +296,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     client_from_module,
     excluded_name_warning,
     list_warning,
+    matches_any,
     new_run_id,
     vobiz_argument_spec,
 )
@@ -309,6 +321,7 @@ class Report(object):
         # In flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
         self.interrupted = []
         self.not_started = 0
+        self.unmatched = []
         self.member_counts = {}
         self.warnings = []
         # Check mode with all=true and a list that named no room: the real run still sends its
@@ -374,6 +387,7 @@ class Report(object):
             excluded=self.excluded,
             interrupted=self.interrupted,
             run_id=self.run_id,
+            unmatched=self.unmatched,
             msg=msg or self.summary(),
         )
         if diff:
@@ -443,6 +457,7 @@ class ConferenceHangup(object):
 
         targets, self.report.excluded, excluded_explicit = selection.resolve(live)
         self.report.warnings.extend(selection.warnings)
+        self.report.unmatched = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
         for name in excluded_explicit:
             self.report.warnings.append(excluded_name_warning(name))
         if self.policy is not None:

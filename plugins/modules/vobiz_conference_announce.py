@@ -23,8 +23,8 @@ description:
   - Conferences are selected as in M(vobiz.voice.vobiz_conference) (O(name), O(match), O(exclude)) and worked on
     concurrently (see O(parallel)).
   - A conference that is gone (the conference API's own HTTP 404, or C(conference not found)) is skipped and returned
-    in RV(absent); that is not an error, so a rerun of a maintenance play succeeds. A 404 from outside the API
-    (see O(api_url)) stops the run.
+    in RV(already_absent); that is not an error, so a rerun of a maintenance play succeeds. A 404 from outside the
+    API (see O(api_url)) stops the run.
   - An announcement is not retried after a lost reply (it may have started; a retry could play it twice). Rate
     limits and server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
 author:
@@ -138,8 +138,19 @@ announced:
   type: list
   elements: str
   sample: ["support-1", "support-2"]
+already_absent:
+  description:
+    - Conferences that were not live (HTTP 404, or C(conference not found)); skipped, not an error.
+    - The same key as in M(vobiz.voice.vobiz_conference) and M(vobiz.voice.vobiz_conference_info).
+  returned: always
+  type: list
+  elements: str
+  sample: ["support-3"]
+  version_added: 0.2.0
 absent:
-  description: Conferences that were not live (the conference API's own HTTP 404, or C(conference not found)); skipped, not an error.
+  description:
+    - Deprecated alias of RV(already_absent), with the same content. It will be removed in vobiz.voice 0.3.0;
+      read RV(already_absent) instead.
   returned: always
   type: list
   elements: str
@@ -195,7 +206,7 @@ msg:
   description: A one-line summary.
   returned: always
   type: str
-  sample: Announced in 2 conference(s); 1 absent.
+  sample: Announced in 2 conference(s); 1 already absent.
 '''
 
 import math
@@ -289,6 +300,8 @@ class ConferenceAnnounce(object):
     def finish(self, failed_msg=None):
         result = self.result
         result['changed'] = bool(result['announced'])
+        # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
+        result['already_absent'] = list(result['absent'])
         if result['announced'] and not self.check_mode and self.module.params['wait'] and self.client.interrupted is None:
             if not pause(self.module.params['wait'], self.client) and self.client.interrupted is not None:
                 failed_msg = '{0} The announcements were made; the wait after them was cut short.{1}'.format(
@@ -301,7 +314,7 @@ class ConferenceAnnounce(object):
         for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted'):
             if result[key]:
                 msg += '; {0} {1}'.format(len(result[key]), dict(
-                    failures='failed', interrupted='interrupted in flight (outcome unknown)').get(key, key))
+                    failures='failed', absent='already absent', interrupted='interrupted in flight (outcome unknown)').get(key, key))
         if failed_msg:
             self.module.fail_json(msg=failed_msg, **result)
         self.module.exit_json(msg=msg + '.', **result)

@@ -19,10 +19,10 @@ description:
   - With O(name) and/or O(match), retrieves each selected conference (one C(GET) each, run concurrently) and
     returns the conference objects, with counts and times as integers and the members as a list.
   - A conference that does not exist (the conference API's own HTTP 404) is not an error; it is returned in
-    RV(absent). A 404 from outside the API, such as the gateway's answer to a wrong O(api_url), fails the task.
+    RV(already_absent). A 404 from outside the API, such as the gateway's answer to a wrong O(api_url), fails the task.
   - Vobiz has been seen answering C(GET) requests wrongly for live rooms, so this module says when it could not
     tell. A retrieval answered with C(200 {"error":"failed"}) (or anything else that is not the conference)
-    puts the name in RV(unreadable) with a warning, never in RV(absent). An empty or unreadable list draws a
+    puts the name in RV(unreadable) with a warning, never in RV(already_absent). An empty or unreadable list draws a
     warning, because the list has been seen empty while rooms were live.
 author:
   - vobiz.voice maintainers (@vobiz)
@@ -164,8 +164,19 @@ conferences:
           caller_name: Caller 17
           direction: inbound
           call_uuid: 2f0c6a47-8d7e-4c55-9d0c-4a1d1b1bce2e
+already_absent:
+  description:
+    - Selected names that are not live (HTTP 404). Not an error.
+    - The same key as in M(vobiz.voice.vobiz_conference) and M(vobiz.voice.vobiz_conference_announce).
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-41"]
+  version_added: 0.2.0
 absent:
-  description: Selected names that are not live (the conference API's own HTTP 404). Not an error.
+  description:
+    - Deprecated alias of RV(already_absent), with the same content. It will be removed in vobiz.voice 0.3.0;
+      read RV(already_absent) instead.
   returned: always
   type: list
   elements: str
@@ -215,6 +226,8 @@ class ConferenceInfo(object):
         self.warnings = []
 
     def finish(self, failed_msg=None):
+        # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
+        self.result['already_absent'] = list(self.result['absent'])
         for warning in self.client.warnings + self.warnings:
             self.module.warn(warning)
         if failed_msg:

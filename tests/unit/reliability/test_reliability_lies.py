@@ -89,7 +89,7 @@ def test_info_reports_unreadable_rooms(emu):
     live(emu, ['Board Room'])
     emu.configure(**LIES)
     failed, result = run('vobiz_conference_info', emu, name=['Board Room', 'gone'])
-    assert not failed and result['unreadable'] == ['Board Room'] and result['absent'] == ['gone']
+    assert not failed and result['unreadable'] == ['Board Room'] and result['already_absent'] == ['gone']
     assert any('may well be live' in w for w in result['warnings'])
 
 

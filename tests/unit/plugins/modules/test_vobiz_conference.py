@@ -21,7 +21,7 @@ from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import pat
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'
 PREFIX = '/api/v1/Account/MA_TEST/Conference/'
-RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 'excluded', 'msg'}
+RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 'excluded', 'unmatched', 'msg'}
 
 
 @pytest.fixture(autouse=True)
@@ -650,6 +650,27 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     assert failed and option in result['msg']
     assert emulator.requests() == []
     assert TOKEN not in result['msg']
+
+
+@pytest.mark.parametrize('match', ['*', '**', '*?*', '?*', ['ci-*', '*']])
+def test_match_of_wildcards_alone_is_refused(emulator, match):
+    # "${CI_ROOM_PREFIX}*" with an empty prefix: it would select every room, which is all=true's job.
+    emulator.add_conference('prod-1')
+    failed, result = run(emulator, match=match, name='x')
+    assert failed and 'match' in result['msg'] and 'all=true' in result['msg']
+    assert emulator.requests() == []
+
+
+def test_unmatched_globs_are_returned(emulator):
+    emulator.add_conference('support-1')
+    failed, result = run(emulator, match=['support-*', 'suport-*'], check_mode=True)
+    assert not failed and result['hung_up'] == ['support-1'] and result['unmatched'] == ['suport-*']
+
+
+@pytest.mark.parametrize('match', ['ci-*', '*-ci', '[!x]*', '?', '???'])
+def test_match_with_any_literal_is_not_refused(emulator, match):
+    failed, result = run(emulator, match=match, check_mode=True)
+    assert not failed and result['changed'] is False
 
 
 def test_env_fallbacks(emulator, monkeypatch):

@@ -20,7 +20,7 @@ from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'
 PREFIX = '/api/v1/Account/MA_TEST/Conference/'
-RESULT_KEYS = {'changed', 'announced', 'absent', 'failures', 'uncertain', 'excluded', 'msg'}
+RESULT_KEYS = {'changed', 'announced', 'already_absent', 'absent', 'failures', 'uncertain', 'excluded', 'msg'}
 TEXT = 'This conference ends in one minute.'
 
 
@@ -73,7 +73,8 @@ def test_absent_room_is_skipped_not_failed(emulator, error_style):
     emulator.configure(error_style=error_style)
     failed, result = run(emulator, name=['gone'], text=TEXT)
     assert not failed and result['changed'] is False
-    assert result['absent'] == ['gone'] and result['announced'] == []
+    assert result['already_absent'] == ['gone'] and result['announced'] == []
+    assert result['absent'] == result['already_absent']  # the deprecated alias, until 0.3.0
     assert posts(emulator) == [(PREFIX + 'gone/Member/all/Speak/', 404)]
 
 

@@ -20,7 +20,7 @@ from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'
 PREFIX = '/api/v1/Account/MA_TEST/Conference/'
-RESULT_KEYS = {'changed', 'names', 'conferences', 'absent', 'unreadable'}
+RESULT_KEYS = {'changed', 'names', 'conferences', 'already_absent', 'absent', 'unreadable'}
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,8 @@ def test_name_present_is_retrieved_and_normalised(emulator):
 def test_name_absent_is_not_an_error(emulator):
     failed, result = run(emulator, name=['gone', 'also gone'])
     assert not failed and result['changed'] is False
-    assert result['absent'] == ['gone', 'also gone'] and result['conferences'] == [] and result['names'] == []
+    assert result['already_absent'] == ['gone', 'also gone'] and result['conferences'] == [] and result['names'] == []
+    assert result['absent'] == result['already_absent']  # the deprecated alias, until 0.3.0
     assert methods(emulator) == ['GET', 'GET']
 
 
