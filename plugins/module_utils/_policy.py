@@ -160,12 +160,3 @@ class Policy(object):
 def unreadable_warning(name, reason):
     return ('Conference {0!r} could not be checked against the policy ({1}); it was not selected: a policy never '
             'ends a room it could not read.'.format(name, reason))
-
-
-def selection_params(params, policy):
-    """The params Selection.from_params sees: a policy without name or match applies to every live conference."""
-    if policy is None or params.get('name') or params.get('match'):
-        return params
-    result = dict(params)
-    result['match'] = '*'
-    return result

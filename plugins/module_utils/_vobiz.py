@@ -1709,8 +1709,12 @@ class Selection(object):
         self.warnings = []
 
     @classmethod
-    def from_params(cls, params, name_option='name', all_option='all'):
-        """Validate the selector options; raises ``VobizInputError`` naming the option. Sends nothing."""
+    def from_params(cls, params, name_option='name', all_option='all', policy=False):
+        """Validate the selector options; raises ``VobizInputError`` naming the option. Sends nothing.
+
+        ``policy``: a selection policy (``running_longer_than``, ``members_at_most``) filters the
+        candidates, so without ``name`` or ``match`` every live conference is a candidate.
+        """
         names = normalize_name_list(params.get(name_option), name_option)
         match = normalize_name_list(params.get('match'), 'match')
         exclude = normalize_name_list(params.get('exclude'), 'exclude')
@@ -1721,6 +1725,9 @@ class Selection(object):
                     raise VobizInputError(
                         '{0}=true cannot be combined with {1}: {0} hangs up every live conference with one call'.format(
                             all_option, option), option=all_option)
+        elif not names and not match and policy:
+            # Not a user's glob (which may not select everything): the policy decides what is selected.
+            return cls(None, ['*'], exclude, False)
         elif not names and not match:
             raise VobizInputError(
                 'no conference selected: set {0} (exact names), match (globs on the live list){1}'.format(

@@ -302,7 +302,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
     Policy,
-    selection_params,
     unreadable_warning,
 )
 
@@ -457,7 +456,8 @@ class ConferenceHangup(object):
 
         targets, self.report.excluded, excluded_explicit = selection.resolve(live)
         self.report.warnings.extend(selection.warnings)
-        self.report.unmatched = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
+        if self.module.params['match']:  # the user's globs (a policy alone has its own '*')
+            self.report.unmatched = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
         for name in excluded_explicit:
             self.report.warnings.append(excluded_name_warning(name))
         if self.policy is not None:
@@ -622,7 +622,7 @@ def main():
     # Every input check comes before the first request.
     try:
         policy = Policy.from_params(module.params)
-        selection = Selection.from_params(selection_params(module.params, policy))
+        selection = Selection.from_params(module.params, policy=policy is not None)
     except VobizInputError as exc:
         module.fail_json(msg=str(exc))
     client = client_from_module(module)

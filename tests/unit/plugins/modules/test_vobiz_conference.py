@@ -504,7 +504,7 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
     names = ['a1', 'a2', u'\ud800x', 'a3', 'a4']
     for name in names:
         emulator.add_conference(name)
-    failed, result = run(emulator, match='*', parallel=1, audit_log=str(audit))
+    failed, result = run(emulator, match='[!b]*', parallel=1, audit_log=str(audit))  # '*' alone is refused
     assert failed
     assert result['hung_up'] == ['a1', 'a2', 'a3', 'a4']
     assert result['failures'] == [dict(name=u'\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
@@ -746,7 +746,7 @@ def test_server_text_cannot_forge_lines(emulator, tmp_path):
 def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_match(emulator):
     for name in ('room[1]', 'Cafe\u0301', 'room2'):
         emulator.add_conference(name)
-    failed, result = run(emulator, match='*', exclude=['room[1]', 'Caf\u00e9'])
+    failed, result = run(emulator, match=['room*', 'Caf*'], exclude=['room[1]', 'Caf\u00e9'])
     assert not failed and result['hung_up'] == ['room2']
     assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
     assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
