@@ -44,7 +44,9 @@ import time
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-EMULATOR = ROOT / 'tests' / 'emulator' / 'vobiz_emulator.py'
+sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
+from vobiz_emulator.launch import EmulatorStartError, start_emulator_process  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 RESULTS_FILE = ROOT / 'bench' / 'results.json'
 PLOT_FILE = ROOT / 'bench' / 'bulk.png'
 AUTH_ID = 'MA_BENCH'
@@ -167,7 +169,7 @@ def room_names(n: int, tag: str) -> list:
 
 
 class Emulator:
-    """One emulator process (CLI), stopped for sure by stop()."""
+    """One emulator process (the emulator package's launcher), stopped for sure by stop()."""
 
     def __init__(self, workdir: pathlib.Path, latency_ms: float, rate_limit: str | None = None):
         self.workdir = workdir
@@ -188,41 +190,19 @@ class Emulator:
         return {'latency_ms': self.latency_ms, 'rate_limit': self.rate_limit}
 
     def start(self) -> Emulator:
-        tag = 'rl' if self.rate_limit else str(int(self.latency_ms))
-        port_file = self.workdir / ('emulator-%s.port' % tag)
-        args = [sys.executable, str(EMULATOR), '--port', '0', '--port-file', str(port_file), '--auth-id', AUTH_ID,
-                '--auth-token', self.token, '--latency-ms', str(self.latency_ms), '--idle-timeout', '120']
+        args = ['--auth-id', AUTH_ID, '--auth-token', self.token, '--latency-ms', str(self.latency_ms), '--idle-timeout', '120']
         if self.rate_limit:
             args += ['--rate-limit', self.rate_limit]
-        out = open(self.workdir / ('emulator-%s.out' % tag), 'wb')
-        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        out.close()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if port_file.exists() and port_file.read_text(encoding='ascii').strip():
-                self.url = 'http://127.0.0.1:' + port_file.read_text(encoding='ascii').strip()
-                return self
-            if self.proc.poll() is not None:
-                raise BenchError('the emulator exited at start (status %s); see %s' % (self.proc.returncode, out.name))
-            time.sleep(0.05)
-        raise BenchError('the emulator did not write its port file within 15 s')
+        try:
+            self.proc = start_emulator_process(args, workdir=self.workdir)
+        except EmulatorStartError as exc:
+            raise BenchError(str(exc)) from exc
+        self.url = self.proc.url
+        return self
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            self.session.post(self.url + '/_emulator/shutdown', json={}, timeout=2)
-        except (requests.RequestException, TypeError):
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            self.proc.stop()
         self.session.close()
 
     def control(self, method: str, path: str, body=None):

@@ -28,12 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-EMULATOR = ROOT / 'tests' / 'emulator' / 'vobiz_emulator.py'
+sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
+from vobiz_emulator.launch import start_emulator_process  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 BIN = pathlib.Path(sys.executable).parent
 GROUP = 'vobiz_accounts'
 BYSTANDERS = ('Board Room', 'prod-ci-1')  # prod-ci-1 looks like a CI room, but ci-* must never select it
@@ -125,11 +126,10 @@ def encrypt(text: str, password: str) -> bytes:
 
 
 class Emulator:
-    """The Vobiz emulator in its own process, on a free loopback port."""
+    """The Vobiz emulator in its own process (the emulator package's launcher), on a free loopback port."""
 
     def __init__(self, workdir: pathlib.Path, config: dict | None = None, args: list[str] | None = None, latency_ms: int = 0):
-        port_file = workdir / 'emulator.port'
-        cmd = [sys.executable, str(EMULATOR), '--port', '0', '--port-file', str(port_file), '--idle-timeout', '300']
+        cmd = ['--idle-timeout', '300']
         if config is not None:
             config_file = workdir / 'emulator.json'
             config_file.write_text(json.dumps(config), encoding='utf-8')
@@ -137,25 +137,13 @@ class Emulator:
             cmd += ['--config', str(config_file)]
         if latency_ms:
             cmd += ['--latency-ms', str(latency_ms)]
-        self.proc = subprocess.Popen(cmd + list(args or []), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while not (port_file.exists() and port_file.read_text(encoding='utf-8').strip()):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f'the emulator stopped at start: {self.proc.stderr.read().strip() if self.proc.stderr else ""}')
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError('the emulator did not write its port within 15 s')
-            time.sleep(0.05)
-        self.url = 'http://127.0.0.1:' + port_file.read_text(encoding='utf-8').strip()
-        self.api_url = self.url + '/api/v1'
+        self.process = start_emulator_process(cmd + list(args or []), workdir=workdir)
+        self.url = self.process.url
+        self.api_url = self.process.api_url
 
     def control(self, method: str, path: str, body: dict | None = None):
         """Call a control endpoint (``/_emulator/...``)."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + '/_emulator' + path, data=data, method=method, headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        return self.process.control(method, path, body)
 
     def live_rooms(self) -> dict[str, list[str]]:
         """Live conference names per account."""
@@ -163,15 +151,7 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop the emulator."""
-        if self.proc.poll() is None:
-            try:
-                self.control('POST', '/shutdown', {})
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        self.process.stop()
 
     def __enter__(self):
         return self

@@ -29,7 +29,7 @@ import argparse
 import contextlib
 import datetime
 import http.client
-import importlib.util
+import importlib
 import json
 import os
 import pathlib
@@ -51,12 +51,9 @@ JAVA_MISSING = 'java not found (ansible-rulebook needs a JDK 17)'
 
 
 def load_emulator_module():
-    """tests/emulator/vobiz_emulator.py, loaded from its path (it is not an installed package)."""
-    spec = importlib.util.spec_from_file_location('vobiz_emulator', ROOT / 'tests' / 'emulator' / 'vobiz_emulator.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules['vobiz_emulator'] = module
-    spec.loader.exec_module(module)
-    return module
+    """The emulator package (tests/emulator/vobiz_emulator), imported from its directory (it is not installed)."""
+    sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
+    return importlib.import_module('vobiz_emulator')
 
 
 def java_home() -> str | None:

@@ -18,13 +18,14 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import check_rulebook  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-EMULATOR = ROOT / 'tests' / 'emulator' / 'vobiz_emulator.py'
+sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
+from vobiz_emulator.launch import EmulatorStartError, start_emulator_process  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 AUTH_ID = 'MA_DEMO'
 ROOMS = {  # name -> callers
     'Board Room': 6,
@@ -57,26 +58,17 @@ class Demo:
         (collections / 'ansible_collections' / 'vobiz').mkdir(parents=True)
         (collections / 'ansible_collections' / 'vobiz' / 'voice').symlink_to(ROOT)
         self.collections = collections
-        self.proc: subprocess.Popen | None = None
+        self.emulator = None
         self.url = ''
 
     def start_emulator(self) -> None:
         """Start the emulator with the demo rooms and 20 ms of latency."""
-        port_file = self.workdir / 'port'
-        args = [sys.executable, str(EMULATOR), '--port', '0', '--port-file', str(port_file), '--auth-id', AUTH_ID,
-                '--auth-token', self.token, '--latency-ms', '20', '--idle-timeout', '300']
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _attempt in range(200):
-            if port_file.exists() and port_file.read_text(encoding='utf-8').strip():
-                break
-            try:
-                self.proc.wait(timeout=0.05)
-                raise SystemExit('the emulator stopped at start; run it by hand to see why: ' + ' '.join(args[:2]))
-            except subprocess.TimeoutExpired:
-                pass
-        else:
-            raise SystemExit('the emulator did not write its port within 10 s')
-        self.url = 'http://127.0.0.1:' + port_file.read_text(encoding='utf-8').strip()
+        args = ['--auth-id', AUTH_ID, '--auth-token', self.token, '--latency-ms', '20', '--idle-timeout', '300']
+        try:
+            self.emulator = start_emulator_process(args, workdir=self.workdir)
+        except EmulatorStartError as exc:
+            raise SystemExit(str(exc)) from exc
+        self.url = self.emulator.url
         self.control('POST', '/reset', {'auth_id': AUTH_ID, 'conferences': []})
         for name, callers in ROOMS.items():
             self.control('POST', '/conferences', {'name': name, 'members': callers, 'auth_id': AUTH_ID})
@@ -84,21 +76,12 @@ class Demo:
 
     def stop_emulator(self) -> None:
         """Stop the emulator (it would also stop by itself when idle)."""
-        if self.proc and self.proc.poll() is None:
-            try:
-                self.control('POST', '/shutdown', {})
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
+        if self.emulator is not None:
+            self.emulator.stop()
 
     def control(self, method: str, path: str, body: dict | None = None):
         """Call one of the emulator's control endpoints."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + '/_emulator' + path, data=data, method=method,
-                                         headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        return self.emulator.control(method, path, body)
 
     def rooms(self) -> dict:
         """Live rooms and their member counts."""

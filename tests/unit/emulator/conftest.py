@@ -9,8 +9,6 @@ import urllib.parse
 import pytest
 import requests
 
-from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
-
 
 class ApiClient:
     """Talks to an Emulator over real sockets.
@@ -77,25 +75,6 @@ def api(emulator):
         yield client
     finally:
         client.session.close()
-
-
-@pytest.fixture
-def make_emulator():
-    """Factory for extra emulators (other switches, TLS, ...); every one is stopped after the test."""
-    started = []
-
-    def factory(**kwargs):
-        kwargs.setdefault('auth_id', 'MA_TEST')
-        kwargs.setdefault('auth_token', 'unit-test-token-9f8e7d')
-        emu = Emulator(**kwargs).start()
-        started.append(emu)
-        return emu
-
-    try:
-        yield factory
-    finally:
-        for emu in started:
-            emu.stop()
 
 
 @pytest.fixture

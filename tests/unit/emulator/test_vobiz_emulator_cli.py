@@ -15,7 +15,7 @@ import requests
 
 from ansible_collections.vobiz.voice.tests.emulator import vobiz_emulator
 
-SCRIPT = vobiz_emulator.__file__
+SCRIPT = vobiz_emulator.launch.PACKAGE_DIR  # the package directory runs as a script
 
 
 @pytest.fixture

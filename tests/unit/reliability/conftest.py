@@ -26,8 +26,6 @@ import threading
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
-from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import AUTH_ID, TOKEN
 
 ROWS_ENV = 'VOBIZ_RELIABILITY_ROWS'
 FIGURES_ENV = 'VOBIZ_FIGURES_FILE'
@@ -151,22 +149,9 @@ def sleeps(monkeypatch):
 
 
 @pytest.fixture
-def emulators():
-    """Factory of started emulators (account MA_TEST with the unit-test token); all stopped afterwards."""
-    started = []
-
-    def factory(**kwargs):
-        kwargs.setdefault('auth_id', AUTH_ID)
-        kwargs.setdefault('auth_token', TOKEN)
-        emu = Emulator(**kwargs).start()
-        started.append(emu)
-        return emu
-
-    try:
-        yield factory
-    finally:
-        for emu in started:
-            emu.stop()
+def emulators(make_emulator):
+    """The shared emulator factory (``make_emulator`` in tests/unit/conftest.py) under this suite's name."""
+    return make_emulator
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class FakeClock(object):
 
 
 class TokenBucket(object):
-    """The emulator's limiter (tests/emulator/vobiz_emulator.py ``_take_token``) on the fake clock."""
+    """The emulator's limiter (tests/emulator/vobiz_emulator/faults.py ``_take_token``) on the fake clock."""
 
     def __init__(self, clock, requests, per_seconds):
         self.clock = clock
