@@ -403,8 +403,8 @@ def test_non_json_body_does_not_crash():
     client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
 
     class Fake(object):
-        status_code = 502
-        content = b'<html>bad gateway ' + TOKEN.encode() + b'</html>'
+        status = 502
+        data = b'<html>bad gateway ' + TOKEN.encode() + b'</html>'
 
     answer = client._read_response(Fake(), 1, False)
     assert answer.status == 502 and not answer.json_ok and answer.body is None
