@@ -804,6 +804,18 @@ def _is_cert_error(exc):
     return False
 
 
+class _Outgoing(object):
+    """A request as ``VobizClient._send`` sends it: a prepared template's method, headers and body, with its own URL."""
+
+    __slots__ = ('method', 'url', 'headers', 'body')
+
+    def __init__(self, template, url):
+        self.method = template.method
+        self.headers = template.headers
+        self.body = template.body
+        self.url = url
+
+
 class VobizClient(object):
     """The Vobiz API client shared by all modules of the collection.
 
@@ -907,6 +919,10 @@ class VobizClient(object):
         token = self._token
         if not token:
             return ()
+        cached = self.__dict__.get('_variants_of')
+        if cached is not None and cached[0] is token:
+            # Every answer is redacted with these: computed once per token.
+            return cached[1]
         variants = []
         for form in (token, quote(token, safe=''), quote(token), json.dumps(token)[1:-1],
                      json.dumps(token, ensure_ascii=False)[1:-1]):
@@ -914,7 +930,9 @@ class VobizClient(object):
                 if variant and variant not in variants:
                     variants.append(variant)
         # Longest first, so that a longer form is not broken up by a shorter one.
-        return sorted(variants, key=len, reverse=True)
+        variants = tuple(sorted(variants, key=len, reverse=True))
+        self._variants_of = (token, variants)
+        return variants
 
     def redact(self, text):
         """Remove the token (in every form it can take in a body) from any text."""
@@ -942,7 +960,12 @@ class VobizClient(object):
             return text
         if len(token) < TOKEN_PIECE:
             return text.replace(token, REDACTED)
-        pieces = set(token[i:i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1))
+        cached = self.__dict__.get('_pieces_of')
+        if cached is not None and cached[0] is token:
+            pieces = cached[1]
+        else:
+            pieces = frozenset(token[i:i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1))
+            self._pieces_of = (token, pieces)
         for dummy in range(len(token)):
             found = [piece for piece in pieces if piece in text]
             if not found:
@@ -1047,9 +1070,9 @@ class VobizClient(object):
             if template is None:
                 template = self._session.prepare_request(requests.Request(method, self._account_url, json=body))
                 self._templates[key] = template
-            prepared = template.copy()
-        else:
-            prepared = self._session.prepare_request(requests.Request(method, url, json=body))
+            # The template's method, headers and body, shared (nothing on the send path changes them).
+            return _Outgoing(template, url)
+        prepared = self._session.prepare_request(requests.Request(method, url, json=body))
         # requests re-quotes URLs in prepare_url (%2E becomes '.', and '..' is then normalised
         # away): put the exact URL back. urllib3 sends the path as it is.
         prepared.url = url
@@ -1215,7 +1238,7 @@ class VobizClient(object):
             if self._pool is None:
                 kwargs = self._send_kwargs
                 adapter = self._adapter
-                template = prepared.copy()
+                template = requests.Request(prepared.method, self._account_url).prepare()
                 template.url = self._account_url
                 try:
                     get_connection = getattr(adapter, 'get_connection_with_tls_context', None)
