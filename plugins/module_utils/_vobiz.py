@@ -805,14 +805,14 @@ def _is_cert_error(exc):
 
 
 class _Outgoing(object):
-    """A request as ``VobizClient._send`` sends it: a prepared template's method, headers and body, with its own URL."""
+    """A request as ``VobizClient._send`` sends it: a prepared request's method, headers and body, with its own URL."""
 
     __slots__ = ('method', 'url', 'headers', 'body')
 
-    def __init__(self, template, url):
-        self.method = template.method
-        self.headers = template.headers
-        self.body = template.body
+    def __init__(self, method, headers, body, url=None):
+        self.method = method
+        self.headers = headers
+        self.body = body
         self.url = url
 
 
@@ -872,7 +872,7 @@ class VobizClient(object):
             'User-Agent': USER_AGENT,
         })
         self._session = session
-        # Prepared requests per (method, no body), reused by _prepare.
+        # Prepared requests per (method, no body), reused by _prepare (as _Outgoing).
         self._templates = {}
 
         # requests normalises the base once (IDNA host, quoting); the segments we append are exact.
@@ -1061,17 +1061,18 @@ class VobizClient(object):
         Preparing costs about a third of the client's CPU per request (header and cookie merging,
         netrc lookup, URL parsing, JSON encoding), and apart from the URL its result is the same for
         every request to this host with the same method and no body or ``{}``. So that is prepared
-        once per method and copied. Other bodies, and every request once the server has set a cookie
-        (cookies are matched per URL), are prepared in full.
+        once per method and shared (an ``_Outgoing`` with this URL). Other bodies, and every request
+        once the server has set a cookie (cookies are matched per URL), are prepared in full.
         """
         if (body is None or body == {}) and not self._session.cookies:
             key = (method, body is None)
             template = self._templates.get(key)
             if template is None:
-                template = self._session.prepare_request(requests.Request(method, self._account_url, json=body))
-                self._templates[key] = template
-            # The template's method, headers and body, shared (nothing on the send path changes them).
-            return _Outgoing(template, url)
+                prepared = self._session.prepare_request(requests.Request(method, self._account_url, json=body))
+                # A plain dict keeps the headers' order and case and is cheaper for urllib3 to copy and walk.
+                template = self._templates[key] = _Outgoing(prepared.method, dict(prepared.headers.items()), prepared.body)
+            # Shared: nothing on the send path changes a request's headers or body.
+            return _Outgoing(template.method, template.headers, template.body, url)
         prepared = self._session.prepare_request(requests.Request(method, url, json=body))
         # requests re-quotes URLs in prepare_url (%2E becomes '.', and '..' is then normalised
         # away): put the exact URL back. urllib3 sends the path as it is.
