@@ -12,9 +12,11 @@ without a deprecation period. Do not import it from other collections.
 
 What lives here:
 
-* ``VobizClient``: one ``requests.Session`` with a keep-alive pool sized to the
-  concurrency, exact percent-encoded URLs, explicit bounded retries, error
-  mapping, batch abort on authentication errors, and ``run_concurrently``.
+* ``VobizClient``: one ``requests.Session`` (request preparation, proxy and TLS
+  settings, cookies) whose adapter's keep-alive pool, sized to the concurrency,
+  it sends through directly; exact percent-encoded URLs, explicit bounded
+  retries, error mapping, batch abort on authentication errors, and
+  ``run_concurrently``.
 * the connection argument spec and ``client_from_module``;
 * the selection helpers every module shares (name normalisation, ``match`` and
   ``exclude`` globs), the audit log writer and the warning texts.
