@@ -711,6 +711,9 @@ class Bench:
             'baseline %s (%s) %.2f ms/conf (1 room %.3f s)' % (
                 self.reps, cpu['median_s']['ping'], CPU_N, cpu['current']['per_conference_ms'], cpu['current']['start_s'],
                 ref, commit, cpu['baseline']['per_conference_ms'], cpu['baseline']['start_s']))
+        # The spread says how much other work moved the figures (compare it with the gap between the trees).
+        say('  module CPU at N=%d, every repetition (s): this tree %s; baseline %s' % (
+            CPU_N, ' '.join('%.3f' % v for v in samples['current_many']), ' '.join('%.3f' % v for v in samples['baseline_many'])))
 
     def ceiling(self, emu: Emulator) -> None:
         ceiling = measure_ceiling(emu)

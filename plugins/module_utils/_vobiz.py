@@ -12,9 +12,11 @@ without a deprecation period. Do not import it from other collections.
 
 What lives here:
 
-* ``VobizClient``: one ``requests.Session`` with a keep-alive pool sized to the
-  concurrency, exact percent-encoded URLs, explicit bounded retries, error
-  mapping, batch abort on authentication errors, and ``run_concurrently``.
+* ``VobizClient``: one ``requests.Session`` (request preparation, proxy and TLS
+  settings, cookies) whose adapter's keep-alive pool, sized to the concurrency,
+  it sends through directly; exact percent-encoded URLs, explicit bounded
+  retries, error mapping, batch abort on authentication errors, and
+  ``run_concurrently``.
 * the connection argument spec and ``client_from_module``;
 * the selection helpers every module shares (name normalisation, ``match`` and
   ``exclude`` globs), the audit log writer and the warning texts.
@@ -52,8 +54,10 @@ REQUESTS_IMPORT_ERROR = None
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from requests.cookies import extract_cookies_to_jar
     from urllib3.exceptions import MaxRetryError
     from urllib3.util.retry import Retry
+    from urllib3.util.timeout import Timeout
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -758,6 +762,40 @@ def _as_requests_error(exc):
     return exceptions.ContentDecodingError(exc)
 
 
+def _as_send_error(exc):
+    """A urllib3 error from ``urlopen`` as the ``requests`` exception ``HTTPAdapter.send`` raises for it.
+
+    The client sends through the adapter's connection pool itself (see ``VobizClient._attempt``); this
+    keeps the mapping ``_classify`` relies on. ``None`` for an error requests does not map either.
+    """
+    from urllib3 import exceptions as low
+    exceptions = requests.exceptions
+    if isinstance(exc, (low.ProtocolError, OSError)):
+        return exceptions.ConnectionError(exc)
+    if isinstance(exc, low.MaxRetryError):
+        reason = exc.reason
+        if isinstance(reason, low.ConnectTimeoutError) and not isinstance(reason, low.NewConnectionError):
+            return exceptions.ConnectTimeout(exc)
+        if isinstance(reason, low.ResponseError):
+            return exceptions.RetryError(exc)
+        if isinstance(reason, low.ProxyError):
+            return exceptions.ProxyError(exc)
+        if isinstance(reason, low.SSLError):
+            return exceptions.SSLError(exc)
+        return exceptions.ConnectionError(exc)
+    if isinstance(exc, low.ClosedPoolError):
+        return exceptions.ConnectionError(exc)
+    if isinstance(exc, low.ProxyError):
+        return exceptions.ProxyError(exc)
+    if isinstance(exc, low.SSLError):
+        return exceptions.SSLError(exc)
+    if isinstance(exc, low.ReadTimeoutError):
+        return exceptions.ReadTimeout(exc)
+    if isinstance(exc, getattr(low, 'InvalidHeader', ())):
+        return exceptions.InvalidHeader(exc)
+    return None
+
+
 def _is_cert_error(exc):
     import ssl
     for cause in _iter_causes(exc):
@@ -766,6 +804,18 @@ def _is_cert_error(exc):
         if 'CERTIFICATE_VERIFY_FAILED' in str(cause) or 'hostname mismatch' in str(cause).lower():
             return True
     return False
+
+
+class _Outgoing(object):
+    """A request as ``VobizClient._send`` sends it: a prepared request's method, headers and body, with its own URL."""
+
+    __slots__ = ('method', 'url', 'headers', 'body')
+
+    def __init__(self, method, headers, body, url=None):
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.url = url
 
 
 class VobizClient(object):
@@ -824,7 +874,7 @@ class VobizClient(object):
             'User-Agent': USER_AGENT,
         })
         self._session = session
-        # Prepared requests per (method, no body), reused by _prepare.
+        # Prepared requests per (method, no body), reused by _prepare (as _Outgoing).
         self._templates = {}
 
         # requests normalises the base once (IDNA host, quoting); the segments we append are exact.
@@ -845,6 +895,12 @@ class VobizClient(object):
             stream=True,
             cert=None,
         )
+        self._adapter = adapter
+        # The adapter's connection pool for the API host (through the proxy, with the TLS settings),
+        # looked up on the first send (see ``_connection``) and used directly from then on.
+        self._pool = None
+        self._pool_prefix = None
+        self._urllib3_timeout = None
         if not validate_certs:
             try:
                 import urllib3
@@ -865,6 +921,10 @@ class VobizClient(object):
         token = self._token
         if not token:
             return ()
+        cached = self.__dict__.get('_variants_of')
+        if cached is not None and cached[0] is token:
+            # Every answer is redacted with these: computed once per token.
+            return cached[1]
         variants = []
         for form in (token, quote(token, safe=''), quote(token), json.dumps(token)[1:-1],
                      json.dumps(token, ensure_ascii=False)[1:-1]):
@@ -872,7 +932,9 @@ class VobizClient(object):
                 if variant and variant not in variants:
                     variants.append(variant)
         # Longest first, so that a longer form is not broken up by a shorter one.
-        return sorted(variants, key=len, reverse=True)
+        variants = tuple(sorted(variants, key=len, reverse=True))
+        self._variants_of = (token, variants)
+        return variants
 
     def redact(self, text):
         """Remove the token (in every form it can take in a body) from any text."""
@@ -900,7 +962,12 @@ class VobizClient(object):
             return text
         if len(token) < TOKEN_PIECE:
             return text.replace(token, REDACTED)
-        pieces = set(token[i:i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1))
+        cached = self.__dict__.get('_pieces_of')
+        if cached is not None and cached[0] is token:
+            pieces = cached[1]
+        else:
+            pieces = frozenset(token[i:i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1))
+            self._pieces_of = (token, pieces)
         for dummy in range(len(token)):
             found = [piece for piece in pieces if piece in text]
             if not found:
@@ -996,18 +1063,19 @@ class VobizClient(object):
         Preparing costs about a third of the client's CPU per request (header and cookie merging,
         netrc lookup, URL parsing, JSON encoding), and apart from the URL its result is the same for
         every request to this host with the same method and no body or ``{}``. So that is prepared
-        once per method and copied. Other bodies, and every request once the server has set a cookie
-        (cookies are matched per URL), are prepared in full.
+        once per method and shared (an ``_Outgoing`` with this URL). Other bodies, and every request
+        once the server has set a cookie (cookies are matched per URL), are prepared in full.
         """
         if (body is None or body == {}) and not self._session.cookies:
             key = (method, body is None)
             template = self._templates.get(key)
             if template is None:
-                template = self._session.prepare_request(requests.Request(method, self._account_url, json=body))
-                self._templates[key] = template
-            prepared = template.copy()
-        else:
-            prepared = self._session.prepare_request(requests.Request(method, url, json=body))
+                prepared = self._session.prepare_request(requests.Request(method, self._account_url, json=body))
+                # A plain dict keeps the headers' order and case and is cheaper for urllib3 to copy and walk.
+                template = self._templates[key] = _Outgoing(prepared.method, dict(prepared.headers.items()), prepared.body)
+            # Shared: nothing on the send path changes a request's headers or body.
+            return _Outgoing(template.method, template.headers, template.body, url)
+        prepared = self._session.prepare_request(requests.Request(method, url, json=body))
         # requests re-quotes URLs in prepare_url (%2E becomes '.', and '..' is then normalised
         # away): put the exact URL back. urllib3 sends the path as it is.
         prepared.url = url
@@ -1148,16 +1216,89 @@ class VobizClient(object):
         full in time (a server that trickles its body): a read timeout.
         """
         deadline = time.monotonic() + self.timeout
-        response = self._session.send(prepared, **self._send_kwargs)
+        response = self._send(prepared)
         try:
             content, problem = self._receive(response, deadline)
         except BaseException:
             # Half-read: the connection must not go back to the pool.
-            response.close()
+            self._discard(response)
             raise
         if problem is not None:
-            response.close()
+            self._discard(response)
         return self._read_response(response, attempts, ambiguous, content=content, problem=problem), response
+
+    def _connection(self, prepared):
+        """``(pool, request target prefix)``: what ``HTTPAdapter.send`` looks up for every request, once.
+
+        Every request of this client goes to one host with the same proxy and TLS settings, so the
+        adapter's pool (a proxy's for a proxied host: an absolute URL over HTTP, a CONNECT tunnel for
+        HTTPS) and the target's form are the same for all. Looked up on the first send, like
+        requests does, so that a bad proxy URL fails the request rather than the client's creation.
+        """
+        if self._pool is not None:
+            return self._pool, self._pool_prefix
+        with self._lock:
+            if self._pool is None:
+                kwargs = self._send_kwargs
+                adapter = self._adapter
+                template = requests.Request(prepared.method, self._account_url).prepare()
+                template.url = self._account_url
+                try:
+                    get_connection = getattr(adapter, 'get_connection_with_tls_context', None)
+                    if get_connection is not None:
+                        pool = get_connection(template, kwargs['verify'], proxies=kwargs['proxies'], cert=None)
+                    else:  # requests < 2.32.2
+                        pool = adapter.get_connection(self._account_url, kwargs['proxies'])
+                except ValueError as exc:  # urllib3's LocationValueError
+                    raise requests.exceptions.InvalidURL(exc)
+                adapter.cert_verify(pool, self._account_url, kwargs['verify'], None)
+                self._pool_prefix = adapter.request_url(template, kwargs['proxies'])
+                self._urllib3_timeout = Timeout(connect=self.timeout, read=self.timeout)
+                self._pool = pool
+            return self._pool, self._pool_prefix
+
+    def _send(self, prepared):
+        """Send through the connection pool: what ``Session.send`` does for our requests, minus the ``Response``.
+
+        The same ``urlopen`` call as ``HTTPAdapter.send`` (no redirects, no urllib3 retries, the body
+        streamed), its exceptions mapped the same way (``_as_send_error``), and a ``Set-Cookie``
+        stored in the session's jar as requests stores it. Skipped: the per-request adapter, pool and
+        proxy lookups, the ``Response`` object and the cookie extraction of every answer (about a
+        third of the client's CPU per request).
+        """
+        pool, prefix = self._connection(prepared)
+        url = prepared.url
+        try:
+            response = pool.urlopen(
+                method=prepared.method,
+                url=prefix + url[len(self._account_url):],
+                body=prepared.body,
+                headers=prepared.headers,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                retries=self._adapter.max_retries,
+                timeout=self._urllib3_timeout,
+                chunked=False,
+            )
+        except Exception as exc:  # pylint: disable=broad-except
+            error = _as_send_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+        headers = response.headers
+        if 'Set-Cookie' in headers or 'Set-Cookie2' in headers:
+            extract_cookies_to_jar(self._session.cookies, prepared, response)
+        return response
+
+    @staticmethod
+    def _discard(response):
+        """Close a half-read answer's connection and give its slot back to the pool (as ``Response.close``)."""
+        response.close()
+        release = getattr(response, 'release_conn', None)
+        if release is not None:
+            release()
 
     def _receive(self, response, deadline):
         """Read a streamed body within the deadline and ``MAX_ANSWER_BYTES``: ``(bytes, problem or None)``."""
@@ -1166,7 +1307,7 @@ class VobizClient(object):
         length = response.headers.get('Content-Length')
         if length is not None and length.strip().isdigit() and int(length) > MAX_ANSWER_BYTES:
             return b'', too_large
-        raw = response.raw
+        raw = response
         read = getattr(raw, 'read1', None) or raw.read
         chunks = []
         size = 0
@@ -1190,9 +1331,9 @@ class VobizClient(object):
 
     def _read_response(self, response, attempts, ambiguous, content=None, problem=None):
         """Read an answer: redact the raw text first, then parse, redact parsed strings again, then cut."""
-        status = response.status_code
+        status = response.status
         if content is None:
-            content = response.content or b''
+            content = response.data or b''
         raw_text = self.redact(content.decode('utf-8', 'replace'))
         try:
             parsed = self._redact_tree(parse_json_body(raw_text))

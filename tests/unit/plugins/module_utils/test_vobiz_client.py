@@ -403,8 +403,8 @@ def test_non_json_body_does_not_crash():
     client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
 
     class Fake(object):
-        status_code = 502
-        content = b'<html>bad gateway ' + TOKEN.encode() + b'</html>'
+        status = 502
+        data = b'<html>bad gateway ' + TOKEN.encode() + b'</html>'
 
     answer = client._read_response(Fake(), 1, False)
     assert answer.status == 502 and not answer.json_ok and answer.body is None
@@ -1043,3 +1043,37 @@ def test_exclude_protects_what_it_names(exclude, live, protected, warned):
 def test_name_targeting_stays_exact():
     selection = Selection(names=['room[1]', 'Cafe\u0301'])
     assert selection.resolve(['room1', 'Caf\u00e9'])[0] == ['room[1]', 'Cafe\u0301']
+
+
+def _urlopen_errors():
+    """What urllib3's ``urlopen`` raises (no urllib3 retries), and how the client must read each one."""
+    import ssl
+    from urllib3 import exceptions as low
+    refused = low.NewConnectionError(None, 'Failed to establish a new connection: [Errno 111] Connection refused')
+    cert = low.SSLError(ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))
+    return [
+        # (error, reason starts with, maybe sent, retryable, fatal)
+        (low.MaxRetryError(None, '/x/', refused), 'connection failed', False, True, False),
+        (low.MaxRetryError(None, '/x/', low.ConnectTimeoutError(None, 'connect timed out')), 'connect timeout', False, True, False),
+        (low.MaxRetryError(None, '/x/', low.ProxyError('Unable to connect to proxy', OSError('refused'))), 'proxy error',
+         False, True, False),
+        (low.MaxRetryError(None, '/x/', cert), 'TLS certificate verification failed', False, False, True),
+        (low.ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')),
+         'connection lost before the reply', True, True, False),
+        (ConnectionResetError(104, 'Connection reset by peer'), 'connection lost before the reply', True, True, False),
+        (low.ReadTimeoutError(None, '/x/', 'Read timed out.'), 'no reply within', True, True, False),
+    ]
+
+
+@pytest.mark.parametrize('error, reason, maybe_sent, retryable, fatal', _urlopen_errors())
+def test_urlopen_errors_are_read_as_requests_maps_them(error, reason, maybe_sent, retryable, fatal):
+    """The client calls urllib3's ``urlopen`` itself: its errors still mean what they meant through ``requests``."""
+    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
+    mapped = _vobiz._as_send_error(error)
+    got = client._classify(mapped)
+    assert got[0].startswith(reason), got[0]
+    assert got[1:] == (maybe_sent, retryable, fatal)
+
+
+def test_urlopen_errors_requests_does_not_map_stay_as_they_are():
+    assert _vobiz._as_send_error(RuntimeError('boom')) is None

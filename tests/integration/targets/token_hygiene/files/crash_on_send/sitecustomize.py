@@ -13,11 +13,12 @@ traceback: the crash output must not hold the token either.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import requests.adapters
+import urllib3.connectionpool
 
 
-def _crash(self, request, *args, **kwargs):
-    raise RuntimeError('injected by the token_hygiene test: HTTPAdapter.send crashed')
+def _crash(self, *args, **kwargs):
+    raise RuntimeError('injected by the token_hygiene test: HTTPConnectionPool.urlopen crashed')
 
 
-requests.adapters.HTTPAdapter.send = _crash
+# Every request goes through the connection pool's urlopen (the client calls it directly).
+urllib3.connectionpool.HTTPConnectionPool.urlopen = _crash
