@@ -282,7 +282,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     STATE_ABSENT,
     STATE_PRESENT,
     STATE_UNREADABLE,
-    AuditLog,
     InterruptGuard,
     Outcome,
     Retrieved,
@@ -292,6 +291,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     VobizInputError,
     VobizInterrupted,
     VobizRequestError,
+    audit_log_from_module,
     audit_option_spec,
     client_from_module,
     excluded_name_warning,
@@ -627,13 +627,7 @@ def main():
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
     run_id = new_run_id()
-    audit = None
-    if module.params['audit_log']:
-        try:
-            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, run_id=run_id,
-                             change_id=module.params['change_id'], reason=module.params['reason'])
-        except VobizInputError as exc:
-            module.fail_json(msg=str(exc), run_id=run_id)
+    audit = audit_log_from_module(module, client, run_id)
 
     with InterruptGuard(client):
         ConferenceHangup(module, client, selection, audit, run_id, policy=policy).run()

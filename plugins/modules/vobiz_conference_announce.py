@@ -222,7 +222,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
-    AuditLog,
     InterruptGuard,
     Selection,
     VobizBatchAborted,
@@ -230,6 +229,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     VobizInputError,
     VobizInterrupted,
     VobizRequestError,
+    audit_log_from_module,
     audit_option_spec,
     client_from_module,
     excluded_name_warning,
@@ -431,13 +431,7 @@ def main():
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
     run_id = new_run_id()
-    audit = None
-    if module.params['audit_log']:
-        try:
-            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action='announce',
-                             run_id=run_id, change_id=module.params['change_id'], reason=module.params['reason'])
-        except VobizInputError as exc:
-            module.fail_json(msg=str(exc), run_id=run_id)
+    audit = audit_log_from_module(module, client, run_id, action='announce')
     with InterruptGuard(client):
         ConferenceAnnounce(module, client, selection, member, action, body, audit, run_id).run()
 

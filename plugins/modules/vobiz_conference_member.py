@@ -190,7 +190,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
-    AuditLog,
     InterruptGuard,
     VobizBatchAborted,
     VobizFatalError,
@@ -198,6 +197,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
     VobizInterrupted,
     VobizItemError,
     VobizRequestError,
+    audit_log_from_module,
     audit_option_spec,
     client_from_module,
     is_member_not_found,
@@ -471,13 +471,7 @@ def main():
         module.fail_json(msg='member_id must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)')
     client = client_from_module(module)
     run_id = new_run_id()
-    audit = None
-    if module.params['audit_log']:
-        try:
-            audit = AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action='member',
-                             run_id=run_id, change_id=module.params['change_id'], reason=module.params['reason'])
-        except VobizInputError as exc:
-            module.fail_json(msg=str(exc), run_id=run_id)
+    audit = audit_log_from_module(module, client, run_id, action='member')
     with InterruptGuard(client):
         MemberAction(module, client, ids, audit, run_id).run()
 
