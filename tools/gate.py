@@ -336,7 +336,8 @@ def run_nox_steps(gate: Gate, leg: Leg, steps: list[NoxStep]) -> None:
         stamp = NOX_ENVS / f'{step.session}.inputs.sha256'
         current = stamp.exists() and stamp.read_text(encoding='utf-8').strip() == digest
         # -R reuses a venv without installing; -r reuses it and lets pip bring it to the current pins.
-        cmd = [str(nox), '-R' if current else '-r', '--envdir', str(NOX_ENVS), '--noxfile', str(COLL / 'noxfile.py'), '-s', step.session]
+        cmd = [str(nox), '-R' if current else '-r', '--default-venv-backend', 'uv', '--envdir', str(NOX_ENVS),
+               '--noxfile', str(COLL / 'noxfile.py'), '-s', step.session]
         result = gate.run(step.name, cmd, env=nox_env(leg), timeout=step.timeout, check=step.check)
         if result.status == 'PASSED':
             stamp.write_text(digest + '\n', encoding='utf-8')
