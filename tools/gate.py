@@ -136,7 +136,7 @@ def source_files() -> list[str]:
         out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
                              cwd=ROOT, capture_output=True, check=True).stdout
         return sorted({name for name in out.decode().split('\0') if name and (ROOT / name).is_file()})
-    skip = ('.venv', '.git', 'tests/output', 'collections', 'build', 'dist', '.ansible')
+    skip = ('.venv', '.nox', '.git', 'tests/output', 'collections', 'build', 'dist', '.ansible')
     return sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob('*')
                   if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip))
 
