@@ -10,13 +10,13 @@ VENV_PY := $(VENV)/bin/python
 
 help:
 	@echo "make demo   - set up .venv, start the Vobiz emulator and show the collection at work"
-	@echo "make test   - everything CI runs (sanity, units, integration, lint, docs, build, importer, version matrix)"
+	@echo "make test   - everything CI runs (antsibull-nox checks, sanity, units, integration, docs, version matrix; see CONTRIBUTING.md)"
 	@echo "make sanity | units | integration | lint - one suite alone (after make test has set up .venv)"
 	@echo "make bench  - time one vobiz_conference task against a uri loop on the emulator (about 5 min; not part of make test;"
 	@echo "              LOAD=N adds N busy CPU workers, ARGS='--only cpu,ratelimit' runs some phases)"
 	@echo "make docs   - build the HTML docsite into build/docs (antsibull-docs + Sphinx)"
 	@echo "make checks - EE, AWX credential type, ansible-runner and many-accounts checks"
-	@echo "make clean  - remove .venv, the version-matrix venvs and build output"
+	@echo "make clean  - remove .venv, the nox and version-matrix venvs and build output"
 
 venv:
 	@$(PYTHON) tools/pinned_venv.py $(VENV) requirements-dev.txt
@@ -40,4 +40,4 @@ checks: venv
 	@$(VENV_PY) tools/gate.py checkers ee awx runner accounts
 
 clean:
-	rm -rf $(VENV) .venv-floor .venv-newest tests/output
+	rm -rf $(VENV) .venv-floor .venv-newest .venv-nox .nox tests/output

@@ -5,6 +5,10 @@ It does the plumbing ansible-test needs on this kind of machine (a copy of the c
 under ``ansible_collections/vobiz/voice``, a stand-in for the unreachable get-pip download,
 real interpreters instead of pyenv shims), runs every step with a time limit, prints a table
 of steps and one closing ``N passed, N failed`` line, and exits non-zero when any step failed.
+The community's checks (lint, docs-check, license-check, extra-checks, ansible-lint,
+build-import-check, molecule) are antsibull-nox sessions (noxfile.py, antsibull-nox.toml) run from
+here; what no library does here (ansible-test without Docker, the version legs, the EE, AWX,
+runner, many-accounts and rulebook checks) stays in this file and its neighbours.
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ COLL = WORK / 'ansible_collections' / 'vobiz' / 'voice'
 PYBIN = WORK / 'pybin'
 LOGS = WORK / 'logs'
 DIST = WORK / 'dist'
+# The venvs of the nox sessions (noxfile.py, antsibull-nox.toml), kept from run to run.
+NOX_ENVS = WORK / 'nox'
+# What those venvs are built from: when one of these changes, each session's venv is brought up to date once.
+NOX_INPUTS = ('requirements-dev.txt', 'requirements-nox.txt', 'antsibull-nox.toml')
+# Where the build-import-check session builds the tarball and galaxy-importer writes its result.
+NOX_BUILD = NOX_ENVS / 'build-import-check' / 'tmp' / 'collection'
 # Target Pythons any supported ansible-core may test; each ansible-test picks those it supports.
 CANDIDATE_PYTHONS = ('3.8', '3.9', '3.10', '3.11', '3.12', '3.13', '3.14')
 PYTEST_SUMMARY = re.compile(r'^=+ .*\b(passed|failed|error|errors|skipped|no tests ran)\b.* in [\d.]+s.* =+$')
@@ -126,7 +136,7 @@ def source_files() -> list[str]:
         out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
                              cwd=ROOT, capture_output=True, check=True).stdout
         return sorted({name for name in out.decode().split('\0') if name and (ROOT / name).is_file()})
-    skip = ('.venv', '.git', 'tests/output', 'collections', 'build', 'dist', '.ansible')
+    skip = ('.venv', '.nox', '.git', 'tests/output', 'collections', 'build', 'dist', '.ansible')
     return sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob('*')
                   if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip))
 
@@ -287,6 +297,54 @@ def importer_check(result_file: pathlib.Path):
     return check
 
 
+@dataclasses.dataclass
+class NoxStep:
+    """One antsibull-nox session run as a gate step."""
+
+    name: str
+    session: str
+    timeout: int
+    check: object = None
+
+
+def nox_inputs_digest() -> str:
+    """Hash of the files the nox sessions' venvs are built from."""
+    digest = hashlib.sha256()
+    for name in NOX_INPUTS:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def nox_env(leg: Leg) -> dict[str, str]:
+    """Environment for nox: the leg's PATH (antsibull-nox runs ansible-galaxy from it), no collection path of ours."""
+    env = leg_env(leg)
+    # The sessions install the collection where they need it and use their own venv's Python.
+    env.pop('ANSIBLE_COLLECTIONS_PATH', None)
+    env.pop('ANSIBLE_PYTHON_INTERPRETER', None)
+    env['NO_COLOR'] = '1'
+    # antsibull-nox in CI mode: plain output, and formatters check instead of rewriting (the copy would hide it).
+    env['CI'] = 'true'
+    return env
+
+
+def run_nox_steps(gate: Gate, leg: Leg, steps: list[NoxStep]) -> None:
+    """Run antsibull-nox sessions on the copy, reusing their venvs while their pins are unchanged."""
+    nox = pinned_venv.ensure(ROOT / '.venv-nox', ROOT / 'requirements-nox.txt').parent / 'nox'
+    NOX_ENVS.mkdir(parents=True, exist_ok=True)
+    digest = nox_inputs_digest()
+    for step in steps:
+        stamp = NOX_ENVS / f'{step.session}.inputs.sha256'
+        current = stamp.exists() and stamp.read_text(encoding='utf-8').strip() == digest
+        # -R reuses a venv without installing; -r reuses it and lets pip bring it to the current pins.
+        cmd = [str(nox), '-R' if current else '-r', '--default-venv-backend', 'uv', '--envdir', str(NOX_ENVS),
+               '--noxfile', str(COLL / 'noxfile.py'), '-s', step.session]
+        result = gate.run(step.name, cmd, env=nox_env(leg), timeout=step.timeout, check=step.check)
+        if result.status == 'PASSED':
+            stamp.write_text(digest + '\n', encoding='utf-8')
+        elif stamp.exists():
+            stamp.unlink()
+
+
 def ensure_leg(leg: Leg, python_path: str | None) -> bool:
     """Create the leg's venv; return False (with skip_reason set) when it cannot exist here."""
     if not python_path:
@@ -316,6 +374,26 @@ def main() -> int:
     test = str(main_leg.bin / 'ansible-test')
     py = str(main_leg.bin / 'python')
 
+    # The community's checks first: ansible-test below fills the copy with tests/output, which they would walk.
+    importer_result = NOX_BUILD / 'importer_result.json'
+    if importer_result.exists():
+        importer_result.unlink()
+    nox_steps = [step for step in (
+        NoxStep('nox lint: ruff check, yamllint', 'lint', 300),
+        NoxStep('nox docs-check: antsibull-docs lint', 'docs-check', 300),
+        NoxStep('nox license-check: reuse lint', 'license-check', 300),
+        NoxStep('nox extra-checks (action groups, files)', 'extra-checks', 300),
+        NoxStep('nox ansible-lint --profile production', 'ansible-lint', 600),
+        NoxStep('nox build-import-check (galaxy-importer)', 'build-import-check', 600, importer_check(importer_result)),
+        NoxStep('nox molecule test (conference_maintenance)', 'molecule', 600),
+    ) if gate.wanted(step.name)]
+    built = False
+    if nox_steps:
+        run_nox_steps(gate, main_leg, nox_steps)
+        built = any(res.name.startswith('nox build-import-check') and res.status == 'PASSED' for res in gate.results)
+        # Their sessions leave .ansible/ and molecule state behind; ansible-test checks every file of the copy.
+        sync_collection()
+
     if gate.wanted('sanity'):
         gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'],
                  env=env, timeout=1500, count='junit')
@@ -329,14 +407,7 @@ def main() -> int:
     if gate.wanted('integration'):
         gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'],
                  env=env, timeout=1200, count='targets')
-    if gate.wanted('molecule'):
-        gate.run('molecule test (role conference_maintenance)', [str(main_leg.bin / 'molecule'), 'test'], env=env, timeout=600)
-    if gate.wanted('lint'):
-        gate.run('ansible-lint --profile production', [str(main_leg.bin / 'ansible-lint'), '--profile', 'production', '--offline'],
-                 env=env, timeout=600)
     if gate.wanted('docs'):
-        lint_docs = [str(main_leg.bin / 'antsibull-docs'), 'lint-collection-docs', '--plugin-docs', '--check-extra-docs-refs', '.']
-        gate.run('antsibull-docs lint-collection-docs', lint_docs, env=env, timeout=300)
         gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env, timeout=600)
     if gate.wanted('checkers'):
         gate.run('pytest tools/tests (checker tests)',
@@ -361,25 +432,20 @@ def main() -> int:
                  env=env, timeout=120)
     if gate.wanted('changelog'):
         gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
-    if gate.wanted('build') or gate.wanted('importer'):
+    tarballs = sorted(NOX_BUILD.glob('vobiz-voice-*.tar.gz'))
+    if built and tarballs:
         for old in DIST.glob('*'):
             if old.is_file():
                 old.unlink()
             else:
                 shutil.rmtree(old)
-        build = gate.run('ansible-galaxy collection build', [str(main_leg.bin / 'ansible-galaxy'), 'collection', 'build', '--output-path', str(DIST)],
-                         env=env, timeout=300)
-        tarballs = sorted(DIST.glob('vobiz-voice-*.tar.gz'))
-        if build.status == 'PASSED' and tarballs:
-            gate.run('galaxy-importer on the tarball', [str(main_leg.bin / 'python'), '-m', 'galaxy_importer.main', str(tarballs[0])],
-                     env=env, cwd=DIST, timeout=600, check=importer_check(DIST / 'importer_result.json'))
-            galaxy = str(main_leg.bin / 'ansible-galaxy')
-            install_dir = str(DIST / 'installed')
-            installed = gate.run('ansible-galaxy collection install', [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
-                                 env=env, cwd=DIST, timeout=300)
-            if installed.status == 'PASSED':
-                gate.run('ansible-galaxy collection verify --offline', [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
-                         env=env, cwd=DIST, timeout=300)
+        galaxy = str(main_leg.bin / 'ansible-galaxy')
+        install_dir = str(DIST / 'installed')
+        installed = gate.run('ansible-galaxy collection install', [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
+                             env=env, cwd=DIST, timeout=300)
+        if installed.status == 'PASSED':
+            gate.run('ansible-galaxy collection verify --offline', [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
+                     env=env, cwd=DIST, timeout=300)
 
     legs = [Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
             Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt')]
