@@ -763,7 +763,7 @@ def _as_requests_error(exc):
 
 
 def _as_send_error(exc):
-    """A urllib3 error from ``urlopen`` as the ``requests`` exception ``HTTPAdapter.send`` raises for it.
+    """A urllib3 error from the connection pool as the ``requests`` exception ``HTTPAdapter.send`` raises for it.
 
     The client sends through the adapter's connection pool itself (see ``VobizClient._attempt``); this
     keeps the mapping ``_classify`` relies on. ``None`` for an error requests does not map either.
@@ -1260,8 +1260,8 @@ class VobizClient(object):
     def _send(self, prepared):
         """Send through the connection pool: what ``Session.send`` does for our requests, minus the ``Response``.
 
-        The same ``urlopen`` call as ``HTTPAdapter.send`` (no redirects, no urllib3 retries, the body
-        streamed), its exceptions mapped the same way (``_as_send_error``), and a ``Set-Cookie``
+        The same call as ``HTTPAdapter.send`` makes, through urllib3's ``request`` (no redirects, no
+        urllib3 retries, the body streamed), its exceptions mapped the same way (``_as_send_error``), and a ``Set-Cookie``
         stored in the session's jar as requests stores it. Skipped: the per-request adapter, pool and
         proxy lookups, the ``Response`` object and the cookie extraction of every answer (about a
         third of the client's CPU per request).
@@ -1269,9 +1269,9 @@ class VobizClient(object):
         pool, prefix = self._connection(prepared)
         url = prepared.url
         try:
-            response = pool.urlopen(
-                method=prepared.method,
-                url=prefix + url[len(self._account_url):],
+            response = pool.request(
+                prepared.method,
+                prefix + url[len(self._account_url):],
                 body=prepared.body,
                 headers=prepared.headers,
                 redirect=False,
