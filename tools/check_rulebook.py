@@ -49,6 +49,9 @@ AUTH_ID = 'MA_EDA'
 PUBLIC_URL = 'https://eda.example.test/vobiz/conference'
 JAVA_MISSING = 'java not found (ansible-rulebook needs a JDK 17)'
 
+sys.path.insert(0, str(ROOT / 'tools'))
+from build_docs import collections_path  # noqa: E402  pylint: disable=wrong-import-position
+
 
 def load_emulator_module():
     """The emulator package (tests/emulator/vobiz_emulator), imported from its directory (it is not installed)."""
@@ -68,16 +71,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
-
-
-def collections_path(work: pathlib.Path) -> str:
-    """A collections path holding this checkout as vobiz.voice (the checkout itself when it already sits there)."""
-    if ROOT.parent.name == 'vobiz' and ROOT.parent.parent.name == 'ansible_collections':
-        return str(ROOT.parent.parent.parent)
-    link = work / 'collections' / 'ansible_collections' / 'vobiz' / 'voice'
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(ROOT)
-    return str(work / 'collections')
 
 
 class Rulebook:
