@@ -4,14 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # The audit options of the modules that change something, and the audit line format, documented once.
-    # The argument spec lives in plugins/module_utils/_vobiz.py (audit_option_spec()); AuditLog writes the lines.
+    # The argument spec lives in plugins/module_utils/_audit.py (audit_option_spec()); AuditLog writes the lines.
     DOCUMENTATION = r'''
 options:
   audit_log:

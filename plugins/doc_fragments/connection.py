@@ -4,14 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
 
     # The connection options of every vobiz.voice module, documented once.
-    # The argument spec lives in plugins/module_utils/_vobiz.py (vobiz_argument_spec()).
+    # The argument spec lives in plugins/module_utils/_connection.py (vobiz_argument_spec()).
     DOCUMENTATION = r'''
 options:
   auth_id:

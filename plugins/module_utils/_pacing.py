@@ -31,9 +31,6 @@ the batch runs). It needs no header beyond ``Retry-After``.
 Pure logic: the clock and the sleep are injected, and every method is thread-safe.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import threading
 import time
 
@@ -54,7 +51,7 @@ BURST = 2.0
 INITIAL_RTT = 0.05
 
 
-class Pacer(object):
+class Pacer:
     """Shared by every worker of one client: ``acquire()`` before each send, ``answered()`` after each answer.
 
     ``rate_limit``: requests per second the user says the account allows (``None``: learn it from 429s).
@@ -201,7 +198,7 @@ class Pacer(object):
         self._next_send = now + (1.0 / rate if rate else 0.0)
 
 
-class SleepClock(object):
+class SleepClock:
     """A monotonic clock that also moves by what an injected (test) sleep function was asked to wait.
 
     A client given a fake ``sleep`` but no clock paces on this clock, so that a wait it did not really

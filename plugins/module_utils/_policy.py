@@ -11,16 +11,10 @@ them. It fails safe: a room whose answer cannot be read, or whose run time or me
 missing, is never selected.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import re
 
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
-    STATE_ABSENT,
-    STATE_PRESENT,
-    VobizInputError,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 
 _DURATION = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
 
@@ -74,7 +68,7 @@ def _whole_number(value):
     return int(text) if text.isdigit() else None
 
 
-class PolicyOutcome(object):
+class PolicyOutcome:
     """What a policy made of the candidates: selected names, and the others by reason."""
 
     def __init__(self):
@@ -85,7 +79,7 @@ class PolicyOutcome(object):
         self.member_counts = {}
 
 
-class Policy(object):
+class Policy:
     """``running_longer_than`` (seconds) and ``members_at_most``: a room is selected when it meets every one given."""
 
     def __init__(self, running_longer_than=None, members_at_most=None):

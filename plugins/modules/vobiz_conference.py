@@ -5,9 +5,6 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: vobiz_conference
@@ -271,42 +268,47 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
-    CHECK_MODE_OUTCOMES,
-    HAS_REQUESTS,
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
     OUTCOME_HUNG_UP,
     OUTCOME_UNKNOWN,
-    REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
     STATE_UNREADABLE,
-    InterruptGuard,
     Outcome,
     Retrieved,
-    Selection,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
+    CHECK_MODE_OUTCOMES,
+    audit_log_from_module,
+    audit_option_spec,
+    new_run_id,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
+from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
+from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
     VobizInterrupted,
     VobizRequestError,
-    audit_log_from_module,
-    audit_option_spec,
-    client_from_module,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
+    Selection,
     excluded_name_warning,
     list_warning,
     matches_any,
-    new_run_id,
-    vobiz_argument_spec,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
     Policy,
     unreadable_warning,
 )
 
 
-class Report(object):
+class Report:
     """Collects the outcomes (in input order) and builds the module result."""
 
     def __init__(self, check_mode, run_id=None):
@@ -407,7 +409,7 @@ def failure_message(failures):
     return 'Could not hang up {0} conference(s): {1}'.format(len(failures), shown)
 
 
-class ConferenceHangup(object):
+class ConferenceHangup:
     """Options -> client calls -> result."""
 
     def __init__(self, module, client, selection, audit, run_id=None, policy=None):

@@ -5,9 +5,6 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: vobiz_conference_announce
@@ -215,29 +212,34 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
-    CHECK_MODE_OUTCOMES,
-    HAS_REQUESTS,
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_UNKNOWN,
-    REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
-    InterruptGuard,
-    Selection,
+    is_member_not_found,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
+    CHECK_MODE_OUTCOMES,
+    audit_log_from_module,
+    audit_option_spec,
+    new_run_id,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
+from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
+from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
     VobizInterrupted,
     VobizRequestError,
-    audit_log_from_module,
-    audit_option_spec,
-    client_from_module,
-    excluded_name_warning,
-    is_member_not_found,
-    list_warning,
-    new_run_id,
-    vobiz_argument_spec,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
+    Selection,
+    excluded_name_warning,
+    list_warning,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 MAX_TEXT = 1000
 MAX_WAIT = 3600
@@ -283,7 +285,7 @@ def pause(seconds, client):
     return client.wait_unless_interrupted(seconds)
 
 
-class ConferenceAnnounce(object):
+class ConferenceAnnounce:
     """Options -> client calls -> result."""
 
     def __init__(self, module, client, selection, member, action, body, audit, run_id=None):

@@ -5,9 +5,6 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: vobiz_conference_info
@@ -193,28 +190,31 @@ unreadable:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     STATE_ABSENT,
     STATE_PRESENT,
     STATE_UNREADABLE,
-    InterruptGuard,
     Retrieved,
+    normalize_conference,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
+from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
+from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
     VobizRequestError,
-    client_from_module,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
     list_warning,
     matches_any,
-    normalize_conference,
     normalize_name_list,
-    vobiz_argument_spec,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
-class ConferenceInfo(object):
+class ConferenceInfo:
     """Options -> client calls -> result."""
 
     def __init__(self, module, client, names, match):

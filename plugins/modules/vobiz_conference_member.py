@@ -5,9 +5,6 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 DOCUMENTATION = r'''
 ---
 module: vobiz_conference_member
@@ -182,30 +179,33 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
-    CHECK_MODE_OUTCOMES,
-    HAS_REQUESTS,
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_FAILED,
     OUTCOME_UNKNOWN,
-    REQUESTS_IMPORT_ERROR,
     STATE_ABSENT,
     STATE_PRESENT,
-    InterruptGuard,
+    is_member_not_found,
+    normalize_conference,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
+    CHECK_MODE_OUTCOMES,
+    audit_log_from_module,
+    audit_option_spec,
+    new_run_id,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
+from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
+from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
     VobizInterrupted,
     VobizItemError,
     VobizRequestError,
-    audit_log_from_module,
-    audit_option_spec,
-    client_from_module,
-    is_member_not_found,
-    new_run_id,
-    normalize_conference,
-    normalize_name_list,
-    vobiz_argument_spec,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
+from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 #: state -> (HTTP method, member route action, (member flag, wanted value) or None)
 ACTIONS = dict(
@@ -261,7 +261,7 @@ def member_ids(value):
     return 'all' if ids == ['all'] else ids
 
 
-class MemberAction(object):
+class MemberAction:
     """Options -> client calls -> result."""
 
     def __init__(self, module, client, ids, audit=None, run_id=None):

@@ -25,7 +25,7 @@ import threading
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _client
 
 ROWS_ENV = 'VOBIZ_RELIABILITY_ROWS'
 FIGURES_ENV = 'VOBIZ_FIGURES_FILE'
@@ -142,9 +142,9 @@ def sleeps(monkeypatch):
         with lock:
             recorded.append(seconds)
 
-    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', fake_sleep)
+    monkeypatch.setattr(_client.VobizClient, '_sleep', fake_sleep)
     # The pacer's waits (every worker holds for a 429's Retry-After) are not backoff; test_pacing.py tests them.
-    monkeypatch.setattr(_vobiz.VobizClient, '_pace_wait', lambda self, seconds: None)
+    monkeypatch.setattr(_client.VobizClient, '_pace_wait', lambda self, seconds: None)
     return recorded
 
 

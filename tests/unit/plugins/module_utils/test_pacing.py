@@ -15,7 +15,8 @@ import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _pacing
 from ansible_collections.vobiz.voice.plugins.module_utils._pacing import Pacer, SleepClock
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import VobizInputError, validate_connection_params
+from ansible_collections.vobiz.voice.plugins.module_utils._connection import validate_connection_params
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 
 
 class FakeClock(object):
@@ -235,7 +236,7 @@ def test_rate_limit_option_reaches_the_client():
 
 def test_the_client_paces_every_request_of_a_batch_at_rate_limit():
     """Wiring: one pacer for all workers of a client, before every send (the clock is fake, the HTTP is real)."""
-    from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import VobizClient
+    from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
     from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
     names = ['room-%d' % index for index in range(6)]
@@ -251,7 +252,8 @@ def test_the_client_paces_every_request_of_a_batch_at_rate_limit():
 
 
 def test_a_request_waiting_for_its_pace_is_not_sent_once_the_batch_is_stopped():
-    from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import VobizBatchAborted, VobizClient
+    from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
+    from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted
     from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
     clock = FakeClock()
@@ -259,7 +261,7 @@ def test_a_request_waiting_for_its_pace_is_not_sent_once_the_batch_is_stopped():
 
     def stop_the_batch_while_waiting(seconds):
         clock.sleep(seconds)
-        clients[0]._abort.set()      # what a fatal error in another worker does
+        clients[0]._control.stopped.set()      # what a fatal error in another worker does
 
     with Emulator(auth_id='MA_PACE', auth_token='pace-token', conferences=['a', 'b']) as emu:
         client = VobizClient('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=1,

@@ -12,7 +12,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, parse_duration
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import Retrieved, VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 
 
 @pytest.mark.parametrize('value, seconds', [

@@ -19,24 +19,26 @@ import pytest
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import (
-    AuditLog,
-    Selection,
+from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _batch, _errors, _redaction, _transport, _urls
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import extract_error_message, is_conference_gone
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import AuditLog
+from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
+from ansible_collections.vobiz.voice.plugins.module_utils._connection import (
+    validate_connection_params,
+    vobiz_argument_spec,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizAuthError,
-    VobizClient,
     VobizInputError,
     VobizItemError,
     VobizRequestError,
     VobizTLSError,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, normalize_name_list
+from ansible_collections.vobiz.voice.plugins.module_utils._urls import (
     encode_member_spec,
     encode_segment,
-    extract_error_message,
-    is_conference_gone,
-    normalize_name_list,
     validate_api_url,
-    validate_connection_params,
-    vobiz_argument_spec,
 )
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
@@ -153,13 +155,13 @@ _PROPERTY_CLIENTS = {}
 
 def test_session_pool_headers_and_no_urllib3_retries(emulator):
     client = make_client(emulator, parallel=7)
-    adapter = client._session.get_adapter(emulator.api_url)
+    adapter = client._transport._session.get_adapter(emulator.api_url)
     assert adapter._pool_maxsize == 7
     assert adapter.max_retries.total == 0
     assert adapter.max_retries.read is False
-    assert client._session.get_adapter('https://api.vobiz.ai') is adapter or \
-        client._session.get_adapter('https://api.vobiz.ai').max_retries.total == 0
-    headers = client._session.headers
+    assert client._transport._session.get_adapter('https://api.vobiz.ai') is adapter or \
+        client._transport._session.get_adapter('https://api.vobiz.ai').max_retries.total == 0
+    headers = client._transport._session.headers
     assert headers['X-Auth-ID'] == AUTH_ID
     assert headers['X-Auth-Token'] == TOKEN
     assert headers['Content-Type'] == 'application/json'
@@ -543,7 +545,7 @@ def test_argument_spec():
 
 def test_redact():
     client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
-    assert client.redact('x %s y' % TOKEN) == 'x ******** y'
+    assert client.redactor.redact('x %s y' % TOKEN) == 'x ******** y'
 
 
 # --- selection and audit helpers -------------------------------------------------------------
@@ -600,8 +602,8 @@ def test_audit_log_unwritable_names_option(tmp_path):
 
 
 def test_requests_missing_is_reported(monkeypatch):
-    monkeypatch.setattr(_vobiz, 'HAS_REQUESTS', False)
-    with pytest.raises(_vobiz.VobizError) as info:
+    monkeypatch.setattr(_transport, 'HAS_REQUESTS', False)
+    with pytest.raises(_errors.VobizError) as info:
         VobizClient(AUTH_ID, TOKEN)
     assert 'requests' in str(info.value)
 
@@ -640,7 +642,7 @@ def test_run_concurrently_name_that_cannot_be_encoded_fails_alone(emulator):
         emulator.add_conference(name)
     client = make_client(emulator, parallel=1)
     results = client.run_concurrently(
-        client.hangup, names, on_error=lambda name, error: _vobiz.Outcome(name, 'failed', message=error.message))
+        client.hangup, names, on_error=lambda name, error: _answers.Outcome(name, 'failed', message=error.message))
     assert [o.outcome for o in results] == ['hung_up', 'hung_up', 'failed', 'hung_up', 'hung_up']
     assert results[2].name == u'\ud800x' and results[2].message == 'cannot be sent: the name is not valid Unicode'
     assert emulator.live_names() == [u'\ud800x']
@@ -664,7 +666,7 @@ def test_run_concurrently_on_result_bug_stops_with_fatal_error(emulator):
         if item == 'b':
             raise ValueError('audit bug ' + TOKEN)
 
-    with pytest.raises(_vobiz.VobizFatalError) as info:
+    with pytest.raises(_errors.VobizFatalError) as info:
         client.run_concurrently(client.hangup, ['a', 'b', 'c', 'd'], on_result=on_result)
     assert "Recording the outcome for 'b' failed (ValueError" in str(info.value) and TOKEN not in str(info.value)
     assert [getattr(r, 'name', None) for r in info.value.results] == ['a', 'b', None, None]
@@ -686,9 +688,9 @@ def test_interrupt_records_in_flight_as_unknown_then_their_answers(emulator):
         if len(delivered) == 6:
             client.interrupt('SIGTERM')
 
-    with pytest.raises(_vobiz.VobizInterrupted) as info:
+    with pytest.raises(_errors.VobizInterrupted) as info:
         client.run_concurrently(client.hangup, names, on_result=on_result,
-                                on_error=lambda name, error: _vobiz.Outcome(
+                                on_error=lambda name, error: _answers.Outcome(
                                     name, 'unknown' if error.interrupted else 'failed', message=error.message))
     error = info.value
     assert error.signal_name == 'SIGTERM' and str(error).startswith('Interrupted by SIGTERM')
@@ -704,13 +706,13 @@ def test_interrupt_records_in_flight_as_unknown_then_their_answers(emulator):
     assert all(r.outcome == 'hung_up' for r in error.results if r is not None)
     assert set(emulator.live_names()) == set(names) - set(sent)
     # Nothing starts after an interrupt.
-    with pytest.raises(_vobiz.VobizInterrupted):
+    with pytest.raises(_errors.VobizInterrupted):
         client.run_concurrently(client.hangup, ['i39'])
     assert len(emulator.requests()) == len(sent)
 
 
 def test_interrupt_grace_ends_and_the_outcome_stays_unknown(emulator, monkeypatch):
-    monkeypatch.setattr(_vobiz, 'INTERRUPT_GRACE_SECONDS', 0.05)
+    monkeypatch.setattr(_batch, 'INTERRUPT_GRACE_SECONDS', 0.05)
     for name in ('a', 'b', 'slow', 'c'):
         emulator.add_conference(name)
     emulator.configure(faults=[{'kind': 'slow', 'delay': 3, 'match': 'slow'}])
@@ -721,7 +723,7 @@ def test_interrupt_grace_ends_and_the_outcome_stays_unknown(emulator, monkeypatc
             client.interrupt('SIGINT')
 
     # 'a' goes alone (the probe), then 'b' and 'slow' together; 'b' answers and the run is interrupted.
-    with pytest.raises(_vobiz.VobizInterrupted) as info:
+    with pytest.raises(_errors.VobizInterrupted) as info:
         client.run_concurrently(client.hangup, ['a', 'b', 'slow', 'c'], on_result=on_result)
     results = info.value.results
     assert [results[0].outcome, results[1].outcome, results[3]] == ['hung_up', 'hung_up', None]
@@ -735,7 +737,7 @@ def test_interrupt_guard_turns_a_signal_into_an_interrupt(emulator):
     import signal
     client = make_client(emulator)
     before = signal.getsignal(signal.SIGTERM)
-    with _vobiz.InterruptGuard(client) as guard:
+    with _batch.InterruptGuard(client) as guard:
         os.kill(os.getpid(), signal.SIGTERM)
         for dummy in range(500):  # the watcher thread reacts at once; poll, do not time
             if client.interrupted is not None:
@@ -808,7 +810,7 @@ def test_audit_log_full_disk_leaves_valid_lines(tmp_path, mode):
     audit = AuditLog(path, AUTH_ID, writer=_faulty_writer(3, mode))
     audit.record('a', 'hung_up', 204)
     audit.record('b', 'hung_up', 204)
-    with pytest.raises(_vobiz.VobizFatalError) as info:
+    with pytest.raises(_errors.VobizFatalError) as info:
         audit.record('c', 'hung_up', 204)
     assert 'audit log' in str(info.value)
     audit.record('d', 'hung_up', 204)  # the same run, once the disk has room again
@@ -848,8 +850,8 @@ def wrong_prefix_client(emu, **kwargs):
 
 def assert_unknown_route(exc_info, api_url):
     error = exc_info.value
-    assert type(error).__name__ == 'VobizUnknownRouteError' and isinstance(error, _vobiz.VobizFatalError)
-    assert 'api_url' in str(error) and api_url in str(error) and _vobiz.DEFAULT_API_URL in str(error)
+    assert type(error).__name__ == 'VobizUnknownRouteError' and isinstance(error, _errors.VobizFatalError)
+    assert 'api_url' in str(error) and api_url in str(error) and _urls.DEFAULT_API_URL in str(error)
     assert 'does not know' in str(error) and error.status == 404
 
 
@@ -864,7 +866,7 @@ def test_wrong_api_url_prefix_is_fatal_and_names_api_url(emulator, operation):
         'list_names': client.list_names,
         'hangup_all': client.hangup_all,
     }
-    with pytest.raises(_vobiz.VobizFatalError) as info:
+    with pytest.raises(_errors.VobizFatalError) as info:
         calls[operation]()
     assert_unknown_route(info, client.api_url)
     assert client.aborted  # the batch stops, as on 401/403
@@ -877,7 +879,7 @@ def test_non_vobiz_404_on_the_right_prefix_is_an_unknown_route(emulator, rule):
     emulator.add_conference('room')
     emulator.configure(faults=[rule])
     client = make_client(emulator)
-    with pytest.raises(_vobiz.VobizFatalError) as info:
+    with pytest.raises(_errors.VobizFatalError) as info:
         client.hangup('room')
     assert_unknown_route(info, client.api_url)
 
@@ -902,13 +904,13 @@ def test_non_vobiz_404_on_the_right_prefix_is_an_unknown_route(emulator, rule):
     (503, {'error': 'x'}, 'error'),
 ])
 def test_classify_answer(status, body, kind):
-    assert _vobiz.classify_answer(status, body) == kind
+    assert _answers.classify_answer(status, body) == kind
 
 
 @pytest.mark.parametrize('status', [404, 200])
 def test_classify_answer_non_json_and_unreadable_bodies(status):
-    assert _vobiz.classify_answer(status, None, json_ok=False) == ('unknown_route' if status == 404 else 'error')
-    assert _vobiz.classify_answer(status, None, problem='too large') == 'error'
+    assert _answers.classify_answer(status, None, json_ok=False) == ('unknown_route' if status == 404 else 'error')
+    assert _answers.classify_answer(status, None, problem='too large') == 'error'
 
 
 @pytest.mark.parametrize('rule', [
@@ -923,7 +925,7 @@ def test_a_2xx_that_is_not_a_success_is_a_failure_with_the_outcome_unknown(emula
     emulator.configure(faults=[dict(rule, method='DELETE', first_n=1)])
     client = make_client(emulator)
     outcome = client.hangup('room')
-    assert outcome.outcome == _vobiz.OUTCOME_FAILED and outcome.status in (200, 202)
+    assert outcome.outcome == _answers.OUTCOME_FAILED and outcome.status in (200, 202)
     assert 'whether the room was hung up is unknown' in outcome.message
     if rule['kind'] == 'huge_body':
         assert 'too large' in outcome.message
@@ -931,7 +933,7 @@ def test_a_2xx_that_is_not_a_success_is_a_failure_with_the_outcome_unknown(emula
         assert 'could not be read as a success' in outcome.message
     assert len(emulator.requests()) == 1  # an answer came: not retried
     # The connection that carried the unreadable answer is not reused half-read: the next request works.
-    assert client.hangup('room').outcome == _vobiz.OUTCOME_HUNG_UP
+    assert client.hangup('room').outcome == _answers.OUTCOME_HUNG_UP
 
 
 def test_hangup_all_and_member_actions_read_2xx_error_bodies_the_same_way(emulator):
@@ -946,7 +948,7 @@ def test_hangup_all_and_member_actions_read_2xx_error_bodies_the_same_way(emulat
 def test_huge_answer_to_a_retrieve_is_unreadable_not_absent(emulator):
     emulator.configure(faults=[{'kind': 'huge_body', 'size': 50 * 1024 * 1024, 'status': 404}])
     retrieved = make_client(emulator).retrieve('room')
-    assert retrieved.state == _vobiz.STATE_UNREADABLE and 'too large' in retrieved.reason
+    assert retrieved.state == _answers.STATE_UNREADABLE and 'too large' in retrieved.reason
 
 
 def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
@@ -966,7 +968,7 @@ def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
     assert 1 <= trickled['bytes_written'] <= 9 < trickled['body_size']
     assert len(trickled['write_times']) == trickled['bytes_written']
     # The first attempt hung the room up; its answer never arrived in full, so the 404 on the retry is this run's doing.
-    assert outcome.outcome == _vobiz.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2
+    assert outcome.outcome == _answers.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2
     assert any('no complete reply within 1 s' in w for w in client.warnings)
 
 
@@ -993,7 +995,7 @@ def test_an_echoed_token_never_leaves_the_client(shape, status):
             for offset in range(0, size - 5, 1 if size <= 320 else 7):
                 emu.configure(faults=[{'kind': 'echo_token', 'shape': shape, 'status': status, 'offset': offset, 'size': size}])
                 outcome = client.hangup('room')
-                assert outcome.outcome == _vobiz.OUTCOME_FAILED
+                assert outcome.outcome == _answers.OUTCOME_FAILED
                 assert_no_token_piece(outcome.message)
         assert_no_token_piece(*client.warnings)
 
@@ -1002,9 +1004,9 @@ def test_redact_covers_every_form_of_the_token():
     client = VobizClient(AUTH_ID, ECHO_TOKEN, api_url='http://127.0.0.1:9/api/v1')
     for form in (ECHO_TOKEN, quote(ECHO_TOKEN, safe=''), json.dumps(ECHO_TOKEN)[1:-1],
                  json.dumps(ECHO_TOKEN)[1:-1].replace('/', '\\/')):
-        assert client.redact('a ' + form + ' b') == 'a ******** b'
+        assert client.redactor.redact('a ' + form + ' b') == 'a ******** b'
     half = ECHO_TOKEN[:len(ECHO_TOKEN) // 2]
-    assert half not in client.outgoing('cut: ' + half)
+    assert half not in client.redactor.outgoing('cut: ' + half)
 
 
 def test_control_characters_from_the_server_are_escaped(emulator):
@@ -1018,7 +1020,7 @@ def test_control_characters_from_the_server_are_escaped(emulator):
 
 def test_sanitize_text_escapes_every_control_character():
     controls = [chr(c) for c in list(range(0x20)) + list(range(0x7F, 0xA0)) + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))]
-    cleaned = _vobiz.sanitize_text('a' + ''.join(controls) + 'é☎ z')
+    cleaned = _redaction.sanitize_text('a' + ''.join(controls) + 'é☎ z')
     assert not any(c in cleaned for c in controls)
     assert cleaned.startswith('a\\x00') and cleaned.endswith('é☎ z') and '\\n' in cleaned and '\\t' in cleaned
 
@@ -1069,11 +1071,11 @@ def _urlopen_errors():
 def test_urlopen_errors_are_read_as_requests_maps_them(error, reason, maybe_sent, retryable, fatal):
     """The client calls urllib3's ``urlopen`` itself: its errors still mean what they meant through ``requests``."""
     client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
-    mapped = _vobiz._as_send_error(error)
-    got = client._classify(mapped)
+    mapped = _transport._as_send_error(error)
+    got = client._transport.classify(mapped)
     assert got[0].startswith(reason), got[0]
     assert got[1:] == (maybe_sent, retryable, fatal)
 
 
 def test_urlopen_errors_requests_does_not_map_stay_as_they_are():
-    assert _vobiz._as_send_error(RuntimeError('boom')) is None
+    assert _transport._as_send_error(RuntimeError('boom')) is None

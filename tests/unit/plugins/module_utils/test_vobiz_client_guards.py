@@ -17,7 +17,8 @@ import threading
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import VobizAuthError, VobizClient
+from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizAuthError
 from ansible_collections.vobiz.voice.tests.unit.reliability.stand_ins import ScriptedServer
 
 AUTH_ID = 'MA_TEST'

@@ -25,7 +25,7 @@ import threading
 import pytest
 import requests
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _client
 
 GOLDEN = os.path.join(os.path.dirname(__file__), 'fixtures', 'wire_golden.json')
 API_URL = 'http://vobiz.test:8080/api/v1'
@@ -102,7 +102,7 @@ def open_wire(monkeypatch):
     monkeypatch.setattr(urllib3.util.connection, 'create_connection', to_loopback)
     for key in ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'):
         monkeypatch.delenv(key, raising=False)
-    return _vobiz.VobizClient(AUTH_ID, TOKEN, api_url=API_URL, parallel=1, retries=0), server
+    return _client.VobizClient(AUTH_ID, TOKEN, api_url=API_URL, parallel=1, retries=0), server
 
 
 @pytest.fixture
@@ -151,10 +151,10 @@ def test_requests_are_byte_identical_to_the_golden_capture(wire):
 def test_repeated_requests_stay_identical(wire):
     """What the client reuses between requests (per host) must not leak from one request into the next."""
     client, server = wire
-    client._session.cookies.clear()
+    client._transport._session.cookies.clear()
     first = captured(client, server)
     del server.requests[:]
-    client._session.cookies.clear()
+    client._transport._session.cookies.clear()
     assert captured(client, server) == first
 
 

@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _selection
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import patch_module_args, run_module
 
@@ -28,9 +28,9 @@ RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 
 def no_real_backoff(monkeypatch):
     """Record backoff delays instead of sleeping (the behaviour is still asserted)."""
     sleeps = []
-    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
     # The pacer's waits (all workers hold for a 429's Retry-After) are not backoff: tests/unit/plugins/module_utils/test_pacing.py
-    monkeypatch.setattr(_vobiz.VobizClient, '_pace_wait', lambda self, seconds: None)
+    monkeypatch.setattr(_client.VobizClient, '_pace_wait', lambda self, seconds: None)
     return sleeps
 
 
@@ -124,13 +124,13 @@ def test_match_hangs_up_matches_only(emulator):
 def test_match_already_absent(emulator, monkeypatch):
     """The list named rooms that ended before their DELETE arrived: already absent, no change."""
     _ci_rooms(emulator)
-    original = _vobiz.VobizClient.hangup
+    original = _client.VobizClient.hangup
 
     def room_ends_first(self, name):
         emulator.remove_conference(name)
         return original(self, name)
 
-    monkeypatch.setattr(_vobiz.VobizClient, 'hangup', room_ends_first)
+    monkeypatch.setattr(_client.VobizClient, 'hangup', room_ends_first)
     failed, result = run(emulator, match='ci-*')
     assert not failed and result['changed'] is False
     assert sorted(result['already_absent']) == ['ci-1', 'ci-22'] and result['hung_up'] == []
@@ -518,14 +518,14 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
 def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
     for name in ('a', 'b', 'c'):
         emulator.add_conference(name)
-    real_hangup = _vobiz.VobizClient.hangup
+    real_hangup = _client.VobizClient.hangup
 
     def hangup(self, name):
         if name == 'b':
             raise RuntimeError('surprise for ' + TOKEN)
         return real_hangup(self, name)
 
-    monkeypatch.setattr(_vobiz.VobizClient, 'hangup', hangup)
+    monkeypatch.setattr(_client.VobizClient, 'hangup', hangup)
     failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1)
     assert failed and result['hung_up'] == ['a', 'c']
     assert result['failures'] == [dict(name='b', status=None, message='unexpected error: RuntimeError: surprise for ********')]
@@ -543,7 +543,7 @@ def test_audit_write_failure_stops_the_run_and_keeps_lines_valid(emulator, tmp_p
         writes.append(data)
         return os.write(fd, data[:10] if len(writes) == 3 else data)
 
-    monkeypatch.setattr(_vobiz, '_write_audit', short_third_line)
+    monkeypatch.setattr(_audit, '_write_audit', short_third_line)
     audit = tmp_path / 'audit.jsonl'
     failed, result = run(emulator, name=names, parallel=1, audit_log=str(audit))
     assert failed and 'Short write to the audit log' in result['msg']
@@ -751,4 +751,4 @@ def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_
     assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
     assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
     assert [w for w in result['warnings'] if 'normalisation' in w] == [
-        _vobiz.normalized_exclude_warning('Cafe\u0301')]
+        _selection.normalized_exclude_warning('Cafe\u0301')]

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_announce
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
@@ -27,9 +27,9 @@ TEXT = 'This conference ends in one minute.'
 @pytest.fixture(autouse=True)
 def no_real_backoff(monkeypatch):
     sleeps = []
-    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
     # The pacer's waits (all workers hold for a 429's Retry-After) are not backoff: tests/unit/plugins/module_utils/test_pacing.py
-    monkeypatch.setattr(_vobiz.VobizClient, '_pace_wait', lambda self, seconds: None)
+    monkeypatch.setattr(_client.VobizClient, '_pace_wait', lambda self, seconds: None)
     return sleeps
 
 
@@ -140,9 +140,9 @@ def test_live_shape_200_conference_not_found_is_absent(emulator, monkeypatch):
     emulator.add_conference('r')
 
     def live_answer(self, method, url, **kwargs):
-        return _vobiz.ApiResponse(200, {'error': 'conference not found'}, '', True, 1, False, 'conference not found')
+        return _answers.ApiResponse(200, {'error': 'conference not found'}, '', True, 1, False, 'conference not found')
 
-    monkeypatch.setattr(_vobiz.VobizClient, 'request_url', live_answer)
+    monkeypatch.setattr(_client.VobizClient, 'request_url', live_answer)
     failed, result = run(emulator, name='r', text=TEXT)
     assert not failed and result['changed'] is False and result['absent'] == ['r'] and result['announced'] == []
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.vobiz.voice.tests.unit.reliability.stand_ins import ScriptedServer
@@ -28,7 +28,7 @@ PREFIX = '/api/v1/Account/MA_TEST/Conference/'
 def no_real_backoff(monkeypatch):
     """Record backoff delays instead of sleeping."""
     sleeps = []
-    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
     return sleeps
 
 

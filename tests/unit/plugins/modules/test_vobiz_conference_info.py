@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
@@ -26,7 +26,7 @@ RESULT_KEYS = {'changed', 'names', 'conferences', 'already_absent', 'absent', 'u
 @pytest.fixture(autouse=True)
 def no_real_backoff(monkeypatch):
     sleeps = []
-    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
     return sleeps
 
 
@@ -204,13 +204,13 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
 
 
 def test_normalize_conference_odd_values():
-    conference = _vobiz.normalize_conference({
+    conference = _answers.normalize_conference({
         'conference_name': 'r', 'conference_run_time': 'n/a', 'conference_member_count': None, 'api_id': 'x',
         'members': [{'member_id': 7, 'muted': 'true', 'deaf': 'maybe', 'join_time': '12'}, 'junk'],
     })
     assert conference == {'conference_name': 'r', 'conference_run_time': None, 'conference_member_count': 1,
                           'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}]}
-    assert _vobiz.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
+    assert _answers.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
 
 
 def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_member
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
@@ -37,7 +37,7 @@ STATES = {
 @pytest.fixture(autouse=True)
 def no_real_backoff(monkeypatch):
     sleeps = []
-    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
     return sleeps
 
 
@@ -203,14 +203,14 @@ def test_conference_absent(emulator, check_mode):
 
 def test_conference_ends_between_read_and_action(emulator, monkeypatch):
     room(emulator)
-    original = _vobiz.VobizClient.retrieve
+    original = _client.VobizClient.retrieve
 
     def read_then_end(self, name):
         answer = original(self, name)
         emulator.remove_conference(name)
         return answer
 
-    monkeypatch.setattr(_vobiz.VobizClient, 'retrieve', read_then_end)
+    monkeypatch.setattr(_client.VobizClient, 'retrieve', read_then_end)
     failed, result = run(emulator, member_id=['10', '15'], state='muted')
     assert not failed and result['changed'] is False and result['conference_absent'] is True
     assert [w[2] for w in writes(emulator)] == [404, 404]
@@ -384,8 +384,8 @@ def lying_retrieve(monkeypatch, count='2'):
     """The retrieve answers a live room with ``conference_member_count`` 2 but no members listed."""
     def retrieve(self, name):
         conference = dict(conference_name=name, conference_run_time='30', conference_member_count=count, members=[])
-        return _vobiz.Retrieved(name, _vobiz.STATE_PRESENT, 200, conference=conference)
-    monkeypatch.setattr(_vobiz.VobizClient, 'retrieve', retrieve)
+        return _answers.Retrieved(name, _answers.STATE_PRESENT, 200, conference=conference)
+    monkeypatch.setattr(_client.VobizClient, 'retrieve', retrieve)
 
 
 def test_all_acts_on_the_room_when_the_member_list_lies(emulator, monkeypatch):

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _vobiz
+from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
@@ -21,7 +21,7 @@ TOKEN = 'unit-test-token-9f8e7d'
 
 @pytest.fixture(autouse=True)
 def no_real_backoff(monkeypatch):
-    monkeypatch.setattr(_vobiz.VobizClient, '_sleep', lambda self, seconds: None)
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: None)
 
 
 def run(emu, check_mode=False, **kwargs):

@@ -1,0 +1,356 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2025, vobiz.voice maintainers
+# Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+
+"""Reading the API's answers: the one classification of every answer, and the result objects modules get.
+
+PRIVATE: part of the vobiz.voice collection only; may change in any release.
+
+``classify_answer`` is the single reading of an HTTP answer (success, Vobiz's own 404, a 404 from
+outside the API, error). ``ApiResponse`` is one answer after retries; ``Outcome``, ``Retrieved`` and
+``MemberActionResult`` are what the client's operations return; ``normalize_conference`` turns a
+retrieved conference object into what the modules return.
+"""
+
+import json
+import math
+
+#: HTTP answers that mean "done" for an action.
+SUCCESS_STATUSES = frozenset((200, 202, 204))
+
+OUTCOME_HUNG_UP = 'hung_up'
+OUTCOME_ALREADY_ABSENT = 'already_absent'
+OUTCOME_FAILED = 'failed'
+#: The request was in flight when the run was interrupted and no answer came: it may or may not have been done.
+OUTCOME_UNKNOWN = 'unknown'
+
+STATE_PRESENT = 'present'
+STATE_ABSENT = 'absent'
+STATE_UNREADABLE = 'unreadable'
+
+#: How an answer reads (``classify_answer``).
+ANSWER_SUCCESS = 'success'
+ANSWER_NOT_FOUND = 'not_found'
+ANSWER_UNKNOWN_ROUTE = 'unknown_route'
+ANSWER_ERROR = 'error'
+
+
+def parse_json_body(content):
+    """Parse a response body; ``None`` for an empty body, ``ValueError`` if it isn't JSON."""
+    if not content:
+        return None
+    if isinstance(content, bytes):
+        content = content.decode('utf-8')
+    return json.loads(content)
+
+
+def extract_error_message(body, text=None):
+    """Read an error message from either error shape; never raises.
+
+    * flat: ``{"error": "..."}`` (also ``{"message": "..."}``, the gateway's shape);
+    * envelope: ``{"status": "error", "error": {"code", "message", "details"}, ...}``.
+
+    A body that isn't JSON yields its first 200 characters.
+    """
+    if isinstance(body, dict):
+        error = body.get('error')
+        if isinstance(error, dict):
+            message = error.get('message')
+            code = error.get('code')
+            details = error.get('details')
+            parts = []
+            if message not in (None, ''):
+                parts.append(str(message))
+            if code not in (None, ''):
+                parts.append('(code {0})'.format(code))
+            if details not in (None, '', [], {}):
+                if not isinstance(details, str):
+                    try:
+                        details = json.dumps(details, sort_keys=True)
+                    except (TypeError, ValueError):
+                        details = str(details)
+                parts.append('- {0}'.format(details[:300]))
+            if parts:
+                return ' '.join(parts)
+        elif isinstance(error, str) and error:
+            return error
+        for key in ('message', 'detail', 'error_message'):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return None
+    if isinstance(body, str) and body:
+        return body[:200]
+    if text:
+        text = ' '.join(text.split())
+        return text[:200] or None
+    return None
+
+
+def is_conference_gone(status, body):
+    """Did a member action fail because the conference does not exist (any more)?"""
+    if status == 404:
+        return True
+    message = extract_error_message(body) if isinstance(body, dict) else None
+    return bool(message) and message.strip().lower() == 'conference not found'
+
+
+def is_member_not_found(status, body):
+    """Did a member action fail because a member id is not in a live conference?
+
+    ``MemberActionResult.conference_gone`` is true for every 404, but the API answers an unknown
+    member id with 404 ``"member not found"`` while the room is live: use this to tell them apart.
+    """
+    if status != 404 or not isinstance(body, dict):
+        return False
+    message = extract_error_message(body)
+    return bool(message) and message.strip().lower().startswith('member not found')
+
+
+def is_error_body(body, json_ok=True):
+    """Does a parsed answer body say "error"? (``{"error": <non-empty>}`` or ``{"status": "error"}``, or not JSON)."""
+    if not json_ok:
+        return True
+    if not isinstance(body, dict):
+        return body is not None
+    error = body.get('error')
+    return error not in (None, '', {}, []) or str(body.get('status', '')).lower() == 'error'
+
+
+def is_vobiz_not_found(body, json_ok=True):
+    """Is a 404 body recognisably the conference API's own?
+
+    An empty body, the flat shape ``{"error": "..."}`` (with at most an ``api_id`` besides), or the
+    envelope ``{"status": "error", "error": {...}, ...}``. The gateway's ``{"message": "Not Found"}``,
+    HTML and anything else are not: they answer a path the API does not know.
+    """
+    if not json_ok:
+        return False
+    if body is None:
+        return True
+    if not isinstance(body, dict):
+        return False
+    error = body.get('error')
+    if isinstance(error, str) and error and set(body) <= {'error', 'api_id'}:
+        return True
+    return body.get('status') == 'error' and isinstance(error, dict)
+
+
+def classify_answer(status, body, json_ok=True, problem=None):
+    """The one reading of an HTTP answer that every operation uses.
+
+    * ``success``: 200, 202 or 204 with an empty body, ``{}`` or a JSON object without an error;
+    * ``not_found``: a 404 that is recognisably Vobiz's own (see ``is_vobiz_not_found``);
+    * ``unknown_route``: any other 404 (the gateway's, HTML, ...): the path looks wrong;
+    * ``error``: everything else, including a 2xx with an error body or a body that is not JSON,
+      and an answer that could not be read at all (``problem``, e.g. too large).
+    """
+    if problem is not None:
+        return ANSWER_ERROR
+    if status == 404:
+        return ANSWER_NOT_FOUND if is_vobiz_not_found(body, json_ok) else ANSWER_UNKNOWN_ROUTE
+    if status in SUCCESS_STATUSES and not is_error_body(body, json_ok):
+        return ANSWER_SUCCESS
+    return ANSWER_ERROR
+
+
+class ApiResponse:
+    """One HTTP answer after retries."""
+
+    __slots__ = ('status', 'body', 'text', 'json_ok', 'attempts', 'ambiguous', 'error_message', 'problem')
+
+    def __init__(self, status, body, text, json_ok, attempts, ambiguous, error_message, problem=None):
+        self.status = status
+        #: Parsed JSON (``None`` for an empty or non-JSON body; see ``json_ok``).
+        self.body = body
+        #: The body as text (lossy decode), for messages only.
+        self.text = text
+        self.json_ok = json_ok
+        #: Number of requests sent for this call (1 = no retry).
+        self.attempts = attempts
+        #: True when an earlier attempt may have reached the server (its reply was lost).
+        self.ambiguous = ambiguous
+        #: The server's error message, when it gave one.
+        self.error_message = error_message
+        #: Why the body could not be read at all (e.g. too large), else ``None``.
+        self.problem = problem
+
+    @property
+    def kind(self):
+        """``success``, ``not_found``, ``unknown_route`` or ``error`` (see ``classify_answer``)."""
+        return classify_answer(self.status, self.body, self.json_ok, self.problem)
+
+    @property
+    def ok(self):
+        """A success: 2xx whose body does not say error (see ``classify_answer``)."""
+        return self.kind == ANSWER_SUCCESS
+
+    @property
+    def unreadable_success(self):
+        """A 2xx that cannot be read as a success (error body, not JSON, too large)."""
+        return self.status in SUCCESS_STATUSES and not self.ok
+
+    def describe(self):
+        """``'HTTP 503: Service Unavailable'``."""
+        if self.problem:
+            return 'HTTP {0}: {1}'.format(self.status, self.problem)
+        if self.status in SUCCESS_STATUSES and not self.json_ok:
+            return 'HTTP {0} with a body that is not JSON{1}'.format(
+                self.status, ': ' + self.error_message if self.error_message else '')
+        if self.error_message:
+            return 'HTTP {0}: {1}'.format(self.status, self.error_message)
+        return 'HTTP {0}'.format(self.status)
+
+    def failure_text(self, unknown):
+        """Why this answer is not a success; ``unknown`` says what is then not known (e.g. whether the room was hung up).
+
+        A 2xx that cannot be read as a success, or a body that could not be read at all, leaves the
+        outcome unknown: say so, rather than guess.
+        """
+        if self.unreadable_success:
+            return '{0}: the answer could not be read as a success, so {1}'.format(self.describe(), unknown)
+        if self.problem:
+            return '{0}, so {1}'.format(self.describe(), unknown)
+        return self.describe()
+
+    def __repr__(self):
+        return 'ApiResponse(status={0!r}, attempts={1!r}, ambiguous={2!r})'.format(self.status, self.attempts, self.ambiguous)
+
+
+class Outcome:
+    """What happened to one conference on a hang-up (or what check mode predicts)."""
+
+    __slots__ = ('name', 'outcome', 'status', 'message', 'attempts', 'ambiguous')
+
+    def __init__(self, name, outcome, status=None, message=None, attempts=0, ambiguous=False):
+        self.name = name
+        #: ``hung_up``, ``already_absent`` or ``failed``.
+        self.outcome = outcome
+        self.status = status
+        self.message = message
+        self.attempts = attempts
+        self.ambiguous = ambiguous
+
+    def failure(self):
+        """The entry for a module's ``failures`` list: ``{name, status, message}``."""
+        return dict(name=self.name, status=self.status, message=self.message)
+
+    def __repr__(self):
+        return 'Outcome({0!r}, {1!r}, status={2!r})'.format(self.name, self.outcome, self.status)
+
+
+class Retrieved:
+    """The answer to ``GET Conference/{name}/``: present, absent or unreadable."""
+
+    __slots__ = ('name', 'state', 'status', 'conference', 'reason')
+
+    def __init__(self, name, state, status=None, conference=None, reason=None):
+        self.name = name
+        #: ``present``, ``absent`` or ``unreadable``.
+        self.state = state
+        self.status = status
+        #: The conference object when present.
+        self.conference = conference
+        #: Why it is unreadable.
+        self.reason = reason
+
+    @property
+    def member_count(self):
+        """The member count as an int, or ``None`` if unknown (the API sends counts as strings)."""
+        if not isinstance(self.conference, dict):
+            return None
+        count = self.conference.get('conference_member_count')
+        try:
+            if count is not None and not isinstance(count, bool):
+                return int(str(count).strip())
+        except ValueError:
+            pass
+        members = self.conference.get('members')
+        if isinstance(members, list):
+            return len(members)
+        return None
+
+    def __repr__(self):
+        return 'Retrieved({0!r}, {1!r}, status={2!r})'.format(self.name, self.state, self.status)
+
+
+class MemberActionResult:
+    """The answer to a member action (hang up, kick, mute, deaf, play, speak)."""
+
+    __slots__ = ('conference', 'member', 'action', 'method', 'ok', 'status', 'body', 'conference_gone', 'message',
+                 'attempts', 'ambiguous')
+
+    def __init__(self, conference, member, action, method, ok, status, body, conference_gone, message, attempts,
+                 ambiguous=False):
+        self.conference = conference
+        self.member = member
+        self.action = action
+        self.method = method
+        #: 200, 202 or 204.
+        self.ok = ok
+        self.status = status
+        self.body = body
+        #: 404 or ``{"error": "conference not found"}``.
+        self.conference_gone = conference_gone
+        self.message = message
+        self.attempts = attempts
+        #: True when an earlier attempt's reply was lost: a 404 may then be this run's own doing.
+        self.ambiguous = ambiguous
+
+    def __repr__(self):
+        return 'MemberActionResult({0!r}, {1!r}, {2!r}, status={3!r})'.format(self.conference, self.member, self.action, self.status)
+
+
+def _as_int(value):
+    """``'42'``/``42`` -> ``42``; ``None`` when it is not a whole number (the API sends counts as strings)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    if math.isnan(number) or math.isinf(number) or number != int(number):
+        return None
+    return int(number)
+
+
+def _as_flag(value):
+    """``True``/``'true'``/``1`` -> ``True`` (and the false ones); ``None`` when it is not a clear flag."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ('true', 'false'):
+        return value.strip().lower() == 'true'
+    return None
+
+
+def normalize_conference(conference):
+    """A retrieved conference object as modules return it.
+
+    ``conference_run_time`` and ``conference_member_count`` (falls back to the number of members)
+    become integers, ``members`` is always a list of dicts with ``member_id`` as a string,
+    ``muted``/``deaf`` as booleans and ``join_time`` as an integer (``None`` where the answer could
+    not be read). ``api_id`` is dropped; other keys are kept as they came.
+    """
+    result = dict((k, v) for k, v in conference.items() if k != 'api_id')
+    members = []
+    for member in conference.get('members') or ():
+        if not isinstance(member, dict):
+            continue
+        member = dict(member)
+        if member.get('member_id') is not None:
+            member['member_id'] = str(member['member_id'])
+        for key in ('muted', 'deaf'):
+            member[key] = _as_flag(member.get(key))
+        member['join_time'] = _as_int(member.get('join_time'))
+        members.append(member)
+    result['members'] = members
+    result['conference_run_time'] = _as_int(conference.get('conference_run_time'))
+    count = _as_int(conference.get('conference_member_count'))
+    result['conference_member_count'] = len(members) if count is None else count
+    return result
