@@ -159,17 +159,3 @@ class AuditLog:
 
     def __exit__(self, *exc_info):
         self.close()
-
-
-def audit_log_from_module(module, client, run_id, action='hang_up'):
-    """The module's ``AuditLog`` (``audit_log``, ``change_id``, ``reason`` options), or ``None`` without ``audit_log``.
-
-    Fails the module, naming ``audit_log``, when the file cannot be opened (before any request).
-    """
-    if not module.params.get('audit_log'):
-        return None
-    try:
-        return AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action=action,
-                        run_id=run_id, change_id=module.params.get('change_id'), reason=module.params.get('reason'))
-    except VobizInputError as exc:
-        module.fail_json(msg=str(exc), run_id=run_id)

@@ -11,15 +11,12 @@ PRIVATE: part of the vobiz.voice collection only; may change in any release.
 ``VobizClient.request`` sends one API request through the ``Transport`` with the client's retries
 (backoff, Retry-After, the pacer), stops the run on fatal answers (401/403, certificate, unknown
 route) and returns an ``ApiResponse``; ``hangup``, ``retrieve``, ``list_names`` and
-``member_action`` read that answer into what the modules report. ``client_from_module`` builds a
-client from a module's connection options.
+``member_action`` read that answer into what the modules report.
 """
 
 import random
 import threading
 from urllib.parse import urlsplit
-
-from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     ANSWER_NOT_FOUND,
@@ -46,25 +43,18 @@ from ansible_collections.vobiz.voice.plugins.module_utils._connection import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_MAX_WAIT,
     DEFAULT_TIMEOUT,
-    validate_connection_params,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizAuthError,
     VobizBatchAborted,
     VobizError,
-    VobizInputError,
     VobizRequestError,
     VobizTLSError,
     VobizUnknownRouteError,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._pacing import Pacer, SleepClock
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import Redactor
-from ansible_collections.vobiz.voice.plugins.module_utils._transport import (
-    ATTEMPT_ERRORS,
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    Transport,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._transport import ATTEMPT_ERRORS, Transport
 from ansible_collections.vobiz.voice.plugins.module_utils._urls import DEFAULT_API_URL, encode_member_spec, encode_segment
 
 #: HTTP answers that are retried (with backoff, honouring Retry-After).
@@ -450,21 +440,3 @@ class VobizClient:
         """
         return run_batch(self._control, func, items, self.parallel, self.redactor.redact,
                          on_result=on_result, on_error=on_error)
-
-
-def client_from_module(module, **extra):
-    """Build a ``VobizClient`` from the module's connection options.
-
-    Fails the module (before any request) on a missing ``requests`` or bad input,
-    and forwards the connection warnings (plain http, validate_certs false).
-    """
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    try:
-        kwargs, warnings = validate_connection_params(module.params)
-    except VobizInputError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in warnings:
-        module.warn(warning)
-    kwargs.update(extra)
-    return VobizClient(**kwargs)

@@ -266,8 +266,6 @@ msg:
   sample: Hung up 2 conference(s); 1 already absent.
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
@@ -279,33 +277,10 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     Outcome,
     Retrieved,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
-    CHECK_MODE_OUTCOMES,
-    audit_log_from_module,
-    audit_option_spec,
-    new_run_id,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
-from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
-from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
-    VobizBatchAborted,
-    VobizFatalError,
-    VobizInputError,
-    VobizInterrupted,
-    VobizRequestError,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
-    Selection,
-    excluded_name_warning,
-    list_warning,
-    matches_any,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
-    Policy,
-    unreadable_warning,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizFatalError, VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, summary
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, excluded_name_warning, matches_any
 
 
 class Report:
@@ -360,23 +335,14 @@ class Report:
                     retrieved.name, retrieved.reason))
 
     def summary(self):
-        parts = []
         verb = 'Would hang up' if self.check_mode else 'Hung up'
-        text = '{0} {1} conference(s)'.format(verb, len(self.hung_up))
+        head = '{0} {1} conference(s)'.format(verb, len(self.hung_up))
         if self.uncertain:
-            text += ' ({0} uncertain)'.format(len(self.uncertain))
-        parts.append(text)
-        if self.already_absent:
-            parts.append('{0} already absent'.format(len(self.already_absent)))
-        if self.excluded:
-            parts.append('{0} excluded'.format(len(self.excluded)))
-        if self.failures:
-            parts.append('{0} failed'.format(len(self.failures)))
-        if self.interrupted:
-            parts.append('{0} interrupted in flight (outcome unknown)'.format(len(self.interrupted)))
-        if self.not_started:
-            parts.append('{0} not started'.format(self.not_started))
-        return '; '.join(parts) + '.'
+            head += ' ({0} uncertain)'.format(len(self.uncertain))
+        return summary(head, [(len(self.already_absent), 'already absent'), (len(self.excluded), 'excluded'),
+                              (len(self.failures), 'failed'),
+                              (len(self.interrupted), 'interrupted in flight (outcome unknown)'),
+                              (self.not_started, 'not started')])
 
     def result(self, diff=False, msg=None):
         result = dict(
@@ -409,56 +375,63 @@ def failure_message(failures):
     return 'Could not hang up {0} conference(s): {1}'.format(len(failures), shown)
 
 
-class ConferenceHangup:
+class ConferenceHangup(VobizModule):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, selection, audit, run_id=None, policy=None):
+    options = dict(
+        name=dict(type='raw'),
+        match=dict(type='raw'),
+        exclude=dict(type='raw'),
+        all=dict(type='bool', default=False),
+        state=dict(type='str', default='absent', choices=['absent']),
+        running_longer_than=dict(type='raw'),
+        members_at_most=dict(type='int'),
+    )
+    audit_action = 'hang_up'
+
+    def __init__(self, module, client, audit, run_id, selection, policy):
+        super().__init__(module, client, audit, run_id)
+        self.selection = selection
         self.policy = policy
         self.unreadable = []
         self.policy_answers = None  # check mode with a policy: the retrieve answers already read
-        self.module = module
-        self.client = client
-        self.selection = selection
-        self.audit = audit
-        self.check_mode = module.check_mode
         self.report = Report(self.check_mode, run_id)
+        self.warnings = self.report.warnings
         # The live list, for the hang-up of all conferences.
         self.listed = []
+        self.exit_msg = None
 
-    def finish(self, msg=None, failed_msg=None):
-        """Emit the warnings and exit (fail when ``failed_msg`` is given); the result is complete either way."""
-        for warning in self.client.warnings + self.report.warnings:
-            self.module.warn(warning)
-        if self.audit is not None:
-            self.audit.close()
-        result = self.report.result(diff=self.module._diff, msg=failed_msg or msg)
+    @staticmethod
+    def prepare(params):
+        policy = Policy.from_params(params)
+        return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
+
+    def finish(self, failed_msg=None, msg=None):
+        """Exit; ``msg`` replaces the summary of a successful run."""
+        self.exit_msg = msg
+        super().finish(failed_msg)
+
+    def result_for(self, failed_msg):
+        result = self.report.result(diff=self.module._diff, msg=failed_msg or self.exit_msg)
         result['unreadable'] = self.unreadable
-        if failed_msg:
-            self.module.fail_json(**result)
-        self.module.exit_json(**result)
+        return result
 
     def run(self):
         selection = self.selection
         live = None
-        readable = True
         if selection.needs_list:
-            try:
-                live, readable = self.client.list_names()
-            except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
-                self.finish(failed_msg=str(self.client.interrupted or exc))
-            if not live or not readable:
-                if selection.all and self.check_mode:
-                    consequence = ('this dry run cannot tell whether any room is live; a real run sends the '
-                                   'hang-up of all conferences regardless.')
-                elif selection.all:
-                    consequence = 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.'
-                else:
-                    consequence = 'match may have missed rooms.'
-                self.report.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
+            if selection.all and self.check_mode:
+                consequence = ('this dry run cannot tell whether any room is live; a real run sends the '
+                               'hang-up of all conferences regardless.')
+            elif selection.all:
+                consequence = 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.'
+            else:
+                consequence = 'match may have missed rooms.'
+            live = self.live_names(consequence)
 
         targets, self.report.excluded, excluded_explicit = selection.resolve(live)
         self.report.warnings.extend(selection.warnings)
-        if self.module.params['match']:  # the user's globs (a policy alone has its own '*')
+        if self.params['match']:  # the user's globs (a policy alone has its own '*')
             self.report.unmatched = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
         for name in excluded_explicit:
             self.report.warnings.append(excluded_name_warning(name))
@@ -481,17 +454,14 @@ class ConferenceHangup:
                 worker = self.policy_answers.get
         else:
             worker, record = self.client.hangup, self.report.add_outcome
-        try:
-            answers = self.client.run_concurrently(worker, targets, on_result=self.log, on_error=self.item_error)
-        except VobizFatalError as exc:
-            for answer in exc.results or ():
+
+        def record_all(answers):
+            for answer in answers:
                 record(answer)
-            self.report.not_started = sum(1 for answer in exc.results or () if answer is None)
-            if isinstance(exc, VobizInterrupted):
-                self.finish(failed_msg='{0} {1}'.format(exc, self.report.summary()))
-            self.finish(failed_msg=str(exc))
-        for answer in answers:
-            record(answer)
+            self.report.not_started = self.not_started
+
+        self.run_batch(worker, targets, record_all, on_result=self.log, on_error=self.item_error,
+                       interrupted=self.report.summary)
         if self.report.failures:
             self.finish(failed_msg=failure_message(self.report.failures))
         self.finish()
@@ -528,19 +498,12 @@ class ConferenceHangup:
 
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
-        if self.audit is None:
-            return
         if isinstance(answer, Outcome):
-            outcome = answer.outcome
-            if self.check_mode:
-                outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)
-            self.audit.record(name, outcome, answer.status,
-                              message=answer.message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+            self.audit_line(name, answer.outcome, answer.status,
+                            message=answer.message if answer.outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
         else:  # check mode: a prediction from the GET, never a claim that something was done
-            absent = answer.state == STATE_ABSENT
-            self.audit.record(name, CHECK_MODE_OUTCOMES[OUTCOME_ALREADY_ABSENT if absent else OUTCOME_HUNG_UP],
-                              answer.status,
-                              uncertain=True if answer.state not in (STATE_ABSENT, STATE_PRESENT) else None)
+            self.audit_line(name, OUTCOME_ALREADY_ABSENT if answer.state == STATE_ABSENT else OUTCOME_HUNG_UP, answer.status,
+                            uncertain=True if answer.state not in (STATE_ABSENT, STATE_PRESENT) else None)
 
     def hang_up_all(self, listed):
         """``all`` in normal mode: one DELETE of the whole collection, whatever the list said.
@@ -592,47 +555,19 @@ class ConferenceHangup:
 
     def log_all(self, dummy, answer):
         """Audit the hang-up of all conferences: one line per listed name (one without a name if none was listed)."""
-        if self.audit is None:
-            return
         outcome, status, problem = answer
         for name in self.listed or [None]:
             if outcome == OUTCOME_HUNG_UP:
-                self.audit.record(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, status, scope='all')
+                self.audit_line(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, status, scope='all')
             elif outcome == OUTCOME_UNKNOWN:
-                self.audit.record(name, OUTCOME_UNKNOWN, status, scope='all', message=problem)
+                self.audit_line(name, OUTCOME_UNKNOWN, status, scope='all', message=problem)
             else:
-                self.audit.record(name, OUTCOME_FAILED, status, scope='all',
-                                  message='Hanging up all conferences failed: {0}'.format(problem))
+                self.audit_line(name, OUTCOME_FAILED, status, scope='all',
+                                message='Hanging up all conferences failed: {0}'.format(problem))
 
 
 def main():
-    argument_spec = vobiz_argument_spec()
-    argument_spec.update(
-        name=dict(type='raw'),
-        match=dict(type='raw'),
-        exclude=dict(type='raw'),
-        all=dict(type='bool', default=False),
-        state=dict(type='str', default='absent', choices=['absent']),
-        running_longer_than=dict(type='raw'),
-        members_at_most=dict(type='int'),
-        **audit_option_spec()
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-
-    # Every input check comes before the first request.
-    try:
-        policy = Policy.from_params(module.params)
-        selection = Selection.from_params(module.params, policy=policy is not None)
-    except VobizInputError as exc:
-        module.fail_json(msg=str(exc))
-    client = client_from_module(module)
-    run_id = new_run_id()
-    audit = audit_log_from_module(module, client, run_id)
-
-    with InterruptGuard(client):
-        ConferenceHangup(module, client, selection, audit, run_id, policy=policy).run()
+    ConferenceHangup.execute()
 
 
 if __name__ == '__main__':

@@ -210,36 +210,15 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_UNKNOWN,
     STATE_ABSENT,
     STATE_PRESENT,
     is_member_not_found,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
-    CHECK_MODE_OUTCOMES,
-    audit_log_from_module,
-    audit_option_spec,
-    new_run_id,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
-from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
-from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
-    VobizBatchAborted,
-    VobizFatalError,
-    VobizInputError,
-    VobizInterrupted,
-    VobizRequestError,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
-    Selection,
-    excluded_name_warning,
-    list_warning,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, summary
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, excluded_name_warning
 
 MAX_TEXT = 1000
 MAX_WAIT = 3600
@@ -247,10 +226,9 @@ MAX_WAIT = 3600
 
 def announcement(params):
     """Validate the announcement options; return ``(member spec, route action, body)``. Sends nothing."""
-    text, url = params['text'], params['url']
-    if (text is None) == (url is None):
-        raise VobizInputError('set exactly one of text (words to speak) and url (audio to play)'
-                              + (', not both' if text is not None else ''), option='text')
+    text, url = params['text'], params['url']  # at most one is set (mutually_exclusive)
+    if text is None and url is None:
+        raise VobizInputError('set text (words to speak) or url (audio to play)', option='text')
     if text is not None:
         if not text.strip():
             raise VobizInputError('text must not be empty', option='text')
@@ -285,66 +263,64 @@ def pause(seconds, client):
     return client.wait_unless_interrupted(seconds)
 
 
-class ConferenceAnnounce:
+class ConferenceAnnounce(VobizModule):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, selection, member, action, body, audit, run_id=None):
-        self.module = module
-        self.client = client
+    options = dict(
+        name=dict(type='raw'),
+        match=dict(type='raw'),
+        exclude=dict(type='raw'),
+        member=dict(type='list', elements='str', default=['all']),
+        text=dict(type='str'),
+        voice=dict(type='str', default='WOMAN', choices=['WOMAN', 'MAN']),
+        language=dict(type='str', default='en-US'),
+        url=dict(type='str'),
+        wait=dict(type='float', default=0),
+    )
+    mutually_exclusive = [('text', 'url')]
+    required_one_of = [('text', 'url'), ('name', 'match')]
+    audit_action = 'announce'
+
+    def __init__(self, module, client, audit, run_id, selection, member, action, body):
+        super().__init__(module, client, audit, run_id)
         self.selection = selection
         self.member, self.action, self.body = member, action, body
-        self.audit = audit
-        self.check_mode = module.check_mode
         self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[],
                            interrupted=[], run_id=run_id)
-        self.warnings = []
+
+    @staticmethod
+    def prepare(params):
+        selection = Selection.from_params(params, all_option=None)
+        member, action, body = announcement(params)
+        return dict(selection=selection, member=member, action=action, body=body)
 
     def finish(self, failed_msg=None):
+        interrupted = self.client.interrupted
+        if self.result['announced'] and not self.check_mode and self.params['wait'] and interrupted is None:
+            if not pause(self.params['wait'], self.client) and self.client.interrupted is not None:
+                failed_msg = '{0} The announcements were made; the wait after them was cut short.{1}'.format(
+                    self.client.interrupted, ' ' + failed_msg if failed_msg else '')
+        super().finish(failed_msg)
+
+    def result_for(self, failed_msg):
         result = self.result
         result['changed'] = bool(result['announced'])
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
         result['already_absent'] = list(result['absent'])
-        if result['announced'] and not self.check_mode and self.module.params['wait'] and self.client.interrupted is None:
-            if not pause(self.module.params['wait'], self.client) and self.client.interrupted is not None:
-                failed_msg = '{0} The announcements were made; the wait after them was cut short.{1}'.format(
-                    self.client.interrupted, ' ' + failed_msg if failed_msg else '')
-        for warning in self.client.warnings + self.warnings:
-            self.module.warn(warning)
-        if self.audit is not None:
-            self.audit.close()
-        msg = '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced']))
-        for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted'):
-            if result[key]:
-                msg += '; {0} {1}'.format(len(result[key]), dict(
-                    failures='failed', absent='already absent', interrupted='interrupted in flight (outcome unknown)').get(key, key))
-        if failed_msg:
-            self.module.fail_json(msg=failed_msg, **result)
-        self.module.exit_json(msg=msg + '.', **result)
+        labels = dict(failures='failed', absent='already absent', interrupted='interrupted in flight (outcome unknown)')
+        return dict(result, msg=failed_msg or summary(
+            '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced'])),
+            [(len(result[key]), labels.get(key, key)) for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted')]))
 
     def run(self):
-        live = None
-        if self.selection.needs_list:
-            try:
-                live, readable = self.client.list_names()
-            except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
-                self.finish(failed_msg=str(self.client.interrupted or exc))
-            if not live or not readable:
-                self.warnings.append(list_warning('empty' if readable else 'unreadable', 'match may have missed rooms.'))
+        live = self.live_names('match may have missed rooms.') if self.selection.needs_list else None
         targets, self.result['excluded'], excluded_explicit = self.selection.resolve(live)
         self.warnings.extend(self.selection.warnings)
         self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
-        worker = self.predict if self.check_mode else self.announce
-        try:
-            outcomes = self.client.run_concurrently(worker, targets, on_result=self.log, on_error=self.item_error)
-        except VobizFatalError as exc:
-            self.record(exc.results or ())
-            if isinstance(exc, VobizInterrupted):
-                self.finish(failed_msg='{0} Announced in {1} conference(s); {2} interrupted in flight (outcome '
-                                       'unknown); {3} not started.'.format(
-                                           exc, len(self.result['announced']), len(self.result['interrupted']),
-                                           sum(1 for outcome in exc.results or () if outcome is None)))
-            self.finish(failed_msg=str(exc))
-        self.record(outcomes)
+        self.run_batch(self.predict if self.check_mode else self.announce, targets, self.record, on_result=self.log,
+                       on_error=self.item_error, interrupted=lambda: 'Announced in {0} conference(s); {1} interrupted in '
+                       'flight (outcome unknown); {2} not started.'.format(
+                           len(self.result['announced']), len(self.result['interrupted']), self.not_started))
         failures = self.result['failures']
         if failures:
             self.finish(failed_msg='Could not announce in {0} conference(s): {1}'.format(
@@ -396,46 +372,15 @@ class ConferenceAnnounce:
             self.result[kind].append(name)
 
     def log(self, name, outcome):
-        if self.audit is not None:
-            dummy, kind, status, message = outcome
-            uncertain = kind == 'uncertain'
-            kind = 'announced' if uncertain else kind
-            if self.check_mode:  # a prediction, never a claim that something was done
-                kind = CHECK_MODE_OUTCOMES.get(kind, kind)
-            self.audit.record(name, kind, status, message=message,
-                              uncertain=True if uncertain else None, route=self.action,
-                              member=self.member if self.member == 'all' else ','.join(self.member))
+        dummy, kind, status, message = outcome
+        uncertain = kind == 'uncertain'
+        self.audit_line(name, 'announced' if uncertain else kind, status, message=message,
+                        uncertain=True if uncertain else None, route=self.action,
+                        member=self.member if self.member == 'all' else ','.join(self.member))
 
 
 def main():
-    argument_spec = vobiz_argument_spec()
-    argument_spec.update(
-        name=dict(type='raw'),
-        match=dict(type='raw'),
-        exclude=dict(type='raw'),
-        member=dict(type='list', elements='str', default=['all']),
-        text=dict(type='str'),
-        voice=dict(type='str', default='WOMAN', choices=['WOMAN', 'MAN']),
-        language=dict(type='str', default='en-US'),
-        url=dict(type='str'),
-        wait=dict(type='float', default=0),
-        **audit_option_spec()
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-
-    # Every input check comes before the first request.
-    try:
-        selection = Selection.from_params(module.params, all_option=None)
-        member, action, body = announcement(module.params)
-    except VobizInputError as exc:
-        module.fail_json(msg=str(exc))
-    client = client_from_module(module)
-    run_id = new_run_id()
-    audit = audit_log_from_module(module, client, run_id, action='announce')
-    with InterruptGuard(client):
-        ConferenceAnnounce(module, client, selection, member, action, body, audit, run_id).run()
+    ConferenceAnnounce.execute()
 
 
 if __name__ == '__main__':

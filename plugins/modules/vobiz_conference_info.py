@@ -188,8 +188,6 @@ unreadable:
   sample: []
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     STATE_ABSENT,
     STATE_PRESENT,
@@ -197,51 +195,32 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     Retrieved,
     normalize_conference,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
-from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
-from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
-    VobizBatchAborted,
-    VobizFatalError,
-    VobizInputError,
-    VobizRequestError,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
-    list_warning,
-    matches_any,
-    normalize_name_list,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import matches_any, normalize_name_list
 
 
-class ConferenceInfo:
+class ConferenceInfo(VobizModule):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, names, match):
-        self.module = module
-        self.client = client
+    options = dict(
+        name=dict(type='raw'),
+        match=dict(type='raw'),
+    )
+
+    def __init__(self, module, client, audit, run_id, names, match):
+        super().__init__(module, client, audit, run_id)
         self.names = names or []
         self.match = match or []
         self.result = dict(changed=False, names=[], conferences=[], absent=[], unreadable=[])
-        self.warnings = []
 
-    def finish(self, failed_msg=None):
+    @staticmethod
+    def prepare(params):
+        return dict(names=normalize_name_list(params['name'], 'name'), match=normalize_name_list(params['match'], 'match'))
+
+    def result_for(self, failed_msg):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
         self.result['already_absent'] = list(self.result['absent'])
-        for warning in self.client.warnings + self.warnings:
-            self.module.warn(warning)
-        if failed_msg:
-            self.module.fail_json(msg=failed_msg, **self.result)
-        self.module.exit_json(**self.result)
-
-    def live_names(self, consequence):
-        try:
-            live, readable = self.client.list_names()
-        except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
-            self.finish(failed_msg=str(self.client.interrupted or exc))
-        if not live or not readable:
-            self.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
-        return live
+        return dict(self.result, msg=failed_msg) if failed_msg else self.result
 
     def run(self):
         if not self.names and not self.match:
@@ -251,12 +230,7 @@ class ConferenceInfo:
         if self.match:
             live = self.live_names('match may have missed rooms.')
             targets.extend(n for n in live if matches_any(n, self.match) and n not in self.names)
-        try:
-            answers = self.client.run_concurrently(self.client.retrieve, targets, on_error=self.item_error)
-        except VobizFatalError as exc:
-            self.record(exc.results or ())
-            self.finish(failed_msg=str(exc))
-        self.record(answers)
+        self.run_batch(self.client.retrieve, targets, self.record, on_error=self.item_error)
         self.finish()
 
     @staticmethod
@@ -282,22 +256,7 @@ class ConferenceInfo:
 
 
 def main():
-    argument_spec = vobiz_argument_spec()
-    argument_spec.update(
-        name=dict(type='raw'),
-        match=dict(type='raw'),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    try:
-        names = normalize_name_list(module.params['name'], 'name')
-        match = normalize_name_list(module.params['match'], 'match')
-    except VobizInputError as exc:
-        module.fail_json(msg=str(exc))
-    client = client_from_module(module)
-    with InterruptGuard(client):
-        ConferenceInfo(module, client, names, match).run()
+    ConferenceInfo.execute()
 
 
 if __name__ == '__main__':

@@ -177,8 +177,6 @@ msg:
   sample: "muted: acted on 1 member(s) of 'All Hands'; 1 already done."
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_FAILED,
     OUTCOME_UNKNOWN,
@@ -187,25 +185,16 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     is_member_not_found,
     normalize_conference,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
-    CHECK_MODE_OUTCOMES,
-    audit_log_from_module,
-    audit_option_spec,
-    new_run_id,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
-from ansible_collections.vobiz.voice.plugins.module_utils._client import client_from_module
-from ansible_collections.vobiz.voice.plugins.module_utils._connection import vobiz_argument_spec
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import CHECK_MODE_OUTCOMES
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
-    VobizInterrupted,
     VobizItemError,
     VobizRequestError,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, summary
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
-from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 #: state -> (HTTP method, member route action, (member flag, wanted value) or None)
 ACTIONS = dict(
@@ -247,64 +236,55 @@ def members_inconsistency(conference):
 
 
 def member_ids(value):
-    """``member_id`` -> ``'all'`` or a list of ids without duplicates; ``None`` if invalid."""
-    ids = []
-    for entry in value or ():
-        for item in str(entry).split(','):
-            item = item.strip()
-            if not item:
-                return None
-            if item not in ids:
-                ids.append(item)
-    if not ids or ('all' in ids and len(ids) > 1):
-        return None
+    """``member_id`` -> ``'all'`` or a list of ids without duplicates; raises ``VobizInputError`` if invalid."""
+    ids = list(dict.fromkeys(item.strip() for entry in value or () for item in str(entry).split(',')))
+    if not ids or not all(ids) or ('all' in ids and len(ids) > 1):
+        raise VobizInputError('member_id must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)',
+                              option='member_id')
     return 'all' if ids == ['all'] else ids
 
 
-class MemberAction:
+class MemberAction(VobizModule):
     """Options -> client calls -> result."""
 
-    def __init__(self, module, client, ids, audit=None, run_id=None):
-        self.module = module
-        self.client = client
+    options = dict(
+        conference=dict(type='str', required=True),
+        member_id=dict(type='list', elements='str', required=True),
+        state=dict(type='str', required=True, choices=list(ACTIONS)),
+    )
+    audit_action = 'member'
+    check_mode_outcomes = MEMBER_CHECK_MODE_OUTCOMES
+
+    def __init__(self, module, client, audit, run_id, ids):
+        super().__init__(module, client, audit, run_id)
         self.ids = ids
-        self.audit = audit
         self.conference = module.params['conference']
         self.state = module.params['state']
         self.method, self.action, self.flag = ACTIONS[self.state]
         self.removing = self.flag is None
         self.result = dict(changed=False, members=[], already=[], conference_absent=False, uncertain=False, failures=[],
                            interrupted=[], run_id=run_id)
-        self.warnings = []
 
-    def finish(self, failed_msg=None):
-        for warning in self.client.warnings + self.warnings:
-            self.module.warn(warning)
-        if self.audit is not None:
-            self.audit.close()
+    @staticmethod
+    def prepare(params):
+        normalize_name_list(params['conference'], 'conference')
+        return dict(ids=member_ids(params['member_id']))
+
+    def result_for(self, failed_msg):
         result = self.result
         result['changed'] = bool(result['members'])
-        summary = '{0}: {1} {2} member(s) of {3!r}'.format(
-            self.state, 'would act on' if self.module.check_mode else 'acted on', len(result['members']), self.conference)
-        for key, text in (('already', 'already done'), ('failures', 'failed'),
-                          ('interrupted', 'interrupted in flight (outcome unknown)')):
-            if result[key]:
-                summary += '; {0} {1}'.format(len(result[key]), text)
-        if result['conference_absent']:
-            summary += '; the conference is not live'
-        if failed_msg:
-            self.module.fail_json(msg=failed_msg, **result)
-        self.module.exit_json(msg=summary + '.', **result)
+        return dict(result, msg=failed_msg or summary(
+            '{0}: {1} {2} member(s) of {3!r}'.format(
+                self.state, 'would act on' if self.check_mode else 'acted on', len(result['members']), self.conference),
+            [(len(result['already']), 'already done'), (len(result['failures']), 'failed'),
+             (len(result['interrupted']), 'interrupted in flight (outcome unknown)')],
+            'the conference is not live' if result['conference_absent'] else None))
 
-    def audit_line(self, ids, outcome, status=None, message=None, uncertain=None):
+    def audit_members(self, ids, outcome, status=None, message=None, uncertain=None):
         """One audit line per member id (``all`` included), as each outcome arrives."""
-        if self.audit is None:
-            return
-        if self.module.check_mode:
-            outcome = MEMBER_CHECK_MODE_OUTCOMES.get(outcome, outcome)
         for member_id in ids:
-            self.audit.record(self.conference, outcome, status, member_id=member_id, state=self.state,
-                              message=message, uncertain=uncertain)
+            self.audit_line(self.conference, outcome, status, member_id=member_id, state=self.state,
+                            message=message, uncertain=uncertain)
 
     def plan(self, conference):
         """From a readable conference: the ids that need the action (and sort out the others)."""
@@ -315,13 +295,13 @@ class MemberAction:
             if member is None:
                 if self.removing:
                     self.result['already'].append(member_id)
-                    self.audit_line([member_id], OUTCOME_ALREADY)
+                    self.audit_members([member_id], OUTCOME_ALREADY)
                 else:
                     self.result['failures'].append(dict(member_id=member_id, status=None, message='member not found'))
-                    self.audit_line([member_id], OUTCOME_FAILED, message='member not found')
+                    self.audit_members([member_id], OUTCOME_FAILED, message='member not found')
             elif self.flag is not None and member.get(self.flag[0]) is self.flag[1]:
                 self.result['already'].append(member_id)
-                self.audit_line([member_id], OUTCOME_ALREADY)
+                self.audit_members([member_id], OUTCOME_ALREADY)
             else:
                 need.append(member_id)
         return need
@@ -333,7 +313,7 @@ class MemberAction:
             self.finish(failed_msg=str(self.client.interrupted or exc))
         if retrieved.state == STATE_ABSENT:
             self.result['conference_absent'] = True
-            self.audit_line(['all'] if self.ids == 'all' else self.ids, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
+            self.audit_members(['all'] if self.ids == 'all' else self.ids, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
             self.finish()
         reason = retrieved.reason
         if retrieved.state == STATE_PRESENT:
@@ -344,10 +324,10 @@ class MemberAction:
             need = ['all'] if self.ids == 'all' else list(self.ids)
             self.result['uncertain'] = True
             self.warnings.append('Conference {0!r} could not be read ({1}); {2} without knowing the members\' state.'.format(
-                self.conference, reason, 'predicting a change' if self.module.check_mode else 'acting'))
-        if self.module.check_mode or (not need and self.ids != 'all'):
+                self.conference, reason, 'predicting a change' if self.check_mode else 'acting'))
+        if self.check_mode or (not need and self.ids != 'all'):
             self.result['members'] = need
-            self.audit_line(need, OUTCOME_ACTED, uncertain=True if self.result['uncertain'] else None)
+            self.audit_members(need, OUTCOME_ACTED, uncertain=True if self.result['uncertain'] else None)
         else:
             self.act(need)
         if self.result['failures']:
@@ -361,17 +341,10 @@ class MemberAction:
         # member_id=all: one request for the whole room, whatever the member list said (it may lie): its answer
         # decides. It also reaches anyone who joined since the read.
         batch = ['all'] if self.ids == 'all' else need
-        try:
-            answers = self.client.run_concurrently(self.send, batch, on_result=self.log)
-        except VobizFatalError as exc:
-            answers = exc.results or ()
-            self.record_all(batch, need, answers)
-            if isinstance(exc, VobizInterrupted):
-                self.finish(failed_msg='{0} {1}: acted on {2} member(s) of {3!r}; {4} interrupted in flight (outcome '
-                                       'unknown).'.format(exc, self.state, len(self.result['members']), self.conference,
-                                                          len(self.result['interrupted'])))
-            self.finish(failed_msg=str(exc))
-        self.record_all(batch, need, answers)
+        self.run_batch(self.send, batch, lambda answers: self.record_all(batch, need, answers), on_result=self.log,
+                       interrupted=lambda: '{0}: acted on {1} member(s) of {2!r}; {3} interrupted in flight '
+                       '(outcome unknown).'.format(self.state, len(self.result['members']), self.conference,
+                                                   len(self.result['interrupted'])))
 
     def record_all(self, batch, need, answers):
         if self.ids == 'all':
@@ -410,7 +383,7 @@ class MemberAction:
 
     def log(self, member_id, answer):
         outcome, status, message = self.classify(answer, member_id)
-        self.audit_line([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+        self.audit_members([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
 
     def record_room_wide(self, need, answer):
         """The answer to the one room-wide request (``member_id=all``); ``need`` is what the read planned."""
@@ -452,28 +425,7 @@ class MemberAction:
 
 
 def main():
-    argument_spec = vobiz_argument_spec()
-    argument_spec.update(
-        conference=dict(type='str', required=True),
-        member_id=dict(type='list', elements='str', required=True),
-        state=dict(type='str', required=True, choices=list(ACTIONS)),
-        **audit_option_spec()
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    try:
-        normalize_name_list(module.params['conference'], 'conference')
-    except VobizInputError as exc:
-        module.fail_json(msg=str(exc))
-    ids = member_ids(module.params['member_id'])
-    if ids is None:
-        module.fail_json(msg='member_id must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)')
-    client = client_from_module(module)
-    run_id = new_run_id()
-    audit = audit_log_from_module(module, client, run_id, action='member')
-    with InterruptGuard(client):
-        MemberAction(module, client, ids, audit, run_id).run()
+    MemberAction.execute()
 
 
 if __name__ == '__main__':

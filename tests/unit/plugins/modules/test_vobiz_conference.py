@@ -14,7 +14,7 @@ import os
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import patch_module_args, run_module
 
@@ -683,7 +683,7 @@ def test_env_fallbacks(emulator, monkeypatch):
 
 
 def test_missing_requests(emulator, monkeypatch):
-    monkeypatch.setattr(vobiz_conference, 'HAS_REQUESTS', False)
+    monkeypatch.setattr(_module, 'HAS_REQUESTS', False)
     failed, result = run(emulator, name='r')
     assert failed and 'requests' in result['msg'] and emulator.requests() == []
 

@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2026, vobiz.voice maintainers
+# Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+
+"""The base of every vobiz.voice module: set-up, the live list, batches, audit lines and the exit.
+
+PRIVATE: part of the vobiz.voice collection only; may change in any release.
+
+A module subclasses ``VobizModule`` with its own options (``options`` and the option relations),
+its own input checks (``prepare``), its result (``result_for``) and its logic (``run``); its
+``main()`` is ``TheModule.execute()``. The base builds the ``AnsibleModule`` with the connection
+(and audit) options merged in, checks every input before the first request, builds the client and
+the audit log, runs under an ``InterruptGuard``, and exits with the client's warnings first.
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
+    CHECK_MODE_OUTCOMES,
+    AuditLog,
+    audit_option_spec,
+    new_run_id,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
+from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
+from ansible_collections.vobiz.voice.plugins.module_utils._connection import validate_connection_params, vobiz_argument_spec
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
+    VobizBatchAborted,
+    VobizFatalError,
+    VobizInputError,
+    VobizInterrupted,
+    VobizRequestError,
+)
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import list_warning
+from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+
+
+class VobizModule:
+    """What every vobiz.voice module repeats; a subclass keeps its options, its checks and its logic."""
+
+    #: The module's own options; the connection options (and the audit options, see ``audit_action``) are merged in.
+    options = {}
+    #: Option relations, declared for ``AnsibleModule``.
+    mutually_exclusive = ()
+    required_one_of = ()
+    #: The ``action`` of the module's audit lines; ``None`` for a module that changes nothing (no audit options).
+    audit_action = None
+    #: What an outcome is called in a check-mode audit line: a prediction, never a claim that something was done.
+    check_mode_outcomes = CHECK_MODE_OUTCOMES
+
+    def __init__(self, module, client, audit=None, run_id=None):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.audit = audit
+        self.run_id = run_id
+        #: The module's own warnings, shown after the client's.
+        self.warnings = []
+        #: How many items a batch stopped by a fatal error or an interrupt never started.
+        self.not_started = 0
+
+    @classmethod
+    def argument_spec(cls):
+        spec = vobiz_argument_spec()
+        spec.update(cls.options)
+        if cls.audit_action is not None:
+            spec.update(audit_option_spec())
+        return spec
+
+    @classmethod
+    def execute(cls):
+        """The module's ``main()``: every input is checked before the first request."""
+        module = AnsibleModule(argument_spec=cls.argument_spec(), supports_check_mode=True,
+                               mutually_exclusive=list(cls.mutually_exclusive), required_one_of=list(cls.required_one_of))
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        try:
+            inputs = cls.prepare(module.params)
+        except VobizInputError as exc:
+            module.fail_json(msg=str(exc))
+        client = client_from_module(module)
+        run_id = audit = None
+        if cls.audit_action is not None:
+            run_id = new_run_id()
+            audit = audit_log_from_module(module, client, run_id, action=cls.audit_action)
+        with InterruptGuard(client):
+            cls(module, client, audit, run_id, **inputs).run()
+
+    @staticmethod
+    def prepare(params):
+        """Check the module's own options (raise ``VobizInputError`` naming the option): ``__init__``'s keyword arguments."""
+        return {}
+
+    def run(self):
+        raise NotImplementedError
+
+    def result_for(self, failed_msg):
+        """The module's result (with ``msg``: ``failed_msg`` when failing)."""
+        raise NotImplementedError
+
+    def finish(self, failed_msg=None):
+        """Exit: the client's warnings, then the module's; the audit log closed; fail when ``failed_msg`` is given."""
+        for warning in self.client.warnings + self.warnings:
+            self.module.warn(warning)
+        if self.audit is not None:
+            self.audit.close()
+        result = self.result_for(failed_msg)
+        if failed_msg:
+            self.module.fail_json(**result)
+        self.module.exit_json(**result)
+
+    def live_names(self, consequence):
+        """The live list (``GET Conference/``), warning when it is empty or unreadable; exits when it cannot be read.
+
+        ``consequence`` says what an empty list means for this run (the live service has been seen
+        listing no rooms while some were live).
+        """
+        try:
+            live, readable = self.client.list_names()
+        except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
+            self.finish(failed_msg=str(self.client.interrupted or exc))
+        if not live or not readable:
+            self.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
+        return live
+
+    def run_batch(self, func, items, record, on_result=None, on_error=None, interrupted=None):
+        """``client.run_concurrently``, its results passed to ``record``; a stopped batch records what was done and exits.
+
+        ``interrupted()``: what to add to the message of an interrupted run (what was done; ``not_started``
+        then counts the items the stopped batch never started).
+        """
+        try:
+            results = self.client.run_concurrently(func, items, on_result=on_result, on_error=on_error)
+        except VobizFatalError as exc:
+            done = exc.results or ()
+            self.not_started = sum(1 for result in done if result is None)
+            record(done)
+            if isinstance(exc, VobizInterrupted) and interrupted is not None:
+                self.finish(failed_msg='{0} {1}'.format(exc, interrupted()))
+            self.finish(failed_msg=str(exc))
+        record(results)
+        return results
+
+    def audit_line(self, name, outcome, status=None, **extra):
+        """One audit line (check mode: the predicted outcome, see ``check_mode_outcomes``)."""
+        if self.audit is None:
+            return
+        if self.check_mode:
+            outcome = self.check_mode_outcomes.get(outcome, outcome)
+        self.audit.record(name, outcome, status, **extra)
+
+
+def summary(head, counts, note=None):
+    """``'Hung up 2 conference(s); 1 failed.'``: ``head``, ``count label`` for every non-zero count, then ``note``."""
+    parts = [head] + ['{0} {1}'.format(count, label) for count, label in counts if count]
+    return '; '.join(parts + ([note] if note else [])) + '.'
+
+
+def client_from_module(module, **extra):
+    """Build a ``VobizClient`` from the module's connection options.
+
+    Fails the module (before any request) on bad input, and forwards the connection warnings
+    (plain http, validate_certs false).
+    """
+    try:
+        kwargs, warnings = validate_connection_params(module.params)
+    except VobizInputError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in warnings:
+        module.warn(warning)
+    kwargs.update(extra)
+    return VobizClient(**kwargs)
+
+
+def audit_log_from_module(module, client, run_id, action='hang_up'):
+    """The module's ``AuditLog`` (``audit_log``, ``change_id``, ``reason`` options), or ``None`` without ``audit_log``.
+
+    Fails the module, naming ``audit_log``, when the file cannot be opened (before any request).
+    """
+    if not module.params.get('audit_log'):
+        return None
+    try:
+        return AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action=action,
+                        run_id=run_id, change_id=module.params.get('change_id'), reason=module.params.get('reason'))
+    except VobizInputError as exc:
+        module.fail_json(msg=str(exc), run_id=run_id)
