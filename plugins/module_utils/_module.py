@@ -126,7 +126,7 @@ class VobizModule:
             self.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
         return live
 
-    def run_batch(self, func, items, record, on_result=None, on_error=None, interrupted=None):
+    def run_batch(self, func, items, record=None, on_result=None, on_error=None, interrupted=None):
         """``client.run_concurrently``, its results passed to ``record``; a stopped batch records what was done and exits.
 
         ``interrupted()``: what to add to the message of an interrupted run (what was done; ``not_started``
@@ -137,11 +137,13 @@ class VobizModule:
         except VobizFatalError as exc:
             done = exc.results or ()
             self.not_started = sum(1 for result in done if result is None)
-            record(done)
+            if record is not None:
+                record(done)
             if isinstance(exc, VobizInterrupted) and interrupted is not None:
                 self.finish(failed_msg='{0} {1}'.format(exc, interrupted()))
             self.finish(failed_msg=str(exc))
-        record(results)
+        if record is not None:
+            record(results)
         return results
 
     def audit_line(self, name, outcome, status=None, **extra):
@@ -157,6 +159,16 @@ def summary(head, counts, note=None):
     """``'Hung up 2 conference(s); 1 failed.'``: ``head``, ``count label`` for every non-zero count, then ``note``."""
     parts = [head] + ['{0} {1}'.format(count, label) for count, label in counts if count]
     return '; '.join(parts + ([note] if note else [])) + '.'
+
+
+def failures_message(head, failures):
+    """``'Could not hang up 2 conference(s): 'a' (HTTP 500), 'b' (...)'``: the first ten failures, then how many more."""
+    shown = ', '.join(
+        '{0!r} ({1})'.format(entry['name'], entry['message']) if entry['name'] is not None else entry['message']
+        for entry in failures[:10])
+    if len(failures) > 10:
+        shown += ' and {0} more'.format(len(failures) - 10)
+    return '{0} {1} conference(s): {2}'.format(head, len(failures), shown)
 
 
 def client_from_module(module, **extra):

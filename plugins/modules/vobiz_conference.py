@@ -277,102 +277,10 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     Outcome,
     Retrieved,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizFatalError, VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, summary
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, failures_message, summary
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, excluded_name_warning, matches_any
-
-
-class Report:
-    """Collects the outcomes (in input order) and builds the module result."""
-
-    def __init__(self, check_mode, run_id=None):
-        self.check_mode = check_mode
-        self.run_id = run_id
-        self.hung_up = []
-        self.already_absent = []
-        self.failures = []
-        self.uncertain = []
-        self.excluded = []
-        # In flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
-        self.interrupted = []
-        self.not_started = 0
-        self.unmatched = []
-        self.member_counts = {}
-        self.warnings = []
-        # Check mode with all=true and a list that named no room: the real run still sends its
-        # DELETE, so a change cannot be ruled out.
-        self.change_possible = False
-
-    def add_outcome(self, outcome):
-        if outcome is None:  # not run: the batch was stopped
-            return
-        if outcome.outcome == OUTCOME_HUNG_UP:
-            self.hung_up.append(outcome.name)
-        elif outcome.outcome == OUTCOME_ALREADY_ABSENT:
-            self.already_absent.append(outcome.name)
-        elif outcome.outcome == OUTCOME_UNKNOWN:
-            self.interrupted.append(outcome.name)
-        else:
-            self.failures.append(outcome.failure())
-
-    def add_prediction(self, retrieved):
-        if retrieved is None:
-            return
-        if isinstance(retrieved, Outcome):  # the read itself could not be done (see item_error)
-            self.add_outcome(retrieved)
-            return
-        if retrieved.state == STATE_ABSENT:
-            self.already_absent.append(retrieved.name)
-            return
-        self.hung_up.append(retrieved.name)
-        if retrieved.state == STATE_PRESENT:
-            self.member_counts[retrieved.name] = retrieved.member_count
-        else:
-            self.uncertain.append(retrieved.name)
-            self.warnings.append(
-                'Conference {0!r} could not be read ({1}); predicting that it would be hung up.'.format(
-                    retrieved.name, retrieved.reason))
-
-    def summary(self):
-        verb = 'Would hang up' if self.check_mode else 'Hung up'
-        head = '{0} {1} conference(s)'.format(verb, len(self.hung_up))
-        if self.uncertain:
-            head += ' ({0} uncertain)'.format(len(self.uncertain))
-        return summary(head, [(len(self.already_absent), 'already absent'), (len(self.excluded), 'excluded'),
-                              (len(self.failures), 'failed'),
-                              (len(self.interrupted), 'interrupted in flight (outcome unknown)'),
-                              (self.not_started, 'not started')])
-
-    def result(self, diff=False, msg=None):
-        result = dict(
-            changed=bool(self.hung_up) or self.change_possible,
-            hung_up=self.hung_up,
-            already_absent=self.already_absent,
-            failures=self.failures,
-            uncertain=self.uncertain,
-            excluded=self.excluded,
-            interrupted=self.interrupted,
-            run_id=self.run_id,
-            unmatched=self.unmatched,
-            msg=msg or self.summary(),
-        )
-        if diff:
-            result['diff'] = dict(
-                before=dict(conferences=dict(
-                    (name, dict(member_count=self.member_counts.get(name))) for name in self.hung_up)),
-                after=dict(conferences=dict()),
-            )
-        return result
-
-
-def failure_message(failures):
-    shown = ', '.join(
-        '{0!r} ({1})'.format(entry['name'], entry['message']) if entry['name'] is not None else entry['message']
-        for entry in failures[:10])
-    if len(failures) > 10:
-        shown += ' and {0} more'.format(len(failures) - 10)
-    return 'Could not hang up {0} conference(s): {1}'.format(len(failures), shown)
 
 
 class ConferenceHangup(VobizModule):
@@ -393,12 +301,15 @@ class ConferenceHangup(VobizModule):
         super().__init__(module, client, audit, run_id)
         self.selection = selection
         self.policy = policy
-        self.unreadable = []
         self.policy_answers = None  # check mode with a policy: the retrieve answers already read
-        self.report = Report(self.check_mode, run_id)
-        self.warnings = self.report.warnings
-        # The live list, for the hang-up of all conferences.
-        self.listed = []
+        # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
+        self.result = dict(hung_up=[], already_absent=[], failures=[], uncertain=[], excluded=[], interrupted=[],
+                           run_id=run_id, unmatched=[], unreadable=[])
+        self.member_counts = {}
+        # Check mode with all=true and a list that named no room: the real run still sends its DELETE, so a change
+        # cannot be ruled out.
+        self.change_possible = False
+        self.listed = []  # the live list, for the hang-up of all conferences
         self.exit_msg = None
 
     @staticmethod
@@ -411,89 +322,104 @@ class ConferenceHangup(VobizModule):
         self.exit_msg = msg
         super().finish(failed_msg)
 
+    def summary(self):
+        result = self.result
+        head = '{0} {1} conference(s)'.format('Would hang up' if self.check_mode else 'Hung up', len(result['hung_up']))
+        if result['uncertain']:
+            head += ' ({0} uncertain)'.format(len(result['uncertain']))
+        return summary(head, [(len(result['already_absent']), 'already absent'), (len(result['excluded']), 'excluded'),
+                              (len(result['failures']), 'failed'),
+                              (len(result['interrupted']), 'interrupted in flight (outcome unknown)'),
+                              (self.not_started, 'not started')])
+
     def result_for(self, failed_msg):
-        result = self.report.result(diff=self.module._diff, msg=failed_msg or self.exit_msg)
-        result['unreadable'] = self.unreadable
+        result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible,
+                      msg=failed_msg or self.exit_msg or self.summary())
+        if self.module._diff:
+            result['diff'] = dict(before=dict(conferences=dict(
+                (name, dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
+                after=dict(conferences=dict()))
         return result
 
     def run(self):
         selection = self.selection
         live = None
-        if selection.needs_list:
-            if selection.all and self.check_mode:
-                consequence = ('this dry run cannot tell whether any room is live; a real run sends the '
-                               'hang-up of all conferences regardless.')
-            elif selection.all:
-                consequence = 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.'
-            else:
-                consequence = 'match may have missed rooms.'
-            live = self.live_names(consequence)
-
-        targets, self.report.excluded, excluded_explicit = selection.resolve(live)
-        self.report.warnings.extend(selection.warnings)
+        if selection.all and self.check_mode:
+            live = self.live_names('this dry run cannot tell whether any room is live; a real run sends the '
+                                   'hang-up of all conferences regardless.')
+        elif selection.all:
+            live = self.live_names('rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
+        elif selection.needs_list:
+            live = self.live_names('match may have missed rooms.')
+        targets, self.result['excluded'], excluded_explicit = selection.resolve(live)
+        self.warnings.extend(selection.warnings)
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
-            self.report.unmatched = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
-        for name in excluded_explicit:
-            self.report.warnings.append(excluded_name_warning(name))
-        if self.policy is not None:
+            self.result['unmatched'] = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
+        self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
+        if self.policy is not None and targets:
             targets = self.apply_policy(targets)
-
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
         if selection.all and not targets:
-            self.report.change_possible = True
+            self.change_possible = True
             self.finish(msg='Would send the hang-up of all conferences; the list named none, so whether any room is live is unknown.')
         if not targets:
             if selection.match and not selection.names:
                 self.finish(msg='No live conference matched {0}; nothing to do.'.format(', '.join(selection.match)))
-            self.finish(msg='Nothing to do: every selected conference is excluded.' if self.report.excluded else None)
-
+            self.finish(msg='Nothing to do: every selected conference is excluded.' if self.result['excluded'] else None)
         if self.check_mode:
-            worker, record = self.client.retrieve, self.report.add_prediction
-            if self.policy_answers is not None:
-                worker = self.policy_answers.get
+            worker, record = self.client.retrieve if self.policy_answers is None else self.policy_answers.get, self.add_prediction
         else:
-            worker, record = self.client.hangup, self.report.add_outcome
-
-        def record_all(answers):
-            for answer in answers:
-                record(answer)
-            self.report.not_started = self.not_started
-
-        self.run_batch(worker, targets, record_all, on_result=self.log, on_error=self.item_error,
-                       interrupted=self.report.summary)
-        if self.report.failures:
-            self.finish(failed_msg=failure_message(self.report.failures))
+            worker, record = self.client.hangup, self.add_outcome
+        self.run_batch(worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log,
+                       on_error=self.item_error, interrupted=self.summary)
+        if self.result['failures']:
+            self.finish(failed_msg=failures_message('Could not hang up', self.result['failures']))
         self.finish()
+
+    def add_outcome(self, outcome):
+        if outcome is None:  # not run: the batch was stopped
+            return
+        key = {OUTCOME_HUNG_UP: 'hung_up', OUTCOME_ALREADY_ABSENT: 'already_absent', OUTCOME_UNKNOWN: 'interrupted'}
+        if outcome.outcome in key:
+            self.result[key[outcome.outcome]].append(outcome.name)
+        else:
+            self.result['failures'].append(outcome.failure())
+
+    def add_prediction(self, retrieved):
+        if retrieved is None or isinstance(retrieved, Outcome):  # the read itself could not be done (see item_error)
+            self.add_outcome(retrieved)
+        elif retrieved.state == STATE_ABSENT:
+            self.result['already_absent'].append(retrieved.name)
+        else:
+            self.result['hung_up'].append(retrieved.name)
+            if retrieved.state == STATE_PRESENT:
+                self.member_counts[retrieved.name] = retrieved.member_count
+            else:
+                self.result['uncertain'].append(retrieved.name)
+                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be hung up.'.format(
+                    retrieved.name, retrieved.reason))
 
     @staticmethod
     def item_error(name, error):
         """A conference the worker could not handle (a name that cannot be sent, an interrupt): it alone fails."""
         return Outcome(name, OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED, message=error.message)
 
-    @staticmethod
-    def retrieve_error(name, error):
-        """A candidate the policy check could not read (a name that cannot be sent, an interrupt): never selected."""
-        return Retrieved(name, STATE_UNREADABLE, reason=error.message)
-
     def apply_policy(self, candidates):
         """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
-        if not candidates:
-            return candidates
-        try:
-            answers = self.client.run_concurrently(self.client.retrieve, candidates, on_error=self.retrieve_error)
-        except VobizFatalError as exc:
-            self.finish(failed_msg=str(exc))
+        answers = self.run_batch(self.client.retrieve, candidates, on_error=lambda name, error: Retrieved(
+            name, STATE_UNREADABLE, reason=error.message))  # a name that cannot be sent, an interrupt: never selected
         outcome = self.policy.apply(answers)
-        self.report.already_absent.extend(outcome.absent)
+        self.result['already_absent'].extend(outcome.absent)
         for name, reason in outcome.unreadable:
-            self.unreadable.append(name)
-            self.report.warnings.append(unreadable_warning(name, reason))
+            self.result['unreadable'].append(name)
+            self.warnings.append(unreadable_warning(name, reason))
         if self.check_mode:
             self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
         if not outcome.selected:
+            unreadable = len(self.result['unreadable'])
             self.finish(msg='No conference {0}{1}; nothing to do.'.format(
-                self.policy.describe(), ' ({0} could not be checked)'.format(len(self.unreadable)) if self.unreadable else ''))
+                self.policy.describe(), ' ({0} could not be checked)'.format(unreadable) if unreadable else ''))
         return outcome.selected
 
     def log(self, name, answer):
@@ -511,17 +437,11 @@ class ConferenceHangup(VobizModule):
         Sent through the batch runner, as a batch of one, so that an interrupt is handled the same way.
         """
         self.listed = listed
-        try:
-            answer = self.client.run_concurrently(self.send_all, [None], on_result=self.log_all,
-                                                  on_error=self.all_error)[0]
-        except VobizFatalError as exc:
-            answer = (exc.results or [None])[0]
-            if answer is not None:
-                self.report_all(answer)
-            self.finish(failed_msg=str(exc))
-        failed_msg = self.report_all(answer)
-        if failed_msg:
-            self.finish(failed_msg=failed_msg)
+        answer = self.run_batch(self.send_all, [None], self.report_all, on_result=self.log_all, on_error=lambda dummy, error: (
+            (OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED), None, error.message))[0]
+        if answer[0] != OUTCOME_HUNG_UP:
+            self.finish(failed_msg='Hanging up all conferences {0}: {1}'.format(
+                'was interrupted' if answer[0] == OUTCOME_UNKNOWN else 'failed', answer[2]))
         self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format(
             '{0} conference(s)'.format(len(listed)) if listed else 'none'))
 
@@ -535,23 +455,16 @@ class ConferenceHangup(VobizModule):
             return OUTCOME_FAILED, response.status, response.failure_text('whether any room was hung up is unknown')
         return OUTCOME_HUNG_UP, response.status, None
 
-    @staticmethod
-    def all_error(dummy, error):
-        return (OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED), None, error.message
-
-    def report_all(self, answer):
-        """Put the answer to the hang-up of all conferences into the report; return the failure message, if any."""
-        outcome, status, problem = answer
-        listed = self.listed
-        if outcome == OUTCOME_HUNG_UP:
-            self.report.hung_up.extend(listed)
-            return None
-        if outcome == OUTCOME_UNKNOWN:
-            self.report.interrupted.extend(listed)
-            return 'Hanging up all conferences was interrupted: {0}'.format(problem)
-        message = 'Hanging up all conferences failed: {0}'.format(problem)
-        self.report.failures.extend(dict(name=name, status=status, message=message) for name in listed or [None])
-        return message
+    def report_all(self, answers):
+        """Put the answer to the hang-up of all conferences into the result."""
+        if not answers or answers[0] is None:  # not run: the batch was stopped
+            return
+        outcome, status, problem = answers[0]
+        if outcome in (OUTCOME_HUNG_UP, OUTCOME_UNKNOWN):
+            self.result['hung_up' if outcome == OUTCOME_HUNG_UP else 'interrupted'].extend(self.listed)
+        else:
+            message = 'Hanging up all conferences failed: {0}'.format(problem)
+            self.result['failures'].extend(dict(name=name, status=status, message=message) for name in self.listed or [None])
 
     def log_all(self, dummy, answer):
         """Audit the hang-up of all conferences: one line per listed name (one without a name if none was listed)."""

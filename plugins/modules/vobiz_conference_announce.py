@@ -217,7 +217,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     is_member_not_found,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, summary
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, failures_message, summary
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, excluded_name_warning
 
 MAX_TEXT = 1000
@@ -323,8 +323,7 @@ class ConferenceAnnounce(VobizModule):
                            len(self.result['announced']), len(self.result['interrupted']), self.not_started))
         failures = self.result['failures']
         if failures:
-            self.finish(failed_msg='Could not announce in {0} conference(s): {1}'.format(
-                len(failures), ', '.join('{0!r} ({1})'.format(f['name'], f['message']) for f in failures[:10])))
+            self.finish(failed_msg=failures_message('Could not announce in', failures))
         self.finish()
 
     def announce(self, name):
