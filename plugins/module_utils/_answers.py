@@ -354,3 +354,21 @@ def normalize_conference(conference):
     count = _as_int(conference.get('conference_member_count'))
     result['conference_member_count'] = len(members) if count is None else count
     return result
+
+
+def members_inconsistency(conference):
+    """Why a retrieved conference's member list cannot be trusted, or ``None``.
+
+    Vobiz has answered ``"conference_member_count": "2"`` with ``"members": []`` for a live room:
+    a list that disagrees with the count is not a list to act (or not act) on.
+    """
+    members = conference.get('members')
+    if members is None:
+        members = []
+    if not isinstance(members, list):
+        return 'its member list is not a list'
+    count = normalize_conference(dict(conference, members=[])).get('conference_member_count')
+    if conference.get('conference_member_count') is not None and count != len(members):
+        return 'conference_member_count {0!r} does not agree with the {1} member(s) listed'.format(
+            conference.get('conference_member_count'), len(members))
+    return None

@@ -58,6 +58,18 @@ def normalize_name_list(value, option):
     return result
 
 
+def normalize_member_ids(value, option):
+    """A list of member ids (entries may hold ``'10,15'``) -> ``'all'`` or the ids without duplicates, order kept.
+
+    Raises ``VobizInputError`` naming ``option`` for no id, an empty id, or ``all`` beside ids.
+    """
+    ids = list(dict.fromkeys(item.strip() for entry in value or () for item in str(entry).split(',')))
+    if not ids or not all(ids) or ('all' in ids and len(ids) > 1):
+        raise VobizInputError('{0} must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)'.format(
+            option), option=option)
+    return 'all' if ids == ['all'] else ids
+
+
 def matches_any(name, patterns):
     """Shell-style, case-sensitive glob match (``fnmatch.fnmatchcase``); ``/`` is an ordinary character."""
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns or ())

@@ -218,7 +218,11 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, failures_message, summary
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, excluded_name_warning
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
+    Selection,
+    excluded_name_warning,
+    normalize_member_ids,
+)
 
 MAX_TEXT = 1000
 MAX_WAIT = 3600
@@ -249,10 +253,7 @@ def announcement(params):
     wait = params['wait'] or 0.0
     if math.isnan(wait) or not 0 <= wait <= MAX_WAIT:
         raise VobizInputError('wait must be between 0 and {0} seconds, got {1!r}'.format(MAX_WAIT, wait), option='wait')
-    ids = list(dict.fromkeys(i.strip() for entry in params['member'] or () for i in str(entry).split(',')))
-    if not ids or not all(ids) or ('all' in ids and len(ids) > 1):
-        raise VobizInputError('member must be "all" or a non-empty list of member ids', option='member')
-    return ('all' if ids == ['all'] else ids), action, body
+    return normalize_member_ids(params['member'], 'member'), action, body
 
 
 def pause(seconds, client):

@@ -183,18 +183,18 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     STATE_ABSENT,
     STATE_PRESENT,
     is_member_not_found,
+    members_inconsistency,
     normalize_conference,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import CHECK_MODE_OUTCOMES
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
-    VobizInputError,
     VobizItemError,
     VobizRequestError,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, summary
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_member_ids, normalize_name_list
 
 #: state -> (HTTP method, member route action, (member flag, wanted value) or None)
 ACTIONS = dict(
@@ -215,33 +215,6 @@ MEMBER_CHECK_MODE_OUTCOMES = {
     OUTCOME_ALREADY: 'would_be_already',
     OUTCOME_CONFERENCE_ABSENT: CHECK_MODE_OUTCOMES['absent'],
 }
-
-
-def members_inconsistency(conference):
-    """Why a retrieved conference's member list cannot be trusted, or ``None``.
-
-    Vobiz has answered ``"conference_member_count": "2"`` with ``"members": []`` for a live room:
-    a list that disagrees with the count is not a list to act (or not act) on.
-    """
-    members = conference.get('members')
-    if members is None:
-        members = []
-    if not isinstance(members, list):
-        return 'its member list is not a list'
-    count = normalize_conference(dict(conference, members=[])).get('conference_member_count')
-    if conference.get('conference_member_count') is not None and count != len(members):
-        return 'conference_member_count {0!r} does not agree with the {1} member(s) listed'.format(
-            conference.get('conference_member_count'), len(members))
-    return None
-
-
-def member_ids(value):
-    """``member_id`` -> ``'all'`` or a list of ids without duplicates; raises ``VobizInputError`` if invalid."""
-    ids = list(dict.fromkeys(item.strip() for entry in value or () for item in str(entry).split(',')))
-    if not ids or not all(ids) or ('all' in ids and len(ids) > 1):
-        raise VobizInputError('member_id must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)',
-                              option='member_id')
-    return 'all' if ids == ['all'] else ids
 
 
 class MemberAction(VobizModule):
@@ -268,7 +241,7 @@ class MemberAction(VobizModule):
     @staticmethod
     def prepare(params):
         normalize_name_list(params['conference'], 'conference')
-        return dict(ids=member_ids(params['member_id']))
+        return dict(ids=normalize_member_ids(params['member_id'], 'member_id'))
 
     def result_for(self, failed_msg):
         result = self.result
@@ -292,14 +265,10 @@ class MemberAction(VobizModule):
         need = []
         for member_id in (list(present) if self.ids == 'all' else self.ids):
             member = present.get(member_id)
-            if member is None:
-                if self.removing:
-                    self.result['already'].append(member_id)
-                    self.audit_members([member_id], OUTCOME_ALREADY)
-                else:
-                    self.result['failures'].append(dict(member_id=member_id, status=None, message='member not found'))
-                    self.audit_members([member_id], OUTCOME_FAILED, message='member not found')
-            elif self.flag is not None and member.get(self.flag[0]) is self.flag[1]:
+            if member is None and not self.removing:
+                self.result['failures'].append(dict(member_id=member_id, status=None, message='member not found'))
+                self.audit_members([member_id], OUTCOME_FAILED, message='member not found')
+            elif member is None or (self.flag is not None and member.get(self.flag[0]) is self.flag[1]):
                 self.result['already'].append(member_id)
                 self.audit_members([member_id], OUTCOME_ALREADY)
             else:
@@ -371,11 +340,9 @@ class MemberAction(VobizModule):
         if is_member_not_found(answer.status, answer.body):
             if member_id == 'all':
                 return OUTCOME_ALREADY, answer.status, None  # nobody in the room to act on
-            if self.removing and answer.ambiguous:
-                # An earlier attempt's reply was lost: this run most likely removed the member itself.
-                return OUTCOME_ACTED, answer.status, None
             if self.removing:
-                return OUTCOME_ALREADY, answer.status, None
+                # After a lost reply to an earlier attempt, this run most likely removed the member itself.
+                return (OUTCOME_ACTED if answer.ambiguous else OUTCOME_ALREADY), answer.status, None
             return OUTCOME_FAILED, 404, answer.message
         if answer.conference_gone:
             return OUTCOME_CONFERENCE_ABSENT, answer.status, None
@@ -412,14 +379,11 @@ class MemberAction(VobizModule):
         if answer is None:  # not run: the batch was stopped
             return
         outcome, status, message = self.classify(answer)
-        if outcome == OUTCOME_ACTED:
-            self.result['members'].extend(ids)
-        elif outcome == OUTCOME_ALREADY:
-            self.result['already'].extend(ids)
+        key = {OUTCOME_ACTED: 'members', OUTCOME_ALREADY: 'already', OUTCOME_UNKNOWN: 'interrupted'}.get(outcome)
+        if key is not None:
+            self.result[key].extend(ids)
         elif outcome == OUTCOME_CONFERENCE_ABSENT:
             self.result['conference_absent'] = True
-        elif outcome == OUTCOME_UNKNOWN:
-            self.result['interrupted'].extend(ids)
         else:
             self.result['failures'].extend(dict(member_id=m, status=status, message=message) for m in ids)
 
