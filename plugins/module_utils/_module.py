@@ -97,17 +97,20 @@ class VobizModule:
     def run(self):
         raise NotImplementedError
 
-    def result_for(self, failed_msg):
-        """The module's result (with ``msg``: ``failed_msg`` when failing)."""
+    def result_for(self, msg):
+        """The module's result; ``msg`` (when given) replaces its summary."""
         raise NotImplementedError
 
-    def finish(self, failed_msg=None):
-        """Exit: the client's warnings, then the module's; the audit log closed; fail when ``failed_msg`` is given."""
+    def finish(self, failed_msg=None, msg=None):
+        """Exit: the client's warnings, then the module's; the audit log closed; fail when ``failed_msg`` is given.
+
+        ``msg`` replaces the summary of a run that did not fail.
+        """
         for warning in self.client.warnings + self.warnings:
             self.module.warn(warning)
         if self.audit is not None:
             self.audit.close()
-        result = self.result_for(failed_msg)
+        result = self.result_for(failed_msg or msg)
         if failed_msg:
             self.module.fail_json(**result)
         self.module.exit_json(**result)

@@ -310,17 +310,11 @@ class ConferenceHangup(VobizModule):
         # cannot be ruled out.
         self.change_possible = False
         self.listed = []  # the live list, for the hang-up of all conferences
-        self.exit_msg = None
 
     @staticmethod
     def prepare(params):
         policy = Policy.from_params(params)
         return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
-
-    def finish(self, failed_msg=None, msg=None):
-        """Exit; ``msg`` replaces the summary of a successful run."""
-        self.exit_msg = msg
-        super().finish(failed_msg)
 
     def summary(self):
         result = self.result
@@ -332,9 +326,8 @@ class ConferenceHangup(VobizModule):
                               (len(result['interrupted']), 'interrupted in flight (outcome unknown)'),
                               (self.not_started, 'not started')])
 
-    def result_for(self, failed_msg):
-        result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible,
-                      msg=failed_msg or self.exit_msg or self.summary())
+    def result_for(self, msg):
+        result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
         if self.module._diff:
             result['diff'] = dict(before=dict(conferences=dict(
                 (name, dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),

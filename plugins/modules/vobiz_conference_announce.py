@@ -295,21 +295,20 @@ class ConferenceAnnounce(VobizModule):
         member, action, body = announcement(params)
         return dict(selection=selection, member=member, action=action, body=body)
 
-    def finish(self, failed_msg=None):
-        interrupted = self.client.interrupted
-        if self.result['announced'] and not self.check_mode and self.params['wait'] and interrupted is None:
+    def finish(self, failed_msg=None, msg=None):
+        if self.result['announced'] and not self.check_mode and self.params['wait'] and self.client.interrupted is None:
             if not pause(self.params['wait'], self.client) and self.client.interrupted is not None:
                 failed_msg = '{0} The announcements were made; the wait after them was cut short.{1}'.format(
                     self.client.interrupted, ' ' + failed_msg if failed_msg else '')
-        super().finish(failed_msg)
+        super().finish(failed_msg, msg)
 
-    def result_for(self, failed_msg):
+    def result_for(self, msg):
         result = self.result
         result['changed'] = bool(result['announced'])
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
         result['already_absent'] = list(result['absent'])
         labels = dict(failures='failed', absent='already absent', interrupted='interrupted in flight (outcome unknown)')
-        return dict(result, msg=failed_msg or summary(
+        return dict(result, msg=msg or summary(
             '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced'])),
             [(len(result[key]), labels.get(key, key)) for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted')]))
 

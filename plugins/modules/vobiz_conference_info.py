@@ -217,10 +217,10 @@ class ConferenceInfo(VobizModule):
     def prepare(params):
         return dict(names=normalize_name_list(params['name'], 'name'), match=normalize_name_list(params['match'], 'match'))
 
-    def result_for(self, failed_msg):
+    def result_for(self, msg):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
         self.result['already_absent'] = list(self.result['absent'])
-        return dict(self.result, msg=failed_msg) if failed_msg else self.result
+        return dict(self.result, msg=msg) if msg else self.result
 
     def run(self):
         if not self.names and not self.match:

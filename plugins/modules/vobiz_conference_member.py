@@ -243,10 +243,10 @@ class MemberAction(VobizModule):
         normalize_name_list(params['conference'], 'conference')
         return dict(ids=normalize_member_ids(params['member_id'], 'member_id'))
 
-    def result_for(self, failed_msg):
+    def result_for(self, msg):
         result = self.result
         result['changed'] = bool(result['members'])
-        return dict(result, msg=failed_msg or summary(
+        return dict(result, msg=msg or summary(
             '{0}: {1} {2} member(s) of {3!r}'.format(
                 self.state, 'would act on' if self.check_mode else 'acted on', len(result['members']), self.conference),
             [(len(result['already']), 'already done'), (len(result['failures']), 'failed'),
