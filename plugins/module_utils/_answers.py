@@ -25,6 +25,10 @@ OUTCOME_ALREADY_ABSENT = 'already_absent'
 OUTCOME_FAILED = 'failed'
 #: The request was in flight when the run was interrupted and no answer came: it may or may not have been done.
 OUTCOME_UNKNOWN = 'unknown'
+#: Outcomes of member actions: done, nothing to do (already so), or the conference is not live.
+OUTCOME_ACTED = 'acted'
+OUTCOME_ALREADY = 'already'
+OUTCOME_CONFERENCE_ABSENT = 'conference_absent'
 
 STATE_PRESENT = 'present'
 STATE_ABSENT = 'absent'

@@ -14,7 +14,13 @@ import json
 import os
 import uuid
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import OUTCOME_ALREADY_ABSENT, OUTCOME_HUNG_UP
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+    OUTCOME_ACTED,
+    OUTCOME_ALREADY,
+    OUTCOME_ALREADY_ABSENT,
+    OUTCOME_CONFERENCE_ABSENT,
+    OUTCOME_HUNG_UP,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizFatalError, VobizInputError
 
 
@@ -40,6 +46,9 @@ CHECK_MODE_OUTCOMES = {
     OUTCOME_ALREADY_ABSENT: 'would_be_absent',
     'announced': 'would_announce',
     'absent': 'would_be_absent',
+    OUTCOME_ACTED: 'would_act',
+    OUTCOME_ALREADY: 'would_be_already',
+    OUTCOME_CONFERENCE_ABSENT: 'would_be_absent',
 }
 
 

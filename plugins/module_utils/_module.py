@@ -47,8 +47,6 @@ class VobizModule:
     required_one_of = ()
     #: The ``action`` of the module's audit lines; ``None`` for a module that changes nothing (no audit options).
     audit_action = None
-    #: What an outcome is called in a check-mode audit line: a prediction, never a claim that something was done.
-    check_mode_outcomes = CHECK_MODE_OUTCOMES
 
     def __init__(self, module, client, audit=None, run_id=None):
         self.module = module
@@ -150,11 +148,11 @@ class VobizModule:
         return results
 
     def audit_line(self, name, outcome, status=None, **extra):
-        """One audit line (check mode: the predicted outcome, see ``check_mode_outcomes``)."""
+        """One audit line; in check mode the outcome is a prediction (``would_...``), never a claim that something was done."""
         if self.audit is None:
             return
         if self.check_mode:
-            outcome = self.check_mode_outcomes.get(outcome, outcome)
+            outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)
         self.audit.record(name, outcome, status, **extra)
 
 

@@ -178,6 +178,9 @@ msg:
 '''
 
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+    OUTCOME_ACTED,
+    OUTCOME_ALREADY,
+    OUTCOME_CONFERENCE_ABSENT,
     OUTCOME_FAILED,
     OUTCOME_UNKNOWN,
     STATE_ABSENT,
@@ -186,7 +189,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     members_inconsistency,
     normalize_conference,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import CHECK_MODE_OUTCOMES
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
@@ -206,16 +208,6 @@ ACTIONS = dict(
     undeaf=('DELETE', 'Deaf', ('deaf', False)),
 )
 
-#: Audit outcomes of member actions (check mode writes them with a ``would_`` prefix).
-OUTCOME_ACTED = 'acted'
-OUTCOME_ALREADY = 'already'
-OUTCOME_CONFERENCE_ABSENT = 'conference_absent'
-MEMBER_CHECK_MODE_OUTCOMES = {
-    OUTCOME_ACTED: 'would_act',
-    OUTCOME_ALREADY: 'would_be_already',
-    OUTCOME_CONFERENCE_ABSENT: CHECK_MODE_OUTCOMES['absent'],
-}
-
 
 class MemberAction(VobizModule):
     """Options -> client calls -> result."""
@@ -226,7 +218,6 @@ class MemberAction(VobizModule):
         state=dict(type='str', required=True, choices=list(ACTIONS)),
     )
     audit_action = 'member'
-    check_mode_outcomes = MEMBER_CHECK_MODE_OUTCOMES
 
     def __init__(self, module, client, audit, run_id, ids):
         super().__init__(module, client, audit, run_id)
