@@ -33,7 +33,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizInterrupted,
     VobizRequestError,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import list_warning
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import excluded_name_warning, list_warning
 from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 
@@ -57,6 +57,8 @@ class VobizModule:
         self.run_id = run_id
         #: The module's own warnings, shown after the client's.
         self.warnings = []
+        #: What the module returns (see ``result_for``).
+        self.result = {}
         #: How many items a batch stopped by a fatal error or an interrupt never started.
         self.not_started = 0
 
@@ -126,6 +128,17 @@ class VobizModule:
         if not live or not readable:
             self.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
         return live
+
+    def select(self, selection, consequence='match may have missed rooms.'):
+        """``(targets, live list)`` of a ``Selection``: the list read only when it needs one (see ``live_names``).
+
+        The selected names ``exclude`` protects go to the result's ``excluded``, with a warning for those named explicitly.
+        """
+        live = self.live_names(consequence) if selection.needs_list else None
+        targets, self.result['excluded'], excluded_explicit = selection.resolve(live)
+        self.warnings.extend(selection.warnings)
+        self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
+        return targets, live
 
     def run_batch(self, func, items, record=None, on_result=None, on_error=None, interrupted=None):
         """``client.run_concurrently``, its results passed to ``record``; a stopped batch records what was done and exits.

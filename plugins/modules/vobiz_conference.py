@@ -280,7 +280,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, failures_message, summary
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, excluded_name_warning, matches_any
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, matches_any
 
 
 class ConferenceHangup(VobizModule):
@@ -336,19 +336,16 @@ class ConferenceHangup(VobizModule):
 
     def run(self):
         selection = self.selection
-        live = None
         if selection.all and self.check_mode:
-            live = self.live_names('this dry run cannot tell whether any room is live; a real run sends the '
-                                   'hang-up of all conferences regardless.')
+            targets, live = self.select(selection, 'this dry run cannot tell whether any room is live; a real run sends the '
+                                        'hang-up of all conferences regardless.')
         elif selection.all:
-            live = self.live_names('rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
-        elif selection.needs_list:
-            live = self.live_names('match may have missed rooms.')
-        targets, self.result['excluded'], excluded_explicit = selection.resolve(live)
-        self.warnings.extend(selection.warnings)
+            targets, live = self.select(
+                selection, 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
+        else:
+            targets, live = self.select(selection)
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
             self.result['unmatched'] = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
-        self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
         if self.policy is not None and targets:
             targets = self.apply_policy(targets)
         if selection.all and not self.check_mode:

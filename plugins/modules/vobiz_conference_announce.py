@@ -218,11 +218,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, failures_message, summary
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
-    Selection,
-    excluded_name_warning,
-    normalize_member_ids,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, normalize_member_ids
 
 MAX_TEXT = 1000
 MAX_WAIT = 3600
@@ -313,10 +309,7 @@ class ConferenceAnnounce(VobizModule):
             [(len(result[key]), labels.get(key, key)) for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted')]))
 
     def run(self):
-        live = self.live_names('match may have missed rooms.') if self.selection.needs_list else None
-        targets, self.result['excluded'], excluded_explicit = self.selection.resolve(live)
-        self.warnings.extend(self.selection.warnings)
-        self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
+        targets, dummy = self.select(self.selection)
         self.run_batch(self.predict if self.check_mode else self.announce, targets, self.record, on_result=self.log,
                        on_error=self.item_error, interrupted=lambda: 'Announced in {0} conference(s); {1} interrupted in '
                        'flight (outcome unknown); {2} not started.'.format(
