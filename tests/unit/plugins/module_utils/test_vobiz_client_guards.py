@@ -18,7 +18,7 @@ import threading
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils._vobiz import VobizAuthError, VobizClient
-from ansible_collections.vobiz.voice.tests.unit.reliability.stand_ins import ScriptedServer
+from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
 
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'

@@ -6,7 +6,7 @@
 
 """Case 8, through ansible-runner: where a token passed by environment ends up.
 
-ansible-runner is in ``tests/unit/requirements.txt``, so ansible-test installs it next to the
+ansible-runner is in ``requirements-dev.txt``, so the gate runs it next to the
 ansible-core under test; it runs here for real, as its own process, with that ansible-core
 (``ansible-playbook`` is a shim for ``python -m ansible.cli.playbook`` on this interpreter).
 Three private data dirs, run at the same time:
@@ -32,9 +32,9 @@ import time
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
+from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
 
-pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (tests/unit/requirements.txt lists it)')
+pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (requirements-dev.txt lists it)')
 
 WRONG_TOKEN = 'wrong-token-runner-8e21f0'
 
