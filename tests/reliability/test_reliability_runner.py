@@ -114,6 +114,7 @@ SHORT_PLAYBOOK = '''---
         name: "{{ room }}"
 '''
 
+
 def make_pdd(base, name, playbook, python, envvars=None, extravars=None):
     pdd = base / name
     (pdd / 'project').mkdir(parents=True)
