@@ -5,6 +5,9 @@ It does the plumbing ansible-test needs on this kind of machine (a copy of the c
 under ``ansible_collections/vobiz/voice``, a stand-in for the unreachable get-pip download,
 real interpreters instead of pyenv shims), runs every step with a time limit, prints a table
 of steps and one closing ``N passed, N failed`` line, and exits non-zero when any step failed.
+Steps run in chains (the main ansible-test steps, each version leg, the process-level suites and
+checks), each chain on its own copy of the collection (ansible-test writes ``tests/output`` into it),
+at most two chains at once on a 2-core machine (``--jobs``); each step's output goes to its own log.
 The community's checks (lint, docs-check, license-check, extra-checks, ansible-lint,
 build-import-check, molecule) are antsibull-nox sessions (noxfile.py, antsibull-nox.toml) run from
 here; what no library does here (ansible-test without Docker, the version legs, the EE, AWX,
@@ -14,6 +17,7 @@ runner, many-accounts and rulebook checks) stays in this file and its neighbours
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import glob
 import hashlib
@@ -24,7 +28,9 @@ import re
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -51,6 +57,8 @@ CANDIDATE_PYTHONS = ('3.8', '3.9', '3.10', '3.11', '3.12', '3.13', '3.14')
 PYTEST_SUMMARY = re.compile(r'^=+ .*\b(passed|failed|error|errors|skipped|no tests ran)\b.* in [\d.]+s.* =+$')
 INTEGRATION_TARGET = re.compile(r'^Running (\S+) integration test role')
 TAIL_LINES = 40
+# Steps that may run at once: the machine this runs on has two cores, and an ansible-playbook run uses about one.
+DEFAULT_JOBS = 2
 
 
 @dataclasses.dataclass
@@ -80,6 +88,7 @@ class Result:
     failed: int = 0
     skipped: int = 0
     note: str = ''
+    order: tuple = ()  # (chain, step within the chain): the table lists steps in this order, whatever ran first
 
 
 def real_python(version: str) -> str | None:
@@ -141,22 +150,32 @@ def source_files() -> list[str]:
                   if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip))
 
 
-def sync_collection() -> None:
+def copy_root(chain: str) -> pathlib.Path:
+    """The directory holding ``ansible_collections/`` for a chain's own copy of the collection."""
+    return WORK / 'copies' / chain
+
+
+def copy_of(root: pathlib.Path) -> pathlib.Path:
+    """The collection inside a directory made by ``copy_root``."""
+    return root / 'ansible_collections' / 'vobiz' / 'voice'
+
+
+def sync_collection(coll: pathlib.Path = COLL) -> None:
     """Copy the collection to where ansible-test insists it lives (a symlink is not enough)."""
-    if COLL.exists():
-        shutil.rmtree(COLL)
+    if coll.exists():
+        shutil.rmtree(coll)
     for name in source_files():
-        target = COLL / name
+        target = coll / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target, follow_symlinks=False)
 
 
-def leg_env(leg: Leg) -> dict[str, str]:
-    """Environment for commands of one leg."""
+def leg_env(leg: Leg, collections: pathlib.Path = WORK) -> dict[str, str]:
+    """Environment for commands of one leg on the copy under ``collections``."""
     env = dict(os.environ)
     env['PATH'] = os.pathsep.join([str(leg.bin), str(PYBIN), env.get('PATH', '')])
     env['ANSIBLE_PYTHON_INTERPRETER'] = str(leg.bin / 'python')
-    env['ANSIBLE_COLLECTIONS_PATH'] = str(WORK)
+    env['ANSIBLE_COLLECTIONS_PATH'] = str(collections)
     env['ANSIBLE_NOCOLOR'] = '1'
     env['PY_COLORS'] = '0'
     env.pop('PYENV_VERSION', None)
@@ -178,29 +197,49 @@ def junit_counts(directory: pathlib.Path) -> tuple[int, int, int]:
 
 
 class Gate:
-    """Runs the steps and keeps their results."""
+    """Runs the steps (up to ``jobs`` chains of them at once) and keeps their results."""
 
     def __init__(self, step_filter: list[str]):
         self.results: list[Result] = []
         self.step_filter = step_filter
+        self.lock = threading.Lock()
+        self.running: dict[int, subprocess.Popen] = {}
+        self.stopping = False
+        self.chain = threading.local()
 
     def wanted(self, name: str) -> bool:
         """True when the step was selected (all by default)."""
         return not self.step_filter or any(word in name for word in self.step_filter)
 
+    def say(self, *lines: str) -> None:
+        """Print lines as one block, so that the output of steps ending at once does not interleave."""
+        with self.lock:
+            for line in lines:
+                print(line, flush=True)
+
+    def next_order(self) -> tuple:
+        """Where the next step of this thread's chain goes in the table."""
+        index, steps = getattr(self.chain, 'index', 0), getattr(self.chain, 'steps', 0)
+        self.chain.steps = steps + 1
+        return (index, steps)
+
     def skip(self, name: str, reason: str) -> None:
         """Record a step that cannot run here, loudly."""
-        print(f'SKIPPED {name}: {reason}', flush=True)
-        self.results.append(Result(name, 'SKIPPED', note=reason))
+        self.say(f'SKIPPED {name}: {reason}')
+        with self.lock:
+            self.results.append(Result(name, 'SKIPPED', note=reason, order=self.next_order()))
 
     def run(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path = COLL, timeout: int = 900,
             count: str = 'one', check=None) -> Result:
         """Run one step; count its test cases by ``count`` ('one', 'junit' or 'targets')."""
+        order = self.next_order()
+        if self.stopping:
+            return self._record(Result(name, 'FAILED', note='not run: the gate was interrupted', order=order), time.monotonic(), [])
         junit_dir = cwd / 'tests' / 'output' / 'junit'
         if count == 'junit' and junit_dir.exists():
             shutil.rmtree(junit_dir)
         log_path = LOGS / (re.sub(r'[^A-Za-z0-9_.-]+', '_', name) + '.log')
-        print(f'==> {name}', flush=True)
+        self.say(f'==> {name}')
         started = time.monotonic()
         lines: list[str] = []
         with open(log_path, 'w', encoding='utf-8') as log:
@@ -209,27 +248,33 @@ class Gate:
                 proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, text=True, errors='replace', start_new_session=True)
             except OSError as exc:
-                return self._record(Result(name, 'FAILED', note=f'cannot start: {exc}'), started, [str(exc)])
+                return self._record(Result(name, 'FAILED', note=f'cannot start: {exc}', order=order), started, [str(exc)])
+            with self.lock:
+                self.running[proc.pid] = proc
             deadline = started + timeout
             timed_out = False
-            for line in proc.stdout or ():
-                log.write(line)
-                lines.append(line.rstrip('\n'))
-                if PYTEST_SUMMARY.match(line.strip()) or line.startswith('TOTAL '):
-                    print('    ' + line.strip(), flush=True)
-                if time.monotonic() > deadline:
-                    timed_out = True
-                    os.killpg(proc.pid, 9)
-                    break
             try:
-                returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                os.killpg(proc.pid, 9)
-                returncode = proc.wait()
-        result = Result(name, 'PASSED' if returncode == 0 and not timed_out else 'FAILED')
+                for line in proc.stdout or ():
+                    log.write(line)
+                    lines.append(line.rstrip('\n'))
+                    if time.monotonic() > deadline:
+                        timed_out = True
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        break
+                try:
+                    returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    returncode = proc.wait()
+            finally:
+                with self.lock:
+                    self.running.pop(proc.pid, None)
+        result = Result(name, 'PASSED' if returncode == 0 and not timed_out else 'FAILED', order=order)
         if timed_out:
             result.note = f'timed out after {timeout}s'
+        elif self.stopping:
+            result.note = 'interrupted'
         elif returncode != 0:
             result.note = f'exit {returncode}'
         if check and result.status == 'PASSED':
@@ -255,17 +300,55 @@ class Gate:
 
     def _record(self, result: Result, started: float, lines: list[str]) -> Result:
         result.seconds = time.monotonic() - started
+        block = ['    ' + line.strip() for line in lines if PYTEST_SUMMARY.match(line.strip()) or line.startswith('TOTAL ')]
         if result.status == 'FAILED':
-            print(f'FAILED {result.name} ({result.note}); last lines of its output:', flush=True)
-            for line in lines[-TAIL_LINES:]:
-                print('    | ' + line, flush=True)
+            block.append(f'FAILED {result.name} ({result.note}); last lines of its output:')
+            block.extend('    | ' + line for line in lines[-TAIL_LINES:])
         else:
-            print(f'    ok in {result.seconds:.0f}s', flush=True)
-        self.results.append(result)
+            block.append(f'    ok in {result.seconds:.0f}s: {result.name}')
+        self.say(*block)
+        with self.lock:
+            self.results.append(result)
         return result
+
+    def run_chains(self, chains: list, jobs: int) -> None:
+        """Start the chains in the order given, ``jobs`` at once.
+
+        A chain is (its place in the table, a function calling ``run``/``skip`` in order).
+        """
+        def start(index: int, chain) -> None:
+            self.chain.index, self.chain.steps = index, 0
+            chain()
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
+        futures = [pool.submit(start, index, chain) for index, chain in chains]
+        try:
+            for future in futures:
+                future.result()
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+    def stop(self) -> None:
+        """Ctrl-C: start no further step and end the running ones (each runs in its own session, out of the terminal's reach)."""
+        self.stopping = True
+        with self.lock:
+            procs = list(self.running.values())
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for proc in procs:
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 10
+            while sig == signal.SIGTERM and time.monotonic() < deadline and any(proc.poll() is None for proc in procs):
+                time.sleep(0.2)
 
     def report(self) -> int:
         """Print the table and the closing line; return the exit code."""
+        self.results.sort(key=lambda res: res.order)
         print('\n{:<44} {:>8} {:>7} {:>7} {:>7}  {}'.format('step', 'result', 'time', 'passed', 'failed', 'note'))
         for res in self.results:
             print(f'{res.name:<44} {res.status:>8} {res.seconds:>6.0f}s {res.passed:>7} {res.failed:>7}  {res.note}')
@@ -359,8 +442,11 @@ def main() -> int:
     """Run the gate."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('steps', nargs='*', help='run only the steps whose names contain one of these words')
+    parser.add_argument('--jobs', type=int, default=int(os.environ.get('VOBIZ_GATE_JOBS') or DEFAULT_JOBS),
+                        help=f'chains of steps run at once (default {DEFAULT_JOBS}, or VOBIZ_GATE_JOBS)')
     args = parser.parse_args()
 
+    gate_started = time.monotonic()
     for directory in (WORK, LOGS, DIST):
         directory.mkdir(parents=True, exist_ok=True)
     pythons = prepare_pythons()
@@ -374,93 +460,136 @@ def main() -> int:
     test = str(main_leg.bin / 'ansible-test')
     py = str(main_leg.bin / 'python')
 
-    # The community's checks first: ansible-test below fills the copy with tests/output, which they would walk.
-    importer_result = NOX_BUILD / 'importer_result.json'
-    if importer_result.exists():
-        importer_result.unlink()
-    nox_steps = [step for step in (
-        NoxStep('nox lint: ruff check, yamllint', 'lint', 300),
-        NoxStep('nox docs-check: antsibull-docs lint', 'docs-check', 300),
-        NoxStep('nox license-check: reuse lint', 'license-check', 300),
-        NoxStep('nox extra-checks (action groups, files)', 'extra-checks', 300),
-        NoxStep('nox ansible-lint --profile production', 'ansible-lint', 600),
-        NoxStep('nox build-import-check (galaxy-importer)', 'build-import-check', 600, importer_check(importer_result)),
-        NoxStep('nox molecule test (conference_maintenance)', 'molecule', 600),
-    ) if gate.wanted(step.name)]
-    built = False
-    if nox_steps:
-        run_nox_steps(gate, main_leg, nox_steps)
-        built = any(res.name.startswith('nox build-import-check') and res.status == 'PASSED' for res in gate.results)
-        # Their sessions leave .ansible/ and molecule state behind; ansible-test checks every file of the copy.
-        sync_collection()
+    def main_chain() -> None:
+        """The community's checks, then ansible-test on core 2.19 and what needs the built tarball, on the main copy."""
+        # The community's checks first: ansible-test below fills the copy with tests/output, which they would walk.
+        importer_result = NOX_BUILD / 'importer_result.json'
+        if importer_result.exists():
+            importer_result.unlink()
+        nox_steps = [step for step in (
+            NoxStep('nox lint: ruff check, yamllint', 'lint', 300),
+            NoxStep('nox docs-check: antsibull-docs lint', 'docs-check', 300),
+            NoxStep('nox license-check: reuse lint', 'license-check', 300),
+            NoxStep('nox extra-checks (action groups, files)', 'extra-checks', 300),
+            NoxStep('nox ansible-lint --profile production', 'ansible-lint', 600),
+            NoxStep('nox build-import-check (galaxy-importer)', 'build-import-check', 600, importer_check(importer_result)),
+            NoxStep('nox molecule test (conference_maintenance)', 'molecule', 600),
+        ) if gate.wanted(step.name)]
+        built = False
+        if nox_steps:
+            run_nox_steps(gate, main_leg, nox_steps)
+            built = any(res.name.startswith('nox build-import-check') and res.status == 'PASSED' for res in gate.results)
+            # Their sessions leave .ansible/ and molecule state behind; ansible-test checks every file of the copy.
+            sync_collection()
 
-    if gate.wanted('sanity'):
-        gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'],
-                 env=env, timeout=1500, count='junit')
-    if gate.wanted('units'):
-        gate.run('units (core 2.19, py3.11, coverage)', [test, 'units', '--venv', '--python', '3.11', '--coverage', '--color', 'no'],
-                 env=env, timeout=900, count='junit')
-        figures = COLL / 'tests' / 'output' / 'reliability-figures.md'
-        if figures.exists():
-            print('    reliability figures (tests/unit/reliability):\n' + figures.read_text(encoding='utf-8'), flush=True)
-        gate.run('coverage report', [test, 'coverage', 'report', '--color', 'no'], env=env, timeout=300)
-    if gate.wanted('integration'):
-        gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'],
-                 env=env, timeout=1200, count='targets')
-    if gate.wanted('docs'):
-        gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env, timeout=600)
-    if gate.wanted('checkers'):
-        gate.run('pytest tools/tests (checker tests)',
-                 [py, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--junitxml', 'tests/output/junit/tools-tests.xml', 'tools/tests'],
-                 env=env, timeout=300, count='junit')
-    if gate.wanted('ee'):
-        gate.run('EE: ansible-builder create + introspect', [py, 'tools/check_ee.py'], env=env, timeout=300)
-    if gate.wanted('awx'):
-        gate.run('AWX credential type (AWX rules)', [py, 'tools/check_awx_credential_type.py'], env=env, timeout=120)
-    if gate.wanted('runner'):
-        gate.run('ansible-runner: ci_teardown, no token leak', [py, 'tools/check_runner.py'], env=env, timeout=300)
-    if gate.wanted('accounts'):
-        gate.run('ci_teardown: 20 accounts, forks 10, 1 bad', [py, 'tools/check_many_accounts.py'], env=env, timeout=300)
-    if gate.wanted('rulebook'):
-        rulebook_step = 'ansible-rulebook: enforce_limits against the emulator'
-        if shutil.which('java') is None:
-            gate.skip(rulebook_step, 'java not found (ansible-rulebook needs a JDK 17)')
-        else:
-            gate.run(rulebook_step, [py, 'tools/check_rulebook.py'], env=env, timeout=300)
-    if gate.wanted('eda'):
-        gate.run('EDA credential type (AWX rules)', [py, 'tools/check_awx_credential_type.py', 'extensions/eda/credential_type_vobiz.yml'],
-                 env=env, timeout=120)
-    if gate.wanted('changelog'):
-        gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
-    tarballs = sorted(NOX_BUILD.glob('vobiz-voice-*.tar.gz'))
-    if built and tarballs:
-        for old in DIST.glob('*'):
-            if old.is_file():
-                old.unlink()
-            else:
-                shutil.rmtree(old)
-        galaxy = str(main_leg.bin / 'ansible-galaxy')
-        install_dir = str(DIST / 'installed')
-        installed = gate.run('ansible-galaxy collection install', [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
-                             env=env, cwd=DIST, timeout=300)
-        if installed.status == 'PASSED':
-            gate.run('ansible-galaxy collection verify --offline', [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
-                     env=env, cwd=DIST, timeout=300)
+        if gate.wanted('sanity'):
+            gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'],
+                     env=env, timeout=1500, count='junit')
+        if gate.wanted('units'):
+            gate.run('units (core 2.19, py3.11, coverage)', [test, 'units', '--venv', '--python', '3.11', '--coverage', '--color', 'no'],
+                     env=env, timeout=900, count='junit')
+            gate.run('coverage report', [test, 'coverage', 'report', '--color', 'no'], env=env, timeout=300)
+        if gate.wanted('integration'):
+            gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'],
+                     env=env, timeout=1200, count='targets')
+        if gate.wanted('docs'):
+            gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env, timeout=600)
+        if gate.wanted('checkers'):
+            gate.run('pytest tools/tests (checker tests)',
+                     [py, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--junitxml', 'tests/output/junit/tools-tests.xml', 'tools/tests'],
+                     env=env, timeout=300, count='junit')
+        if gate.wanted('changelog'):
+            gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
+        tarballs = sorted(NOX_BUILD.glob('vobiz-voice-*.tar.gz'))
+        if built and tarballs:
+            for old in DIST.glob('*'):
+                if old.is_file():
+                    old.unlink()
+                else:
+                    shutil.rmtree(old)
+            galaxy = str(main_leg.bin / 'ansible-galaxy')
+            install_dir = str(DIST / 'installed')
+            installed = gate.run('ansible-galaxy collection install', [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
+                                 env=env, cwd=DIST, timeout=300)
+            if installed.status == 'PASSED':
+                gate.run('ansible-galaxy collection verify --offline', [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
+                         env=env, cwd=DIST, timeout=300)
+
+    def suites_chain() -> None:
+        """The process-level suites (plain pytest, not ansible-test units) and the checks no library does, on their own copy."""
+        names = {
+            'reliability suite': 'reliability suite (tests/reliability, pytest)',
+            'emulator suite': 'emulator suite (tests/emulator/tests, pytest)',
+            'ee': 'EE: ansible-builder create + introspect',
+            'awx': 'AWX credential type (AWX rules)',
+            'runner': 'ansible-runner: ci_teardown, no token leak',
+            'accounts': 'ci_teardown: 20 accounts, forks 10, 1 bad',
+            'rulebook': 'ansible-rulebook: enforce_limits against the emulator',
+            'eda': 'EDA credential type (AWX rules)',
+        }
+        if not any(gate.wanted(word) for word in names):
+            return
+        root = copy_root('suites')
+        coll = copy_of(root)
+        sync_collection(coll)
+        suite_env = leg_env(main_leg, root)
+        suite_env['PYTHONPATH'] = str(root)  # the suites import the collection as ansible_collections.vobiz.voice
+        for word, directory in (('reliability suite', 'tests/reliability'), ('emulator suite', 'tests/emulator/tests')):
+            if not gate.wanted(word):
+                continue
+            gate.run(names[word], [py, '-m', 'pytest', '-p', 'no:cacheprovider', '-n', '2', '--rootdir', 'tests',
+                                   '--junitxml', f'tests/output/junit/{word.split()[0]}.xml', directory],
+                     env=suite_env, cwd=coll, timeout=900, count='junit')
+            figures = coll / 'tests' / 'output' / 'reliability-figures.md'
+            if word == 'reliability suite' and figures.exists():
+                gate.say('    reliability figures (tests/reliability):\n' + figures.read_text(encoding='utf-8'))
+        checks = (
+            ('ee', [py, 'tools/check_ee.py'], 300),
+            ('awx', [py, 'tools/check_awx_credential_type.py'], 120),
+            ('runner', [py, 'tools/check_runner.py'], 300),
+            ('accounts', [py, 'tools/check_many_accounts.py'], 300),
+            ('rulebook', [py, 'tools/check_rulebook.py'], 300),
+            ('eda', [py, 'tools/check_awx_credential_type.py', 'extensions/eda/credential_type_vobiz.yml'], 120),
+        )
+        for word, cmd, timeout in checks:
+            if not gate.wanted(word):
+                continue
+            if word == 'rulebook' and shutil.which('java') is None:
+                gate.skip(names[word], 'java not found (ansible-rulebook needs a JDK 17)')
+                continue
+            gate.run(names[word], cmd, env=suite_env, cwd=coll, timeout=timeout)
+
+    def leg_chain(leg: Leg):
+        """Units and integration of one version leg, on its own copy."""
+        def chain() -> None:
+            if not (gate.wanted('matrix') or gate.wanted(leg.name.split()[0])):
+                return
+            name = f'core {leg.name} on py{leg.python_version}'
+            if not ensure_leg(leg, pythons.get(leg.python_version)):
+                gate.skip(f'units + integration, {name}', leg.skip_reason)
+                return
+            root = copy_root(leg.name.split()[0])
+            coll = copy_of(root)
+            sync_collection(coll)
+            leg_test = str(leg.bin / 'ansible-test')
+            gate.run(f'units ({name})', [leg_test, 'units', '--venv', '--python', leg.python_version, '--color', 'no'],
+                     env=leg_env(leg, root), cwd=coll, timeout=900, count='junit')
+            gate.run(f'integration ({name})', [leg_test, 'integration', '--venv', '--python', leg.python_version, '--color', 'no'],
+                     env=leg_env(leg, root), cwd=coll, timeout=1200, count='targets')
+        return chain
 
     legs = [Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
             Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt')]
-    for leg in legs:
-        if not (gate.wanted('matrix') or gate.wanted(leg.name.split()[0])):
-            continue
-        name = f'core {leg.name} on py{leg.python_version}'
-        if not ensure_leg(leg, pythons.get(leg.python_version)):
-            gate.skip(f'units + integration, {name}', leg.skip_reason)
-            continue
-        leg_test = str(leg.bin / 'ansible-test')
-        gate.run(f'units ({name})', [leg_test, 'units', '--venv', '--python', leg.python_version, '--color', 'no'],
-                 env=leg_env(leg), timeout=900, count='junit')
-        gate.run(f'integration ({name})', [leg_test, 'integration', '--venv', '--python', leg.python_version, '--color', 'no'],
-                 env=leg_env(leg), timeout=1200, count='targets')
+    # Started longest first, so that the two lanes end close together: main (about 10 min), newest, floor, the suites;
+    # the table lists main, suites and checks, floor, newest.
+    chains = [(0, main_chain), (3, leg_chain(legs[1])), (2, leg_chain(legs[0])), (1, suites_chain)]
+    try:
+        gate.run_chains(chains, args.jobs)
+    except KeyboardInterrupt:
+        print('\ninterrupted: the running steps were ended', flush=True)
+        gate.report()
+        return 130
+    print(f'\nwall time {(time.monotonic() - gate_started) / 60:.1f} min with up to {args.jobs} steps at once', flush=True)
     return gate.report()
 
 

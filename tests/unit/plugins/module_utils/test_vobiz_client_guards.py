@@ -19,7 +19,7 @@ import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizAuthError
-from ansible_collections.vobiz.voice.tests.unit.reliability.stand_ins import ScriptedServer
+from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
 
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'
@@ -101,19 +101,15 @@ def test_redirect_is_not_followed(scripted, status):
     assert outcome.outcome == 'failed' and outcome.status == status
 
 
-def test_fatal_error_ends_a_backoff_wait_at_once(emulator):
-    """Defect: a backoff sleep is not cut short when another worker hits a fatal error.
+def stop_a_batch_with_a_403(emulator, client, busy_fault, guard):
+    """Hang up ``busy`` (which meets ``busy_fault``) and ``secret`` (403) in one batch of two workers, in a thread.
 
-    ``busy`` is told to come back in three minutes (503, Retry-After 180: a wait for that request
-    alone; a 429's Retry-After would hold every worker in the pacer); while its worker waits,
-    the next room gets a 403, which stops the batch. The waiting worker must stop at once without
-    its retry. With the defect the batch waits the three minutes: the guard (a third of that, and
-    thousands of times what a right client needs) fails it first.
+    The 403 must stop the batch: the thread ends within ``guard`` seconds (a hang guard, never a speed
+    test), the batch raises the 403, and each room got exactly one request.
     """
     emulator.add_conference('busy')
     emulator.add_conference('secret')
-    emulator.configure(forbidden=['secret'], faults=[{'kind': '503_retry_after', 'match': 'busy', 'retry_after': 180}])
-    client = make_client(emulator.api_url, parallel=2, retry_max_wait=600, sleep=None)
+    emulator.configure(forbidden=['secret'], faults=[dict(busy_fault, match='busy')])
     outcome = {}
 
     def batch():
@@ -124,18 +120,28 @@ def test_fatal_error_ends_a_backoff_wait_at_once(emulator):
 
     worker = threading.Thread(target=batch, daemon=True)
     worker.start()
-    worker.join(60)
-    assert not worker.is_alive(), 'the worker waiting out a Retry-After was not woken by the 403'
+    worker.join(guard)
+    assert not worker.is_alive(), 'a worker waiting to retry was not stopped by the 403'
     assert outcome['error'].status == 403
     assert sorted((e['conference'], e['status']) for e in emulator.requests()) == [('busy', 503), ('secret', 403)]
+
+
+def test_fatal_error_ends_a_backoff_wait_at_once(emulator):
+    """Defect: a backoff sleep is not cut short when another worker hits a fatal error.
+
+    ``busy`` is told to come back in three minutes (503, Retry-After 180: a wait for that request
+    alone; a 429's Retry-After would hold every worker in the pacer); while its worker waits,
+    the next room gets a 403, which stops the batch. The waiting worker must stop at once without
+    its retry. With the defect the batch waits the three minutes: the guard (a third of that, and
+    thousands of times what a right client needs) fails it first.
+    """
+    client = make_client(emulator.api_url, parallel=2, retry_max_wait=600, sleep=None)
+    stop_a_batch_with_a_403(emulator, client, {'kind': '503_retry_after', 'retry_after': 180}, guard=60)
     assert emulator.live_names() == ['busy', 'secret']
 
 
 def test_no_retry_is_sent_once_the_batch_is_stopped(emulator):
     """Defect: a worker sends its retry after another worker's fatal error (injected sleep, no real wait)."""
-    emulator.add_conference('busy')
-    emulator.add_conference('secret')
-    emulator.configure(forbidden=['secret'], faults=[{'kind': '503', 'match': 'busy'}])
     waits = []
 
     def sleep_until_the_batch_is_stopped(seconds):
@@ -146,21 +152,8 @@ def test_no_retry_is_sent_once_the_batch_is_stopped(emulator):
 
     stopped = Poll()
     client = make_client(emulator.api_url, parallel=2, retries=5, sleep=sleep_until_the_batch_is_stopped)
-    outcome = {}
-
-    def batch():
-        try:
-            client.run_concurrently(client.hangup, ['busy', 'secret'])
-        except VobizAuthError as exc:
-            outcome['error'] = exc
-
-    worker = threading.Thread(target=batch, daemon=True)
-    worker.start()
-    worker.join(HANG_GUARD)
-    assert not worker.is_alive()
-    assert outcome['error'].status == 403
+    stop_a_batch_with_a_403(emulator, client, {'kind': '503'}, guard=HANG_GUARD)
     assert len(waits) == 1
-    assert sorted((e['conference'], e['status']) for e in emulator.requests()) == [('busy', 503), ('secret', 403)]
 
 
 def test_first_request_goes_alone_before_the_batch_fans_out(emulator):

@@ -17,7 +17,7 @@ import pytest
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
-from ansible_collections.vobiz.voice.tests.unit.reliability.stand_ins import ScriptedServer
+from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
 
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import TOKEN, run, timed
+from ansible_collections.vobiz.voice.tests.reliability.helpers import TOKEN, run, timed
 
 pytest.importorskip('trustme')
 

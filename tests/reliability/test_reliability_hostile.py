@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import (
+from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     read_audit,
     run,

@@ -6,19 +6,20 @@
 
 """Case 8, through ansible-runner: where a token passed by environment ends up.
 
-ansible-runner is in ``tests/unit/requirements.txt``, so ansible-test installs it next to the
+ansible-runner is in ``requirements-dev.txt``, so the gate runs it next to the
 ansible-core under test; it runs here for real, as its own process, with that ansible-core
 (``ansible-playbook`` is a shim for ``python -m ansible.cli.playbook`` on this interpreter).
-Three private data dirs, run at the same time:
+Two private data dirs, run at the same time:
 
 * ``cli``: the documented layout, token in ``env/envvars``, a playbook through every module and
   the role at ``-vvvv`` with failures forced. The token must be in no output, no job event, no
   audit line; the files that hold it must be exactly ``env/envvars`` (our own input) and
   ``artifacts/<ident>/command`` (ansible-runner writes the whole job environment there);
-* ``suppressed``: the Python API with ``envvars=`` and ``suppress_env_files=True``: no
-  ``env/envvars`` any more, but ``artifacts/<ident>/command`` still holds the token;
 * ``file``: the token in a 0600 file outside the private data dir, read by the playbook with
   ``lookup('file')`` into ``module_defaults``: no file under the private data dir holds it.
+
+``suppress_env_files=True`` (no ``env/envvars``, but ``artifacts/<ident>/command`` still holds the
+token) is checked once, by ``tools/check_runner.py`` (gate step ``runner``).
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ import time
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
+from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
 
-pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (tests/unit/requirements.txt lists it)')
+pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (requirements-dev.txt lists it)')
 
 WRONG_TOKEN = 'wrong-token-runner-8e21f0'
 
@@ -113,14 +114,6 @@ SHORT_PLAYBOOK = '''---
         name: "{{ room }}"
 '''
 
-API_SCRIPT = '''
-import json, sys
-import ansible_runner
-spec = json.load(sys.stdin)
-runner = ansible_runner.run(quiet=True, **spec)
-print(json.dumps({"rc": runner.rc, "status": runner.status}))
-'''
-
 
 def make_pdd(base, name, playbook, python, envvars=None, extravars=None):
     pdd = base / name
@@ -161,7 +154,7 @@ def _generic(relpath):
 
 def test_ansible_runner_artifacts(emulators, figures, tmp_path):
     emu = emulators()
-    for name in ('run-1', 'run-2', 'run-3', 'run-broken', 'run-forbidden', 'run-api', 'run-file'):
+    for name in ('run-1', 'run-2', 'run-3', 'run-broken', 'run-forbidden', 'run-file'):
         emu.add_conference(name)
     emu.configure(forbidden=['run-forbidden'], faults=[dict(kind='503', method='DELETE', match='run-broken')])
 
@@ -183,25 +176,19 @@ def test_ansible_runner_artifacts(emulators, figures, tmp_path):
 
     cli = make_pdd(tmp_path, 'cli', FULL_PLAYBOOK, sys.executable, envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN),
                    extravars=dict(audit_dir=str(audit_dir)))
-    suppressed = make_pdd(tmp_path, 'suppressed', SHORT_PLAYBOOK, sys.executable)
     by_file = make_pdd(tmp_path, 'file', SHORT_PLAYBOOK, sys.executable, envvars=connection,
                        extravars=dict(room='run-file', token_file=str(token_file)))
-    api_spec = dict(private_data_dir=str(suppressed), playbook='site.yml', envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN),
-                    extravars=dict(room='run-api'), suppress_env_files=True)
 
     started = time.monotonic()
     procs = {
         'cli': subprocess.Popen([sys.executable, '-m', 'ansible_runner', 'run', str(cli), '-p', 'site.yml', '-vvvv'],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env),
-        'suppressed': subprocess.Popen([sys.executable, '-c', API_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, env=env),
         'file': subprocess.Popen([sys.executable, '-m', 'ansible_runner', 'run', str(by_file), '-p', 'site.yml'],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env),
     }
     outputs = {}
     for name, proc in procs.items():
-        data = json.dumps(api_spec).encode('utf-8') if name == 'suppressed' else None
-        out, err = proc.communicate(data, timeout=240)
+        out, err = proc.communicate(timeout=240)
         outputs[name] = (proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'))
     seconds = time.monotonic() - started
 
@@ -209,7 +196,6 @@ def test_ansible_runner_artifacts(emulators, figures, tmp_path):
         assert returncode == 0, (name, out[-3000:], err[-3000:])
         for secret in (TOKEN, WRONG_TOKEN):
             assert secret not in out and secret not in err, name
-    assert json.loads(outputs['suppressed'][1].strip().splitlines()[-1]) == {'rc': 0, 'status': 'successful'}
 
     # The work was done, failures included.
     assert emu.live_names() == ['run-broken', 'run-forbidden']
@@ -221,17 +207,15 @@ def test_ansible_runner_artifacts(emulators, figures, tmp_path):
 
     # Where the token is: exactly these files, and the wrong token nowhere.
     assert files_holding(cli, TOKEN) == ['artifacts/<ident>/command', 'env/envvars']
-    assert files_holding(suppressed, TOKEN) == ['artifacts/<ident>/command']
-    assert not (suppressed / 'env' / 'envvars').exists()
     assert files_holding(by_file, TOKEN) == []
     # RUNNER_WRONG_TOKEN is in ansible-runner's own process environment (as an exported VOBIZ_AUTH_TOKEN
     # would be): that lands in artifacts/<ident>/command as well, and nowhere else.
-    for pdd in (cli, suppressed, by_file):
+    for pdd in (cli, by_file):
         assert files_holding(pdd, WRONG_TOKEN) == ['artifacts/<ident>/command']
     for path in audit_dir.iterdir():
         assert TOKEN not in path.read_text(encoding='ascii')
-    command = json.loads(next((suppressed / 'artifacts').glob('*/command')).read_text(encoding='utf-8'))
+    command = json.loads(next((cli / 'artifacts').glob('*/command')).read_text(encoding='utf-8'))
     assert command['env']['VOBIZ_AUTH_TOKEN'] == TOKEN  # the whole job environment, in clear text
 
-    figures.record('8', 'token hygiene via ansible-runner (3 private data dirs)', '3 runs, every module + role at -vvvv',
-                   '503, 403, 401 (wrong token), invalid option', len(emu.requests()), 5, 5, 0, seconds)
+    figures.record('8', 'token hygiene via ansible-runner (2 private data dirs)', '2 runs, every module + role at -vvvv',
+                   '503, 403, 401 (wrong token), invalid option', len(emu.requests()), 4, 4, 0, seconds)

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import MODULES, TOKEN, conn
+from ansible_collections.vobiz.voice.tests.reliability.helpers import MODULES, TOKEN, conn
 
 MISSING = object()
 

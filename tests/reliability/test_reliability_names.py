@@ -19,7 +19,7 @@ import urllib.parse
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import PREFIX, run
+from ansible_collections.vobiz.voice.tests.reliability.helpers import PREFIX, run
 
 SPECIALS = [
     '/', '?', '#', '%', ';', '+', '.', '..', ' ', '&', '=', '@', ':', ',', '\\', '"', "'", '<', '>', '~', '*', '[', ']',

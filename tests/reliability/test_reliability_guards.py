@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import run
-from ansible_collections.vobiz.voice.tests.unit.reliability.stand_ins import RecordingProxy
+from ansible_collections.vobiz.voice.tests.reliability.helpers import run
+from ansible_collections.vobiz.voice.tests.emulator.stand_ins import RecordingProxy
 
 PROXY_VARIABLES = ('HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY')
 

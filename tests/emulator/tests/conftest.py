@@ -9,6 +9,9 @@ import urllib.parse
 import pytest
 import requests
 
+# pytest finds fixtures by their names in a conftest module, so importing them is how they are shared.
+from ansible_collections.vobiz.voice.tests.emulator.pytest_fixtures import emulator, make_emulator  # noqa: F401  pylint: disable=unused-import
+
 
 class ApiClient:
     """Talks to an Emulator over real sockets.

@@ -26,10 +26,12 @@ import threading
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
+# pytest finds fixtures by their names in a conftest module, so importing them is how they are shared.
+from ansible_collections.vobiz.voice.tests.emulator.pytest_fixtures import make_emulator  # noqa: F401  pylint: disable=unused-import
 
 ROWS_ENV = 'VOBIZ_RELIABILITY_ROWS'
 FIGURES_ENV = 'VOBIZ_FIGURES_FILE'
-COLLECTION_ROOT = pathlib.Path(__file__).resolve().parents[3]
+COLLECTION_ROOT = pathlib.Path(__file__).resolve().parents[2]
 COLUMNS = ('case', 'load', 'faults injected', 'requests sent', 'rooms hung up / expected', 'lost', 'time')
 
 
@@ -150,7 +152,7 @@ def sleeps(monkeypatch):
 
 @pytest.fixture
 def emulators(make_emulator):
-    """The shared emulator factory (``make_emulator`` in tests/unit/conftest.py) under this suite's name."""
+    """The shared emulator factory (``make_emulator`` in tests/emulator/pytest_fixtures.py) under this suite's name."""
     return make_emulator
 
 

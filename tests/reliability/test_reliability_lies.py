@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import describe_faults, fault_counts, run, timed
+from ansible_collections.vobiz.voice.tests.reliability.helpers import describe_faults, fault_counts, run, timed
 
 LIES = dict(list_lies=True, retrieve_lies=True)
 ROOMS = ['ci-{0:02d}'.format(i) for i in range(30)] + ['Board Room', 'a/b']

@@ -33,7 +33,7 @@ import pytest
 
 from ansible.executor.task_queue_manager import TaskQueueManager
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import AUTH_ID, TOKEN, read_audit, subprocess_env
+from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, read_audit, subprocess_env
 
 ROOMS = ['intr-%03d' % i for i in range(200)]
 

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import (
+from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     TOKEN,
     read_audit,

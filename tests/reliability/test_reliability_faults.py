@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import collections
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import (
+from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     PREFIX,
     deleted_names,
     describe_faults,

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import (
+from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     TOKEN,
     run,

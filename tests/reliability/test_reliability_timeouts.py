@@ -21,7 +21,7 @@ import threading
 import pytest
 
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
-from ansible_collections.vobiz.voice.tests.unit.reliability.helpers import (
+from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     MODULES,
     TOKEN,
