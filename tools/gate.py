@@ -89,6 +89,7 @@ class Result:
     skipped: int = 0
     note: str = ''
     order: tuple = ()  # (chain, step within the chain): the table lists steps in this order, whatever ran first
+    cpu: float = 0.0  # user + system seconds of the step's processes (those its command waited for)
 
 
 def real_python(version: str) -> str | None:
@@ -182,6 +183,32 @@ def leg_env(leg: Leg, collections: pathlib.Path = WORK) -> dict[str, str]:
     return env
 
 
+def reap(proc: subprocess.Popen, deadline: float | None) -> tuple[int, float]:
+    """Wait for ``proc`` (until ``deadline``, else TimeoutExpired); return its exit code and CPU seconds.
+
+    The CPU time says what a step costs when the machine is shared and wall time says little.
+    """
+    while True:
+        try:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if deadline is not None else 0)
+        except ChildProcessError:  # reaped elsewhere
+            return (proc.returncode if proc.returncode is not None else -1), 0.0
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage.ru_utime + usage.ru_stime
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, 0)
+        time.sleep(0.2)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Kill a step's whole process group (each step runs in a session of its own)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def junit_counts(directory: pathlib.Path) -> tuple[int, int, int]:
     """Sum passed, failed and skipped test cases over the JUnit files in ``directory``."""
     passed = failed = skipped = 0
@@ -252,25 +279,25 @@ class Gate:
             with self.lock:
                 self.running[proc.pid] = proc
             deadline = started + timeout
-            timed_out = False
+            # Ends a step at its time limit even when it prints nothing (reading its output would wait forever).
+            watchdog = threading.Timer(timeout, kill_group, (proc,))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 for line in proc.stdout or ():
                     log.write(line)
                     lines.append(line.rstrip('\n'))
-                    if time.monotonic() > deadline:
-                        timed_out = True
-                        os.killpg(proc.pid, signal.SIGKILL)
-                        break
                 try:
-                    returncode = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    returncode = proc.wait()
+                    returncode, cpu = reap(proc, deadline + 5)
+                except subprocess.TimeoutExpired:  # its group is killed, but it has not ended
+                    kill_group(proc)
+                    returncode, cpu = reap(proc, None)
             finally:
+                watchdog.cancel()
                 with self.lock:
                     self.running.pop(proc.pid, None)
-        result = Result(name, 'PASSED' if returncode == 0 and not timed_out else 'FAILED', order=order)
+        timed_out = time.monotonic() - started >= timeout
+        result = Result(name, 'PASSED' if returncode == 0 and not timed_out else 'FAILED', order=order, cpu=cpu)
         if timed_out:
             result.note = f'timed out after {timeout}s'
         elif self.stopping:
@@ -305,7 +332,7 @@ class Gate:
             block.append(f'FAILED {result.name} ({result.note}); last lines of its output:')
             block.extend('    | ' + line for line in lines[-TAIL_LINES:])
         else:
-            block.append(f'    ok in {result.seconds:.0f}s: {result.name}')
+            block.append(f'    ok in {result.seconds:.0f}s (CPU {result.cpu:.0f}s): {result.name}')
         self.say(*block)
         with self.lock:
             self.results.append(result)
@@ -343,7 +370,8 @@ class Gate:
                 except ProcessLookupError:
                     pass
             deadline = time.monotonic() + 10
-            while sig == signal.SIGTERM and time.monotonic() < deadline and any(proc.poll() is None for proc in procs):
+            # Each step's own thread reaps its process (and then drops it from ``running``); no wait here.
+            while sig == signal.SIGTERM and time.monotonic() < deadline and any(proc.pid in self.running for proc in procs):
                 time.sleep(0.2)
 
     def report(self) -> int:
@@ -356,7 +384,8 @@ class Gate:
         failed = sum(res.failed for res in self.results)
         skipped = sum(res.skipped for res in self.results)
         total_time = sum(res.seconds for res in self.results)
-        print(f'\ntotal step time {total_time / 60:.1f} min; logs in {LOGS}')
+        total_cpu = sum(res.cpu for res in self.results)
+        print(f'\ntotal step time {total_time / 60:.1f} min (CPU {total_cpu / 60:.1f} min); logs in {LOGS}')
         print(f'{passed} passed, {failed} failed, {skipped} skipped')
         return 1 if failed or any(res.status == 'FAILED' for res in self.results) else 0
 

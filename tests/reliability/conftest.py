@@ -151,7 +151,7 @@ def sleeps(monkeypatch):
 
 
 @pytest.fixture
-def emulators(make_emulator):
+def emulators(make_emulator):  # noqa: F811  (the fixture imported above, by name)
     """The shared emulator factory (``make_emulator`` in tests/emulator/pytest_fixtures.py) under this suite's name."""
     return make_emulator
 

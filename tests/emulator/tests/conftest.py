@@ -71,7 +71,7 @@ class ApiClient:
 
 
 @pytest.fixture
-def api(emulator):
+def api(emulator):  # noqa: F811  (the fixture imported above, by name)
     """An ApiClient for the ``emulator`` fixture."""
     client = ApiClient(emulator)
     try:
