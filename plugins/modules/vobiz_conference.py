@@ -284,7 +284,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._selection import Sele
 
 
 class ConferenceHangup(VobizModule):
-    """Options -> client calls -> result."""
+    """Hangs up the selected conferences (or predicts it in check mode): one DELETE each, or one for ``all``."""
 
     options = dict(
         name=dict(type='raw'),
