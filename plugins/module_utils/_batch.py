@@ -8,7 +8,7 @@
 
 PRIVATE: part of the vobiz.voice collection only; may change in any release.
 
-``RunControl`` is the one stop switch of a client's run (fatal error, interrupt); ``run_batch``
+``RunControl`` is the one stop switch of a client's run (fatal error, interrupt); ``run_in_threads``
 runs one function over many items (the client's ``run_concurrently``); ``InterruptGuard`` turns
 SIGINT and SIGTERM into an interrupt of that run instead of killing the module mid-write.
 """
@@ -74,7 +74,7 @@ class RunControl:
         self.stop(error)
 
 
-def run_batch(control, func, items, parallel, redact, on_result=None, on_error=None):
+def run_in_threads(control, func, items, parallel, redact, on_result=None, on_error=None):
     """Run ``func(item)`` for every item on ``parallel`` threads (the client's ``run_concurrently``).
 
     ``control`` is the client's ``RunControl``; ``redact`` its ``Redactor.redact``.

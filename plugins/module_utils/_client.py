@@ -37,7 +37,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     is_error_body,
     parse_json_body,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._batch import RunControl, run_batch
+from ansible_collections.vobiz.voice.plugins.module_utils._batch import RunControl, run_in_threads
 from ansible_collections.vobiz.voice.plugins.module_utils._connection import (
     DEFAULT_PARALLEL,
     DEFAULT_RETRIES,
@@ -436,7 +436,7 @@ class VobizClient:
 
         ``on_result(item, result)`` runs in the calling thread as each result arrives; ``on_error``
         turns an item's unexpected error into its result. A fatal error or an interrupt stops the
-        batch and is raised with ``.results``. See ``_batch.run_batch`` for the whole contract.
+        batch and is raised with ``.results``. See ``_batch.run_in_threads`` for the whole contract.
         """
-        return run_batch(self._control, func, items, self.parallel, self.redactor.redact,
-                         on_result=on_result, on_error=on_error)
+        return run_in_threads(self._control, func, items, self.parallel, self.redactor.redact,
+                              on_result=on_result, on_error=on_error)

@@ -284,7 +284,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._selection import Sele
 
 
 class ConferenceHangup(VobizModule):
-    """Options -> client calls -> result."""
+    """Hangs up the selected conferences (or predicts it in check mode): one DELETE each, or one for ``all``."""
 
     options = dict(
         name=dict(type='raw'),
@@ -424,49 +424,46 @@ class ConferenceHangup(VobizModule):
     def hang_up_all(self, listed):
         """``all`` in normal mode: one DELETE of the whole collection, whatever the list said.
 
-        Sent through the batch runner, as a batch of one, so that an interrupt is handled the same way.
+        Sent through the batch runner, as a batch of one (an ``Outcome`` without a name), so that an interrupt is
+        handled the same way.
         """
         self.listed = listed
-        answer = self.run_batch(self.send_all, [None], self.report_all, on_result=self.log_all, on_error=lambda dummy, error: (
-            (OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED), None, error.message))[0]
-        if answer[0] != OUTCOME_HUNG_UP:
+        answer = self.run_batch(self.send_all, [None], self.report_all, on_result=self.log_all, on_error=self.item_error)[0]
+        if answer.outcome != OUTCOME_HUNG_UP:
             self.finish(failed_msg='Hanging up all conferences {0}: {1}'.format(
-                'was interrupted' if answer[0] == OUTCOME_UNKNOWN else 'failed', answer[2]))
+                'was interrupted' if answer.outcome == OUTCOME_UNKNOWN else 'failed', answer.message))
         self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format(
             '{0} conference(s)'.format(len(listed)) if listed else 'none'))
 
     def send_all(self, dummy):
-        """-> ``(outcome, status, problem)``."""
         try:
             response = self.client.hangup_all()
         except VobizRequestError as exc:
-            return OUTCOME_FAILED, None, exc.message
+            return Outcome(None, OUTCOME_FAILED, message=exc.message)
         if not response.ok:
-            return OUTCOME_FAILED, response.status, response.failure_text('whether any room was hung up is unknown')
-        return OUTCOME_HUNG_UP, response.status, None
+            return Outcome(None, OUTCOME_FAILED, response.status, response.failure_text('whether any room was hung up is unknown'))
+        return Outcome(None, OUTCOME_HUNG_UP, response.status)
 
     def report_all(self, answers):
         """Put the answer to the hang-up of all conferences into the result."""
-        if not answers or answers[0] is None:  # not run: the batch was stopped
+        answer = answers[0] if answers else None
+        if answer is None:  # not run: the batch was stopped
             return
-        outcome, status, problem = answers[0]
-        if outcome in (OUTCOME_HUNG_UP, OUTCOME_UNKNOWN):
-            self.result['hung_up' if outcome == OUTCOME_HUNG_UP else 'interrupted'].extend(self.listed)
+        if answer.outcome in (OUTCOME_HUNG_UP, OUTCOME_UNKNOWN):
+            self.result['hung_up' if answer.outcome == OUTCOME_HUNG_UP else 'interrupted'].extend(self.listed)
         else:
-            message = 'Hanging up all conferences failed: {0}'.format(problem)
-            self.result['failures'].extend(dict(name=name, status=status, message=message) for name in self.listed or [None])
+            message = 'Hanging up all conferences failed: {0}'.format(answer.message)
+            self.result['failures'].extend(dict(name=name, status=answer.status, message=message) for name in self.listed or [None])
 
     def log_all(self, dummy, answer):
         """Audit the hang-up of all conferences: one line per listed name (one without a name if none was listed)."""
-        outcome, status, problem = answer
         for name in self.listed or [None]:
-            if outcome == OUTCOME_HUNG_UP:
-                self.audit_line(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, status, scope='all')
-            elif outcome == OUTCOME_UNKNOWN:
-                self.audit_line(name, OUTCOME_UNKNOWN, status, scope='all', message=problem)
+            if answer.outcome == OUTCOME_HUNG_UP:
+                self.audit_line(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, answer.status, scope='all')
             else:
-                self.audit_line(name, OUTCOME_FAILED, status, scope='all',
-                                message='Hanging up all conferences failed: {0}'.format(problem))
+                failed = 'Hanging up all conferences failed: {0}'.format(answer.message)
+                self.audit_line(name, answer.outcome, answer.status, scope='all',
+                                message=answer.message if answer.outcome == OUTCOME_UNKNOWN else failed)
 
 
 def main():

@@ -261,7 +261,7 @@ def pause(seconds, client):
 
 
 class ConferenceAnnounce(VobizModule):
-    """Options -> client calls -> result."""
+    """Speaks or plays an announcement to the members of the selected conferences."""
 
     options = dict(
         name=dict(type='raw'),

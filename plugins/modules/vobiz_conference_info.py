@@ -200,7 +200,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._selection import matc
 
 
 class ConferenceInfo(VobizModule):
-    """Options -> client calls -> result."""
+    """Reads the live list and the selected conference objects; changes nothing."""
 
     options = dict(
         name=dict(type='raw'),

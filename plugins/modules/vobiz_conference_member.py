@@ -210,7 +210,7 @@ ACTIONS = dict(
 
 
 class MemberAction(VobizModule):
-    """Options -> client calls -> result."""
+    """Acts on members of one conference (hang up, kick, mute, deaf), only where their state needs it."""
 
     options = dict(
         conference=dict(type='str', required=True),
