@@ -55,11 +55,11 @@ VENV_BIN = pathlib.Path(sys.executable).parent
 # What is measured. Every figure that a goal uses comes from this run.
 URI_N = 30
 OUR_NS = (300, 1000)
-SMALL_N = 30                 # ours at the uri loop's N (default parallel only), for a same-N comparison
+SMALL_N = 30  # ours at the uri loop's N (default parallel only), for a same-N comparison
 LATENCIES_MS = (20, 50)
 PARALLELS = (8, 16, 32, 64)
-DEFAULT_PARALLEL = 16        # the module's default
-COUNT_N = 300                # the requests-per-conference runs
+DEFAULT_PARALLEL = 16  # the module's default
+COUNT_N = 300  # the requests-per-conference runs
 RATE_LIMIT_N = 1000
 RATE_LIMIT_LATENCY_MS = 20
 PLIVO = {'requests': 300, 'per_seconds': 5.0}
@@ -68,19 +68,19 @@ PLIVO = {'requests': 300, 'per_seconds': 5.0}
 RATE_LIMIT_OPTIONS: dict = {}
 
 # Goals.
-GOAL_PER_CONFERENCE_RATIO = 100.0   # ours at least this many times cheaper per conference than the uri loop (20 ms)
-GOAL_LIMIT_RATIO = 1.3              # 1000 conferences at 50 ms: wall time within this factor of the limit
+GOAL_PER_CONFERENCE_RATIO = 100.0  # ours at least this many times cheaper per conference than the uri loop (20 ms)
+GOAL_LIMIT_RATIO = 1.3  # 1000 conferences at 50 ms: wall time within this factor of the limit
 # ... for these parallel values. The others are shown beside them, for information: at parallel 32/64 the
 # limit (debug play + 0.8 s at 64) leaves no room for the one module start (~0.3 s) that any module pays.
 GOAL_LIMIT_PARALLELS = (DEFAULT_PARALLEL,)
-GOAL_RATE_LIMIT_RATIO = 1.10        # rate-limited run: within this factor of the limit's minimum
-GOAL_RATE_LIMIT_429_SHARE = 0.02    # rate-limited run: at most this share of all requests answered 429
-GOAL_CPU_RATIO = 0.5                # module CPU per conference (N = CPU_N): at most this share of the baseline's
-CPU_N = 1000                        # the CPU-time runs: N rooms at 20 ms, default parallel
+GOAL_RATE_LIMIT_RATIO = 1.10  # rate-limited run: within this factor of the limit's minimum
+GOAL_RATE_LIMIT_429_SHARE = 0.02  # rate-limited run: at most this share of all requests answered 429
+GOAL_CPU_RATIO = 0.5  # module CPU per conference (N = CPU_N): at most this share of the baseline's
+CPU_N = 1000  # the CPU-time runs: N rooms at 20 ms, default parallel
 # The baseline of the CPU goal: the release tag when there is one, else the commit before issue 17's work.
 BASELINE_REFS = ('0.1.0', 'ffbb1db')
 PHASES = ('ceiling', 'floor', 'uri', 'ours20', 'counts', 'cpu', 'ours50', 'ratelimit', 'accounts')
-EMULATOR_HEADROOM = 0.8             # a contender at >= 80 % of the emulator's ceiling means the emulator is the bottleneck
+EMULATOR_HEADROOM = 0.8  # a contender at >= 80 % of the emulator's ceiling means the emulator is the bottleneck
 
 CALLBACK = r'''
 # Written by bench/bench.py: records each task result in the JSON file named by BENCH_RESULT_FILE.
@@ -316,12 +316,13 @@ def drive(emulator: Emulator, code: str, processes: int, threads: int, n: int) -
     children = []
     try:
         for index in range(processes):
-            child = subprocess.Popen([sys.executable, '-c', code, port, AUTH_ID, emulator.token, str(threads)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            child = subprocess.Popen(
+                [sys.executable, '-c', code, port, AUTH_ID, emulator.token, str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            )
             children.append(child)
             child.stdin.write(' '.join(names[index::processes]) + '\n')
             child.stdin.flush()
-        time.sleep(1.0)   # imports done before the clock starts
+        time.sleep(1.0)  # imports done before the clock starts
         start = time.perf_counter()
         for child in children:
             child.stdin.write('go\n')
@@ -339,8 +340,7 @@ def drive(emulator: Emulator, code: str, processes: int, threads: int, n: int) -
     log = emulator.log()
     if failures or len(log) != n:
         raise BenchError('ceiling run: %d non-204 answers, %d requests logged of %d' % (failures, len(log), n))
-    return dict(processes=processes, threads_per_process=threads, requests=n, wall_s=wall,
-                server_rate=server_rate(log, emulator.latency_ms / 1000.0))
+    return dict(processes=processes, threads_per_process=threads, requests=n, wall_s=wall, server_rate=server_rate(log, emulator.latency_ms / 1000.0))
 
 
 def measure_ceiling(emulator: Emulator) -> dict:
@@ -354,8 +354,7 @@ def measure_ceiling(emulator: Emulator) -> dict:
     threads = 128 if emulator.latency_ms <= 20 else 256
     raw = drive(emulator, RAW_CLIENT, 1, threads, 3000)
     with_requests = drive(emulator, REQUESTS_CLIENT, 2, 64, 3000)
-    return dict(latency_ms=emulator.latency_ms, rate=raw['server_rate'], raw=raw,
-                requests_rate=with_requests['server_rate'], requests=with_requests)
+    return dict(latency_ms=emulator.latency_ms, rate=raw['server_rate'], raw=raw, requests_rate=with_requests['server_rate'], requests=with_requests)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,11 +393,10 @@ class Runner:
         if play_vars:
             play['vars'] = play_vars
         path = (directory or self.workdir) / ('%s.yml' % name)
-        path.write_text(json.dumps([play], indent=1) + '\n', encoding='utf-8')   # JSON is YAML
+        path.write_text(json.dumps([play], indent=1) + '\n', encoding='utf-8')  # JSON is YAML
         return path
 
-    def run(self, playbook: pathlib.Path, emulator: Emulator | None = None, check: bool = False,
-            env_extra: dict | None = None) -> dict:
+    def run(self, playbook: pathlib.Path, emulator: Emulator | None = None, check: bool = False, env_extra: dict | None = None) -> dict:
         self.count += 1
         result_file = self.workdir / ('result-%d.json' % self.count)
         env = dict(self.base_env, BENCH_RESULT_FILE=str(result_file), **(env_extra or {}))
@@ -406,25 +404,27 @@ class Runner:
             env.update(VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_AUTH_TOKEN=emulator.token, VOBIZ_API_URL=emulator.api_url)
         cmd = [str(VENV_BIN / 'ansible-playbook'), str(playbook)] + (['--check'] if check else [])
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=self.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            cmd, cwd=self.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, check=False
+        )
         wall = time.perf_counter() - start
         tasks = json.loads(result_file.read_text(encoding='utf-8')) if result_file.exists() else None
         return dict(wall_s=wall, rc=proc.returncode, tasks=tasks, output=proc.stdout)
 
 
 def uri_tasks() -> list:
-    return [{
-        'name': 'Hang up each conference (uri loop)',
-        'ansible.builtin.uri': {
-            'url': "{{ lookup('env', 'VOBIZ_API_URL') }}/Account/{{ lookup('env', 'VOBIZ_AUTH_ID') }}/Conference/{{ item | urlencode }}/",
-            'method': 'DELETE',
-            'headers': {'X-Auth-ID': "{{ lookup('env', 'VOBIZ_AUTH_ID') }}",
-                        'X-Auth-Token': "{{ lookup('env', 'VOBIZ_AUTH_TOKEN') }}"},
-            'status_code': [204, 404],
-        },
-        'loop': '{{ rooms }}',
-    }]
+    return [
+        {
+            'name': 'Hang up each conference (uri loop)',
+            'ansible.builtin.uri': {
+                'url': "{{ lookup('env', 'VOBIZ_API_URL') }}/Account/{{ lookup('env', 'VOBIZ_AUTH_ID') }}/Conference/{{ item | urlencode }}/",
+                'method': 'DELETE',
+                'headers': {'X-Auth-ID': "{{ lookup('env', 'VOBIZ_AUTH_ID') }}", 'X-Auth-Token': "{{ lookup('env', 'VOBIZ_AUTH_TOKEN') }}"},
+                'status_code': [204, 404],
+            },
+            'loop': '{{ rooms }}',
+        }
+    ]
 
 
 def ours_tasks(parallel: int | None, options: dict | None = None) -> list:
@@ -440,7 +440,6 @@ def ours_tasks(parallel: int | None, options: dict | None = None) -> list:
 
 
 class Bench:
-
     def __init__(self, workdir: pathlib.Path, reps: int, uri_reps: int, load: int = 0, only: tuple = PHASES):
         self.workdir = workdir
         self.reps = reps
@@ -468,8 +467,9 @@ class Bench:
     def start_load(self) -> None:
         """``--load N``: N busy CPU workers of our own, so that the figures show a busy controller."""
         for _index in range(self.load):
-            self.busy.append(subprocess.Popen([sys.executable, '-c', BUSY_WORKER], stdin=subprocess.DEVNULL,
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.busy.append(
+                subprocess.Popen([sys.executable, '-c', BUSY_WORKER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
 
     def stop_load(self) -> None:
         for worker in self.busy:
@@ -500,8 +500,10 @@ class Bench:
                 walls[key].append(run['wall_s'])
         for key, values in walls.items():
             self.data['runs'][key] = dict(walls=values, wall_s=statistics.median(values))
-        say('  startup: empty play %.2f s, debug play %.2f s, ping play %.2f s (median of %d)' % (
-            self.data['runs']['empty']['wall_s'], self.data['runs']['debug']['wall_s'], self.data['runs']['ping']['wall_s'], self.reps))
+        say(
+            '  startup: empty play %.2f s, debug play %.2f s, ping play %.2f s (median of %d)'
+            % (self.data['runs']['empty']['wall_s'], self.data['runs']['debug']['wall_s'], self.data['runs']['ping']['wall_s'], self.reps)
+        )
 
     def uri_loop(self, emu: Emulator) -> None:
         rooms = room_names(URI_N, 'uri')
@@ -514,8 +516,7 @@ class Bench:
             log = emu.log()
             statuses = [entry['status'] for entry in log]
             if len(log) != URI_N or set(statuses) != {204} or emu.live() & set(rooms):
-                raise BenchError('uri loop: %d requests, statuses %s, %d rooms left' % (
-                    len(log), sorted(set(statuses)), len(emu.live() & set(rooms))))
+                raise BenchError('uri loop: %d requests, statuses %s, %d rooms left' % (len(log), sorted(set(statuses)), len(emu.live() & set(rooms))))
             if len(task.get('items', ())) != URI_N:
                 raise BenchError('uri loop: %d item results' % len(task.get('items', ())))
             walls.append(run['wall_s'])
@@ -527,8 +528,9 @@ class Bench:
         latency_s = emu.latency_ms / 1000.0
         playbooks = {}
         for n, parallel in configs:
-            playbooks[(n, parallel)] = self.runner.write('ours_%d_%d_%d' % (emu.latency_ms, n, parallel),
-                                                         ours_tasks(parallel), {'rooms': room_names(n, 'ours')})
+            playbooks[(n, parallel)] = self.runner.write(
+                'ours_%d_%d_%d' % (emu.latency_ms, n, parallel), ours_tasks(parallel), {'rooms': room_names(n, 'ours')}
+            )
         collected = {key: [] for key in configs}
         for _rep in range(self.reps):
             for n, parallel in configs:
@@ -542,26 +544,41 @@ class Bench:
                 left = emu.live() & set(rooms)
                 deletes = [e for e in log if e['method'] == 'DELETE']
                 if left or len(task.get('hung_up', ())) != n or len(deletes) != n or any(e['status'] != 204 for e in deletes):
-                    raise BenchError('vobiz_conference N=%d parallel=%d: %d rooms left, %d hung up, %d DELETEs' % (
-                        n, parallel, len(left), len(task.get('hung_up', ())), len(deletes)))
-                collected[(n, parallel)].append(dict(wall_s=run['wall_s'], requests=len(log),
-                                                     server_rate=server_rate(log, latency_s),
-                                                     to_first_request_s=starts[0] - started,
-                                                     http_phase_s=starts[-1] - starts[0] + latency_s,
-                                                     warnings=len(task.get('warnings') or ())))
+                    raise BenchError(
+                        'vobiz_conference N=%d parallel=%d: %d rooms left, %d hung up, %d DELETEs'
+                        % (n, parallel, len(left), len(task.get('hung_up', ())), len(deletes))
+                    )
+                collected[(n, parallel)].append(
+                    dict(
+                        wall_s=run['wall_s'],
+                        requests=len(log),
+                        server_rate=server_rate(log, latency_s),
+                        to_first_request_s=starts[0] - started,
+                        http_phase_s=starts[-1] - starts[0] + latency_s,
+                        warnings=len(task.get('warnings') or ()),
+                    )
+                )
         for (n, parallel), reps in collected.items():
             key = 'ours_%g_%d_%d' % (emu.latency_ms, n, parallel)
             walls = [r['wall_s'] for r in reps]
             median_rep = sorted(reps, key=lambda r: r['wall_s'])[len(reps) // 2]
-            self.data['runs'][key] = dict(n=n, parallel=parallel, latency_ms=emu.latency_ms, walls=walls,
-                                          wall_s=statistics.median(walls), requests=median_rep['requests'],
-                                          requests_per_conference=median_rep['requests'] / n,
-                                          server_rate=max(r['server_rate'] or 0 for r in reps),
-                                          to_first_request_s=median_rep['to_first_request_s'],
-                                          http_phase_s=median_rep['http_phase_s'],
-                                          http_phase_ideal_s=math.ceil(n / parallel) * latency_s)
-            say('  ours, N=%4d parallel=%2d at %g ms: %.2f s (median of %d; %s)' % (
-                n, parallel, emu.latency_ms, statistics.median(walls), len(walls), ' '.join('%.2f' % w for w in walls)))
+            self.data['runs'][key] = dict(
+                n=n,
+                parallel=parallel,
+                latency_ms=emu.latency_ms,
+                walls=walls,
+                wall_s=statistics.median(walls),
+                requests=median_rep['requests'],
+                requests_per_conference=median_rep['requests'] / n,
+                server_rate=max(r['server_rate'] or 0 for r in reps),
+                to_first_request_s=median_rep['to_first_request_s'],
+                http_phase_s=median_rep['http_phase_s'],
+                http_phase_ideal_s=math.ceil(n / parallel) * latency_s,
+            )
+            say(
+                '  ours, N=%4d parallel=%2d at %g ms: %.2f s (median of %d; %s)'
+                % (n, parallel, emu.latency_ms, statistics.median(walls), len(walls), ' '.join('%.2f' % w for w in walls))
+            )
 
     def counts(self, emu: Emulator) -> None:
         rooms = room_names(COUNT_N, 'count')
@@ -576,30 +593,51 @@ class Bench:
         per_name = {}
         for entry in gets:
             per_name[entry['conference']] = per_name.get(entry['conference'], 0) + 1
-        result['check'] = dict(requests=len(log), gets=len(gets), writes=len(log) - len(gets),
-                               max_gets_per_name=max(per_name.values() or [0]),
-                               gets_per_conference=len(gets) / COUNT_N, predicted=len(task.get('hung_up', ())),
-                               rooms_left=len(emu.live() & set(rooms)))
+        result['check'] = dict(
+            requests=len(log),
+            gets=len(gets),
+            writes=len(log) - len(gets),
+            max_gets_per_name=max(per_name.values() or [0]),
+            gets_per_conference=len(gets) / COUNT_N,
+            predicted=len(task.get('hung_up', ())),
+            rooms_left=len(emu.live() & set(rooms)),
+        )
         # normal mode
         emu.control('DELETE', '/log')
         run = self.runner.run(playbook, emu)
         task = self.task(run, 'normal mode')
         log = emu.log()
-        result['normal'] = dict(requests=len(log), deletes=sum(1 for e in log if e['method'] == 'DELETE'),
-                                requests_per_conference=len(log) / COUNT_N, hung_up=len(task.get('hung_up', ())),
-                                changed=task.get('changed'), rooms_left=len(emu.live() & set(rooms)))
+        result['normal'] = dict(
+            requests=len(log),
+            deletes=sum(1 for e in log if e['method'] == 'DELETE'),
+            requests_per_conference=len(log) / COUNT_N,
+            hung_up=len(task.get('hung_up', ())),
+            changed=task.get('changed'),
+            rooms_left=len(emu.live() & set(rooms)),
+        )
         # rerun: all already gone
         emu.control('DELETE', '/log')
         run = self.runner.run(playbook, emu)
         task = self.task(run, 'rerun')
         log = emu.log()
-        result['rerun'] = dict(requests=len(log), requests_per_conference=len(log) / COUNT_N,
-                               statuses=sorted(set(e['status'] for e in log)),
-                               already_absent=len(task.get('already_absent', ())), changed=task.get('changed'))
+        result['rerun'] = dict(
+            requests=len(log),
+            requests_per_conference=len(log) / COUNT_N,
+            statuses=sorted(set(e['status'] for e in log)),
+            already_absent=len(task.get('already_absent', ())),
+            changed=task.get('changed'),
+        )
         self.data['counts'] = result
-        say('  requests per conference (N=%d): normal %.3f, check mode %.3f GET + %d writes, rerun %.3f' % (
-            COUNT_N, result['normal']['requests_per_conference'], result['check']['gets_per_conference'],
-            result['check']['writes'], result['rerun']['requests_per_conference']))
+        say(
+            '  requests per conference (N=%d): normal %.3f, check mode %.3f GET + %d writes, rerun %.3f'
+            % (
+                COUNT_N,
+                result['normal']['requests_per_conference'],
+                result['check']['gets_per_conference'],
+                result['check']['writes'],
+                result['rerun']['requests_per_conference'],
+            )
+        )
 
     def rate_limited(self, emu: Emulator) -> None:
         rooms = room_names(RATE_LIMIT_N, 'rl')
@@ -618,24 +656,51 @@ class Bench:
         deletes_ok = sum(1 for e in log if e['method'] == 'DELETE' and e['status'] == 204)
         starts = sorted(parse_time(e['time']) for e in log)
         self.data['runs']['rate_limited'] = dict(
-            n=RATE_LIMIT_N, latency_ms=emu.latency_ms, options=dict(RATE_LIMIT_OPTIONS), wall_s=run['wall_s'], rc=run['rc'],
-            outcome=task.get('outcome'), hung_up_reported=len(task.get('hung_up', ())), hung_up_server=deletes_ok,
-            rooms_left=len(left), failures=len(task.get('failures') or ()), requests=len(log), rate_limited=len(limited),
+            n=RATE_LIMIT_N,
+            latency_ms=emu.latency_ms,
+            options=dict(RATE_LIMIT_OPTIONS),
+            wall_s=run['wall_s'],
+            rc=run['rc'],
+            outcome=task.get('outcome'),
+            hung_up_reported=len(task.get('hung_up', ())),
+            hung_up_server=deletes_ok,
+            rooms_left=len(left),
+            failures=len(task.get('failures') or ()),
+            requests=len(log),
+            rate_limited=len(limited),
             max_429_per_conference=max(per_room.values() or [0]),
-            warnings=len(task.get('warnings') or ()), msg=task.get('msg'),
+            warnings=len(task.get('warnings') or ()),
+            msg=task.get('msg'),
             http_phase_s=(starts[-1] - starts[0]) if starts else None,
             to_first_request_s=(starts[0] - started) if starts else None,
-            output_tail='\n'.join(run['output'].splitlines()[-8:]) if run['rc'] else None)
-        say('  rate-limited (plivo), N=%d: %.2f s (first request after %.2f s, requests over %.2f s), rc %s, %d rooms left, '
-            '%d requests of which %d answered 429 (%.1f %%)' % (
-                RATE_LIMIT_N, run['wall_s'], starts[0] - started if starts else 0, starts[-1] - starts[0] if starts else 0, run['rc'],
-                len(left), len(log), len(limited), 100.0 * len(limited) / max(len(log), 1)))
+            output_tail='\n'.join(run['output'].splitlines()[-8:]) if run['rc'] else None,
+        )
+        say(
+            '  rate-limited (plivo), N=%d: %.2f s (first request after %.2f s, requests over %.2f s), rc %s, %d rooms left, '
+            '%d requests of which %d answered 429 (%.1f %%)'
+            % (
+                RATE_LIMIT_N,
+                run['wall_s'],
+                starts[0] - started if starts else 0,
+                starts[-1] - starts[0] if starts else 0,
+                run['rc'],
+                len(left),
+                len(log),
+                len(limited),
+                100.0 * len(limited) / max(len(log), 1),
+            )
+        )
 
     def baseline_collections(self) -> tuple:
         """(ref, commit, collections dir holding the baseline's tree as ansible_collections/vobiz/voice)."""
         for ref in BASELINE_REFS:
-            probe = subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--verify', '--quiet', ref + '^{commit}'],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+            probe = subprocess.run(
+                ['git', '-C', str(ROOT), 'rev-parse', '--verify', '--quiet', ref + '^{commit}'],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                check=False,
+            )
             if probe.returncode == 0:
                 break
         else:
@@ -644,12 +709,11 @@ class Bench:
         collections = self.workdir / 'baseline'
         target = collections / 'ansible_collections' / 'vobiz' / 'voice'
         target.mkdir(parents=True)
-        archive = subprocess.run(['git', '-C', str(ROOT), 'archive', '--format=tar', commit],
-                                 stdout=subprocess.PIPE, check=True)
+        archive = subprocess.run(['git', '-C', str(ROOT), 'archive', '--format=tar', commit], stdout=subprocess.PIPE, check=True)
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             try:
                 tar.extractall(target, filter='data')
-            except TypeError:          # Python without extraction filters
+            except TypeError:  # Python without extraction filters
                 tar.extractall(target)
         return ref, commit[:12], collections
 
@@ -671,9 +735,13 @@ class Bench:
         # tree): the baseline's plays live in a directory of their own.
         elsewhere = self.workdir / 'baseline_plays'
         elsewhere.mkdir()
-        plays = {'current': (ours_one, ours_many),
-                 'baseline': (self.runner.write('cpu_ours_one', ours_tasks(None), dict(interpreter, rooms=one), elsewhere),
-                              self.runner.write('cpu_ours_many', ours_tasks(None), dict(interpreter, rooms=many), elsewhere))}
+        plays = {
+            'current': (ours_one, ours_many),
+            'baseline': (
+                self.runner.write('cpu_ours_one', ours_tasks(None), dict(interpreter, rooms=one), elsewhere),
+                self.runner.write('cpu_ours_many', ours_tasks(None), dict(interpreter, rooms=many), elsewhere),
+            ),
+        }
         samples = {}
 
         def measure(key, playbook, names, collections):
@@ -699,28 +767,50 @@ class Bench:
             for tree, collections in (('current', None), ('baseline', baseline)):
                 measure(tree + '_1', plays[tree][0], one, collections)
                 measure(tree + '_many', plays[tree][1], many, collections)
-        cpu = dict(n=CPU_N, latency_ms=emu.latency_ms, baseline_ref=ref, baseline_commit=commit,
-                   samples=samples, median_s=dict((key, statistics.median(values)) for key, values in samples.items()))
+        cpu = dict(
+            n=CPU_N,
+            latency_ms=emu.latency_ms,
+            baseline_ref=ref,
+            baseline_commit=commit,
+            samples=samples,
+            median_s=dict((key, statistics.median(values)) for key, values in samples.items()),
+        )
         for tree in ('current', 'baseline'):
             median = cpu['median_s']
-            cpu[tree] = dict(per_conference_ms=median[tree + '_many'] / CPU_N * 1000,
-                             marginal_ms=(median[tree + '_many'] - median[tree + '_1']) / (CPU_N - 1) * 1000,
-                             start_s=median[tree + '_1'])
+            cpu[tree] = dict(
+                per_conference_ms=median[tree + '_many'] / CPU_N * 1000,
+                marginal_ms=(median[tree + '_many'] - median[tree + '_1']) / (CPU_N - 1) * 1000,
+                start_s=median[tree + '_1'],
+            )
         self.data['cpu'] = cpu
-        say('  module CPU (user+system, median of %d): ping %.3f s; N=%d: this tree %.2f ms/conf (1 room %.3f s), '
-            'baseline %s (%s) %.2f ms/conf (1 room %.3f s)' % (
-                self.reps, cpu['median_s']['ping'], CPU_N, cpu['current']['per_conference_ms'], cpu['current']['start_s'],
-                ref, commit, cpu['baseline']['per_conference_ms'], cpu['baseline']['start_s']))
+        say(
+            '  module CPU (user+system, median of %d): ping %.3f s; N=%d: this tree %.2f ms/conf (1 room %.3f s), '
+            'baseline %s (%s) %.2f ms/conf (1 room %.3f s)'
+            % (
+                self.reps,
+                cpu['median_s']['ping'],
+                CPU_N,
+                cpu['current']['per_conference_ms'],
+                cpu['current']['start_s'],
+                ref,
+                commit,
+                cpu['baseline']['per_conference_ms'],
+                cpu['baseline']['start_s'],
+            )
+        )
         # The spread says how much other work moved the figures (compare it with the gap between the trees).
-        say('  module CPU at N=%d, every repetition (s): this tree %s; baseline %s' % (
-            CPU_N, ' '.join('%.3f' % v for v in samples['current_many']), ' '.join('%.3f' % v for v in samples['baseline_many'])))
+        say(
+            '  module CPU at N=%d, every repetition (s): this tree %s; baseline %s'
+            % (CPU_N, ' '.join('%.3f' % v for v in samples['current_many']), ' '.join('%.3f' % v for v in samples['baseline_many']))
+        )
 
     def ceiling(self, emu: Emulator) -> None:
         ceiling = measure_ceiling(emu)
         self.data['ceiling'][str(emu.latency_ms)] = ceiling
-        say('  emulator ceiling at %g ms: %.0f requests/s (raw keep-alive client, %d threads); requests sessions '
-            '(2 processes x 64 threads): %.0f requests/s' % (
-                emu.latency_ms, ceiling['rate'], ceiling['raw']['threads_per_process'], ceiling['requests_rate']))
+        say(
+            '  emulator ceiling at %g ms: %.0f requests/s (raw keep-alive client, %d threads); requests sessions '
+            '(2 processes x 64 threads): %.0f requests/s' % (emu.latency_ms, ceiling['rate'], ceiling['raw']['threads_per_process'], ceiling['requests_rate'])
+        )
 
     def run(self) -> None:
         started = time.perf_counter()
@@ -732,8 +822,14 @@ class Bench:
         if any(map(want, ('ceiling', 'floor', 'uri', 'ours20', 'counts', 'cpu'))):
             say('Phase 1/3: emulator at 20 ms latency')
             emu = self.emulator(20)
-            for phase, action in (('ceiling', self.ceiling), ('floor', self.floor), ('uri', self.uri_loop),
-                                  ('ours20', lambda e: self.ours(e, configs)), ('counts', self.counts), ('cpu', self.cpu)):
+            for phase, action in (
+                ('ceiling', self.ceiling),
+                ('floor', self.floor),
+                ('uri', self.uri_loop),
+                ('ours20', lambda e: self.ours(e, configs)),
+                ('counts', self.counts),
+                ('cpu', self.cpu),
+            ):
                 if want(phase):
                     action(emu)
             emu.stop()
@@ -778,8 +874,7 @@ def evaluate(data: dict) -> tuple:
     lines.append('  %-44s %8.2f s' % ('play with one ansible.builtin.debug', floor))
     module_start = max(runs['ping']['wall_s'] - floor, 0.0)
     loaded = bool(data.get('load_workers'))
-    lines.append('  %-44s %8.2f s  (one module start = ping - debug = %.2f s)' % (
-        'play with one ansible.builtin.ping', runs['ping']['wall_s'], module_start))
+    lines.append('  %-44s %8.2f s  (one module start = ping - debug = %.2f s)' % ('play with one ansible.builtin.ping', runs['ping']['wall_s'], module_start))
     lines.append('')
 
     uri = runs['uri']
@@ -789,24 +884,32 @@ def evaluate(data: dict) -> tuple:
     small = runs.get('ours_20_%d_%d' % (SMALL_N, DEFAULT_PARALLEL))
     if small:
         per = (small['wall_s'] - floor) / small['n']
-        lines.append('  %-44s %8.2f s  %9.2f ms/conf  %6.0fx cheaper (same N, informational)' % (
-            'vobiz_conference, N=%d, parallel=%d' % (small['n'], DEFAULT_PARALLEL), small['wall_s'], per * 1000, uri_per / per))
+        lines.append(
+            '  %-44s %8.2f s  %9.2f ms/conf  %6.0fx cheaper (same N, informational)'
+            % ('vobiz_conference, N=%d, parallel=%d' % (small['n'], DEFAULT_PARALLEL), small['wall_s'], per * 1000, uri_per / per)
+        )
     for n in OUR_NS:
         run = runs['ours_20_%d_%d' % (n, DEFAULT_PARALLEL)]
         per = (run['wall_s'] - floor) / n
         ratio = uri_per / per
-        verdict = goal('per-conference cost at 20 ms, N=%d (default parallel %d): uri loop / ours' % (n, DEFAULT_PARALLEL),
-                       round(ratio, 1), '>= %gx' % GOAL_PER_CONFERENCE_RATIO, ratio >= GOAL_PER_CONFERENCE_RATIO)
-        lines.append('  %-44s %8.2f s  %9.2f ms/conf  %6.0fx cheaper   goal >= %gx  %s' % (
-            'vobiz_conference, N=%d, parallel=%d' % (n, DEFAULT_PARALLEL), run['wall_s'], per * 1000, ratio,
-            GOAL_PER_CONFERENCE_RATIO, verdict))
+        verdict = goal(
+            'per-conference cost at 20 ms, N=%d (default parallel %d): uri loop / ours' % (n, DEFAULT_PARALLEL),
+            round(ratio, 1),
+            '>= %gx' % GOAL_PER_CONFERENCE_RATIO,
+            ratio >= GOAL_PER_CONFERENCE_RATIO,
+        )
+        lines.append(
+            '  %-44s %8.2f s  %9.2f ms/conf  %6.0fx cheaper   goal >= %gx  %s'
+            % ('vobiz_conference, N=%d, parallel=%d' % (n, DEFAULT_PARALLEL), run['wall_s'], per * 1000, ratio, GOAL_PER_CONFERENCE_RATIO, verdict)
+        )
     lines.append('')
 
     for latency in LATENCIES_MS:
-        lines.append('vobiz_conference against the limit at %d ms (limit = debug play + ceil(N/parallel) x RTT; '
-                     '"+1 start" adds one module start)' % latency)
-        lines.append('  %6s %8s %8s %8s %7s %14s %12s %9s %13s' % (
-            'N', 'parallel', 'wall s', 'limit s', 'ratio', '+1 start ratio', 'HTTP s/ideal', 'req/conf', 'server req/s'))
+        lines.append('vobiz_conference against the limit at %d ms (limit = debug play + ceil(N/parallel) x RTT; "+1 start" adds one module start)' % latency)
+        lines.append(
+            '  %6s %8s %8s %8s %7s %14s %12s %9s %13s'
+            % ('N', 'parallel', 'wall s', 'limit s', 'ratio', '+1 start ratio', 'HTTP s/ideal', 'req/conf', 'server req/s')
+        )
         for n in OUR_NS:
             for parallel in PARALLELS:
                 run = runs['ours_%d_%d_%d' % (latency, n, parallel)]
@@ -820,37 +923,83 @@ def evaluate(data: dict) -> tuple:
                     if parallel in GOAL_LIMIT_PARALLELS and loaded:
                         # Under --load the start of the one module is part of the limit (issue 17).
                         gated = run['limit_with_start_ratio']
-                        note = '  goal +1 start <= %gx  %s' % (GOAL_LIMIT_RATIO, goal(
-                            '1000 conferences at 50 ms, parallel %d, --load %d: wall / (limit + one module start)' % (
-                                parallel, data['load_workers']), round(gated, 3), '<= %gx' % GOAL_LIMIT_RATIO,
-                            gated <= GOAL_LIMIT_RATIO))
+                        note = '  goal +1 start <= %gx  %s' % (
+                            GOAL_LIMIT_RATIO,
+                            goal(
+                                '1000 conferences at 50 ms, parallel %d, --load %d: wall / (limit + one module start)' % (parallel, data['load_workers']),
+                                round(gated, 3),
+                                '<= %gx' % GOAL_LIMIT_RATIO,
+                                gated <= GOAL_LIMIT_RATIO,
+                            ),
+                        )
                     elif parallel in GOAL_LIMIT_PARALLELS:
-                        note = '  goal <= %gx  %s' % (GOAL_LIMIT_RATIO, goal(
-                            '1000 conferences at 50 ms, parallel %d: wall / limit' % parallel, round(ratio, 3),
-                            '<= %gx' % GOAL_LIMIT_RATIO, ratio <= GOAL_LIMIT_RATIO))
+                        note = '  goal <= %gx  %s' % (
+                            GOAL_LIMIT_RATIO,
+                            goal(
+                                '1000 conferences at 50 ms, parallel %d: wall / limit' % parallel,
+                                round(ratio, 3),
+                                '<= %gx' % GOAL_LIMIT_RATIO,
+                                ratio <= GOAL_LIMIT_RATIO,
+                            ),
+                        )
                     else:
                         note = '  (info: %s %gx)' % ('within' if ratio <= GOAL_LIMIT_RATIO else 'over', GOAL_LIMIT_RATIO)
-                lines.append('  %6d %8d %8.2f %8.2f %6.2fx %13.2fx %5.2f/%-6.2f %9.3f %13.0f%s' % (
-                    n, parallel, run['wall_s'], limit, ratio, run['limit_with_start_ratio'], run['http_phase_s'],
-                    run['http_phase_ideal_s'], run['requests_per_conference'], run['server_rate'], note))
+                lines.append(
+                    '  %6d %8d %8.2f %8.2f %6.2fx %13.2fx %5.2f/%-6.2f %9.3f %13.0f%s'
+                    % (
+                        n,
+                        parallel,
+                        run['wall_s'],
+                        limit,
+                        ratio,
+                        run['limit_with_start_ratio'],
+                        run['http_phase_s'],
+                        run['http_phase_ideal_s'],
+                        run['requests_per_conference'],
+                        run['server_rate'],
+                        note,
+                    )
+                )
         lines.append('')
 
     counts = data['counts']
     lines.append('Requests per conference (N=%d, from the emulator log)' % COUNT_N)
     normal = counts['normal']
-    lines.append('  %-44s %8.3f  (%d requests, %d DELETE)  goal exactly 1.0  %s' % (
-        'normal mode', normal['requests_per_conference'], normal['requests'], normal['deletes'],
-        goal('normal mode: requests per conference', normal['requests_per_conference'], '== 1.0',
-             normal['requests'] == COUNT_N and normal['deletes'] == COUNT_N and normal['rooms_left'] == 0)))
+    lines.append(
+        '  %-44s %8.3f  (%d requests, %d DELETE)  goal exactly 1.0  %s'
+        % (
+            'normal mode',
+            normal['requests_per_conference'],
+            normal['requests'],
+            normal['deletes'],
+            goal(
+                'normal mode: requests per conference',
+                normal['requests_per_conference'],
+                '== 1.0',
+                normal['requests'] == COUNT_N and normal['deletes'] == COUNT_N and normal['rooms_left'] == 0,
+            ),
+        )
+    )
     check = counts['check']
-    lines.append('  %-44s %8.3f GET/conf, max %d GET per name, %d writes  goal <= 1 GET per name, 0 writes  %s' % (
-        'check mode', check['gets_per_conference'], check['max_gets_per_name'], check['writes'],
-        goal('check mode: GETs per name (max) and writes', '%d GET max, %d writes' % (check['max_gets_per_name'], check['writes']),
-             '<= 1 GET per name, 0 writes',
-             check['max_gets_per_name'] <= 1 and check['writes'] == 0 and check['rooms_left'] == COUNT_N)))
+    lines.append(
+        '  %-44s %8.3f GET/conf, max %d GET per name, %d writes  goal <= 1 GET per name, 0 writes  %s'
+        % (
+            'check mode',
+            check['gets_per_conference'],
+            check['max_gets_per_name'],
+            check['writes'],
+            goal(
+                'check mode: GETs per name (max) and writes',
+                '%d GET max, %d writes' % (check['max_gets_per_name'], check['writes']),
+                '<= 1 GET per name, 0 writes',
+                check['max_gets_per_name'] <= 1 and check['writes'] == 0 and check['rooms_left'] == COUNT_N,
+            ),
+        )
+    )
     rerun = counts['rerun']
-    lines.append('  %-44s %8.3f  (answers %s, changed=%s)' % (
-        'rerun (all already gone)', rerun['requests_per_conference'], rerun['statuses'], rerun['changed']))
+    lines.append(
+        '  %-44s %8.3f  (answers %s, changed=%s)' % ('rerun (all already gone)', rerun['requests_per_conference'], rerun['statuses'], rerun['changed'])
+    )
     lines.append('')
 
     rl = runs['rate_limited']
@@ -861,52 +1010,116 @@ def evaluate(data: dict) -> tuple:
     options = ', '.join('%s=%s' % kv for kv in sorted(rl['options'].items())) or 'module defaults: parallel 16, retries 5, retry_max_wait 60'
     lines.append('Rate-limited: plivo preset (300 per 5 s), N=%d at %d ms, %s' % (RATE_LIMIT_N, rl['latency_ms'], options))
     lines.append('  minimum the limit allows: debug play + (%d - 300) / 60 s = %.2f s' % (RATE_LIMIT_N, rl_min))
-    lines.append('  %-44s %7.1f %%   goal 100 %%  %s' % ('hung up', share * 100, goal(
-        'rate-limited run: share hung up', '%.1f %%' % (share * 100), '100 %', share == 1.0 and rl['hung_up_server'] == RATE_LIMIT_N)))
-    verdict = goal('rate-limited run: wall / minimum', round(rl['limit_ratio'], 3), '<= %gx' % GOAL_RATE_LIMIT_RATIO,
-                   rl['limit_ratio'] <= GOAL_RATE_LIMIT_RATIO)
-    lines.append('  %-44s %8.2f s  %.2fx the minimum   goal <= %gx  %s' % (
-        'wall time', rl['wall_s'], rl['limit_ratio'], GOAL_RATE_LIMIT_RATIO, verdict))
-    lines.append('  %-44s rc %s, %d failures   goal no failure  %s' % ('task result', rl['rc'], rl['failures'], goal(
-        'rate-limited run: no failure', 'rc %s, %d failures' % (rl['rc'], rl['failures']), 'rc 0, 0 failures',
-        rl['rc'] == 0 and rl['failures'] == 0 and rl['outcome'] == 'ok')))
-    lines.append('  %-44s %d requests, %d answered 429 (at most %d for one conference; retries allow %d), %d retry warnings' % (
-        'traffic', rl['requests'], rl['rate_limited'], rl['max_429_per_conference'], rl['options'].get('retries', 5), rl['warnings']))
+    lines.append(
+        '  %-44s %7.1f %%   goal 100 %%  %s'
+        % (
+            'hung up',
+            share * 100,
+            goal('rate-limited run: share hung up', '%.1f %%' % (share * 100), '100 %', share == 1.0 and rl['hung_up_server'] == RATE_LIMIT_N),
+        )
+    )
+    verdict = goal(
+        'rate-limited run: wall / minimum', round(rl['limit_ratio'], 3), '<= %gx' % GOAL_RATE_LIMIT_RATIO, rl['limit_ratio'] <= GOAL_RATE_LIMIT_RATIO
+    )
+    lines.append('  %-44s %8.2f s  %.2fx the minimum   goal <= %gx  %s' % ('wall time', rl['wall_s'], rl['limit_ratio'], GOAL_RATE_LIMIT_RATIO, verdict))
+    lines.append(
+        '  %-44s rc %s, %d failures   goal no failure  %s'
+        % (
+            'task result',
+            rl['rc'],
+            rl['failures'],
+            goal(
+                'rate-limited run: no failure',
+                'rc %s, %d failures' % (rl['rc'], rl['failures']),
+                'rc 0, 0 failures',
+                rl['rc'] == 0 and rl['failures'] == 0 and rl['outcome'] == 'ok',
+            ),
+        )
+    )
+    lines.append(
+        '  %-44s %d requests, %d answered 429 (at most %d for one conference; retries allow %d), %d retry warnings'
+        % ('traffic', rl['requests'], rl['rate_limited'], rl['max_429_per_conference'], rl['options'].get('retries', 5), rl['warnings'])
+    )
     rl['share_429'] = rl['rate_limited'] / float(max(rl['requests'], 1))
-    lines.append('  %-44s %7.1f %%   goal <= %g %%  %s' % ('requests answered 429', rl['share_429'] * 100, GOAL_RATE_LIMIT_429_SHARE * 100, goal(
-        'rate-limited run: share of requests answered 429', '%.1f %%' % (rl['share_429'] * 100), '<= %g %%' % (GOAL_RATE_LIMIT_429_SHARE * 100),
-        rl['share_429'] <= GOAL_RATE_LIMIT_429_SHARE)))
+    lines.append(
+        '  %-44s %7.1f %%   goal <= %g %%  %s'
+        % (
+            'requests answered 429',
+            rl['share_429'] * 100,
+            GOAL_RATE_LIMIT_429_SHARE * 100,
+            goal(
+                'rate-limited run: share of requests answered 429',
+                '%.1f %%' % (rl['share_429'] * 100),
+                '<= %g %%' % (GOAL_RATE_LIMIT_429_SHARE * 100),
+                rl['share_429'] <= GOAL_RATE_LIMIT_429_SHARE,
+            ),
+        )
+    )
     lines.append('')
 
     cpu = data['cpu']
-    lines.append('Module process CPU (user + system from its own accounting; load-independent), 20 ms, default parallel, median of %d'
-                 % len(cpu['samples']['ping']))
+    lines.append(
+        'Module process CPU (user + system from its own accounting; load-independent), 20 ms, default parallel, median of %d' % len(cpu['samples']['ping'])
+    )
     lines.append('  %-44s %8.3f s' % ('ansible.builtin.ping (one module start)', cpu['median_s']['ping']))
     for tree, label in (('baseline', 'baseline %s (%s)' % (cpu['baseline_ref'], cpu['baseline_commit'])), ('current', 'this tree')):
-        lines.append('  %-44s %8.3f s with 1 room; %.3f s with %d: %.3f ms/conf (%.3f ms/conf beyond the 1-room run)' % (
-            'vobiz_conference, ' + label, cpu['median_s'][tree + '_1'], cpu['median_s'][tree + '_many'], CPU_N,
-            cpu[tree]['per_conference_ms'], cpu[tree]['marginal_ms']))
+        lines.append(
+            '  %-44s %8.3f s with 1 room; %.3f s with %d: %.3f ms/conf (%.3f ms/conf beyond the 1-room run)'
+            % (
+                'vobiz_conference, ' + label,
+                cpu['median_s'][tree + '_1'],
+                cpu['median_s'][tree + '_many'],
+                CPU_N,
+                cpu[tree]['per_conference_ms'],
+                cpu[tree]['marginal_ms'],
+            )
+        )
     cpu['ratio'] = cpu['current']['per_conference_ms'] / cpu['baseline']['per_conference_ms']
-    lines.append('  %-44s %8.2fx the baseline   goal <= %gx  %s' % ('CPU per conference, N=%d' % CPU_N, cpu['ratio'], GOAL_CPU_RATIO, goal(
-        'module CPU per conference at N=%d against %s' % (CPU_N, cpu['baseline_ref']), round(cpu['ratio'], 3), '<= %gx' % GOAL_CPU_RATIO,
-        cpu['ratio'] <= GOAL_CPU_RATIO)))
+    lines.append(
+        '  %-44s %8.2fx the baseline   goal <= %gx  %s'
+        % (
+            'CPU per conference, N=%d' % CPU_N,
+            cpu['ratio'],
+            GOAL_CPU_RATIO,
+            goal(
+                'module CPU per conference at N=%d against %s' % (CPU_N, cpu['baseline_ref']),
+                round(cpu['ratio'], 3),
+                '<= %gx' % GOAL_CPU_RATIO,
+                cpu['ratio'] <= GOAL_CPU_RATIO,
+            ),
+        )
+    )
     lines.append('')
 
     lines.append('The emulator is not the bottleneck: every contender (N >= 300) below %d %% of the ceiling' % (EMULATOR_HEADROOM * 100))
     for latency in LATENCIES_MS:
         ceiling = data['ceiling'][str(latency)]['rate']
-        worst = max((r for r in runs.values() if r.get('latency_ms') == latency and r.get('parallel') and r['n'] >= 300),
-                    key=lambda r: r['server_rate'])
+        worst = max((r for r in runs.values() if r.get('latency_ms') == latency and r.get('parallel') and r['n'] >= 300), key=lambda r: r['server_rate'])
         share = worst['server_rate'] / ceiling
-        lines.append('  %d ms: ceiling %.0f req/s (requests-session client: %.0f); busiest contender %.0f req/s (N=%d parallel=%d) = %.0f %%  %s' % (
-            latency, ceiling, data['ceiling'][str(latency)]['requests_rate'], worst['server_rate'], worst['n'], worst['parallel'], share * 100, goal(
-                'emulator headroom at %d ms: busiest contender / ceiling' % latency, '%.0f %%' % (share * 100),
-                '< %d %%' % (EMULATOR_HEADROOM * 100), share < EMULATOR_HEADROOM)))
+        lines.append(
+            '  %d ms: ceiling %.0f req/s (requests-session client: %.0f); busiest contender %.0f req/s (N=%d parallel=%d) = %.0f %%  %s'
+            % (
+                latency,
+                ceiling,
+                data['ceiling'][str(latency)]['requests_rate'],
+                worst['server_rate'],
+                worst['n'],
+                worst['parallel'],
+                share * 100,
+                goal(
+                    'emulator headroom at %d ms: busiest contender / ceiling' % latency,
+                    '%.0f %%' % (share * 100),
+                    '< %d %%' % (EMULATOR_HEADROOM * 100),
+                    share < EMULATOR_HEADROOM,
+                ),
+            )
+        )
     return lines, goals
 
 
 def plot(data: dict, path: pathlib.Path) -> None:
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -922,10 +1135,14 @@ def plot(data: dict, path: pathlib.Path) -> None:
             points = [(n, runs['ours_%d_%d_%d' % (latency, n, parallel)]['wall_s']) for n in OUR_NS]
             if latency == 20 and parallel == DEFAULT_PARALLEL:
                 points.insert(0, (SMALL_N, runs['ours_20_%d_%d' % (SMALL_N, DEFAULT_PARALLEL)]['wall_s']))
-            ax.plot([p[0] for p in points], [p[1] for p in points], 'o-', color=colours[parallel],
-                    label='vobiz_conference, parallel=%d%s' % (parallel, ' (default)' if parallel == DEFAULT_PARALLEL else ''))
-            ax.plot(grid, [limit_s(floor, n, parallel, latency) for n in grid], '--', color=colours[parallel], alpha=0.6,
-                    label='limit, parallel=%d' % parallel)
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                'o-',
+                color=colours[parallel],
+                label='vobiz_conference, parallel=%d%s' % (parallel, ' (default)' if parallel == DEFAULT_PARALLEL else ''),
+            )
+            ax.plot(grid, [limit_s(floor, n, parallel, latency) for n in grid], '--', color=colours[parallel], alpha=0.6, label='limit, parallel=%d' % parallel)
         if latency == 20:
             ax.plot([uri['n']], [uri['wall_s']], 's', color='tab:red', markersize=8, label='uri DELETE loop (measured)')
             ax.plot(grid, [floor + uri_per * n for n in grid], ':', color='tab:red', label='uri loop, extrapolated (flat per item)')
@@ -940,8 +1157,7 @@ def plot(data: dict, path: pathlib.Path) -> None:
     if 'rate_limited' in runs:
         rl = runs['rate_limited']
         axes[0].plot([rl['n']], [rl['wall_s']], 'X', color='black', markersize=9, label='rate-limited (plivo), parallel=16')
-        axes[0].plot([rl['n']], [rl.get('limit_min_s', rl['wall_s'])], '+', color='black', markersize=11,
-                     label='rate limit minimum')
+        axes[0].plot([rl['n']], [rl.get('limit_min_s', rl['wall_s'])], '+', color='black', markersize=11, label='rate limit minimum')
     handles, labels = [], []
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -968,8 +1184,14 @@ def machine() -> dict:
         from ansible.release import __version__ as ansible_version
     except ImportError:
         ansible_version = 'unknown'
-    return dict(nproc=os.cpu_count(), cpu=cpu, python=platform.python_version(), ansible_core=ansible_version,
-                requests=requests.__version__, platform=platform.platform())
+    return dict(
+        nproc=os.cpu_count(),
+        cpu=cpu,
+        python=platform.python_version(),
+        ansible_core=ansible_version,
+        requests=requests.__version__,
+        platform=platform.platform(),
+    )
 
 
 def measure_many_accounts(workdir: pathlib.Path, rooms: int = 100, accounts: int = 20, latency_ms: int = 20) -> dict:
@@ -1000,11 +1222,13 @@ def main() -> int:
     parser.add_argument('--reps', type=int, default=3, help='repetitions of each timed play (median; default 3)')
     parser.add_argument('--uri-reps', type=int, default=1, help='repetitions of the uri loop (default 1: 30 items already average)')
     parser.add_argument('--keep', action='store_true', help='keep the scratch directory (playbooks, emulator output)')
-    parser.add_argument('--load', type=int, default=0, metavar='N',
-                        help='start N busy CPU workers for the timed phases (a busy controller); default 0')
-    parser.add_argument('--only', default=','.join(PHASES), metavar='PHASE[,PHASE...]',
-                        help='run these phases only and print their figures, without goals, results.json or plot '
-                             '(phases: %s)' % ', '.join(PHASES))
+    parser.add_argument('--load', type=int, default=0, metavar='N', help='start N busy CPU workers for the timed phases (a busy controller); default 0')
+    parser.add_argument(
+        '--only',
+        default=','.join(PHASES),
+        metavar='PHASE[,PHASE...]',
+        help='run these phases only and print their figures, without goals, results.json or plot (phases: %s)' % ', '.join(PHASES),
+    )
     args = parser.parse_args()
     only = tuple(phase.strip() for phase in args.only.split(',') if phase.strip())
     unknown = sorted(set(only) - set(PHASES))
@@ -1018,8 +1242,10 @@ def main() -> int:
     say('vobiz.voice bench: %s CPUs (%s), Python %s, ansible-core %s' % (info['nproc'], info['cpu'], info['python'], info['ansible_core']))
     load_before = os.getloadavg()
     if load_before[0] > 0.5 * (os.cpu_count() or 1):
-        say('NOTE: load average %.1f on %d CPUs before the bench: other work shares the machine, figures will be noisier.' % (
-            load_before[0], os.cpu_count() or 1))
+        say(
+            'NOTE: load average %.1f on %d CPUs before the bench: other work shares the machine, figures will be noisier.'
+            % (load_before[0], os.cpu_count() or 1)
+        )
     workdir = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-bench-'))
     bench = Bench(workdir, args.reps, args.uri_reps, load=args.load, only=only)
     try:
@@ -1039,12 +1265,15 @@ def main() -> int:
             say('scratch directory kept: %s' % workdir)
         else:
             import shutil
+
             shutil.rmtree(workdir, ignore_errors=True)
 
     data = bench.data
     if partial:
-        say('\nPartial run (--only %s): the phase figures are above; no goals, results.json or plot. '
-            'Load average %.1f before, %.1f after.' % (','.join(only), load_before[0], os.getloadavg()[0]))
+        say(
+            '\nPartial run (--only %s): the phase figures are above; no goals, results.json or plot. '
+            'Load average %.1f before, %.1f after.' % (','.join(only), load_before[0], os.getloadavg()[0])
+        )
         return 0
     lines, goals = evaluate(data)
     say('')
@@ -1052,8 +1281,10 @@ def main() -> int:
         say(line)
     many = {(run['accounts'], run['forks']): run['wall_s'] for run in data['many_accounts']['runs']}
     one = many[(1, 1)]
-    say('Many accounts: 20 x 100 rooms took %.1fx one account x 100 rooms with forks 20, %.1fx with forks 5, %.1fx with forks 1 '
-        '(info: forks run the accounts side by side)' % (many[(20, 20)] / one, many[(20, 5)] / one, many[(20, 1)] / one))
+    say(
+        'Many accounts: 20 x 100 rooms took %.1fx one account x 100 rooms with forks 20, %.1fx with forks 5, %.1fx with forks 1 '
+        '(info: forks run the accounts side by side)' % (many[(20, 20)] / one, many[(20, 5)] / one, many[(20, 1)] / one)
+    )
     data['machine'] = info
     data['load_average'] = dict(before=load_before, after=os.getloadavg())
     data['goals'] = goals
@@ -1064,10 +1295,14 @@ def main() -> int:
     busiest = max(load_before[0], data['load_average']['after'][0])
     say('')
     if busiest > 0.75 * (os.cpu_count() or 1):
-        say('WARNING: load average reached %.1f on %d CPUs: other work inflated these timings (module and playbook '
-            'starts most). Rerun on a quiet machine before reading much into a missed timing goal.' % (busiest, os.cpu_count() or 1))
-    say('Bench time %.0f s; load average %.1f before, %.1f after. Wrote %s and %s.' % (
-        data['bench_wall_s'], load_before[0], data['load_average']['after'][0], RESULTS_FILE.relative_to(ROOT), PLOT_FILE.relative_to(ROOT)))
+        say(
+            'WARNING: load average reached %.1f on %d CPUs: other work inflated these timings (module and playbook '
+            'starts most). Rerun on a quiet machine before reading much into a missed timing goal.' % (busiest, os.cpu_count() or 1)
+        )
+    say(
+        'Bench time %.0f s; load average %.1f before, %.1f after. Wrote %s and %s.'
+        % (data['bench_wall_s'], load_before[0], data['load_average']['after'][0], RESULTS_FILE.relative_to(ROOT), PLOT_FILE.relative_to(ROOT))
+    )
     if missed:
         for g in missed:
             say('GOAL MISSED: %s = %s (goal %s)' % (g['name'], g['figure'], g['goal']))

@@ -134,7 +134,7 @@ def map_output(text: str) -> list[str]:
     for line in text.splitlines():
         match = GENERATED_DOCSITE.match(line)
         if match:
-            line = f"{display_path(DOCSITE / 'rst' / match.group(1))}{match.group(2) or ''}{line[match.end():]}"
+            line = f"{display_path(DOCSITE / 'rst' / match.group(1))}{match.group(2) or ''}{line[match.end() :]}"
         lines.append(line)
     return lines
 
@@ -160,14 +160,28 @@ def main(argv: list[str] | None = None) -> int:
     work = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-docs-'))  # 0700, as antsibull-docs insists
     try:
         env = dict(os.environ)
-        env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path(work), 'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]),
-                    'ANSIBLE_NOCOLOR': '1'})
+        env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path(work), 'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]), 'ANSIBLE_NOCOLOR': '1'})
         site = work / 'site'
         site.mkdir(mode=0o700)
         steps = [
             ('sphinx-init', [tool('antsibull-docs'), 'sphinx-init', '--use-current', '--fail-on-error', '--dest-dir', str(site), 'vobiz.voice'], work),
-            ('collection RST', [tool('antsibull-docs'), '--config-file', 'antsibull-docs.cfg', 'collection', '--cleanup', 'everything',
-                                '--use-current', '--fail-on-error', '--dest-dir', 'rst', 'vobiz.voice'], site),
+            (
+                'collection RST',
+                [
+                    tool('antsibull-docs'),
+                    '--config-file',
+                    'antsibull-docs.cfg',
+                    'collection',
+                    '--cleanup',
+                    'everything',
+                    '--use-current',
+                    '--fail-on-error',
+                    '--dest-dir',
+                    'rst',
+                    'vobiz.voice',
+                ],
+                site,
+            ),
             ('sphinx-build', [tool('sphinx-build'), '-M', 'html', 'rst', 'build', '-c', '.', '-W', '--keep-going'], site),
         ]
         for name, cmd, cwd in steps:
@@ -197,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(html, args.dest)
         pages = sorted(str(path.relative_to(args.dest)) for path in args.dest.rglob('*.html'))
         guides = [page for page in pages if '/docsite/' in page]
-        print(f'ok   {len(pages)} HTML pages in {display_path(args.dest)} ({len(guides)} scenario guides); '
-              f'start at {display_path(args.dest / "collections" / "vobiz" / "voice" / "index.html")}')
+        print(
+            f'ok   {len(pages)} HTML pages in {display_path(args.dest)} ({len(guides)} scenario guides); '
+            f'start at {display_path(args.dest / "collections" / "vobiz" / "voice" / "index.html")}'
+        )
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

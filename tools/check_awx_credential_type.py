@@ -31,11 +31,29 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_FILE = ROOT / 'extensions' / 'awx' / 'credential_type_vobiz.yml'
 
 # awx/main/constants.py (AWX devel after 24.6.1, October 2024): environment variables a credential must not set.
-ENV_BLOCKLIST = frozenset((
-    'VIRTUAL_ENV', 'PATH', 'PYTHONPATH', 'JOB_ID', 'INVENTORY_ID', 'INVENTORY_SOURCE_ID', 'INVENTORY_UPDATE_ID',
-    'AD_HOC_COMMAND_ID', 'REST_API_URL', 'REST_API_TOKEN', 'MAX_EVENT_RES', 'CALLBACK_QUEUE', 'CALLBACK_CONNECTION',
-    'CACHE', 'JOB_CALLBACK_DEBUG', 'INVENTORY_HOSTVARS', 'AWX_HOST', 'PROJECT_REVISION', 'SUPERVISOR_CONFIG_PATH',
-))
+ENV_BLOCKLIST = frozenset(
+    (
+        'VIRTUAL_ENV',
+        'PATH',
+        'PYTHONPATH',
+        'JOB_ID',
+        'INVENTORY_ID',
+        'INVENTORY_SOURCE_ID',
+        'INVENTORY_UPDATE_ID',
+        'AD_HOC_COMMAND_ID',
+        'REST_API_URL',
+        'REST_API_TOKEN',
+        'MAX_EVENT_RES',
+        'CALLBACK_QUEUE',
+        'CALLBACK_CONNECTION',
+        'CACHE',
+        'JOB_CALLBACK_DEBUG',
+        'INVENTORY_HOSTVARS',
+        'AWX_HOST',
+        'PROJECT_REVISION',
+        'SUPERVISOR_CONFIG_PATH',
+    )
+)
 VARIABLE_NAME = '^[a-zA-Z_]+[a-zA-Z0-9_]*$'
 # CredentialTypeInputField.schema()
 INPUTS_SCHEMA = {
@@ -77,7 +95,7 @@ INJECTORS_SCHEMA = {
         },
         'env': {
             'type': 'object',
-            'patternProperties': {VARIABLE_NAME: {'type': 'string', 'pattern': '^[\x00-\x7F]*$'}},
+            'patternProperties': {VARIABLE_NAME: {'type': 'string', 'pattern': '^[\x00-\x7f]*$'}},
             'additionalProperties': False,
         },
         'extra_vars': {
@@ -292,13 +310,17 @@ class Checker:
         fields = {field['id']: (index, field) for index, field in enumerate(inputs.get('fields', []))}
         for field_id, (index, field) in fields.items():
             if SECRET_WORDS.search(field_id) and field.get('type', 'string') == 'string' and not field.get('secret', False):
-                self.add(self.node(['inputs', 'fields', index, 'id']),
-                         f'field {field_id!r} holds a secret but is not secret: true (AWX would show it and store it unencrypted)')
+                self.add(
+                    self.node(['inputs', 'fields', index, 'id']),
+                    f'field {field_id!r} holds a secret but is not secret: true (AWX would show it and store it unencrypted)',
+                )
         env = injectors.get('env', {})
         for name in REQUIRED_ENV:
             if name not in env:
-                self.add(self.key_node(('injectors', 'env')) or self.key_node(('injectors',)) or self.root,
-                         f'injectors.env does not set {name}, which the vobiz.voice modules read')
+                self.add(
+                    self.key_node(('injectors', 'env')) or self.key_node(('injectors',)) or self.root,
+                    f'injectors.env does not set {name}, which the vobiz.voice modules read',
+                )
         for name in SECRET_ENV:
             for field_id in re.findall(r'\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)', str(env.get(name, ''))):
                 if field_id in fields and not fields[field_id][1].get('secret', False):

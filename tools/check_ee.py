@@ -98,8 +98,8 @@ def find_line(root: yaml.Node | None, path, key: str | None = None) -> int:
 def schema_errors(root: yaml.Node, data) -> list[tuple[int, str, str]]:
     """Validate ``data`` with ansible-builder's own schemas; return ``(line, where, message)`` per error."""
     # pylint: disable-next=import-outside-toplevel
-    from ansible_builder import ee_schema  # the dev venv has it (through galaxy-importer)
     import jsonschema  # pylint: disable=import-outside-toplevel
+    from ansible_builder import ee_schema  # the dev venv has it (through galaxy-importer)
 
     if not isinstance(data, dict):
         return [(find_line(root, []), 'top level', 'an execution environment file must be a mapping')]
@@ -178,8 +178,9 @@ def check_context(ee_path: pathlib.Path, ee_root: yaml.Node, ee_data: dict, cont
     requirements = context / '_build' / 'requirements.yml'
     galaxy = (ee_data.get('dependencies') or {}).get('galaxy')
     if not requirements.is_file():
-        problems.add(ee_path, find_line(ee_root, ['dependencies'], 'galaxy'),
-                     'no galaxy requirements in the build context: the image would not have vobiz.voice')
+        problems.add(
+            ee_path, find_line(ee_root, ['dependencies'], 'galaxy'), 'no galaxy requirements in the build context: the image would not have vobiz.voice'
+        )
         return
     reqs = yaml.safe_load(requirements.read_text(encoding='utf-8')) or {}
     source = ee_path.parent / galaxy if isinstance(galaxy, str) else requirements
@@ -190,16 +191,20 @@ def check_context(ee_path: pathlib.Path, ee_root: yaml.Node, ee_data: dict, cont
         item = {'name': item} if isinstance(item, str) else item
         names.append(item.get('name', ''))
         if item.get('type') == 'file' and not (context / '_build' / item['name']).is_file():
-            problems.add(source, find_line(source_root, ['collections', index, 'name']),
-                         f"{item['name']} is not in the build context (_build/): add it with additional_build_files "
-                         f'in {display_path(ee_path)} and put the tarball there before building')
+            problems.add(
+                source,
+                find_line(source_root, ['collections', index, 'name']),
+                f"{item['name']} is not in the build context (_build/): add it with additional_build_files "
+                f'in {display_path(ee_path)} and put the tarball there before building',
+            )
     if not any('vobiz.voice' in name or 'vobiz-voice' in name for name in names):
         problems.add(source, find_line(source_root, ['collections']), 'the galaxy requirements do not install vobiz.voice')
     notes.append(f"build context: {', '.join(sorted(str(p.relative_to(context)) for p in context.rglob('*') if p.is_file() and 'scripts' not in p.parts))}")
 
 
-def simulate_build(ee_path: pathlib.Path, context: pathlib.Path, work: pathlib.Path, tarball: pathlib.Path | None,
-                   problems: Problems, notes: list[str]) -> None:
+def simulate_build(
+    ee_path: pathlib.Path, context: pathlib.Path, work: pathlib.Path, tarball: pathlib.Path | None, problems: Problems, notes: list[str]
+) -> None:
     """Run the galaxy stage and the introspection of the image build, offline, with the context's files."""
     build = context / '_build'
     collections = work / 'usr-share-ansible' / 'collections'
@@ -224,8 +229,17 @@ def simulate_build(ee_path: pathlib.Path, context: pathlib.Path, work: pathlib.P
         return
     notes.append(f'galaxy stage (as in the image build, offline): vobiz.voice installed {how}')
     out = work / 'introspect'
-    result = run([sys.executable, str(build / 'scripts' / 'introspect.py'), 'introspect', str(collections),
-                  f"--write-pip={out / 'requirements.txt'}", f"--write-bindep={out / 'bindep.txt'}"], build)
+    result = run(
+        [
+            sys.executable,
+            str(build / 'scripts' / 'introspect.py'),
+            'introspect',
+            str(collections),
+            f"--write-pip={out / 'requirements.txt'}",
+            f"--write-bindep={out / 'bindep.txt'}",
+        ],
+        build,
+    )
     if result.returncode != 0:
         problems.add(ee_path, 0, f'introspect.py failed: {builder_message(result.stdout + result.stderr)}')
         return
@@ -233,12 +247,18 @@ def simulate_build(ee_path: pathlib.Path, context: pathlib.Path, work: pathlib.P
     pip_file = out / 'requirements.txt'
     pip_lines = pip_file.read_text(encoding='utf-8').splitlines() if pip_file.is_file() else []
     if not any(re.match(r'requests\b', line) and 'vobiz.voice' in line for line in pip_lines):
-        problems.add(installed / 'meta' / 'execution-environment.yml', 0,
-                     f'the image would not get requests: introspection wrote {pip_lines or "no Python requirements"}')
+        problems.add(
+            installed / 'meta' / 'execution-environment.yml',
+            0,
+            f'the image would not get requests: introspection wrote {pip_lines or "no Python requirements"}',
+        )
     else:
         notes.append('introspection, Python requirements of the image: ' + '; '.join(pip_lines))
-    meta = yaml.safe_load((installed / 'meta' / 'execution-environment.yml').read_text(encoding='utf-8')) if (
-        installed / 'meta' / 'execution-environment.yml').is_file() else {}
+    meta = (
+        yaml.safe_load((installed / 'meta' / 'execution-environment.yml').read_text(encoding='utf-8'))
+        if (installed / 'meta' / 'execution-environment.yml').is_file()
+        else {}
+    )
     bindep_name = (meta.get('dependencies') or {}).get('system')
     if not bindep_name or not (installed / bindep_name).is_file():
         problems.add(ee_path, 0, f'the installed collection has no {bindep_name or "bindep file"}: is it in build_ignore?')
@@ -325,8 +345,9 @@ def check(ee_path: pathlib.Path, root_dir: pathlib.Path) -> tuple[Problems, list
             tarball = tarballs[0]
             notes.append(f'collection tarball built: {tarball.name}')
         context = work / 'context'
-        result = run([tool('ansible-builder'), 'create', '-f', str(ee_copy / ee_path.name), '--context', str(context),
-                      '--output-filename', 'Containerfile'], work)
+        result = run(
+            [tool('ansible-builder'), 'create', '-f', str(ee_copy / ee_path.name), '--context', str(context), '--output-filename', 'Containerfile'], work
+        )
         output = (result.stdout + result.stderr).replace(str(ee_copy), display_path(ee_path.parent))
         if result.returncode != 0:
             report_builder_failure(ee_path, ee_root, ee_data, builder_message(output), errors, problems)
@@ -342,8 +363,7 @@ def check(ee_path: pathlib.Path, root_dir: pathlib.Path) -> tuple[Problems, list
     return problems, notes
 
 
-def report_builder_failure(ee_path: pathlib.Path, ee_root: yaml.Node, ee_data, message: str,
-                           errors: list[tuple[int, str, str]], problems: Problems) -> None:
+def report_builder_failure(ee_path: pathlib.Path, ee_root: yaml.Node, ee_data, message: str, errors: list[tuple[int, str, str]], problems: Problems) -> None:
     """Surface ansible-builder's own message, at the line it is about."""
     line, label = 1, ''
     for error_line, error_label, error_message in errors:
@@ -364,8 +384,12 @@ def report_builder_failure(ee_path: pathlib.Path, ee_root: yaml.Node, ee_data, m
 def main(argv: list[str] | None = None) -> int:
     """Run the checks; print what was found, one line per problem, and a summary."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--ee', type=pathlib.Path, default=ROOT / 'extensions' / 'ee' / 'execution-environment.yml',
-                        help='the execution environment file (default: extensions/ee/execution-environment.yml)')
+    parser.add_argument(
+        '--ee',
+        type=pathlib.Path,
+        default=ROOT / 'extensions' / 'ee' / 'execution-environment.yml',
+        help='the execution environment file (default: extensions/ee/execution-environment.yml)',
+    )
     parser.add_argument('--root', type=pathlib.Path, default=ROOT, help='the collection root (default: this checkout)')
     args = parser.parse_args(argv)
     problems, notes = check(args.ee.resolve(), args.root.resolve())

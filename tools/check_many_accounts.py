@@ -74,17 +74,23 @@ class Fleet:
 
     def inventory(self, api_url: str) -> dict:
         """The inventory (same shape as extensions/inventory/vobiz_accounts.yml)."""
-        return {'all': {'children': {GROUP: {
-            'vars': {
-                'ansible_connection': 'local',
-                'ansible_python_interpreter': '{{ ansible_playbook_python }}',
-                'vobiz_api_url': api_url,
-                'conference_maintenance_auth_id': '{{ vobiz_auth_id }}',
-                'conference_maintenance_auth_token': '{{ vault_vobiz_tokens[vobiz_auth_id] }}',
-                'conference_maintenance_api_url': '{{ vobiz_api_url }}',
-            },
-            'hosts': {acct.host: {'vobiz_auth_id': acct.auth_id} for acct in self.accounts},
-        }}}}
+        return {
+            'all': {
+                'children': {
+                    GROUP: {
+                        'vars': {
+                            'ansible_connection': 'local',
+                            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+                            'vobiz_api_url': api_url,
+                            'conference_maintenance_auth_id': '{{ vobiz_auth_id }}',
+                            'conference_maintenance_auth_token': '{{ vault_vobiz_tokens[vobiz_auth_id] }}',
+                            'conference_maintenance_api_url': '{{ vobiz_api_url }}',
+                        },
+                        'hosts': {acct.host: {'vobiz_auth_id': acct.auth_id} for acct in self.accounts},
+                    }
+                }
+            }
+        }
 
     def vault_vars(self) -> dict:
         """What the vault file holds: one token per auth ID."""
@@ -110,10 +116,16 @@ def build_fleet(n_accounts: int = 20, rooms_per_account: int = 3, bad: int = 1, 
     width = len(str(n_accounts))
     for index in range(1, n_accounts + 1):
         number = str(index).zfill(width)
-        accounts.append(Account(
-            host=f'acct-{number}', auth_id=f'MA_ACCT{number}', token=secrets.token_hex(12),
-            ci_rooms=[f'ci-{number}-{room}' for room in range(1, rooms_per_account + 1)],
-            bystanders=list(BYSTANDERS), bad=index > n_accounts - bad))
+        accounts.append(
+            Account(
+                host=f'acct-{number}',
+                auth_id=f'MA_ACCT{number}',
+                token=secrets.token_hex(12),
+                ci_rooms=[f'ci-{number}-{room}' for room in range(1, rooms_per_account + 1)],
+                bystanders=list(BYSTANDERS),
+                bad=index > n_accounts - bad,
+            )
+        )
     return Fleet(accounts, members)
 
 
@@ -122,6 +134,7 @@ def encrypt(text: str, password: str) -> bytes:
     # pylint: disable=import-outside-toplevel
     from ansible.constants import DEFAULT_VAULT_ID_MATCH
     from ansible.parsing.vault import VaultLib, VaultSecret
+
     return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password.encode()))]).encrypt(text)
 
 
@@ -174,25 +187,37 @@ def collections_path(workdir: pathlib.Path) -> str:
 def playbook_env(workdir: pathlib.Path, extra: dict | None = None) -> dict[str, str]:
     """Environment for a nested ansible-playbook run: no VOBIZ_* from the caller, our collection first."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(('VOBIZ_', 'ANSIBLE_'))}
-    env.update({
-        'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]),
-        'ANSIBLE_COLLECTIONS_PATH': collections_path(workdir),
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_FORCE_COLOR': '0',
-        'ANSIBLE_RETRY_FILES_ENABLED': 'false',
-        'ANSIBLE_LOCALHOST_WARNING': 'false',
-        'PWD': str(workdir),  # the playbooks write their summary files to $PWD
-    })
+    env.update(
+        {
+            'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]),
+            'ANSIBLE_COLLECTIONS_PATH': collections_path(workdir),
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_FORCE_COLOR': '0',
+            'ANSIBLE_RETRY_FILES_ENABLED': 'false',
+            'ANSIBLE_LOCALHOST_WARNING': 'false',
+            'PWD': str(workdir),  # the playbooks write their summary files to $PWD
+        }
+    )
     env.update(extra or {})
     return env
 
 
-def run_ci_teardown(workdir: pathlib.Path, paths: dict[str, pathlib.Path], forks: int = 10, match: str = 'ci-*',
-                    extra_args: list[str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_ci_teardown(
+    workdir: pathlib.Path, paths: dict[str, pathlib.Path], forks: int = 10, match: str = 'ci-*', extra_args: list[str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
     """``ansible-playbook vobiz.voice.ci_teardown`` over every account of the inventory."""
-    cmd = [str(BIN / 'ansible-playbook'), 'vobiz.voice.ci_teardown', '-i', str(paths['inventory']),
-           '--vault-password-file', str(paths['vault_password_file']), '--forks', str(forks),
-           '-e', json.dumps({'vobiz_hosts': GROUP, 'ci_teardown_match': [match]})] + list(extra_args or [])
+    cmd = [
+        str(BIN / 'ansible-playbook'),
+        'vobiz.voice.ci_teardown',
+        '-i',
+        str(paths['inventory']),
+        '--vault-password-file',
+        str(paths['vault_password_file']),
+        '--forks',
+        str(forks),
+        '-e',
+        json.dumps({'vobiz_hosts': GROUP, 'ci_teardown_match': [match]}),
+    ] + list(extra_args or [])
     return subprocess.run(cmd, cwd=workdir, env=playbook_env(workdir), capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -221,8 +246,9 @@ def verify(fleet: Fleet, result: subprocess.CompletedProcess, live: dict[str, li
             problems.append(f'{acct.host}: not in the PLAY RECAP (stopped or hidden by another account?)')
             continue
         if counters['failed'] != (1 if acct.bad else 0) or counters['unreachable']:
-            problems.append(f'{acct.host}: PLAY RECAP failed={counters["failed"]} unreachable={counters["unreachable"]}, '
-                            f'expected failed={1 if acct.bad else 0}')
+            problems.append(
+                f'{acct.host}: PLAY RECAP failed={counters["failed"]} unreachable={counters["unreachable"]}, expected failed={1 if acct.bad else 0}'
+            )
         rooms = live.get(acct.auth_id, [])
         expected = sorted(acct.ci_rooms + acct.bystanders) if acct.bad else sorted(acct.bystanders)
         if rooms != expected:
@@ -269,11 +295,15 @@ def main(argv: list[str] | None = None) -> int:
         problems = verify(fleet, result, live, workdir)
         recap = parse_recap(result.stdout)
         good = [acct for acct in fleet.accounts if not acct.bad]
-        print(f'{len(fleet.accounts)} accounts x {args.rooms} ci-* rooms + {len(BYSTANDERS)} bystanders, forks={args.forks}, '
-              f'{args.bad} with a wrong token: ansible-playbook rc={result.returncode} in {elapsed:.1f}s')
-        print(f'hung up: {sum(len(acct.ci_rooms) for acct in good if live.get(acct.auth_id) == sorted(acct.bystanders))} of '
-              f'{sum(len(acct.ci_rooms) for acct in good)} ci-* rooms of the good accounts; bystanders kept: '
-              f'{sum(1 for acct in fleet.accounts if set(acct.bystanders) <= set(live.get(acct.auth_id, [])))} of {len(fleet.accounts)} accounts')
+        print(
+            f'{len(fleet.accounts)} accounts x {args.rooms} ci-* rooms + {len(BYSTANDERS)} bystanders, forks={args.forks}, '
+            f'{args.bad} with a wrong token: ansible-playbook rc={result.returncode} in {elapsed:.1f}s'
+        )
+        print(
+            f'hung up: {sum(len(acct.ci_rooms) for acct in good if live.get(acct.auth_id) == sorted(acct.bystanders))} of '
+            f'{sum(len(acct.ci_rooms) for acct in good)} ci-* rooms of the good accounts; bystanders kept: '
+            f'{sum(1 for acct in fleet.accounts if set(acct.bystanders) <= set(live.get(acct.auth_id, [])))} of {len(fleet.accounts)} accounts'
+        )
         for acct in fleet.accounts:
             if acct.bad:
                 fatal = next((line for line in result.stdout.splitlines() if line.startswith(f'fatal: [{acct.host}]')), '')

@@ -81,27 +81,28 @@ class Rulebook:
         self.port = variables['vobiz_callback_port']
         self.output = work / 'ansible-rulebook.log'
         inventory = work / 'inventory.yml'
-        inventory.write_text(json.dumps({'all': {'hosts': {'localhost': {
-            'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}), encoding='utf-8')
+        inventory.write_text(
+            json.dumps({'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}), encoding='utf-8'
+        )
         vars_file = work / 'vars.yml'
         vars_file.write_text(json.dumps(variables), encoding='utf-8')
         env = {key: value for key, value in os.environ.items() if not key.startswith(('VOBIZ_', 'ANSIBLE_'))}
-        env.update({
-            'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]),
-            'JAVA_HOME': java_home() or '',
-            'ANSIBLE_COLLECTIONS_PATH': collections_path(work),
-            'ANSIBLE_NOCOLOR': '1',
-            'ANSIBLE_LOCALHOST_WARNING': 'false',
-            'VOBIZ_AUTH_ID': auth_id,
-            'VOBIZ_AUTH_TOKEN': token,
-            'VOBIZ_API_URL': api_url,
-            'HOME': env.get('HOME', str(work)),
-        })
-        cmd = [str(BIN / 'ansible-rulebook'), '-r', 'vobiz.voice.enforce_limits', '-i', str(inventory),
-               '--vars', str(vars_file), '-v']
+        env.update(
+            {
+                'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]),
+                'JAVA_HOME': java_home() or '',
+                'ANSIBLE_COLLECTIONS_PATH': collections_path(work),
+                'ANSIBLE_NOCOLOR': '1',
+                'ANSIBLE_LOCALHOST_WARNING': 'false',
+                'VOBIZ_AUTH_ID': auth_id,
+                'VOBIZ_AUTH_TOKEN': token,
+                'VOBIZ_API_URL': api_url,
+                'HOME': env.get('HOME', str(work)),
+            }
+        )
+        cmd = [str(BIN / 'ansible-rulebook'), '-r', 'vobiz.voice.enforce_limits', '-i', str(inventory), '--vars', str(vars_file), '-v']
         self._handle = open(self.output, 'w', encoding='utf-8')
-        self.proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=self._handle, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=self._handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def text(self) -> str:
         return self.output.read_text(encoding='utf-8', errors='replace')
@@ -119,8 +120,10 @@ class Rulebook:
 
     def wait_outcome(self, room: str, timeout: float) -> bool:
         """Until the action playbook printed its VOBIZ_ENFORCE_LIMITS line for ``room``."""
+
         def printed():
             return any('VOBIZ_ENFORCE_LIMITS' in line and room in line for line in self.text().splitlines())
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             if printed():
@@ -158,8 +161,9 @@ def post_raw(port: int, headers: dict, fields: dict) -> int:
     """POST a callback with exactly these headers and form fields; return the status."""
     conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
     try:
-        conn.request('POST', '/vobiz/conference', body=urllib.parse.urlencode(fields),
-                     headers=dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded'}))
+        conn.request(
+            'POST', '/vobiz/conference', body=urllib.parse.urlencode(fields), headers=dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded'})
+        )
         response = conn.getresponse()
         response.read()
         return response.status
@@ -177,15 +181,26 @@ def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: in
     problems = []
     token = 'eda-' + secrets.token_hex(16)
     port = free_port()
-    emulator = emu_module.Emulator(auth_id=AUTH_ID, auth_token=token, members=0,
-                                   callback_url='http://127.0.0.1:%d/vobiz/conference' % port,
-                                   callback_signed_url=PUBLIC_URL).start()
+    emulator = emu_module.Emulator(
+        auth_id=AUTH_ID, auth_token=token, members=0, callback_url='http://127.0.0.1:%d/vobiz/conference' % port, callback_signed_url=PUBLIC_URL
+    ).start()
     rulebook = None
     try:
-        rulebook = Rulebook(work, emulator.api_url, token, {
-            'vobiz_callback_host': '127.0.0.1', 'vobiz_callback_port': port, 'vobiz_callback_public_url': PUBLIC_URL,
-            'vobiz_max_duration': max_duration, 'vobiz_lonely_after': lonely_after, 'vobiz_check_interval': 1,
-            'vobiz_audit_log': str(work / 'audit.jsonl'), 'vobiz_state_file': str(work / 'rooms.json')})
+        rulebook = Rulebook(
+            work,
+            emulator.api_url,
+            token,
+            {
+                'vobiz_callback_host': '127.0.0.1',
+                'vobiz_callback_port': port,
+                'vobiz_callback_public_url': PUBLIC_URL,
+                'vobiz_max_duration': max_duration,
+                'vobiz_lonely_after': lonely_after,
+                'vobiz_check_interval': 1,
+                'vobiz_audit_log': str(work / 'audit.jsonl'),
+                'vobiz_state_file': str(work / 'rooms.json'),
+            },
+        )
         rulebook.wait_listening()
         sender = emulator.callback_sender
 
@@ -206,16 +221,14 @@ def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: in
         emulator.configure(callback_url=None)
         emulator.add_conference('Replayed Room', members=1)  # live, but Vobiz never told the source
         stolen = next(entry for entry in sender.log() if entry['conference'] == 'Overdue Room')
-        forged_body = dict(stolen['fields'], ConferenceName='Replayed Room', ConferenceUUID='replayed-uuid',
-                           ConferenceFirstMember='true')
+        forged_body = dict(stolen['fields'], ConferenceName='Replayed Room', ConferenceUUID='replayed-uuid', ConferenceFirstMember='true')
         replay_status = post_raw(port, stolen['headers'], forged_body)
         emulator.configure(callback_url='http://127.0.0.1:%d/vobiz/conference' % port)
 
         statuses = {(entry['conference'], entry['status']) for entry in sender.log()}
         for room, status in (('Unsigned Room', 401), ('Forged Room', 403), ('Overdue Room', 204), ('Lonely Room', 204)):
             if (room, status) not in statuses:
-                problems.append('%s: expected its callbacks to be answered %d, got %s' % (
-                    room, status, sorted(s for r, s in statuses if r == room)))
+                problems.append('%s: expected its callbacks to be answered %d, got %s' % (room, status, sorted(s for r, s in statuses if r == room)))
         if replay_status != 403:
             problems.append('the replayed signature headers were answered %s, not 403' % replay_status)
 
@@ -278,8 +291,10 @@ def main() -> int:
     for problem in problems:
         print('FAILED: ' + problem)
     if not problems:
-        print('PASSED: overdue and lonely rooms hung up once each, the room inside its limits kept, '
-              'unsigned/forged/replayed callbacks refused and caused no request')
+        print(
+            'PASSED: overdue and lonely rooms hung up once each, the room inside its limits kept, '
+            'unsigned/forged/replayed callbacks refused and caused no request'
+        )
     return 1 if problems else 0
 
 

@@ -56,10 +56,8 @@ def private_data_dir(base: pathlib.Path, name: str) -> pathlib.Path:
     pdd = base / name
     (pdd / 'project').mkdir(parents=True)
     (pdd / 'inventory').mkdir()
-    (pdd / 'project' / 'site.yml').write_text(
-        '---\n- name: Vobiz CI teardown\n  ansible.builtin.import_playbook: vobiz.voice.ci_teardown\n', encoding='utf-8')
-    (pdd / 'inventory' / 'hosts').write_text(
-        f'localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n', encoding='utf-8')
+    (pdd / 'project' / 'site.yml').write_text('---\n- name: Vobiz CI teardown\n  ansible.builtin.import_playbook: vobiz.voice.ci_teardown\n', encoding='utf-8')
+    (pdd / 'inventory' / 'hosts').write_text(f'localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n', encoding='utf-8')
     return pdd
 
 
@@ -128,17 +126,17 @@ def check_events(runner) -> tuple[list[str], list[str]]:
         args = (res.get('invocation') or {}).get('module_args') or {}
         if 'auth_token' in args and args['auth_token'] != 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER':
             problems.append('the hang-up event shows auth_token unmasked')
-        notes.append(f"runner_on_ok {HANGUP_TASK!r} ({hangup[-1].get('resolved_action', '?')}): hung_up={sorted(res.get('hung_up', []))}, "
-                     f"changed={res.get('changed')}")
+        notes.append(
+            f"runner_on_ok {HANGUP_TASK!r} ({hangup[-1].get('resolved_action', '?')}): hung_up={sorted(res.get('hung_up', []))}, changed={res.get('changed')}"
+        )
     # The playbook prints the line itself (not inside a task result), so it is in an event's stdout.
     lines = [line for event in events for line in (event.get('stdout') or '').splitlines() if line.startswith(SUMMARY_PREFIX)]
     summary = None
     if not lines:
         problems.append(f'no {SUMMARY_PREFIX.strip()} line in the job events')
     else:
-        summary = json.loads(lines[-1][len(SUMMARY_PREFIX):])
-        if (sorted(summary.get('hung_up', [])) != CI_ROOMS or summary.get('failed') or summary.get('check_mode')
-                or summary.get('status') != 'ok'):
+        summary = json.loads(lines[-1][len(SUMMARY_PREFIX) :])
+        if sorted(summary.get('hung_up', [])) != CI_ROOMS or summary.get('failed') or summary.get('check_mode') or summary.get('status') != 'ok':
             problems.append(f'the summary line says {summary}')
         notes.append(f'summary line: {lines[-1]}')
     stats = [event['event_data'] for event in events if event.get('event') == 'playbook_on_stats']
@@ -167,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
                 runner, pdd, hidden = run(work, emulator, mode, token)
                 live = emulator.live_rooms().get(AUTH_ID, [])
                 hits = files_holding(pdd, hidden)
-                print(f'--- {mode}: status={runner.status} rc={runner.rc} in {time.monotonic() - started:.1f}s; '
-                      f'live rooms after: {live}; files holding the token: {hits or "none"}')
+                print(
+                    f'--- {mode}: status={runner.status} rc={runner.rc} in {time.monotonic() - started:.1f}s; '
+                    f'live rooms after: {live}; files holding the token: {hits or "none"}'
+                )
                 if runner.status != 'successful' or runner.rc != 0:
                     problems.append(f'{mode}: status {runner.status}, rc {runner.rc}; stdout: {pdd}/artifacts/*/stdout')
                 if live != sorted(BYSTANDERS):
@@ -181,20 +181,26 @@ def main(argv: list[str] | None = None) -> int:
                     if hits:
                         problems.append(f'{mode}: the token or the vault password is in {", ".join(hits)}')
                     searched = sum(1 for path in pdd.rglob('*') if path.is_file())
-                    print(f'    searched {searched} files under the private data dir (artifacts included): 0 hold the token or the vault password'
-                          if not hits else '    LEAK')
+                    print(
+                        f'    searched {searched} files under the private data dir (artifacts included): 0 hold the token or the vault password'
+                        if not hits
+                        else '    LEAK'
+                    )
                 elif mode == 'naive':
                     expected = {'env/envvars', 'command'}
                     found = {hit if hit.startswith('env/') else pathlib.PurePath(hit).name for hit in hits}
                     if not expected <= found:
-                        problems.append(f'naive: expected the token in env/envvars and artifacts/<ident>/command, found it in {hits or "no file"}; '
-                                        'if ansible-runner stopped writing it there, update the docs; otherwise the search is broken')
+                        problems.append(
+                            f'naive: expected the token in env/envvars and artifacts/<ident>/command, found it in {hits or "no file"}; '
+                            'if ansible-runner stopped writing it there, update the docs; otherwise the search is broken'
+                        )
                 else:
                     if any(hit.startswith('env/') for hit in hits):
                         problems.append(f'suppressed: suppress_env_files=True still wrote {hits}')
                     if not any(pathlib.PurePath(hit).name == 'command' for hit in hits):
-                        problems.append('suppressed: the token is no longer in artifacts/<ident>/command: '
-                                        'ansible-runner changed; revisit the docs on passing the token')
+                        problems.append(
+                            'suppressed: the token is no longer in artifacts/<ident>/command: ansible-runner changed; revisit the docs on passing the token'
+                        )
     finally:
         if args.keep:
             print(f'kept {work}')

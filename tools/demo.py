@@ -93,19 +93,20 @@ class Demo:
         banner(title)
         self.control('DELETE', '/log')
         env = dict(os.environ)
-        env.update({
-            'ANSIBLE_COLLECTIONS_PATH': str(self.collections),
-            'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
-            'ANSIBLE_LOCALHOST_WARNING': 'false',
-            'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
-            'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'false',
-            'VOBIZ_AUTH_ID': AUTH_ID,
-            'VOBIZ_AUTH_TOKEN': self.token,
-            'VOBIZ_API_URL': self.url + '/api/v1',
-            'PWD': str(self.workdir),  # the playbooks write their audit log and summary files to $PWD
-        })
-        cmd = [str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), f'vobiz.voice.{name}',
-               '-e', json.dumps(extra_vars), *flags]
+        env.update(
+            {
+                'ANSIBLE_COLLECTIONS_PATH': str(self.collections),
+                'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+                'ANSIBLE_LOCALHOST_WARNING': 'false',
+                'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'false',
+                'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'false',
+                'VOBIZ_AUTH_ID': AUTH_ID,
+                'VOBIZ_AUTH_TOKEN': self.token,
+                'VOBIZ_API_URL': self.url + '/api/v1',
+                'PWD': str(self.workdir),  # the playbooks write their audit log and summary files to $PWD
+            }
+        )
+        cmd = [str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), f'vobiz.voice.{name}', '-e', json.dumps(extra_vars), *flags]
         print('$ ansible-playbook vobiz.voice.%s -e %s %s' % (name, "'" + json.dumps(extra_vars) + "'", ' '.join(flags)), flush=True)
         returncode = subprocess.run(cmd, env=env, cwd=self.workdir, check=False).returncode
         sent = {}
@@ -122,15 +123,15 @@ class Demo:
         for name, callers in before.items():
             print(f'  {name:<14} {callers} caller(s)')
         failures = 0
-        failures += self.playbook('1. Dry run of the maintenance window (--check --diff): reads only', 'maintenance_window',
-                                  MAINTENANCE_VARS, '--check', '--diff') != 0
-        failures += self.playbook('2. The maintenance window for real: announce, wait once, hang up', 'maintenance_window',
-                                  MAINTENANCE_VARS, '--diff') != 0
-        announcements = {name: self.control('GET', '/state')['accounts'][AUTH_ID]['announcements'].get(name, [])
-                         for name in MAINTENANCE_VARS['conference_maintenance_names']}
+        failures += (
+            self.playbook('1. Dry run of the maintenance window (--check --diff): reads only', 'maintenance_window', MAINTENANCE_VARS, '--check', '--diff') != 0
+        )
+        failures += self.playbook('2. The maintenance window for real: announce, wait once, hang up', 'maintenance_window', MAINTENANCE_VARS, '--diff') != 0
+        announcements = {
+            name: self.control('GET', '/state')['accounts'][AUTH_ID]['announcements'].get(name, []) for name in MAINTENANCE_VARS['conference_maintenance_names']
+        }
         failures += self.playbook('3. CI teardown of ci-* (prod-ci-3 must survive)', 'ci_teardown', {'ci_teardown_match': ['ci-*']}) != 0
-        failures += self.playbook('4. CI teardown again: everything already gone, nothing changes', 'ci_teardown',
-                                  {'ci_teardown_match': ['ci-*']}) != 0
+        failures += self.playbook('4. CI teardown again: everything already gone, nothing changes', 'ci_teardown', {'ci_teardown_match': ['ci-*']}) != 0
         after = self.rooms()
         banner('Rooms before and after')
         print(f'  {"room":<14} {"before":<12} {"after":<12}')
@@ -158,24 +159,40 @@ class Demo:
         work.mkdir()
         port = check_rulebook.free_port()
         public_url = 'https://eda.example.test/vobiz/conference'
-        emulator = check_rulebook.load_emulator_module().Emulator(
-            auth_id=AUTH_ID, auth_token=self.token, callback_url=f'http://127.0.0.1:{port}/vobiz/conference',
-            callback_signed_url=public_url).start()
+        emulator = (
+            check_rulebook.load_emulator_module()
+            .Emulator(auth_id=AUTH_ID, auth_token=self.token, callback_url=f'http://127.0.0.1:{port}/vobiz/conference', callback_signed_url=public_url)
+            .start()
+        )
         rulebook = None
         try:
-            print('$ ansible-rulebook -r vobiz.voice.enforce_limits -i inventory.yml --vars limits.yml   '
-                  '# vobiz_max_duration: 5, callbacks on port %d' % port, flush=True)
-            rulebook = check_rulebook.Rulebook(work, emulator.api_url, self.token, {
-                'vobiz_callback_port': port, 'vobiz_callback_public_url': public_url, 'vobiz_max_duration': 5,
-                'vobiz_check_interval': 1, 'vobiz_announcement': 'This conference has reached its time limit.',
-                'vobiz_grace_seconds': 1}, auth_id=AUTH_ID)
+            print(
+                '$ ansible-rulebook -r vobiz.voice.enforce_limits -i inventory.yml --vars limits.yml   # vobiz_max_duration: 5, callbacks on port %d' % port,
+                flush=True,
+            )
+            rulebook = check_rulebook.Rulebook(
+                work,
+                emulator.api_url,
+                self.token,
+                {
+                    'vobiz_callback_port': port,
+                    'vobiz_callback_public_url': public_url,
+                    'vobiz_max_duration': 5,
+                    'vobiz_check_interval': 1,
+                    'vobiz_announcement': 'This conference has reached its time limit.',
+                    'vobiz_grace_seconds': 1,
+                },
+                auth_id=AUTH_ID,
+            )
             rulebook.wait_listening()
             print('  the event source listens (the rules engine runs on Java)')
             emulator.add_conference('Town Hall', members=4)
             emulator.callback_sender.wait_idle()
             sent = emulator.callback_sender.log()
-            print(f'  Town Hall starts with 4 callers; Vobiz sends {len(sent)} signed enter callbacks, answered '
-                  + ', '.join(sorted({str(entry['status']) for entry in sent})))
+            print(
+                f'  Town Hall starts with 4 callers; Vobiz sends {len(sent)} signed enter callbacks, answered '
+                + ', '.join(sorted({str(entry['status']) for entry in sent}))
+            )
             ended = check_rulebook.wait_for(lambda: check_rulebook.deletes(emulator, 'Town Hall'), 90)
             if ended:
                 rulebook.wait_outcome('Town Hall', 60)
@@ -189,8 +206,10 @@ class Demo:
             return 1
         lived = check_rulebook.parse_time(hangups[0]['time']) - check_rulebook.parse_time(sent[0]['time'])
         spoken = [entry for entry in emulator.requests(method='POST') if entry['action'] == 'speak' and entry['status'] in (200, 202)]
-        print(f'  the rulebook announced ({len(spoken)} POST Speak), then hung Town Hall up '
-              f'({hangups[0]["method"]} -> {hangups[0]["status"]}) {lived:.0f} s after its first callback')
+        print(
+            f'  the rulebook announced ({len(spoken)} POST Speak), then hung Town Hall up '
+            f'({hangups[0]["method"]} -> {hangups[0]["status"]}) {lived:.0f} s after its first callback'
+        )
         for line in rulebook.text().splitlines():
             if 'VOBIZ_ENFORCE_LIMITS' in line:
                 print('  ' + line.strip().replace('\\"', '"'))

@@ -26,9 +26,9 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
-import signal
 import tempfile
 import threading
 import time
@@ -40,8 +40,9 @@ import pinned_venv  # noqa: E402  pylint: disable=wrong-import-position
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Outside the tree (ansible-test and ansible-lint scan whatever is inside it); one per checkout,
 # or VOBIZ_GATE_WORK for several runs of one checkout at once.
-WORK = pathlib.Path(os.environ.get('VOBIZ_GATE_WORK') or
-                    pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]))
+WORK = pathlib.Path(
+    os.environ.get('VOBIZ_GATE_WORK') or pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10])
+)
 COLL = WORK / 'ansible_collections' / 'vobiz' / 'voice'
 PYBIN = WORK / 'pybin'
 LOGS = WORK / 'logs'
@@ -143,12 +144,10 @@ def install_get_pip_stand_in(leg: Leg) -> None:
 def source_files() -> list[str]:
     """The files that make up the collection: tracked plus untracked-but-not-ignored."""
     if (ROOT / '.git').exists():
-        out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-                             cwd=ROOT, capture_output=True, check=True).stdout
+        out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT, capture_output=True, check=True).stdout
         return sorted({name for name in out.decode().split('\0') if name and (ROOT / name).is_file()})
     skip = ('.venv', '.nox', '.git', 'tests/output', 'collections', 'build', 'dist', '.ansible')
-    return sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob('*')
-                  if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip))
+    return sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob('*') if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip))
 
 
 def copy_root(chain: str) -> pathlib.Path:
@@ -256,8 +255,7 @@ class Gate:
         with self.lock:
             self.results.append(Result(name, 'SKIPPED', note=reason, order=self.next_order()))
 
-    def run(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path = COLL, timeout: int = 900,
-            count: str = 'one', check=None) -> Result:
+    def run(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path = COLL, timeout: int = 900, count: str = 'one', check=None) -> Result:
         """Run one step; count its test cases by ``count`` ('one', 'junit' or 'targets')."""
         order = self.next_order()
         if self.stopping:
@@ -272,8 +270,17 @@ class Gate:
         with open(log_path, 'w', encoding='utf-8') as log:
             log.write('$ ' + ' '.join(cmd) + '\n')
             try:
-                proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, text=True, errors='replace', start_new_session=True)
+                proc = subprocess.Popen(
+                    cmd,
+                    cwd=cwd,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    errors='replace',
+                    start_new_session=True,
+                )
             except OSError as exc:
                 return self._record(Result(name, 'FAILED', note=f'cannot start: {exc}', order=order), started, [str(exc)])
             with self.lock:
@@ -343,6 +350,7 @@ class Gate:
 
         A chain is (its place in the table, a function calling ``run``/``skip`` in order).
         """
+
         def start(index: int, chain) -> None:
             self.chain.index, self.chain.steps = index, 0
             chain()
@@ -392,6 +400,7 @@ class Gate:
 
 def importer_check(result_file: pathlib.Path):
     """Return a check of galaxy-importer's output and result file (it exits 0 on some failures)."""
+
     def check(lines: list[str]) -> str:
         problems = [line.strip() for line in lines if re.match(r'\s*(WARNING|ERROR|CRITICAL)\b', line)]
         if problems:
@@ -406,6 +415,7 @@ def importer_check(result_file: pathlib.Path):
         if missing:
             return f'galaxy-importer did not load these modules: {", ".join(missing)}'
         return ''
+
     return check
 
 
@@ -448,8 +458,18 @@ def run_nox_steps(gate: Gate, leg: Leg, steps: list[NoxStep]) -> None:
         stamp = NOX_ENVS / f'{step.session}.inputs.sha256'
         current = stamp.exists() and stamp.read_text(encoding='utf-8').strip() == digest
         # -R reuses a venv without installing; -r reuses it and lets pip bring it to the current pins.
-        cmd = [str(nox), '-R' if current else '-r', '--default-venv-backend', 'uv', '--envdir', str(NOX_ENVS),
-               '--noxfile', str(COLL / 'noxfile.py'), '-s', step.session]
+        cmd = [
+            str(nox),
+            '-R' if current else '-r',
+            '--default-venv-backend',
+            'uv',
+            '--envdir',
+            str(NOX_ENVS),
+            '--noxfile',
+            str(COLL / 'noxfile.py'),
+            '-s',
+            step.session,
+        ]
         result = gate.run(step.name, cmd, env=nox_env(leg), timeout=step.timeout, check=step.check)
         if result.status == 'PASSED':
             stamp.write_text(digest + '\n', encoding='utf-8')
@@ -471,8 +491,12 @@ def main() -> int:
     """Run the gate."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('steps', nargs='*', help='run only the steps whose names contain one of these words')
-    parser.add_argument('--jobs', type=int, default=int(os.environ.get('VOBIZ_GATE_JOBS') or DEFAULT_JOBS),
-                        help=f'chains of steps run at once (default {DEFAULT_JOBS}, or VOBIZ_GATE_JOBS)')
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=int(os.environ.get('VOBIZ_GATE_JOBS') or DEFAULT_JOBS),
+        help=f'chains of steps run at once (default {DEFAULT_JOBS}, or VOBIZ_GATE_JOBS)',
+    )
     args = parser.parse_args()
 
     gate_started = time.monotonic()
@@ -495,15 +519,19 @@ def main() -> int:
         importer_result = NOX_BUILD / 'importer_result.json'
         if importer_result.exists():
             importer_result.unlink()
-        nox_steps = [step for step in (
-            NoxStep('nox lint: ruff check, yamllint', 'lint', 300),
-            NoxStep('nox docs-check: antsibull-docs lint', 'docs-check', 300),
-            NoxStep('nox license-check: reuse lint', 'license-check', 300),
-            NoxStep('nox extra-checks (action groups, files)', 'extra-checks', 300),
-            NoxStep('nox ansible-lint --profile production', 'ansible-lint', 600),
-            NoxStep('nox build-import-check (galaxy-importer)', 'build-import-check', 600, importer_check(importer_result)),
-            NoxStep('nox molecule test (conference_maintenance)', 'molecule', 600),
-        ) if gate.wanted(step.name)]
+        nox_steps = [
+            step
+            for step in (
+                NoxStep('nox lint: ruff check, yamllint', 'lint', 300),
+                NoxStep('nox docs-check: antsibull-docs lint', 'docs-check', 300),
+                NoxStep('nox license-check: reuse lint', 'license-check', 300),
+                NoxStep('nox extra-checks (action groups, files)', 'extra-checks', 300),
+                NoxStep('nox ansible-lint --profile production', 'ansible-lint', 600),
+                NoxStep('nox build-import-check (galaxy-importer)', 'build-import-check', 600, importer_check(importer_result)),
+                NoxStep('nox molecule test (conference_maintenance)', 'molecule', 600),
+            )
+            if gate.wanted(step.name)
+        ]
         built = False
         if nox_steps:
             run_nox_steps(gate, main_leg, nox_steps)
@@ -512,21 +540,30 @@ def main() -> int:
             sync_collection()
 
         if gate.wanted('sanity'):
-            gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'],
-                     env=env, timeout=1500, count='junit')
+            gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'], env=env, timeout=1500, count='junit')
         if gate.wanted('units'):
-            gate.run('units (core 2.19, py3.11, coverage)', [test, 'units', '--venv', '--python', '3.11', '--coverage', '--color', 'no'],
-                     env=env, timeout=900, count='junit')
+            gate.run(
+                'units (core 2.19, py3.11, coverage)',
+                [test, 'units', '--venv', '--python', '3.11', '--coverage', '--color', 'no'],
+                env=env,
+                timeout=900,
+                count='junit',
+            )
             gate.run('coverage report', [test, 'coverage', 'report', '--color', 'no'], env=env, timeout=300)
         if gate.wanted('integration'):
-            gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'],
-                     env=env, timeout=1200, count='targets')
+            gate.run(
+                'integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'], env=env, timeout=1200, count='targets'
+            )
         if gate.wanted('docs'):
             gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env, timeout=600)
         if gate.wanted('checkers'):
-            gate.run('pytest tools/tests (checker tests)',
-                     [py, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--junitxml', 'tests/output/junit/tools-tests.xml', 'tools/tests'],
-                     env=env, timeout=300, count='junit')
+            gate.run(
+                'pytest tools/tests (checker tests)',
+                [py, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--junitxml', 'tests/output/junit/tools-tests.xml', 'tools/tests'],
+                env=env,
+                timeout=300,
+                count='junit',
+            )
         if gate.wanted('changelog'):
             gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
         tarballs = sorted(NOX_BUILD.glob('vobiz-voice-*.tar.gz'))
@@ -538,11 +575,21 @@ def main() -> int:
                     shutil.rmtree(old)
             galaxy = str(main_leg.bin / 'ansible-galaxy')
             install_dir = str(DIST / 'installed')
-            installed = gate.run('ansible-galaxy collection install', [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
-                                 env=env, cwd=DIST, timeout=300)
+            installed = gate.run(
+                'ansible-galaxy collection install',
+                [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
+                env=env,
+                cwd=DIST,
+                timeout=300,
+            )
             if installed.status == 'PASSED':
-                gate.run('ansible-galaxy collection verify --offline', [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
-                         env=env, cwd=DIST, timeout=300)
+                gate.run(
+                    'ansible-galaxy collection verify --offline',
+                    [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
+                    env=env,
+                    cwd=DIST,
+                    timeout=300,
+                )
 
     def suites_chain() -> None:
         """The process-level suites (plain pytest, not ansible-test units) and the checks no library does, on their own copy."""
@@ -566,9 +613,27 @@ def main() -> int:
         for word, directory in (('reliability suite', 'tests/reliability'), ('emulator suite', 'tests/emulator/tests')):
             if not gate.wanted(word):
                 continue
-            gate.run(names[word], [py, '-m', 'pytest', '-p', 'no:cacheprovider', '-n', '2', '--rootdir', 'tests',
-                                   '--junitxml', f'tests/output/junit/{word.split()[0]}.xml', directory],
-                     env=suite_env, cwd=coll, timeout=900, count='junit')
+            gate.run(
+                names[word],
+                [
+                    py,
+                    '-m',
+                    'pytest',
+                    '-p',
+                    'no:cacheprovider',
+                    '-n',
+                    '2',
+                    '--rootdir',
+                    'tests',
+                    '--junitxml',
+                    f'tests/output/junit/{word.split()[0]}.xml',
+                    directory,
+                ],
+                env=suite_env,
+                cwd=coll,
+                timeout=900,
+                count='junit',
+            )
             figures = coll / 'tests' / 'output' / 'reliability-figures.md'
             if word == 'reliability suite' and figures.exists():
                 gate.say('    reliability figures (tests/reliability):\n' + figures.read_text(encoding='utf-8'))
@@ -590,6 +655,7 @@ def main() -> int:
 
     def leg_chain(leg: Leg):
         """Units and integration of one version leg, on its own copy."""
+
         def chain() -> None:
             if not (gate.wanted('matrix') or gate.wanted(leg.name.split()[0])):
                 return
@@ -601,14 +667,29 @@ def main() -> int:
             coll = copy_of(root)
             sync_collection(coll)
             leg_test = str(leg.bin / 'ansible-test')
-            gate.run(f'units ({name})', [leg_test, 'units', '--venv', '--python', leg.python_version, '--color', 'no'],
-                     env=leg_env(leg, root), cwd=coll, timeout=900, count='junit')
-            gate.run(f'integration ({name})', [leg_test, 'integration', '--venv', '--python', leg.python_version, '--color', 'no'],
-                     env=leg_env(leg, root), cwd=coll, timeout=1200, count='targets')
+            gate.run(
+                f'units ({name})',
+                [leg_test, 'units', '--venv', '--python', leg.python_version, '--color', 'no'],
+                env=leg_env(leg, root),
+                cwd=coll,
+                timeout=900,
+                count='junit',
+            )
+            gate.run(
+                f'integration ({name})',
+                [leg_test, 'integration', '--venv', '--python', leg.python_version, '--color', 'no'],
+                env=leg_env(leg, root),
+                cwd=coll,
+                timeout=1200,
+                count='targets',
+            )
+
         return chain
 
-    legs = [Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
-            Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt')]
+    legs = [
+        Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
+        Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt'),
+    ]
     # Started longest first, so that the two lanes end close together: main (about 10 min), newest, floor, the suites;
     # the table lists main, suites and checks, floor, newest.
     chains = [(0, main_chain), (3, leg_chain(legs[1])), (2, leg_chain(legs[0])), (1, suites_chain)]

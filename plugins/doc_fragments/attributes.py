@@ -6,7 +6,6 @@
 
 
 class ModuleDocFragment:
-
     # Modules that change things: vobiz.voice.attributes
     # Read-only modules use vobiz.voice.attributes.info_module INSTEAD of this one (not together:
     # when fragments overlap, the first one listed wins, so support values would clash).

@@ -6,7 +6,6 @@
 
 
 class ModuleDocFragment:
-
     # The audit options of the modules that change something, and the audit line format, documented once.
     # The argument spec lives in plugins/module_utils/_audit.py (audit_option_spec()); AuditLog writes the lines.
     DOCUMENTATION = r'''

@@ -6,7 +6,6 @@
 
 
 class ModuleDocFragment:
-
     # The connection options of every vobiz.voice module, documented once.
     # The argument spec lives in plugins/module_utils/_connection.py (vobiz_argument_spec()).
     DOCUMENTATION = r'''

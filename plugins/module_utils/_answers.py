@@ -201,8 +201,7 @@ class ApiResponse:
         if self.problem:
             return 'HTTP {0}: {1}'.format(self.status, self.problem)
         if self.status in SUCCESS_STATUSES and not self.json_ok:
-            return 'HTTP {0} with a body that is not JSON{1}'.format(
-                self.status, ': ' + self.error_message if self.error_message else '')
+            return 'HTTP {0} with a body that is not JSON{1}'.format(self.status, ': ' + self.error_message if self.error_message else '')
         if self.error_message:
             return 'HTTP {0}: {1}'.format(self.status, self.error_message)
         return 'HTTP {0}'.format(self.status)
@@ -283,11 +282,9 @@ class Retrieved:
 class MemberActionResult:
     """The answer to a member action (hang up, kick, mute, deaf, play, speak)."""
 
-    __slots__ = ('conference', 'member', 'action', 'method', 'ok', 'status', 'body', 'conference_gone', 'message',
-                 'attempts', 'ambiguous')
+    __slots__ = ('conference', 'member', 'action', 'method', 'ok', 'status', 'body', 'conference_gone', 'message', 'attempts', 'ambiguous')
 
-    def __init__(self, conference, member, action, method, ok, status, body, conference_gone, message, attempts,
-                 ambiguous=False):
+    def __init__(self, conference, member, action, method, ok, status, body, conference_gone, message, attempts, ambiguous=False):
         self.conference = conference
         self.member = member
         self.action = action
@@ -373,6 +370,5 @@ def members_inconsistency(conference):
         return 'its member list is not a list'
     count = normalize_conference(dict(conference, members=[])).get('conference_member_count')
     if conference.get('conference_member_count') is not None and count != len(members):
-        return 'conference_member_count {0!r} does not agree with the {1} member(s) listed'.format(
-            conference.get('conference_member_count'), len(members))
+        return 'conference_member_count {0!r} does not agree with the {1} member(s) listed'.format(conference.get('conference_member_count'), len(members))
     return None

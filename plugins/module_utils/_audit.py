@@ -76,8 +76,7 @@ class AuditLog:
     ``writer`` (``os.write`` by default) is there for tests.
     """
 
-    def __init__(self, path, auth_id, check_mode=False, action='hang_up', option='audit_log', run_id=None,
-                 change_id=None, reason=None, writer=None):
+    def __init__(self, path, auth_id, check_mode=False, action='hang_up', option='audit_log', run_id=None, change_id=None, reason=None, writer=None):
         self.path = path
         self.auth_id = auth_id
         self.check_mode = bool(check_mode)
@@ -96,10 +95,9 @@ class AuditLog:
         except OSError as exc:
             if os.path.islink(path):
                 raise VobizInputError(
-                    '{0} {1!r} is a symbolic link; refusing to follow it: set {0} to the path of the file '
-                    'itself'.format(option, path), option=option)
-            raise VobizInputError('{0} {1!r} cannot be opened for appending: {2}'.format(
-                option, path, exc.strerror or exc), option=option)
+                    '{0} {1!r} is a symbolic link; refusing to follow it: set {0} to the path of the file itself'.format(option, path), option=option
+                )
+            raise VobizInputError('{0} {1!r} cannot be opened for appending: {2}'.format(option, path, exc.strerror or exc), option=option)
         self._needs_newline = not self._ends_with_newline()
 
     def _ends_with_newline(self):
@@ -138,12 +136,12 @@ class AuditLog:
             written = self._write(self._fd, data)
         except OSError as exc:
             # A failed write() wrote nothing: what comes next starts where this line would have.
-            raise VobizFatalError('Writing the audit log {0!r} failed ({1}); stopped so that nothing goes '
-                                  'unrecorded.'.format(self.path, exc.strerror or exc))
+            raise VobizFatalError('Writing the audit log {0!r} failed ({1}); stopped so that nothing goes unrecorded.'.format(self.path, exc.strerror or exc))
         if written != len(data):
             self._end_partial_line()
-            raise VobizFatalError('Short write to the audit log {0!r} ({1} of {2} bytes); stopped so that '
-                                  'nothing goes unrecorded.'.format(self.path, written, len(data)))
+            raise VobizFatalError(
+                'Short write to the audit log {0!r} ({1} of {2} bytes); stopped so that nothing goes unrecorded.'.format(self.path, written, len(data))
+            )
         self._needs_newline = False
 
     def _end_partial_line(self):

@@ -68,8 +68,7 @@ class RunControl:
         with self._lock:
             self.interrupt_count += 1
             if self.interrupted is None:
-                self.interrupted = VobizInterrupted(
-                    'Interrupted by {0}: no request was started after it.'.format(signal_name), signal_name)
+                self.interrupted = VobizInterrupted('Interrupted by {0}: no request was started after it.'.format(signal_name), signal_name)
             error = self.interrupted
         self.stop(error)
 
@@ -125,9 +124,15 @@ def run_in_threads(control, func, items, parallel, redact, on_result=None, on_er
                 # Record every request in flight as unknown at once; a later answer replaces it.
                 for index in sorted(in_flight):
                     unknown.add(index)
-                    results[index] = on_error(items[index], VobizItemError(
-                        'in flight when the run was interrupted by {0}; no answer came, so whether it was done '
-                        'is unknown'.format(control.interrupted.signal_name), interrupted=True))
+                    results[index] = on_error(
+                        items[index],
+                        VobizItemError(
+                            'in flight when the run was interrupted by {0}; no answer came, so whether it was done is unknown'.format(
+                                control.interrupted.signal_name
+                            ),
+                            interrupted=True,
+                        ),
+                    )
                     callback_ok = _deliver(control, redact, on_result if callback_ok else None, items[index], results[index])
             # Hand out work only as threads free up, so that nothing new starts once the
             # batch is stopped (a pre-filled queue would start the next item at once).
@@ -181,9 +186,11 @@ def _deliver(control, redact, on_result, item, result):
         control.stop(exc)
         return False
     except Exception as exc:  # pylint: disable=broad-except
-        control.stop(VobizFatalError(redact(
-            'Recording the outcome for {0!r} failed ({1}: {2}); stopped so that nothing goes unrecorded.'.format(
-                item, type(exc).__name__, exc))))
+        control.stop(
+            VobizFatalError(
+                redact('Recording the outcome for {0!r} failed ({1}: {2}); stopped so that nothing goes unrecorded.'.format(item, type(exc).__name__, exc))
+            )
+        )
         return False
     return True
 

@@ -83,9 +83,22 @@ class VobizClient:
     ``Pacer`` (the send rate) and a ``RunControl`` (the stop switch its batches share).
     """
 
-    def __init__(self, auth_id, auth_token, api_url=DEFAULT_API_URL, timeout=DEFAULT_TIMEOUT,
-                 retries=DEFAULT_RETRIES, retry_max_wait=DEFAULT_RETRY_MAX_WAIT, parallel=DEFAULT_PARALLEL,
-                 validate_certs=True, ca_path=None, sleep=None, jitter=None, rate_limit=None, clock=None):
+    def __init__(
+        self,
+        auth_id,
+        auth_token,
+        api_url=DEFAULT_API_URL,
+        timeout=DEFAULT_TIMEOUT,
+        retries=DEFAULT_RETRIES,
+        retry_max_wait=DEFAULT_RETRY_MAX_WAIT,
+        parallel=DEFAULT_PARALLEL,
+        validate_certs=True,
+        ca_path=None,
+        sleep=None,
+        jitter=None,
+        rate_limit=None,
+        clock=None,
+    ):
         self.auth_id = auth_id
         self.api_url = api_url.rstrip('/')
         self.timeout = float(timeout)
@@ -95,8 +108,7 @@ class VobizClient:
         #: Everything that carries server- or library-provided text out of the client goes through it.
         self.redactor = Redactor(auth_token)
         # Raises VobizError when requests is missing.
-        self._transport = Transport(auth_id, auth_token, self.api_url, self.timeout, self.parallel,
-                                    validate_certs, ca_path, self.redactor)
+        self._transport = Transport(auth_id, auth_token, self.api_url, self.timeout, self.parallel, validate_certs, ca_path, self.redactor)
         if sleep is not None and clock is None:
             # Fake sleeps (tests) move the pacer's clock, so a Retry-After waited is not waited again.
             clock = SleepClock(sleep)
@@ -185,17 +197,22 @@ class VobizClient:
         detail = ' (HTTP {0}{1})'.format(status, ': ' + message if message else '')
         if status == 403:
             # A 403 may concern one resource only: say which request was refused.
-            text = ('Permission denied for auth_id {0!r} at API URL {1}{2}: the credentials were accepted but '
-                    'may not do this: {3}. Check the account\'s permissions.').format(self.auth_id, self.api_url, detail, what)
+            text = (
+                'Permission denied for auth_id {0!r} at API URL {1}{2}: the credentials were accepted but '
+                'may not do this: {3}. Check the account\'s permissions.'
+            ).format(self.auth_id, self.api_url, detail, what)
         else:
-            text = ('Authentication failed for auth_id {0!r} at API URL {1}{2}. Check auth_id and auth_token '
-                    '(or VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN).').format(self.auth_id, self.api_url, detail)
+            text = ('Authentication failed for auth_id {0!r} at API URL {1}{2}. Check auth_id and auth_token (or VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN).').format(
+                self.auth_id, self.api_url, detail
+            )
         return VobizAuthError(self.redactor.outgoing(text), status=status)
 
     def _unknown_route_error(self, status, message, what):
-        text = ('{0}: the server answered {1} Not Found for an API path it does not know{2}: check api_url '
-                '(it is {3}; Vobiz\'s is {4}). The path looks wrong, so no answer of this run can be trusted; '
-                'stopped.').format(what, status, ' (' + message + ')' if message else '', self.api_url, DEFAULT_API_URL)
+        text = (
+            '{0}: the server answered {1} Not Found for an API path it does not know{2}: check api_url '
+            '(it is {3}; Vobiz\'s is {4}). The path looks wrong, so no answer of this run can be trusted; '
+            'stopped.'
+        ).format(what, status, ' (' + message + ')' if message else '', self.api_url, DEFAULT_API_URL)
         return VobizUnknownRouteError(self.redactor.outgoing(text), status=status)
 
     # -- one request with retries --------------------------------------------
@@ -217,8 +234,7 @@ class VobizClient:
         """
         if what is None:
             what = '{0} {1}'.format(method, '/'.join(str(s) for s in segments) or '/')
-        return self.request_url(method, self.url_for(*segments), body=body, key=key, what=what,
-                                retry_ambiguous=retry_ambiguous)
+        return self.request_url(method, self.url_for(*segments), body=body, key=key, what=what, retry_ambiguous=retry_ambiguous)
 
     def request_url(self, method, url, body=None, key=None, what=None, retry_ambiguous=True):
         """``request`` for an exact URL below this client's account URL (see ``url_for``)."""
@@ -241,15 +257,17 @@ class VobizClient:
                 except ATTEMPT_ERRORS as exc:
                     reason, maybe_sent, retryable, fatal = self._transport.classify(exc)
                     if fatal:
-                        raise self._control.stop(VobizTLSError(
-                            '{0} at API URL {1}. Set ca_path to the CA bundle that signed the server '
-                            'certificate.'.format(reason, self.api_url)))
+                        raise self._control.stop(
+                            VobizTLSError('{0} at API URL {1}. Set ca_path to the CA bundle that signed the server certificate.'.format(reason, self.api_url))
+                        )
                     ambiguous = ambiguous or maybe_sent
                     reasons.append(reason)
                     if not retryable or (maybe_sent and not retry_ambiguous) or attempts > self.retries:
-                        raise VobizRequestError(self.redactor.outgoing(
-                            '{0} failed after {1} attempt(s): {2}'.format(what, attempts, reason)),
-                            attempts=attempts, ambiguous=ambiguous)
+                        raise VobizRequestError(
+                            self.redactor.outgoing('{0} failed after {1} attempt(s): {2}'.format(what, attempts, reason)),
+                            attempts=attempts,
+                            ambiguous=ambiguous,
+                        )
                     retry_after = None
                 else:
                     self._pacer.answered(sent_at, answer.status == 429, self._transport.retry_after(response) if answer.status == 429 else None)
@@ -278,8 +296,7 @@ class VobizClient:
                 waited += delay
         finally:
             if attempts > 1:
-                self.warn_once(key if key is not None else what, '{0}: needed {1} attempts ({2}).'.format(
-                    what, attempts, _summarise(reasons)))
+                self.warn_once(key if key is not None else what, '{0}: needed {1} attempts ({2}).'.format(what, attempts, _summarise(reasons)))
 
     def _attempt(self, prepared, attempts, ambiguous):
         """One attempt (``Transport.exchange``), its answer read: ``(ApiResponse, urllib3 response)``."""
@@ -301,8 +318,7 @@ class VobizClient:
         error_message = None
         if problem is None and (status >= 300 or is_error_body(parsed, json_ok)):
             error_message = self.redactor.outgoing(extract_error_message(parsed if json_ok else None, raw_text))
-        return ApiResponse(status, parsed, self.redactor.outgoing(raw_text), json_ok, attempts, ambiguous,
-                           error_message, problem)
+        return ApiResponse(status, parsed, self.redactor.outgoing(raw_text), json_ok, attempts, ambiguous, error_message, problem)
 
     def hangup(self, name):
         """Hang up one conference: exactly one ``DELETE Conference/{name}/`` when nothing fails.
@@ -323,12 +339,18 @@ class VobizClient:
             return Outcome(name, OUTCOME_HUNG_UP, response.status, 'hung up', response.attempts, response.ambiguous)
         if kind == ANSWER_NOT_FOUND:
             if response.ambiguous:
-                return Outcome(name, OUTCOME_HUNG_UP, response.status,
-                               'hung up by this run: the reply to an earlier attempt was lost and the retry found the room gone',
-                               response.attempts, True)
+                return Outcome(
+                    name,
+                    OUTCOME_HUNG_UP,
+                    response.status,
+                    'hung up by this run: the reply to an earlier attempt was lost and the retry found the room gone',
+                    response.attempts,
+                    True,
+                )
             return Outcome(name, OUTCOME_ALREADY_ABSENT, response.status, 'not live', response.attempts, False)
-        return Outcome(name, OUTCOME_FAILED, response.status, response.failure_text('whether the room was hung up is unknown'),
-                       response.attempts, response.ambiguous)
+        return Outcome(
+            name, OUTCOME_FAILED, response.status, response.failure_text('whether the room was hung up is unknown'), response.attempts, response.ambiguous
+        )
 
     def hangup_all(self):
         """Hang up every live conference with one ``DELETE Conference/``; returns the ``ApiResponse``.
@@ -376,8 +398,7 @@ class VobizClient:
         """
         response = self.request('GET', ('Conference',), key=('list',), what='Listing of conferences')
         if response.status != 200:
-            raise VobizRequestError('Listing conferences failed: {0}'.format(response.describe()),
-                                    status=response.status, attempts=response.attempts)
+            raise VobizRequestError('Listing conferences failed: {0}'.format(response.describe()), status=response.status, attempts=response.attempts)
         body = response.body
         conferences = body.get('conferences') if isinstance(body, dict) else None
         if not isinstance(conferences, list):
@@ -412,8 +433,7 @@ class VobizClient:
         # The member spec is pre-encoded (ids joined by literal commas): build the URL by hand.
         tail = ''.join(encode_segment(s) + '/' for s in ([action] if action else []))
         url = self.url_for(*segments) + 'Member/' + member_segment + '/' + tail
-        response = self.request_url(method, url, body=body, key=('conference', conference), what=what,
-                                    retry_ambiguous=retry_ambiguous)
+        response = self.request_url(method, url, body=body, key=('conference', conference), what=what, retry_ambiguous=retry_ambiguous)
         parsed = response.body
         ok = response.ok
         # A 404 from outside the API has raised VobizUnknownRouteError; an unreadable body tells nothing.
@@ -426,8 +446,7 @@ class VobizClient:
                 message = response.failure_text('whether the action was carried out is unknown')
             else:
                 message = response.error_message or response.describe()
-        return MemberActionResult(conference, member, action, method, ok, response.status, parsed, gone, message,
-                                  response.attempts, response.ambiguous)
+        return MemberActionResult(conference, member, action, method, ok, response.status, parsed, gone, message, response.attempts, response.ambiguous)
 
     # -- batches ----------------------------------------------------------------
 
@@ -438,5 +457,4 @@ class VobizClient:
         turns an item's unexpected error into its result. A fatal error or an interrupt stops the
         batch and is raised with ``.results``. See ``_batch.run_in_threads`` for the whole contract.
         """
-        return run_in_threads(self._control, func, items, self.parallel, self.redactor.redact,
-                              on_result=on_result, on_error=on_error)
+        return run_in_threads(self._control, func, items, self.parallel, self.redactor.redact, on_result=on_result, on_error=on_error)

@@ -13,7 +13,6 @@ import math
 import os
 
 from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._urls import DEFAULT_API_URL, validate_api_url
 
@@ -32,9 +31,7 @@ def _check_header_value(value, option):
         raise VobizInputError('{0} must not start or end with whitespace'.format(option), option=option)
     if any(ord(c) < 33 or ord(c) > 126 for c in value):
         # Never show the value: it may be the token.
-        raise VobizInputError(
-            '{0} contains characters that cannot be sent in an HTTP header (only printable ASCII is allowed)'.format(option),
-            option=option)
+        raise VobizInputError('{0} contains characters that cannot be sent in an HTTP header (only printable ASCII is allowed)'.format(option), option=option)
 
 
 def _finite_number(value, option):
@@ -114,8 +111,10 @@ def validate_connection_params(params):
             warnings.append('ca_path is ignored because validate_certs is false.')
     if not validate_certs:
         warnings.append(
-            'validate_certs is false: the certificate of {0} is not checked, and the auth token can be '
-            'intercepted. Prefer ca_path for a private CA.'.format(api_url))
+            'validate_certs is false: the certificate of {0} is not checked, and the auth token can be intercepted. Prefer ca_path for a private CA.'.format(
+                api_url
+            )
+        )
 
     kwargs = dict(
         auth_id=auth_id,

@@ -14,7 +14,7 @@ class VobizError(Exception):
     """Base class of every error raised here; ``str()`` never contains the token."""
 
     def __init__(self, message):
-        super(VobizError, self).__init__(message)
+        super().__init__(message)
         self.message = message
 
     def __str__(self):
@@ -25,7 +25,7 @@ class VobizInputError(VobizError):
     """Bad module input; ``option`` names the offending option."""
 
     def __init__(self, message, option=None):
-        super(VobizInputError, self).__init__(message)
+        super().__init__(message)
         self.option = option
 
 
@@ -33,7 +33,7 @@ class VobizRequestError(VobizError):
     """A request that got no usable answer (transport failure after retries, or an HTTP error)."""
 
     def __init__(self, message, status=None, attempts=0, ambiguous=False):
-        super(VobizRequestError, self).__init__(message)
+        super().__init__(message)
         self.status = status
         self.attempts = attempts
         self.ambiguous = ambiguous
@@ -43,7 +43,7 @@ class VobizFatalError(VobizError):
     """An error that stops the whole batch: no further request is started after it."""
 
     def __init__(self, message, status=None):
-        super(VobizFatalError, self).__init__(message)
+        super().__init__(message)
         self.status = status
         #: For batches: the per-item results (input order, ``None`` = not run).
         self.results = None
@@ -69,7 +69,7 @@ class VobizInterrupted(VobizFatalError):
     """The run was interrupted (SIGINT, SIGTERM): no request was started after it."""
 
     def __init__(self, message, signal_name=None):
-        super(VobizInterrupted, self).__init__(message)
+        super().__init__(message)
         self.signal_name = signal_name
         #: For batches: the input indices of the items in flight whose answer did not come (outcome unknown).
         self.unanswered = []
@@ -84,6 +84,6 @@ class VobizItemError(VobizError):
     """
 
     def __init__(self, message, interrupted=False, cause=None):
-        super(VobizItemError, self).__init__(message)
+        super().__init__(message)
         self.interrupted = interrupted
         self.cause = cause

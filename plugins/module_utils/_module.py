@@ -16,7 +16,6 @@ the audit log, runs under an ``InterruptGuard``, and exits with the client's war
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
     CHECK_MODE_OUTCOMES,
     AuditLog,
@@ -73,8 +72,12 @@ class VobizModule:
     @classmethod
     def execute(cls):
         """The module's ``main()``: every input is checked before the first request."""
-        module = AnsibleModule(argument_spec=cls.argument_spec(), supports_check_mode=True,
-                               mutually_exclusive=list(cls.mutually_exclusive), required_one_of=list(cls.required_one_of))
+        module = AnsibleModule(
+            argument_spec=cls.argument_spec(),
+            supports_check_mode=True,
+            mutually_exclusive=list(cls.mutually_exclusive),
+            required_one_of=list(cls.required_one_of),
+        )
         if not HAS_REQUESTS:
             module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         try:
@@ -177,9 +180,7 @@ def summary(head, counts, note=None):
 
 def failures_message(head, failures):
     """``'Could not hang up 2 conference(s): 'a' (HTTP 500), 'b' (...)'``: the first ten failures, then how many more."""
-    shown = ', '.join(
-        '{0!r} ({1})'.format(entry['name'], entry['message']) if entry['name'] is not None else entry['message']
-        for entry in failures[:10])
+    shown = ', '.join('{0!r} ({1})'.format(entry['name'], entry['message']) if entry['name'] is not None else entry['message'] for entry in failures[:10])
     if len(failures) > 10:
         shown += ' and {0} more'.format(len(failures) - 10)
     return '{0} {1} conference(s): {2}'.format(head, len(failures), shown)
@@ -209,7 +210,14 @@ def audit_log_from_module(module, client, run_id, action='hang_up'):
     if not module.params.get('audit_log'):
         return None
     try:
-        return AuditLog(module.params['audit_log'], client.auth_id, check_mode=module.check_mode, action=action,
-                        run_id=run_id, change_id=module.params.get('change_id'), reason=module.params.get('reason'))
+        return AuditLog(
+            module.params['audit_log'],
+            client.auth_id,
+            check_mode=module.check_mode,
+            action=action,
+            run_id=run_id,
+            change_id=module.params.get('change_id'),
+            reason=module.params.get('reason'),
+        )
     except VobizInputError as exc:
         module.fail_json(msg=str(exc), run_id=run_id)

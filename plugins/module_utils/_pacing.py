@@ -115,7 +115,7 @@ class Pacer:
                 return
             self._limited += 1
             if self._last_event_at is not None and sent_at < self._last_event_at:
-                return      # in flight when the bucket ran dry: old news
+                return  # in flight when the bucket ran dry: old news
             self._event(now, retry_after)
 
     # -- state, for tests and the bench -----------------------------------------------------------

@@ -53,8 +53,7 @@ def parse_duration(value, option='running_longer_than'):
     """
     seconds = _duration_seconds(value)
     if seconds is None or seconds < 0:
-        raise VobizInputError(
-            '{0} must be a number of seconds or a duration such as 4h, 30m, 90s or 1h30m'.format(option), option=option)
+        raise VobizInputError('{0} must be a number of seconds or a duration such as 4h, 30m, 90s or 1h30m'.format(option), option=option)
     return seconds
 
 
@@ -96,7 +95,9 @@ class Policy:
         if params.get('all'):
             raise VobizInputError(
                 'all=true cannot be combined with running_longer_than or members_at_most: all hangs up every live conference '
-                'with one call; leave all out to apply the policy to every live conference', option='all')
+                'with one call; leave all out to apply the policy to every live conference',
+                option='all',
+            )
         if longer is not None:
             longer = parse_duration(longer)
         if at_most is not None and (isinstance(at_most, bool) or not isinstance(at_most, int) or at_most < 0):
@@ -152,5 +153,6 @@ class Policy:
 
 
 def unreadable_warning(name, reason):
-    return ('Conference {0!r} could not be checked against the policy ({1}); it was not selected: a policy never '
-            'ends a room it could not read.'.format(name, reason))
+    return 'Conference {0!r} could not be checked against the policy ({1}); it was not selected: a policy never ends a room it could not read.'.format(
+        name, reason
+    )

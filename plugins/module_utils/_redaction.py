@@ -59,8 +59,9 @@ class Redactor:
         self._token = token
         # Every answer is redacted with these: computed once.
         self._variants = _token_variants(token)
-        self._pieces = frozenset(token[i:i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1)) \
-            if token and len(token) >= TOKEN_PIECE else frozenset()
+        self._pieces = (
+            frozenset(token[i : i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1)) if token and len(token) >= TOKEN_PIECE else frozenset()
+        )
 
     def redact(self, text):
         """Remove the token (in every form it can take in a body) from any text."""
@@ -108,8 +109,7 @@ def _token_variants(token):
     if not token:
         return ()
     variants = []
-    for form in (token, quote(token, safe=''), quote(token), json.dumps(token)[1:-1],
-                 json.dumps(token, ensure_ascii=False)[1:-1]):
+    for form in (token, quote(token, safe=''), quote(token), json.dumps(token)[1:-1], json.dumps(token, ensure_ascii=False)[1:-1]):
         for variant in (form, form.replace('/', '\\/')):
             if variant and variant not in variants:
                 variants.append(variant)

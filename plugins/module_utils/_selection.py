@@ -14,10 +14,7 @@ import unicodedata
 
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 
-LIST_MAY_LIE_WARNING = (
-    'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, '
-    'so {consequence}'
-)
+LIST_MAY_LIE_WARNING = 'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, so {consequence}'
 
 
 def normalize_name_list(value, option):
@@ -35,8 +32,8 @@ def normalize_name_list(value, option):
         values = list(value)
     else:
         raise VobizInputError(
-            '{0} must be a string or a list of strings, got {1} (quote names that look like numbers)'.format(
-                option, type(value).__name__), option=option)
+            '{0} must be a string or a list of strings, got {1} (quote names that look like numbers)'.format(option, type(value).__name__), option=option
+        )
     if not values:
         raise VobizInputError('{0} must not be an empty list'.format(option), option=option)
     result = []
@@ -44,8 +41,8 @@ def normalize_name_list(value, option):
     for index, entry in enumerate(values):
         if not isinstance(entry, str):
             raise VobizInputError(
-                '{0}[{1}] must be a string, got {2} (quote names that look like numbers)'.format(
-                    option, index, type(entry).__name__), option=option)
+                '{0}[{1}] must be a string, got {2} (quote names that look like numbers)'.format(option, index, type(entry).__name__), option=option
+            )
         if not entry:
             raise VobizInputError('{0} must not contain an empty string (entry {1})'.format(option, index), option=option)
         try:
@@ -65,8 +62,7 @@ def normalize_member_ids(value, option):
     """
     ids = list(dict.fromkeys(item.strip() for entry in value or () for item in str(entry).split(',')))
     if not ids or not all(ids) or ('all' in ids and len(ids) > 1):
-        raise VobizInputError('{0} must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)'.format(
-            option), option=option)
+        raise VobizInputError('{0} must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)'.format(option), option=option)
     return 'all' if ids == ['all'] else ids
 
 
@@ -106,8 +102,10 @@ def exclusion_match(name, patterns):
 
 
 def normalized_exclude_warning(name):
-    return ('Conference {0!r} is protected by exclude only when Unicode normalisation (NFC) and invisible characters '
-            '(zero-width, BOM) are ignored: it was not touched. Check the spelling in exclude.').format(name)
+    return (
+        'Conference {0!r} is protected by exclude only when Unicode normalisation (NFC) and invisible characters '
+        '(zero-width, BOM) are ignored: it was not touched. Check the spelling in exclude.'
+    ).format(name)
 
 
 def matches_every_name(pattern):
@@ -126,8 +124,9 @@ def refuse_match_everything(match, all_option='all'):
         if matches_every_name(pattern):
             raise VobizInputError(
                 'match {0!r} selects every conference (a glob made of wildcards alone, as "${{PREFIX}}*" becomes when '
-                'the prefix is empty); refusing. To hang up every live conference, set {1}=true instead.'.format(
-                    pattern, all_option), option='match')
+                'the prefix is empty); refusing. To hang up every live conference, set {1}=true instead.'.format(pattern, all_option),
+                option='match',
+            )
 
 
 class Selection:
@@ -164,15 +163,18 @@ class Selection:
             for option, value in ((name_option, names), ('match', match), ('exclude', exclude)):
                 if value is not None:
                     raise VobizInputError(
-                        '{0}=true cannot be combined with {1}: {0} hangs up every live conference with one call'.format(
-                            all_option, option), option=all_option)
+                        '{0}=true cannot be combined with {1}: {0} hangs up every live conference with one call'.format(all_option, option), option=all_option
+                    )
         elif not names and not match and policy:
             # Not a user's glob (which may not select everything): the policy decides what is selected.
             return cls(None, ['*'], exclude, False)
         elif not names and not match:
             raise VobizInputError(
                 'no conference selected: set {0} (exact names), match (globs on the live list){1}'.format(
-                    name_option, ' or {0}=true'.format(all_option) if all_option else ''), option=name_option)
+                    name_option, ' or {0}=true'.format(all_option) if all_option else ''
+                ),
+                option=name_option,
+            )
         if all_option and match:
             refuse_match_everything(match, all_option)
         return cls(names, match, exclude, all_conferences)

@@ -20,7 +20,6 @@ import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizError
 from ansible_collections.vobiz.voice.plugins.module_utils._urls import encode_segment
 
@@ -82,7 +81,9 @@ def _set_read_timeout(raw, seconds):
 def _as_requests_error(exc):
     """A urllib3 error raised while reading a body, as the ``requests`` exception ``Transport.classify`` knows."""
     import socket
+
     from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
     exceptions = requests.exceptions
     if isinstance(exc, (ReadTimeoutError, socket.timeout)):
         return exceptions.ReadTimeout(exc)
@@ -98,6 +99,7 @@ def _as_send_error(exc):
     keeps the mapping ``Transport.classify`` relies on. ``None`` for an error requests does not map either.
     """
     from urllib3 import exceptions as low
+
     exceptions = requests.exceptions
     if isinstance(exc, (low.ProtocolError, OSError)):
         return exceptions.ConnectionError(exc)
@@ -127,6 +129,7 @@ def _as_send_error(exc):
 
 def _is_cert_error(exc):
     import ssl
+
     for cause in _iter_causes(exc):
         if isinstance(cause, getattr(ssl, 'SSLCertVerificationError', ())) or isinstance(cause, getattr(ssl, 'CertificateError', ())):
             return True
@@ -170,13 +173,15 @@ class Transport:
         )
         session.mount('https://', adapter)
         session.mount('http://', adapter)
-        session.headers.update({
-            'X-Auth-ID': auth_id,
-            'X-Auth-Token': auth_token,
-            'Content-Type': 'application/json',
-            'Accept': 'application/json',
-            'User-Agent': USER_AGENT,
-        })
+        session.headers.update(
+            {
+                'X-Auth-ID': auth_id,
+                'X-Auth-Token': auth_token,
+                'Content-Type': 'application/json',
+                'Accept': 'application/json',
+                'User-Agent': USER_AGENT,
+            }
+        )
         self._session = session
         # Prepared requests per (method, no body), reused by prepare (as _Outgoing).
         self._templates = {}
@@ -208,6 +213,7 @@ class Transport:
         if not validate_certs:
             try:
                 import urllib3
+
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             except Exception:  # pragma: no cover, pylint: disable=broad-except
                 pass
@@ -329,7 +335,7 @@ class Transport:
         try:
             response = pool.request(
                 prepared.method,
-                prefix + url[len(self.account_url):],
+                prefix + url[len(self.account_url) :],
                 body=prepared.body,
                 headers=prepared.headers,
                 redirect=False,
@@ -360,8 +366,7 @@ class Transport:
 
     def _receive(self, response, deadline):
         """Read a streamed body within the deadline and ``MAX_ANSWER_BYTES``: ``(bytes, problem or None)``."""
-        too_large = 'the answer was too large to read (over {0} bytes); it was not read, so what it says is unknown'.format(
-            MAX_ANSWER_BYTES)
+        too_large = 'the answer was too large to read (over {0} bytes); it was not read, so what it says is unknown'.format(MAX_ANSWER_BYTES)
         length = response.headers.get('Content-Length')
         if length is not None and length.strip().isdigit() and int(length) > MAX_ANSWER_BYTES:
             return b'', too_large

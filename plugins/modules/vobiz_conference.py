@@ -303,8 +303,7 @@ class ConferenceHangup(VobizModule):
         self.policy = policy
         self.policy_answers = None  # check mode with a policy: the retrieve answers already read
         # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
-        self.result = dict(hung_up=[], already_absent=[], failures=[], uncertain=[], excluded=[], interrupted=[],
-                           run_id=run_id, unmatched=[], unreadable=[])
+        self.result = dict(hung_up=[], already_absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], run_id=run_id, unmatched=[], unreadable=[])
         self.member_counts = {}
         # Check mode with all=true and a list that named no room: the real run still sends its DELETE, so a change
         # cannot be ruled out.
@@ -321,27 +320,34 @@ class ConferenceHangup(VobizModule):
         head = '{0} {1} conference(s)'.format('Would hang up' if self.check_mode else 'Hung up', len(result['hung_up']))
         if result['uncertain']:
             head += ' ({0} uncertain)'.format(len(result['uncertain']))
-        return summary(head, [(len(result['already_absent']), 'already absent'), (len(result['excluded']), 'excluded'),
-                              (len(result['failures']), 'failed'),
-                              (len(result['interrupted']), 'interrupted in flight (outcome unknown)'),
-                              (self.not_started, 'not started')])
+        return summary(
+            head,
+            [
+                (len(result['already_absent']), 'already absent'),
+                (len(result['excluded']), 'excluded'),
+                (len(result['failures']), 'failed'),
+                (len(result['interrupted']), 'interrupted in flight (outcome unknown)'),
+                (self.not_started, 'not started'),
+            ],
+        )
 
     def result_for(self, msg):
         result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
         if self.module._diff:
-            result['diff'] = dict(before=dict(conferences=dict(
-                (name, dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
-                after=dict(conferences=dict()))
+            result['diff'] = dict(
+                before=dict(conferences=dict((name, dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
+                after=dict(conferences=dict()),
+            )
         return result
 
     def run(self):
         selection = self.selection
         if selection.all and self.check_mode:
-            targets, live = self.select(selection, 'this dry run cannot tell whether any room is live; a real run sends the '
-                                        'hang-up of all conferences regardless.')
-        elif selection.all:
             targets, live = self.select(
-                selection, 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
+                selection, 'this dry run cannot tell whether any room is live; a real run sends the hang-up of all conferences regardless.'
+            )
+        elif selection.all:
+            targets, live = self.select(selection, 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
         else:
             targets, live = self.select(selection)
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
@@ -361,8 +367,9 @@ class ConferenceHangup(VobizModule):
             worker, record = self.client.retrieve if self.policy_answers is None else self.policy_answers.get, self.add_prediction
         else:
             worker, record = self.client.hangup, self.add_outcome
-        self.run_batch(worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log,
-                       on_error=self.item_error, interrupted=self.summary)
+        self.run_batch(
+            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=self.item_error, interrupted=self.summary
+        )
         if self.result['failures']:
             self.finish(failed_msg=failures_message('Could not hang up', self.result['failures']))
         self.finish()
@@ -387,8 +394,7 @@ class ConferenceHangup(VobizModule):
                 self.member_counts[retrieved.name] = retrieved.member_count
             else:
                 self.result['uncertain'].append(retrieved.name)
-                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be hung up.'.format(
-                    retrieved.name, retrieved.reason))
+                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be hung up.'.format(retrieved.name, retrieved.reason))
 
     @staticmethod
     def item_error(name, error):
@@ -397,8 +403,9 @@ class ConferenceHangup(VobizModule):
 
     def apply_policy(self, candidates):
         """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
-        answers = self.run_batch(self.client.retrieve, candidates, on_error=lambda name, error: Retrieved(
-            name, STATE_UNREADABLE, reason=error.message))  # a name that cannot be sent, an interrupt: never selected
+        answers = self.run_batch(
+            self.client.retrieve, candidates, on_error=lambda name, error: Retrieved(name, STATE_UNREADABLE, reason=error.message)
+        )  # a name that cannot be sent, an interrupt: never selected
         outcome = self.policy.apply(answers)
         self.result['already_absent'].extend(outcome.absent)
         for name, reason in outcome.unreadable:
@@ -408,18 +415,24 @@ class ConferenceHangup(VobizModule):
             self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
         if not outcome.selected:
             unreadable = len(self.result['unreadable'])
-            self.finish(msg='No conference {0}{1}; nothing to do.'.format(
-                self.policy.describe(), ' ({0} could not be checked)'.format(unreadable) if unreadable else ''))
+            self.finish(
+                msg='No conference {0}{1}; nothing to do.'.format(
+                    self.policy.describe(), ' ({0} could not be checked)'.format(unreadable) if unreadable else ''
+                )
+            )
         return outcome.selected
 
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
         if isinstance(answer, Outcome):
-            self.audit_line(name, answer.outcome, answer.status,
-                            message=answer.message if answer.outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+            self.audit_line(name, answer.outcome, answer.status, message=answer.message if answer.outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
         else:  # check mode: a prediction from the GET, never a claim that something was done
-            self.audit_line(name, OUTCOME_ALREADY_ABSENT if answer.state == STATE_ABSENT else OUTCOME_HUNG_UP, answer.status,
-                            uncertain=True if answer.state not in (STATE_ABSENT, STATE_PRESENT) else None)
+            self.audit_line(
+                name,
+                OUTCOME_ALREADY_ABSENT if answer.state == STATE_ABSENT else OUTCOME_HUNG_UP,
+                answer.status,
+                uncertain=True if answer.state not in (STATE_ABSENT, STATE_PRESENT) else None,
+            )
 
     def hang_up_all(self, listed):
         """``all`` in normal mode: one DELETE of the whole collection, whatever the list said.
@@ -430,10 +443,10 @@ class ConferenceHangup(VobizModule):
         self.listed = listed
         answer = self.run_batch(self.send_all, [None], self.report_all, on_result=self.log_all, on_error=self.item_error)[0]
         if answer.outcome != OUTCOME_HUNG_UP:
-            self.finish(failed_msg='Hanging up all conferences {0}: {1}'.format(
-                'was interrupted' if answer.outcome == OUTCOME_UNKNOWN else 'failed', answer.message))
-        self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format(
-            '{0} conference(s)'.format(len(listed)) if listed else 'none'))
+            self.finish(
+                failed_msg='Hanging up all conferences {0}: {1}'.format('was interrupted' if answer.outcome == OUTCOME_UNKNOWN else 'failed', answer.message)
+            )
+        self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format('{0} conference(s)'.format(len(listed)) if listed else 'none'))
 
     def send_all(self, dummy):
         try:
@@ -462,8 +475,7 @@ class ConferenceHangup(VobizModule):
                 self.audit_line(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, answer.status, scope='all')
             else:
                 failed = 'Hanging up all conferences failed: {0}'.format(answer.message)
-                self.audit_line(name, answer.outcome, answer.status, scope='all',
-                                message=answer.message if answer.outcome == OUTCOME_UNKNOWN else failed)
+                self.audit_line(name, answer.outcome, answer.status, scope='all', message=answer.message if answer.outcome == OUTCOME_UNKNOWN else failed)
 
 
 def main():

@@ -282,8 +282,7 @@ class ConferenceAnnounce(VobizModule):
         super().__init__(module, client, audit, run_id)
         self.selection = selection
         self.member, self.action, self.body = member, action, body
-        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[],
-                           interrupted=[], run_id=run_id)
+        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], run_id=run_id)
 
     @staticmethod
     def prepare(params):
@@ -295,7 +294,8 @@ class ConferenceAnnounce(VobizModule):
         if self.result['announced'] and not self.check_mode and self.params['wait'] and self.client.interrupted is None:
             if not pause(self.params['wait'], self.client) and self.client.interrupted is not None:
                 failed_msg = '{0} The announcements were made; the wait after them was cut short.{1}'.format(
-                    self.client.interrupted, ' ' + failed_msg if failed_msg else '')
+                    self.client.interrupted, ' ' + failed_msg if failed_msg else ''
+                )
         super().finish(failed_msg, msg)
 
     def result_for(self, msg):
@@ -304,16 +304,27 @@ class ConferenceAnnounce(VobizModule):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
         result['already_absent'] = list(result['absent'])
         labels = dict(failures='failed', absent='already absent', interrupted='interrupted in flight (outcome unknown)')
-        return dict(result, msg=msg or summary(
-            '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced'])),
-            [(len(result[key]), labels.get(key, key)) for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted')]))
+        return dict(
+            result,
+            msg=msg
+            or summary(
+                '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced'])),
+                [(len(result[key]), labels.get(key, key)) for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted')],
+            ),
+        )
 
     def run(self):
         targets, dummy = self.select(self.selection)
-        self.run_batch(self.predict if self.check_mode else self.announce, targets, self.record, on_result=self.log,
-                       on_error=self.item_error, interrupted=lambda: 'Announced in {0} conference(s); {1} interrupted in '
-                       'flight (outcome unknown); {2} not started.'.format(
-                           len(self.result['announced']), len(self.result['interrupted']), self.not_started))
+        self.run_batch(
+            self.predict if self.check_mode else self.announce,
+            targets,
+            self.record,
+            on_result=self.log,
+            on_error=self.item_error,
+            interrupted=lambda: 'Announced in {0} conference(s); {1} interrupted in flight (outcome unknown); {2} not started.'.format(
+                len(self.result['announced']), len(self.result['interrupted']), self.not_started
+            ),
+        )
         failures = self.result['failures']
         if failures:
             self.finish(failed_msg=failures_message('Could not announce in', failures))
@@ -358,17 +369,22 @@ class ConferenceAnnounce(VobizModule):
                 continue
             if kind == 'uncertain':
                 self.result['uncertain'].append(name)
-                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be '
-                                     'announced to.'.format(name, message))
+                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be announced to.'.format(name, message))
                 kind = 'announced'
             self.result[kind].append(name)
 
     def log(self, name, outcome):
         dummy, kind, status, message = outcome
         uncertain = kind == 'uncertain'
-        self.audit_line(name, 'announced' if uncertain else kind, status, message=message,
-                        uncertain=True if uncertain else None, route=self.action,
-                        member=self.member if self.member == 'all' else ','.join(self.member))
+        self.audit_line(
+            name,
+            'announced' if uncertain else kind,
+            status,
+            message=message,
+            uncertain=True if uncertain else None,
+            route=self.action,
+            member=self.member if self.member == 'all' else ','.join(self.member),
+        )
 
 
 def main():

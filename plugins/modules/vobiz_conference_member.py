@@ -226,8 +226,7 @@ class MemberAction(VobizModule):
         self.state = module.params['state']
         self.method, self.action, self.flag = ACTIONS[self.state]
         self.removing = self.flag is None
-        self.result = dict(changed=False, members=[], already=[], conference_absent=False, uncertain=False, failures=[],
-                           interrupted=[], run_id=run_id)
+        self.result = dict(changed=False, members=[], already=[], conference_absent=False, uncertain=False, failures=[], interrupted=[], run_id=run_id)
 
     @staticmethod
     def prepare(params):
@@ -237,24 +236,32 @@ class MemberAction(VobizModule):
     def result_for(self, msg):
         result = self.result
         result['changed'] = bool(result['members'])
-        return dict(result, msg=msg or summary(
-            '{0}: {1} {2} member(s) of {3!r}'.format(
-                self.state, 'would act on' if self.check_mode else 'acted on', len(result['members']), self.conference),
-            [(len(result['already']), 'already done'), (len(result['failures']), 'failed'),
-             (len(result['interrupted']), 'interrupted in flight (outcome unknown)')],
-            'the conference is not live' if result['conference_absent'] else None))
+        return dict(
+            result,
+            msg=msg
+            or summary(
+                '{0}: {1} {2} member(s) of {3!r}'.format(
+                    self.state, 'would act on' if self.check_mode else 'acted on', len(result['members']), self.conference
+                ),
+                [
+                    (len(result['already']), 'already done'),
+                    (len(result['failures']), 'failed'),
+                    (len(result['interrupted']), 'interrupted in flight (outcome unknown)'),
+                ],
+                'the conference is not live' if result['conference_absent'] else None,
+            ),
+        )
 
     def audit_members(self, ids, outcome, status=None, message=None, uncertain=None):
         """One audit line per member id (``all`` included), as each outcome arrives."""
         for member_id in ids:
-            self.audit_line(self.conference, outcome, status, member_id=member_id, state=self.state,
-                            message=message, uncertain=uncertain)
+            self.audit_line(self.conference, outcome, status, member_id=member_id, state=self.state, message=message, uncertain=uncertain)
 
     def plan(self, conference):
         """From a readable conference: the ids that need the action (and sort out the others)."""
         present = dict((m['member_id'], m) for m in normalize_conference(conference)['members'])
         need = []
-        for member_id in (list(present) if self.ids == 'all' else self.ids):
+        for member_id in list(present) if self.ids == 'all' else self.ids:
             member = present.get(member_id)
             if member is None and not self.removing:
                 self.result['failures'].append(dict(member_id=member_id, status=None, message='member not found'))
@@ -283,17 +290,25 @@ class MemberAction(VobizModule):
         else:
             need = ['all'] if self.ids == 'all' else list(self.ids)
             self.result['uncertain'] = True
-            self.warnings.append('Conference {0!r} could not be read ({1}); {2} without knowing the members\' state.'.format(
-                self.conference, reason, 'predicting a change' if self.check_mode else 'acting'))
+            self.warnings.append(
+                'Conference {0!r} could not be read ({1}); {2} without knowing the members\' state.'.format(
+                    self.conference, reason, 'predicting a change' if self.check_mode else 'acting'
+                )
+            )
         if self.check_mode or (not need and self.ids != 'all'):
             self.result['members'] = need
             self.audit_members(need, OUTCOME_ACTED, uncertain=True if self.result['uncertain'] else None)
         else:
             self.act(need)
         if self.result['failures']:
-            self.finish(failed_msg='{0}: {1} member action(s) failed in {2!r}: {3}'.format(
-                self.state, len(self.result['failures']), self.conference,
-                ', '.join('{member_id} ({message})'.format(**f) for f in self.result['failures'][:10])))
+            self.finish(
+                failed_msg='{0}: {1} member action(s) failed in {2!r}: {3}'.format(
+                    self.state,
+                    len(self.result['failures']),
+                    self.conference,
+                    ', '.join('{member_id} ({message})'.format(**f) for f in self.result['failures'][:10]),
+                )
+            )
         self.finish()
 
     def act(self, need):
@@ -301,10 +316,15 @@ class MemberAction(VobizModule):
         # member_id=all: one request for the whole room, whatever the member list said (it may lie): its answer
         # decides. It also reaches anyone who joined since the read.
         batch = ['all'] if self.ids == 'all' else need
-        self.run_batch(self.send, batch, lambda answers: self.record_all(batch, need, answers), on_result=self.log,
-                       interrupted=lambda: '{0}: acted on {1} member(s) of {2!r}; {3} interrupted in flight '
-                       '(outcome unknown).'.format(self.state, len(self.result['members']), self.conference,
-                                                   len(self.result['interrupted'])))
+        self.run_batch(
+            self.send,
+            batch,
+            lambda answers: self.record_all(batch, need, answers),
+            on_result=self.log,
+            interrupted=lambda: '{0}: acted on {1} member(s) of {2!r}; {3} interrupted in flight (outcome unknown).'.format(
+                self.state, len(self.result['members']), self.conference, len(self.result['interrupted'])
+            ),
+        )
 
     def record_all(self, batch, need, answers):
         if self.ids == 'all':
@@ -315,8 +335,7 @@ class MemberAction(VobizModule):
 
     def send(self, member):
         try:
-            return self.client.member_action(self.method, self.conference, member, self.action,
-                                             body={} if self.method == 'POST' else None)
+            return self.client.member_action(self.method, self.conference, member, self.action, body={} if self.method == 'POST' else None)
         except VobizRequestError as exc:
             return exc
 

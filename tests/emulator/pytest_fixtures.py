@@ -11,7 +11,6 @@ factory of further started emulators (keyword arguments as ``Emulator``), all st
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 EMULATOR_AUTH_ID = 'MA_TEST'

@@ -24,8 +24,8 @@ import tempfile
 import threading
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
+
 # pytest finds fixtures by their names in a conftest module, so importing them is how they are shared.
 from ansible_collections.vobiz.voice.tests.emulator.pytest_fixtures import make_emulator  # noqa: F401  pylint: disable=unused-import
 
@@ -112,8 +112,17 @@ class Figures:
         self._path = os.environ.get(ROWS_ENV)
 
     def record(self, case, title, load, faults, requests, hung_up, expected, lost, seconds):
-        row = dict(case=str(case), title=title, load=load, faults=faults, requests=int(requests),
-                   hung_up=hung_up, expected=expected, lost=lost, seconds=round(float(seconds), 3))
+        row = dict(
+            case=str(case),
+            title=title,
+            load=load,
+            faults=faults,
+            requests=int(requests),
+            hung_up=hung_up,
+            expected=expected,
+            lost=lost,
+            seconds=round(float(seconds), 3),
+        )
         if not self._path:
             return row
         data = (json.dumps(row, sort_keys=True) + '\n').encode('utf-8')

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     TOKEN,
@@ -111,8 +110,7 @@ def test_bad_token_in_a_batch_sends_one_request(emu, sleeps, figures):
     assert sleeps == []
     assert result['hung_up'] == [] and len(emu.live_names()) == 60
     assert_no_token(result)
-    figures.record('4c', 'auth: wrong token, 60-room batch', '60 rooms, parallel=16, 50 ms latency', 'HTTP 401 (wrong token)',
-                   len(log), 0, 0, 0, seconds)
+    figures.record('4c', 'auth: wrong token, 60-room batch', '60 rooms, parallel=16, 50 ms latency', 'HTTP 401 (wrong token)', len(log), 0, 0, 0, seconds)
 
 
 def test_forbidden_names_the_room(emu):
@@ -129,8 +127,7 @@ def test_forbidden_names_the_room(emu):
 def test_wrong_token_in_a_real_process_never_prints_a_token(emu, figures):
     """The same, across a real process boundary: stdout and stderr of the module process."""
     emu.add_conference('Board Room')
-    args = dict(auth_id=AUTH_ID, auth_token=WRONG_TOKEN, api_url=emu.api_url, name=['Board Room'], retries=20,
-                _ansible_verbosity=4, _ansible_debug=True)
+    args = dict(auth_id=AUTH_ID, auth_token=WRONG_TOKEN, api_url=emu.api_url, name=['Board Room'], retries=20, _ansible_verbosity=4, _ansible_debug=True)
     proc = run_module_process('vobiz_conference', args)
     assert proc.returncode == 1, proc.stderr
     assert proc.result['failed'] is True and 'Authentication failed' in proc.result['msg']

@@ -15,9 +15,8 @@ import json
 import time
 
 import pytest
-
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.vobiz.voice.tests.reliability.helpers import MODULES, TOKEN, conn
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
 MISSING = object()
 
@@ -177,5 +176,14 @@ def test_every_invalid_combination_fails_before_any_request(emu, figures, no_vob
     assert problems == []
     assert emu.live_names() == ['Board Room']
     if not check_mode:
-        figures.record('11', 'bad input: ' + module, '{0} invalid combinations (+ the same in check mode)'.format(len(cases)),
-                       'none', 0, 0, 0, 0, time.monotonic() - started)
+        figures.record(
+            '11',
+            'bad input: ' + module,
+            '{0} invalid combinations (+ the same in check mode)'.format(len(cases)),
+            'none',
+            0,
+            0,
+            0,
+            0,
+            time.monotonic() - started,
+        )

@@ -57,8 +57,7 @@ def test_transient_faults_at_scale(emulators, sleeps, figures, tmp_path):
     add_rooms(emu, names + bystanders)
     audit = str(tmp_path / 'audit.jsonl')
 
-    seconds, (failed, result) = timed(run, 'vobiz_conference', emu, name=names, audit_log=audit, retries=20,
-                                      retry_max_wait=600, parallel=16)
+    seconds, (failed, result) = timed(run, 'vobiz_conference', emu, name=names, audit_log=audit, retries=20, retry_max_wait=600, parallel=16)
     log = emu.requests()
     faults = fault_counts(log)
 
@@ -85,15 +84,24 @@ def test_transient_faults_at_scale(emulators, sleeps, figures, tmp_path):
     assert sorted(line['name'] for line in lines) == names
     assert {line['outcome'] for line in lines} == {'hung_up'}
 
-    figures.record('1a', 'transient faults at scale', '500 rooms (+6 bystanders)',
-                   '30 % of requests: ' + describe_faults(faults), len(log), len(result['hung_up']), 500,
-                   500 - len(deleted_names(log)), seconds)
+    figures.record(
+        '1a',
+        'transient faults at scale',
+        '500 rooms (+6 bystanders)',
+        '30 % of requests: ' + describe_faults(faults),
+        len(log),
+        len(result['hung_up']),
+        500,
+        500 - len(deleted_names(log)),
+        seconds,
+    )
 
     # Rerun, faults still on (those that cannot be mistaken for a hang-up of this run).
     emu.clear_log()
     emu.configure(seed=SEED + 1, faults=fault_mix(UNAMBIGUOUS_KINDS, 0.3))
-    seconds, (failed, result) = timed(run, 'vobiz_conference', emu, name=names, audit_log=str(tmp_path / 'rerun.jsonl'),
-                                      retries=20, retry_max_wait=600, parallel=16)
+    seconds, (failed, result) = timed(
+        run, 'vobiz_conference', emu, name=names, audit_log=str(tmp_path / 'rerun.jsonl'), retries=20, retry_max_wait=600, parallel=16
+    )
     log = emu.requests()
     assert not failed, result['msg']
     assert result['changed'] is False
@@ -101,8 +109,17 @@ def test_transient_faults_at_scale(emulators, sleeps, figures, tmp_path):
     assert sorted(result['already_absent']) == names
     assert emu.live_names() == sorted(bystanders)
     assert {line['outcome'] for line in read_audit(str(tmp_path / 'rerun.jsonl'))} == {'already_absent'}
-    figures.record('1b', 'rerun of 1a (idempotence)', '500 rooms, all gone',
-                   '30 % of requests: ' + describe_faults(fault_counts(log)), len(log), len(result['hung_up']), 0, 0, seconds)
+    figures.record(
+        '1b',
+        'rerun of 1a (idempotence)',
+        '500 rooms, all gone',
+        '30 % of requests: ' + describe_faults(fault_counts(log)),
+        len(log),
+        len(result['hung_up']),
+        0,
+        0,
+        seconds,
+    )
 
 
 # --- case 2 --------------------------------------------------------------------------------------
@@ -129,27 +146,45 @@ def test_every_first_reply_lost(emu, sleeps, figures, tmp_path):
     assert dict(per_room) == {name: [(None, 'lost_reply'), (404, None)] for name in names}
     assert {(line['name'], line['outcome']) for line in read_audit(audit)} == {(name, 'hung_up') for name in names}
     assert len(sleeps) == len(names)
-    figures.record('2a', 'every first DELETE reply lost', '{0} rooms'.format(len(names)),
-                   describe_faults(fault_counts(log)), len(log), len(result['hung_up']), len(names), 0, seconds)
+    figures.record(
+        '2a',
+        'every first DELETE reply lost',
+        '{0} rooms'.format(len(names)),
+        describe_faults(fault_counts(log)),
+        len(log),
+        len(result['hung_up']),
+        len(names),
+        0,
+        seconds,
+    )
 
 
 def test_member_hangup_reply_lost(emu, sleeps, figures):
     emu.add_conference('Town Hall', members=['10', '15', '20'])
     emu.configure(faults=[dict(kind='lost_reply', method='DELETE', first_n=1)])
 
-    seconds, (failed, result) = timed(run, 'vobiz_conference_member', emu, conference='Town Hall',
-                                      member_id=['10', '15'], state='absent')
+    seconds, (failed, result) = timed(run, 'vobiz_conference_member', emu, conference='Town Hall', member_id=['10', '15'], state='absent')
     log = emu.requests(method='DELETE')
 
     assert not failed, result['msg']
     assert result['changed'] is True
     assert sorted(result['members']) == ['10', '15'] and result['already'] == []
     assert [m['member_id'] for m in emu.conference('Town Hall')['members']] == ['20']
-    assert sorted(((e['member'], e['status'], e['fault']) for e in log), key=repr) == sorted([
-        ('10', None, 'lost_reply'), ('10', 404, None), ('15', None, 'lost_reply'), ('15', 404, None)], key=repr)
+    assert sorted(((e['member'], e['status'], e['fault']) for e in log), key=repr) == sorted(
+        [('10', None, 'lost_reply'), ('10', 404, None), ('15', None, 'lost_reply'), ('15', 404, None)], key=repr
+    )
     assert len(sleeps) == 2
-    figures.record('2b', 'member hang-up, first reply lost', '2 of 3 members', describe_faults(fault_counts(log)),
-                   len(emu.requests()), len(result['members']), 2, 0, seconds)
+    figures.record(
+        '2b',
+        'member hang-up, first reply lost',
+        '2 of 3 members',
+        describe_faults(fault_counts(log)),
+        len(emu.requests()),
+        len(result['members']),
+        2,
+        0,
+        seconds,
+    )
 
 
 # --- case 3 --------------------------------------------------------------------------------------
@@ -166,8 +201,9 @@ def test_persistent_failure_names_exactly_the_broken_rooms(emu, sleeps, figures,
     retries, timeout, retry_max_wait = 3, 5.0, 0.3
     names = healthy + broken[:3] + flaky + gone + broken[3:]
 
-    seconds, (failed, result) = timed(run, 'vobiz_conference', emu, name=names, audit_log=audit, retries=retries,
-                                      timeout=timeout, retry_max_wait=retry_max_wait, parallel=16)
+    seconds, (failed, result) = timed(
+        run, 'vobiz_conference', emu, name=names, audit_log=audit, retries=retries, timeout=timeout, retry_max_wait=retry_max_wait, parallel=16
+    )
     log = emu.requests()
 
     assert failed
@@ -203,9 +239,17 @@ def test_persistent_failure_names_exactly_the_broken_rooms(emu, sleeps, figures,
     assert by_outcome == {'hung_up': set(healthy + flaky), 'already_absent': set(gone), 'failed': set(broken)}
     assert deleted_names(log) == set(result['hung_up'])
     assert all(line['message'] for line in lines if line['outcome'] == 'failed')
-    figures.record('3', 'persistent 503 on a subset', '{0} rooms, 7 broken'.format(len(names)),
-                   describe_faults(fault_counts(log)) + ' (503 forever on broken-*)', len(log),
-                   len(result['hung_up']), len(healthy + flaky), 0, seconds)
+    figures.record(
+        '3',
+        'persistent 503 on a subset',
+        '{0} rooms, 7 broken'.format(len(names)),
+        describe_faults(fault_counts(log)) + ' (503 forever on broken-*)',
+        len(log),
+        len(result['hung_up']),
+        len(healthy + flaky),
+        0,
+        seconds,
+    )
 
 
 def test_persistent_failure_paths_are_exact(emu, sleeps):

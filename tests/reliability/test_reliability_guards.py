@@ -13,9 +13,8 @@ through the proxy is what the recording proxy logged; what was done is what the 
 from __future__ import annotations
 
 import pytest
-
-from ansible_collections.vobiz.voice.tests.reliability.helpers import run
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import RecordingProxy
+from ansible_collections.vobiz.voice.tests.reliability.helpers import run
 
 PROXY_VARIABLES = ('HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY')
 

@@ -16,7 +16,6 @@ import json
 import time
 
 import pytest
-
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     read_audit,
@@ -66,15 +65,24 @@ def test_wrong_api_url_fails_naming_api_url_and_touches_nothing(emu, figures, tm
     assert dict((name, emu.conference(name)['members']) for name in emu.live_names()) == members_before
     if extra:
         assert [line for line in read_audit(extra['audit_log']) if line['outcome'] in ('hung_up', 'already_absent')] == []
-    figures.record('14a', 'hostile: wrong api_url (gateway 404), {0}{1}'.format(module, ' check' if check_mode else ''),
-                   '2 rooms', 'gateway 404', len(log), 0, 0, 0, seconds)
+    figures.record(
+        '14a',
+        'hostile: wrong api_url (gateway 404), {0}{1}'.format(module, ' check' if check_mode else ''),
+        '2 rooms',
+        'gateway 404',
+        len(log),
+        0,
+        0,
+        0,
+        seconds,
+    )
 
 
 ECHO_TOKEN = 'Ech0/"tok\\en-0123456789abcdefghij-XYZ'
 
 
 def pieces(token):
-    return [token[i:i + 6] for i in range(len(token) - 5)]
+    return [token[i : i + 6] for i in range(len(token) - 5)]
 
 
 def test_echoed_token_never_leaves_a_module_process(emulators, figures, tmp_path):
@@ -84,8 +92,13 @@ def test_echoed_token_never_leaves_a_module_process(emulators, figures, tmp_path
     names = []
     # (shape, size of the error text, offsets): around the 300-character cut of envelope details,
     # the 200-character cut of text bodies, and in short flat errors.
-    plan = [('envelope', 340, range(250, 310)), ('text', 240, range(150, 210)), ('flat', 60, range(0, 30)),
-            ('envelope', 60, range(0, 30, 3)), ('text', 60, range(0, 30, 3))]
+    plan = [
+        ('envelope', 340, range(250, 310)),
+        ('text', 240, range(150, 210)),
+        ('flat', 60, range(0, 30)),
+        ('envelope', 60, range(0, 30, 3)),
+        ('text', 60, range(0, 30, 3)),
+    ]
     for shape, size, offsets in plan:
         for offset in offsets:
             name = 'echo-{0}-{1}-{2}'.format(shape, size, offset)
@@ -95,8 +108,17 @@ def test_echoed_token_never_leaves_a_module_process(emulators, figures, tmp_path
         emu.add_conference(name, members=0)
     emu.configure(faults=rules)
     audit = str(tmp_path / 'audit.jsonl')
-    args = dict(auth_id=AUTH_ID, auth_token=ECHO_TOKEN, api_url=emu.api_url, name=names, retries=1, retry_max_wait=0,
-                audit_log=audit, _ansible_verbosity=4, _ansible_debug=True)
+    args = dict(
+        auth_id=AUTH_ID,
+        auth_token=ECHO_TOKEN,
+        api_url=emu.api_url,
+        name=names,
+        retries=1,
+        retry_max_wait=0,
+        audit_log=audit,
+        _ansible_verbosity=4,
+        _ansible_debug=True,
+    )
     proc = run_module_process('vobiz_conference', args)
 
     assert proc.returncode == 1, proc.stderr[-2000:]
@@ -110,8 +132,17 @@ def test_echoed_token_never_leaves_a_module_process(emulators, figures, tmp_path
             for text in outputs:
                 assert escaped not in text
     assert len(emu.requests()) == 2 * len(names)
-    figures.record('14b', 'hostile: token echoed at every offset, module process -vvvv', '{0} rooms'.format(len(names)),
-                   'echo_token', len(emu.requests()), 0, 0, 0, proc.seconds)
+    figures.record(
+        '14b',
+        'hostile: token echoed at every offset, module process -vvvv',
+        '{0} rooms'.format(len(names)),
+        'echo_token',
+        len(emu.requests()),
+        0,
+        0,
+        0,
+        proc.seconds,
+    )
 
 
 #: A module process that reads 50 MB answers on 4 connections must stay about as small as one that reads none.
@@ -136,9 +167,17 @@ def test_huge_answers_are_failures_and_are_not_buffered(emulators, figures, decl
         assert failure['status'] == 200 and 'too large' in failure['message'] and 'unknown' in failure['message']
     assert len(emu.requests()) == len(names)  # an answer came: not retried
     assert proc.peak_rss_kb is not None and proc.peak_rss_kb < MAX_PEAK_KB, proc.peak_rss_kb
-    figures.record('14c', 'hostile: 50 MB answers ({0}), peak RSS {1:.1f} MiB'.format(
-        'declared' if declare_length else 'streamed', proc.peak_rss_kb / 1024.0), '4 rooms, parallel 4', 'huge_body',
-        len(emu.requests()), 0, len(names), 0, proc.seconds)
+    figures.record(
+        '14c',
+        'hostile: 50 MB answers ({0}), peak RSS {1:.1f} MiB'.format('declared' if declare_length else 'streamed', proc.peak_rss_kb / 1024.0),
+        '4 rooms, parallel 4',
+        'huge_body',
+        len(emu.requests()),
+        0,
+        len(names),
+        0,
+        proc.seconds,
+    )
 
 
 def finished_log(emu):

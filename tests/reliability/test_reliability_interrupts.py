@@ -30,9 +30,7 @@ import time
 import uuid
 
 import pytest
-
 from ansible.executor.task_queue_manager import TaskQueueManager
-
 from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, read_audit, subprocess_env
 
 ROOMS = ['intr-%03d' % i for i in range(200)]
@@ -99,12 +97,16 @@ def wait_until(predicate, limit=120.0, step=0.05):
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='finds the module process through /proc')
-@pytest.mark.parametrize('signal_name, target', [
-    ('SIGINT', 'process group'),
-    pytest.param('SIGTERM', 'ansible-playbook', marks=pytest.mark.skipif(
-        not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module')),
-    ('SIGTERM', 'module process'),
-])
+@pytest.mark.parametrize(
+    'signal_name, target',
+    [
+        ('SIGINT', 'process group'),
+        pytest.param(
+            'SIGTERM', 'ansible-playbook', marks=pytest.mark.skipif(not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module')
+        ),
+        ('SIGTERM', 'module process'),
+    ],
+)
 def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, target):
     emu = emulators()
     emu.set_conferences(ROOMS)
@@ -114,19 +116,27 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
     playbook = tmp_path / 'site.yml'
     playbook.write_text(PLAYBOOK, encoding='utf-8')
     inventory = tmp_path / 'hosts'
-    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(sys.executable),
-                         encoding='utf-8')
+    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(sys.executable), encoding='utf-8')
     extra = tmp_path / 'vars.json'
     extra.write_text(json.dumps(dict(rooms=ROOMS, audit_log=str(audit))), encoding='utf-8')
     marker = 'vobiz-interrupt-{0}'.format(uuid.uuid4().hex)
-    env = subprocess_env(VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_AUTH_TOKEN=TOKEN, VOBIZ_API_URL=emu.api_url,
-                         VOBIZ_INTERRUPT_TEST=marker, ANSIBLE_LOCAL_TEMP=str(tmp_path / 'local-tmp'),
-                         ANSIBLE_REMOTE_TEMP=str(tmp_path / 'remote-tmp'))
+    env = subprocess_env(
+        VOBIZ_AUTH_ID=AUTH_ID,
+        VOBIZ_AUTH_TOKEN=TOKEN,
+        VOBIZ_API_URL=emu.api_url,
+        VOBIZ_INTERRUPT_TEST=marker,
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / 'local-tmp'),
+        ANSIBLE_REMOTE_TEMP=str(tmp_path / 'remote-tmp'),
+    )
     started = time.monotonic()
     # A session of its own: the test's process group stays out of the SIGINT below.
-    proc = subprocess.Popen([sys.executable, '-m', 'ansible.cli.playbook', '-i', str(inventory), str(playbook),
-                             '-e', '@' + str(extra)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'ansible.cli.playbook', '-i', str(inventory), str(playbook), '-e', '@' + str(extra)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     try:
         assert emu.wait_for_log(40, timeout=240), 'the module sent fewer than 40 requests'
         module_pid = wait_until(lambda: find_module_process(marker), limit=30)
@@ -144,8 +154,7 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode != 0, output[-3000:]
-    assert wait_until(lambda: not is_running(module_pid), limit=60), \
-        'the module process outlived ansible-playbook'
+    assert wait_until(lambda: not is_running(module_pid), limit=60), 'the module process outlived ansible-playbook'
     seconds = time.monotonic() - started
 
     log = emu.requests()
@@ -175,7 +184,14 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
         assert 'Interrupted by SIGTERM' in output, output[-3000:]
     assert TOKEN not in output
 
-    figures.record('13', 'interrupt: {0} to the {1}'.format(signal_name, target),
-                   '{0} rooms, 200-250 ms latency, parallel=16'.format(len(ROOMS)),
-                   '{0}; {1} in flight recorded as unknown'.format(signal_name, len(unknown_names)), len(log),
-                   len(answered_204), len(answered_204), len(lost), seconds)
+    figures.record(
+        '13',
+        'interrupt: {0} to the {1}'.format(signal_name, target),
+        '{0} rooms, 200-250 ms latency, parallel=16'.format(len(ROOMS)),
+        '{0}; {1} in flight recorded as unknown'.format(signal_name, len(unknown_names)),
+        len(log),
+        len(answered_204),
+        len(answered_204),
+        len(lost),
+        seconds,
+    )

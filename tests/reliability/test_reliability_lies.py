@@ -13,7 +13,6 @@ and says it is uncertain, for every room it could not read.
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.vobiz.voice.tests.reliability.helpers import describe_faults, fault_counts, run, timed
 
 LIES = dict(list_lies=True, retrieve_lies=True)
@@ -37,8 +36,17 @@ def test_real_hangup_by_name_ignores_lying_gets(emu, figures):
     assert sorted(result['hung_up']) == sorted(ROOMS) and result['already_absent'] == ['never-there']
     assert emu.live_names() == ['bystander']
     assert {e['method'] for e in log} == {'DELETE'}  # no GET was asked, so none could lie
-    figures.record('7a', 'lying GETs, real run by name', '{0} rooms'.format(len(ROOMS)), 'list_lies + retrieve_lies',
-                   len(log), len(result['hung_up']), len(ROOMS), len(ROOMS) - len(result['hung_up']), seconds)
+    figures.record(
+        '7a',
+        'lying GETs, real run by name',
+        '{0} rooms'.format(len(ROOMS)),
+        'list_lies + retrieve_lies',
+        len(log),
+        len(result['hung_up']),
+        len(ROOMS),
+        len(ROOMS) - len(result['hung_up']),
+        seconds,
+    )
 
 
 def test_real_hangup_all_ignores_the_empty_list(emu, figures):
@@ -50,8 +58,17 @@ def test_real_hangup_all_ignores_the_empty_list(emu, figures):
     assert emu.live_names() == []  # the hang-up of all conferences was sent regardless of the list
     assert [(e['method'], e['action'], e['status']) for e in log] == [('GET', 'list', 200), ('DELETE', 'hangup_all', 204)]
     assert any('may have been hung up regardless' in w for w in result['warnings'])
-    figures.record('7b', 'lying list, real run all=true', '{0} rooms'.format(len(ROOMS)), 'list_lies', len(log),
-                   len(ROOMS) - len(emu.live_names()), len(ROOMS), len(emu.live_names()), seconds)
+    figures.record(
+        '7b',
+        'lying list, real run all=true',
+        '{0} rooms'.format(len(ROOMS)),
+        'list_lies',
+        len(log),
+        len(ROOMS) - len(emu.live_names()),
+        len(ROOMS),
+        len(emu.live_names()),
+        seconds,
+    )
 
 
 def test_real_match_warns_that_the_list_may_lie(emu):
@@ -125,13 +142,20 @@ def test_check_mode_predicts_change_for_unreadable_rooms(emu, sleeps, figures, l
     assert len([w for w in result['warnings'] if 'could not be read' in w]) == len(unreadable)
     assert sorted(result['diff']['before']['conferences']) == sorted(unreadable)
     assert {e['method'] for e in log} == {'GET'} and emu.live_names() == sorted(rooms)
-    figures.record('7c', 'check mode, GETs unreadable: ' + label, '{0} names, check mode'.format(len(names)),
-                   describe_faults(fault_counts(log)) if fault_counts(log) else label, len(log),
-                   '0 (predicted {0}, all uncertain)'.format(len(result['hung_up'])), 0, 0, seconds)
+    figures.record(
+        '7c',
+        'check mode, GETs unreadable: ' + label,
+        '{0} names, check mode'.format(len(names)),
+        describe_faults(fault_counts(log)) if fault_counts(log) else label,
+        len(log),
+        '0 (predicted {0}, all uncertain)'.format(len(result['hung_up'])),
+        0,
+        0,
+        seconds,
+    )
 
     emu.clear_log()
-    failed, result = run('vobiz_conference_member', emu, check_mode=True, conference='Board Room', member_id=['1'],
-                         state='muted', retries=2)
+    failed, result = run('vobiz_conference_member', emu, check_mode=True, conference='Board Room', member_id=['1'], state='muted', retries=2)
     assert not failed and result['changed'] is True and result['uncertain'] is True and result['members'] == ['1']
 
     failed, result = run('vobiz_conference_announce', emu, check_mode=True, name=names, text='Closing.', retries=2)

@@ -53,5 +53,14 @@ def test_ten_thousand_names_in_one_task(emulators, figures, tmp_path):
     assert large.peak_rss_kb < MAX_PEAK_KB, large.peak_rss_kb
     assert growth < MAX_GROWTH_KB, (small.peak_rss_kb, large.peak_rss_kb)
     for proc, count, requests in ((small, 1000, small_requests), (large, 10000, large_requests)):
-        figures.record('12', 'load, one task, module process', '{0:,} rooms, peak RSS {1:.1f} MiB'.format(count, proc.peak_rss_kb / 1024.0),
-                       'none', requests, len(proc.result['hung_up']), count, count - len(proc.result['hung_up']), proc.seconds)
+        figures.record(
+            '12',
+            'load, one task, module process',
+            '{0:,} rooms, peak RSS {1:.1f} MiB'.format(count, proc.peak_rss_kb / 1024.0),
+            'none',
+            requests,
+            len(proc.result['hung_up']),
+            count,
+            count - len(proc.result['hung_up']),
+            proc.seconds,
+        )

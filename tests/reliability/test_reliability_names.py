@@ -17,24 +17,96 @@ import re
 import time
 import urllib.parse
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from ansible_collections.vobiz.voice.tests.reliability.helpers import PREFIX, run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SPECIALS = [
-    '/', '?', '#', '%', ';', '+', '.', '..', ' ', '&', '=', '@', ':', ',', '\\', '"', "'", '<', '>', '~', '*', '[', ']',
-    '%2F', '%2f', '%2E', '%2E%2E', '%25', '%%', '%zz', '%C3%A9', '%00', '\x00', '\x01', '\x1f', '\x7f', '\t', '\n', '\r',
-    '\u00a0', '\u200b', '\ufeff', '\u2028', '\u202e', '\u00e9', 'e\u0301', '\u0130', '\u00df', '\U0001f600', '\uffff',
+    '/',
+    '?',
+    '#',
+    '%',
+    ';',
+    '+',
+    '.',
+    '..',
+    ' ',
+    '&',
+    '=',
+    '@',
+    ':',
+    ',',
+    '\\',
+    '"',
+    "'",
+    '<',
+    '>',
+    '~',
+    '*',
+    '[',
+    ']',
+    '%2F',
+    '%2f',
+    '%2E',
+    '%2E%2E',
+    '%25',
+    '%%',
+    '%zz',
+    '%C3%A9',
+    '%00',
+    '\x00',
+    '\x01',
+    '\x1f',
+    '\x7f',
+    '\t',
+    '\n',
+    '\r',
+    '\u00a0',
+    '\u200b',
+    '\ufeff',
+    '\u2028',
+    '\u202e',
+    '\u00e9',
+    'e\u0301',
+    '\u0130',
+    '\u00df',
+    '\U0001f600',
+    '\uffff',
 ]
-FIXED = ['.', '..', '...', '/', '//', '?', '#', '%', ';', '+', ' ', 'a/../b', './x', 'x/.', '../..', '%2F', '?a=b#c', 'all',
-         'Conference', 'Member', 'Board Room', 'Smith, John']
+FIXED = [
+    '.',
+    '..',
+    '...',
+    '/',
+    '//',
+    '?',
+    '#',
+    '%',
+    ';',
+    '+',
+    ' ',
+    'a/../b',
+    './x',
+    'x/.',
+    '../..',
+    '%2F',
+    '?a=b#c',
+    'all',
+    'Conference',
+    'Member',
+    'Board Room',
+    'Smith, John',
+]
 
 NAMES = st.one_of(
     st.text(min_size=1, max_size=40),  # any Unicode text (hypothesis leaves out lone surrogates, which are not text)
     st.lists(st.one_of(st.sampled_from(SPECIALS), st.text(min_size=1, max_size=4)), min_size=1, max_size=12).map(''.join),
     st.sampled_from(FIXED),
-    st.builds(lambda unit, count: unit * count,  # very long names: up to 36 kB of path
-              st.sampled_from(['a', '\u00e9', '/', '.', '%', '\U0001f600', ' ']), st.integers(min_value=300, max_value=3000)),
+    st.builds(
+        lambda unit, count: unit * count,  # very long names: up to 36 kB of path
+        st.sampled_from(['a', '\u00e9', '/', '.', '%', '\U0001f600', ' ']),
+        st.integers(min_value=300, max_value=3000),
+    ),
 )
 
 SAFE_SEGMENT = re.compile(r'^(?:[A-Za-z0-9_~-]|%[0-9A-F]{2})+$')
@@ -42,10 +114,26 @@ SAFE_SEGMENT = re.compile(r'^(?:[A-Za-z0-9_~-]|%[0-9A-F]{2})+$')
 
 def lookalikes(name):
     """Rooms that resemble ``name`` (and must survive its hang-up)."""
-    candidates = {name.strip(), name.lower(), name.upper(), name.swapcase(), name[:-1], name[1:], name + '/', '/' + name,
-                  name + ' ', name.replace('/', ''), name.replace('+', ' '), name.replace(' ', '+'),
-                  urllib.parse.quote(name, safe=''), urllib.parse.quote(name), urllib.parse.unquote(name),
-                  name.replace('.', '%2E'), name + '.', name[:200]}
+    candidates = {
+        name.strip(),
+        name.lower(),
+        name.upper(),
+        name.swapcase(),
+        name[:-1],
+        name[1:],
+        name + '/',
+        '/' + name,
+        name + ' ',
+        name.replace('/', ''),
+        name.replace('+', ' '),
+        name.replace(' ', '+'),
+        urllib.parse.quote(name, safe=''),
+        urllib.parse.quote(name),
+        urllib.parse.unquote(name),
+        name.replace('.', '%2E'),
+        name + '.',
+        name[:200],
+    }
     candidates.update(name.split('/'))
     candidates.update(name.split('?', 1)[:1] + name.split('#', 1)[:1])
     return sorted(c for c in candidates if c and c != name)
@@ -54,7 +142,7 @@ def lookalikes(name):
 def expected_segment(raw_path):
     """The one path segment after ``Conference/`` (asserting the rest of the path)."""
     assert raw_path.startswith(PREFIX) and raw_path.endswith('/'), raw_path[:200]
-    segment = raw_path[len(PREFIX):-1]
+    segment = raw_path[len(PREFIX) : -1]
     assert '/' not in segment and SAFE_SEGMENT.match(segment), segment[:200]
     return segment
 
@@ -99,9 +187,17 @@ def test_any_name_one_request_exact_path(emulators, figures):
     seconds = time.monotonic() - started
     assert stats['names'] >= 1000
     assert stats['requests'] == stats['names']
-    figures.record('5a', 'generated names (hypothesis)',
-                   '{0} names, {1} look-alike bystanders, longest path {2} B'.format(stats['names'], stats['bystanders'], stats['longest']),
-                   'none', stats['requests'], stats['names'], stats['names'], 0, seconds)
+    figures.record(
+        '5a',
+        'generated names (hypothesis)',
+        '{0} names, {1} look-alike bystanders, longest path {2} B'.format(stats['names'], stats['bystanders'], stats['longest']),
+        'none',
+        stats['requests'],
+        stats['names'],
+        stats['names'],
+        0,
+        seconds,
+    )
 
 
 def test_tricky_names_in_one_batch(emu, figures):
@@ -109,5 +205,14 @@ def test_tricky_names_in_one_batch(emu, figures):
     names = FIXED + [s for s in SPECIALS if s not in FIXED] + ['a' * 3000, '\U0001f600' * 2000, 'x' + '/' * 500]
     started = time.monotonic()
     log, others = check_one_run(emu, names)
-    figures.record('5b', 'tricky names in one batch', '{0} names, {1} look-alike bystanders'.format(len(names), len(others)),
-                   'none', len(log), len(names), len(names), 0, time.monotonic() - started)
+    figures.record(
+        '5b',
+        'tricky names in one batch',
+        '{0} names, {1} look-alike bystanders'.format(len(names), len(others)),
+        'none',
+        len(log),
+        len(names),
+        len(names),
+        0,
+        time.monotonic() - started,
+    )

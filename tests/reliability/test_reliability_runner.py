@@ -32,7 +32,6 @@ import sys
 import time
 
 import pytest
-
 from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
 
 pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (requirements-dev.txt lists it)')
@@ -120,8 +119,7 @@ def make_pdd(base, name, playbook, python, envvars=None, extravars=None):
     (pdd / 'project').mkdir(parents=True)
     (pdd / 'inventory').mkdir()
     (pdd / 'project' / 'site.yml').write_text(playbook, encoding='utf-8')
-    (pdd / 'inventory' / 'hosts').write_text(
-        'localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(python), encoding='utf-8')
+    (pdd / 'inventory' / 'hosts').write_text('localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(python), encoding='utf-8')
     if envvars is not None or extravars is not None:
         (pdd / 'env').mkdir()
     if envvars is not None:
@@ -174,17 +172,17 @@ def test_ansible_runner_artifacts(emulators, figures, tmp_path):
     token_file.write_text(TOKEN, encoding='utf-8')
     token_file.chmod(0o600)
 
-    cli = make_pdd(tmp_path, 'cli', FULL_PLAYBOOK, sys.executable, envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN),
-                   extravars=dict(audit_dir=str(audit_dir)))
-    by_file = make_pdd(tmp_path, 'file', SHORT_PLAYBOOK, sys.executable, envvars=connection,
-                       extravars=dict(room='run-file', token_file=str(token_file)))
+    cli = make_pdd(tmp_path, 'cli', FULL_PLAYBOOK, sys.executable, envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN), extravars=dict(audit_dir=str(audit_dir)))
+    by_file = make_pdd(tmp_path, 'file', SHORT_PLAYBOOK, sys.executable, envvars=connection, extravars=dict(room='run-file', token_file=str(token_file)))
 
     started = time.monotonic()
     procs = {
-        'cli': subprocess.Popen([sys.executable, '-m', 'ansible_runner', 'run', str(cli), '-p', 'site.yml', '-vvvv'],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env),
-        'file': subprocess.Popen([sys.executable, '-m', 'ansible_runner', 'run', str(by_file), '-p', 'site.yml'],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env),
+        'cli': subprocess.Popen(
+            [sys.executable, '-m', 'ansible_runner', 'run', str(cli), '-p', 'site.yml', '-vvvv'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        ),
+        'file': subprocess.Popen(
+            [sys.executable, '-m', 'ansible_runner', 'run', str(by_file), '-p', 'site.yml'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        ),
     }
     outputs = {}
     for name, proc in procs.items():
@@ -217,5 +215,14 @@ def test_ansible_runner_artifacts(emulators, figures, tmp_path):
     command = json.loads(next((cli / 'artifacts').glob('*/command')).read_text(encoding='utf-8'))
     assert command['env']['VOBIZ_AUTH_TOKEN'] == TOKEN  # the whole job environment, in clear text
 
-    figures.record('8', 'token hygiene via ansible-runner (2 private data dirs)', '2 runs, every module + role at -vvvv',
-                   '503, 403, 401 (wrong token), invalid option', len(emu.requests()), 4, 4, 0, seconds)
+    figures.record(
+        '8',
+        'token hygiene via ansible-runner (2 private data dirs)',
+        '2 runs, every module + role at -vvvv',
+        '503, 403, 401 (wrong token), invalid option',
+        len(emu.requests()),
+        4,
+        4,
+        0,
+        seconds,
+    )

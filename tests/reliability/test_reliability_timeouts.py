@@ -19,8 +19,6 @@ import socket
 import threading
 
 import pytest
-
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     MODULES,
@@ -28,6 +26,7 @@ from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     run_module_process,
     timed,
 )
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
 TIMEOUT, RETRIES, RETRY_MAX_WAIT = 0.2, 2, 0.1
 BOUND = TIMEOUT * (RETRIES + 1) + RETRY_MAX_WAIT
@@ -94,8 +93,7 @@ def silent():
 
 
 def call(server, module, check_mode=False, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=server.api_url, timeout=TIMEOUT, retries=RETRIES,
-                retry_max_wait=RETRY_MAX_WAIT)
+    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=server.api_url, timeout=TIMEOUT, retries=RETRIES, retry_max_wait=RETRY_MAX_WAIT)
     args.update(kwargs)
     return timed(run_module, MODULES[module], args, check_mode=check_mode)
 
@@ -118,8 +116,17 @@ def test_hangup_fails_within_the_bound_naming_every_room(silent, sleeps, figures
     assert silent.accepted_when(len(names) * (RETRIES + 1)) == len(names) * (RETRIES + 1)  # every attempt, and no more
     assert_bounded_waits(sleeps, len(names))
     assert TOKEN not in json.dumps(result)
-    figures.record('10a', 'silent server, hang-up', '8 rooms, timeout {0} s, retries {1}'.format(TIMEOUT, RETRIES),
-                   'no reply ever (bound {0:.1f} s)'.format(BOUND), silent.accepted, 0, 0, 0, seconds)
+    figures.record(
+        '10a',
+        'silent server, hang-up',
+        '8 rooms, timeout {0} s, retries {1}'.format(TIMEOUT, RETRIES),
+        'no reply ever (bound {0:.1f} s)'.format(BOUND),
+        silent.accepted,
+        0,
+        0,
+        0,
+        seconds,
+    )
 
 
 def test_batch_larger_than_parallel_tries_every_room_within_the_bound(silent, sleeps):
@@ -149,13 +156,17 @@ def test_check_mode_predicts_instead_of_failing(silent, sleeps):
     assert_bounded_waits(sleeps, 2)
 
 
-@pytest.mark.parametrize('module, args, requests', [
-    ('vobiz_conference', dict(match='stuck-*'), 1),
-    ('vobiz_conference', dict(all=True), 1),
-    ('vobiz_conference_info', dict(), 1),
-    # member: one GET (unreadable), then the DELETE: two bounded requests one after the other.
-    ('vobiz_conference_member', dict(conference='stuck-1', member_id=['1'], state='absent'), 2),
-], ids=['match', 'all', 'info', 'member'])
+@pytest.mark.parametrize(
+    'module, args, requests',
+    [
+        ('vobiz_conference', dict(match='stuck-*'), 1),
+        ('vobiz_conference', dict(all=True), 1),
+        ('vobiz_conference_info', dict(), 1),
+        # member: one GET (unreadable), then the DELETE: two bounded requests one after the other.
+        ('vobiz_conference_member', dict(conference='stuck-1', member_id=['1'], state='absent'), 2),
+    ],
+    ids=['match', 'all', 'info', 'member'],
+)
 def test_every_module_fails_within_the_bound(silent, sleeps, module, args, requests):
     dummy, (failed, result) = call(silent, module, **args)
     assert failed
@@ -165,8 +176,7 @@ def test_every_module_fails_within_the_bound(silent, sleeps, module, args, reque
 
 
 def test_module_process_never_hangs(silent):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=silent.api_url, name=['stuck-1'], timeout=TIMEOUT,
-                retries=RETRIES, retry_max_wait=RETRY_MAX_WAIT)
+    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=silent.api_url, name=['stuck-1'], timeout=TIMEOUT, retries=RETRIES, retry_max_wait=RETRY_MAX_WAIT)
     # The subprocess timeout only guards the suite against a hang; what is checked is that the
     # process ended by itself, failed, and made exactly its attempts.
     proc = run_module_process('vobiz_conference', args, timeout=300)

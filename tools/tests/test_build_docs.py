@@ -26,7 +26,8 @@ def test_a_ref_to_a_missing_guide_label_is_named_with_file_and_line(tmp_path, mo
     lines.append('See :ref:`the guide <ansible_collections.vobiz.voice.docsite.no_such_guide>`.')
     guide.write_text('\n'.join(lines) + '\n', encoding='utf-8')
     assert build_docs.check_sources() == [
-        f"{guide}:{len(lines)}: :ref: target 'ansible_collections.vobiz.voice.docsite.no_such_guide' is not defined in docs/docsite/rst/"]
+        f"{guide}:{len(lines)}: :ref: target 'ansible_collections.vobiz.voice.docsite.no_such_guide' is not defined in docs/docsite/rst/"
+    ]
 
 
 def test_a_toctree_entry_without_a_file_is_named_with_file_and_line(tmp_path, monkeypatch):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pathlib
 
-import pytest
-
 import check_awx_credential_type as checker
+import pytest
 
 GOOD = checker.DEFAULT_FILE.read_text(encoding='utf-8')
 
@@ -37,8 +36,12 @@ BROKEN = {
     'unknown injector kind': ('  env:', '  environment:', 'environment:', "'environment' was unexpected"),
     'bad kind': ('kind: cloud', 'kind: vault', 'kind: vault', "Must be 'cloud' or 'net'"),
     'required id missing': ('    - vobiz_api_url\n', '    - vobiz_api_uri\n', '- vobiz_api_uri', "'vobiz_api_uri', which is not the id of any field"),
-    'secret on a boolean': ('      type: string\n      secret: true', '      type: boolean\n      secret: true', 'secret: true',
-                            'secret not allowed for boolean type'),
+    'secret on a boolean': (
+        '      type: string\n      secret: true',
+        '      type: boolean\n      secret: true',
+        'secret: true',
+        'secret not allowed for boolean type',
+    ),
     'unknown top-level key': ('kind: cloud', 'kind: cloud\nmanaged: true', 'managed: true', "unknown key 'managed'"),
     'not YAML': ('kind: cloud', 'kind: [cloud', 'inputs:', 'not valid YAML'),
 }
@@ -54,8 +57,11 @@ def test_a_broken_credential_type_fails_with_file_and_line(case, tmp_path, capsy
     assert checker.main([str(path)]) == 1
     out = capsys.readouterr().out
     # The duplicate-id case reports the second occurrence.
-    expected_line = line_of(text, marker) if case != 'duplicate field id' else [
-        number for number, line in enumerate(text.splitlines(), start=1) if line.strip() == '- id: vobiz_auth_id'][-1]
+    expected_line = (
+        line_of(text, marker)
+        if case != 'duplicate field id'
+        else [number for number, line in enumerate(text.splitlines(), start=1) if line.strip() == '- id: vobiz_auth_id'][-1]
+    )
     expected = f'{path}:{expected_line}: '
     assert any(line.startswith(expected) and message in line for line in out.splitlines()), out
 
@@ -67,8 +73,11 @@ def test_a_missing_file_is_reported(tmp_path, capsys):
 
 
 def test_extra_vars_and_file_injectors_are_checked_like_awx(tmp_path):
-    text = GOOD.replace('injectors:\n  env:\n', 'injectors:\n  file:\n    template.cfg: "id={{ vobiz_auth_id }}"\n'
-                        '  extra_vars:\n    vobiz_cfg: "{{ tower.filename.cfg }}"\n    vobiz_bad: "{{ tower.filename.other }}"\n  env:\n')
+    text = GOOD.replace(
+        'injectors:\n  env:\n',
+        'injectors:\n  file:\n    template.cfg: "id={{ vobiz_auth_id }}"\n'
+        '  extra_vars:\n    vobiz_cfg: "{{ tower.filename.cfg }}"\n    vobiz_bad: "{{ tower.filename.other }}"\n  env:\n',
+    )
     path = tmp_path / 'ct.yml'
     path.write_text(text, encoding='utf-8')
     problems = checker.check_file(path)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
 import check_ee
+import pytest
 
 EE_DIR = check_ee.ROOT / 'extensions' / 'ee'
 GOOD = (EE_DIR / 'execution-environment.yml').read_text(encoding='utf-8')
@@ -34,14 +33,26 @@ def test_the_shipped_example_passes(capsys):
     assert 'check_ee: 0 problem(s)' in out
 
 
-@pytest.mark.parametrize('old, new, marker, message', [
-    ('version: 3', 'version: 3\nbase_image: quay.io/x', 'base_image: quay.io/x',
-     "ansible-builder create: Additional properties are not allowed ('base_image' was unexpected)"),
-    ('  galaxy: requirements.yml', '  galaxy: requirements.yml\n  pyhton: [six]', 'pyhton:', "('pyhton' was unexpected) (at dependencies)"),
-    ('  galaxy: requirements.yml', '  galaxy: requirement.yml', 'galaxy: requirement.yml', 'requirement.yml does not exist'),
-    ('    name: docker.io/redhat/ubi9:latest', '    name: docker.io/redhat/ubi9: latest', 'ubi9: latest',
-     'not valid YAML: mapping values are not allowed here'),
-], ids=['unknown top-level key', 'unknown key under dependencies', 'missing requirements file', 'YAML syntax'])
+@pytest.mark.parametrize(
+    'old, new, marker, message',
+    [
+        (
+            'version: 3',
+            'version: 3\nbase_image: quay.io/x',
+            'base_image: quay.io/x',
+            "ansible-builder create: Additional properties are not allowed ('base_image' was unexpected)",
+        ),
+        ('  galaxy: requirements.yml', '  galaxy: requirements.yml\n  pyhton: [six]', 'pyhton:', "('pyhton' was unexpected) (at dependencies)"),
+        ('  galaxy: requirements.yml', '  galaxy: requirement.yml', 'galaxy: requirement.yml', 'requirement.yml does not exist'),
+        (
+            '    name: docker.io/redhat/ubi9:latest',
+            '    name: docker.io/redhat/ubi9: latest',
+            'ubi9: latest',
+            'not valid YAML: mapping values are not allowed here',
+        ),
+    ],
+    ids=['unknown top-level key', 'unknown key under dependencies', 'missing requirements file', 'YAML syntax'],
+)
 def test_a_bad_ee_file_fails_with_file_and_line(tmp_path, capsys, old, new, marker, message):
     path, text = bad_ee(tmp_path, old, new)
     assert check_ee.main(['--ee', str(path)]) == 1

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import yaml
-
 import check_many_accounts as many
+import yaml
 
 
 def test_build_fleet_makes_n_accounts_of_m_rooms_with_the_last_ones_bad():
@@ -27,15 +26,16 @@ def test_the_written_inventory_matches_the_shipped_example(tmp_path):
     written = yaml.safe_load(paths['inventory'].read_text(encoding='utf-8'))['all']['children']['vobiz_accounts']['vars']
     example = yaml.safe_load((many.ROOT / 'extensions' / 'inventory' / 'vobiz_accounts.yml').read_text(encoding='utf-8'))
     shipped = example['all']['children']['vobiz_accounts']['vars']
-    assert {key: value for key, value in written.items() if key != 'vobiz_api_url'} == \
-        {key: value for key, value in shipped.items() if key != 'vobiz_api_url'}
+    assert {key: value for key, value in written.items() if key != 'vobiz_api_url'} == {key: value for key, value in shipped.items() if key != 'vobiz_api_url'}
     assert paths['vault_file'].read_text(encoding='utf-8').startswith('$ANSIBLE_VAULT;1.1;AES256')
     assert fleet.accounts[0].token not in paths['vault_file'].read_text(encoding='utf-8')
 
 
 def test_parse_recap():
-    out = ('PLAY RECAP *****\n'
-           'acct-01                    : ok=11   changed=1    unreachable=0    failed=0    skipped=4    rescued=0    ignored=0   \n'
-           'acct-02                    : ok=11   changed=0    unreachable=0    failed=1    skipped=2    rescued=1    ignored=0   \n')
+    out = (
+        'PLAY RECAP *****\n'
+        'acct-01                    : ok=11   changed=1    unreachable=0    failed=0    skipped=4    rescued=0    ignored=0   \n'
+        'acct-02                    : ok=11   changed=0    unreachable=0    failed=1    skipped=2    rescued=1    ignored=0   \n'
+    )
     recap = many.parse_recap(out)
     assert recap['acct-01']['failed'] == 0 and recap['acct-02']['failed'] == 1 and recap['acct-02']['rescued'] == 1

@@ -14,5 +14,5 @@ def test_setup_emulator_needs_every_file_of_the_package():
     # ansible-test copies a target only the files its aliases name with needs/file/: a file missing there
     # makes the emulator fail to import in every integration target
     prefix = 'needs/file/tests/emulator/vobiz_emulator/'
-    needed = {line[len(prefix):] for line in ALIASES.read_text(encoding='utf-8').split() if line.startswith(prefix)}
+    needed = {line[len(prefix) :] for line in ALIASES.read_text(encoding='utf-8').split() if line.startswith(prefix)}
     assert needed == {path.name for path in PACKAGE.glob('*.py')}

@@ -10,8 +10,6 @@ import urllib.parse
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import (
     CALLBACK_DEFAULTS,
     DEFAULT_SWITCHES,
@@ -19,6 +17,8 @@ from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import (
     normalize_switch,
     parse_api_path,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 MEMBER_KEYS = {'member_id', 'muted', 'deaf', 'from', 'to', 'caller_name', 'direction', 'call_uuid', 'join_time'}
 CONFERENCE_KEYS = {'conference_name', 'conference_run_time', 'conference_member_count', 'members'}
@@ -163,8 +163,7 @@ def test_play_and_speak_are_recorded_per_conference(emulator, api):
     assert api.call('DELETE', 'Board Room', 'Member', '2', 'Speak').status_code == 204
     assert api.call('DELETE', 'Board Room').status_code == 204
     events = emulator.announcements('Board Room')
-    assert [(e['action'], e['member_id']) for e in events] == [
-        ('play', ['1', '2']), ('speak', ['2']), ('stop_play', ['1', '2']), ('stop_speak', ['2'])]
+    assert [(e['action'], e['member_id']) for e in events] == [('play', ['1', '2']), ('speak', ['2']), ('stop_play', ['1', '2']), ('stop_speak', ['2'])]
     assert events[0]['url'] == 'https://example.com/bye.mp3'
     assert (events[1]['text'], events[1]['voice'], events[1]['language']) == ('Goodbye', 'MAN', 'en-GB')
     state = api.control('GET', '/state').json()
@@ -178,15 +177,18 @@ def test_speak_defaults_and_length_limit(emulator, api):
     assert (event['voice'], event['language']) == ('WOMAN', 'en-US')
 
 
-@pytest.mark.parametrize('body', [
-    {},
-    {'text': ''},
-    {'text': 'x' * 1001},
-    {'text': 42},
-    {'text': 'hello', 'voice': 'CHILD'},
-    {'text': 'hello', 'voice': 'woman'},
-    {'text': 'hello', 'language': 5},
-])
+@pytest.mark.parametrize(
+    'body',
+    [
+        {},
+        {'text': ''},
+        {'text': 'x' * 1001},
+        {'text': 42},
+        {'text': 'hello', 'voice': 'CHILD'},
+        {'text': 'hello', 'voice': 'woman'},
+        {'text': 'hello', 'language': 5},
+    ],
+)
 def test_speak_rejects_bad_bodies(emulator, api, body):
     emulator.add_conference('Board Room')
     response = api.call('POST', 'Board Room', 'Member', 'all', 'Speak', json=body)
@@ -279,16 +281,19 @@ def test_post_body_must_be_an_object(emulator, api):
     assert len(member_ids(emulator, 'Board Room')) == 2
 
 
-@pytest.mark.parametrize('method, parts, allowed', [
-    ('PUT', (), 'DELETE, GET'),
-    ('POST', (), 'DELETE, GET'),
-    ('PATCH', ('Board Room',), 'DELETE, GET'),
-    ('POST', ('Board Room',), 'DELETE, GET'),
-    ('GET', ('Board Room', 'Member', '1', 'Kick'), 'POST'),
-    ('DELETE', ('Board Room', 'Member', '1', 'Kick'), 'POST'),
-    ('GET', ('Board Room', 'Member', '1'), 'DELETE'),
-    ('GET', ('Board Room', 'Record'), 'DELETE, POST'),
-])
+@pytest.mark.parametrize(
+    'method, parts, allowed',
+    [
+        ('PUT', (), 'DELETE, GET'),
+        ('POST', (), 'DELETE, GET'),
+        ('PATCH', ('Board Room',), 'DELETE, GET'),
+        ('POST', ('Board Room',), 'DELETE, GET'),
+        ('GET', ('Board Room', 'Member', '1', 'Kick'), 'POST'),
+        ('DELETE', ('Board Room', 'Member', '1', 'Kick'), 'POST'),
+        ('GET', ('Board Room', 'Member', '1'), 'DELETE'),
+        ('GET', ('Board Room', 'Record'), 'DELETE, POST'),
+    ],
+)
 def test_wrong_method_is_405(emulator, api, method, parts, allowed):
     emulator.add_conference('Board Room')
     response = api.call(method, *parts)
@@ -304,22 +309,25 @@ def test_head_gets_405_without_body(emulator, api):
     assert api.call('GET').status_code == 200
 
 
-@pytest.mark.parametrize('target', [
-    '/',
-    '/api/v1/',
-    '/api/v1/Account/MA_TEST/',
-    '/api/v2/Account/MA_TEST/Conference/',
-    '/v1/Account/MA_TEST/Conference/',
-    '/api/v1/Account/MA_TEST/Call/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/Speak/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/Play/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/1/Shout/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/1/Kick/extra/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/',
-    '/api/v1/Account/MA_TEST/Conference//',
-    '/api/v1/Account//Conference/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member//Mute/',
-])
+@pytest.mark.parametrize(
+    'target',
+    [
+        '/',
+        '/api/v1/',
+        '/api/v1/Account/MA_TEST/',
+        '/api/v2/Account/MA_TEST/Conference/',
+        '/v1/Account/MA_TEST/Conference/',
+        '/api/v1/Account/MA_TEST/Call/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/Speak/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/Play/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/1/Shout/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/1/Kick/extra/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/',
+        '/api/v1/Account/MA_TEST/Conference//',
+        '/api/v1/Account//Conference/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member//Mute/',
+    ],
+)
 def test_unknown_paths_get_the_gateway_404(emulator, api, target):
     emulator.add_conference('Board Room')
     emulator.configure(error_style='envelope')
@@ -343,14 +351,17 @@ def test_missing_trailing_slash_rejected_by_default_then_accepted(emulator, api)
     assert api.raw('GET', '/api/v1/Account/MA_TEST/Conference/')[0] == 200
 
 
-@pytest.mark.parametrize('target', [
-    '/api/v1/account/MA_TEST/Conference/',
-    '/api/v1/Account/MA_TEST/conference/',
-    '/API/V1/Account/MA_TEST/Conference/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/member/1/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/1/kick/',
-    '/api/v1/Account/MA_TEST/Conference/Board%20Room/record/',
-])
+@pytest.mark.parametrize(
+    'target',
+    [
+        '/api/v1/account/MA_TEST/Conference/',
+        '/api/v1/Account/MA_TEST/conference/',
+        '/API/V1/Account/MA_TEST/Conference/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/member/1/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/1/kick/',
+        '/api/v1/Account/MA_TEST/Conference/Board%20Room/record/',
+    ],
+)
 def test_lowercase_path_segments_are_401(emulator, api, target):
     emulator.add_conference('Board Room', members=['1'])
     method = 'POST' if target.endswith(('kick/', 'record/')) else 'DELETE'
@@ -363,17 +374,20 @@ def test_lowercase_path_segments_are_401(emulator, api, target):
 # ----- auth
 
 
-@pytest.mark.parametrize('headers, path_id', [
-    ({'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': 'wrong'}, 'MA_TEST'),
-    ({'X-Auth-ID': 'MA_NOBODY', 'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_NOBODY'),
-    ({'X-Auth-ID': 'MA_OTHER', 'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_OTHER'),
-    ({}, 'MA_TEST'),
-    ({'X-Auth-ID': 'MA_TEST'}, 'MA_TEST'),
-    ({'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_TEST'),
-    ({'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': ''}, 'MA_TEST'),
-    ({'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_OTHER'),
-    ({'X-Auth-ID': 'MA_OTHER', 'X-Auth-Token': 'other-token'}, 'MA_TEST'),
-])
+@pytest.mark.parametrize(
+    'headers, path_id',
+    [
+        ({'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': 'wrong'}, 'MA_TEST'),
+        ({'X-Auth-ID': 'MA_NOBODY', 'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_NOBODY'),
+        ({'X-Auth-ID': 'MA_OTHER', 'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_OTHER'),
+        ({}, 'MA_TEST'),
+        ({'X-Auth-ID': 'MA_TEST'}, 'MA_TEST'),
+        ({'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_TEST'),
+        ({'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': ''}, 'MA_TEST'),
+        ({'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': 'unit-test-token-9f8e7d'}, 'MA_OTHER'),
+        ({'X-Auth-ID': 'MA_OTHER', 'X-Auth-Token': 'other-token'}, 'MA_TEST'),
+    ],
+)
 def test_bad_credentials_are_401_and_do_nothing(emulator, api, headers, path_id):
     emulator.add_account('MA_OTHER', 'other-token')
     emulator.add_conference('Board Room')
@@ -419,7 +433,7 @@ def test_token_never_appears_in_log_state_or_config(tmp_path, make_emulator):
 # ----- names
 
 
-NAMES = ['Board Room', 'caf\u00e9 \u4f1a\u8bae \U0001F4DE', 'a/b', '..', '.', 'what?', 'room#1', '100%', 'a+b', 'tab\there', ' lead', 'all']
+NAMES = ['Board Room', 'caf\u00e9 \u4f1a\u8bae \U0001f4de', 'a/b', '..', '.', 'what?', 'room#1', '100%', 'a+b', 'tab\there', ' lead', 'all']
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -469,8 +483,10 @@ def test_query_string_is_ignored_and_unencoded_question_mark_ends_the_path(emula
 
 def test_raw_utf8_bytes_in_the_path_are_decoded(emulator, api):
     emulator.add_conference('caf\u00e9')
-    request = ('GET /api/v1/Account/MA_TEST/Conference/caf\u00e9/ HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\n'
-               'X-Auth-Token: unit-test-token-9f8e7d\r\nConnection: close\r\n\r\n').encode('utf-8')
+    request = (
+        'GET /api/v1/Account/MA_TEST/Conference/caf\u00e9/ HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\n'
+        'X-Auth-Token: unit-test-token-9f8e7d\r\nConnection: close\r\n\r\n'
+    ).encode('utf-8')
     reply = api.raw_bytes(request)
     assert reply.startswith(b'HTTP/1.1 200 ')
     assert emulator.requests()[-1]['conference'] == 'caf\u00e9'
@@ -576,36 +592,40 @@ def test_error_style_flat_is_the_default(emulator, api):
 
 
 def test_switches_at_construction(make_emulator):
-    emu = make_emulator(conferences=['Board Room'], members=1, member_action_status=200, error_style='envelope',
-                        trailing_slash='accept', forbidden=['x'], latency_ms=1, seed=5)
+    emu = make_emulator(
+        conferences=['Board Room'], members=1, member_action_status=200, error_style='envelope', trailing_slash='accept', forbidden=['x'], latency_ms=1, seed=5
+    )
     config = emu.config
     assert config['member_action_status'] == 200 and config['error_style'] == 'envelope'
     assert config['trailing_slash'] == 'accept' and config['forbidden'] == ['x'] and config['seed'] == 5
     assert emu.conference('Board Room')['conference_member_count'] == '1'
 
 
-@pytest.mark.parametrize('name, value', [
-    ('nonsense', 1),
-    ('latency_ms', -1),
-    ('latency_ms', 'fast'),
-    ('jitter_ms', True),
-    ('seed', 1.5),
-    ('faults', {'kind': '500'}),
-    ('faults', [{'kind': '418'}]),
-    ('faults', [{'kind': '500', 'rate': 2}]),
-    ('faults', [{'kind': '500', 'first_n': -1}]),
-    ('faults', [{'kind': '500', 'colour': 'red'}]),
-    ('faults', [{'kind': '429_retry_after', 'retry_after': 'soon'}]),
-    ('faults', [{'kind': 'slow', 'delay': -1}]),
-    ('rate_limit', 'lots'),
-    ('rate_limit', {'requests': 0, 'per_seconds': 5}),
-    ('list_lies', 'yes'),
-    ('member_action_status', 201),
-    ('member_action_status', True),
-    ('error_style', 'xml'),
-    ('trailing_slash', 'maybe'),
-    ('forbidden', [1]),
-])
+@pytest.mark.parametrize(
+    'name, value',
+    [
+        ('nonsense', 1),
+        ('latency_ms', -1),
+        ('latency_ms', 'fast'),
+        ('jitter_ms', True),
+        ('seed', 1.5),
+        ('faults', {'kind': '500'}),
+        ('faults', [{'kind': '418'}]),
+        ('faults', [{'kind': '500', 'rate': 2}]),
+        ('faults', [{'kind': '500', 'first_n': -1}]),
+        ('faults', [{'kind': '500', 'colour': 'red'}]),
+        ('faults', [{'kind': '429_retry_after', 'retry_after': 'soon'}]),
+        ('faults', [{'kind': 'slow', 'delay': -1}]),
+        ('rate_limit', 'lots'),
+        ('rate_limit', {'requests': 0, 'per_seconds': 5}),
+        ('list_lies', 'yes'),
+        ('member_action_status', 201),
+        ('member_action_status', True),
+        ('error_style', 'xml'),
+        ('trailing_slash', 'maybe'),
+        ('forbidden', [1]),
+    ],
+)
 def test_invalid_switches_are_rejected(emulator, name, value):
     before = emulator.config
     with pytest.raises(ValueError):
@@ -621,9 +641,19 @@ def test_switch_normalisation():
     rule = normalize_switch('faults', [{'kind': 503, 'method': 'delete'}])[0]
     assert rule['kind'] == '503' and rule['method'] == 'DELETE' and rule['retry_after'] == 1 and rule['first_n'] is None
     # the callback switches have their own tests (test_vobiz_emulator_callbacks.py)
-    assert set(DEFAULT_SWITCHES) - set(CALLBACK_DEFAULTS) == {'latency_ms', 'jitter_ms', 'seed', 'faults', 'rate_limit', 'list_lies',
-                                                              'retrieve_lies', 'member_action_status', 'error_style', 'trailing_slash',
-                                                              'forbidden'}
+    assert set(DEFAULT_SWITCHES) - set(CALLBACK_DEFAULTS) == {
+        'latency_ms',
+        'jitter_ms',
+        'seed',
+        'faults',
+        'rate_limit',
+        'list_lies',
+        'retrieve_lies',
+        'member_action_status',
+        'error_style',
+        'trailing_slash',
+        'forbidden',
+    }
 
 
 # ----- request log
@@ -633,14 +663,23 @@ def test_log_entries_have_every_field_and_action_name(emulator, api):
     emulator.add_conference('Board Room', members=['1', '2', '3', '4'])
     emulator.add_conference('ci-1')
     calls = [
-        ('GET', ()), ('GET', ('Board Room',)),
-        ('POST', ('Board Room', 'Member', '1', 'Mute')), ('DELETE', ('Board Room', 'Member', '1', 'Mute')),
-        ('POST', ('Board Room', 'Member', '1', 'Deaf')), ('DELETE', ('Board Room', 'Member', '1', 'Deaf')),
-        ('POST', ('Board Room', 'Member', 'all', 'Play')), ('DELETE', ('Board Room', 'Member', 'all', 'Play')),
-        ('POST', ('Board Room', 'Member', 'all', 'Speak')), ('DELETE', ('Board Room', 'Member', 'all', 'Speak')),
-        ('POST', ('Board Room', 'Record')), ('DELETE', ('Board Room', 'Record')),
-        ('POST', ('Board Room', 'Member', '2', 'Kick')), ('DELETE', ('Board Room', 'Member', '3,4')),
-        ('DELETE', ('Board Room',)), ('DELETE', ()), ('PUT', ()),
+        ('GET', ()),
+        ('GET', ('Board Room',)),
+        ('POST', ('Board Room', 'Member', '1', 'Mute')),
+        ('DELETE', ('Board Room', 'Member', '1', 'Mute')),
+        ('POST', ('Board Room', 'Member', '1', 'Deaf')),
+        ('DELETE', ('Board Room', 'Member', '1', 'Deaf')),
+        ('POST', ('Board Room', 'Member', 'all', 'Play')),
+        ('DELETE', ('Board Room', 'Member', 'all', 'Play')),
+        ('POST', ('Board Room', 'Member', 'all', 'Speak')),
+        ('DELETE', ('Board Room', 'Member', 'all', 'Speak')),
+        ('POST', ('Board Room', 'Record')),
+        ('DELETE', ('Board Room', 'Record')),
+        ('POST', ('Board Room', 'Member', '2', 'Kick')),
+        ('DELETE', ('Board Room', 'Member', '3,4')),
+        ('DELETE', ('Board Room',)),
+        ('DELETE', ()),
+        ('PUT', ()),
     ]
     bodies = {'Play': {'url': 'https://example.com/a.mp3'}, 'Speak': {'text': 'bye'}}
     for method, parts in calls:
@@ -649,8 +688,25 @@ def test_log_entries_have_every_field_and_action_name(emulator, api):
     api.raw('GET', '/api/v1/Account/MA_TEST/Nope/')
     entries = emulator.requests()
     assert [entry['action'] for entry in entries] == [
-        'list', 'retrieve', 'mute', 'unmute', 'deaf', 'undeaf', 'play', 'stop_play', 'speak', 'stop_speak', 'record',
-        'stop_record', 'kick', 'member_hangup', 'hangup', 'hangup_all', 'method_not_allowed', 'not_found']
+        'list',
+        'retrieve',
+        'mute',
+        'unmute',
+        'deaf',
+        'undeaf',
+        'play',
+        'stop_play',
+        'speak',
+        'stop_speak',
+        'record',
+        'stop_record',
+        'kick',
+        'member_hangup',
+        'hangup',
+        'hangup_all',
+        'method_not_allowed',
+        'not_found',
+    ]
     assert [entry['seq'] for entry in entries] == list(range(1, len(entries) + 1))
     for entry in entries:
         assert list(entry) == LOG_KEYS
@@ -664,7 +720,15 @@ def test_log_entries_have_every_field_and_action_name(emulator, api):
     assert entries[13]['member'] == '3,4'
     assert entries[-1]['conference'] is None and entries[-1]['status'] == 404
     assert [entry['action'] for entry in emulator.requests(method='delete')] == [
-        'unmute', 'undeaf', 'stop_play', 'stop_speak', 'stop_record', 'member_hangup', 'hangup', 'hangup_all']
+        'unmute',
+        'undeaf',
+        'stop_play',
+        'stop_speak',
+        'stop_record',
+        'member_hangup',
+        'hangup',
+        'hangup_all',
+    ]
     assert len(emulator.requests(action='hangup')) == 1
     assert json.loads(json.dumps(entries)) == entries
 
@@ -728,8 +792,14 @@ def test_control_add_and_remove_conferences(emulator, api):
     assert api.control('POST', '/conferences/remove', json={'name': 'Board Room'}).json() == {'removed': False}
     assert api.control('POST', '/conferences/remove', json={'name': 'x', 'auth_id': 'MA_OTHER'}).json() == {'removed': True}
     assert emulator.live_names() == ['ci-1'] and emulator.live_names('MA_OTHER') == []
-    for bad in ({}, {'name': ''}, {'name': 'y', 'auth_id': 'MA_NOBODY'}, {'name': 'y', 'members': 'many'},
-                {'name': 'y', 'members': ['1', '1']}, {'name': 'y', 'members': [{'shoe_size': 9}]}):
+    for bad in (
+        {},
+        {'name': ''},
+        {'name': 'y', 'auth_id': 'MA_NOBODY'},
+        {'name': 'y', 'members': 'many'},
+        {'name': 'y', 'members': ['1', '1']},
+        {'name': 'y', 'members': [{'shoe_size': 9}]},
+    ):
         response = api.control('POST', '/conferences', json=bad)
         assert response.status_code == 400, bad
         assert response.json()['error']

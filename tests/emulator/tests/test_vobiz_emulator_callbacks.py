@@ -11,7 +11,6 @@ import urllib.parse
 
 import pytest
 import requests
-
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 
@@ -109,8 +108,7 @@ def test_a_hang_up_sends_an_exit_for_every_member_the_last_flagged(emu, receiver
     assert requests.delete(emu.api_url + '/Account/MA_CB/Conference/r/', headers=headers, timeout=5).status_code == 204
     assert emu.callback_sender.wait_idle()
     exits = [item['form'] for item in receiver.received if item['form']['ConferenceAction'] == 'exit']
-    assert [(form['ConferenceMemberID'], form['ConferenceLastMember']) for form in exits] == [
-        ('1', 'false'), ('2', 'false'), ('3', 'true')]
+    assert [(form['ConferenceMemberID'], form['ConferenceLastMember']) for form in exits] == [('1', 'false'), ('2', 'false'), ('3', 'true')]
 
 
 def test_kick_sends_an_exit(emu, receiver):
@@ -144,11 +142,14 @@ def test_reorder_duplicate_replay_and_drop(emu, receiver):
     assert emu.callback_sender.log()[-1]['kind'] == 'dropped'
 
 
-@pytest.mark.parametrize('signing, present', [
-    ('v3', {'X-Vobiz-Signature-V3'}),
-    ('v2', {'X-Vobiz-Signature-V2'}),
-    ('none', set()),
-])
+@pytest.mark.parametrize(
+    'signing, present',
+    [
+        ('v3', {'X-Vobiz-Signature-V3'}),
+        ('v2', {'X-Vobiz-Signature-V2'}),
+        ('none', set()),
+    ],
+)
 def test_signing_switch(emu, receiver, signing, present):
     emu.configure(callback_signing=signing)
     emu.add_conference('r', members=['1'])

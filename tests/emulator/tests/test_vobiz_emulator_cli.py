@@ -12,7 +12,6 @@ import time
 
 import pytest
 import requests
-
 from ansible_collections.vobiz.voice.tests.emulator import vobiz_emulator
 
 SCRIPT = vobiz_emulator.launch.PACKAGE_DIR  # the package directory runs as a script
@@ -57,8 +56,21 @@ def headers_for(auth_id, token):
 def test_cli_serves_seeded_conferences_and_stops_on_sigterm(cli, tmp_path):
     token = 'cli-token-5a4b3c'
     log_file = tmp_path / 'requests.jsonl'
-    process, port = cli('--auth-id', 'MA_DEMO', '--auth-token', token, '--conference', 'Board Room', '--conference', 'ci-1',
-                        '--members', '3', '--log-file', str(log_file), '--verbose')
+    process, port = cli(
+        '--auth-id',
+        'MA_DEMO',
+        '--auth-token',
+        token,
+        '--conference',
+        'Board Room',
+        '--conference',
+        'ci-1',
+        '--members',
+        '3',
+        '--log-file',
+        str(log_file),
+        '--verbose',
+    )
     base = 'http://127.0.0.1:%d/api/v1/Account/MA_DEMO/Conference/' % port
     with requests.Session() as session:
         session.headers.update(headers_for('MA_DEMO', token))
@@ -108,10 +120,35 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
     }
     config_file = tmp_path / 'emulator.json'
     config_file.write_text(json.dumps(config))
-    process, port = cli('--config', str(config_file), '--account', 'MA_C:c:token:with:colons', '--conference', 'extra',
-                        '--error-style', 'envelope', '--rate-limit', 'plivo', '--fault', 'kind=502,action=retrieve,first_n=1',
-                        '--fault', '{"kind": "slow", "delay": 0.01, "match": "b*"}', '--forbidden', 'a2', '--member-action-status', '200',
-                        '--trailing-slash', 'accept', '--latency-ms', '1', '--jitter-ms', '2', '--seed', '9', '--retrieve-lies')
+    process, port = cli(
+        '--config',
+        str(config_file),
+        '--account',
+        'MA_C:c:token:with:colons',
+        '--conference',
+        'extra',
+        '--error-style',
+        'envelope',
+        '--rate-limit',
+        'plivo',
+        '--fault',
+        'kind=502,action=retrieve,first_n=1',
+        '--fault',
+        '{"kind": "slow", "delay": 0.01, "match": "b*"}',
+        '--forbidden',
+        'a2',
+        '--member-action-status',
+        '200',
+        '--trailing-slash',
+        'accept',
+        '--latency-ms',
+        '1',
+        '--jitter-ms',
+        '2',
+        '--seed',
+        '9',
+        '--retrieve-lies',
+    )
     control = 'http://127.0.0.1:%d/_emulator' % port
     state = requests.get(control + '/state', timeout=5).json()['accounts']
     assert list(state['MA_A']['conferences']) == ['a1', 'a2', 'extra']
@@ -125,12 +162,13 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
     assert switches['member_action_status'] == 200 and switches['forbidden'] == ['a2']
     assert (switches['latency_ms'], switches['jitter_ms'], switches['seed']) == (1, 2, 9)
     assert [(rule['kind'], rule['action'], rule['first_n'], rule['match']) for rule in switches['faults']] == [
-        ('502', 'retrieve', 1, None), ('slow', None, None, 'b*')]
+        ('502', 'retrieve', 1, None),
+        ('slow', None, None, 'b*'),
+    ]
     api = 'http://127.0.0.1:%d/api/v1/Account/' % port
     assert requests.get(api + 'MA_C/Conference', headers=headers_for('MA_C', 'c:token:with:colons'), timeout=5).json() == {'conferences': []}
     assert requests.get(api + 'MA_A/Conference/a1/', headers=headers_for('MA_A', 'a-token'), timeout=5).status_code == 502
-    a2_statuses = [requests.get(api + 'MA_A/Conference/a2/', headers=headers_for('MA_A', 'a-token'), timeout=5).status_code
-                   for dummy in range(2)]
+    a2_statuses = [requests.get(api + 'MA_A/Conference/a2/', headers=headers_for('MA_A', 'a-token'), timeout=5).status_code for dummy in range(2)]
     assert a2_statuses == [502, 403]  # faults come before auth and permissions; first_n counts per path
     assert requests.post(control + '/shutdown', timeout=5).json() == {'message': 'shutting down'}
     out, err = process.communicate(timeout=15)
@@ -155,16 +193,19 @@ def test_cli_tls_with_ca_file(cli, tmp_path):
     assert ca_file.exists()
 
 
-@pytest.mark.parametrize('args, message', [
-    ([], 'no account'),
-    (['--account', 'no-colon'], 'ID:TOKEN'),
-    (['--auth-token', 't', '--fault', 'kind=418'], 'fault kind'),
-    (['--auth-token', 't', '--fault', '{"kind": '], 'not valid JSON'),
-    (['--auth-token', 't', '--rate-limit', 'lots'], 'rate_limit'),
-    (['--auth-token', 't', '--member-action-status', '201'], 'invalid choice'),
-    (['--auth-token', 't', '--members', '-1'], 'members'),
-    (['--auth-token', 't', '--config', '/nonexistent/emulator.json'], 'No such file'),
-])
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        ([], 'no account'),
+        (['--account', 'no-colon'], 'ID:TOKEN'),
+        (['--auth-token', 't', '--fault', 'kind=418'], 'fault kind'),
+        (['--auth-token', 't', '--fault', '{"kind": '], 'not valid JSON'),
+        (['--auth-token', 't', '--rate-limit', 'lots'], 'rate_limit'),
+        (['--auth-token', 't', '--member-action-status', '201'], 'invalid choice'),
+        (['--auth-token', 't', '--members', '-1'], 'members'),
+        (['--auth-token', 't', '--config', '/nonexistent/emulator.json'], 'No such file'),
+    ],
+)
 def test_cli_rejects_bad_arguments(capsys, args, message):
     with pytest.raises(SystemExit) as info:
         vobiz_emulator.main(args)
@@ -173,8 +214,12 @@ def test_cli_rejects_bad_arguments(capsys, args, message):
 
 
 def test_cli_rejects_bad_config_files(tmp_path, capsys):
-    cases = (('[1]', 'JSON object'), ('{"bogus": 1, "accounts": {"MA_X": "x"}}', 'unknown switch'),
-             ('{"accounts": {"MA_X": {"tok": 1}}}', 'no token'), ('{"accounts": {"MA_X": "x"}, "members": "two"}', 'members'))
+    cases = (
+        ('[1]', 'JSON object'),
+        ('{"bogus": 1, "accounts": {"MA_X": "x"}}', 'unknown switch'),
+        ('{"accounts": {"MA_X": {"tok": 1}}}', 'no token'),
+        ('{"accounts": {"MA_X": "x"}, "members": "two"}', 'members'),
+    )
     for content, message in cases:
         config_file = tmp_path / 'bad.json'
         config_file.write_text(content)
@@ -195,7 +240,13 @@ def test_cli_port_in_use_exits_1(capsys):
 def test_parse_fault_arg():
     assert vobiz_emulator.parse_fault_arg('503') == {'kind': '503'}
     assert vobiz_emulator.parse_fault_arg('kind=429_retry_after,retry_after=3,method=DELETE,match=ci-*,rate=0.5,first_n=null') == {
-        'kind': '429_retry_after', 'retry_after': 3, 'method': 'DELETE', 'match': 'ci-*', 'rate': 0.5, 'first_n': None}
+        'kind': '429_retry_after',
+        'retry_after': 3,
+        'method': 'DELETE',
+        'match': 'ci-*',
+        'rate': 0.5,
+        'first_n': None,
+    }
     assert vobiz_emulator.parse_fault_arg('{"kind": "slow", "delay": 2}') == {'kind': 'slow', 'delay': 2}
 
 

@@ -12,12 +12,13 @@ import time
 
 import pytest
 import requests
-
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 
-@pytest.mark.parametrize('kind, status', [('429', 429), ('429_retry_after', 429), ('429_retry_after_date', 429),
-                                          ('500', 500), ('502', 502), ('503', 503), ('503_retry_after', 503), ('504', 504)])
+@pytest.mark.parametrize(
+    'kind, status',
+    [('429', 429), ('429_retry_after', 429), ('429_retry_after_date', 429), ('500', 500), ('502', 502), ('503', 503), ('503_retry_after', 503), ('504', 504)],
+)
 def test_status_faults_answer_before_anything_happens(emulator, api, kind, status):
     emulator.add_conference('Board Room')
     emulator.configure(faults=[{'kind': kind, 'retry_after': 7}])
@@ -140,8 +141,7 @@ def test_same_seed_gives_the_same_faults_in_another_emulator(make_emulator):
         emu = make_emulator(seed=1234, faults=[{'kind': '500', 'rate': 0.3}])
         headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
         with requests.Session() as session:
-            patterns.append([session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5).status_code
-                             for dummy in range(30)])
+            patterns.append([session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5).status_code for dummy in range(30)])
     assert patterns[0] == patterns[1]
     assert 500 in patterns[0] and 200 in patterns[0]
 
@@ -256,8 +256,10 @@ def test_64_concurrent_keep_alive_requests_overlap(emulator, capsys, record_prop
     serial = count * latency
     record_property('concurrency_64_seconds', round(elapsed, 4))
     with capsys.disabled():
-        sys.stdout.write('\n[emulator] %d concurrent keep-alive requests at %d ms latency: %.0f ms (serial would be %.0f ms, ratio %.2f)\n'
-                         % (count, latency * 1000, elapsed * 1000, serial * 1000, elapsed / serial))
+        sys.stdout.write(
+            '\n[emulator] %d concurrent keep-alive requests at %d ms latency: %.0f ms (serial would be %.0f ms, ratio %.2f)\n'
+            % (count, latency * 1000, elapsed * 1000, serial * 1000, elapsed / serial)
+        )
     assert emulator.connection_count == connections == count
     assert not all_in_flight.broken
 
@@ -276,8 +278,7 @@ def test_body_over_64_kib_is_413_and_the_server_keeps_serving(emulator, api):
 
 
 def test_huge_declared_body_is_refused_without_reading_it(emulator, api):
-    request = (b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 500000000\r\n'
-               b'Content-Type: application/json\r\n\r\n{')
+    request = b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 500000000\r\nContent-Type: application/json\r\n\r\n{'
     reply = api.raw_bytes(request)
     assert reply.startswith(b'HTTP/1.1 413 ')
     assert b'Connection: close' in reply
@@ -301,9 +302,11 @@ def test_expect_100_continue_is_answered_at_once(emulator, api):
     emulator.add_conference('Board Room')
     with socket.create_connection(('127.0.0.1', emulator.port), timeout=5) as sock:
         body = b'{"text": "hello"}'
-        sock.sendall(b'POST /api/v1/Account/MA_TEST/Conference/Board%20Room/Member/all/Speak/ HTTP/1.1\r\nHost: x\r\n'
-                     b'X-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\nExpect: 100-continue\r\n'
-                     b'Content-Length: ' + str(len(body)).encode() + b'\r\n\r\n')
+        sock.sendall(
+            b'POST /api/v1/Account/MA_TEST/Conference/Board%20Room/Member/all/Speak/ HTTP/1.1\r\nHost: x\r\n'
+            b'X-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\nExpect: 100-continue\r\n'
+            b'Content-Length: ' + str(len(body)).encode() + b'\r\n\r\n'
+        )
         assert sock.recv(25).startswith(b'HTTP/1.1 100 Continue')
         sock.sendall(body)
         reply = b''
@@ -319,20 +322,29 @@ def test_invalid_content_length_is_400(emulator, api):
     assert reply.startswith(b'HTTP/1.1 400 ')
 
 
-@pytest.mark.parametrize('target', [b'/api/v1/Account/MA_TEST/Conference/%FF%FE/', b'/api/v1/Account/MA_TEST/Conference/\xff\xfe/',
-                                    b'/api/v1/Account/%C3/Conference/'])
+@pytest.mark.parametrize(
+    'target', [b'/api/v1/Account/MA_TEST/Conference/%FF%FE/', b'/api/v1/Account/MA_TEST/Conference/\xff\xfe/', b'/api/v1/Account/%C3/Conference/']
+)
 def test_non_utf8_path_bytes_are_400(emulator, api, target):
-    request = (b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\n'
-               b'Connection: close\r\n\r\n')
+    request = b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\nConnection: close\r\n\r\n'
     reply = api.raw_bytes(request)
     assert reply.startswith(b'HTTP/1.1 400 ')
     assert emulator.requests()[-1]['raw_path'] == target.decode('latin-1')
     assert api.call('GET').status_code == 200
 
 
-@pytest.mark.parametrize('request_bytes', [b'garbage\r\n\r\n', b'GET\r\n\r\n', b'GET / HTTP/9.9\r\n\r\n', b'BREW /pot HTTP/1.1\r\n\r\n',
-                                           b'GET /' + b'a' * 70000 + b' HTTP/1.1\r\n\r\n', b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03',
-                                           b'GET / HTTP/1.1\r\n' + b'X-Many: 1\r\n' * 200 + b'\r\n'])
+@pytest.mark.parametrize(
+    'request_bytes',
+    [
+        b'garbage\r\n\r\n',
+        b'GET\r\n\r\n',
+        b'GET / HTTP/9.9\r\n\r\n',
+        b'BREW /pot HTTP/1.1\r\n\r\n',
+        b'GET /' + b'a' * 70000 + b' HTTP/1.1\r\n\r\n',
+        b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03',
+        b'GET / HTTP/1.1\r\n' + b'X-Many: 1\r\n' * 200 + b'\r\n',
+    ],
+)
 def test_malformed_requests_do_not_hurt(make_emulator, client_for, request_bytes):
     client = client_for(make_emulator(socket_timeout=0.5))
     reply = client.raw_bytes(request_bytes)  # returns once the server has answered and closed (or timed out the client)
@@ -516,8 +528,9 @@ def test_reset_closes_without_doing_anything(emulator, api):
     assert (emulator.requests()[-1]['fault'], emulator.requests()[-1]['status']) == ('reset', None)
 
 
-@pytest.mark.parametrize('rule', [{'status': 99}, {'status': True}, {'size': -1}, {'interval': -1}, {'offset': 'x'},
-                                  {'shape': 'xml'}, {'declare_length': 'yes'}])
+@pytest.mark.parametrize(
+    'rule', [{'status': 99}, {'status': True}, {'size': -1}, {'interval': -1}, {'offset': 'x'}, {'shape': 'xml'}, {'declare_length': 'yes'}]
+)
 def test_hostile_fault_keys_are_validated(emulator, rule):
     with pytest.raises(ValueError):
         emulator.configure(faults=[dict(rule, kind='html')])

@@ -37,8 +37,9 @@ def callback_fields(conf: dict, member: dict, action: str, flag: bool) -> dict:
         'CallUUID': member['call_uuid'],
     }
     if action == 'enter':
-        fields.update(ConferenceFirstMember='true' if flag else 'false', From=member['from'], To=member['to'],
-                      Direction=member['direction'], CallStatus='in-progress')
+        fields.update(
+            ConferenceFirstMember='true' if flag else 'false', From=member['from'], To=member['to'], Direction=member['direction'], CallStatus='in-progress'
+        )
     else:
         fields['ConferenceLastMember'] = 'true' if flag else 'false'
     return fields
@@ -149,8 +150,7 @@ class CallbackSender:
         target = parts.path or '/'
         if parts.query:
             target += '?' + parts.query
-        headers = dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded',
-                                   'User-Agent': 'VobizEmulator/' + __version__})
+        headers = dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'VobizEmulator/' + __version__})
         status = None
         try:
             if parts.scheme == 'https':
@@ -170,9 +170,17 @@ class CallbackSender:
 
     def _record(self, cfg: dict, fields: dict, status, kind: str, headers=None) -> None:
         # the signature headers are kept (a signature is no secret: it is bound to its nonce) so tests can replay them
-        entry = {'time': utc_now(), 'kind': kind, 'signing': cfg['callback_signing'], 'status': status,
-                 'action': fields['ConferenceAction'], 'conference': fields['ConferenceName'],
-                 'member': fields['ConferenceMemberID'], 'fields': dict(fields), 'headers': dict(headers or {})}
+        entry = {
+            'time': utc_now(),
+            'kind': kind,
+            'signing': cfg['callback_signing'],
+            'status': status,
+            'action': fields['ConferenceAction'],
+            'conference': fields['ConferenceName'],
+            'member': fields['ConferenceMemberID'],
+            'fields': dict(fields),
+            'headers': dict(headers or {}),
+        }
         with self._cond:
             entry['seq'] = len(self._log) + 1
             self._log.append(entry)

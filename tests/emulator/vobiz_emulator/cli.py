@@ -83,9 +83,15 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
     members = config.pop('members', 2) if args.members is None else args.members
     switches = dict(config)
     cli_switches = {
-        'latency_ms': args.latency_ms, 'jitter_ms': args.jitter_ms, 'seed': args.seed, 'list_lies': args.list_lies,
-        'retrieve_lies': args.retrieve_lies, 'member_action_status': args.member_action_status,
-        'error_style': args.error_style, 'trailing_slash': args.trailing_slash, 'forbidden': args.forbidden,
+        'latency_ms': args.latency_ms,
+        'jitter_ms': args.jitter_ms,
+        'seed': args.seed,
+        'list_lies': args.list_lies,
+        'retrieve_lies': args.retrieve_lies,
+        'member_action_status': args.member_action_status,
+        'error_style': args.error_style,
+        'trailing_slash': args.trailing_slash,
+        'forbidden': args.forbidden,
     }
     switches.update((key, value) for key, value in cli_switches.items() if value is not None)
     if args.rate_limit is not None:
@@ -115,9 +121,21 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         raise ValueError('no account: give --auth-token (and --auth-id), --account ID:TOKEN or --config with accounts')
     if not isinstance(token, str) or not token:
         raise ValueError('account %s has no token' % auth_id)
-    return Emulator(auth_id=auth_id, auth_token=token, conferences=conferences + list(args.conference), members=members,
-                    accounts=accounts, tls=args.tls, ca_file=args.ca_file, port=args.port, idle_timeout=args.idle_timeout,
-                    socket_timeout=args.socket_timeout, log_file=args.log_file, verbose=args.verbose, **switches)
+    return Emulator(
+        auth_id=auth_id,
+        auth_token=token,
+        conferences=conferences + list(args.conference),
+        members=members,
+        accounts=accounts,
+        tls=args.tls,
+        ca_file=args.ca_file,
+        port=args.port,
+        idle_timeout=args.idle_timeout,
+        socket_timeout=args.socket_timeout,
+        log_file=args.log_file,
+        verbose=args.verbose,
+        **switches,
+    )
 
 
 def _say(text: str) -> None:

@@ -18,11 +18,44 @@ SPEAK_MAX_CHARS = 1000
 PLIVO_RATE_LIMIT = {'requests': 300, 'per_seconds': 5}
 GATEWAY_NOT_FOUND = {'message': 'Not Found'}
 
-FAULT_KINDS = ('429_retry_after', '429_retry_after_date', '429', '500', '502', '503', '503_retry_after', '504', 'drop', 'lost_reply', 'slow',
-               # hostile answers (see README): none of these carries the request out, except trickle
-               'gateway_404', 'html', 'error_body', 'huge_body', 'trickle', 'control_chars', 'echo_token', 'reset')
-FAULT_DEFAULTS = {'kind': None, 'method': None, 'match': None, 'action': None, 'first_n': None, 'rate': None, 'retry_after': 1, 'delay': 1.0,
-                  'status': None, 'size': None, 'interval': 0.2, 'offset': 0, 'shape': None, 'declare_length': True}
+FAULT_KINDS = (
+    '429_retry_after',
+    '429_retry_after_date',
+    '429',
+    '500',
+    '502',
+    '503',
+    '503_retry_after',
+    '504',
+    'drop',
+    'lost_reply',
+    'slow',
+    # hostile answers (see README): none of these carries the request out, except trickle
+    'gateway_404',
+    'html',
+    'error_body',
+    'huge_body',
+    'trickle',
+    'control_chars',
+    'echo_token',
+    'reset',
+)
+FAULT_DEFAULTS = {
+    'kind': None,
+    'method': None,
+    'match': None,
+    'action': None,
+    'first_n': None,
+    'rate': None,
+    'retry_after': 1,
+    'delay': 1.0,
+    'status': None,
+    'size': None,
+    'interval': 0.2,
+    'offset': 0,
+    'shape': None,
+    'declare_length': True,
+}
 #: Status of the hostile answers when the rule sets none.
 FAULT_STATUS_DEFAULTS = {'html': 200, 'error_body': 200, 'huge_body': 200, 'control_chars': 400, 'echo_token': 400}
 #: Default size (bytes) of the huge_body fault's body, and of a trickled body padded out from an empty reply.

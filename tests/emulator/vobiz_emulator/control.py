@@ -20,7 +20,7 @@ def _callback_control(handler, emulator: 'Emulator', parts) -> bool:
     GET/DELETE /_emulator/callbacks; POST /_emulator/conferences/{name}/members {"count": N} or {"members": [...]};
     DELETE /_emulator/conferences/{name}/members/{id}.
     """
-    segments = parts.path[len(CONTROL_PREFIX):].strip('/').split('/')
+    segments = parts.path[len(CONTROL_PREFIX) :].strip('/').split('/')
     if segments == ['callbacks']:
         allowed = ('GET', 'DELETE')
     elif len(segments) in (3, 4) and segments[0] == 'conferences' and segments[2] == 'members':
@@ -66,7 +66,7 @@ class _ControlMixin:
         parts = urllib.parse.urlsplit(target)
         if _callback_control(self, emulator, parts):
             return
-        name = parts.path[len(CONTROL_PREFIX):].rstrip('/') or '/'
+        name = parts.path[len(CONTROL_PREFIX) :].rstrip('/') or '/'
         routes = {
             '/log': ('GET', 'DELETE'),
             '/state': ('GET',),
@@ -110,13 +110,11 @@ class _ControlMixin:
             if method == 'DELETE':
                 emulator.clear_log()
                 return Reply(204)
-            return Reply(200, {'requests': emulator.requests(method=(query.get('method') or [None])[0],
-                                                             action=(query.get('action') or [None])[0])})
+            return Reply(200, {'requests': emulator.requests(method=(query.get('method') or [None])[0], action=(query.get('action') or [None])[0])})
         if name == '/state':
             return Reply(200, emulator.state())
         if name == '/conferences':
-            shown = emulator.add_conference(body.get('name'), body.get('members'), auth_id=body.get('auth_id'),
-                                            started_ago=body.get('started_ago'))
+            shown = emulator.add_conference(body.get('name'), body.get('members'), auth_id=body.get('auth_id'), started_ago=body.get('started_ago'))
             return Reply(201, shown)
         if name == '/conferences/remove':
             if not isinstance(body.get('name'), str):

@@ -174,15 +174,14 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
             for index in range(len(body)):
                 if index:
                     time.sleep(rule['interval'])
-                self.connection.sendall(body[index:index + 1])
+                self.connection.sendall(body[index : index + 1])
                 written += 1
                 times.append(utc_now())
         except OSError:
             hung_up = True
         if not hung_up:
             hung_up = self._client_gone()
-        emulator._update_entry(entry, status=status, bytes_written=written, body_size=len(body), write_times=times,
-                               client_hung_up=hung_up)
+        emulator._update_entry(entry, status=status, bytes_written=written, body_size=len(body), write_times=times, client_hung_up=hung_up)
 
     def _send_huge(self, emulator: Emulator, entry: dict, reply: Reply, rule: dict | None) -> None:
         """``reply.huge`` bytes of a JSON-looking error text, generated chunk by chunk; logs the bytes written."""
@@ -195,9 +194,9 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
         try:
             self._send_head(reply.status, 'application/json', size if declare else None)
             while written < size:
-                piece = chunk[:min(len(chunk), size - written)]
+                piece = chunk[: min(len(chunk), size - written)]
                 if written:
-                    piece = (b'x' * len(piece))
+                    piece = b'x' * len(piece)
                 self.connection.sendall(piece)
                 written += len(piece)
         except OSError:
@@ -242,8 +241,19 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
 
     def _api(self, emulator: Emulator, target: str) -> None:
         method = self.command
-        entry = {'seq': None, 'time': utc_now(), 'method': method, 'raw_path': target, 'auth_id': self.headers.get('X-Auth-ID'),
-                 'conference': None, 'member': None, 'action': None, 'status': None, 'fault': None, 'body': None}
+        entry = {
+            'seq': None,
+            'time': utc_now(),
+            'method': method,
+            'raw_path': target,
+            'auth_id': self.headers.get('X-Auth-ID'),
+            'conference': None,
+            'member': None,
+            'action': None,
+            'status': None,
+            'fault': None,
+            'body': None,
+        }
         reply = None
         rule = None
         send = True
@@ -253,8 +263,7 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
             if route.kind == 'api' and not route.slash and cfg['trailing_slash'] == 'reject':
                 route = Route('not_found')
             if route.kind in ('api', 'lowercase'):
-                entry.update(auth_id=route.auth_id, conference=route.conference, member=route.member,
-                             action=route.actions.get(method, 'method_not_allowed'))
+                entry.update(auth_id=route.auth_id, conference=route.conference, member=route.member, action=route.actions.get(method, 'method_not_allowed'))
             else:
                 entry['action'] = 'not_found' if route.kind == 'not_found' else 'bad_path'
             try:

@@ -46,8 +46,7 @@ class EmulatorProcess:
     def control(self, method: str, path: str, body=None):
         """Call a control endpoint (``path`` after ``/_emulator``, e.g. ``/state``); the parsed JSON answer or None."""
         data = json.dumps(body).encode('utf-8') if body is not None else None
-        request = urllib.request.Request(self.url + CONTROL_PREFIX + path, data=data, method=method,
-                                         headers={'Content-Type': 'application/json'})
+        request = urllib.request.Request(self.url + CONTROL_PREFIX + path, data=data, method=method, headers={'Content-Type': 'application/json'})
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
             raw = response.read()
         return json.loads(raw) if raw else None

@@ -191,10 +191,12 @@ class _RoutesMixin:
                     recording['stopped'] = utc_now()
             recording_id = str(uuid.uuid4())
             url = 'https://recordings.vobiz-emulator.invalid/%s/%s.%s' % (route.auth_id, recording_id, file_format)
-            history.append({'recording_id': recording_id, 'url': url, 'file_format': file_format,
-                            'callback_url': callback, 'started': utc_now(), 'stopped': None})
-        return Reply(cfg['member_action_status'], {'message': 'conference recording started', 'recording_id': recording_id,
-                                                   'url': url, 'api_id': str(uuid.uuid4())})
+            history.append(
+                {'recording_id': recording_id, 'url': url, 'file_format': file_format, 'callback_url': callback, 'started': utc_now(), 'stopped': None}
+            )
+        return Reply(
+            cfg['member_action_status'], {'message': 'conference recording started', 'recording_id': recording_id, 'url': url, 'api_id': str(uuid.uuid4())}
+        )
 
     def _do_stop_record(self, route: Route, body: dict, cfg: dict) -> Reply:
         with self._lock:

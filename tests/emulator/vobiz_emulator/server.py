@@ -36,10 +36,23 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
     limit, fault rules), routes.py (the API actions); this file holds the lifecycle and the request log.
     """
 
-    def __init__(self, auth_id: str = 'MA_DEMO', auth_token: str | None = None, conferences=(), members: int = 2, *,
-                 accounts: dict | None = None, tls: bool = False, ca_file: str | None = None, port: int = 0,
-                 idle_timeout: float | None = None, socket_timeout: float = 30.0, log_file: str | None = None,
-                 verbose: bool = False, **switches):
+    def __init__(
+        self,
+        auth_id: str = 'MA_DEMO',
+        auth_token: str | None = None,
+        conferences=(),
+        members: int = 2,
+        *,
+        accounts: dict | None = None,
+        tls: bool = False,
+        ca_file: str | None = None,
+        port: int = 0,
+        idle_timeout: float | None = None,
+        socket_timeout: float = 30.0,
+        log_file: str | None = None,
+        verbose: bool = False,
+        **switches,
+    ):
         if not isinstance(members, int) or isinstance(members, bool) or members < 0:
             raise ValueError('members must be an integer >= 0')
         self.auth_id = auth_id
@@ -239,8 +252,7 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
                 self._log_handle.write(line + '\n')
                 self._log_handle.flush()
         if self.verbose:
-            sys.stderr.write('%s %s -> %s%s\n' % (entry['method'], entry['raw_path'], entry['status'],
-                                                  ' [%s]' % entry['fault'] if entry['fault'] else ''))
+            sys.stderr.write('%s %s -> %s%s\n' % (entry['method'], entry['raw_path'], entry['status'], ' [%s]' % entry['fault'] if entry['fault'] else ''))
             sys.stderr.flush()
 
     def _update_entry(self, entry: dict, **fields) -> None:

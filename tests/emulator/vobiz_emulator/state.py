@@ -177,13 +177,16 @@ class _StateMixin:
         """Everything the control endpoint /_emulator/state shows (never tokens)."""
         now = time.time()
         with self._lock:
-            return {'accounts': {
-                auth_id: {
-                    'conferences': {name: render_conference(conf, now) for name, conf in account.conferences.items()},
-                    'announcements': copy.deepcopy(account.announcements),
-                    'recordings': copy.deepcopy(account.recordings),
-                } for auth_id, account in self._accounts.items()
-            }}
+            return {
+                'accounts': {
+                    auth_id: {
+                        'conferences': {name: render_conference(conf, now) for name, conf in account.conferences.items()},
+                        'announcements': copy.deepcopy(account.announcements),
+                        'recordings': copy.deepcopy(account.recordings),
+                    }
+                    for auth_id, account in self._accounts.items()
+                }
+            }
 
     # ----- switches
 

@@ -181,8 +181,15 @@ def compute_signature(token: str, url: str, nonce: str, version: str) -> str:
 class SignatureVerifier:
     """Checks the signature headers of one callback and remembers nonces against replays."""
 
-    def __init__(self, public_url: str, auth_token: str, parent_auth_token: str | None = None, accept_v2: bool = True,
-                 replay_window: float = 300, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        public_url: str,
+        auth_token: str,
+        parent_auth_token: str | None = None,
+        accept_v2: bool = True,
+        replay_window: float = 300,
+        clock: Callable[[], float] = time.time,
+    ):
         self.url = signed_url(public_url)
         self._tokens = {'account': auth_token, 'parent': parent_auth_token}
         self.accept_v2 = accept_v2
@@ -262,8 +269,14 @@ class Room:
         return self.saw_first_member
 
     def to_dict(self) -> dict:
-        return {'name': self.name, 'uuid': self.uuid, 'first_seen': self.first_seen, 'present': sorted(self.present),
-                'left': sorted(self.left), 'emitted': self.emitted}
+        return {
+            'name': self.name,
+            'uuid': self.uuid,
+            'first_seen': self.first_seen,
+            'present': sorted(self.present),
+            'left': sorted(self.left),
+            'emitted': self.emitted,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> 'Room':
@@ -280,8 +293,9 @@ class Room:
 class RoomRegistry:
     """Live rooms built from callbacks, and the overdue/lonely events due; no I/O, clock injected."""
 
-    def __init__(self, max_duration: float = 0, lonely_after: float = 0, repeat_after: float = 300,
-                 max_emissions: int = 3, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, max_duration: float = 0, lonely_after: float = 0, repeat_after: float = 300, max_emissions: int = 3, clock: Callable[[], float] = time.time
+    ):
         self.max_duration = max_duration
         self.lonely_after = lonely_after
         self.repeat_after = repeat_after
@@ -364,15 +378,36 @@ class RoomRegistry:
             live = now - room.first_seen
             members = len(room.present) if room.members_known else None
             if self.max_duration and live >= self.max_duration and self._may_emit(room, 'overdue', now):
-                events.append({'type': 'overdue', 'conference_name': room.name, 'conference_uuid': room.uuid,
-                               'live_seconds': int(live), 'members': members, 'max_duration': self.max_duration,
-                               'emission': len(room.emitted['overdue'])})
-            if (self.lonely_after and room.members_known and room.lonely_since is not None
-                    and now - room.lonely_since >= self.lonely_after and self._may_emit(room, 'lonely', now)):
-                events.append({'type': 'lonely', 'conference_name': room.name, 'conference_uuid': room.uuid,
-                               'lonely_seconds': int(now - room.lonely_since), 'live_seconds': int(live),
-                               'members': members, 'lonely_after': self.lonely_after,
-                               'emission': len(room.emitted['lonely'])})
+                events.append(
+                    {
+                        'type': 'overdue',
+                        'conference_name': room.name,
+                        'conference_uuid': room.uuid,
+                        'live_seconds': int(live),
+                        'members': members,
+                        'max_duration': self.max_duration,
+                        'emission': len(room.emitted['overdue']),
+                    }
+                )
+            if (
+                self.lonely_after
+                and room.members_known
+                and room.lonely_since is not None
+                and now - room.lonely_since >= self.lonely_after
+                and self._may_emit(room, 'lonely', now)
+            ):
+                events.append(
+                    {
+                        'type': 'lonely',
+                        'conference_name': room.name,
+                        'conference_uuid': room.uuid,
+                        'lonely_seconds': int(now - room.lonely_since),
+                        'live_seconds': int(live),
+                        'members': members,
+                        'lonely_after': self.lonely_after,
+                        'emission': len(room.emitted['lonely']),
+                    }
+                )
         return events
 
     def _may_emit(self, room: Room, kind: str, now: float) -> bool:
@@ -384,9 +419,10 @@ class RoomRegistry:
         return True
 
     def to_dict(self) -> dict:
-        return {'rooms': [room.to_dict() for room in self.rooms.values()],
-                'ended': [{'name': name, 'uuid': uuid, 'time': when, 'members': sorted(members)}
-                          for name, (uuid, when, members) in self.ended.items()]}
+        return {
+            'rooms': [room.to_dict() for room in self.rooms.values()],
+            'ended': [{'name': name, 'uuid': uuid, 'time': when, 'members': sorted(members)} for name, (uuid, when, members) in self.ended.items()],
+        }
 
     def load(self, data: dict) -> None:
         for item in data.get('rooms') or ():
@@ -468,8 +504,22 @@ def _bool(args: dict, name: str, default: bool) -> bool:
 def parse_args(args: dict, environ=None) -> dict:
     """Validate the source arguments; raises ConfigError naming the argument."""
     environ = os.environ if environ is None else environ
-    known = {'host', 'port', 'public_url', 'auth_token', 'parent_auth_token', 'accept_v2', 'replay_window', 'max_body',
-             'max_duration', 'lonely_after', 'check_interval', 'repeat_after', 'max_emissions', 'state_file'}
+    known = {
+        'host',
+        'port',
+        'public_url',
+        'auth_token',
+        'parent_auth_token',
+        'accept_v2',
+        'replay_window',
+        'max_body',
+        'max_duration',
+        'lonely_after',
+        'check_interval',
+        'repeat_after',
+        'max_emissions',
+        'state_file',
+    }
     unknown = sorted(set(args) - known)
     if unknown:
         raise ConfigError('unknown argument(s): %s (known: %s)' % (', '.join(unknown), ', '.join(sorted(known))))
@@ -515,23 +565,25 @@ def parse_args(args: dict, environ=None) -> dict:
 
 def callback_event(fields: dict, info: dict, version: str) -> dict:
     """The event emitted for one accepted callback."""
-    return {'vobiz': {
-        'type': 'callback',
-        'action': (fields.get('ConferenceAction') or '').lower() or None,
-        'conference_name': fields.get('ConferenceName'),
-        'conference_uuid': fields.get('ConferenceUUID'),
-        'member_id': fields.get('ConferenceMemberID'),
-        'call_uuid': fields.get('CallUUID'),
-        'first_member': _flag(fields.get('ConferenceFirstMember')),
-        'last_member': _flag(fields.get('ConferenceLastMember')),
-        'from': fields.get('From'),
-        'to': fields.get('To'),
-        'direction': fields.get('Direction'),
-        'call_status': fields.get('CallStatus'),
-        'members': info.get('members'),
-        'signature': version,
-        'fields': fields,
-    }}
+    return {
+        'vobiz': {
+            'type': 'callback',
+            'action': (fields.get('ConferenceAction') or '').lower() or None,
+            'conference_name': fields.get('ConferenceName'),
+            'conference_uuid': fields.get('ConferenceUUID'),
+            'member_id': fields.get('ConferenceMemberID'),
+            'call_uuid': fields.get('CallUUID'),
+            'first_member': _flag(fields.get('ConferenceFirstMember')),
+            'last_member': _flag(fields.get('ConferenceLastMember')),
+            'from': fields.get('From'),
+            'to': fields.get('To'),
+            'direction': fields.get('Direction'),
+            'call_status': fields.get('CallStatus'),
+            'members': info.get('members'),
+            'signature': version,
+            'fields': fields,
+        }
+    }
 
 
 class CallbackListener:
@@ -539,10 +591,10 @@ class CallbackListener:
 
     def __init__(self, settings: dict, clock: Callable[[], float] = time.time):
         self.settings = settings
-        self.verifier = SignatureVerifier(settings['public_url'], settings['auth_token'], settings['parent_auth_token'],
-                                          settings['accept_v2'], settings['replay_window'], clock)
-        self.registry = RoomRegistry(settings['max_duration'], settings['lonely_after'], settings['repeat_after'],
-                                     settings['max_emissions'], clock)
+        self.verifier = SignatureVerifier(
+            settings['public_url'], settings['auth_token'], settings['parent_auth_token'], settings['accept_v2'], settings['replay_window'], clock
+        )
+        self.registry = RoomRegistry(settings['max_duration'], settings['lonely_after'], settings['repeat_after'], settings['max_emissions'], clock)
         self.pending: asyncio.Queue = asyncio.Queue()  # unbounded: the handler never waits for the engine
         self.counts = {'accepted': 0, 'unsigned': 0, 'forbidden': 0}
         if settings['state_file'] and load_state(settings['state_file'], self.registry, self.verifier):
@@ -629,5 +681,4 @@ if __name__ == '__main__':
         async def put(self, item):
             print(json.dumps(item), flush=True)
 
-    asyncio.run(main(_PrintQueue(), {'port': 5050, 'public_url': 'http://127.0.0.1:5050/vobiz/conference',
-                                     'max_duration': 60, 'lonely_after': 30}))
+    asyncio.run(main(_PrintQueue(), {'port': 5050, 'public_url': 'http://127.0.0.1:5050/vobiz/conference', 'max_duration': 60, 'lonely_after': 30}))

@@ -18,7 +18,6 @@ import threading
 
 import pytest
 import requests
-
 from ansible_collections.vobiz.voice.extensions.eda.plugins.event_source import conference_callbacks as source
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
@@ -76,14 +75,17 @@ def test_verification_uses_the_public_url_without_query():
     assert other.check(v3_headers(url=URL)) == (403, 'invalid X-Vobiz-Signature-V3')
 
 
-@pytest.mark.parametrize('headers, expected', [
-    ({}, 401),
-    ({'X-Vobiz-Signature': 'legacy-v1-only'}, 401),
-    (v3_headers(token='wrong'), 403),
-    ({'X-Vobiz-Signature-V3': sign(TOKEN, URL + '.n-1')}, 403),  # no nonce
-    (dict(v3_headers(), **{'X-Vobiz-Signature-V3-Nonce': 'other'}), 403),  # nonce swapped
-    (dict(v3_headers(), **v2_headers(token='wrong')), 403),  # every signature present must hold
-])
+@pytest.mark.parametrize(
+    'headers, expected',
+    [
+        ({}, 401),
+        ({'X-Vobiz-Signature': 'legacy-v1-only'}, 401),
+        (v3_headers(token='wrong'), 403),
+        ({'X-Vobiz-Signature-V3': sign(TOKEN, URL + '.n-1')}, 403),  # no nonce
+        (dict(v3_headers(), **{'X-Vobiz-Signature-V3-Nonce': 'other'}), 403),  # nonce swapped
+        (dict(v3_headers(), **v2_headers(token='wrong')), 403),  # every signature present must hold
+    ],
+)
 def test_missing_or_bad_signatures_are_refused(headers, expected):
     verifier = source.SignatureVerifier(URL, TOKEN, clock=FakeClock())
     assert verifier.check(headers)[0] == expected
@@ -125,13 +127,23 @@ def test_the_token_is_not_in_the_repr():
 
 
 def enter(name, member, first=False, uuid='U1'):
-    return {'ConferenceAction': 'enter', 'ConferenceName': name, 'ConferenceUUID': uuid, 'ConferenceMemberID': member,
-            'ConferenceFirstMember': 'true' if first else 'false'}
+    return {
+        'ConferenceAction': 'enter',
+        'ConferenceName': name,
+        'ConferenceUUID': uuid,
+        'ConferenceMemberID': member,
+        'ConferenceFirstMember': 'true' if first else 'false',
+    }
 
 
 def leave(name, member, last=False, uuid='U1'):
-    return {'ConferenceAction': 'exit', 'ConferenceName': name, 'ConferenceUUID': uuid, 'ConferenceMemberID': member,
-            'ConferenceLastMember': 'true' if last else 'false'}
+    return {
+        'ConferenceAction': 'exit',
+        'ConferenceName': name,
+        'ConferenceUUID': uuid,
+        'ConferenceMemberID': member,
+        'ConferenceLastMember': 'true' if last else 'false',
+    }
 
 
 def registry(clock, **kwargs):
@@ -194,8 +206,9 @@ def test_overdue_once_then_again_only_after_repeat_after():
     assert reg.due_events() == []
     clock.advance(1)
     events = reg.due_events()
-    assert events == [{'type': 'overdue', 'conference_name': 'long', 'conference_uuid': 'U1', 'live_seconds': 60,
-                       'members': 2, 'max_duration': 60, 'emission': 1}]
+    assert events == [
+        {'type': 'overdue', 'conference_name': 'long', 'conference_uuid': 'U1', 'live_seconds': 60, 'members': 2, 'max_duration': 60, 'emission': 1}
+    ]
     clock.advance(99)
     assert reg.due_events() == []
     clock.advance(1)
@@ -322,8 +335,9 @@ def served(tmp_path):
     from aiohttp import web
 
     loop = asyncio.new_event_loop()
-    settings = source.parse_args({'port': 0, 'public_url': URL, 'max_body': 2048, 'state_file': str(tmp_path / 'state.json')},
-                                 environ={'VOBIZ_AUTH_TOKEN': TOKEN})
+    settings = source.parse_args(
+        {'port': 0, 'public_url': URL, 'max_body': 2048, 'state_file': str(tmp_path / 'state.json')}, environ={'VOBIZ_AUTH_TOKEN': TOKEN}
+    )
     listener = source.CallbackListener(settings)
     runner = web.AppRunner(listener.app())
     loop.run_until_complete(runner.setup())
@@ -334,9 +348,9 @@ def served(tmp_path):
     def post(headers, fields=None, path='/vobiz/conference', data=None):
         async def go():
             async with aiohttp.ClientSession() as session:
-                async with session.post('http://127.0.0.1:%d%s' % (port, path), headers=headers,
-                                        data=data if data is not None else fields or {}) as response:
+                async with session.post('http://127.0.0.1:%d%s' % (port, path), headers=headers, data=data if data is not None else fields or {}) as response:
                     return response.status
+
         return loop.run_until_complete(go())
 
     try:
@@ -378,7 +392,13 @@ def test_http_unsigned_forged_and_replayed_callbacks_emit_nothing(served):
 def test_http_other_paths_and_large_bodies_are_refused(served):
     post, listener = served
     assert post(v3_headers('h-4'), enter('r', '1'), path='/other') == 404
-    assert post(v3_headers('h-5'), data='ConferenceName=' + 'x' * 4096, ) == 413
+    assert (
+        post(
+            v3_headers('h-5'),
+            data='ConferenceName=' + 'x' * 4096,
+        )
+        == 413
+    )
     assert drain(listener) == []
 
 
@@ -392,8 +412,9 @@ def listening(tmp_path):
     from aiohttp import web
 
     loop = asyncio.new_event_loop()
-    settings = source.parse_args({'port': 0, 'public_url': URL, 'parent_auth_token': PARENT, 'max_duration': 60,
-                                  'lonely_after': 30}, environ={'VOBIZ_AUTH_TOKEN': TOKEN})
+    settings = source.parse_args(
+        {'port': 0, 'public_url': URL, 'parent_auth_token': PARENT, 'max_duration': 60, 'lonely_after': 30}, environ={'VOBIZ_AUTH_TOKEN': TOKEN}
+    )
     listener = source.CallbackListener(settings)
     runner = web.AppRunner(listener.app())
     loop.run_until_complete(runner.setup())
@@ -410,15 +431,17 @@ def listening(tmp_path):
         loop.close()
 
 
-@pytest.mark.parametrize('switches', [
-    {},
-    {'callback_signing': 'v3', 'callback_reorder': True},
-    {'callback_signing': 'v2', 'callback_duplicate': True},
-])
+@pytest.mark.parametrize(
+    'switches',
+    [
+        {},
+        {'callback_signing': 'v3', 'callback_reorder': True},
+        {'callback_signing': 'v2', 'callback_duplicate': True},
+    ],
+)
 def test_the_emulators_callbacks_build_the_registry(listening, switches):
     url, listener = listening
-    with Emulator(auth_id='MA_X', auth_token=TOKEN, callback_url=url, callback_signed_url=URL,
-                  callback_parent_token=PARENT, **switches) as emu:
+    with Emulator(auth_id='MA_X', auth_token=TOKEN, callback_url=url, callback_signed_url=URL, callback_parent_token=PARENT, **switches) as emu:
         emu.add_conference('Kept', members=['1', '2'])
         emu.add_conference('Ended', members=['3', '4', '5'])
         emu.leave_member('Kept', '2')

@@ -6,20 +6,16 @@
 
 """The pacer's logic on a fake clock: nothing here sleeps or reads the wall clock."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import threading
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _pacing
-from ansible_collections.vobiz.voice.plugins.module_utils._pacing import Pacer, SleepClock
 from ansible_collections.vobiz.voice.plugins.module_utils._connection import validate_connection_params
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._pacing import Pacer, SleepClock
 
 
-class FakeClock(object):
+class FakeClock:
     """Time moves only when someone sleeps."""
 
     def __init__(self):
@@ -34,7 +30,7 @@ class FakeClock(object):
         self.now += seconds
 
 
-class TokenBucket(object):
+class TokenBucket:
     """The emulator's limiter (tests/emulator/vobiz_emulator/faults.py ``_take_token``) on the fake clock."""
 
     def __init__(self, clock, requests, per_seconds):
@@ -81,7 +77,7 @@ def test_idle_time_earns_only_the_burst_allowance():
     clock = FakeClock()
     pacer = pacer_on(clock, rate_limit=10)
     pacer.acquire()
-    clock.now = 100.0        # a long pause
+    clock.now = 100.0  # a long pause
     sends = [pacer.acquire() for _request in range(5)]
     back_to_back = sum(1 for send in sends if send == 100.0)
     assert back_to_back == int(_pacing.BURST)
@@ -105,7 +101,7 @@ def test_answers_in_flight_when_the_bucket_ran_dry_teach_nothing():
     clock.now = 1.0
     pacer.answered(0.98, limited=True, retry_after=1)
     rate_after_first = pacer.rate
-    for sent_at in (0.981, 0.99, 0.999):   # sent before the first 429 came back
+    for sent_at in (0.981, 0.99, 0.999):  # sent before the first 429 came back
         pacer.answered(sent_at, limited=True, retry_after=1)
     assert pacer.events == 1 and pacer.limited == 4
     assert pacer.rate == rate_after_first
@@ -116,7 +112,7 @@ def test_rate_learned_from_requests_accepted_between_two_429_events():
     pacer = pacer_on(clock)
     clock.now = 2.0
     pacer.answered(1.98, limited=True, retry_after=1)
-    for _request in range(150):            # accepted while the bucket refilled: 150 in 3 s
+    for _request in range(150):  # accepted while the bucket refilled: 150 in 3 s
         pacer.answered(clock.now, limited=False)
     clock.now = 5.0
     pacer.answered(4.98, limited=True, retry_after=1)
@@ -197,7 +193,7 @@ def test_concurrent_workers_each_get_their_own_slot():
         with lock:
             slots.append(seconds)
 
-    pacer = Pacer(rate_limit=100, clock=clock, sleep=record)    # the clock stands still: slots are the waits
+    pacer = Pacer(rate_limit=100, clock=clock, sleep=record)  # the clock stands still: slots are the waits
     threads = [threading.Thread(target=lambda: [pacer.acquire() for _send in range(50)]) for _worker in range(8)]
     for thread in threads:
         thread.start()
@@ -242,8 +238,7 @@ def test_the_client_paces_every_request_of_a_batch_at_rate_limit():
     names = ['room-%d' % index for index in range(6)]
     clock = FakeClock()
     with Emulator(auth_id='MA_PACE', auth_token='pace-token', conferences=names) as emu:
-        client = VobizClient('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=4,
-                             sleep=clock.sleep, clock=clock)
+        client = VobizClient('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=4, sleep=clock.sleep, clock=clock)
         outcomes = client.run_concurrently(client.hangup, names)
         assert [outcome.outcome for outcome in outcomes] == ['hung_up'] * 6
         assert len(emu.requests()) == 6
@@ -261,11 +256,10 @@ def test_a_request_waiting_for_its_pace_is_not_sent_once_the_batch_is_stopped():
 
     def stop_the_batch_while_waiting(seconds):
         clock.sleep(seconds)
-        clients[0]._control.stopped.set()      # what a fatal error in another worker does
+        clients[0]._control.stopped.set()  # what a fatal error in another worker does
 
     with Emulator(auth_id='MA_PACE', auth_token='pace-token', conferences=['a', 'b']) as emu:
-        client = VobizClient('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=1,
-                             sleep=stop_the_batch_while_waiting, clock=clock)
+        client = VobizClient('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=1, sleep=stop_the_batch_while_waiting, clock=clock)
         clients.append(client)
         assert client.hangup('a').outcome == 'hung_up'
         with pytest.raises(VobizBatchAborted):

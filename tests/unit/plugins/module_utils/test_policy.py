@@ -6,20 +6,27 @@
 
 """Unit tests of the scheduled policy helpers (_policy): durations and the verdict per retrieved room."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import pytest
-
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, parse_duration
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, parse_duration
 
 
-@pytest.mark.parametrize('value, seconds', [
-    (90, 90), ('90', 90), ('90s', 90), ('30m', 1800), ('4h', 14400), ('1h30m', 5400), ('2h5m10s', 7510),
-    (' 1H 30M ', 5400), (0, 0), (3600.0, 3600),
-])
+@pytest.mark.parametrize(
+    'value, seconds',
+    [
+        (90, 90),
+        ('90', 90),
+        ('90s', 90),
+        ('30m', 1800),
+        ('4h', 14400),
+        ('1h30m', 5400),
+        ('2h5m10s', 7510),
+        (' 1H 30M ', 5400),
+        (0, 0),
+        (3600.0, 3600),
+    ],
+)
 def test_parse_duration(value, seconds):
     assert parse_duration(value) == seconds
 
@@ -32,30 +39,35 @@ def test_bad_durations_name_the_option(value):
 
 
 def present(name, run_time='100', count='2', members=None):
-    conference = {'conference_name': name, 'conference_run_time': run_time, 'conference_member_count': count,
-                  'members': members if members is not None else []}
+    conference = {'conference_name': name, 'conference_run_time': run_time, 'conference_member_count': count, 'members': members if members is not None else []}
     return Retrieved(name, 'present', 200, conference=conference)
 
 
-@pytest.mark.parametrize('retrieved, verdict', [
-    (present('old', run_time='101'), 'selected'),
-    (present('edge', run_time='100'), 'spared'),  # longer than, not as long as
-    (present('young', run_time='5'), 'spared'),
-    (present('no-time', run_time=None), 'unreadable'),
-    (present('bad-time', run_time='soon'), 'unreadable'),
-    (Retrieved('lied', 'unreadable', 200, reason='HTTP 200 with an error: failed'), 'unreadable'),
-    (Retrieved('gone', 'absent', 404), 'absent'),
-])
+@pytest.mark.parametrize(
+    'retrieved, verdict',
+    [
+        (present('old', run_time='101'), 'selected'),
+        (present('edge', run_time='100'), 'spared'),  # longer than, not as long as
+        (present('young', run_time='5'), 'spared'),
+        (present('no-time', run_time=None), 'unreadable'),
+        (present('bad-time', run_time='soon'), 'unreadable'),
+        (Retrieved('lied', 'unreadable', 200, reason='HTTP 200 with an error: failed'), 'unreadable'),
+        (Retrieved('gone', 'absent', 404), 'absent'),
+    ],
+)
 def test_running_longer_than(retrieved, verdict):
     assert Policy(running_longer_than=100).judge(retrieved)[0] == verdict
 
 
-@pytest.mark.parametrize('retrieved, verdict', [
-    (present('one', count='1'), 'selected'),
-    (present('two', count='2'), 'spared'),
-    (present('listed', count=None, members=[{'member_id': '1'}]), 'selected'),  # falls back to the members list
-    (present('unknown', count=None, members=None), 'selected'),  # an empty members list is a count of 0
-])
+@pytest.mark.parametrize(
+    'retrieved, verdict',
+    [
+        (present('one', count='1'), 'selected'),
+        (present('two', count='2'), 'spared'),
+        (present('listed', count=None, members=[{'member_id': '1'}]), 'selected'),  # falls back to the members list
+        (present('unknown', count=None, members=None), 'selected'),  # an empty members list is a count of 0
+    ],
+)
 def test_members_at_most(retrieved, verdict):
     assert Policy(members_at_most=1).judge(retrieved)[0] == verdict
 

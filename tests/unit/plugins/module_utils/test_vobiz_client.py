@@ -6,9 +6,6 @@
 
 """Unit tests of the private client, over real HTTP against the in-process emulator."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import json
 import os
 import socket
@@ -16,9 +13,6 @@ import threading
 from urllib.parse import quote
 
 import pytest
-
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _batch, _errors, _redaction, _transport, _urls
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import extract_error_message, is_conference_gone
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import AuditLog
@@ -41,6 +35,8 @@ from ansible_collections.vobiz.voice.plugins.module_utils._urls import (
     validate_api_url,
 )
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'
@@ -48,7 +44,7 @@ PREFIX = '/api/v1/Account/MA_TEST/Conference/'
 
 TRICKY = {
     'My Conf Room': 'My%20Conf%20Room',
-    u'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
+    'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
     'a/b': 'a%2Fb',
     '?x': '%3Fx',
     '#frag': '%23frag',
@@ -71,8 +67,7 @@ class Sleeps(list):
 
 
 def make_client(emu, sleeps=None, **kwargs):
-    options = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, retries=5, retry_max_wait=60,
-                   sleep=sleeps if sleeps is not None else Sleeps())
+    options = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, retries=5, retry_max_wait=60, sleep=sleeps if sleeps is not None else Sleeps())
     options.update(kwargs)
     return VobizClient(**options)
 
@@ -159,8 +154,10 @@ def test_session_pool_headers_and_no_urllib3_retries(emulator):
     assert adapter._pool_maxsize == 7
     assert adapter.max_retries.total == 0
     assert adapter.max_retries.read is False
-    assert client._transport._session.get_adapter('https://api.vobiz.ai') is adapter or \
-        client._transport._session.get_adapter('https://api.vobiz.ai').max_retries.total == 0
+    assert (
+        client._transport._session.get_adapter('https://api.vobiz.ai') is adapter
+        or client._transport._session.get_adapter('https://api.vobiz.ai').max_retries.total == 0
+    )
     headers = client._transport._session.headers
     assert headers['X-Auth-ID'] == AUTH_ID
     assert headers['X-Auth-Token'] == TOKEN
@@ -404,7 +401,7 @@ def test_extract_error_message_shapes():
 def test_non_json_body_does_not_crash():
     client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
 
-    class Fake(object):
+    class Fake:
         status = 502
         data = b'<html>bad gateway ' + TOKEN.encode() + b'</html>'
 
@@ -489,32 +486,44 @@ def test_tls_with_ca_path():
 
 
 def _params(**kwargs):
-    params = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url='https://api.vobiz.ai/api/v1', validate_certs=True,
-                  ca_path=None, timeout=10.0, retries=5, retry_max_wait=60.0, parallel=16)
+    params = dict(
+        auth_id=AUTH_ID,
+        auth_token=TOKEN,
+        api_url='https://api.vobiz.ai/api/v1',
+        validate_certs=True,
+        ca_path=None,
+        timeout=10.0,
+        retries=5,
+        retry_max_wait=60.0,
+        parallel=16,
+    )
     params.update(kwargs)
     return params
 
 
-@pytest.mark.parametrize('override, option', [
-    (dict(api_url='api.vobiz.ai/api/v1'), 'api_url'),
-    (dict(api_url='ftp://api.vobiz.ai/api/v1'), 'api_url'),
-    (dict(api_url='https://api.vobiz.ai/api/v1?x=1'), 'api_url'),
-    (dict(api_url='https://api.vobiz.ai/api/v1#top'), 'api_url'),
-    (dict(api_url='https://user:pw@api.vobiz.ai/api/v1'), 'api_url'),
-    (dict(api_url='https:///api/v1'), 'api_url'),
-    (dict(parallel=0), 'parallel'),
-    (dict(parallel=65), 'parallel'),
-    (dict(retries=-1), 'retries'),
-    (dict(retries=21), 'retries'),
-    (dict(timeout=0), 'timeout'),
-    (dict(timeout=float('nan')), 'timeout'),
-    (dict(retry_max_wait=-1), 'retry_max_wait'),
-    (dict(auth_id=''), 'auth_id'),
-    (dict(auth_token=''), 'auth_token'),
-    (dict(auth_token=TOKEN + '\n'), 'auth_token'),
-    (dict(auth_token=u'tok☎en'), 'auth_token'),
-    (dict(ca_path='/nonexistent/ca.pem'), 'ca_path'),
-])
+@pytest.mark.parametrize(
+    'override, option',
+    [
+        (dict(api_url='api.vobiz.ai/api/v1'), 'api_url'),
+        (dict(api_url='ftp://api.vobiz.ai/api/v1'), 'api_url'),
+        (dict(api_url='https://api.vobiz.ai/api/v1?x=1'), 'api_url'),
+        (dict(api_url='https://api.vobiz.ai/api/v1#top'), 'api_url'),
+        (dict(api_url='https://user:pw@api.vobiz.ai/api/v1'), 'api_url'),
+        (dict(api_url='https:///api/v1'), 'api_url'),
+        (dict(parallel=0), 'parallel'),
+        (dict(parallel=65), 'parallel'),
+        (dict(retries=-1), 'retries'),
+        (dict(retries=21), 'retries'),
+        (dict(timeout=0), 'timeout'),
+        (dict(timeout=float('nan')), 'timeout'),
+        (dict(retry_max_wait=-1), 'retry_max_wait'),
+        (dict(auth_id=''), 'auth_id'),
+        (dict(auth_token=''), 'auth_token'),
+        (dict(auth_token=TOKEN + '\n'), 'auth_token'),
+        (dict(auth_token='tok☎en'), 'auth_token'),
+        (dict(ca_path='/nonexistent/ca.pem'), 'ca_path'),
+    ],
+)
 def test_bad_connection_params_name_the_option(override, option):
     with pytest.raises(VobizInputError) as info:
         validate_connection_params(_params(**override))
@@ -550,7 +559,7 @@ def test_normalize_name_list():
     assert normalize_name_list('Smith, John', 'name') == ['Smith, John']
     assert normalize_name_list(['a', 'b', 'a'], 'name') == ['a', 'b']
     assert normalize_name_list(None, 'name') is None
-    for bad in ('', [], [''], [1], 5, {'a': 1}, ['ok', None], [u'\udc80']):
+    for bad in ('', [], [''], [1], 5, {'a': 1}, ['ok', None], ['\udc80']):
         with pytest.raises(VobizInputError) as info:
             normalize_name_list(bad, 'match')
         assert info.value.option == 'match' and 'match' in str(info.value)
@@ -579,13 +588,13 @@ def test_audit_log_appends_one_line_per_record(tmp_path):
     with open(path, 'w') as handle:
         handle.write('{"earlier": true}\n')
     with AuditLog(path, AUTH_ID, check_mode=True) as audit:
-        audit.record(u'Ünï\ncode', 'hung_up', 204)
+        audit.record('Ünï\ncode', 'hung_up', 204)
         audit.record('b', 'failed', 503, message='HTTP 503')
     with open(path) as handle:
         lines = handle.read().splitlines()
     assert len(lines) == 3 and json.loads(lines[0]) == {'earlier': True}
     first = json.loads(lines[1])
-    assert first['name'] == u'Ünï\ncode' and first['outcome'] == 'hung_up' and first['status'] == 204
+    assert first['name'] == 'Ünï\ncode' and first['outcome'] == 'hung_up' and first['status'] == 204
     assert first['check_mode'] is True and first['auth_id'] == AUTH_ID and first['time'].endswith('Z')
     assert json.loads(lines[2])['message'] == 'HTTP 503'
 
@@ -632,15 +641,14 @@ def test_run_concurrently_one_bad_item_fails_alone(emulator):
 
 
 def test_run_concurrently_name_that_cannot_be_encoded_fails_alone(emulator):
-    names = ['a1', 'a2', u'\ud800x', 'a3', 'a4']
+    names = ['a1', 'a2', '\ud800x', 'a3', 'a4']
     for name in names:
         emulator.add_conference(name)
     client = make_client(emulator, parallel=1)
-    results = client.run_concurrently(
-        client.hangup, names, on_error=lambda name, error: _answers.Outcome(name, 'failed', message=error.message))
+    results = client.run_concurrently(client.hangup, names, on_error=lambda name, error: _answers.Outcome(name, 'failed', message=error.message))
     assert [o.outcome for o in results] == ['hung_up', 'hung_up', 'failed', 'hung_up', 'hung_up']
-    assert results[2].name == u'\ud800x' and results[2].message == 'cannot be sent: the name is not valid Unicode'
-    assert emulator.live_names() == [u'\ud800x']
+    assert results[2].name == '\ud800x' and results[2].message == 'cannot be sent: the name is not valid Unicode'
+    assert emulator.live_names() == ['\ud800x']
     assert len(emulator.requests()) == 4
 
 
@@ -684,9 +692,12 @@ def test_interrupt_records_in_flight_as_unknown_then_their_answers(emulator):
             client.interrupt('SIGTERM')
 
     with pytest.raises(_errors.VobizInterrupted) as info:
-        client.run_concurrently(client.hangup, names, on_result=on_result,
-                                on_error=lambda name, error: _answers.Outcome(
-                                    name, 'unknown' if error.interrupted else 'failed', message=error.message))
+        client.run_concurrently(
+            client.hangup,
+            names,
+            on_result=on_result,
+            on_error=lambda name, error: _answers.Outcome(name, 'unknown' if error.interrupted else 'failed', message=error.message),
+        )
     error = info.value
     assert error.signal_name == 'SIGTERM' and str(error).startswith('Interrupted by SIGTERM')
     unknown = [name for name, outcome in delivered if outcome == 'unknown']
@@ -730,6 +741,7 @@ def test_interrupt_grace_ends_and_the_outcome_stays_unknown(emulator, monkeypatc
 
 def test_interrupt_guard_turns_a_signal_into_an_interrupt(emulator):
     import signal
+
     client = make_client(emulator)
     before = signal.getsignal(signal.SIGTERM)
     with _batch.InterruptGuard(client) as guard:
@@ -792,10 +804,11 @@ def _faulty_writer(fail_on, mode):
         if len(calls) == fail_on:
             if mode == 'fail':
                 raise OSError(28, 'No space left on device')
-            return os.write(fd, data[:len(data) // 2])
+            return os.write(fd, data[: len(data) // 2])
         if len(calls) == fail_on + 1 and mode == 'short-and-newline-fails' and data == b'\n':
             raise OSError(28, 'No space left on device')
         return os.write(fd, data)
+
     return write
 
 
@@ -879,25 +892,28 @@ def test_non_vobiz_404_on_the_right_prefix_is_an_unknown_route(emulator, rule):
     assert_unknown_route(info, client.api_url)
 
 
-@pytest.mark.parametrize('status, body, kind', [
-    (404, None, 'not_found'),
-    (404, {'error': 'conference not found'}, 'not_found'),
-    (404, {'api_id': 'x', 'error': 'conference not found'}, 'not_found'),
-    (404, {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'm', 'details': None}, 'requestId': 'r'}, 'not_found'),
-    (404, {'message': 'Not Found'}, 'unknown_route'),
-    (404, {'error': 'x', 'message': 'Not Found'}, 'unknown_route'),
-    (404, {'error': ''}, 'unknown_route'),
-    (404, ['odd'], 'unknown_route'),
-    (204, None, 'success'),
-    (200, {}, 'success'),
-    (202, {'message': 'kicked', 'member_id': ['10']}, 'success'),
-    (200, {'error': None, 'message': 'ok'}, 'success'),
-    (200, {'error': 'failed'}, 'error'),
-    (202, {'status': 'error', 'error': {'message': 'x'}}, 'error'),
-    (200, {'status': 'error'}, 'error'),
-    (200, ['a'], 'error'),
-    (503, {'error': 'x'}, 'error'),
-])
+@pytest.mark.parametrize(
+    'status, body, kind',
+    [
+        (404, None, 'not_found'),
+        (404, {'error': 'conference not found'}, 'not_found'),
+        (404, {'api_id': 'x', 'error': 'conference not found'}, 'not_found'),
+        (404, {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'm', 'details': None}, 'requestId': 'r'}, 'not_found'),
+        (404, {'message': 'Not Found'}, 'unknown_route'),
+        (404, {'error': 'x', 'message': 'Not Found'}, 'unknown_route'),
+        (404, {'error': ''}, 'unknown_route'),
+        (404, ['odd'], 'unknown_route'),
+        (204, None, 'success'),
+        (200, {}, 'success'),
+        (202, {'message': 'kicked', 'member_id': ['10']}, 'success'),
+        (200, {'error': None, 'message': 'ok'}, 'success'),
+        (200, {'error': 'failed'}, 'error'),
+        (202, {'status': 'error', 'error': {'message': 'x'}}, 'error'),
+        (200, {'status': 'error'}, 'error'),
+        (200, ['a'], 'error'),
+        (503, {'error': 'x'}, 'error'),
+    ],
+)
 def test_classify_answer(status, body, kind):
     assert _answers.classify_answer(status, body) == kind
 
@@ -908,13 +924,17 @@ def test_classify_answer_non_json_and_unreadable_bodies(status):
     assert _answers.classify_answer(status, None, problem='too large') == 'error'
 
 
-@pytest.mark.parametrize('rule', [
-    {'kind': 'error_body'},
-    {'kind': 'error_body', 'status': 202},
-    {'kind': 'html', 'status': 200},
-    {'kind': 'huge_body', 'size': 50 * 1024 * 1024},
-    {'kind': 'huge_body', 'size': 5 * 1024 * 1024, 'declare_length': False},
-], ids=['200-error', '202-error', '200-html', 'huge-declared', 'huge-streamed'])
+@pytest.mark.parametrize(
+    'rule',
+    [
+        {'kind': 'error_body'},
+        {'kind': 'error_body', 'status': 202},
+        {'kind': 'html', 'status': 200},
+        {'kind': 'huge_body', 'size': 50 * 1024 * 1024},
+        {'kind': 'huge_body', 'size': 5 * 1024 * 1024, 'declare_length': False},
+    ],
+    ids=['200-error', '202-error', '200-html', 'huge-declared', 'huge-streamed'],
+)
 def test_a_2xx_that_is_not_a_success_is_a_failure_with_the_outcome_unknown(emulator, rule):
     emulator.add_conference('room')
     emulator.configure(faults=[dict(rule, method='DELETE', first_n=1)])
@@ -971,7 +991,7 @@ ECHO_TOKEN = 'Tk/"x\\y-0123456789abcdef-QRSTUV'
 
 
 def token_pieces(token=ECHO_TOKEN):
-    return [token[i:i + 6] for i in range(len(token) - 5)]
+    return [token[i : i + 6] for i in range(len(token) - 5)]
 
 
 def assert_no_token_piece(*texts):
@@ -997,10 +1017,9 @@ def test_an_echoed_token_never_leaves_the_client(shape, status):
 
 def test_redact_covers_every_form_of_the_token():
     client = VobizClient(AUTH_ID, ECHO_TOKEN, api_url='http://127.0.0.1:9/api/v1')
-    for form in (ECHO_TOKEN, quote(ECHO_TOKEN, safe=''), json.dumps(ECHO_TOKEN)[1:-1],
-                 json.dumps(ECHO_TOKEN)[1:-1].replace('/', '\\/')):
+    for form in (ECHO_TOKEN, quote(ECHO_TOKEN, safe=''), json.dumps(ECHO_TOKEN)[1:-1], json.dumps(ECHO_TOKEN)[1:-1].replace('/', '\\/')):
         assert client.redactor.redact('a ' + form + ' b') == 'a ******** b'
-    half = ECHO_TOKEN[:len(ECHO_TOKEN) // 2]
+    half = ECHO_TOKEN[: len(ECHO_TOKEN) // 2]
     assert half not in client.redactor.outgoing('cut: ' + half)
 
 
@@ -1020,14 +1039,17 @@ def test_sanitize_text_escapes_every_control_character():
     assert cleaned.startswith('a\\x00') and cleaned.endswith('é☎ z') and '\\n' in cleaned and '\\t' in cleaned
 
 
-@pytest.mark.parametrize('exclude, live, protected, warned', [
-    # equal to the name protects it; as a glob it also matches room1 (protecting more errs on the safe side)
-    (['room[1]'], ['room[1]', 'room1', 'room2'], ['room[1]', 'room1'], False),
-    (['Caf\u00e9'], ['Cafe\u0301', 'Cafe'], ['Cafe\u0301'], True),
-    (['room\u200b1'], ['room1', 'room2'], ['room1'], True),
-    (['\ufeffroom*'], ['room1', 'other'], ['room1'], True),
-    (['room*'], ['room1', 'other'], ['room1'], False),
-])
+@pytest.mark.parametrize(
+    'exclude, live, protected, warned',
+    [
+        # equal to the name protects it; as a glob it also matches room1 (protecting more errs on the safe side)
+        (['room[1]'], ['room[1]', 'room1', 'room2'], ['room[1]', 'room1'], False),
+        (['Caf\u00e9'], ['Cafe\u0301', 'Cafe'], ['Cafe\u0301'], True),
+        (['room\u200b1'], ['room1', 'room2'], ['room1'], True),
+        (['\ufeffroom*'], ['room1', 'other'], ['room1'], True),
+        (['room*'], ['room1', 'other'], ['room1'], False),
+    ],
+)
 def test_exclude_protects_what_it_names(exclude, live, protected, warned):
     selection = Selection(match=['*'], exclude=exclude)
     targets, excluded, dummy = selection.resolve(live)
@@ -1045,18 +1067,24 @@ def test_name_targeting_stays_exact():
 def _urlopen_errors():
     """What urllib3's ``urlopen`` raises (no urllib3 retries), and how the client must read each one."""
     import ssl
+
     from urllib3 import exceptions as low
+
     refused = low.NewConnectionError(None, 'Failed to establish a new connection: [Errno 111] Connection refused')
     cert = low.SSLError(ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))
     return [
         # (error, reason starts with, maybe sent, retryable, fatal)
         (low.MaxRetryError(None, '/x/', refused), 'connection failed', False, True, False),
         (low.MaxRetryError(None, '/x/', low.ConnectTimeoutError(None, 'connect timed out')), 'connect timeout', False, True, False),
-        (low.MaxRetryError(None, '/x/', low.ProxyError('Unable to connect to proxy', OSError('refused'))), 'proxy error',
-         False, True, False),
+        (low.MaxRetryError(None, '/x/', low.ProxyError('Unable to connect to proxy', OSError('refused'))), 'proxy error', False, True, False),
         (low.MaxRetryError(None, '/x/', cert), 'TLS certificate verification failed', False, False, True),
-        (low.ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')),
-         'connection lost before the reply', True, True, False),
+        (
+            low.ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')),
+            'connection lost before the reply',
+            True,
+            True,
+            False,
+        ),
         (ConnectionResetError(104, 'Connection reset by peer'), 'connection lost before the reply', True, True, False),
         (low.ReadTimeoutError(None, '/x/', 'Read timed out.'), 'no reply within', True, True, False),
     ]

@@ -9,14 +9,10 @@
 Each test fails when one mistake is made in the client (the mistake is named in the docstring).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import datetime
 import threading
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizAuthError
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
@@ -89,6 +85,7 @@ def test_delete_answered_400_is_sent_once(scripted):
 @pytest.mark.parametrize('status', [301, 302, 303, 307, 308])
 def test_redirect_is_not_followed(scripted, status):
     """Defect: redirects followed. A 3xx to another path is reported as a failure, and nothing else is sent."""
+
     def answer(entry):
         if entry['path'].endswith('/Elsewhere/'):
             return 204, {}, b''

@@ -13,9 +13,6 @@ environments is requests' default ``Accept-Encoding`` (it lists ``br``/``zstd`` 
 decoders are installed): the golden file holds a placeholder for it, filled in from requests.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import base64
 import json
 import os
@@ -24,7 +21,6 @@ import threading
 
 import pytest
 import requests
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 
 GOLDEN = os.path.join(os.path.dirname(__file__), 'fixtures', 'wire_golden.json')
@@ -35,11 +31,13 @@ ACCEPT_ENCODING_PLACEHOLDER = b'<requests.utils.DEFAULT_ACCEPT_ENCODING>'
 ANSWER = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
 NOT_FOUND_BODY = b'{"error": "conference not found"}'  # the API's own 404, not the gateway's
 # What the server answers to a request for the room named "set-cookie": later requests carry the cookie.
-COOKIE_ANSWER = (b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nSet-Cookie: lb=node7; Path=/\r\n'
-                 b'Content-Length: %d\r\n\r\n%s' % (len(NOT_FOUND_BODY), NOT_FOUND_BODY))
+COOKIE_ANSWER = b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nSet-Cookie: lb=node7; Path=/\r\nContent-Length: %d\r\n\r\n%s' % (
+    len(NOT_FOUND_BODY),
+    NOT_FOUND_BODY,
+)
 
 
-class RecordingServer(object):
+class RecordingServer:
     """Accepts loopback connections and records each request's raw bytes (head and body)."""
 
     def __init__(self):
@@ -92,6 +90,7 @@ class RecordingServer(object):
 def open_wire(monkeypatch):
     """(client, server): the client's connections to vobiz.test:8080 all reach the recording server."""
     import urllib3.util.connection
+
     server = RecordingServer()
     real_create_connection = urllib3.util.connection.create_connection
 
@@ -127,8 +126,18 @@ def send_each_kind(client):
     client.retrieve('set-cookie')
     client.hangup('room three')
     client.retrieve('room four')
-    return ['hangup', 'list', 'retrieve', 'member_speak_post', 'member_hangup_delete', 'hangup_all', 'member_mute_post',
-            'retrieve_setting_a_cookie', 'hangup_with_cookie', 'retrieve_with_cookie']
+    return [
+        'hangup',
+        'list',
+        'retrieve',
+        'member_speak_post',
+        'member_hangup_delete',
+        'hangup_all',
+        'member_mute_post',
+        'retrieve_setting_a_cookie',
+        'hangup_with_cookie',
+        'retrieve_with_cookie',
+    ]
 
 
 def captured(client, server):
@@ -162,6 +171,7 @@ if __name__ == '__main__':  # pragma: no cover
     # Regenerate the golden file (only from a client whose wire format is known good):
     # python -m ansible_collections.vobiz.voice.tests.unit.plugins.module_utils.test_wire_format
     import _pytest.monkeypatch
+
     patcher = _pytest.monkeypatch.MonkeyPatch()
     capture_client, capture_server = open_wire(patcher)
     header = b'\r\nAccept-Encoding: %s\r\n' % requests.utils.DEFAULT_ACCEPT_ENCODING.encode('ascii')

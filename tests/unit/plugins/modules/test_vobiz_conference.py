@@ -6,14 +6,10 @@
 
 """Unit tests of vobiz_conference: the module runs in-process and talks HTTP to the emulator."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import json
 import os
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import patch_module_args, run_module
@@ -320,9 +316,19 @@ def test_names_are_exact_bystanders_survive(emulator):
 
 def test_every_tricky_name_raw_path(emulator):
     tricky = {
-        'My Conf Room': 'My%20Conf%20Room', u'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
-        'a/b': 'a%2Fb', '?x': '%3Fx', '#frag': '%23frag', '100%': '100%25', 'a;b': 'a%3Bb', 'a+b': 'a%2Bb',
-        'a,b': 'a%2Cb', '.': '%2E', '..': '%2E%2E', '...': '%2E%2E%2E', '%2E%2E': '%252E%252E',
+        'My Conf Room': 'My%20Conf%20Room',
+        'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
+        'a/b': 'a%2Fb',
+        '?x': '%3Fx',
+        '#frag': '%23frag',
+        '100%': '100%25',
+        'a;b': 'a%3Bb',
+        'a+b': 'a%2Bb',
+        'a,b': 'a%2Cb',
+        '.': '%2E',
+        '..': '%2E%2E',
+        '...': '%2E%2E%2E',
+        '%2E%2E': '%252E%252E',
     }
     for name in tricky:
         emulator.add_conference(name)
@@ -343,12 +349,15 @@ def test_duplicate_names_are_sent_once(emulator):
 # --- retries and faults -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('kind, first_n, expect_sleep', [
-    ('429_retry_after', 1, 3),
-    ('429', 1, None),
-    ('503', 2, None),
-    ('drop', 1, None),
-])
+@pytest.mark.parametrize(
+    'kind, first_n, expect_sleep',
+    [
+        ('429_retry_after', 1, 3),
+        ('429', 1, None),
+        ('503', 2, None),
+        ('drop', 1, None),
+    ],
+)
 def test_faults_are_retried_with_one_warning(emulator, no_real_backoff, kind, first_n, expect_sleep):
     emulator.add_conference('r')
     emulator.add_conference('s')
@@ -391,7 +400,8 @@ def test_partial_failure(emulator, tmp_path):
     with open(audit) as handle:
         lines = [json.loads(line) for line in handle]
     assert sorted((line['name'], line['outcome']) for line in lines) == sorted(
-        [(n, 'hung_up') for n in good] + [(n, 'failed') for n in bad] + [('gone', 'already_absent')])
+        [(n, 'hung_up') for n in good] + [(n, 'failed') for n in bad] + [('gone', 'already_absent')]
+    )
     assert emulator.live_names() == bad
 
 
@@ -465,7 +475,10 @@ def test_audit_log_lines(emulator, tmp_path):
     assert TOKEN not in text
     lines = [json.loads(line) for line in text.splitlines()]
     assert sorted((line['name'], line['outcome'], line['status'], line['check_mode']) for line in lines) == [
-        ('gone', 'already_absent', 404, False), ('r', 'hung_up', 204, False), ('r', 'would_be_absent', 404, True)]
+        ('gone', 'already_absent', 404, False),
+        ('r', 'hung_up', 204, False),
+        ('r', 'would_be_absent', 404, True),
+    ]
     for line in lines:
         assert line['auth_id'] == AUTH_ID and line['time'].endswith('Z') and 'T' in line['time']
         assert 'change_id' not in line and 'reason' not in line
@@ -477,13 +490,11 @@ def test_audit_log_lines(emulator, tmp_path):
 def test_audit_log_change_id_and_reason_on_every_line(emulator, tmp_path):
     audit = tmp_path / 'audit.jsonl'
     emulator.add_conference('r')
-    failed, result = run(emulator, name=['r', 'gone'], audit_log=str(audit), change_id='CHG-1234',
-                         reason='Quarterly maintenance')
+    failed, result = run(emulator, name=['r', 'gone'], audit_log=str(audit), change_id='CHG-1234', reason='Quarterly maintenance')
     assert not failed and len(result['run_id']) == 32
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert len(lines) == 2
-    assert all((line['change_id'], line['reason'], line['run_id']) == ('CHG-1234', 'Quarterly maintenance', result['run_id'])
-               for line in lines)
+    assert all((line['change_id'], line['reason'], line['run_id']) == ('CHG-1234', 'Quarterly maintenance', result['run_id']) for line in lines)
 
 
 def test_check_mode_audit_says_what_would_happen(emulator, tmp_path):
@@ -494,25 +505,27 @@ def test_check_mode_audit_says_what_would_happen(emulator, tmp_path):
     run(emulator, check_mode=True, name=['live'], audit_log=str(audit))
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [(line['name'], line['outcome'], line.get('uncertain')) for line in lines] == [
-        ('live', 'would_hang_up', None), ('gone', 'would_be_absent', None), ('live', 'would_hang_up', True)]
+        ('live', 'would_hang_up', None),
+        ('gone', 'would_be_absent', None),
+        ('live', 'would_hang_up', True),
+    ]
     assert all(line['check_mode'] is True and line['outcome'] != 'hung_up' for line in lines)
     assert emulator.live_names() == ['live']
 
 
 def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
     audit = tmp_path / 'audit.jsonl'
-    names = ['a1', 'a2', u'\ud800x', 'a3', 'a4']
+    names = ['a1', 'a2', '\ud800x', 'a3', 'a4']
     for name in names:
         emulator.add_conference(name)
     failed, result = run(emulator, match='[!b]*', parallel=1, audit_log=str(audit))  # '*' alone is refused
     assert failed
     assert result['hung_up'] == ['a1', 'a2', 'a3', 'a4']
-    assert result['failures'] == [dict(name=u'\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
+    assert result['failures'] == [dict(name='\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
     assert "'\\ud800x' (cannot be sent: the name is not valid Unicode)" in result['msg']
-    assert emulator.live_names() == [u'\ud800x']
+    assert emulator.live_names() == ['\ud800x']
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert sorted((line['name'], line['outcome']) for line in lines) == sorted(
-        [(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [(u'\ud800x', 'failed')])
+    assert sorted((line['name'], line['outcome']) for line in lines) == sorted([(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\ud800x', 'failed')])
 
 
 def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
@@ -566,6 +579,7 @@ def test_audit_log_symlink_is_refused_before_any_request(emulator, tmp_path):
 def test_signal_interrupts_the_batch_and_loses_nothing(emulator, tmp_path):
     import signal
     import threading
+
     names = ['s%03d' % i for i in range(120)]
     for name in names:
         emulator.add_conference(name)
@@ -621,30 +635,33 @@ def test_audit_log_for_all(emulator, tmp_path):
 # --- bad input ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('args, option', [
-    (dict(), 'name'),
-    (dict(exclude='x'), 'name'),
-    (dict(all=True, name='x'), 'all'),
-    (dict(all=True, match='x'), 'all'),
-    (dict(all=True, exclude='x'), 'all'),
-    (dict(name=''), 'name'),
-    (dict(name=[]), 'name'),
-    (dict(name=['ok', '']), 'name'),
-    (dict(name=['ok', 5]), 'name'),
-    (dict(name=5), 'name'),
-    (dict(name={'a': 1}), 'name'),
-    (dict(match=['']), 'match'),
-    (dict(name='x', exclude=[None]), 'exclude'),
-    (dict(name='x', api_url='127.0.0.1/api/v1'), 'api_url'),
-    (dict(name='x', api_url='http://127.0.0.1/api/v1?debug=1'), 'api_url'),
-    (dict(name='x', parallel=0), 'parallel'),
-    (dict(name='x', parallel=65), 'parallel'),
-    (dict(name='x', retries=-1), 'retries'),
-    (dict(name='x', retries=21), 'retries'),
-    (dict(name='x', timeout=0), 'timeout'),
-    (dict(name='x', audit_log='/nonexistent-dir/x/audit.jsonl'), 'audit_log'),
-    (dict(name='x', state='present'), 'state'),
-])
+@pytest.mark.parametrize(
+    'args, option',
+    [
+        (dict(), 'name'),
+        (dict(exclude='x'), 'name'),
+        (dict(all=True, name='x'), 'all'),
+        (dict(all=True, match='x'), 'all'),
+        (dict(all=True, exclude='x'), 'all'),
+        (dict(name=''), 'name'),
+        (dict(name=[]), 'name'),
+        (dict(name=['ok', '']), 'name'),
+        (dict(name=['ok', 5]), 'name'),
+        (dict(name=5), 'name'),
+        (dict(name={'a': 1}), 'name'),
+        (dict(match=['']), 'match'),
+        (dict(name='x', exclude=[None]), 'exclude'),
+        (dict(name='x', api_url='127.0.0.1/api/v1'), 'api_url'),
+        (dict(name='x', api_url='http://127.0.0.1/api/v1?debug=1'), 'api_url'),
+        (dict(name='x', parallel=0), 'parallel'),
+        (dict(name='x', parallel=65), 'parallel'),
+        (dict(name='x', retries=-1), 'retries'),
+        (dict(name='x', retries=21), 'retries'),
+        (dict(name='x', timeout=0), 'timeout'),
+        (dict(name='x', audit_log='/nonexistent-dir/x/audit.jsonl'), 'audit_log'),
+        (dict(name='x', state='present'), 'state'),
+    ],
+)
 def test_bad_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']
@@ -706,8 +723,9 @@ def test_bulk_names_share_the_keep_alive_pool(emulator):
 # --- answers that are not what they seem (issue 13) ------------------------------------------------------------
 
 
-@pytest.mark.parametrize('rule', [{'kind': 'error_body'}, {'kind': 'html', 'status': 200}, {'kind': 'error_body', 'status': 202}],
-                         ids=['200-error', '200-html', '202-error'])
+@pytest.mark.parametrize(
+    'rule', [{'kind': 'error_body'}, {'kind': 'html', 'status': 200}, {'kind': 'error_body', 'status': 202}], ids=['200-error', '200-html', '202-error']
+)
 def test_2xx_error_answer_is_a_failure_never_hung_up(emulator, tmp_path, rule):
     emulator.add_conference('Board Room')
     emulator.configure(faults=[dict(rule, method='DELETE')])
@@ -750,5 +768,4 @@ def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_
     assert not failed and result['hung_up'] == ['room2']
     assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
     assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
-    assert [w for w in result['warnings'] if 'normalisation' in w] == [
-        _selection.normalized_exclude_warning('Cafe\u0301')]
+    assert [w for w in result['warnings'] if 'normalisation' in w] == [_selection.normalized_exclude_warning('Cafe\u0301')]

@@ -6,13 +6,9 @@
 
 """Unit tests of vobiz_conference_announce: the module runs in-process and talks HTTP to the emulator."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import json
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_announce
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
@@ -61,8 +57,7 @@ def test_speak_to_all_members(emulator):
     assert RESULT_KEYS <= set(result)
     assert result['announced'] == ['Board Room'] and result['absent'] == [] and result['failures'] == []
     log = emulator.requests()
-    assert [(e['method'], e['raw_path'], e['status']) for e in log] == [
-        ('POST', PREFIX + 'Board%20Room/Member/all/Speak/', 202)]
+    assert [(e['method'], e['raw_path'], e['status']) for e in log] == [('POST', PREFIX + 'Board%20Room/Member/all/Speak/', 202)]
     assert log[0]['body'] == {'text': TEXT, 'voice': 'WOMAN', 'language': 'en-US'}
     spoken = emulator.announcements('Board Room')
     assert [(a['action'], a['text'], sorted(a['member_id'])) for a in spoken] == [('speak', TEXT, ['1', '2'])]
@@ -222,8 +217,11 @@ def test_partial_failure_keeps_results(emulator, tmp_path, waits):
     with open(audit) as handle:
         lines = [json.loads(line) for line in handle]
     assert sorted((line['name'], line['outcome'], line['action'], line['route']) for line in lines) == [
-        ('bad-1', 'failed', 'announce', 'Speak'), ('gone', 'absent', 'announce', 'Speak'),
-        ('ok-1', 'announced', 'announce', 'Speak'), ('ok-2', 'announced', 'announce', 'Speak')]
+        ('bad-1', 'failed', 'announce', 'Speak'),
+        ('gone', 'absent', 'announce', 'Speak'),
+        ('ok-1', 'announced', 'announce', 'Speak'),
+        ('ok-2', 'announced', 'announce', 'Speak'),
+    ]
     assert TOKEN not in open(audit).read()
 
 
@@ -272,28 +270,31 @@ def test_bulk_rooms_concurrently(emulator):
 # --- bad input -----------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('args, option', [
-    (dict(name='r'), 'text'),
-    (dict(name='r', text=TEXT, url='https://x.example/a.mp3'), 'url'),
-    (dict(name='r', url='http://x.example/a.mp3'), 'url'),
-    (dict(name='r', url='https://'), 'url'),
-    (dict(name='r', url='ftp://x.example/a.mp3'), 'url'),
-    (dict(name='r', url='https://[::1/a.mp3'), 'url'),
-    (dict(name='r', url='https://x.example/a b.mp3'), 'url'),
-    (dict(name='r', text='x' * 1001), 'text'),
-    (dict(name='r', text='   '), 'text'),
-    (dict(name='r', text=TEXT, language=''), 'language'),
-    (dict(name='r', text=TEXT, voice='CHILD'), 'voice'),
-    (dict(name='r', text=TEXT, wait=-1), 'wait'),
-    (dict(name='r', text=TEXT, wait=3601), 'wait'),
-    (dict(name='r', text=TEXT, member=[]), 'member'),
-    (dict(name='r', text=TEXT, member=['all', '10']), 'member'),
-    (dict(name='r', text=TEXT, member=['10', '']), 'member'),
-    (dict(text=TEXT), 'name'),
-    (dict(exclude='x', text=TEXT), 'name'),
-    (dict(name='', text=TEXT), 'name'),
-    (dict(name='r', text=TEXT, audit_log='/nonexistent-dir/x/audit.jsonl'), 'audit_log'),
-])
+@pytest.mark.parametrize(
+    'args, option',
+    [
+        (dict(name='r'), 'text'),
+        (dict(name='r', text=TEXT, url='https://x.example/a.mp3'), 'url'),
+        (dict(name='r', url='http://x.example/a.mp3'), 'url'),
+        (dict(name='r', url='https://'), 'url'),
+        (dict(name='r', url='ftp://x.example/a.mp3'), 'url'),
+        (dict(name='r', url='https://[::1/a.mp3'), 'url'),
+        (dict(name='r', url='https://x.example/a b.mp3'), 'url'),
+        (dict(name='r', text='x' * 1001), 'text'),
+        (dict(name='r', text='   '), 'text'),
+        (dict(name='r', text=TEXT, language=''), 'language'),
+        (dict(name='r', text=TEXT, voice='CHILD'), 'voice'),
+        (dict(name='r', text=TEXT, wait=-1), 'wait'),
+        (dict(name='r', text=TEXT, wait=3601), 'wait'),
+        (dict(name='r', text=TEXT, member=[]), 'member'),
+        (dict(name='r', text=TEXT, member=['all', '10']), 'member'),
+        (dict(name='r', text=TEXT, member=['10', '']), 'member'),
+        (dict(text=TEXT), 'name'),
+        (dict(exclude='x', text=TEXT), 'name'),
+        (dict(name='', text=TEXT), 'name'),
+        (dict(name='r', text=TEXT, audit_log='/nonexistent-dir/x/audit.jsonl'), 'audit_log'),
+    ],
+)
 def test_bad_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']
@@ -303,15 +304,19 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
 def test_audit_log_check_mode_and_run_id(emulator, tmp_path):
     audit = tmp_path / 'announce.jsonl'
     emulator.add_conference('live')
-    dummy, check = run(emulator, check_mode=True, name=['live', 'gone'], text=TEXT, parallel=1, audit_log=str(audit),
-                       change_id='CHG-7', reason='warn before the hang-up')
+    dummy, check = run(
+        emulator, check_mode=True, name=['live', 'gone'], text=TEXT, parallel=1, audit_log=str(audit), change_id='CHG-7', reason='warn before the hang-up'
+    )
     emulator.configure(retrieve_lies=True)
     run(emulator, check_mode=True, name=['live'], text=TEXT, audit_log=str(audit))
     dummy, real = run(emulator, name=['live'], text=TEXT, audit_log=str(audit))
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [(line['name'], line['outcome'], line.get('uncertain'), line['check_mode']) for line in lines] == [
-        ('live', 'would_announce', None, True), ('gone', 'would_be_absent', None, True),
-        ('live', 'would_announce', True, True), ('live', 'announced', None, False)]
+        ('live', 'would_announce', None, True),
+        ('gone', 'would_be_absent', None, True),
+        ('live', 'would_announce', True, True),
+        ('live', 'announced', None, False),
+    ]
     assert [line.get('change_id') for line in lines] == ['CHG-7', 'CHG-7', None, None]
     assert lines[0]['reason'] == 'warn before the hang-up'
     assert lines[0]['run_id'] == lines[1]['run_id'] == check['run_id'] and lines[3]['run_id'] == real['run_id']
@@ -319,11 +324,11 @@ def test_audit_log_check_mode_and_run_id(emulator, tmp_path):
 
 
 def test_name_that_cannot_be_encoded_fails_alone(emulator):
-    for name in ('a', u'\ud800b', 'c'):
+    for name in ('a', '\ud800b', 'c'):
         emulator.add_conference(name)
     failed, result = run(emulator, match='*', text=TEXT, parallel=1)
     assert failed and result['announced'] == ['a', 'c']
-    assert result['failures'] == [dict(name=u'\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
+    assert result['failures'] == [dict(name='\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
 
 
 # --- answers that are not what they seem (issue 13) ------------------------------------------------------------

@@ -6,18 +6,14 @@
 
 """Guards of vobiz_conference that a single planted defect would break (the defect is named in each docstring)."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import json
 from urllib.parse import quote
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'
@@ -59,8 +55,7 @@ def test_check_mode_audit_line_keeps_uncertain(emulator, tmp_path):
         emulator.add_conference(name)
     emulator.configure(faults=[{'kind': '503', 'match': 'unreadable'}])
     audit = tmp_path / 'audit.jsonl'
-    failed, result = run(emulator.api_url, check_mode=True, name=['live', 'unreadable', 'gone'], retries=1,
-                         audit_log=str(audit))
+    failed, result = run(emulator.api_url, check_mode=True, name=['live', 'unreadable', 'gone'], retries=1, audit_log=str(audit))
     assert not failed and result['uncertain'] == ['unreadable']
     lines = {line['name']: line for line in read_lines(audit)}
     assert {name: (line['outcome'], line['check_mode'], line.get('uncertain')) for name, line in lines.items()} == {

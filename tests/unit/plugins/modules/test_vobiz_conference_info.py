@@ -6,13 +6,9 @@
 
 """Unit tests of vobiz_conference_info: the module runs in-process and talks HTTP to the emulator."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import json
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
@@ -115,13 +111,14 @@ def test_string_is_one_name_commas_included(emulator):
 
 
 def test_tricky_names(emulator):
-    names = ['a/b', '..', '100%', u'Ünïcødé ☎', '?x']
+    names = ['a/b', '..', '100%', 'Ünïcødé ☎', '?x']
     for name in names:
         emulator.add_conference(name)
     failed, result = run(emulator, name=names)
     assert not failed and result['names'] == names
     assert sorted(e['raw_path'] for e in emulator.requests()) == sorted(
-        PREFIX + p + '/' for p in ['a%2Fb', '%2E%2E', '100%25', '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E', '%3Fx'])
+        PREFIX + p + '/' for p in ['a%2Fb', '%2E%2E', '100%25', '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E', '%3Fx']
+    )
 
 
 # --- match ---------------------------------------------------------------------------------------------------
@@ -186,14 +183,17 @@ def test_list_failure_fails(emulator):
     assert failed and '500' in result['msg'] and result['names'] == []
 
 
-@pytest.mark.parametrize('args, option', [
-    (dict(name=''), 'name'),
-    (dict(name=[]), 'name'),
-    (dict(name=['ok', 5]), 'name'),
-    (dict(name={'a': 1}), 'name'),
-    (dict(match=['']), 'match'),
-    (dict(name='x', parallel=0), 'parallel'),
-])
+@pytest.mark.parametrize(
+    'args, option',
+    [
+        (dict(name=''), 'name'),
+        (dict(name=[]), 'name'),
+        (dict(name=['ok', 5]), 'name'),
+        (dict(name={'a': 1}), 'name'),
+        (dict(match=['']), 'match'),
+        (dict(name='x', parallel=0), 'parallel'),
+    ],
+)
 def test_bad_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']
@@ -204,21 +204,30 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
 
 
 def test_normalize_conference_odd_values():
-    conference = _answers.normalize_conference({
-        'conference_name': 'r', 'conference_run_time': 'n/a', 'conference_member_count': None, 'api_id': 'x',
-        'members': [{'member_id': 7, 'muted': 'true', 'deaf': 'maybe', 'join_time': '12'}, 'junk'],
-    })
-    assert conference == {'conference_name': 'r', 'conference_run_time': None, 'conference_member_count': 1,
-                          'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}]}
+    conference = _answers.normalize_conference(
+        {
+            'conference_name': 'r',
+            'conference_run_time': 'n/a',
+            'conference_member_count': None,
+            'api_id': 'x',
+            'members': [{'member_id': 7, 'muted': 'true', 'deaf': 'maybe', 'join_time': '12'}, 'junk'],
+        }
+    )
+    assert conference == {
+        'conference_name': 'r',
+        'conference_run_time': None,
+        'conference_member_count': 1,
+        'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}],
+    }
     assert _answers.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
 
 
 def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):
-    for name in ('a', u'\ud800b', 'c'):
+    for name in ('a', '\ud800b', 'c'):
         emulator.add_conference(name)
     failed, result = run(emulator, match='*', parallel=1)
     assert not failed
-    assert result['names'] == ['a', 'c'] and result['unreadable'] == [u'\ud800b']
+    assert result['names'] == ['a', 'c'] and result['unreadable'] == ['\ud800b']
     assert any('cannot be sent: the name is not valid Unicode' in w for w in result['warnings'])
     assert len(emulator.requests()) == 3  # the list and two retrievals
 

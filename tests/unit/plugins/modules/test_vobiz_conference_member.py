@@ -6,13 +6,9 @@
 
 """Unit tests of vobiz_conference_member: the module runs in-process and talks HTTP to the emulator."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import json
 
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_member
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
@@ -310,17 +306,20 @@ def test_403_during_actions_stops(emulator):
 # --- bad input -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('args, option', [
-    (dict(member_id=[], state='muted'), 'member_id'),
-    (dict(member_id=[''], state='muted'), 'member_id'),
-    (dict(member_id='10,,15', state='muted'), 'member_id'),
-    (dict(member_id=['all', '10'], state='muted'), 'member_id'),
-    (dict(member_id='10', state='loud'), 'state'),
-    (dict(member_id='10'), 'state'),
-    (dict(state='muted'), 'member_id'),
-    (dict(member_id='10', state='muted', conference=''), 'conference'),
-    (dict(member_id='10', state='muted', timeout=0), 'timeout'),
-])
+@pytest.mark.parametrize(
+    'args, option',
+    [
+        (dict(member_id=[], state='muted'), 'member_id'),
+        (dict(member_id=[''], state='muted'), 'member_id'),
+        (dict(member_id='10,,15', state='muted'), 'member_id'),
+        (dict(member_id=['all', '10'], state='muted'), 'member_id'),
+        (dict(member_id='10', state='loud'), 'state'),
+        (dict(member_id='10'), 'state'),
+        (dict(state='muted'), 'member_id'),
+        (dict(member_id='10', state='muted', conference=''), 'conference'),
+        (dict(member_id='10', state='muted', timeout=0), 'timeout'),
+    ],
+)
 def test_bad_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']
@@ -340,12 +339,13 @@ def test_tricky_conference_name(emulator):
 def test_audit_log_one_line_per_member(emulator, tmp_path):
     audit = tmp_path / 'members.jsonl'
     room(emulator)
-    failed, result = run(emulator, member_id=['10', '99'], state='muted', audit_log=str(audit),
-                         change_id='INC-977', reason='noisy line')
+    failed, result = run(emulator, member_id=['10', '99'], state='muted', audit_log=str(audit), change_id='INC-977', reason='noisy line')
     assert failed and result['members'] == ['10'] and [f['member_id'] for f in result['failures']] == ['99']
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert sorted((line['member_id'], line['outcome'], line['status'], line.get('message')) for line in lines) == [
-        ('10', 'acted', 202, None), ('99', 'failed', None, 'member not found')]
+        ('10', 'acted', 202, None),
+        ('99', 'failed', None, 'member not found'),
+    ]
     for line in lines:
         assert (line['action'], line['name'], line['state'], line['check_mode']) == ('member', ROOM, 'muted', False)
         assert (line['run_id'], line['change_id'], line['reason']) == (result['run_id'], 'INC-977', 'noisy line')
@@ -363,8 +363,11 @@ def test_audit_log_check_mode_says_what_would_happen(emulator, tmp_path):
     run(emulator, check_mode=True, member_id='all', state='kicked', audit_log=str(audit))
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [(line['name'], line['member_id'], line['outcome'], line.get('uncertain')) for line in lines] == [
-        (ROOM, '10', 'would_act', None), ('other', '10', 'would_be_already', None),
-        ('gone', 'all', 'would_be_absent', None), (ROOM, 'all', 'would_act', True)]
+        (ROOM, '10', 'would_act', None),
+        ('other', '10', 'would_be_already', None),
+        ('gone', 'all', 'would_be_absent', None),
+        (ROOM, 'all', 'would_act', True),
+    ]
     assert writes(emulator) == []
 
 
@@ -382,9 +385,11 @@ def test_audit_log_all_is_one_line_for_one_request(emulator, tmp_path):
 
 def lying_retrieve(monkeypatch, count='2'):
     """The retrieve answers a live room with ``conference_member_count`` 2 but no members listed."""
+
     def retrieve(self, name):
         conference = dict(conference_name=name, conference_run_time='30', conference_member_count=count, members=[])
         return _answers.Retrieved(name, _answers.STATE_PRESENT, 200, conference=conference)
+
     monkeypatch.setattr(_client.VobizClient, 'retrieve', retrieve)
 
 

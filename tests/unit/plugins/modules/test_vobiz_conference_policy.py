@@ -6,11 +6,7 @@
 
 """Unit tests of vobiz_conference's scheduled policy selectors against the emulator."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import pytest
-
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
@@ -94,10 +90,13 @@ def test_a_lying_retrieve_selects_nothing(emulator):
     assert emulator.requests(method='DELETE') == []
 
 
-@pytest.mark.parametrize('args, option', [
-    (dict(running_longer_than='4 days'), 'running_longer_than'),
-    (dict(all=True, members_at_most=1), 'all'),
-])
+@pytest.mark.parametrize(
+    'args, option',
+    [
+        (dict(running_longer_than='4 days'), 'running_longer_than'),
+        (dict(all=True, members_at_most=1), 'all'),
+    ],
+)
 def test_bad_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']

@@ -6,9 +6,6 @@
 
 """Helpers for module unit tests: feed module args, catch exit_json/fail_json."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import contextlib
 import json
 from unittest.mock import patch
@@ -19,6 +16,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args
 except ImportError:  # ansible-core < 2.19
+
     @contextlib.contextmanager
     def patch_module_args(args=None):
         """Set the module args the way ansible-core < 2.19 reads them."""
@@ -31,7 +29,7 @@ class AnsibleExitJson(Exception):
     """Raised instead of exit_json; ``.result`` holds the module result."""
 
     def __init__(self, kwargs):
-        super(AnsibleExitJson, self).__init__('exit_json')
+        super().__init__('exit_json')
         self.result = kwargs
 
 
@@ -39,7 +37,7 @@ class AnsibleFailJson(Exception):
     """Raised instead of fail_json; ``.result`` holds the module result."""
 
     def __init__(self, kwargs):
-        super(AnsibleFailJson, self).__init__(kwargs.get('msg', 'fail_json'))
+        super().__init__(kwargs.get('msg', 'fail_json'))
         self.result = kwargs
 
 
@@ -72,10 +70,9 @@ def run_module(main, args, check_mode=False, diff=False):
         args['_ansible_check_mode'] = True
     if diff:
         args['_ansible_diff'] = True
-    with patch_module_args(args), \
-            patch.object(basic.AnsibleModule, 'exit_json', _exit_json), \
-            patch.object(basic.AnsibleModule, 'fail_json', _fail_json), \
-            patch.object(basic.AnsibleModule, 'warn', _collect_warn):
+    with patch_module_args(args), patch.object(basic.AnsibleModule, 'exit_json', _exit_json), patch.object(
+        basic.AnsibleModule, 'fail_json', _fail_json
+    ), patch.object(basic.AnsibleModule, 'warn', _collect_warn):
         try:
             main()
         except AnsibleExitJson as exc:

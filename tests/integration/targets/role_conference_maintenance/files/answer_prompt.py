@@ -33,7 +33,7 @@ def read_available(fd, timeout):
 
 def main():
     log_url, prompt_end, answer = sys.argv[1:4]
-    command = sys.argv[sys.argv.index('--') + 1:]
+    command = sys.argv[sys.argv.index('--') + 1 :]
     pid, fd = pty.fork()
     if pid == 0:
         os.execvp(command[0], command)
@@ -60,8 +60,7 @@ def main():
                 os.write(fd, answer.encode() + b'\r')
                 time.sleep(1)
     status = os.waitpid(pid, 0)[1]
-    print(json.dumps(dict(rc=os.waitstatus_to_exitcode(status), at_prompt=at_prompt,
-                          transcript=transcript.decode('utf-8', 'replace'))))
+    print(json.dumps(dict(rc=os.waitstatus_to_exitcode(status), at_prompt=at_prompt, transcript=transcript.decode('utf-8', 'replace'))))
 
 
 if __name__ == '__main__':

@@ -10,9 +10,6 @@ Every HTTP send raises an error the collection does not expect, so that the modu
 traceback: the crash output must not hold the token either.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import urllib3.connectionpool
 
 

@@ -6,7 +6,4 @@
 
 """A stand-in for requests that cannot be imported: the module must fail with the import traceback, and no token."""
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 raise ImportError('injected by the token_hygiene test: requests cannot be imported')
