@@ -13,6 +13,7 @@ import math
 import os
 
 from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._urls import DEFAULT_API_URL, validate_api_url
 

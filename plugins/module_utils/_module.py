@@ -16,6 +16,7 @@ the audit log, runs under an ``InterruptGuard``, and exits with the client's war
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
     CHECK_MODE_OUTCOMES,
     AuditLog,

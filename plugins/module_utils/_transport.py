@@ -20,6 +20,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizError
 from ansible_collections.vobiz.voice.plugins.module_utils._urls import encode_segment
 

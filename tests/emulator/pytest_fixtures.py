@@ -11,6 +11,7 @@ factory of further started emulators (keyword arguments as ``Emulator``), all st
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 EMULATOR_AUTH_ID = 'MA_TEST'

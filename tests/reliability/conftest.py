@@ -24,6 +24,7 @@ import tempfile
 import threading
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 
 # pytest finds fixtures by their names in a conftest module, so importing them is how they are shared.

@@ -15,6 +15,7 @@ import json
 import time
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.reliability.helpers import MODULES, TOKEN, conn
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 

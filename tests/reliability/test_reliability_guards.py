@@ -13,6 +13,7 @@ through the proxy is what the recording proxy logged; what was done is what the 
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import RecordingProxy
 from ansible_collections.vobiz.voice.tests.reliability.helpers import run
 

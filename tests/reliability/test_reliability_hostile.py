@@ -16,6 +16,7 @@ import json
 import time
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     read_audit,

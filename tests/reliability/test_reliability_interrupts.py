@@ -31,6 +31,7 @@ import uuid
 
 import pytest
 from ansible.executor.task_queue_manager import TaskQueueManager
+
 from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, read_audit, subprocess_env
 
 ROOMS = ['intr-%03d' % i for i in range(200)]

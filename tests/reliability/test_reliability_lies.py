@@ -13,6 +13,7 @@ and says it is uncertain, for every room it could not read.
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.reliability.helpers import describe_faults, fault_counts, run, timed
 
 LIES = dict(list_lies=True, retrieve_lies=True)

@@ -17,9 +17,10 @@ import re
 import time
 import urllib.parse
 
-from ansible_collections.vobiz.voice.tests.reliability.helpers import PREFIX, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from ansible_collections.vobiz.voice.tests.reliability.helpers import PREFIX, run
 
 SPECIALS = [
     '/',

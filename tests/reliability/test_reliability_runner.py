@@ -32,6 +32,7 @@ import sys
 import time
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
 
 pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (requirements-dev.txt lists it)')

@@ -19,6 +19,7 @@ import socket
 import threading
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
     MODULES,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from ansible_collections.vobiz.voice.tests.reliability.helpers import TOKEN, run, timed
 
 pytest.importorskip('trustme')

@@ -10,6 +10,9 @@ import urllib.parse
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import (
     CALLBACK_DEFAULTS,
     DEFAULT_SWITCHES,
@@ -17,8 +20,6 @@ from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import (
     normalize_switch,
     parse_api_path,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 MEMBER_KEYS = {'member_id', 'muted', 'deaf', 'from', 'to', 'caller_name', 'direction', 'call_uuid', 'join_time'}
 CONFERENCE_KEYS = {'conference_name', 'conference_run_time', 'conference_member_count', 'members'}

@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 import requests
+
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 

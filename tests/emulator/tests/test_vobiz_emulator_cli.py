@@ -12,6 +12,7 @@ import time
 
 import pytest
 import requests
+
 from ansible_collections.vobiz.voice.tests.emulator import vobiz_emulator
 
 SCRIPT = vobiz_emulator.launch.PACKAGE_DIR  # the package directory runs as a script

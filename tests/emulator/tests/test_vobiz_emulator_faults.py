@@ -12,6 +12,7 @@ import time
 
 import pytest
 import requests
+
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 

@@ -18,6 +18,7 @@ import threading
 
 import pytest
 import requests
+
 from ansible_collections.vobiz.voice.extensions.eda.plugins.event_source import conference_callbacks as source
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 

@@ -9,6 +9,7 @@
 import threading
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _pacing
 from ansible_collections.vobiz.voice.plugins.module_utils._connection import validate_connection_params
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError

@@ -7,6 +7,7 @@
 """Unit tests of the scheduled policy helpers (_policy): durations and the verdict per retrieved room."""
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, parse_duration

@@ -13,6 +13,9 @@ import threading
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _batch, _errors, _redaction, _transport, _urls
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import extract_error_message, is_conference_gone
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import AuditLog
@@ -35,8 +38,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._urls import (
     validate_api_url,
 )
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 AUTH_ID = 'MA_TEST'
 TOKEN = 'unit-test-token-9f8e7d'

@@ -13,6 +13,7 @@ import datetime
 import threading
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizAuthError
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer

@@ -21,6 +21,7 @@ import threading
 
 import pytest
 import requests
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 
 GOLDEN = os.path.join(os.path.dirname(__file__), 'fixtures', 'wire_golden.json')

@@ -10,6 +10,7 @@ import json
 import os
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import patch_module_args, run_module

@@ -9,6 +9,7 @@
 import json
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_announce
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module

@@ -10,6 +10,7 @@ import json
 from urllib.parse import quote
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer

@@ -7,6 +7,7 @@
 """Unit tests of vobiz_conference's scheduled policy selectors against the emulator."""
 
 import pytest
+
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
