@@ -446,6 +446,8 @@ def nox_env(leg: Leg) -> dict[str, str]:
     env['NO_COLOR'] = '1'
     # antsibull-nox in CI mode: plain output, and formatters check instead of rewriting (the copy would hide it).
     env['CI'] = 'true'
+    # ruff's formatter check would leave .ruff_cache/ in the copy, where extra-checks reads every file.
+    env['RUFF_NO_CACHE'] = 'true'
     return env
 
 
