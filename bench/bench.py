@@ -237,22 +237,41 @@ def server_rate(log: list, latency_s: float) -> float | None:
 # ---------------------------------------------------------------------------------------------
 # the emulator's own ceiling, with plain clients
 
-# Threads, each with one keep-alive connection, writing the request and reading the answer by hand:
-# about 0.05 ms of CPU per request, so the emulator (about 0.35 ms per request) is what it measures.
-RAW_CLIENT = r"""
-import socket, sys, threading
+# The frame both plain clients share: argv, the names on stdin, the shared queue of names, the "go" line, the
+# count of answers other than 204 on stdout. Each client adds its own worker().
+_CLIENT_HEAD = r"""
+import sys, threading
 port, auth_id, token, conc = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 names = sys.stdin.readline().split()
 it = iter(names)
 lock = threading.Lock()
 bad = []
+def next_name():
+    with lock:
+        return next(it, None)
+"""
+_CLIENT_TAIL = r"""
+threads = [threading.Thread(target=worker) for _ in range(conc)]
+sys.stdin.readline()          # go
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+sys.stdout.write('%d\n' % len(bad))
+"""
+
+# Threads, each with one keep-alive connection, writing the request and reading the answer by hand:
+# about 0.05 ms of CPU per request, so the emulator (about 0.35 ms per request) is what it measures.
+RAW_CLIENT = (
+    _CLIENT_HEAD
+    + r"""
+import socket
 def worker():
     conn = socket.create_connection(('127.0.0.1', port))
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     reader = conn.makefile('rb')
     while True:
-        with lock:
-            name = next(it, None)
+        name = next_name()
         if name is None:
             conn.close()
             return
@@ -270,42 +289,28 @@ def worker():
         reader.read(length)
         if status != 204:
             bad.append(status)
-threads = [threading.Thread(target=worker) for _ in range(conc)]
-sys.stdin.readline()          # go
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-sys.stdout.write('%d\n' % len(bad))
 """
+    + _CLIENT_TAIL
+)
 
 # Threads, each with its own requests.Session: what a Python client built on requests can drive.
-REQUESTS_CLIENT = r"""
-import sys, threading, requests
-port, auth_id, token, conc = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-names = sys.stdin.readline().split()
-it = iter(names)
-lock = threading.Lock()
-bad = []
+REQUESTS_CLIENT = (
+    _CLIENT_HEAD
+    + r"""
+import requests
 def worker():
     session = requests.Session()
     session.headers.update({'X-Auth-ID': auth_id, 'X-Auth-Token': token})
     while True:
-        with lock:
-            name = next(it, None)
+        name = next_name()
         if name is None:
             return
         status = session.delete('http://127.0.0.1:%d/api/v1/Account/%s/Conference/%s/' % (port, auth_id, name)).status_code
         if status != 204:
             bad.append(status)
-threads = [threading.Thread(target=worker) for _ in range(conc)]
-sys.stdin.readline()          # go
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-sys.stdout.write('%d\n' % len(bad))
 """
+    + _CLIENT_TAIL
+)
 
 
 def drive(emulator: Emulator, code: str, processes: int, threads: int, n: int) -> dict:
@@ -584,11 +589,14 @@ class Bench:
         rooms = room_names(COUNT_N, 'count')
         playbook = self.runner.write('count', ours_tasks(None), {'rooms': rooms})
         result = {}
+
+        def play(label: str, check: bool = False) -> tuple:
+            """Run the playbook once; the task's result and the emulator's request log."""
+            return self.task(self.runner.run(playbook, emu, check=check), label), emu.log()
+
         # check mode, rooms live
         emu.prepare(rooms)
-        run = self.runner.run(playbook, emu, check=True)
-        task = self.task(run, 'check mode')
-        log = emu.log()
+        task, log = play('check mode', check=True)
         gets = [e for e in log if e['method'] == 'GET']
         per_name = {}
         for entry in gets:
@@ -604,9 +612,7 @@ class Bench:
         )
         # normal mode
         emu.control('DELETE', '/log')
-        run = self.runner.run(playbook, emu)
-        task = self.task(run, 'normal mode')
-        log = emu.log()
+        task, log = play('normal mode')
         result['normal'] = dict(
             requests=len(log),
             deletes=sum(1 for e in log if e['method'] == 'DELETE'),
@@ -617,9 +623,7 @@ class Bench:
         )
         # rerun: all already gone
         emu.control('DELETE', '/log')
-        run = self.runner.run(playbook, emu)
-        task = self.task(run, 'rerun')
-        log = emu.log()
+        task, log = play('rerun')
         result['rerun'] = dict(
             requests=len(log),
             requests_per_conference=len(log) / COUNT_N,
