@@ -669,22 +669,15 @@ def main() -> int:
             coll = copy_of(root)
             sync_collection(coll)
             leg_test = str(leg.bin / 'ansible-test')
-            gate.run(
-                f'units ({name})',
-                [leg_test, 'units', '--venv', '--python', leg.python_version, '--color', 'no'],
-                env=leg_env(leg, root),
-                cwd=coll,
-                timeout=900,
-                count='junit',
-            )
-            gate.run(
-                f'integration ({name})',
-                [leg_test, 'integration', '--venv', '--python', leg.python_version, '--color', 'no'],
-                env=leg_env(leg, root),
-                cwd=coll,
-                timeout=1200,
-                count='targets',
-            )
+            for command, timeout, count in (('units', 900, 'junit'), ('integration', 1200, 'targets')):
+                gate.run(
+                    f'{command} ({name})',
+                    [leg_test, command, '--venv', '--python', leg.python_version, '--color', 'no'],
+                    env=leg_env(leg, root),
+                    cwd=coll,
+                    timeout=timeout,
+                    count=count,
+                )
 
         return chain
 

@@ -69,21 +69,25 @@ def test_a_tarball_missing_from_the_context_is_named_in_the_requirements_file(tm
     assert f'{requirements}:{line}: collections/vobiz-voice.tar.gz is not in the build context' in capsys.readouterr().out
 
 
+def collection_with_meta(root, dependencies: str, present: str):
+    """A collection root whose meta/execution-environment.yml has these ``dependencies`` lines; of the files they
+    name, only ``present`` exists. Returns the meta file's path."""
+    (root / 'meta').mkdir()
+    meta = root / 'meta' / 'execution-environment.yml'
+    meta.write_text('---\nversion: 1\ndependencies:\n' + dependencies, encoding='utf-8')
+    (root / present).write_text('# present\n', encoding='utf-8')
+    return meta
+
+
 def test_a_bad_collection_ee_meta_file_fails_with_file_and_line(tmp_path):
-    (tmp_path / 'meta').mkdir()
-    meta = tmp_path / 'meta' / 'execution-environment.yml'
-    meta.write_text('---\nversion: 1\ndependencies:\n  python: requirements.txt\n  sytem: bindep.txt\n', encoding='utf-8')
-    (tmp_path / 'requirements.txt').write_text('requests\n', encoding='utf-8')
+    meta = collection_with_meta(tmp_path, '  python: requirements.txt\n  sytem: bindep.txt\n', 'requirements.txt')
     problems = check_ee.Problems()
     assert not check_ee.check_meta(tmp_path, problems)
     assert any(problem.startswith(f'{meta}:5: ') and 'sytem' in problem for problem in problems), problems
 
 
 def test_a_missing_requirements_file_of_the_collection_is_reported(tmp_path):
-    (tmp_path / 'meta').mkdir()
-    meta = tmp_path / 'meta' / 'execution-environment.yml'
-    meta.write_text('---\nversion: 1\ndependencies:\n  python: requirements.txt\n  system: bindep.txt\n', encoding='utf-8')
-    (tmp_path / 'bindep.txt').write_text('# nothing\n', encoding='utf-8')
+    meta = collection_with_meta(tmp_path, '  python: requirements.txt\n  system: bindep.txt\n', 'bindep.txt')
     problems = check_ee.Problems()
     check_ee.check_meta(tmp_path, problems)
     assert problems == [f'{meta}:4: dependencies.python: requirements.txt is not a file relative to the collection root'], problems
