@@ -127,24 +127,23 @@ def test_the_token_is_not_in_the_repr():
 # ----- registry
 
 
-def enter(name, member, first=False, uuid='U1'):
+def callback(action, name, member, uuid, flag, value):
+    """A conference callback's form fields; ``flag`` is the action's own true/false field."""
     return {
-        'ConferenceAction': 'enter',
+        'ConferenceAction': action,
         'ConferenceName': name,
         'ConferenceUUID': uuid,
         'ConferenceMemberID': member,
-        'ConferenceFirstMember': 'true' if first else 'false',
+        flag: 'true' if value else 'false',
     }
+
+
+def enter(name, member, first=False, uuid='U1'):
+    return callback('enter', name, member, uuid, 'ConferenceFirstMember', first)
 
 
 def leave(name, member, last=False, uuid='U1'):
-    return {
-        'ConferenceAction': 'exit',
-        'ConferenceName': name,
-        'ConferenceUUID': uuid,
-        'ConferenceMemberID': member,
-        'ConferenceLastMember': 'true' if last else 'false',
-    }
+    return callback('exit', name, member, uuid, 'ConferenceLastMember', last)
 
 
 def registry(clock, **kwargs):

@@ -6,6 +6,7 @@
 
 """Unit tests of vobiz_conference: the module runs in-process and talks HTTP to the emulator."""
 
+import functools
 import json
 import os
 
@@ -13,32 +14,20 @@ import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import patch_module_args, run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
+    AUTH_ID,
+    PREFIX,
+    TOKEN,
+    module_args,
+    patch_module_args,
+    run_against,
+    run_module,
+)
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-PREFIX = '/api/v1/Account/MA_TEST/Conference/'
 RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 'excluded', 'unmatched', 'msg'}
 
 
-@pytest.fixture(autouse=True)
-def no_real_backoff(monkeypatch):
-    """Record backoff delays instead of sleeping (the behaviour is still asserted)."""
-    sleeps = []
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
-    # The pacer's waits (all workers hold for a 429's Retry-After) are not backoff: tests/unit/plugins/module_utils/test_pacing.py
-    monkeypatch.setattr(_client.VobizClient, '_pace_wait', lambda self, seconds: None)
-    return sleeps
-
-
-def conn(emu, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url)
-    args.update(kwargs)
-    return args
-
-
-def run(emu, check_mode=False, diff=False, **kwargs):
-    return run_module(vobiz_conference.main, conn(emu, **kwargs), check_mode=check_mode, diff=diff)
+run = functools.partial(run_against, vobiz_conference.main)
 
 
 def methods(emu):
@@ -451,7 +440,7 @@ def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
     """The real exit_json (no_log masking and the invocation dump) never shows the token."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': '503', 'first_n': 1}])
-    with patch_module_args(dict(conn(emulator, name='r', _ansible_verbosity=4))):
+    with patch_module_args(dict(module_args(emulator, name='r', _ansible_verbosity=4))):
         with pytest.raises(SystemExit):
             vobiz_conference.main()
     out = capsys.readouterr().out

@@ -6,28 +6,17 @@
 
 """Unit tests of vobiz_conference_announce: the module runs in-process and talks HTTP to the emulator."""
 
+import functools
 import json
 
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_announce
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, TOKEN, run_against
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-PREFIX = '/api/v1/Account/MA_TEST/Conference/'
 RESULT_KEYS = {'changed', 'announced', 'already_absent', 'absent', 'failures', 'uncertain', 'excluded', 'msg'}
 TEXT = 'This conference ends in one minute.'
-
-
-@pytest.fixture(autouse=True)
-def no_real_backoff(monkeypatch):
-    sleeps = []
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
-    # The pacer's waits (all workers hold for a 429's Retry-After) are not backoff: tests/unit/plugins/module_utils/test_pacing.py
-    monkeypatch.setattr(_client.VobizClient, '_pace_wait', lambda self, seconds: None)
-    return sleeps
 
 
 @pytest.fixture(autouse=True)
@@ -38,10 +27,7 @@ def waits(monkeypatch):
     return calls
 
 
-def run(emu, check_mode=False, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url)
-    args.update(kwargs)
-    return run_module(vobiz_conference_announce.main, args, check_mode=check_mode)
+run = functools.partial(run_against, vobiz_conference_announce.main)
 
 
 def posts(emu):

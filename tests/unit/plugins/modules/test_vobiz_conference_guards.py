@@ -6,33 +6,17 @@
 
 """Guards of vobiz_conference that a single planted defect would break (the defect is named in each docstring)."""
 
+import functools
 import json
 from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_against
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-PREFIX = '/api/v1/Account/MA_TEST/Conference/'
-
-
-@pytest.fixture(autouse=True)
-def no_real_backoff(monkeypatch):
-    """Record backoff delays instead of sleeping."""
-    sleeps = []
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
-    return sleeps
-
-
-def run(api_url, check_mode=False, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=api_url)
-    args.update(kwargs)
-    return run_module(vobiz_conference.main, args, check_mode=check_mode)
+run = functools.partial(run_against, vobiz_conference.main)
 
 
 def read_lines(path):
@@ -43,7 +27,7 @@ def test_a_room_both_named_and_matched_gets_one_delete(emulator):
     """Defect: no de-duplication between ``name`` and ``match``. The room is hung up with exactly one DELETE."""
     for name in ['Board Room', 'Board Annex', 'Lobby']:
         emulator.add_conference(name)
-    failed, result = run(emulator.api_url, name=['Board Room', 'Lobby'], match='Board*')
+    failed, result = run(emulator, name=['Board Room', 'Lobby'], match='Board*')
     assert not failed, result['msg']
     assert sorted(result['hung_up']) == ['Board Annex', 'Board Room', 'Lobby']
     deletes = [e['conference'] for e in emulator.requests(method='DELETE')]
@@ -56,7 +40,7 @@ def test_check_mode_audit_line_keeps_uncertain(emulator, tmp_path):
         emulator.add_conference(name)
     emulator.configure(faults=[{'kind': '503', 'match': 'unreadable'}])
     audit = tmp_path / 'audit.jsonl'
-    failed, result = run(emulator.api_url, check_mode=True, name=['live', 'unreadable', 'gone'], retries=1, audit_log=str(audit))
+    failed, result = run(emulator, check_mode=True, name=['live', 'unreadable', 'gone'], retries=1, audit_log=str(audit))
     assert not failed and result['uncertain'] == ['unreadable']
     lines = {line['name']: line for line in read_lines(audit)}
     assert {name: (line['outcome'], line['check_mode'], line.get('uncertain')) for name, line in lines.items()} == {
@@ -80,7 +64,7 @@ def test_token_echoed_percent_encoded_is_redacted(tmp_path, status):
 
     audit = tmp_path / 'audit.jsonl'
     with ScriptedServer(answer) as server:
-        failed, result = run(server.api_url, auth_token=token, name=['Board Room'], retries=0, audit_log=str(audit))
+        failed, result = run(server, auth_token=token, name=['Board Room'], retries=0, audit_log=str(audit))
     assert [e['headers']['X-Auth-Token'] for e in server.log] == [token]
     assert failed and 'invalid token' in result['msg']
     outputs = json.dumps(result) + (audit.read_text() if audit.exists() else '')

@@ -6,31 +6,19 @@
 
 """Unit tests of vobiz_conference_info: the module runs in-process and talks HTTP to the emulator."""
 
+import functools
 import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
+from ansible_collections.vobiz.voice.plugins.module_utils import _answers
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, run_against
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-PREFIX = '/api/v1/Account/MA_TEST/Conference/'
 RESULT_KEYS = {'changed', 'names', 'conferences', 'already_absent', 'absent', 'unreadable'}
 
 
-@pytest.fixture(autouse=True)
-def no_real_backoff(monkeypatch):
-    sleeps = []
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
-    return sleeps
-
-
-def run(emu, check_mode=False, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url)
-    args.update(kwargs)
-    return run_module(vobiz_conference_info.main, args, check_mode=check_mode)
+run = functools.partial(run_against, vobiz_conference_info.main)
 
 
 def methods(emu):

@@ -6,16 +6,15 @@
 
 """Unit tests of vobiz_conference_member: the module runs in-process and talks HTTP to the emulator."""
 
+import functools
 import json
 
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_member
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import TOKEN, run_against
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
 ROOM = 'Board Room'
 MEMBERS = '/api/v1/Account/MA_TEST/Conference/Board%20Room/Member/'
 RESULT_KEYS = {'changed', 'members', 'already', 'conference_absent', 'uncertain', 'failures', 'msg'}
@@ -31,17 +30,7 @@ STATES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_real_backoff(monkeypatch):
-    sleeps = []
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: sleeps.append(seconds))
-    return sleeps
-
-
-def run(emu, check_mode=False, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, conference=ROOM)
-    args.update(kwargs)
-    return run_module(vobiz_conference_member.main, args, check_mode=check_mode)
+run = functools.partial(run_against, vobiz_conference_member.main, conference=ROOM)
 
 
 def writes(emu):

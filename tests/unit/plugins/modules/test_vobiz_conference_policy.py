@@ -6,25 +6,14 @@
 
 """Unit tests of vobiz_conference's scheduled policy selectors against the emulator."""
 
+import functools
+
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _client
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_against
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-
-
-@pytest.fixture(autouse=True)
-def no_real_backoff(monkeypatch):
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: None)
-
-
-def run(emu, check_mode=False, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, retries=1)
-    args.update(kwargs)
-    return run_module(vobiz_conference.main, args, check_mode=check_mode)
+run = functools.partial(run_against, vobiz_conference.main, retries=1)
 
 
 def rooms(emu):

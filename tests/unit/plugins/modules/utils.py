@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Helpers for module unit tests: feed module args, catch exit_json/fail_json."""
+"""Helpers for module unit tests: feed module args, catch exit_json/fail_json, run a module against the emulator."""
 
 import contextlib
 import json
@@ -12,6 +12,9 @@ from unittest.mock import patch
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.vobiz.voice.tests.emulator.pytest_fixtures import EMULATOR_AUTH_ID as AUTH_ID
+from ansible_collections.vobiz.voice.tests.emulator.pytest_fixtures import EMULATOR_AUTH_TOKEN as TOKEN
 
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args
@@ -80,3 +83,22 @@ def run_module(main, args, check_mode=False, diff=False):
         except AnsibleFailJson as exc:
             return True, exc.result
     raise AssertionError('the module returned without calling exit_json or fail_json')
+
+
+#: The conference path prefix of the test account (the emulator fixture's account).
+PREFIX = '/api/v1/Account/MA_TEST/Conference/'
+
+
+def module_args(server, **kwargs):
+    """The connection options for ``server`` (the emulator, or any stand-in with ``api_url``), plus ``kwargs``."""
+    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=server.api_url)
+    args.update(kwargs)
+    return args
+
+
+def run_against(main, server, check_mode=False, diff=False, **kwargs):
+    """Run a module's ``main()`` against ``server`` with the test account's connection; ``(failed, result)``.
+
+    A test file binds its module once: ``run = functools.partial(run_against, vobiz_conference.main)``.
+    """
+    return run_module(main, module_args(server, **kwargs), check_mode=check_mode, diff=diff)
