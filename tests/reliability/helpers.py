@@ -22,11 +22,15 @@ from ansible_collections.vobiz.voice.plugins.modules import (
     vobiz_conference_info,
     vobiz_conference_member,
 )
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-PREFIX = '/api/v1/Account/MA_TEST/Conference/'
+# The test account (AUTH_ID, TOKEN, PREFIX) is the unit tests' one; the suite's files import it from here.
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (  # noqa: F401  pylint: disable=unused-import
+    AUTH_ID,
+    PREFIX,
+    TOKEN,
+    module_args,
+    run_module,
+)
 
 MODULES = {
     'vobiz_conference': vobiz_conference.main,
@@ -44,16 +48,9 @@ LAUNCHER = (
 )
 
 
-def conn(emu, **kwargs):
-    """Connection options for an emulator, plus ``kwargs``."""
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url)
-    args.update(kwargs)
-    return args
-
-
 def run(module, emu, check_mode=False, diff=False, **kwargs):
     """Run a module in-process against ``emu``; return ``(failed, result)``."""
-    return run_module(MODULES[module], conn(emu, **kwargs), check_mode=check_mode, diff=diff)
+    return run_module(MODULES[module], module_args(emu, **kwargs), check_mode=check_mode, diff=diff)
 
 
 def timed(func, *args, **kwargs):

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.reliability.helpers import MODULES, TOKEN, conn
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+from ansible_collections.vobiz.voice.tests.reliability.helpers import MODULES, TOKEN
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import module_args, run_module
 
 MISSING = object()
 
@@ -143,7 +143,7 @@ OWN = {
 
 
 def arguments(emu, module, changes):
-    args = conn(emu, **BASE[module])
+    args = module_args(emu, **BASE[module])
     for key, value in changes.items():
         if value is MISSING:
             args.pop(key, None)

@@ -38,26 +38,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._urls import (
     validate_api_url,
 )
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
-
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-PREFIX = '/api/v1/Account/MA_TEST/Conference/'
-
-TRICKY = {
-    'My Conf Room': 'My%20Conf%20Room',
-    'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
-    'a/b': 'a%2Fb',
-    '?x': '%3Fx',
-    '#frag': '%23frag',
-    '100%': '100%25',
-    'a;b': 'a%3Bb',
-    'a+b': 'a%2Bb',
-    'a,b': 'a%2Cb',
-    '.': '%2E',
-    '..': '%2E%2E',
-    '...': '%2E%2E%2E',
-    '%2E%2E': '%252E%252E',
-}
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import AUTH_ID, PREFIX, TOKEN, TRICKY
 
 
 class Sleeps(list):

@@ -17,10 +17,8 @@ import pytest
 from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizAuthError
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import AUTH_ID, PREFIX, TOKEN
 
-AUTH_ID = 'MA_TEST'
-TOKEN = 'unit-test-token-9f8e7d'
-PREFIX = '/api/v1/Account/MA_TEST/Conference/'
 #: Guards the suite against a hang only (the tests never wait this long when the client is right).
 HANG_GUARD = 120
 

@@ -229,13 +229,6 @@ def test_rate_limit_is_retried(emulator, no_real_backoff):
     assert any('2 attempts' in w for w in result['warnings'])
 
 
-def test_401_stops_the_batch(emulator):
-    names = ['n%d' % i for i in range(20)]
-    failed, result = run(emulator, name=names, text=TEXT, auth_token='wrong-secret-token-123', parallel=1)
-    assert failed and 'Authentication failed' in result['msg'] and len(emulator.requests()) == 1
-    assert 'wrong-secret-token-123' not in json.dumps(result)
-
-
 def test_403_keeps_finished_results(emulator):
     for name in ['a', 'secret', 'b']:
         emulator.add_conference(name)

@@ -7,13 +7,12 @@
 """Unit tests of vobiz_conference_info: the module runs in-process and talks HTTP to the emulator."""
 
 import functools
-import json
 
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _answers
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, run_against
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, TRICKY, run_against
 
 RESULT_KEYS = {'changed', 'names', 'conferences', 'already_absent', 'absent', 'unreadable'}
 
@@ -105,9 +104,7 @@ def test_tricky_names(emulator):
         emulator.add_conference(name)
     failed, result = run(emulator, name=names)
     assert not failed and result['names'] == names
-    assert sorted(e['raw_path'] for e in emulator.requests()) == sorted(
-        PREFIX + p + '/' for p in ['a%2Fb', '%2E%2E', '100%25', '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E', '%3Fx']
-    )
+    assert sorted(e['raw_path'] for e in emulator.requests()) == sorted(PREFIX + TRICKY[name] + '/' for name in names)
 
 
 # --- match ---------------------------------------------------------------------------------------------------
@@ -157,13 +154,6 @@ def test_server_errors_after_retries_are_unreadable(emulator, no_real_backoff):
     failed, result = run(emulator, name='r', retries=2)
     assert not failed and result['unreadable'] == ['r'] and result['absent'] == []
     assert len(emulator.requests()) == 3 and len(no_real_backoff) == 2
-
-
-def test_401_fails_without_token(emulator):
-    failed, result = run(emulator, name=['a', 'b'], auth_token='wrong-secret-token-123', parallel=1)
-    assert failed and 'Authentication failed' in result['msg']
-    assert len(emulator.requests()) == 1
-    assert 'wrong-secret-token-123' not in json.dumps(result)
 
 
 def test_list_failure_fails(emulator):

@@ -88,6 +88,23 @@ def run_module(main, args, check_mode=False, diff=False):
 #: The conference path prefix of the test account (the emulator fixture's account).
 PREFIX = '/api/v1/Account/MA_TEST/Conference/'
 
+#: Conference names that a URL encoder easily gets wrong, and the one path segment each must become on the wire.
+TRICKY = {
+    'My Conf Room': 'My%20Conf%20Room',
+    'Ünïcødé ☎': '%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E2%98%8E',
+    'a/b': 'a%2Fb',
+    '?x': '%3Fx',
+    '#frag': '%23frag',
+    '100%': '100%25',
+    'a;b': 'a%3Bb',
+    'a+b': 'a%2Bb',
+    'a,b': 'a%2Cb',
+    '.': '%2E',
+    '..': '%2E%2E',
+    '...': '%2E%2E%2E',
+    '%2E%2E': '%252E%252E',
+}
+
 
 def module_args(server, **kwargs):
     """The connection options for ``server`` (the emulator, or any stand-in with ``api_url``), plus ``kwargs``."""
