@@ -4,9 +4,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Small loopback servers for answers the emulator does not give: a scripted HTTP server and a recording proxy.
+"""Small loopback servers for answers the emulator does not give: a scripted HTTP server, a recording proxy,
+and a bare TCP listener for tests that work below HTTP.
 
-Both log what reached them, so that tests assert on requests seen, never on time.
+They log what reached them, so that tests assert on requests seen, never on time.
 """
 
 from __future__ import annotations
@@ -181,3 +182,48 @@ class RecordingProxy(_Base):
     """A forward proxy (plain HTTP forwarded, HTTPS tunnelled by CONNECT); ``log`` holds ``method`` and ``target``."""
 
     handler = _ProxyHandler
+
+
+class RawListener:
+    """A bare TCP listener on 127.0.0.1; its accept thread hands each connection to ``on_connection``.
+
+    For the tests below HTTP (a server that never answers, one that records raw bytes). A subclass sets
+    ``backlog``, defines ``on_connection(connection)``, and calls ``start()`` once its own state is set.
+    """
+
+    backlog = 8
+
+    def __init__(self):
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind((HOST, 0))
+        self._listener.listen(self.backlog)
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, name=type(self).__name__, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _accept(self):
+        while True:
+            try:
+                connection, dummy = self._listener.accept()
+            except OSError:
+                return
+            self.on_connection(connection)
+
+    def on_connection(self, connection):
+        raise NotImplementedError
+
+    def close(self):
+        """Stop accepting (``shutdown`` wakes the blocked ``accept``)."""
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
+        self._thread.join(5)
+
+    @property
+    def api_url(self):
+        return 'http://{0}:{1}/api/v1'.format(HOST, self.port)

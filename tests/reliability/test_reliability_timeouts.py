@@ -15,53 +15,41 @@ the waits by an injected sleep (``sleeps`` fixture); run times only go to the fi
 from __future__ import annotations
 
 import json
-import socket
 import threading
 
 import pytest
 
+from ansible_collections.vobiz.voice.tests.emulator.stand_ins import RawListener
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
-    AUTH_ID,
     MODULES,
     TOKEN,
     run_module_process,
     timed,
 )
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import module_args, run_module
 
 TIMEOUT, RETRIES, RETRY_MAX_WAIT = 0.2, 2, 0.1
 BOUND = TIMEOUT * (RETRIES + 1) + RETRY_MAX_WAIT
 
 
-class SilentServer:
+class SilentServer(RawListener):
     """Accepts TCP connections on 127.0.0.1 and never answers (the kernel buffers what clients send)."""
 
+    backlog = 512
+
     def __init__(self):
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(('127.0.0.1', 0))
-        self._listener.listen(512)
-        self.port = self._listener.getsockname()[1]
+        super().__init__()
         self.accepted = 0
         self._connections = []
         self._lock = threading.Lock()
         self._accepted_changed = threading.Condition(self._lock)
-        self._thread = threading.Thread(target=self._serve, name='silent-server', daemon=True)
-        self._thread.start()
+        self.start()
 
-    @property
-    def api_url(self):
-        return 'http://127.0.0.1:{0}/api/v1'.format(self.port)
-
-    def _serve(self):
-        while True:
-            try:
-                connection, dummy = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-                self._connections.append(connection)
-                self._accepted_changed.notify_all()
+    def on_connection(self, connection):
+        with self._lock:
+            self.accepted += 1
+            self._connections.append(connection)
+            self._accepted_changed.notify_all()
 
     def accepted_when(self, expected, guard=30.0):
         """The connections accepted, once ``expected`` are (the kernel may hold the last ones briefly).
@@ -73,12 +61,7 @@ class SilentServer:
             return self.accepted
 
     def stop(self):
-        try:
-            self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._listener.close()
-        self._thread.join(5)
+        self.close()
         with self._lock:
             for connection in self._connections:
                 connection.close()
@@ -94,7 +77,7 @@ def silent():
 
 
 def call(server, module, check_mode=False, **kwargs):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=server.api_url, timeout=TIMEOUT, retries=RETRIES, retry_max_wait=RETRY_MAX_WAIT)
+    args = module_args(server, timeout=TIMEOUT, retries=RETRIES, retry_max_wait=RETRY_MAX_WAIT)
     args.update(kwargs)
     return timed(run_module, MODULES[module], args, check_mode=check_mode)
 
@@ -177,7 +160,7 @@ def test_every_module_fails_within_the_bound(silent, sleeps, module, args, reque
 
 
 def test_module_process_never_hangs(silent):
-    args = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=silent.api_url, name=['stuck-1'], timeout=TIMEOUT, retries=RETRIES, retry_max_wait=RETRY_MAX_WAIT)
+    args = module_args(silent, name=['stuck-1'], timeout=TIMEOUT, retries=RETRIES, retry_max_wait=RETRY_MAX_WAIT)
     # The subprocess timeout only guards the suite against a hang; what is checked is that the
     # process ended by itself, failed, and made exactly its attempts.
     proc = run_module_process('vobiz_conference', args, timeout=300)

@@ -45,14 +45,16 @@ def test_status_faults_answer_before_anything_happens(emulator, api, kind, statu
         assert retry_after is None
 
 
-def test_drop_closes_the_connection_without_doing_anything(emulator, api):
+@pytest.mark.parametrize('kind', ['drop', 'reset'])
+def test_closing_faults_close_the_connection_without_doing_anything(emulator, api, kind):
+    """``drop`` closes the connection, ``reset`` resets it; either way the room stays and the next request is served."""
     emulator.add_conference('Board Room')
-    emulator.configure(faults=[{'kind': 'drop', 'method': 'DELETE'}])
+    emulator.configure(faults=[{'kind': kind, 'method': 'DELETE'}])
     with pytest.raises(requests.ConnectionError):
         api.call('DELETE', 'Board Room')
     assert emulator.live_names() == ['Board Room']
     entry = emulator.requests()[-1]
-    assert (entry['action'], entry['status'], entry['fault']) == ('hangup', None, 'drop')
+    assert (entry['action'], entry['status'], entry['fault']) == ('hangup', None, kind)
     assert api.call('GET', 'Board Room').status_code == 200
 
 
@@ -518,15 +520,6 @@ def test_echo_token_puts_the_request_token_at_the_offset(emulator, api, shape):
         text = response.json()['error']
     token = api.headers['X-Auth-Token']
     assert text.index(token) == 7 and len(text) == 40
-
-
-def test_reset_closes_without_doing_anything(emulator, api):
-    emulator.add_conference('Board Room')
-    emulator.configure(faults=[{'kind': 'reset', 'method': 'DELETE'}])
-    with pytest.raises(requests.ConnectionError):
-        api.call('DELETE', 'Board Room')
-    assert emulator.live_names() == ['Board Room']
-    assert (emulator.requests()[-1]['fault'], emulator.requests()[-1]['status']) == ('reset', None)
 
 
 @pytest.mark.parametrize(

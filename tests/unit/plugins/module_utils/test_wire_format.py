@@ -16,13 +16,13 @@ decoders are installed): the golden file holds a placeholder for it, filled in f
 import base64
 import json
 import os
-import socket
 import threading
 
 import pytest
 import requests
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _client
+from ansible_collections.vobiz.voice.tests.emulator.stand_ins import RawListener
 
 GOLDEN = os.path.join(os.path.dirname(__file__), 'fixtures', 'wire_golden.json')
 API_URL = 'http://vobiz.test:8080/api/v1'
@@ -38,26 +38,17 @@ COOKIE_ANSWER = b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nSe
 )
 
 
-class RecordingServer:
+class RecordingServer(RawListener):
     """Accepts loopback connections and records each request's raw bytes (head and body)."""
 
     def __init__(self):
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(('127.0.0.1', 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
+        super().__init__()
         self.requests = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        self.start()
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _addr = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def on_connection(self, connection):
+        threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, conn):
         buffer = b''
@@ -83,9 +74,6 @@ class RecordingServer:
                     self.requests.append(head + b'\r\n\r\n' + rest[:length])
                 buffer = rest[length:]
                 conn.sendall(COOKIE_ANSWER if b'/Conference/set-cookie/ ' in head else ANSWER)
-
-    def close(self):
-        self.listener.close()
 
 
 def open_wire(monkeypatch):
