@@ -119,3 +119,40 @@ def run_against(main, server, check_mode=False, diff=False, **kwargs):
     A test file binds its module once: ``run = functools.partial(run_against, vobiz_conference.main)``.
     """
     return run_module(main, module_args(server, **kwargs), check_mode=check_mode, diff=diff)
+
+
+#: Bad values of the connection options, each with the option the error must name. They are the rules that
+#: ``validate_connection_params`` applies (tests/unit/plugins/module_utils/test_vobiz_client.py) and that every
+#: module applies before any request (reliability case 11, tests/reliability/test_reliability_bad_input.py).
+#: Each value already has its option's type, so both levels use the same rows.
+BAD_CONNECTION_VALUES = [
+    (dict(auth_id=''), 'auth_id'),
+    (dict(auth_id='MA TEST'), 'auth_id'),
+    (dict(auth_id='MA_TEST\n'), 'auth_id'),
+    (dict(auth_token=''), 'auth_token'),
+    (dict(auth_token='tok\r\nX-Injected: 1'), 'auth_token'),
+    (dict(auth_token=TOKEN + '\n'), 'auth_token'),
+    (dict(auth_token=' ' + TOKEN), 'auth_token'),
+    (dict(auth_token=TOKEN + '\u00e9'), 'auth_token'),
+    (dict(auth_token='tok\u260een'), 'auth_token'),
+    (dict(api_url=''), 'api_url'),
+    (dict(api_url='ftp://127.0.0.1/api/v1'), 'api_url'),
+    (dict(api_url='127.0.0.1:8080/api/v1'), 'api_url'),
+    (dict(api_url='https://user:s3cr3t@127.0.0.1/api/v1'), 'api_url'),
+    (dict(api_url='https://127.0.0.1/api/v1?x=1'), 'api_url'),
+    (dict(api_url='https://127.0.0.1/api/v1#frag'), 'api_url'),
+    (dict(api_url='https:///api/v1'), 'api_url'),
+    (dict(api_url='https://127.0.0.1:99999/api/v1'), 'api_url'),
+    (dict(api_url='https://127.0.0.1/api v1'), 'api_url'),
+    (dict(ca_path='/nonexistent/vobiz-ca.pem'), 'ca_path'),
+    (dict(timeout=0), 'timeout'),
+    (dict(timeout=-1), 'timeout'),
+    (dict(timeout=float('nan')), 'timeout'),
+    (dict(timeout=float('inf')), 'timeout'),
+    (dict(retries=-1), 'retries'),
+    (dict(retries=21), 'retries'),
+    (dict(retry_max_wait=-1), 'retry_max_wait'),
+    (dict(retry_max_wait=float('nan')), 'retry_max_wait'),
+    (dict(parallel=0), 'parallel'),
+    (dict(parallel=65), 'parallel'),
+]
