@@ -236,6 +236,11 @@ class Outcome:
         self.attempts = attempts
         self.ambiguous = ambiguous
 
+    @classmethod
+    def after_error(cls, name, error):
+        """The outcome of a conference the worker could not handle (``VobizItemError``: a name that cannot be sent, an interrupt)."""
+        return cls(name, OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED, message=error.message)
+
     def failure(self):
         """The entry for a module's ``failures`` list: ``{name, status, message}``."""
         return dict(name=self.name, status=self.status, message=self.message)
@@ -258,6 +263,11 @@ class Retrieved:
         self.conference = conference
         #: Why it is unreadable.
         self.reason = reason
+
+    @classmethod
+    def unreadable_after(cls, name, error):
+        """A conference the worker could not read (``VobizItemError``: a name that cannot be sent, an interrupt)."""
+        return cls(name, STATE_UNREADABLE, reason=error.message)
 
     @property
     def member_count(self):

@@ -353,11 +353,18 @@ class VobizClient:
         )
 
     def hangup_all(self):
-        """Hang up every live conference with one ``DELETE Conference/``; returns the ``ApiResponse``.
+        """Hang up every live conference with one ``DELETE Conference/``; returns an ``Outcome`` without a name.
 
-        Raises ``VobizRequestError`` if no answer came, ``VobizFatalError`` on 401/403.
+        ``hung_up`` for a success (``classify_answer``), else ``failed`` (also when no answer came: whether
+        any room was hung up is then unknown). Raises ``VobizFatalError`` on 401/403 and on a 404 from outside the API.
         """
-        return self.request('DELETE', ('Conference',), body={}, key=('all',), what='Hang-up of all conferences')
+        try:
+            response = self.request('DELETE', ('Conference',), body={}, key=('all',), what='Hang-up of all conferences')
+        except VobizRequestError as exc:
+            return Outcome(None, OUTCOME_FAILED, message=exc.message, attempts=exc.attempts, ambiguous=exc.ambiguous)
+        if not response.ok:
+            return Outcome(None, OUTCOME_FAILED, response.status, response.failure_text('whether any room was hung up is unknown'), response.attempts)
+        return Outcome(None, OUTCOME_HUNG_UP, response.status, attempts=response.attempts, ambiguous=response.ambiguous)
 
     def retrieve(self, name):
         """``GET Conference/{name}/`` -> ``Retrieved`` (present / absent / unreadable); never raises for HTTP trouble.

@@ -17,6 +17,7 @@ the audit log, runs under an ``InterruptGuard``, and exits with the client's war
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
     CHECK_MODE_OUTCOMES,
     AuditLog,
@@ -47,6 +48,10 @@ class VobizModule:
     required_one_of = ()
     #: The ``action`` of the module's audit lines; ``None`` for a module that changes nothing (no audit options).
     audit_action = None
+    #: How the message of a run with failures starts (see ``conclude``), e.g. ``'Could not hang up'``.
+    failure_head = None
+    #: Which result list each ``Outcome.outcome`` goes to (see ``add_outcome``); any other outcome is a failure.
+    outcome_keys = {}
 
     def __init__(self, module, client, audit=None, run_id=None):
         self.module = module
@@ -119,16 +124,42 @@ class VobizModule:
             self.module.fail_json(**result)
         self.module.exit_json(**result)
 
+    def conclude(self):
+        """The end of ``run``: fail when the result holds ``failures`` (the first ten named), else exit with the summary."""
+        failures = self.result.get('failures')
+        self.finish(failed_msg=failures_message(self.failure_head, failures) if failures else None)
+
+    def counted(self, head, labels, note=None):
+        """``summary`` of ``head`` and, for every ``(result key, label)``, how many entries the result holds there.
+
+        The items a stopped batch never started (``not_started``) are counted last.
+        """
+        return summary(head, [(len(self.result[key]), label) for key, label in labels] + [(self.not_started, 'not started')], note)
+
+    def add_outcome(self, outcome):
+        """Put one ``Outcome`` into the result list ``outcome_keys`` names for it, or else into ``failures``."""
+        if outcome is None:  # not run: the batch was stopped
+            return
+        key = self.outcome_keys.get(outcome.outcome)
+        if key is not None:
+            self.result[key].append(outcome.name)
+        else:
+            self.result['failures'].append(outcome.failure())
+
+    def guarded(self, func, *args):
+        """``func(*args)`` outside a batch; a fatal error, an interrupt or a request without answer ends the run."""
+        try:
+            return func(*args)
+        except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
+            self.finish(failed_msg=str(self.client.interrupted or exc))
+
     def live_names(self, consequence):
         """The live list (``GET Conference/``), warning when it is empty or unreadable; exits when it cannot be read.
 
         ``consequence`` says what an empty list means for this run (the live service has been seen
         listing no rooms while some were live).
         """
-        try:
-            live, readable = self.client.list_names()
-        except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
-            self.finish(failed_msg=str(self.client.interrupted or exc))
+        live, readable = self.guarded(self.client.list_names)
         if not live or not readable:
             self.warnings.append(list_warning('empty' if readable else 'unreadable', consequence))
         return live
@@ -164,6 +195,10 @@ class VobizModule:
             record(results)
         return results
 
+    def retrieve_all(self, names, record=None):
+        """``GET`` every named conference, concurrently: a ``Retrieved`` each; a name the worker could not handle is unreadable."""
+        return self.run_batch(self.client.retrieve, names, record, on_error=Retrieved.unreadable_after)
+
     def audit_line(self, name, outcome, status=None, **extra):
         """One audit line; in check mode the outcome is a prediction (``would_...``), never a claim that something was done."""
         if self.audit is None:
@@ -171,6 +206,10 @@ class VobizModule:
         if self.check_mode:
             outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)
         self.audit.record(name, outcome, status, **extra)
+
+
+#: The label of the requests that were in flight when the run was interrupted.
+INTERRUPTED_LABEL = 'interrupted in flight (outcome unknown)'
 
 
 def summary(head, counts, note=None):

@@ -17,6 +17,15 @@ from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizIn
 LIST_MAY_LIE_WARNING = 'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, so {consequence}'
 
 
+def selection_options(*names):
+    """The argument spec of the selector options ``names`` (of ``name``, ``match``, ``exclude``): each a string or a list.
+
+    ``type='raw'`` because a string is one entry, commas included (see ``normalize_name_list``);
+    the options are documented once, in the ``vobiz.voice.selection`` doc fragment.
+    """
+    return dict((name, dict(type='raw')) for name in names)
+
+
 def normalize_name_list(value, option):
     """Normalise a ``type='raw'`` option holding conference names or globs.
 
@@ -69,6 +78,11 @@ def normalize_member_ids(value, option):
 def matches_any(name, patterns):
     """Shell-style, case-sensitive glob match (``fnmatch.fnmatchcase``); ``/`` is an ordinary character."""
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns or ())
+
+
+def matches_any_name(pattern, names):
+    """Does the glob ``pattern`` match any of ``names``?"""
+    return any(fnmatch.fnmatchcase(name, pattern) for name in names or ())
 
 
 #: Characters that do not show: zero-width space, non-joiner, joiner, word joiner, byte order mark.
@@ -178,6 +192,10 @@ class Selection:
         if all_option and match:
             refuse_match_everything(match, all_option)
         return cls(names, match, exclude, all_conferences)
+
+    def unmatched(self, live_names):
+        """The ``match`` globs that matched none of ``live_names``."""
+        return [pattern for pattern in self.match if not matches_any_name(pattern, live_names)]
 
     @property
     def needs_list(self):

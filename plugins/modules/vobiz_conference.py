@@ -273,29 +273,27 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_UNKNOWN,
     STATE_ABSENT,
     STATE_PRESENT,
-    STATE_UNREADABLE,
     Outcome,
-    Retrieved,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, failures_message, summary
+from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, matches_any
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
 
 class ConferenceHangup(VobizModule):
     """Hangs up the selected conferences (or predicts it in check mode): one DELETE each, or one for ``all``."""
 
     options = dict(
-        name=dict(type='raw'),
-        match=dict(type='raw'),
-        exclude=dict(type='raw'),
+        selection_options('name', 'match', 'exclude'),
+        # Not in mutually_exclusive but checked by Selection.from_params: an explicit all=false would count as set there.
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
         running_longer_than=dict(type='raw'),
         members_at_most=dict(type='int'),
     )
     audit_action = 'hang_up'
+    failure_head = 'Could not hang up'
+    outcome_keys = {OUTCOME_HUNG_UP: 'hung_up', OUTCOME_ALREADY_ABSENT: 'already_absent', OUTCOME_UNKNOWN: 'interrupted'}
 
     def __init__(self, module, client, audit, run_id, selection, policy):
         super().__init__(module, client, audit, run_id)
@@ -320,16 +318,7 @@ class ConferenceHangup(VobizModule):
         head = '{0} {1} conference(s)'.format('Would hang up' if self.check_mode else 'Hung up', len(result['hung_up']))
         if result['uncertain']:
             head += ' ({0} uncertain)'.format(len(result['uncertain']))
-        return summary(
-            head,
-            [
-                (len(result['already_absent']), 'already absent'),
-                (len(result['excluded']), 'excluded'),
-                (len(result['failures']), 'failed'),
-                (len(result['interrupted']), 'interrupted in flight (outcome unknown)'),
-                (self.not_started, 'not started'),
-            ],
-        )
+        return self.counted(head, [('already_absent', 'already absent'), ('excluded', 'excluded'), ('failures', 'failed'), ('interrupted', INTERRUPTED_LABEL)])
 
     def result_for(self, msg):
         result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
@@ -351,7 +340,7 @@ class ConferenceHangup(VobizModule):
         else:
             targets, live = self.select(selection)
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
-            self.result['unmatched'] = [pattern for pattern in selection.match if not any(matches_any(n, [pattern]) for n in live or ())]
+            self.result['unmatched'] = selection.unmatched(live)
         if self.policy is not None and targets:
             targets = self.apply_policy(targets)
         if selection.all and not self.check_mode:
@@ -368,23 +357,12 @@ class ConferenceHangup(VobizModule):
         else:
             worker, record = self.client.hangup, self.add_outcome
         self.run_batch(
-            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=self.item_error, interrupted=self.summary
+            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=Outcome.after_error, interrupted=self.summary
         )
-        if self.result['failures']:
-            self.finish(failed_msg=failures_message('Could not hang up', self.result['failures']))
-        self.finish()
-
-    def add_outcome(self, outcome):
-        if outcome is None:  # not run: the batch was stopped
-            return
-        key = {OUTCOME_HUNG_UP: 'hung_up', OUTCOME_ALREADY_ABSENT: 'already_absent', OUTCOME_UNKNOWN: 'interrupted'}
-        if outcome.outcome in key:
-            self.result[key[outcome.outcome]].append(outcome.name)
-        else:
-            self.result['failures'].append(outcome.failure())
+        self.conclude()
 
     def add_prediction(self, retrieved):
-        if retrieved is None or isinstance(retrieved, Outcome):  # the read itself could not be done (see item_error)
+        if retrieved is None or isinstance(retrieved, Outcome):  # the read itself could not be done (see Outcome.after_error)
             self.add_outcome(retrieved)
         elif retrieved.state == STATE_ABSENT:
             self.result['already_absent'].append(retrieved.name)
@@ -396,16 +374,9 @@ class ConferenceHangup(VobizModule):
                 self.result['uncertain'].append(retrieved.name)
                 self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be hung up.'.format(retrieved.name, retrieved.reason))
 
-    @staticmethod
-    def item_error(name, error):
-        """A conference the worker could not handle (a name that cannot be sent, an interrupt): it alone fails."""
-        return Outcome(name, OUTCOME_UNKNOWN if error.interrupted else OUTCOME_FAILED, message=error.message)
-
     def apply_policy(self, candidates):
         """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
-        answers = self.run_batch(
-            self.client.retrieve, candidates, on_error=lambda name, error: Retrieved(name, STATE_UNREADABLE, reason=error.message)
-        )  # a name that cannot be sent, an interrupt: never selected
+        answers = self.retrieve_all(candidates)
         outcome = self.policy.apply(answers)
         self.result['already_absent'].extend(outcome.absent)
         for name, reason in outcome.unreadable:
@@ -441,21 +412,12 @@ class ConferenceHangup(VobizModule):
         handled the same way.
         """
         self.listed = listed
-        answer = self.run_batch(self.send_all, [None], self.report_all, on_result=self.log_all, on_error=self.item_error)[0]
+        answer = self.run_batch(lambda dummy: self.client.hangup_all(), [None], self.report_all, on_result=self.log_all, on_error=Outcome.after_error)[0]
         if answer.outcome != OUTCOME_HUNG_UP:
             self.finish(
                 failed_msg='Hanging up all conferences {0}: {1}'.format('was interrupted' if answer.outcome == OUTCOME_UNKNOWN else 'failed', answer.message)
             )
         self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format('{0} conference(s)'.format(len(listed)) if listed else 'none'))
-
-    def send_all(self, dummy):
-        try:
-            response = self.client.hangup_all()
-        except VobizRequestError as exc:
-            return Outcome(None, OUTCOME_FAILED, message=exc.message)
-        if not response.ok:
-            return Outcome(None, OUTCOME_FAILED, response.status, response.failure_text('whether any room was hung up is unknown'))
-        return Outcome(None, OUTCOME_HUNG_UP, response.status)
 
     def report_all(self, answers):
         """Put the answer to the hang-up of all conferences into the result."""

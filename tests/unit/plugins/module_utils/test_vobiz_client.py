@@ -445,7 +445,7 @@ def test_hangup_all(emulator):
     emulator.add_conference('a')
     emulator.add_conference('b')
     answer = make_client(emulator).hangup_all()
-    assert answer.status == 204 and answer.ok
+    assert answer.status == 204 and answer.outcome == _answers.OUTCOME_HUNG_UP
     assert emulator.requests()[0]['raw_path'] == PREFIX
     assert emulator.live_names() == []
 
@@ -915,7 +915,7 @@ def test_hangup_all_and_member_actions_read_2xx_error_bodies_the_same_way(emulat
     emulator.add_conference('room', members=['10'])
     emulator.configure(faults=[{'kind': 'error_body'}])
     client = make_client(emulator)
-    assert not client.hangup_all().ok
+    assert client.hangup_all().outcome == _answers.OUTCOME_FAILED
     action = client.member_action('POST', 'room', '10', 'Kick', {})
     assert not action.ok and not action.conference_gone and 'could not be read as a success' in action.message
 
