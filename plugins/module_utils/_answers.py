@@ -314,6 +314,29 @@ class MemberActionResult:
         return 'MemberActionResult({0!r}, {1!r}, {2!r}, status={3!r})'.format(self.conference, self.member, self.action, self.status)
 
 
+def member_outcome(answer, removing=False, room_wide=False):
+    """How one member action went: ``(outcome, status, message)``.
+
+    ``answer``: a ``MemberActionResult``, or the error that came instead (``VobizRequestError``: no answer;
+    ``VobizItemError``: an interrupt or an unexpected error). A member id not in the live room (HTTP 404
+    ``member not found``) is already done for the room-wide ``all`` (nobody to act on) and for a removal
+    (``removing``), a failure otherwise; a removal whose earlier reply was lost most likely removed the member itself.
+    """
+    if not isinstance(answer, MemberActionResult):
+        return (OUTCOME_UNKNOWN if getattr(answer, 'interrupted', False) else OUTCOME_FAILED), None, answer.message
+    if answer.ok:
+        return OUTCOME_ACTED, answer.status, None
+    if is_member_not_found(answer.status, answer.body):
+        if room_wide:
+            return OUTCOME_ALREADY, answer.status, None
+        if removing:
+            return (OUTCOME_ACTED if answer.ambiguous else OUTCOME_ALREADY), answer.status, None
+        return OUTCOME_FAILED, 404, answer.message
+    if answer.conference_gone:
+        return OUTCOME_CONFERENCE_ABSENT, answer.status, None
+    return OUTCOME_FAILED, answer.status, answer.message
+
+
 def _as_int(value):
     """``'42'``/``42`` -> ``42``; ``None`` when it is not a whole number (the API sends counts as strings)."""
     if value is None or isinstance(value, bool):

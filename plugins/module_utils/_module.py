@@ -127,7 +127,11 @@ class VobizModule:
     def conclude(self):
         """The end of ``run``: fail when the result holds ``failures`` (the first ten named), else exit with the summary."""
         failures = self.result.get('failures')
-        self.finish(failed_msg=failures_message(self.failure_head, failures) if failures else None)
+        self.finish(failed_msg=self.failures_text(failures) if failures else None)
+
+    def failures_text(self, failures):
+        """The message of a run with ``failures`` (see ``failures_message``)."""
+        return failures_message(self.failure_head, failures)
 
     def counted(self, head, labels, note=None):
         """``summary`` of ``head`` and, for every ``(result key, label)``, how many entries the result holds there.

@@ -186,16 +186,12 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     STATE_ABSENT,
     STATE_PRESENT,
     is_member_not_found,
+    member_outcome,
     members_inconsistency,
     normalize_conference,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
-    VobizBatchAborted,
-    VobizFatalError,
-    VobizItemError,
-    VobizRequestError,
-)
-from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, summary
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizItemError, VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_member_ids, normalize_name_list
 
 #: state -> (HTTP method, member route action, (member flag, wanted value) or None)
@@ -233,24 +229,19 @@ class MemberAction(VobizModule):
         normalize_name_list(params['conference'], 'conference')
         return dict(ids=normalize_member_ids(params['member_id'], 'member_id'))
 
-    def result_for(self, msg):
-        result = self.result
-        result['changed'] = bool(result['members'])
-        return dict(
-            result,
-            msg=msg
-            or summary(
-                '{0}: {1} {2} member(s) of {3!r}'.format(
-                    self.state, 'would act on' if self.check_mode else 'acted on', len(result['members']), self.conference
-                ),
-                [
-                    (len(result['already']), 'already done'),
-                    (len(result['failures']), 'failed'),
-                    (len(result['interrupted']), 'interrupted in flight (outcome unknown)'),
-                ],
-                'the conference is not live' if result['conference_absent'] else None,
-            ),
+    def summary(self):
+        head = '{0}: {1} {2} member(s) of {3!r}'.format(
+            self.state, 'would act on' if self.check_mode else 'acted on', len(self.result['members']), self.conference
         )
+        note = 'the conference is not live' if self.result['conference_absent'] else None
+        return self.counted(head, [('already', 'already done'), ('failures', 'failed'), ('interrupted', INTERRUPTED_LABEL)], note)
+
+    def result_for(self, msg):
+        return dict(self.result, changed=bool(self.result['members']), msg=msg or self.summary())
+
+    def failures_text(self, failures):
+        shown = ', '.join('{member_id} ({message})'.format(**failure) for failure in failures[:10])
+        return '{0}: {1} member action(s) failed in {2!r}: {3}'.format(self.state, len(failures), self.conference, shown)
 
     def audit_members(self, ids, outcome, status=None, message=None, uncertain=None):
         """One audit line per member id (``all`` included), as each outcome arrives."""
@@ -274,10 +265,7 @@ class MemberAction(VobizModule):
         return need
 
     def run(self):
-        try:
-            retrieved = self.client.retrieve(self.conference)
-        except (VobizFatalError, VobizBatchAborted) as exc:
-            self.finish(failed_msg=str(self.client.interrupted or exc))
+        retrieved = self.guarded(self.client.retrieve, self.conference)
         if retrieved.state == STATE_ABSENT:
             self.result['conference_absent'] = True
             self.audit_members(['all'] if self.ids == 'all' else self.ids, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
@@ -300,31 +288,14 @@ class MemberAction(VobizModule):
             self.audit_members(need, OUTCOME_ACTED, uncertain=True if self.result['uncertain'] else None)
         else:
             self.act(need)
-        if self.result['failures']:
-            self.finish(
-                failed_msg='{0}: {1} member action(s) failed in {2!r}: {3}'.format(
-                    self.state,
-                    len(self.result['failures']),
-                    self.conference,
-                    ', '.join('{member_id} ({message})'.format(**f) for f in self.result['failures'][:10]),
-                )
-            )
-        self.finish()
+        self.conclude()
 
     def act(self, need):
         """Send the actions, concurrently; one request for the whole room with ``member_id=all``."""
         # member_id=all: one request for the whole room, whatever the member list said (it may lie): its answer
         # decides. It also reaches anyone who joined since the read.
         batch = ['all'] if self.ids == 'all' else need
-        self.run_batch(
-            self.send,
-            batch,
-            lambda answers: self.record_all(batch, need, answers),
-            on_result=self.log,
-            interrupted=lambda: '{0}: acted on {1} member(s) of {2!r}; {3} interrupted in flight (outcome unknown).'.format(
-                self.state, len(self.result['members']), self.conference, len(self.result['interrupted'])
-            ),
-        )
+        self.run_batch(self.send, batch, lambda answers: self.record_all(batch, need, answers), on_result=self.log, interrupted=self.summary)
 
     def record_all(self, batch, need, answers):
         if self.ids == 'all':
@@ -339,27 +310,8 @@ class MemberAction(VobizModule):
         except VobizRequestError as exc:
             return exc
 
-    def classify(self, answer, member_id=None):
-        """An answer (or ``VobizRequestError``/``VobizItemError``) -> ``(outcome, status, message)``."""
-        if isinstance(answer, VobizItemError):
-            return (OUTCOME_UNKNOWN if answer.interrupted else OUTCOME_FAILED), None, answer.message
-        if isinstance(answer, VobizRequestError):
-            return OUTCOME_FAILED, None, answer.message
-        if answer.ok:
-            return OUTCOME_ACTED, answer.status, None
-        if is_member_not_found(answer.status, answer.body):
-            if member_id == 'all':
-                return OUTCOME_ALREADY, answer.status, None  # nobody in the room to act on
-            if self.removing:
-                # After a lost reply to an earlier attempt, this run most likely removed the member itself.
-                return (OUTCOME_ACTED if answer.ambiguous else OUTCOME_ALREADY), answer.status, None
-            return OUTCOME_FAILED, 404, answer.message
-        if answer.conference_gone:
-            return OUTCOME_CONFERENCE_ABSENT, answer.status, None
-        return OUTCOME_FAILED, answer.status, answer.message
-
     def log(self, member_id, answer):
-        outcome, status, message = self.classify(answer, member_id)
+        outcome, status, message = member_outcome(answer, self.removing, room_wide=member_id == 'all')
         self.audit_members([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
 
     def record_room_wide(self, need, answer):
@@ -388,7 +340,7 @@ class MemberAction(VobizModule):
     def record(self, ids, answer):
         if answer is None:  # not run: the batch was stopped
             return
-        outcome, status, message = self.classify(answer)
+        outcome, status, message = member_outcome(answer, self.removing)
         key = {OUTCOME_ACTED: 'members', OUTCOME_ALREADY: 'already', OUTCOME_UNKNOWN: 'interrupted'}.get(outcome)
         if key is not None:
             self.result[key].extend(ids)
