@@ -210,15 +210,10 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
-    OUTCOME_UNKNOWN,
-    STATE_ABSENT,
-    STATE_PRESENT,
-    is_member_not_found,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import OUTCOME_UNKNOWN, STATE_ABSENT, STATE_PRESENT, Outcome, is_member_not_found
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, failures_message, summary
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, normalize_member_ids
+from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, normalize_member_ids, selection_options
 
 MAX_TEXT = 1000
 MAX_WAIT = 3600
@@ -264,9 +259,7 @@ class ConferenceAnnounce(VobizModule):
     """Speaks or plays an announcement to the members of the selected conferences."""
 
     options = dict(
-        name=dict(type='raw'),
-        match=dict(type='raw'),
-        exclude=dict(type='raw'),
+        selection_options('name', 'match', 'exclude'),
         member=dict(type='list', elements='str', default=['all']),
         text=dict(type='str'),
         voice=dict(type='str', default='WOMAN', choices=['WOMAN', 'MAN']),
@@ -277,6 +270,8 @@ class ConferenceAnnounce(VobizModule):
     mutually_exclusive = [('text', 'url')]
     required_one_of = [('text', 'url'), ('name', 'match')]
     audit_action = 'announce'
+    failure_head = 'Could not announce in'
+    outcome_keys = {'announced': 'announced', 'absent': 'absent', OUTCOME_UNKNOWN: 'interrupted'}
 
     def __init__(self, module, client, audit, run_id, selection, member, action, body):
         super().__init__(module, client, audit, run_id)
@@ -298,89 +293,66 @@ class ConferenceAnnounce(VobizModule):
                 )
         super().finish(failed_msg, msg)
 
+    def summary(self):
+        head = '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(self.result['announced']))
+        labels = [
+            ('uncertain', 'uncertain'),
+            ('absent', 'already absent'),
+            ('excluded', 'excluded'),
+            ('failures', 'failed'),
+            ('interrupted', INTERRUPTED_LABEL),
+        ]
+        return self.counted(head, labels)
+
     def result_for(self, msg):
-        result = self.result
-        result['changed'] = bool(result['announced'])
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
-        result['already_absent'] = list(result['absent'])
-        labels = dict(failures='failed', absent='already absent', interrupted='interrupted in flight (outcome unknown)')
-        return dict(
-            result,
-            msg=msg
-            or summary(
-                '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(result['announced'])),
-                [(len(result[key]), labels.get(key, key)) for key in ('uncertain', 'absent', 'excluded', 'failures', 'interrupted')],
-            ),
-        )
+        return dict(self.result, changed=bool(self.result['announced']), already_absent=list(self.result['absent']), msg=msg or self.summary())
 
     def run(self):
         targets, dummy = self.select(self.selection)
         self.run_batch(
-            self.predict if self.check_mode else self.announce,
-            targets,
-            self.record,
-            on_result=self.log,
-            on_error=self.item_error,
-            interrupted=lambda: 'Announced in {0} conference(s); {1} interrupted in flight (outcome unknown); {2} not started.'.format(
-                len(self.result['announced']), len(self.result['interrupted']), self.not_started
-            ),
+            self.predict if self.check_mode else self.announce, targets, self.record, on_result=self.log, on_error=Outcome.after_error, interrupted=self.summary
         )
-        failures = self.result['failures']
-        if failures:
-            self.finish(failed_msg=failures_message('Could not announce in', failures))
-        self.finish()
+        self.conclude()
 
     def announce(self, name):
-        """One announcement -> ``(name, outcome, status, message)``; never retried after a lost reply."""
+        """One announcement -> ``Outcome``; never retried after a lost reply."""
         try:
             answer = self.client.member_action('POST', name, self.member, self.action, body=self.body, retry_ambiguous=False)
         except VobizRequestError as exc:
             hint = ' (the announcement may have started)' if exc.ambiguous else ''
-            return name, 'failed', exc.status, exc.message + hint
+            return Outcome(name, 'failed', exc.status, exc.message + hint)
         if answer.ok:
-            return name, 'announced', answer.status, None
+            return Outcome(name, 'announced', answer.status)
         if answer.conference_gone and not is_member_not_found(answer.status, answer.body):
-            return name, 'absent', answer.status, None
-        return name, 'failed', answer.status, answer.message
+            return Outcome(name, 'absent', answer.status)
+        return Outcome(name, 'failed', answer.status, answer.message)
 
     def predict(self, name):
         retrieved = self.client.retrieve(name)
         if retrieved.state == STATE_ABSENT:
-            return name, 'absent', retrieved.status, None
+            return Outcome(name, 'absent', retrieved.status)
         if retrieved.state != STATE_PRESENT:
-            return name, 'uncertain', retrieved.status, retrieved.reason
-        return name, 'announced', retrieved.status, None
-
-    @staticmethod
-    def item_error(name, error):
-        """A conference the worker could not handle (a name that cannot be sent, an interrupt): it alone fails."""
-        return name, OUTCOME_UNKNOWN if error.interrupted else 'failed', None, error.message
+            return Outcome(name, 'uncertain', retrieved.status, retrieved.reason)
+        return Outcome(name, 'announced', retrieved.status)
 
     def record(self, outcomes):
         for outcome in outcomes:
-            if outcome is None:  # not run: the batch was stopped
-                continue
-            name, kind, status, message = outcome
-            if kind == 'failed':
-                self.result['failures'].append(dict(name=name, status=status, message=message))
-                continue
-            if kind == OUTCOME_UNKNOWN:
-                self.result['interrupted'].append(name)
-                continue
-            if kind == 'uncertain':
-                self.result['uncertain'].append(name)
-                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be announced to.'.format(name, message))
-                kind = 'announced'
-            self.result[kind].append(name)
+            if outcome is not None and outcome.outcome == 'uncertain':
+                self.result['uncertain'].append(outcome.name)
+                self.warnings.append(
+                    'Conference {0!r} could not be read ({1}); predicting that it would be announced to.'.format(outcome.name, outcome.message)
+                )
+                outcome = Outcome(outcome.name, 'announced', outcome.status)
+            self.add_outcome(outcome)
 
     def log(self, name, outcome):
-        dummy, kind, status, message = outcome
-        uncertain = kind == 'uncertain'
+        uncertain = outcome.outcome == 'uncertain'
         self.audit_line(
             name,
-            'announced' if uncertain else kind,
-            status,
-            message=message,
+            'announced' if uncertain else outcome.outcome,
+            outcome.status,
+            message=outcome.message,
             uncertain=True if uncertain else None,
             route=self.action,
             member=self.member if self.member == 'all' else ','.join(self.member),

@@ -188,24 +188,15 @@ unreadable:
   sample: []
 '''
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
-    STATE_ABSENT,
-    STATE_PRESENT,
-    STATE_UNREADABLE,
-    Retrieved,
-    normalize_conference,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, normalize_conference
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import matches_any, normalize_name_list
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import matches_any, normalize_name_list, selection_options
 
 
 class ConferenceInfo(VobizModule):
     """Reads the live list and the selected conference objects; changes nothing."""
 
-    options = dict(
-        name=dict(type='raw'),
-        match=dict(type='raw'),
-    )
+    options = selection_options('name', 'match')
 
     def __init__(self, module, client, audit, run_id, names, match):
         super().__init__(module, client, audit, run_id)
@@ -230,13 +221,8 @@ class ConferenceInfo(VobizModule):
         if self.match:
             live = self.live_names('match may have missed rooms.')
             targets.extend(n for n in live if matches_any(n, self.match) and n not in self.names)
-        self.run_batch(self.client.retrieve, targets, self.record, on_error=self.item_error)
+        self.retrieve_all(targets, self.record)
         self.finish()
-
-    @staticmethod
-    def item_error(name, error):
-        """A name the worker could not read (one that cannot be sent, or an interrupt): unreadable, alone."""
-        return Retrieved(name, STATE_UNREADABLE, reason=error.message)
 
     def record(self, answers):
         for retrieved in answers:
