@@ -6,37 +6,32 @@
 
 
 class ModuleDocFragment:
-    # Modules that change things: vobiz.voice.attributes
-    # Read-only modules use vobiz.voice.attributes.info_module INSTEAD of this one (not together:
-    # when fragments overlap, the first one listed wins, so support values would clash).
+    # Every module: vobiz.voice.attributes. Each module states its own support (and details); read-only modules add
+    # vobiz.voice.attributes.info_module, which states them.
     DOCUMENTATION = r'''
 options: {}
 attributes:
   check_mode:
     description: Can run in C(check_mode) and return changed status prediction without modifying target.
-    support: full
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-    support: full
 '''
 
-    # vobiz.voice.attributes.info_module: for read-only modules, instead of DOCUMENTATION.
+    # vobiz.voice.attributes.info_module: for read-only modules, together with DOCUMENTATION.
     INFO_MODULE = r'''
 options: {}
 attributes:
   check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
     support: full
     details:
       - This action does not modify state.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
     support: N/A
     details:
       - This action does not modify state.
 '''
 
-    # vobiz.voice.attributes.actiongroup_vobiz: together with one of the above.
+    # vobiz.voice.attributes.actiongroup_vobiz: every module, together with the above.
     ACTIONGROUP_VOBIZ = r'''
 options: {}
 attributes:

@@ -9,6 +9,8 @@ class ModuleDocFragment:
     # The connection options of every vobiz.voice module, documented once.
     # The argument spec lives in plugins/module_utils/_connection.py (vobiz_argument_spec()).
     DOCUMENTATION = r'''
+requirements:
+  - requests
 options:
   auth_id:
     description:

@@ -29,15 +29,16 @@ description:
   - Authentication errors (HTTP 401, 403) stop the whole run at once.
 author:
   - vobiz.voice maintainers (@vobiz)
-requirements:
-  - requests
 extends_documentation_fragment:
   - vobiz.voice.connection
+  - vobiz.voice.selection
+  - vobiz.voice.selection.exclude
   - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
 attributes:
   check_mode:
+    support: full
     details:
       - Check mode only reads. It sends one C(GET) per named conference (and one C(GET) of the list for
         O(match) and O(all)), never a C(DELETE).
@@ -45,40 +46,11 @@ attributes:
         read is predicted to be hung up, listed in RV(uncertain), and warned about; check mode never promises
         "no change" for a room it could not read.
   diff_mode:
+    support: full
     details:
       - The diff lists the conferences that are (or would be) hung up, with their member counts where known
         (in check mode).
 options:
-  name:
-    description:
-      - Exact, case-sensitive names of the conferences to hang up.
-      - A string is B(one) name, commas included (V(Smith, John) is one conference); give a list for several.
-      - Names are sent percent-encoded, so any text is a valid name (spaces, V(/), V(?), V(#), V(%), V(.), V(..), Unicode).
-      - Can be combined with O(match). Mutually exclusive with O(all).
-    type: raw
-  match:
-    description:
-      - Shell-style globs (V(*), V(?), V([seq])) matched case-sensitively against the names of the live conferences,
-        as listed by one C(GET) of the conference list. V(ci-*) selects V(ci-42) but neither V(prod-ci-3) nor V(CI-upper).
-      - A string is one glob; give a list for several. A conference is selected when any glob matches it.
-      - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
-        or unreadable, because O(match) may then miss rooms.
-      - Selecting nothing is not an error (C(changed=false)). Mutually exclusive with O(all).
-      - A glob made of wildcards alone (V(*), V(**), V(?*), V(*?*), ...) is refused before any request, because it
-        selects every room (it is what V(${PREFIX}*) becomes when the prefix is empty); use O(all=true) to hang up
-        every live conference.
-    type: raw
-  exclude:
-    description:
-      - Names or shell-style, case-sensitive globs of conferences that are never touched.
-      - An entry equal to a name protects it even when the name contains glob characters (V(room[1])).
-      - Exclusion errs on the side of protecting; a name is also protected when it equals or matches an entry once
-        both are Unicode NFC-normalised and stripped of invisible characters (zero-width characters, byte order
-        mark). That draws a warning, because the texts differ.
-      - Applied after O(match) B(and) to the names in O(name); an excluded name is skipped with a warning and
-        returned in RV(excluded).
-      - Mutually exclusive with O(all).
-    type: raw
   all:
     description:
       - Hang up every live conference of the account with one C(DELETE) of the whole conference collection.
@@ -87,6 +59,9 @@ options:
         that rooms may have been hung up regardless. In check mode an empty list predicts C(changed=true) instead,
         because the real run's C(DELETE) may still hang up rooms.
       - Mutually exclusive with O(name), O(match) and O(exclude).
+      - A glob of O(match) made of wildcards alone (V(*), V(**), V(?*), V(*?*), ...) is refused before any request,
+        because it selects every room (it is what V(${PREFIX}*) becomes when the prefix is empty); use O(all=true) to
+        hang up every live conference.
     type: bool
     default: false
   running_longer_than:

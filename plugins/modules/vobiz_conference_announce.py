@@ -26,15 +26,16 @@ description:
     limits and server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
 author:
   - vobiz.voice maintainers (@vobiz)
-requirements:
-  - requests
 extends_documentation_fragment:
   - vobiz.voice.connection
+  - vobiz.voice.selection
+  - vobiz.voice.selection.exclude
   - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
 attributes:
   check_mode:
+    support: full
     details:
       - Check mode sends no C(POST). It reads each conference (one C(GET) each, and one C(GET) of the list for
         O(match)) and predicts an announcement for each live one.
@@ -43,23 +44,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  name:
-    description:
-      - Exact, case-sensitive names of the conferences.
-      - A string is B(one) name, commas included; give a list for several.
-    type: raw
-  match:
-    description:
-      - Shell-style, case-sensitive globs matched against the names of the live conferences, as listed by one C(GET).
-      - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
-        or unreadable.
-    type: raw
-  exclude:
-    description:
-      - Names or shell-style, case-sensitive globs of conferences that are never touched; applied after O(match) and to O(name).
-      - As in M(vobiz.voice.vobiz_conference), an entry equal to a name protects it even with glob characters in it,
-        and so does a match after Unicode NFC normalisation without invisible characters (with a warning).
-    type: raw
   member:
     description:
       - V(all) members of each conference, or a list of member ids (as M(vobiz.voice.vobiz_conference_info) returns them).

@@ -23,25 +23,12 @@ description:
     warning, because the list has been seen empty while rooms were live.
 author:
   - vobiz.voice maintainers (@vobiz)
-requirements:
-  - requests
 extends_documentation_fragment:
   - vobiz.voice.connection
+  - vobiz.voice.selection
+  - vobiz.voice.attributes
   - vobiz.voice.attributes.info_module
   - vobiz.voice.attributes.actiongroup_vobiz
-options:
-  name:
-    description:
-      - Exact, case-sensitive names of conferences to retrieve.
-      - A string is B(one) name, commas included (V(Smith, John) is one conference); give a list for several.
-      - Can be combined with O(match).
-    type: raw
-  match:
-    description:
-      - Shell-style globs (V(*), V(?), V([seq])) matched case-sensitively against the names of the live
-        conferences, as listed by one C(GET) of the conference list. Each match is then retrieved.
-      - A string is one glob; give a list for several.
-    type: raw
 notes:
   - Only reads; never changes anything. C(changed) is always V(false).
 seealso:

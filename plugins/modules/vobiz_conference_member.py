@@ -28,8 +28,6 @@ description:
   - Authentication errors (HTTP 401, 403) stop the run at once.
 author:
   - vobiz.voice maintainers (@vobiz)
-requirements:
-  - requests
 extends_documentation_fragment:
   - vobiz.voice.connection
   - vobiz.voice.audit_log
@@ -37,6 +35,7 @@ extends_documentation_fragment:
   - vobiz.voice.attributes.actiongroup_vobiz
 attributes:
   check_mode:
+    support: full
     details:
       - Check mode only reads (one C(GET) of the conference) and predicts from it. When the answer cannot be read,
         or its member count disagrees with its list of members, it predicts a change, sets RV(uncertain) and warns.

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) 2026, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+
+class ModuleDocFragment:
+    # The options that select conferences, documented once: name and match (vobiz.voice.selection), and
+    # exclude (vobiz.voice.selection.exclude) for the modules that change conferences.
+    # The argument spec lives in plugins/module_utils/_selection.py (selection_options()); Selection applies them.
+    DOCUMENTATION = r'''
+options:
+  name:
+    description:
+      - Exact, case-sensitive names of the conferences.
+      - A string is B(one) name, commas included (V(Smith, John) is one conference); give a list for several.
+      - Names are sent percent-encoded, so any text is a valid name (spaces, V(/), V(?), V(#), V(%), V(.), V(..), Unicode).
+      - Can be combined with O(match).
+    type: raw
+  match:
+    description:
+      - Shell-style globs (V(*), V(?), V([seq])) matched case-sensitively against the names of the live conferences,
+        as listed by one C(GET) of the conference list. V(ci-*) selects V(ci-42) but neither V(prod-ci-3) nor V(CI-upper).
+      - A string is one glob; give a list for several. A conference is selected when any glob matches it.
+      - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
+        or unreadable, because O(match) may then miss rooms.
+      - Selecting nothing is not an error (C(changed=false)).
+    type: raw
+'''
+
+    # vobiz.voice.selection.exclude: together with the above.
+    EXCLUDE = r'''
+options:
+  exclude:
+    description:
+      - Names or shell-style, case-sensitive globs of conferences that are never touched.
+      - An entry equal to a name protects it even when the name contains glob characters (V(room[1])).
+      - Exclusion errs on the side of protecting; a name is also protected when it equals or matches an entry once
+        both are Unicode NFC-normalised and stripped of invisible characters (zero-width characters, byte order
+        mark). That draws a warning, because the texts differ.
+      - Applied after O(match) B(and) to the names in O(name); an excluded name is skipped with a warning and
+        returned in RV(excluded).
+    type: raw
+'''
