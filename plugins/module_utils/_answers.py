@@ -16,6 +16,7 @@ retrieved conference object into what the modules return.
 
 import json
 import math
+from collections import namedtuple
 
 #: HTTP answers that mean "done" for an action.
 SUCCESS_STATUSES = frozenset((200, 202, 204))
@@ -160,26 +161,17 @@ def classify_answer(status, body, json_ok=True, problem=None):
     return ANSWER_ERROR
 
 
-class ApiResponse:
-    """One HTTP answer after retries."""
+class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts ambiguous error_message problem', defaults=(None,))):
+    """One HTTP answer after retries.
 
-    __slots__ = ('status', 'body', 'text', 'json_ok', 'attempts', 'ambiguous', 'error_message', 'problem')
+    ``body``: the parsed JSON (``None`` for an empty or non-JSON body; see ``json_ok``); ``text``: the body as
+    text (lossy decode), for messages only; ``attempts``: how many requests were sent for this call (1 = no
+    retry); ``ambiguous``: an earlier attempt may have reached the server (its reply was lost);
+    ``error_message``: the server's error message, when it gave one; ``problem``: why the body could not be
+    read at all (e.g. too large), else ``None``.
+    """
 
-    def __init__(self, status, body, text, json_ok, attempts, ambiguous, error_message, problem=None):
-        self.status = status
-        #: Parsed JSON (``None`` for an empty or non-JSON body; see ``json_ok``).
-        self.body = body
-        #: The body as text (lossy decode), for messages only.
-        self.text = text
-        self.json_ok = json_ok
-        #: Number of requests sent for this call (1 = no retry).
-        self.attempts = attempts
-        #: True when an earlier attempt may have reached the server (its reply was lost).
-        self.ambiguous = ambiguous
-        #: The server's error message, when it gave one.
-        self.error_message = error_message
-        #: Why the body could not be read at all (e.g. too large), else ``None``.
-        self.problem = problem
+    __slots__ = ()
 
     @property
     def kind(self):
@@ -222,19 +214,11 @@ class ApiResponse:
         return 'ApiResponse(status={0!r}, attempts={1!r}, ambiguous={2!r})'.format(self.status, self.attempts, self.ambiguous)
 
 
-class Outcome:
-    """What happened to one conference on a hang-up (or what check mode predicts)."""
+class Outcome(namedtuple('Outcome', 'name outcome status message attempts ambiguous', defaults=(None, None, 0, False))):
+    """What happened to one conference (or what check mode predicts): ``outcome`` is ``hung_up``, ``already_absent``,
+    ``failed``, ``unknown`` (interrupted in flight), or a module's own (``announced``...)."""
 
-    __slots__ = ('name', 'outcome', 'status', 'message', 'attempts', 'ambiguous')
-
-    def __init__(self, name, outcome, status=None, message=None, attempts=0, ambiguous=False):
-        self.name = name
-        #: ``hung_up``, ``already_absent`` or ``failed``.
-        self.outcome = outcome
-        self.status = status
-        self.message = message
-        self.attempts = attempts
-        self.ambiguous = ambiguous
+    __slots__ = ()
 
     @classmethod
     def after_error(cls, name, error):
@@ -249,20 +233,11 @@ class Outcome:
         return 'Outcome({0!r}, {1!r}, status={2!r})'.format(self.name, self.outcome, self.status)
 
 
-class Retrieved:
-    """The answer to ``GET Conference/{name}/``: present, absent or unreadable."""
+class Retrieved(namedtuple('Retrieved', 'name state status conference reason', defaults=(None, None, None))):
+    """The answer to ``GET Conference/{name}/``: ``state`` is ``present`` (with the ``conference`` object), ``absent``
+    or ``unreadable`` (and ``reason`` says why)."""
 
-    __slots__ = ('name', 'state', 'status', 'conference', 'reason')
-
-    def __init__(self, name, state, status=None, conference=None, reason=None):
-        self.name = name
-        #: ``present``, ``absent`` or ``unreadable``.
-        self.state = state
-        self.status = status
-        #: The conference object when present.
-        self.conference = conference
-        #: Why it is unreadable.
-        self.reason = reason
+    __slots__ = ()
 
     @classmethod
     def unreadable_after(cls, name, error):
@@ -289,26 +264,17 @@ class Retrieved:
         return 'Retrieved({0!r}, {1!r}, status={2!r})'.format(self.name, self.state, self.status)
 
 
-class MemberActionResult:
-    """The answer to a member action (hang up, kick, mute, deaf, play, speak)."""
+class MemberActionResult(
+    namedtuple('MemberActionResult', 'conference member action method ok status body conference_gone message attempts ambiguous', defaults=(False,))
+):
+    """The answer to a member action (hang up, kick, mute, deaf, play, speak).
 
-    __slots__ = ('conference', 'member', 'action', 'method', 'ok', 'status', 'body', 'conference_gone', 'message', 'attempts', 'ambiguous')
+    ``ok``: a success (200, 202 or 204 that reads as one); ``conference_gone``: Vobiz's own 404 or
+    ``{"error": "conference not found"}``; ``ambiguous``: an earlier attempt's reply was lost, so a 404 may be this
+    run's own doing.
+    """
 
-    def __init__(self, conference, member, action, method, ok, status, body, conference_gone, message, attempts, ambiguous=False):
-        self.conference = conference
-        self.member = member
-        self.action = action
-        self.method = method
-        #: 200, 202 or 204.
-        self.ok = ok
-        self.status = status
-        self.body = body
-        #: 404 or ``{"error": "conference not found"}``.
-        self.conference_gone = conference_gone
-        self.message = message
-        self.attempts = attempts
-        #: True when an earlier attempt's reply was lost: a 404 may then be this run's own doing.
-        self.ambiguous = ambiguous
+    __slots__ = ()
 
     def __repr__(self):
         return 'MemberActionResult({0!r}, {1!r}, {2!r}, status={3!r})'.format(self.conference, self.member, self.action, self.status)
