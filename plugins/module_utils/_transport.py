@@ -102,30 +102,22 @@ def _as_send_error(exc):
     from urllib3 import exceptions as low
 
     exceptions = requests.exceptions
-    if isinstance(exc, (low.ProtocolError, OSError)):
-        return exceptions.ConnectionError(exc)
-    if isinstance(exc, low.MaxRetryError):
+    if isinstance(exc, low.MaxRetryError):  # the pool gave up: mapped by its reason
         reason = exc.reason
         if isinstance(reason, low.ConnectTimeoutError) and not isinstance(reason, low.NewConnectionError):
             return exceptions.ConnectTimeout(exc)
-        if isinstance(reason, low.ResponseError):
-            return exceptions.RetryError(exc)
-        if isinstance(reason, low.ProxyError):
-            return exceptions.ProxyError(exc)
-        if isinstance(reason, low.SSLError):
-            return exceptions.SSLError(exc)
-        return exceptions.ConnectionError(exc)
-    if isinstance(exc, low.ClosedPoolError):
-        return exceptions.ConnectionError(exc)
-    if isinstance(exc, low.ProxyError):
-        return exceptions.ProxyError(exc)
-    if isinstance(exc, low.SSLError):
-        return exceptions.SSLError(exc)
-    if isinstance(exc, low.ReadTimeoutError):
-        return exceptions.ReadTimeout(exc)
-    if isinstance(exc, getattr(low, 'InvalidHeader', ())):
-        return exceptions.InvalidHeader(exc)
-    return None
+        by_reason = ((low.ResponseError, exceptions.RetryError), (low.ProxyError, exceptions.ProxyError), (low.SSLError, exceptions.SSLError))
+        mapped = next((target for source, target in by_reason if isinstance(reason, source)), exceptions.ConnectionError)
+        return mapped(exc)
+    by_error = (
+        ((low.ProtocolError, OSError, low.ClosedPoolError), exceptions.ConnectionError),
+        (low.ProxyError, exceptions.ProxyError),
+        (low.SSLError, exceptions.SSLError),
+        (low.ReadTimeoutError, exceptions.ReadTimeout),
+        (getattr(low, 'InvalidHeader', ()), exceptions.InvalidHeader),
+    )
+    mapped = next((target for source, target in by_error if isinstance(exc, source)), None)
+    return mapped(exc) if mapped is not None else None
 
 
 def _is_cert_error(exc):
