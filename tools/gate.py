@@ -138,7 +138,11 @@ def install_get_pip_stand_in(leg: Leg) -> None:
         raise SystemExit(f'cannot read the pip version ansible-test pins from {matches[0]}')
     cache = pathlib.Path.home() / '.ansible' / 'test' / 'cache'
     cache.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ROOT / 'tools' / 'get_pip_offline.py', cache / f"get_pip_{pin.group(1).replace('.', '_')}.py")
+    # Chains run at once and one may read this file while another writes it: replace it whole.
+    target = cache / f"get_pip_{pin.group(1).replace('.', '_')}.py"
+    partial = target.with_name(f'{target.name}.{os.getpid()}.{threading.get_ident()}.tmp')
+    shutil.copyfile(ROOT / 'tools' / 'get_pip_offline.py', partial)
+    os.replace(partial, target)
 
 
 def source_files() -> list[str]:
@@ -353,7 +357,15 @@ class Gate:
 
         def start(index: int, chain) -> None:
             self.chain.index, self.chain.steps = index, 0
-            chain()
+            try:
+                chain()
+            except (Exception, SystemExit) as exc:  # pylint: disable=broad-exception-caught
+                # A chain that cannot go on (a venv that cannot be built, ...) is a failed step of its own;
+                # the other chains' results and the closing table are kept.
+                name = getattr(chain, '__name__', 'chain').replace('_', ' ')
+                self._record(
+                    Result(f'{name}: stopped', 'FAILED', failed=1, note=str(exc) or type(exc).__name__, order=self.next_order()), time.monotonic(), [repr(exc)]
+                )
 
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
         futures = [pool.submit(start, index, chain) for index, chain in chains]
@@ -679,6 +691,7 @@ def main() -> int:
                     count=count,
                 )
 
+        chain.__name__ = f'core {leg.name} leg'
         return chain
 
     legs = [

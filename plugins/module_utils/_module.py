@@ -246,7 +246,7 @@ def client_from_module(module, **extra):
     return VobizClient(**kwargs)
 
 
-def audit_log_from_module(module, client, run_id, action='hang_up'):
+def audit_log_from_module(module, client, run_id, action):
     """The module's ``AuditLog`` (``audit_log``, ``change_id``, ``reason`` options), or ``None`` without ``audit_log``.
 
     Fails the module, naming ``audit_log``, when the file cannot be opened (before any request).

@@ -205,7 +205,7 @@ MAX_WAIT = 3600
 
 def announcement(params):
     """Validate the announcement options; return ``(member spec, route action, body)``. Sends nothing."""
-    text, url = params['text'], params['url']  # at most one is set (mutually_exclusive)
+    text, url = params['text'], params['url']  # not both: mutually_exclusive (an explicit null counts as given)
     if text is None and url is None:
         raise VobizInputError('set text (words to speak) or url (audio to play)', option='text')
     if text is not None:
