@@ -270,7 +270,9 @@ class VobizClient:
                         )
                     retry_after = None
                 else:
-                    self._pacer.answered(sent_at, answer.status == 429, self._transport.retry_after(response) if answer.status == 429 else None)
+                    # Read once: the pacer learns from a 429's Retry-After, and the wait below honours any retried answer's.
+                    retry_after = self._transport.retry_after(response) if answer.status in RETRY_STATUSES else None
+                    self._pacer.answered(sent_at, answer.status == 429, retry_after if answer.status == 429 else None)
                     if answer.status in (401, 403):
                         raise self._control.stop(self._auth_error(answer.status, answer.error_message, what))
                     if answer.kind == ANSWER_UNKNOWN_ROUTE:
@@ -281,7 +283,6 @@ class VobizClient:
                     reasons.append('HTTP {0}'.format(answer.status))
                     if attempts > self.retries:
                         return answer
-                    retry_after = self._transport.retry_after(response)
 
                 remaining = max(self.retry_max_wait - waited, 0.0)
                 if retry_after is not None:
