@@ -22,13 +22,16 @@ options:
       - 'Each line is one JSON object with these keys: C(time) (ISO-8601, UTC, milliseconds); C(run_id) (random, shared by
         every line of one task run, and returned as RV(run_id)); C(auth_id); C(action) (V(hang_up), V(announce) or V(member));
         C(name) (the conference); C(outcome); C(status) (the HTTP status, or V(null)); C(check_mode); C(change_id) and
-        C(reason) when set; C(message) for V(failed) and V(unknown) outcomes; C(uncertain=true) when check mode could not
-        read the conference. Announce lines add C(route) (V(Speak) or V(Play)) and C(member); member lines add
+        C(reason) when set; C(message) for V(failed), V(uncertain) and V(unknown) outcomes; C(uncertain=true) when check
+        mode could not read the conference. Announce lines add C(route) (V(Speak) or V(Play)) and C(member); member lines add
         C(member_id) and C(state); lines of a hang-up with O(vobiz.voice.vobiz_conference#module:all=true) add C(scope=all).
         Never the token.'
-      - 'Outcomes of a real run. V(hang_up): V(hung_up), V(already_absent), V(failed). V(announce): V(announced), V(absent),
-        V(failed). V(member): V(acted), V(already) (not in the room, or already in the state), V(conference_absent),
-        V(failed).'
+      - 'Outcomes of a real run. V(hang_up): V(hung_up), V(already_absent), V(failed), V(uncertain). V(announce):
+        V(announced), V(absent), V(failed). V(member): V(acted), V(already) (not in the room, or already in the state),
+        V(conference_absent), V(failed).'
+      - V(uncertain) (V(hang_up)) means the answer could not tell whether the room was hung up (a 2xx that cannot be read
+        as a success, or a request that may have reached the server without a usable answer); the C(message) says why.
+        It may or may not have been hung up; the task counts it as a failure.
       - V(unknown) (any action) means the request was in flight when the run was interrupted (SIGINT or SIGTERM) and its
         answer had not come back; it may or may not have been carried out. If the answer arrives within a short grace,
         a second line with the real outcome follows.

@@ -24,12 +24,18 @@ SUCCESS_STATUSES = frozenset((200, 202, 204))
 OUTCOME_HUNG_UP = 'hung_up'
 OUTCOME_ALREADY_ABSENT = 'already_absent'
 OUTCOME_FAILED = 'failed'
+#: The answer cannot tell whether it was done: a 2xx that cannot be read as a success, or an error (or no answer)
+#: after a request that may have reached the server. Also a failure: never reported as done or as not done.
+OUTCOME_UNCERTAIN = 'uncertain'
 #: The request was in flight when the run was interrupted and no answer came: it may or may not have been done.
 OUTCOME_UNKNOWN = 'unknown'
 #: Outcomes of member actions: done, nothing to do (already so), or the conference is not live.
 OUTCOME_ACTED = 'acted'
 OUTCOME_ALREADY = 'already'
 OUTCOME_CONFERENCE_ABSENT = 'conference_absent'
+#: Outcomes of announcements: made, or the conference is not live.
+OUTCOME_ANNOUNCED = 'announced'
+OUTCOME_ABSENT = 'absent'
 
 STATE_PRESENT = 'present'
 STATE_ABSENT = 'absent'
@@ -198,16 +204,25 @@ class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts a
             return 'HTTP {0}: {1}'.format(self.status, self.error_message)
         return 'HTTP {0}'.format(self.status)
 
+    @property
+    def outcome_unknown(self):
+        """Whether the request was carried out cannot be told from this answer.
+
+        A 2xx that cannot be read as a success (``unreadable_success``), and any other answer that is not a
+        success after an earlier attempt whose reply was lost (that attempt may have done it). An error status
+        (4xx, 5xx) otherwise says it was not done, even when its body could not be read.
+        """
+        return self.unreadable_success or (self.ambiguous and not self.ok)
+
     def failure_text(self, unknown):
         """Why this answer is not a success; ``unknown`` says what is then not known (e.g. whether the room was hung up).
 
-        A 2xx that cannot be read as a success, or a body that could not be read at all, leaves the
-        outcome unknown: say so, rather than guess.
+        When the answer leaves the outcome unknown (``outcome_unknown``), say so and why, rather than guess.
         """
         if self.unreadable_success:
             return '{0}: the answer could not be read as a success, so {1}'.format(self.describe(), unknown)
-        if self.problem:
-            return '{0}, so {1}'.format(self.describe(), unknown)
+        if self.ambiguous and not self.ok:
+            return '{0} after an earlier attempt whose reply was lost (it may have reached the server), so {1}'.format(self.describe(), unknown)
         return self.describe()
 
     def __repr__(self):
@@ -216,7 +231,8 @@ class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts a
 
 class Outcome(namedtuple('Outcome', 'name outcome status message attempts ambiguous', defaults=(None, None, 0, False))):
     """What happened to one conference (or what check mode predicts): ``outcome`` is ``hung_up``, ``already_absent``,
-    ``failed``, ``unknown`` (interrupted in flight), or a module's own (``announced``...)."""
+    ``failed``, ``uncertain`` (the answer cannot tell whether it was done; a failure too), ``unknown`` (interrupted
+    in flight), or a module's own (``announced``...)."""
 
     __slots__ = ()
 

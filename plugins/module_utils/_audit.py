@@ -15,9 +15,11 @@ import os
 import uuid
 
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+    OUTCOME_ABSENT,
     OUTCOME_ACTED,
     OUTCOME_ALREADY,
     OUTCOME_ALREADY_ABSENT,
+    OUTCOME_ANNOUNCED,
     OUTCOME_CONFERENCE_ABSENT,
     OUTCOME_HUNG_UP,
 )
@@ -44,8 +46,8 @@ def new_run_id():
 CHECK_MODE_OUTCOMES = {
     OUTCOME_HUNG_UP: 'would_hang_up',
     OUTCOME_ALREADY_ABSENT: 'would_be_absent',
-    'announced': 'would_announce',
-    'absent': 'would_be_absent',
+    OUTCOME_ANNOUNCED: 'would_announce',
+    OUTCOME_ABSENT: 'would_be_absent',
     OUTCOME_ACTED: 'would_act',
     OUTCOME_ALREADY: 'would_be_already',
     OUTCOME_CONFERENCE_ABSENT: 'would_be_absent',

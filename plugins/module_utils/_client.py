@@ -25,6 +25,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
     OUTCOME_HUNG_UP,
+    OUTCOME_UNCERTAIN,
     STATE_ABSENT,
     STATE_PRESENT,
     STATE_UNREADABLE,
@@ -73,6 +74,18 @@ def _summarise(reasons):
         else:
             parts.append([reason, 1])
     return '; '.join(r if n == 1 else '{0} x{1}'.format(r, n) for r, n in parts) or 'retried'
+
+
+def _outcome_without_answer(name, exc, unknown):
+    """The ``Outcome`` of a hang-up that got no usable answer (``VobizRequestError``).
+
+    ``uncertain`` when the request may have reached the server (``exc.ambiguous``: ``unknown`` says what is then
+    not known), else ``failed``: it surely was not sent.
+    """
+    if exc.ambiguous:
+        message = '{0} (it may have reached the server), so {1}'.format(exc.message, unknown)
+        return Outcome(name, OUTCOME_UNCERTAIN, message=message, attempts=exc.attempts, ambiguous=True)
+    return Outcome(name, OUTCOME_FAILED, message=exc.message, attempts=exc.attempts)
 
 
 class VobizClient:
@@ -326,15 +339,17 @@ class VobizClient:
 
         Returns an ``Outcome``: a success (``classify_answer``) -> ``hung_up``; Vobiz's own 404 ->
         ``already_absent``, unless an earlier attempt's reply was lost (then this run hung it up:
-        ``hung_up``); anything else -> ``failed``, including a 2xx with an error body, a body that is
-        not JSON and an answer too large to read (whether the room was hung up is then unknown).
+        ``hung_up``); an answer that cannot tell whether the room was hung up -> ``uncertain`` (a 2xx
+        with an error body, a body that is not JSON or an answer too large to read; an error answer, or
+        no answer at all, after an attempt that may have reached the server); anything else -> ``failed``.
         Raises ``VobizFatalError`` (also for a 404 from outside the API)/``VobizBatchAborted``.
         """
         label = 'Hang-up of conference {0!r}'.format(name)
+        unknown = 'whether the room was hung up is unknown'
         try:
             response = self.request('DELETE', ('Conference', name), body={}, key=('conference', name), what=label)
         except VobizRequestError as exc:
-            return Outcome(name, OUTCOME_FAILED, status=None, message=exc.message, attempts=exc.attempts, ambiguous=exc.ambiguous)
+            return _outcome_without_answer(name, exc, unknown)
         kind = response.kind
         if kind == ANSWER_SUCCESS:
             return Outcome(name, OUTCOME_HUNG_UP, response.status, 'hung up', response.attempts, response.ambiguous)
@@ -349,22 +364,24 @@ class VobizClient:
                     True,
                 )
             return Outcome(name, OUTCOME_ALREADY_ABSENT, response.status, 'not live', response.attempts, False)
-        return Outcome(
-            name, OUTCOME_FAILED, response.status, response.failure_text('whether the room was hung up is unknown'), response.attempts, response.ambiguous
-        )
+        outcome = OUTCOME_UNCERTAIN if response.outcome_unknown else OUTCOME_FAILED
+        return Outcome(name, outcome, response.status, response.failure_text(unknown), response.attempts, response.ambiguous)
 
     def hangup_all(self):
         """Hang up every live conference with one ``DELETE Conference/``; returns an ``Outcome`` without a name.
 
-        ``hung_up`` for a success (``classify_answer``), else ``failed`` (also when no answer came: whether
-        any room was hung up is then unknown). Raises ``VobizFatalError`` on 401/403 and on a 404 from outside the API.
+        ``hung_up`` for a success (``classify_answer``); ``uncertain`` when the answer cannot tell whether any room
+        was hung up (as for ``hangup``), else ``failed``. Raises ``VobizFatalError`` on 401/403 and on a 404 from
+        outside the API.
         """
+        unknown = 'whether any room was hung up is unknown'
         try:
             response = self.request('DELETE', ('Conference',), body={}, key=('all',), what='Hang-up of all conferences')
         except VobizRequestError as exc:
-            return Outcome(None, OUTCOME_FAILED, message=exc.message, attempts=exc.attempts, ambiguous=exc.ambiguous)
+            return _outcome_without_answer(None, exc, unknown)
         if not response.ok:
-            return Outcome(None, OUTCOME_FAILED, response.status, response.failure_text('whether any room was hung up is unknown'), response.attempts)
+            outcome = OUTCOME_UNCERTAIN if response.outcome_unknown else OUTCOME_FAILED
+            return Outcome(None, outcome, response.status, response.failure_text(unknown), response.attempts, response.ambiguous)
         return Outcome(None, OUTCOME_HUNG_UP, response.status, attempts=response.attempts, ambiguous=response.ambiguous)
 
     def retrieve(self, name):

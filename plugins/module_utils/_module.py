@@ -222,12 +222,15 @@ def summary(head, counts, note=None):
     return '; '.join(parts + ([note] if note else [])) + '.'
 
 
-def failures_message(head, failures):
-    """``'Could not hang up 2 conference(s): 'a' (HTTP 500), 'b' (...)'``: the first ten failures, then how many more."""
+def failures_message(head, failures, note=None):
+    """``'Could not hang up 2 conference(s): 'a' (HTTP 500), 'b' (...)'``: the first ten failures, then how many more.
+
+    ``note`` goes in brackets after the count, e.g. ``'Could not hang up 2 conference(s) (1 uncertain: ...): ...'``.
+    """
     shown = ', '.join('{0!r} ({1})'.format(entry['name'], entry['message']) if entry['name'] is not None else entry['message'] for entry in failures[:10])
     if len(failures) > 10:
         shown += ' and {0} more'.format(len(failures) - 10)
-    return '{0} {1} conference(s): {2}'.format(head, len(failures), shown)
+    return '{0} {1} conference(s){2}: {3}'.format(head, len(failures), ' ({0})'.format(note) if note else '', shown)
 
 
 def client_from_module(module, **extra):

@@ -18,8 +18,11 @@ description:
     a C(DELETE) is the only answer of the Vobiz API that can be trusted about whether a room was live.
     A success (V(204), or another 2xx whose body is empty or JSON without an error) means the module hung it up;
     the conference API's own V(404) (C(conference not found)) means it was already absent (no change). A V(404)
-    from outside the API (see O(api_url)) stops the run. A 2xx whose body says error or is not JSON, and an answer
-    too large to read, are failures; whether the room was hung up is then unknown.
+    from outside the API (see O(api_url)) stops the run. Other answers are failures (see RV(failures)).
+  - When the answer cannot tell whether the room was hung up, the conference is listed in RV(uncertain) as well as in
+    RV(failures), and its O(audit_log) line has the outcome V(uncertain). That is a 2xx whose body says error or is not
+    JSON, a 2xx too large to read, and a hang-up whose reply was lost (the request may have reached the server) when
+    no retry settled it, with no answer or an error answer. Any other error answer (4xx, 5xx) is a plain failure.
   - Many conferences are handled concurrently inside one module run, over one pool of keep-alive connections
     (see O(parallel)).
   - Rate limits (HTTP 429), server errors (500, 502, 503, 504) and lost connections are retried with bounded,
@@ -169,9 +172,10 @@ failures:
   description:
     - Conferences that could not be hung up, after retries. When this is not empty the task fails,
       and the other keys still report what was done.
-    - This includes answers that cannot be read as a success, so that whether the room was hung up is unknown
-      (the message says so) - a 2xx whose body holds an error (C(200 {"error":"failed"})) or is not JSON (an HTML
-      page), and an answer too large to read. Such a room is never in RV(hung_up); check it and run again.
+    - This includes the hang-ups whose answer cannot tell whether the room was hung up, which are also in
+      RV(uncertain) (the message says why) - a 2xx whose body holds an error (C(200 {"error":"failed"})) or is not
+      JSON (an HTML page), an answer too large to read, and a request that may have reached the server without a
+      usable answer. Such a room is never in RV(hung_up); check it and run again.
     - Named C(failures) because C(failed) is the task status that Ansible itself sets.
   returned: always
   type: list
@@ -192,7 +196,9 @@ failures:
   sample: [{"name": "ci-43", "status": 503, "message": "HTTP 503: service unavailable"}]
 uncertain:
   description:
-    - Check mode only. Conferences whose state could not be read; they are predicted to be hung up
+    - In a real run, the conferences whose hang-up answer cannot tell whether they were hung up (see RV(failures));
+      they may or may not have been hung up, and are also in RV(failures), so the task fails.
+    - In check mode, the conferences whose state could not be read; they are predicted to be hung up
       (and are also in RV(hung_up)).
   returned: always
   type: list
@@ -245,14 +251,18 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
     OUTCOME_HUNG_UP,
+    OUTCOME_UNCERTAIN,
     OUTCOME_UNKNOWN,
     STATE_ABSENT,
     STATE_PRESENT,
     Outcome,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
+
+#: What the uncertain hang-ups of a real run are (they are failures too): counted in the summary and the failure message.
+UNCERTAIN_LABEL = 'uncertain: may or may not have been hung up'
 
 
 class ConferenceHangup(VobizModule):
@@ -291,9 +301,23 @@ class ConferenceHangup(VobizModule):
     def summary(self):
         result = self.result
         head = '{0} {1} conference(s)'.format('Would hang up' if self.check_mode else 'Hung up', len(result['hung_up']))
-        if result['uncertain']:
+        failed = 'failed'
+        if result['uncertain'] and self.check_mode:  # predicted to be hung up: part of hung_up
             head += ' ({0} uncertain)'.format(len(result['uncertain']))
-        return self.counted(head, [('already_absent', 'already absent'), ('excluded', 'excluded'), ('failures', 'failed'), ('interrupted', INTERRUPTED_LABEL)])
+        elif result['uncertain']:  # a real run: part of failures
+            failed += ' ({0} {1})'.format(len(result['uncertain']), UNCERTAIN_LABEL)
+        return self.counted(head, [('already_absent', 'already absent'), ('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)])
+
+    def failures_text(self, failures):
+        if self.check_mode or not self.result['uncertain']:
+            return super().failures_text(failures)
+        return failures_message(self.failure_head, failures, note='{0} {1}'.format(len(self.result['uncertain']), UNCERTAIN_LABEL))
+
+    def add_outcome(self, outcome):
+        """An uncertain hang-up is a failure (``failures``) and is also named in ``uncertain``."""
+        super().add_outcome(outcome)
+        if outcome is not None and outcome.outcome == OUTCOME_UNCERTAIN:
+            self.result['uncertain'].append(outcome.name)
 
     def result_for(self, msg):
         result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
@@ -371,7 +395,8 @@ class ConferenceHangup(VobizModule):
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
         if isinstance(answer, Outcome):
-            self.audit_line(name, answer.outcome, answer.status, message=answer.message if answer.outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+            with_message = answer.outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN)
+            self.audit_line(name, answer.outcome, answer.status, message=answer.message if with_message else None)
         else:  # check mode: a prediction from the GET, never a claim that something was done
             self.audit_line(
                 name,
@@ -389,9 +414,7 @@ class ConferenceHangup(VobizModule):
         self.listed = listed
         answer = self.run_batch(lambda dummy: self.client.hangup_all(), [None], self.report_all, on_result=self.log_all, on_error=Outcome.after_error)[0]
         if answer.outcome != OUTCOME_HUNG_UP:
-            self.finish(
-                failed_msg='Hanging up all conferences {0}: {1}'.format('was interrupted' if answer.outcome == OUTCOME_UNKNOWN else 'failed', answer.message)
-            )
+            self.finish(failed_msg=all_failure_text(answer))
         self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format('{0} conference(s)'.format(len(listed)) if listed else 'none'))
 
     def report_all(self, answers):
@@ -402,8 +425,10 @@ class ConferenceHangup(VobizModule):
         if answer.outcome in (OUTCOME_HUNG_UP, OUTCOME_UNKNOWN):
             self.result['hung_up' if answer.outcome == OUTCOME_HUNG_UP else 'interrupted'].extend(self.listed)
         else:
-            message = 'Hanging up all conferences failed: {0}'.format(answer.message)
+            message = all_failure_text(answer)
             self.result['failures'].extend(dict(name=name, status=answer.status, message=message) for name in self.listed or [None])
+            if answer.outcome == OUTCOME_UNCERTAIN:
+                self.result['uncertain'].extend(self.listed)
 
     def log_all(self, dummy, answer):
         """Audit the hang-up of all conferences: one line per listed name (one without a name if none was listed)."""
@@ -411,8 +436,14 @@ class ConferenceHangup(VobizModule):
             if answer.outcome == OUTCOME_HUNG_UP:
                 self.audit_line(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, answer.status, scope='all')
             else:
-                failed = 'Hanging up all conferences failed: {0}'.format(answer.message)
-                self.audit_line(name, answer.outcome, answer.status, scope='all', message=answer.message if answer.outcome == OUTCOME_UNKNOWN else failed)
+                message = answer.message if answer.outcome == OUTCOME_UNKNOWN else all_failure_text(answer)
+                self.audit_line(name, answer.outcome, answer.status, scope='all', message=message)
+
+
+def all_failure_text(answer):
+    """The message of a hang-up of all conferences that did not succeed (failed, uncertain or interrupted)."""
+    how = {OUTCOME_UNKNOWN: 'was interrupted', OUTCOME_UNCERTAIN: 'failed ({0})'.format(UNCERTAIN_LABEL)}.get(answer.outcome, 'failed')
+    return 'Hanging up all conferences {0}: {1}'.format(how, answer.message)
 
 
 def main():

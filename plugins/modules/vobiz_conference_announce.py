@@ -194,7 +194,17 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import OUTCOME_UNKNOWN, STATE_ABSENT, STATE_PRESENT, Outcome, is_member_not_found
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+    OUTCOME_ABSENT,
+    OUTCOME_ANNOUNCED,
+    OUTCOME_FAILED,
+    OUTCOME_UNCERTAIN,
+    OUTCOME_UNKNOWN,
+    STATE_ABSENT,
+    STATE_PRESENT,
+    Outcome,
+    is_member_not_found,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, normalize_member_ids, selection_options
@@ -255,7 +265,7 @@ class ConferenceAnnounce(VobizModule):
     required_one_of = [('text', 'url'), ('name', 'match')]
     audit_action = 'announce'
     failure_head = 'Could not announce in'
-    outcome_keys = {'announced': 'announced', 'absent': 'absent', OUTCOME_UNKNOWN: 'interrupted'}
+    outcome_keys = {OUTCOME_ANNOUNCED: 'announced', OUTCOME_ABSENT: 'absent', OUTCOME_UNKNOWN: 'interrupted'}
 
     def __init__(self, module, client, audit, run_id, selection, member, action, body):
         super().__init__(module, client, audit, run_id)
@@ -305,36 +315,36 @@ class ConferenceAnnounce(VobizModule):
             answer = self.client.member_action('POST', name, self.member, self.action, body=self.body, retry_ambiguous=False)
         except VobizRequestError as exc:
             hint = ' (the announcement may have started)' if exc.ambiguous else ''
-            return Outcome(name, 'failed', exc.status, exc.message + hint)
+            return Outcome(name, OUTCOME_FAILED, exc.status, exc.message + hint)
         if answer.ok:
-            return Outcome(name, 'announced', answer.status)
+            return Outcome(name, OUTCOME_ANNOUNCED, answer.status)
         if answer.conference_gone and not is_member_not_found(answer.status, answer.body):
-            return Outcome(name, 'absent', answer.status)
-        return Outcome(name, 'failed', answer.status, answer.message)
+            return Outcome(name, OUTCOME_ABSENT, answer.status)
+        return Outcome(name, OUTCOME_FAILED, answer.status, answer.message)
 
     def predict(self, name):
         retrieved = self.client.retrieve(name)
         if retrieved.state == STATE_ABSENT:
-            return Outcome(name, 'absent', retrieved.status)
+            return Outcome(name, OUTCOME_ABSENT, retrieved.status)
         if retrieved.state != STATE_PRESENT:
-            return Outcome(name, 'uncertain', retrieved.status, retrieved.reason)
-        return Outcome(name, 'announced', retrieved.status)
+            return Outcome(name, OUTCOME_UNCERTAIN, retrieved.status, retrieved.reason)
+        return Outcome(name, OUTCOME_ANNOUNCED, retrieved.status)
 
     def record(self, outcomes):
         for outcome in outcomes:
-            if outcome is not None and outcome.outcome == 'uncertain':
+            if outcome is not None and outcome.outcome == OUTCOME_UNCERTAIN:
                 self.result['uncertain'].append(outcome.name)
                 self.warnings.append(
                     'Conference {0!r} could not be read ({1}); predicting that it would be announced to.'.format(outcome.name, outcome.message)
                 )
-                outcome = Outcome(outcome.name, 'announced', outcome.status)
+                outcome = Outcome(outcome.name, OUTCOME_ANNOUNCED, outcome.status)
             self.add_outcome(outcome)
 
     def log(self, name, outcome):
-        uncertain = outcome.outcome == 'uncertain'
+        uncertain = outcome.outcome == OUTCOME_UNCERTAIN
         self.audit_line(
             name,
-            'announced' if uncertain else outcome.outcome,
+            OUTCOME_ANNOUNCED if uncertain else outcome.outcome,
             outcome.status,
             message=outcome.message,
             uncertain=True if uncertain else None,
