@@ -60,6 +60,10 @@ from ansible_collections.vobiz.voice.plugins.module_utils._urls import DEFAULT_A
 
 #: HTTP answers that are retried (with backoff, honouring Retry-After).
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+#: A gateway's answers that may come after it passed the request on: the API may have carried it out. Such an answer
+#: makes the request ambiguous, like a lost reply (a later 404 to a DELETE is then this run's doing), and is not
+#: retried when a repeat must not happen (``retry_ambiguous=False``).
+MAYBE_DONE_STATUSES = frozenset((502, 504))
 #: First backoff step and the cap of one backoff step, in seconds.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -236,12 +240,13 @@ class VobizClient:
         ``segments``: path segments below ``Account/{auth_id}/`` (each one fully encoded here;
         the URL always ends in ``/``). ``body``: JSON-serialisable, or ``None`` for no body.
         ``key``/``what``: what the once-per-key retry warning is about (e.g. the conference name).
-        ``retry_ambiguous``: retry after a lost reply (pass False for non-idempotent POSTs).
+        ``retry_ambiguous``: retry after a lost reply or a gateway's 502/504 (pass False for non-idempotent POSTs).
 
         Retries 429/500/502/503/504 and connection failures with jittered exponential backoff
         (Retry-After honoured), up to ``retries`` extra attempts and ``retry_max_wait`` seconds
         of waiting in total. Returns any other HTTP answer, and the last retryable one once the
-        retries are used up. Raises ``VobizAuthError`` on 401/403 (and stops the batch),
+        retries are used up. The answer's ``ambiguous`` is true when an attempt may have been carried
+        out without this run hearing so (a lost reply, a 502/504: see ``MAYBE_DONE_STATUSES``). Raises ``VobizAuthError`` on 401/403 (and stops the batch),
         ``VobizTLSError`` on certificate errors (also stops the batch), ``VobizRequestError`` when
         no answer came, and ``VobizBatchAborted`` when the batch was stopped before this request.
         """
@@ -283,6 +288,9 @@ class VobizClient:
                         )
                     retry_after = None
                 else:
+                    if answer.status in MAYBE_DONE_STATUSES:
+                        ambiguous = True
+                        answer = answer._replace(ambiguous=True)
                     # Read once: the pacer learns from a 429's Retry-After, and the wait below honours any retried answer's.
                     retry_after = self._transport.retry_after(response) if answer.status in RETRY_STATUSES else None
                     self._pacer.answered(sent_at, answer.status == 429, retry_after if answer.status == 429 else None)
@@ -291,7 +299,7 @@ class VobizClient:
                     if answer.kind == ANSWER_UNKNOWN_ROUTE:
                         raise self._control.stop(self._unknown_route_error(answer.status, answer.error_message, what))
                     self._control.answered.set()
-                    if answer.status not in RETRY_STATUSES:
+                    if answer.status not in RETRY_STATUSES or (answer.status in MAYBE_DONE_STATUSES and not retry_ambiguous):
                         return answer
                     reasons.append('HTTP {0}'.format(answer.status))
                     if attempts > self.retries:

@@ -71,6 +71,22 @@ def test_lost_reply_carries_out_the_request_then_closes(emulator, api):
     assert emulator.requests()[-1]['fault'] is None
 
 
+@pytest.mark.parametrize('processed', [True, False])
+def test_status_fault_carries_out_the_request_only_when_processed(emulator, api, processed):
+    """``processed``: the API acts, then the gateway answers its error (a 504 after the API hung the room up)."""
+    emulator.add_conference('Board Room')
+    emulator.configure(faults=[{'kind': '504', 'method': 'DELETE', 'first_n': 1, 'processed': processed}])
+    assert api.call('DELETE', 'Board Room').status_code == 504
+    assert emulator.live_names() == ([] if processed else ['Board Room'])
+    assert api.call('DELETE', 'Board Room').status_code == (404 if processed else 204)
+
+
+@pytest.mark.parametrize('rule', [{'kind': '504', 'processed': 'yes'}, {'kind': 'html', 'processed': True}])
+def test_processed_applies_to_status_faults_only(emulator, rule):
+    with pytest.raises(ValueError, match='processed'):
+        emulator.configure(faults=[rule])
+
+
 def test_slow_client_gives_up_but_the_request_is_still_carried_out(emulator, api):
     emulator.add_conference('Board Room')
     emulator.configure(faults=[{'kind': 'slow', 'delay': 0.6, 'first_n': 1}])

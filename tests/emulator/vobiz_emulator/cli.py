@@ -32,7 +32,7 @@ def parse_fault_arg(text: str) -> dict:
             rule[key] = int(value)
         elif key in ('rate', 'delay', 'interval'):
             rule[key] = float(value)
-        elif key == 'declare_length':
+        elif key in ('declare_length', 'processed'):
             rule[key] = value.lower() in ('true', 'yes', '1')
         else:
             rule[key] = value

@@ -55,7 +55,10 @@ FAULT_DEFAULTS = {
     'offset': 0,
     'shape': None,
     'declare_length': True,
+    'processed': False,
 }
+#: Fault kinds that may carry the request out before answering (``processed``): a gateway's error after the API acted.
+PROCESSED_FAULT_KINDS = ('500', '502', '503', '504')
 #: Status of the hostile answers when the rule sets none.
 FAULT_STATUS_DEFAULTS = {'html': 200, 'error_body': 200, 'huge_body': 200, 'control_chars': 400, 'echo_token': 400}
 #: Default size (bytes) of the huge_body fault's body, and of a trickled body padded out from an empty reply.
@@ -175,6 +178,10 @@ def normalize_fault(rule) -> dict:
         raise ValueError('fault shape must be "flat", "envelope", "text" or null (the error_style switch)')
     if not isinstance(result['declare_length'], bool):
         raise ValueError('fault declare_length must be true or false')
+    if not isinstance(result['processed'], bool):
+        raise ValueError('fault processed must be true or false')
+    if result['processed'] and result['kind'] not in PROCESSED_FAULT_KINDS:
+        raise ValueError('fault processed applies to the kinds %s only' % ', '.join(PROCESSED_FAULT_KINDS))
     return result
 
 

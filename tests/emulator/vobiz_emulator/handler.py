@@ -291,6 +291,8 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
                 if kind in ('drop', 'reset'):
                     send = False
                 elif kind is not None and kind not in ('slow', 'lost_reply', 'trickle'):
+                    if rule['processed']:  # the API acts, then the gateway in front of it answers the error
+                        emulator._process(method, route, self.headers, body, body_error, cfg)
                     reply = emulator._fault_reply(rule, cfg, self.headers)
                 elif reply is None:
                     if kind == 'slow':

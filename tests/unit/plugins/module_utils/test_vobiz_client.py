@@ -245,6 +245,32 @@ def test_lost_reply_then_404_is_hung_up_by_this_run(emulator):
     assert [(e['fault'], e['status']) for e in emulator.requests()] == [('lost_reply', None), (None, 404)]
 
 
+@pytest.mark.parametrize('kind', ['502', '504'])
+def test_gateway_error_after_the_api_acted_then_404_is_hung_up_by_this_run(emulator, kind):
+    """A gateway's 502/504 may come after the API carried the DELETE out: the retry's 404 is then this run's doing."""
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': kind, 'method': 'DELETE', 'first_n': 1, 'processed': True}])
+    outcome = make_client(emulator).hangup('r')
+    assert outcome.outcome == 'hung_up' and outcome.ambiguous and 'this run' in outcome.message
+    assert [(e['fault'], e['status']) for e in emulator.requests()] == [(kind, int(kind)), (None, 404)]
+
+
+@pytest.mark.parametrize('kind', ['500', '503', '429'])
+def test_other_retried_answers_then_404_is_already_absent(emulator, kind):
+    """Only a gateway's 502/504 may follow a carried-out request; after the others a 404 says the room was not live."""
+    emulator.configure(faults=[{'kind': kind, 'method': 'DELETE', 'first_n': 1}])
+    outcome = make_client(emulator).hangup('r')
+    assert outcome.outcome == 'already_absent' and not outcome.ambiguous and outcome.attempts == 2
+
+
+def test_gateway_error_is_not_retried_when_a_repeat_must_not_happen(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '504', 'method': 'POST'}])
+    result = make_client(emulator).member_action('POST', 'r', 'all', 'Speak', {'text': 'hi'}, retry_ambiguous=False)
+    assert result.status == 504 and not result.ok and result.ambiguous
+    assert len(emulator.requests()) == 1
+
+
 def test_urllib3_never_retries_silently(emulator):
     """With retries=0 a lost reply is one request and uncertain (it may have been done), never a false 'already absent'."""
     emulator.add_conference('r')
