@@ -20,6 +20,10 @@ from collections import namedtuple
 
 #: HTTP answers that mean "done" for an action.
 SUCCESS_STATUSES = frozenset((200, 202, 204))
+#: A gateway's answers that may come after it passed the request on: the API may have carried it out. Such an answer
+#: makes the request ambiguous, like a lost reply (a later 404 to a DELETE is then this run's doing), and is not
+#: retried when a repeat must not happen (``retry_ambiguous=False``).
+MAYBE_DONE_STATUSES = frozenset((502, 504))
 
 OUTCOME_HUNG_UP = 'hung_up'
 OUTCOME_ALREADY_ABSENT = 'already_absent'
@@ -209,8 +213,8 @@ class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts a
         """Whether the request was carried out cannot be told from this answer.
 
         A 2xx that cannot be read as a success (``unreadable_success``), and any other answer that is not a
-        success after an earlier attempt whose reply was lost (that attempt may have done it). An error status
-        (4xx, 5xx) otherwise says it was not done, even when its body could not be read.
+        success after an attempt that may have been carried out unheard (a lost reply, or a gateway's 502/504). An
+        error status (4xx, 5xx) otherwise says it was not done, even when its body could not be read.
         """
         return self.unreadable_success or (self.ambiguous and not self.ok)
 
@@ -221,6 +225,8 @@ class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts a
         """
         if self.unreadable_success:
             return '{0}: the answer could not be read as a success, so {1}'.format(self.describe(), unknown)
+        if self.ambiguous and not self.ok and self.status in MAYBE_DONE_STATUSES:
+            return '{0} from a gateway, which may have passed the request on to the API, so {1}'.format(self.describe(), unknown)
         if self.ambiguous and not self.ok:
             return '{0} after an earlier attempt whose reply was lost (it may have reached the server), so {1}'.format(self.describe(), unknown)
         return self.describe()

@@ -22,6 +22,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     ANSWER_NOT_FOUND,
     ANSWER_SUCCESS,
     ANSWER_UNKNOWN_ROUTE,
+    MAYBE_DONE_STATUSES,
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
     OUTCOME_HUNG_UP,
@@ -60,10 +61,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._urls import DEFAULT_A
 
 #: HTTP answers that are retried (with backoff, honouring Retry-After).
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
-#: A gateway's answers that may come after it passed the request on: the API may have carried it out. Such an answer
-#: makes the request ambiguous, like a lost reply (a later 404 to a DELETE is then this run's doing), and is not
-#: retried when a repeat must not happen (``retry_ambiguous=False``).
-MAYBE_DONE_STATUSES = frozenset((502, 504))
 #: First backoff step and the cap of one backoff step, in seconds.
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -246,9 +243,10 @@ class VobizClient:
         (Retry-After honoured), up to ``retries`` extra attempts and ``retry_max_wait`` seconds
         of waiting in total. Returns any other HTTP answer, and the last retryable one once the
         retries are used up. The answer's ``ambiguous`` is true when an attempt may have been carried
-        out without this run hearing so (a lost reply, a 502/504: see ``MAYBE_DONE_STATUSES``). Raises ``VobizAuthError`` on 401/403 (and stops the batch),
-        ``VobizTLSError`` on certificate errors (also stops the batch), ``VobizRequestError`` when
-        no answer came, and ``VobizBatchAborted`` when the batch was stopped before this request.
+        out without this run hearing so (a lost reply, a 502/504: see ``MAYBE_DONE_STATUSES``).
+        Raises ``VobizAuthError`` on 401/403 (and stops the batch), ``VobizTLSError`` on certificate
+        errors (also stops the batch), ``VobizRequestError`` when no answer came, and
+        ``VobizBatchAborted`` when the batch was stopped before this request.
         """
         if what is None:
             what = '{0} {1}'.format(method, '/'.join(str(s) for s in segments) or '/')
@@ -367,7 +365,8 @@ class VobizClient:
                     name,
                     OUTCOME_HUNG_UP,
                     response.status,
-                    'hung up by this run: the reply to an earlier attempt was lost and the retry found the room gone',
+                    'hung up by this run: an earlier attempt may have been carried out unheard (its reply was lost, or a gateway answered 502/504) '
+                    'and the retry found the room gone',
                     response.attempts,
                     True,
                 )

@@ -21,14 +21,14 @@ description:
     from outside the API (see O(api_url)) stops the run. Other answers are failures (see RV(failures)).
   - When the answer cannot tell whether the room was hung up, the conference is listed in RV(uncertain) as well as in
     RV(failures), and its O(audit_log) line has the outcome V(uncertain). That is a 2xx whose body says error or is not
-    JSON, a 2xx too large to read, and a hang-up whose reply was lost (the request may have reached the server) when
-    no retry settled it, with no answer or an error answer. Any other error answer (4xx, 5xx) is a plain failure.
+    JSON, a 2xx too large to read, and a hang-up that may have been carried out unheard (its reply was lost, or a
+    gateway answered V(502) or V(504)) when no retry settled it. Any other error answer (4xx, 5xx) is a plain failure.
   - Many conferences are handled concurrently inside one module run, over one pool of keep-alive connections
     (see O(parallel)).
   - Rate limits (HTTP 429), server errors (500, 502, 503, 504) and lost connections are retried with bounded,
     jittered exponential backoff (see O(retries) and O(retry_max_wait)); the module warns once per retried
-    conference. A hang-up whose reply was lost and that finds the room gone on the retry is reported as
-    hung up by this run, not as already absent.
+    conference. A hang-up whose reply was lost, or that a gateway answered V(502) or V(504) (the API may have acted
+    before it), and that finds the room gone on the retry is reported as hung up by this run, not as already absent.
   - Authentication errors (HTTP 401, 403) stop the whole run at once.
 author:
   - vobiz.voice maintainers (@vobiz)

@@ -22,8 +22,8 @@ description:
   - A conference that is gone (the conference API's own HTTP 404, or C(conference not found)) is skipped and returned
     in RV(already_absent); that is not an error, so a rerun of a maintenance play succeeds. A 404 from outside the
     API (see O(api_url)) stops the run.
-  - An announcement is not retried after a lost reply (it may have started; a retry could play it twice). Rate
-    limits and server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
+  - An announcement is not retried after a lost reply or a gateway's V(502) or V(504) (it may have started; a retry
+    could play it twice). Rate limits and other server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
 author:
   - vobiz.voice maintainers (@vobiz)
 extends_documentation_fragment:
@@ -310,7 +310,7 @@ class ConferenceAnnounce(VobizModule):
         self.conclude()
 
     def announce(self, name):
-        """One announcement -> ``Outcome``; never retried after a lost reply."""
+        """One announcement -> ``Outcome``; never retried after a lost reply or a gateway's 502/504."""
         try:
             answer = self.client.member_action('POST', name, self.member, self.action, body=self.body, retry_ambiguous=False)
         except VobizRequestError as exc:
@@ -320,7 +320,8 @@ class ConferenceAnnounce(VobizModule):
             return Outcome(name, OUTCOME_ANNOUNCED, answer.status)
         if answer.conference_gone and not is_member_not_found(answer.status, answer.body):
             return Outcome(name, OUTCOME_ABSENT, answer.status)
-        return Outcome(name, OUTCOME_FAILED, answer.status, answer.message)
+        hint = ' (the announcement may have started)' if answer.ambiguous else ''
+        return Outcome(name, OUTCOME_FAILED, answer.status, answer.message + hint)
 
     def predict(self, name):
         retrieved = self.client.retrieve(name)

@@ -26,9 +26,9 @@ from ansible_collections.vobiz.voice.tests.reliability.helpers import (
 
 #: Every transient fault the live service (or the way to it) can throw at a hang-up.
 TRANSIENT_KINDS = ('429_retry_after', '429_retry_after_date', '429', '502', '503', 'drop', 'lost_reply')
-#: The same without the two where a request may have been carried out: a rerun must not see them
-#: (a retried DELETE that finds the room gone after a lost reply is, by design, "hung up by this run").
-UNAMBIGUOUS_KINDS = ('429_retry_after', '429_retry_after_date', '429', '502', '503')
+#: The same without those where a request may have been carried out (no reply, or a gateway's 502), and with a 500: a
+#: rerun must not see them (a retried DELETE that finds the room gone after them is, by design, "hung up by this run").
+UNAMBIGUOUS_KINDS = ('429_retry_after', '429_retry_after_date', '429', '500', '503')
 SEED = 20250611
 
 

@@ -263,6 +263,14 @@ def test_other_retried_answers_then_404_is_already_absent(emulator, kind):
     assert outcome.outcome == 'already_absent' and not outcome.ambiguous and outcome.attempts == 2
 
 
+def test_gateway_error_until_the_retries_are_used_up_is_uncertain(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '504', 'method': 'DELETE'}])
+    outcome = make_client(emulator, retries=2).hangup('r')
+    assert outcome.outcome == _answers.OUTCOME_UNCERTAIN and outcome.status == 504 and outcome.attempts == 3
+    assert 'from a gateway' in outcome.message and 'whether the room was hung up is unknown' in outcome.message
+
+
 def test_gateway_error_is_not_retried_when_a_repeat_must_not_happen(emulator):
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': '504', 'method': 'POST'}])

@@ -221,6 +221,14 @@ def test_lost_reply_is_not_retried(emulator):
     assert len(emulator.announcements('r')) == 1  # it did start: exactly once
 
 
+def test_gateway_error_after_the_announcement_started_is_not_retried(emulator):
+    emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '504', 'method': 'POST', 'processed': True}])
+    failed, result = run(emulator, name='r', text=TEXT)
+    assert failed and result['failures'][0]['status'] == 504 and 'may have started' in result['failures'][0]['message']
+    assert len(emulator.announcements('r')) == 1  # it did start: exactly once
+
+
 def test_rate_limit_is_retried(emulator, no_real_backoff):
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': '429_retry_after', 'retry_after': 2, 'method': 'POST', 'first_n': 1}])
