@@ -60,6 +60,8 @@ options:
     description:
       - How many times a request is retried (extra attempts, V(0) to V(20)) after HTTP 429, 500, 502, 503, 504
         or a connection failure or timeout. HTTP 400, 401, 403 and 404 are never retried.
+      - A request that may have been carried out without an answer saying so (its reply was lost, or a gateway answered
+        V(502) or V(504)) is retried only when a repeat is harmless; an announcement is not retried then.
       - Waits between attempts grow exponentially with jitter, and honour a C(Retry-After) header (seconds or HTTP date).
     type: int
     default: 5

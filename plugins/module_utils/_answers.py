@@ -176,7 +176,8 @@ class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts a
 
     ``body``: the parsed JSON (``None`` for an empty or non-JSON body; see ``json_ok``); ``text``: the body as
     text (lossy decode), for messages only; ``attempts``: how many requests were sent for this call (1 = no
-    retry); ``ambiguous``: an earlier attempt may have reached the server (its reply was lost);
+    retry); ``ambiguous``: an attempt may have been carried out unheard (its reply was lost, or a gateway
+    answered 502/504: ``MAYBE_DONE_STATUSES``);
     ``error_message``: the server's error message, when it gave one; ``problem``: why the body could not be
     read at all (e.g. too large), else ``None``.
     """
@@ -226,9 +227,11 @@ class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts a
         if self.unreadable_success:
             return '{0}: the answer could not be read as a success, so {1}'.format(self.describe(), unknown)
         if self.ambiguous and not self.ok and self.status in MAYBE_DONE_STATUSES:
-            return '{0} from a gateway, which may have passed the request on to the API, so {1}'.format(self.describe(), unknown)
+            return "{0} (a gateway's answer: the API may have carried the request out), so {1}".format(self.describe(), unknown)
         if self.ambiguous and not self.ok:
-            return '{0} after an earlier attempt whose reply was lost (it may have reached the server), so {1}'.format(self.describe(), unknown)
+            return '{0} after an earlier attempt that may have been carried out unheard (its reply was lost, or a gateway answered 502/504), so {1}'.format(
+                self.describe(), unknown
+            )
         return self.describe()
 
     def __repr__(self):
@@ -292,8 +295,8 @@ class MemberActionResult(
     """The answer to a member action (hang up, kick, mute, deaf, play, speak).
 
     ``ok``: a success (200, 202 or 204 that reads as one); ``conference_gone``: Vobiz's own 404 or
-    ``{"error": "conference not found"}``; ``ambiguous``: an earlier attempt's reply was lost, so a 404 may be this
-    run's own doing.
+    ``{"error": "conference not found"}``; ``ambiguous``: an attempt may have been carried out unheard (its reply
+    was lost, or a gateway answered 502/504), so a 404 may be this run's own doing.
     """
 
     __slots__ = ()
@@ -308,17 +311,20 @@ def member_outcome(answer, removing=False, room_wide=False):
     ``answer``: a ``MemberActionResult``, or the error that came instead (``VobizRequestError``: no answer;
     ``VobizItemError``: an interrupt or an unexpected error). A member id not in the live room (HTTP 404
     ``member not found``) is already done for the room-wide ``all`` (nobody to act on) and for a removal
-    (``removing``), a failure otherwise; a removal whose earlier reply was lost most likely removed the member itself.
+    (``removing``), a failure otherwise. A removal that may have been carried out unheard (``ambiguous``) and then
+    finds the member, or the whole conference, gone most likely did it itself (the last member's removal ends the
+    room): acted.
     """
     if not isinstance(answer, MemberActionResult):
         return (OUTCOME_UNKNOWN if getattr(answer, 'interrupted', False) else OUTCOME_FAILED), None, answer.message
     if answer.ok:
         return OUTCOME_ACTED, answer.status, None
+    gone = answer.conference_gone or is_member_not_found(answer.status, answer.body)
+    if removing and answer.ambiguous and gone:
+        return OUTCOME_ACTED, answer.status, None
     if is_member_not_found(answer.status, answer.body):
-        if room_wide:
+        if room_wide or removing:
             return OUTCOME_ALREADY, answer.status, None
-        if removing:
-            return (OUTCOME_ACTED if answer.ambiguous else OUTCOME_ALREADY), answer.status, None
         return OUTCOME_FAILED, 404, answer.message
     if answer.conference_gone:
         return OUTCOME_CONFERENCE_ABSENT, answer.status, None

@@ -262,15 +262,28 @@ class VobizClient:
         waited = 0.0
         ambiguous = False
         reasons = []
+        answer = None  # the last attempt's answer, None when it got none
         try:
             while True:
                 sent_at = self._pacer.acquire(self._control.stopped.is_set)
                 if self._control.stopped.is_set():
-                    raise VobizBatchAborted('{0}: not sent, the batch was stopped by an earlier error.'.format(what))
+                    if not attempts:
+                        raise VobizBatchAborted('{0}: not sent, the batch was stopped by an earlier error.'.format(what))
+                    # Attempts went out: what they got is this request's outcome, never "not sent".
+                    if answer is not None:
+                        return answer
+                    raise VobizRequestError(
+                        self.redactor.outgoing(
+                            '{0}: not retried, the run was stopped by an earlier error, after {1} attempt(s): {2}'.format(what, attempts, reasons[-1])
+                        ),
+                        attempts=attempts,
+                        ambiguous=ambiguous,
+                    )
                 attempts += 1
                 try:
                     answer, response = self._attempt(prepared, attempts, ambiguous)
                 except ATTEMPT_ERRORS as exc:
+                    answer = None
                     reason, maybe_sent, retryable, fatal = self._transport.classify(exc)
                     if fatal:
                         raise self._control.stop(
@@ -344,10 +357,11 @@ class VobizClient:
         """Hang up one conference: exactly one ``DELETE Conference/{name}/`` when nothing fails.
 
         Returns an ``Outcome``: a success (``classify_answer``) -> ``hung_up``; Vobiz's own 404 ->
-        ``already_absent``, unless an earlier attempt's reply was lost (then this run hung it up:
-        ``hung_up``); an answer that cannot tell whether the room was hung up -> ``uncertain`` (a 2xx
-        with an error body, a body that is not JSON or an answer too large to read; an error answer, or
-        no answer at all, after an attempt that may have reached the server); anything else -> ``failed``.
+        ``already_absent``, unless an earlier attempt may have been carried out unheard (its reply was
+        lost, or a gateway answered 502/504: then this run hung it up, ``hung_up``); an answer that
+        cannot tell whether the room was hung up -> ``uncertain`` (a 2xx with an error body, a body that
+        is not JSON or an answer too large to read; an error answer, or no answer at all, after an
+        attempt that may have been carried out); anything else -> ``failed``.
         Raises ``VobizFatalError`` (also for a 404 from outside the API)/``VobizBatchAborted``.
         """
         label = 'Hang-up of conference {0!r}'.format(name)
@@ -474,7 +488,7 @@ class VobizClient:
             ok = False
         message = None
         if not ok:
-            if response.unreadable_success or response.problem:
+            if response.outcome_unknown or response.problem:
                 message = response.failure_text('whether the action was carried out is unknown')
             else:
                 message = response.error_message or response.describe()

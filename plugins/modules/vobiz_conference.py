@@ -170,7 +170,7 @@ already_absent:
   sample: ["ci-41"]
 failures:
   description:
-    - Conferences that could not be hung up, after retries. When this is not empty the task fails,
+    - Conferences not confirmed hung up (or absent), after retries. When this is not empty the task fails,
       and the other keys still report what was done.
     - This includes the hang-ups whose answer cannot tell whether the room was hung up, which are also in
       RV(uncertain) (the message says why) - a 2xx whose body holds an error (C(200 {"error":"failed"})) or is not

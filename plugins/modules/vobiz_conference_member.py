@@ -23,8 +23,10 @@ description:
     and warns.
   - A conference that is gone (the conference API's own HTTP 404) is not an error; C(changed=false) and
     RV(conference_absent=true). A 404 from outside the API (see O(api_url)) stops the run.
-  - An answer that cannot be read as a success (a 2xx whose body holds an error or is not JSON, or an answer too
-    large to read) is a failure, because whether the action was carried out is unknown.
+  - An answer that cannot be read as a success (a 2xx whose body holds an error or is not JSON, or too large to
+    read) is a failure, because whether the action was carried out is unknown; so is an error answer after an attempt
+    that may have been carried out unheard (its reply was lost, or a gateway answered V(502) or V(504)). A removal
+    (V(absent), V(kicked)) after such an attempt that finds the member, or the conference, gone is reported done.
   - Authentication errors (HTTP 401, 403) stop the run at once.
 author:
   - vobiz.voice maintainers (@vobiz)
@@ -136,8 +138,9 @@ failures:
   description:
     - Member actions that failed, after retries. When this is not empty the task fails, and the other keys still
       report what was done.
-    - This includes answers that cannot be read as a success (a 2xx whose body holds an error or is not JSON, an
-      answer too large to read), since whether the action was carried out is then unknown; the message says so.
+    - This includes answers that cannot be read as a success (a 2xx whose body holds an error or is not JSON or is
+      too large to read), and error answers after an attempt that may have been carried out unheard, since whether
+      the action was carried out is then unknown; the message says so.
   returned: always
   type: list
   elements: dict

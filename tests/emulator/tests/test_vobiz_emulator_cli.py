@@ -249,6 +249,9 @@ def test_parse_fault_arg():
         'first_n': None,
     }
     assert vobiz_emulator.parse_fault_arg('{"kind": "slow", "delay": 2}') == {'kind': 'slow', 'delay': 2}
+    assert vobiz_emulator.parse_fault_arg('kind=504,processed=yes,declare_length=false') == {'kind': '504', 'processed': True, 'declare_length': False}
+    with pytest.raises(ValueError, match='processed must be true or false'):
+        vobiz_emulator.parse_fault_arg('kind=504,processed=maybe')
 
 
 # ----- TLS in-process

@@ -11,6 +11,8 @@ import threading
 from .config import atomic_write
 from .server import Emulator
 
+BOOLEAN_WORDS = {'true': True, 'yes': True, '1': True, 'false': False, 'no': False, '0': False}
+
 
 def parse_fault_arg(text: str) -> dict:
     """Parse --fault: a JSON object, a bare kind, or kind=503,method=DELETE,first_n=2,..."""
@@ -33,7 +35,10 @@ def parse_fault_arg(text: str) -> dict:
         elif key in ('rate', 'delay', 'interval'):
             rule[key] = float(value)
         elif key in ('declare_length', 'processed'):
-            rule[key] = value.lower() in ('true', 'yes', '1')
+            flag = value.lower()
+            if flag not in BOOLEAN_WORDS:
+                raise ValueError('--fault %s: %s must be true or false, got %r' % (text, key, value))
+            rule[key] = BOOLEAN_WORDS[flag]
         else:
             rule[key] = value
     return rule

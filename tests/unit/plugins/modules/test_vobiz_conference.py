@@ -713,16 +713,25 @@ def test_summary_counts_the_uncertain_among_the_failed():
     assert hangup.summary() == 'Would hang up 2 conference(s) (1 uncertain).'
 
 
-def test_all_with_a_2xx_error_answer_is_uncertain(emulator, tmp_path):
+@pytest.mark.parametrize(
+    'fault, status, why',
+    [
+        ({'kind': 'error_body'}, 200, 'could not be read as a success'),
+        ({'kind': 'lost_reply'}, None, 'may have reached the server'),
+        ({'kind': '504'}, 504, "a gateway's answer"),
+    ],
+    ids=['2xx-error-body', 'lost-reply', '504'],
+)
+def test_all_with_an_answer_that_cannot_tell_is_uncertain(emulator, tmp_path, fault, status, why):
     emulator.add_conference('Board Room')
-    emulator.configure(faults=[{'kind': 'error_body', 'method': 'DELETE'}])
+    emulator.configure(faults=[dict(fault, method='DELETE')])
     audit = tmp_path / 'audit.jsonl'
-    failed, result = run(emulator, all=True, audit_log=str(audit))
+    failed, result = run(emulator, all=True, audit_log=str(audit), retries=0)
     assert failed and result['hung_up'] == [] and result['changed'] is False
     assert result['msg'].startswith('Hanging up all conferences failed (uncertain: may or may not have been hung up): ')
-    assert 'could not be read as a success' in result['msg'] and 'whether any room was hung up is unknown' in result['msg']
+    assert why in result['msg'] and 'whether any room was hung up is unknown' in result['msg']
     assert result['uncertain'] == ['Board Room'] and [f['name'] for f in result['failures']] == ['Board Room']
-    assert result['failures'][0]['status'] == 200
+    assert result['failures'][0]['status'] == status
     [line] = [json.loads(line) for line in audit.read_text().splitlines()]
     assert (line['name'], line['outcome'], line['scope']) == ('Board Room', 'uncertain', 'all')
 

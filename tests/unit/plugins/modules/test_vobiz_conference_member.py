@@ -272,6 +272,25 @@ def test_lost_reply_of_kick_is_reported_done(emulator):
     assert [w[2] for w in writes(emulator)] == [None, 404]
 
 
+@pytest.mark.parametrize('member_id, state', [('all', 'absent'), ('10', 'kicked')])
+def test_gateway_error_after_a_removal_is_reported_done(emulator, member_id, state):
+    """A 504 that came after the API removed the member(s), then the retry finds them (or the room) gone: acted."""
+    room(emulator)
+    method = STATES[state][0]
+    emulator.configure(faults=[{'kind': '504', 'method': method, 'first_n': 1, 'processed': True}])
+    failed, result = run(emulator, member_id=member_id, state=state)
+    assert not failed and result['changed'] is True and result['already'] == [] and result['conference_absent'] is False
+    assert [w[2] for w in writes(emulator)][0] == 504 and len(writes(emulator)) == 2
+
+
+def test_gateway_error_to_the_end_says_the_action_may_have_been_done(emulator):
+    room(emulator)
+    emulator.configure(faults=[{'kind': '504', 'method': 'POST'}])
+    failed, result = run(emulator, member_id=['10'], state='muted', retries=1)
+    assert failed and [(f['member_id'], f['status']) for f in result['failures']] == [('10', 504)]
+    assert 'whether the action was carried out is unknown' in result['failures'][0]['message']
+
+
 def test_member_action_status_200(emulator):
     room(emulator)
     emulator.configure(member_action_status=200)
