@@ -274,7 +274,9 @@ class VobizClient:
                         return answer
                     raise VobizRequestError(
                         self.redactor.outgoing(
-                            '{0}: not retried, the run was stopped by an earlier error, after {1} attempt(s): {2}'.format(what, attempts, reasons[-1])
+                            '{0}: not retried, the run was stopped (by an error elsewhere or an interrupt), after {1} attempt(s): {2}'.format(
+                                what, attempts, reasons[-1]
+                            )
                         ),
                         attempts=attempts,
                         ambiguous=ambiguous,
