@@ -316,7 +316,10 @@ def member_outcome(answer, removing=False, room_wide=False):
     room): acted.
     """
     if not isinstance(answer, MemberActionResult):
-        return (OUTCOME_UNKNOWN if getattr(answer, 'interrupted', False) else OUTCOME_FAILED), None, answer.message
+        if getattr(answer, 'interrupted', False):
+            return OUTCOME_UNKNOWN, None, answer.message
+        unknown = ', so whether the action was carried out is unknown' if getattr(answer, 'ambiguous', False) else ''
+        return OUTCOME_FAILED, None, answer.message + unknown
     if answer.ok:
         return OUTCOME_ACTED, answer.status, None
     gone = answer.conference_gone or is_member_not_found(answer.status, answer.body)

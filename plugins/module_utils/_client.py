@@ -242,7 +242,8 @@ class VobizClient:
         Retries 429/500/502/503/504 and connection failures with jittered exponential backoff
         (Retry-After honoured), up to ``retries`` extra attempts and ``retry_max_wait`` seconds
         of waiting in total. Returns any other HTTP answer, and the last retryable one once the
-        retries are used up. The answer's ``ambiguous`` is true when an attempt may have been carried
+        retries are used up or when the run was stopped before a retry (``VobizRequestError`` then if
+        that attempt got no answer). The answer's ``ambiguous`` is true when an attempt may have been carried
         out without this run hearing so (a lost reply, a 502/504: see ``MAYBE_DONE_STATUSES``).
         Raises ``VobizAuthError`` on 401/403 (and stops the batch), ``VobizTLSError`` on certificate
         errors (also stops the batch), ``VobizRequestError`` when no answer came, and
@@ -271,6 +272,9 @@ class VobizClient:
                         raise VobizBatchAborted('{0}: not sent, the batch was stopped by an earlier error.'.format(what))
                     # Attempts went out: what they got is this request's outcome, never "not sent".
                     if answer is not None:
+                        self.warn_once(
+                            key if key is not None else what, '{0}: not retried, the run was stopped (by an error elsewhere or an interrupt).'.format(what)
+                        )
                         return answer
                     raise VobizRequestError(
                         self.redactor.outgoing(

@@ -153,9 +153,12 @@ class VobizModule:
     def guarded(self, func, *args):
         """``func(*args)`` outside a batch; a fatal error, an interrupt or a request without answer ends the run."""
         try:
-            return func(*args)
+            answer = func(*args)
         except (VobizFatalError, VobizRequestError, VobizBatchAborted) as exc:
             self.finish(failed_msg=str(self.client.interrupted or exc))
+        if self.client.interrupted:  # an answer cut short by the interrupt (a retry not sent): nothing may follow it
+            self.finish(failed_msg=str(self.client.interrupted))
+        return answer
 
     def live_names(self, consequence):
         """The live list (``GET Conference/``), warning when it is empty or unreadable; exits when it cannot be read.

@@ -323,6 +323,12 @@ class MemberAction(VobizModule):
         if isinstance(answer, VobizItemError):  # interrupted in flight, or an unexpected error
             self.record(['all'], answer)
             return
+        removed_unheard = (
+            not isinstance(answer, VobizRequestError) and not answer.ok and member_outcome(answer, self.removing, room_wide=True)[0] == OUTCOME_ACTED
+        )
+        if removed_unheard:  # a removal that may have been done unheard found everyone, or the room, gone: this run's doing
+            self.result['members'] = need
+            return
         if isinstance(answer, VobizRequestError) or not answer.ok:
             if not isinstance(answer, VobizRequestError) and is_member_not_found(answer.status, answer.body):
                 # Nobody in the room to act on.

@@ -301,6 +301,42 @@ def test_a_run_stopped_while_a_retry_waits_reports_what_the_attempts_got(emulato
     assert len(emulator.requests()) == 1
     if outcome == _answers.OUTCOME_UNCERTAIN:
         assert 'whether the room was hung up is unknown' in result.message and emulator.live_names() == []
+    if status is not None:  # an answer that was to be retried: the warning says it was not
+        assert any('not retried, the run was stopped' in warning for warning in client.warnings)
+
+
+MEMBER_NOT_FOUND = {'error': 'member not found'}
+CONFERENCE_NOT_FOUND = {'error': 'conference not found'}
+
+
+@pytest.mark.parametrize(
+    'body, ambiguous, removing, room_wide, expected',
+    [
+        (MEMBER_NOT_FOUND, True, True, True, _answers.OUTCOME_ACTED),
+        (MEMBER_NOT_FOUND, False, True, True, _answers.OUTCOME_ALREADY),
+        (MEMBER_NOT_FOUND, True, False, True, _answers.OUTCOME_ALREADY),
+        (CONFERENCE_NOT_FOUND, True, True, False, _answers.OUTCOME_ACTED),
+        (CONFERENCE_NOT_FOUND, False, True, False, _answers.OUTCOME_CONFERENCE_ABSENT),
+        (CONFERENCE_NOT_FOUND, True, False, False, _answers.OUTCOME_CONFERENCE_ABSENT),
+    ],
+    ids=[
+        'room-wide-removal-unheard',
+        'room-wide-removal',
+        'room-wide-mute-unheard',
+        'removal-unheard-room-gone',
+        'removal-room-gone',
+        'mute-unheard-room-gone',
+    ],
+)
+def test_member_outcome_after_an_attempt_that_may_have_been_done(body, ambiguous, removing, room_wide, expected):
+    """Only a removal that may have been done unheard takes a later 404 as its own doing (the room ends with its last member)."""
+    answer = _answers.MemberActionResult('r', 'all', None, 'DELETE', False, 404, body, is_conference_gone(404, body), 'not found', 2, ambiguous)
+    assert _answers.member_outcome(answer, removing=removing, room_wide=room_wide)[0] == expected
+
+
+def test_member_failure_without_answer_after_a_maybe_done_attempt_says_so():
+    error = _errors.VobizRequestError('Mute failed after 2 attempt(s): connection lost', attempts=2, ambiguous=True)
+    assert _answers.member_outcome(error) == (_answers.OUTCOME_FAILED, None, error.message + ', so whether the action was carried out is unknown')
 
 
 def test_urllib3_never_retries_silently(emulator):

@@ -272,15 +272,35 @@ def test_lost_reply_of_kick_is_reported_done(emulator):
     assert [w[2] for w in writes(emulator)] == [None, 404]
 
 
-@pytest.mark.parametrize('member_id, state', [('all', 'absent'), ('10', 'kicked')])
-def test_gateway_error_after_a_removal_is_reported_done(emulator, member_id, state):
-    """A 504 that came after the API removed the member(s), then the retry finds them (or the room) gone: acted."""
+def test_gateway_error_after_a_kick_is_reported_done(emulator):
+    """A 504 that came after the API kicked the member, then the retry's "member not found": acted."""
     room(emulator)
-    method = STATES[state][0]
-    emulator.configure(faults=[{'kind': '504', 'method': method, 'first_n': 1, 'processed': True}])
-    failed, result = run(emulator, member_id=member_id, state=state)
-    assert not failed and result['changed'] is True and result['already'] == [] and result['conference_absent'] is False
-    assert [w[2] for w in writes(emulator)][0] == 504 and len(writes(emulator)) == 2
+    emulator.configure(faults=[{'kind': '504', 'method': 'POST', 'first_n': 1, 'processed': True}])
+    failed, result = run(emulator, member_id='10', state='kicked')
+    assert not failed and result['changed'] is True and result['members'] == ['10'] and result['already'] == []
+    assert [w[2] for w in writes(emulator)] == [504, 404]
+
+
+@pytest.mark.parametrize('member_id, members', [('all', ['10', '15']), ('10', ['10'])])
+def test_removal_done_unheard_then_room_gone_is_reported_done(emulator, monkeypatch, member_id, members):
+    """A 504 that came after the API hung the member(s) up; the room ends before the retry, which finds it gone: acted."""
+    room(emulator)
+    emulator.configure(faults=[{'kind': '504', 'method': 'DELETE', 'first_n': 1, 'processed': True}])
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: emulator.remove_conference(ROOM))  # the backoff
+    failed, result = run(emulator, member_id=member_id, state='absent')
+    assert not failed and result['changed'] is True and result['conference_absent'] is False and result['already'] == []
+    assert result['members'] == members
+    assert [w[2] for w in writes(emulator)] == [504, 404]
+
+
+def test_interrupt_while_the_read_waits_to_retry_ends_the_run(emulator, monkeypatch):
+    """SIGINT during the backoff after a 503 to the read: the run fails as interrupted, it does not act on a guess."""
+    room(emulator)
+    emulator.configure(faults=[{'kind': '503', 'method': 'GET', 'first_n': 1}])
+    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: self.interrupt('SIGINT'))
+    failed, result = run(emulator, check_mode=True, member_id='10', state='muted')
+    assert failed and result['msg'].startswith('Interrupted by SIGINT') and result['changed'] is False
+    assert [e['status'] for e in emulator.requests()] == [503]
 
 
 def test_gateway_error_to_the_end_says_the_action_may_have_been_done(emulator):
