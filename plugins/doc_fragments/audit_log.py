@@ -30,8 +30,8 @@ options:
         V(announced), V(absent), V(failed). V(member): V(acted), V(already) (not in the room, or already in the state),
         V(conference_absent), V(failed).'
       - V(uncertain) (V(hang_up)) means the answer could not tell whether the room was hung up (a 2xx that cannot be read
-        as a success, or a request that may have been carried out without an answer saying so: its reply was lost, or a
-        gateway answered V(502) or V(504)); the C(message) says why. It may or may not have been hung up; the task
+        as a success, or a request that may have been carried out without an answer saying so, because its reply was
+        lost or a gateway answered V(502) or V(504)); the C(message) says why. It may or may not have been hung up; the task
         counts it as a failure.
       - V(unknown) (any action) means the request was in flight when the run was interrupted (SIGINT or SIGTERM) and its
         answer had not come back; it may or may not have been carried out. If the answer arrives within a short grace,
