@@ -89,6 +89,15 @@ def _outcome_without_answer(name, exc, unknown):
     return Outcome(name, OUTCOME_FAILED, message=exc.message, attempts=exc.attempts)
 
 
+def _outcome_of_error_answer(name, response, unknown):
+    """The ``Outcome`` of a hang-up answered with anything but a success or the API's own 404.
+
+    ``uncertain`` when the answer cannot tell whether it was done (``ApiResponse.outcome_unknown``), else ``failed``.
+    """
+    outcome = OUTCOME_UNCERTAIN if response.outcome_unknown else OUTCOME_FAILED
+    return Outcome(name, outcome, response.status, response.failure_text(unknown), response.attempts, response.ambiguous)
+
+
 class VobizClient:
     """The Vobiz API client shared by all modules of the collection.
 
@@ -391,8 +400,7 @@ class VobizClient:
                     True,
                 )
             return Outcome(name, OUTCOME_ALREADY_ABSENT, response.status, 'not live', response.attempts, False)
-        outcome = OUTCOME_UNCERTAIN if response.outcome_unknown else OUTCOME_FAILED
-        return Outcome(name, outcome, response.status, response.failure_text(unknown), response.attempts, response.ambiguous)
+        return _outcome_of_error_answer(name, response, unknown)
 
     def hangup_all(self):
         """Hang up every live conference with one ``DELETE Conference/``; returns an ``Outcome`` without a name.
@@ -407,8 +415,7 @@ class VobizClient:
         except VobizRequestError as exc:
             return _outcome_without_answer(None, exc, unknown)
         if not response.ok:
-            outcome = OUTCOME_UNCERTAIN if response.outcome_unknown else OUTCOME_FAILED
-            return Outcome(None, outcome, response.status, response.failure_text(unknown), response.attempts, response.ambiguous)
+            return _outcome_of_error_answer(None, response, unknown)
         return Outcome(None, OUTCOME_HUNG_UP, response.status, attempts=response.attempts, ambiguous=response.ambiguous)
 
     def retrieve(self, name):
