@@ -37,7 +37,10 @@ def identify(pid: int) -> tuple[int, str | None]:
     Raises ProcessLookupError when no such process runs.
     """
     if not os.path.isdir(PROC):
-        os.kill(pid, 0)  # raises ProcessLookupError (PermissionError means it runs, as someone else's)
+        try:
+            os.kill(pid, 0)  # raises ProcessLookupError when there is no such process
+        except PermissionError:  # it runs, as someone else's
+            pass
         return pid, None
     fields = _stat_fields(pid)
     if fields is None or fields[0] in ('Z', 'X'):
