@@ -190,7 +190,7 @@ class Emulator:
         return {'latency_ms': self.latency_ms, 'rate_limit': self.rate_limit}
 
     def start(self) -> Emulator:
-        args = ['--auth-id', AUTH_ID, '--auth-token', self.token, '--latency-ms', str(self.latency_ms), '--idle-timeout', '120']
+        args = ['--auth-id', AUTH_ID, '--auth-token', self.token, '--latency-ms', str(self.latency_ms)]
         if self.rate_limit:
             args += ['--rate-limit', self.rate_limit]
         try:
@@ -237,8 +237,8 @@ def server_rate(log: list, latency_s: float) -> float | None:
 # ---------------------------------------------------------------------------------------------
 # the emulator's own ceiling, with plain clients
 
-# The frame both plain clients share: argv, the names on stdin, the shared queue of names, the "go" line, the
-# count of answers other than 204 on stdout. Each client adds its own worker().
+# The frame both plain clients share: argv, the names on stdin, the shared queue of names, "ready" on stdout, the "go"
+# line, the count of answers other than 204 on stdout. Each client adds its own worker().
 _CLIENT_HEAD = r"""
 import sys, threading
 port, auth_id, token, conc = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -252,6 +252,8 @@ def next_name():
 """
 _CLIENT_TAIL = r"""
 threads = [threading.Thread(target=worker) for _ in range(conc)]
+sys.stdout.write('ready\n')  # imports done: the clock may start
+sys.stdout.flush()
 sys.stdin.readline()          # go
 for thread in threads:
     thread.start()
@@ -327,14 +329,16 @@ def drive(emulator: Emulator, code: str, processes: int, threads: int, n: int) -
             children.append(child)
             child.stdin.write(' '.join(names[index::processes]) + '\n')
             child.stdin.flush()
-        time.sleep(1.0)  # imports done before the clock starts
+        for child in children:  # imports done before the clock starts, however long they take on a loaded machine
+            if child.stdout.readline() != 'ready\n':
+                raise BenchError('a plain client did not start: exit %s' % child.wait())
         start = time.perf_counter()
         for child in children:
             child.stdin.write('go\n')
             child.stdin.flush()
         failures = 0
         for child in children:
-            out, _err = child.communicate(timeout=120)
+            out, _err = child.communicate()
             failures += int(out.strip() or n)
         wall = time.perf_counter() - start
     finally:
@@ -1211,7 +1215,7 @@ def measure_many_accounts(workdir: pathlib.Path, rooms: int = 100, accounts: int
         with fleet_tools.Emulator(rundir, config=fleet.emulator_config(), latency_ms=latency_ms) as emulator:
             paths = fleet.write(rundir, emulator.api_url, secrets.token_hex(8))
             started = time.monotonic()
-            result = fleet_tools.run_ci_teardown(rundir, paths, forks=forks, timeout=600)
+            result = fleet_tools.run_ci_teardown(rundir, paths, forks=forks)
             wall = time.monotonic() - started
             left = sum(1 for names in emulator.live_rooms().values() for name in names if name.startswith('ci-'))
         if result.returncode != 0 or left:

@@ -82,7 +82,6 @@ def run(work: pathlib.Path, emulator: Emulator, mode: str, token: str) -> tuple[
         'envvars': base_envvars(work, emulator.api_url),
         'extravars': {'ci_teardown_match': ['ci-*'], 'ci_teardown_summary_file': str(work / f'summary-{mode}.json')},
         'quiet': True,
-        'timeout': 120,
     }
     hidden = [token]
     if mode == 'documented':

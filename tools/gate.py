@@ -3,7 +3,8 @@
 
 It does the plumbing ansible-test needs on this kind of machine (a copy of the collection
 under ``ansible_collections/vobiz/voice``, a stand-in for the unreachable get-pip download,
-real interpreters instead of pyenv shims), runs every step with a time limit, prints a table
+real interpreters instead of pyenv shims), runs every step under a silence watchdog (no limit on time: a step
+is ended only after minutes without output and without CPU, see silence_watch.py), prints a table
 of steps and one closing ``N passed, N failed`` line, and exits non-zero when any step failed.
 Steps run in chains (the main ansible-test steps, each version leg, the process-level suites and
 checks), each chain on its own copy of the collection (ansible-test writes ``tests/output`` into it),
@@ -25,8 +26,8 @@ import json
 import os
 import pathlib
 import re
+import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import pinned_venv  # noqa: E402  pylint: disable=wrong-import-position
+import silence_watch  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Outside the tree (ansible-test and ansible-lint scan whatever is inside it); one per checkout,
@@ -186,30 +188,57 @@ def leg_env(leg: Leg, collections: pathlib.Path = WORK) -> dict[str, str]:
     return env
 
 
-def reap(proc: subprocess.Popen, deadline: float | None) -> tuple[int, float]:
-    """Wait for ``proc`` (until ``deadline``, else TimeoutExpired); return its exit code and CPU seconds.
+def reap(proc: subprocess.Popen) -> tuple[int, float]:
+    """Wait for ``proc``; return its exit code and CPU seconds.
 
     The CPU time says what a step costs when the machine is shared and wall time says little.
     """
-    while True:
-        try:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG if deadline is not None else 0)
-        except ChildProcessError:  # reaped elsewhere
-            return (proc.returncode if proc.returncode is not None else -1), 0.0
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_utime + usage.ru_stime
-        if time.monotonic() > deadline:
-            raise subprocess.TimeoutExpired(proc.args, 0)
-        time.sleep(0.2)
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    """Kill a step's whole process group (each step runs in a session of its own)."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:  # reaped elsewhere
+        return (proc.returncode if proc.returncode is not None else -1), 0.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def has_exited(proc: subprocess.Popen) -> bool:
+    """True once the step's first process has ended (without reaping it: ``reap`` still reads its CPU time)."""
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def read_lines(proc: subprocess.Popen, log, lines: list[str], watch: silence_watch.SilenceWatch) -> None:
+    """Copy the step's output to its log and ``lines``; every byte read counts as the step talking.
+
+    Reading ends when the output closes, or once the step's first process has ended and what it wrote is read: a
+    process that outlives it and keeps the pipe open (a daemon) does not hold the gate.
+    """
+    pending = b''
+    fd = proc.stdout.fileno()
+    exited = False
+    while True:
+        if not select.select([fd], [], [], 0 if exited else 1.0)[0]:
+            if exited:
+                break
+            exited = has_exited(proc)
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        watch.heard()  # also output without a newline: dots, progress
+        pending += chunk
+        *complete, pending = pending.split(b'\n')
+        for raw in complete:
+            line = raw.decode('utf-8', 'replace')
+            log.write(line + '\n')
+            lines.append(line)
+        log.flush()
+    if pending:
+        line = pending.decode('utf-8', 'replace')
+        log.write(line + '\n')
+        lines.append(line)
 
 
 def junit_counts(directory: pathlib.Path) -> tuple[int, int, int]:
@@ -229,8 +258,11 @@ def junit_counts(directory: pathlib.Path) -> tuple[int, int, int]:
 class Gate:
     """Runs the steps (up to ``jobs`` chains of them at once) and keeps their results."""
 
-    def __init__(self, step_filter: list[str]):
+    def __init__(self, step_filter: list[str], silent_limit: float | None = None, **watch_options):
         self.results: list[Result] = []
+        # The one limit on a step: silence (no output, no CPU) for this many seconds; see silence_watch.py.
+        self.silent_limit = silent_limit if silent_limit is not None else silence_watch.silent_limit()
+        self.watch_options = watch_options  # sample, idle_share: tests pass small ones
         self.step_filter = step_filter
         self.lock = threading.Lock()
         self.running: dict[int, subprocess.Popen] = {}
@@ -259,8 +291,11 @@ class Gate:
         with self.lock:
             self.results.append(Result(name, 'SKIPPED', note=reason, order=self.next_order()))
 
-    def run(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path = COLL, timeout: int = 900, count: str = 'one', check=None) -> Result:
-        """Run one step; count its test cases by ``count`` ('one', 'junit' or 'targets')."""
+    def run(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path = COLL, count: str = 'one', check=None) -> Result:
+        """Run one step; count its test cases by ``count`` ('one', 'junit' or 'targets').
+
+        No limit on its time: it is ended only when silent (no output, no CPU) for ``self.silent_limit`` seconds.
+        """
         order = self.next_order()
         if self.stopping:
             return self._record(Result(name, 'FAILED', note='not run: the gate was interrupted', order=order), time.monotonic(), [])
@@ -275,42 +310,29 @@ class Gate:
             log.write('$ ' + ' '.join(cmd) + '\n')
             try:
                 proc = subprocess.Popen(
-                    cmd,
-                    cwd=cwd,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    text=True,
-                    errors='replace',
-                    start_new_session=True,
+                    cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
                 )
             except OSError as exc:
                 return self._record(Result(name, 'FAILED', note=f'cannot start: {exc}', order=order), started, [str(exc)])
             with self.lock:
                 self.running[proc.pid] = proc
-            deadline = started + timeout
-            # Ends a step at its time limit even when it prints nothing (reading its output would wait forever).
-            watchdog = threading.Timer(timeout, kill_group, (proc,))
-            watchdog.daemon = True
-            watchdog.start()
+            watch = silence_watch.SilenceWatch(proc.pid, self.silent_limit, lambda: silence_watch.end_step(proc.pid), **self.watch_options)
+            watch.start()
             try:
-                for line in proc.stdout or ():
-                    log.write(line)
-                    lines.append(line.rstrip('\n'))
-                try:
-                    returncode, cpu = reap(proc, deadline + 5)
-                except subprocess.TimeoutExpired:  # its group is killed, but it has not ended
-                    kill_group(proc)
-                    returncode, cpu = reap(proc, None)
+                read_lines(proc, log, lines, watch)
+                returncode, cpu = reap(proc)
             finally:
-                watchdog.cancel()
+                watch.stop()
+                proc.stdout.close()
                 with self.lock:
                     self.running.pop(proc.pid, None)
-        timed_out = time.monotonic() - started >= timeout
-        result = Result(name, 'PASSED' if returncode == 0 and not timed_out else 'FAILED', order=order, cpu=cpu)
-        if timed_out:
-            result.note = f'timed out after {timeout}s'
+            silent = f'silent for {silence_watch.describe(self.silent_limit)}: no output, no CPU' if watch.fired else ''
+            if silent:
+                log.write(f'gate: step ended, {silent}\n')
+                lines.append(f'gate: step ended, {silent}')
+        result = Result(name, 'PASSED' if returncode == 0 and not silent else 'FAILED', order=order, cpu=cpu)
+        if silent:
+            result.note = silent
         elif self.stopping:
             result.note = 'interrupted'
         elif returncode != 0:
@@ -383,16 +405,12 @@ class Gate:
         self.stopping = True
         with self.lock:
             procs = list(self.running.values())
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for proc in procs:
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + 10
-            # Each step's own thread reaps its process (and then drops it from ``running``); no wait here.
-            while sig == signal.SIGTERM and time.monotonic() < deadline and any(proc.pid in self.running for proc in procs):
-                time.sleep(0.2)
+        # Each step's own thread reaps its process (and then drops it from ``running``).
+        enders = [threading.Thread(target=silence_watch.end_step, args=(proc.pid,)) for proc in procs]
+        for ender in enders:
+            ender.start()
+        for ender in enders:
+            ender.join()
 
     def report(self) -> int:
         """Print the table and the closing line; return the exit code."""
@@ -437,7 +455,6 @@ class NoxStep:
 
     name: str
     session: str
-    timeout: int
     check: object = None
 
 
@@ -484,7 +501,7 @@ def run_nox_steps(gate: Gate, leg: Leg, steps: list[NoxStep]) -> None:
             '-s',
             step.session,
         ]
-        result = gate.run(step.name, cmd, env=nox_env(leg), timeout=step.timeout, check=step.check)
+        result = gate.run(step.name, cmd, env=nox_env(leg), check=step.check)
         if result.status == 'PASSED':
             stamp.write_text(digest + '\n', encoding='utf-8')
         elif stamp.exists():
@@ -520,6 +537,11 @@ def main() -> int:
     print(f'Pythons found: {", ".join(sorted(pythons, key=lambda v: tuple(map(int, v.split(".")))))}', flush=True)
     sync_collection()
     gate = Gate(args.steps)
+    print(
+        f'No step has a time limit: one is ended only when silent (no output, no CPU) for {silence_watch.describe(gate.silent_limit)}'
+        f' ({silence_watch.SILENT_MINUTES_ENV})',
+        flush=True,
+    )
 
     main_leg = Leg('2.19', '3.11', ROOT / '.venv', ROOT / 'requirements-dev.txt')
     install_get_pip_stand_in(main_leg)
@@ -536,13 +558,13 @@ def main() -> int:
         nox_steps = [
             step
             for step in (
-                NoxStep('nox lint: ruff check, yamllint', 'lint', 300),
-                NoxStep('nox docs-check: antsibull-docs lint', 'docs-check', 300),
-                NoxStep('nox license-check: reuse lint', 'license-check', 300),
-                NoxStep('nox extra-checks (action groups, files)', 'extra-checks', 300),
-                NoxStep('nox ansible-lint --profile production', 'ansible-lint', 600),
-                NoxStep('nox build-import-check (galaxy-importer)', 'build-import-check', 600, importer_check(importer_result)),
-                NoxStep('nox molecule test (conference_maintenance)', 'molecule', 600),
+                NoxStep('nox lint: ruff check, yamllint', 'lint'),
+                NoxStep('nox docs-check: antsibull-docs lint', 'docs-check'),
+                NoxStep('nox license-check: reuse lint', 'license-check'),
+                NoxStep('nox extra-checks (action groups, files)', 'extra-checks'),
+                NoxStep('nox ansible-lint --profile production', 'ansible-lint'),
+                NoxStep('nox build-import-check (galaxy-importer)', 'build-import-check', importer_check(importer_result)),
+                NoxStep('nox molecule test (conference_maintenance)', 'molecule'),
             )
             if gate.wanted(step.name)
         ]
@@ -554,32 +576,28 @@ def main() -> int:
             sync_collection()
 
         if gate.wanted('sanity'):
-            gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'], env=env, timeout=1500, count='junit')
+            gate.run('sanity (core 2.19, every Python found)', [test, 'sanity', '--venv', '--junit', '--color', 'no'], env=env, count='junit')
         if gate.wanted('units'):
             gate.run(
                 'units (core 2.19, py3.11, coverage)',
                 [test, 'units', '--venv', '--python', '3.11', '--coverage', '--color', 'no'],
                 env=env,
-                timeout=900,
                 count='junit',
             )
-            gate.run('coverage report', [test, 'coverage', 'report', '--color', 'no'], env=env, timeout=300)
+            gate.run('coverage report', [test, 'coverage', 'report', '--color', 'no'], env=env)
         if gate.wanted('integration'):
-            gate.run(
-                'integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'], env=env, timeout=1200, count='targets'
-            )
+            gate.run('integration (core 2.19, py3.11)', [test, 'integration', '--venv', '--python', '3.11', '--color', 'no'], env=env, count='targets')
         if gate.wanted('docs'):
-            gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env, timeout=600)
+            gate.run('docsite HTML (antsibull-docs, sphinx -W)', [py, 'tools/build_docs.py'], env=env)
         if gate.wanted('checkers'):
             gate.run(
                 'pytest tools/tests (checker tests)',
                 [py, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--junitxml', 'tests/output/junit/tools-tests.xml', 'tools/tests'],
                 env=env,
-                timeout=300,
                 count='junit',
             )
         if gate.wanted('changelog'):
-            gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env, timeout=300)
+            gate.run('antsibull-changelog lint', [str(main_leg.bin / 'antsibull-changelog'), 'lint'], env=env)
         tarballs = sorted(NOX_BUILD.glob('vobiz-voice-*.tar.gz'))
         if built and tarballs:
             for old in DIST.glob('*'):
@@ -594,7 +612,6 @@ def main() -> int:
                 [galaxy, 'collection', 'install', '--force', '-p', install_dir, str(tarballs[0])],
                 env=env,
                 cwd=DIST,
-                timeout=300,
             )
             if installed.status == 'PASSED':
                 gate.run(
@@ -602,7 +619,6 @@ def main() -> int:
                     [galaxy, 'collection', 'verify', '--offline', '-p', install_dir, 'vobiz.voice'],
                     env=env,
                     cwd=DIST,
-                    timeout=300,
                 )
 
     def suites_chain() -> None:
@@ -645,27 +661,26 @@ def main() -> int:
                 ],
                 env=suite_env,
                 cwd=coll,
-                timeout=900,
                 count='junit',
             )
             figures = coll / 'tests' / 'output' / 'reliability-figures.md'
             if word == 'reliability suite' and figures.exists():
                 gate.say('    reliability figures (tests/reliability):\n' + figures.read_text(encoding='utf-8'))
         checks = (
-            ('ee', [py, 'tools/check_ee.py'], 300),
-            ('awx', [py, 'tools/check_awx_credential_type.py'], 120),
-            ('runner', [py, 'tools/check_runner.py'], 300),
-            ('accounts', [py, 'tools/check_many_accounts.py'], 300),
-            ('rulebook', [py, 'tools/check_rulebook.py'], 300),
-            ('eda', [py, 'tools/check_awx_credential_type.py', 'extensions/eda/credential_type_vobiz.yml'], 120),
+            ('ee', [py, 'tools/check_ee.py']),
+            ('awx', [py, 'tools/check_awx_credential_type.py']),
+            ('runner', [py, 'tools/check_runner.py']),
+            ('accounts', [py, 'tools/check_many_accounts.py']),
+            ('rulebook', [py, 'tools/check_rulebook.py']),
+            ('eda', [py, 'tools/check_awx_credential_type.py', 'extensions/eda/credential_type_vobiz.yml']),
         )
-        for word, cmd, timeout in checks:
+        for word, cmd in checks:
             if not gate.wanted(word):
                 continue
             if word == 'rulebook' and shutil.which('java') is None:
                 gate.skip(names[word], 'java not found (ansible-rulebook needs a JDK 17)')
                 continue
-            gate.run(names[word], cmd, env=suite_env, cwd=coll, timeout=timeout)
+            gate.run(names[word], cmd, env=suite_env, cwd=coll)
 
     def leg_chain(leg: Leg):
         """Units and integration of one version leg, on its own copy."""
@@ -681,13 +696,12 @@ def main() -> int:
             coll = copy_of(root)
             sync_collection(coll)
             leg_test = str(leg.bin / 'ansible-test')
-            for command, timeout, count in (('units', 900, 'junit'), ('integration', 1200, 'targets')):
+            for command, count in (('units', 'junit'), ('integration', 'targets')):
                 gate.run(
                     f'{command} ({name})',
                     [leg_test, command, '--venv', '--python', leg.python_version, '--color', 'no'],
                     env=leg_env(leg, root),
                     cwd=coll,
-                    timeout=timeout,
                     count=count,
                 )
 

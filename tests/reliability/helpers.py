@@ -23,6 +23,9 @@ from ansible_collections.vobiz.voice.plugins.modules import (
     vobiz_conference_member,
 )
 
+# The bound on a wait that only guards against a hang (generous: a loaded machine never reaches it).
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import HANG_GUARD_SECONDS  # noqa: F401  pylint: disable=unused-import
+
 # The test account (AUTH_ID, TOKEN, PREFIX) is the unit tests' one; the suite's files import it from here.
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (  # noqa: F401  pylint: disable=unused-import
     AUTH_ID,
@@ -128,10 +131,13 @@ class ModuleProcess:
             self.result = None
 
 
-def run_module_process(module, args, env=None, timeout=300):
-    """Run ``plugins/modules/<module>.py`` as Ansible does: its own Python process, arguments as JSON on stdin."""
+def run_module_process(module, args, env=None):
+    """Run ``plugins/modules/<module>.py`` as Ansible does: its own Python process, arguments as JSON on stdin.
+
+    No time limit: a module that hangs is ended by the gate, which ends a step silent (no output, no CPU) for minutes.
+    """
     cmd = [sys.executable, '-c', LAUNCHER, sys.executable, '-m', 'ansible_collections.vobiz.voice.plugins.modules.' + module]
     payload = json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8')
     started = time.monotonic()
-    proc = subprocess.run(cmd, input=payload, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or subprocess_env(), timeout=timeout, check=False)
+    proc = subprocess.run(cmd, input=payload, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or subprocess_env(), check=False)
     return ModuleProcess(proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace'), time.monotonic() - started)

@@ -19,6 +19,7 @@ import pytest
 
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
+    HANG_GUARD_SECONDS,
     read_audit,
     run,
     run_module_process,
@@ -184,7 +185,8 @@ def test_huge_answers_are_uncertain_failures_and_are_not_buffered(emulators, fig
 
 def finished_log(emu):
     """The log once the emulator has noted, for every trickled answer, how many bytes it wrote (after the client hung up)."""
-    for dummy in range(400):
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    while time.monotonic() < deadline:
         log = emu.requests()
         if all('bytes_written' in entry for entry in log):
             return log
@@ -193,7 +195,8 @@ def finished_log(emu):
 
 
 def test_trickling_answers_end_each_attempt_at_the_timeout(emu, figures, sleeps):
-    """``timeout: 1`` against a body written 1 byte / 0.2 s: each attempt reads about 5 bytes, then gives up and retries."""
+    """``timeout: 1`` against a body written 1 byte / 0.2 s: each attempt gives up within its timeout (about 5 bytes in), long
+    before the 200-byte body is written (40 s), and retries. A timeout per read (0.2 s apart) would never fire."""
     names = ['slow-1', 'slow-2']
     for name in names:
         emu.add_conference(name, members=0)
@@ -206,6 +209,7 @@ def test_trickling_answers_end_each_attempt_at_the_timeout(emu, figures, sleeps)
     assert len(sleeps) == 2 * len(names)
     log = finished_log(emu)
     for entry in log:
-        assert entry['client_hung_up'] is True and 1 <= entry['bytes_written'] <= 9 < entry['body_size']
+        # How many bytes come before the client hangs up depends on how fast the machine is; that it hung up early does not.
+        assert entry['client_hung_up'] is True and 1 <= entry['bytes_written'] < entry['body_size'] // 2
     assert all('no complete reply within 1 s' in w for w in result['warnings'] if 'attempts' in w)
     figures.record('14d', 'hostile: trickled answers, timeout 1', '2 rooms', 'trickle', len(log), 0, 0, 0, seconds)

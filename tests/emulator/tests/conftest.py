@@ -11,6 +11,7 @@ import requests
 
 # pytest finds fixtures by their names in a conftest module, so importing them is how they are shared.
 from ansible_collections.vobiz.voice.tests.emulator.pytest_fixtures import emulator, make_emulator  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import HANG_GUARD_SECONDS as GUARD
 
 
 class ApiClient:
@@ -31,13 +32,13 @@ class ApiClient:
         segments += [urllib.parse.quote(str(part), safe='') for part in parts]
         return '/' + '/'.join(segments) + '/'
 
-    def call(self, method, *parts, auth_id=None, headers=None, auth=True, timeout=5, **kwargs) -> requests.Response:
+    def call(self, method, *parts, auth_id=None, headers=None, auth=True, timeout=GUARD, **kwargs) -> requests.Response:
         """One API request on Conference/{parts...}/ with the account's credentials."""
         all_headers = dict(self.headers) if auth else {}
         all_headers.update(headers or {})
         return self.session.request(method, self.emu.url + self.path(*parts, auth_id=auth_id), headers=all_headers, timeout=timeout, **kwargs)
 
-    def raw(self, method, target, body=None, headers=None, auth=True, timeout=5):
+    def raw(self, method, target, body=None, headers=None, auth=True, timeout=GUARD):
         """Send ``target`` byte for byte on a fresh connection; returns (status, headers, body bytes)."""
         conn = http.client.HTTPConnection('127.0.0.1', self.emu.port, timeout=timeout)
         try:
@@ -49,7 +50,7 @@ class ApiClient:
         finally:
             conn.close()
 
-    def raw_bytes(self, data: bytes, timeout: float = 5.0) -> bytes:
+    def raw_bytes(self, data: bytes, timeout: float = GUARD) -> bytes:
         """Send raw bytes on a new connection and read until the server closes it."""
         chunks = []
         with socket.create_connection(('127.0.0.1', self.emu.port), timeout=timeout) as sock:
@@ -66,7 +67,7 @@ class ApiClient:
 
     def control(self, method, name, **kwargs) -> requests.Response:
         """A request to a control endpoint, /_emulator{name}."""
-        kwargs.setdefault('timeout', 5)
+        kwargs.setdefault('timeout', GUARD)
         return self.session.request(method, self.emu.url + '/_emulator' + name, **kwargs)
 
 

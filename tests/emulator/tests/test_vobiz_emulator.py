@@ -20,6 +20,7 @@ from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import (
     normalize_switch,
     parse_api_path,
 )
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import HANG_GUARD_SECONDS as GUARD
 
 MEMBER_KEYS = {'member_id', 'muted', 'deaf', 'from', 'to', 'caller_name', 'direction', 'call_uuid', 'join_time'}
 CONFERENCE_KEYS = {'conference_name', 'conference_run_time', 'conference_member_count', 'members'}
@@ -418,12 +419,12 @@ def test_token_never_appears_in_log_state_or_config(tmp_path, make_emulator):
     emu = make_emulator(auth_token=secret, conferences=['Board Room'], log_file=str(log_file))
     session = requests.Session()
     headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': secret}
-    session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5)
-    session.delete(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=headers, timeout=5)
-    session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers={'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': secret + 'x'}, timeout=5)
+    session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD)
+    session.delete(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=headers, timeout=GUARD)
+    session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers={'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': secret + 'x'}, timeout=GUARD)
     outputs = [json.dumps(emu.requests()), json.dumps(emu.state()), json.dumps(emu.config), log_file.read_text()]
     for name in ('/log', '/state', '/config'):
-        outputs.append(session.get(emu.url + '/_emulator' + name, timeout=5).text)
+        outputs.append(session.get(emu.url + '/_emulator' + name, timeout=GUARD).text)
     emu.stop()
     outputs.append(log_file.read_text())
     assert len(log_file.read_text().splitlines()) == 3
@@ -493,7 +494,7 @@ def test_raw_utf8_bytes_in_the_path_are_decoded(emulator, api):
     assert emulator.requests()[-1]['conference'] == 'caf\u00e9'
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(name=st.text(alphabet=st.characters(blacklist_categories=('Cs',)), min_size=1, max_size=24))
 def test_any_name_round_trips(emulator, api, name):
     emulator.add_conference(name, members=1)
@@ -521,10 +522,10 @@ def test_parse_api_path_units():
 def test_list_lies(make_emulator):
     emu = make_emulator(conferences=['Board Room'], list_lies=True)
     client_headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
-    response = requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=client_headers, timeout=5)
+    response = requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=client_headers, timeout=GUARD)
     assert response.status_code == 200
     assert response.json() == {'conferences': []}
-    retrieve = requests.get(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=client_headers, timeout=5)
+    retrieve = requests.get(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=client_headers, timeout=GUARD)
     assert retrieve.json()['conference_name'] == 'Board Room'
 
 
@@ -739,9 +740,9 @@ def test_log_file_gets_one_json_line_per_request(tmp_path, make_emulator):
     log_file.write_text('{"earlier": true}\n')
     emu = make_emulator(conferences=['Board Room'], log_file=str(log_file))
     headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
-    requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5)
-    requests.delete(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=headers, timeout=5)
-    requests.get(emu.url + '/_emulator/state', timeout=5)
+    requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD)
+    requests.delete(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=headers, timeout=GUARD)
+    requests.get(emu.url + '/_emulator/state', timeout=GUARD)
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert lines[0] == {'earlier': True}
     assert lines[1:] == emu.requests()
@@ -865,12 +866,12 @@ def test_control_errors(emulator, api):
 
 def test_control_shutdown(make_emulator):
     emu = make_emulator()
-    response = requests.post(emu.url + '/_emulator/shutdown', timeout=5)
+    response = requests.post(emu.url + '/_emulator/shutdown', timeout=GUARD)
     assert response.status_code == 200
     assert emu.wait(10)
     assert emu.stop_reason == 'shutdown request'
     with pytest.raises(requests.ConnectionError):
-        requests.get(emu.url + '/_emulator/state', timeout=5)
+        requests.get(emu.url + '/_emulator/state', timeout=GUARD)
 
 
 # ----- Python API

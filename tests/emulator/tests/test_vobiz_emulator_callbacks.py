@@ -12,6 +12,7 @@ import urllib.parse
 import pytest
 import requests
 
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import HANG_GUARD_SECONDS as GUARD
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 
@@ -66,7 +67,7 @@ def expected(token, message):
 
 
 def control(emu, method, path, **body):
-    return requests.request(method, emu.url + '/_emulator' + path, json=body or None, timeout=5)
+    return requests.request(method, emu.url + '/_emulator' + path, json=body or None, timeout=GUARD)
 
 
 def actions(receiver):
@@ -106,7 +107,7 @@ def test_the_last_member_leaving_ends_the_room(emu, receiver):
 def test_a_hang_up_sends_an_exit_for_every_member_the_last_flagged(emu, receiver):
     emu.add_conference('r', members=['1', '2', '3'])
     headers = {'X-Auth-ID': 'MA_CB', 'X-Auth-Token': 'cb-token'}
-    assert requests.delete(emu.api_url + '/Account/MA_CB/Conference/r/', headers=headers, timeout=5).status_code == 204
+    assert requests.delete(emu.api_url + '/Account/MA_CB/Conference/r/', headers=headers, timeout=GUARD).status_code == 204
     assert emu.callback_sender.wait_idle()
     exits = [item['form'] for item in receiver.received if item['form']['ConferenceAction'] == 'exit']
     assert [(form['ConferenceMemberID'], form['ConferenceLastMember']) for form in exits] == [('1', 'false'), ('2', 'false'), ('3', 'true')]
@@ -115,7 +116,7 @@ def test_a_hang_up_sends_an_exit_for_every_member_the_last_flagged(emu, receiver
 def test_kick_sends_an_exit(emu, receiver):
     emu.add_conference('r', members=['1', '2'])
     headers = {'X-Auth-ID': 'MA_CB', 'X-Auth-Token': 'cb-token'}
-    requests.post(emu.api_url + '/Account/MA_CB/Conference/r/Member/2/Kick/', headers=headers, json={}, timeout=5)
+    requests.post(emu.api_url + '/Account/MA_CB/Conference/r/Member/2/Kick/', headers=headers, json={}, timeout=GUARD)
     assert emu.callback_sender.wait_idle()
     assert actions(receiver)[-1] == ('exit', '2')
 

@@ -16,6 +16,7 @@ import requests
 from ansible_collections.vobiz.voice.tests.emulator import vobiz_emulator
 
 SCRIPT = vobiz_emulator.launch.PACKAGE_DIR  # the package directory runs as a script
+GUARD = vobiz_emulator.HANG_GUARD_SECONDS
 
 
 @pytest.fixture
@@ -28,13 +29,13 @@ def cli(tmp_path):
         command = [sys.executable, SCRIPT, '--port', '0', '--port-file', str(port_file)] + list(args)
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         processes.append(process)
-        deadline = time.monotonic() + 20
-        while not port_file.exists():  # bounded poll for the port file
+        deadline = time.monotonic() + GUARD
+        while not port_file.exists():  # a poll for the port file, bounded only against a hang
             if process.poll() is not None:
                 out, err = process.communicate()
                 pytest.fail('emulator exited with %s: %s %s' % (process.returncode, out, err))
             if time.monotonic() > deadline:
-                pytest.fail('no port file after 20 s')
+                pytest.fail('no port file after %d s' % GUARD)
             time.sleep(0.02)
         text = port_file.read_text()
         assert text.isdigit()
@@ -46,7 +47,7 @@ def cli(tmp_path):
         for process in processes:
             if process.poll() is None:
                 process.kill()
-            process.communicate(timeout=10)
+            process.communicate(timeout=GUARD)
 
 
 def headers_for(auth_id, token):
@@ -75,12 +76,12 @@ def test_cli_serves_seeded_conferences_and_stops_on_sigterm(cli, tmp_path):
     base = 'http://127.0.0.1:%d/api/v1/Account/MA_DEMO/Conference/' % port
     with requests.Session() as session:
         session.headers.update(headers_for('MA_DEMO', token))
-        assert session.get(base, timeout=5).json()['conferences'] == ['Board Room', 'ci-1']
-        assert session.get(base + 'Board%20Room/', timeout=5).json()['conference_member_count'] == '3'
-        assert session.delete(base + 'ci-1/', timeout=5).status_code == 204
-        assert session.get(base, timeout=5).json()['conferences'] == ['Board Room']
+        assert session.get(base, timeout=GUARD).json()['conferences'] == ['Board Room', 'ci-1']
+        assert session.get(base + 'Board%20Room/', timeout=GUARD).json()['conference_member_count'] == '3'
+        assert session.delete(base + 'ci-1/', timeout=GUARD).status_code == 204
+        assert session.get(base, timeout=GUARD).json()['conferences'] == ['Board Room']
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=15)
+    out, err = process.communicate(timeout=GUARD)
     assert process.returncode == 0
     lines = out.splitlines()
     assert lines[0] == 'listening on http://127.0.0.1:%d' % port
@@ -93,18 +94,80 @@ def test_cli_serves_seeded_conferences_and_stops_on_sigterm(cli, tmp_path):
 
 
 def test_cli_stops_by_itself_after_the_idle_timeout(cli):
-    process, port = cli('--auth-token', 'idle-token', '--idle-timeout', '0.5')
-    url = 'http://127.0.0.1:%d/api/v1/Account/MA_DEMO/Conference/' % port
-    assert requests.get(url, headers=headers_for('MA_DEMO', 'idle-token'), timeout=5).status_code == 200
-    assert process.wait(timeout=20) == 0
+    process, dummy = cli('--auth-token', 'idle-token', '--idle-timeout', '0.5')
+    assert process.wait(timeout=GUARD) == 0
     out = process.stdout.read()
     assert out.splitlines()[-1] == 'stopped (idle timeout)'
+
+
+def test_cli_stops_when_its_owner_ends_and_not_before(cli):
+    owner = subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)
+    process, port = cli('--auth-token', 'owned-token', '--owner-pid', str(owner.pid), '--idle-timeout', '0')
+    url = 'http://127.0.0.1:%d/api/v1/Account/MA_DEMO/Conference/' % port
+    assert requests.get(url, headers=headers_for('MA_DEMO', 'owned-token'), timeout=GUARD).status_code == 200
+    assert process.poll() is None  # the owner runs: so does the emulator, idle or not
+    owner.communicate(b'')  # the owner ends (and is reaped)
+    assert process.wait(timeout=GUARD) == 0
+    assert process.stdout.read().splitlines()[-1] == 'stopped (owner pid %d ended)' % owner.pid
+
+
+def test_an_emulator_process_ends_with_the_process_that_launched_it(tmp_path):
+    """start_emulator_process makes its caller the owner: a tool killed with SIGKILL leaves no emulator behind."""
+    launcher = (
+        'import sys\n'
+        'sys.path.insert(0, sys.argv[1])\n'
+        'from vobiz_emulator.launch import start_emulator_process\n'
+        'emu = start_emulator_process(["--auth-token", "t"], workdir=sys.argv[2])\n'
+        'print(emu.process.pid, flush=True)\n'
+        'sys.stdin.read()\n'
+    )
+    tool = subprocess.Popen([sys.executable, '-c', launcher, os.path.dirname(SCRIPT), str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    emulator = vobiz_emulator.owner.identify(int(tool.stdout.readline()))
+    tool.kill()
+    tool.communicate()
+    deadline = time.monotonic() + GUARD
+    try:
+        while vobiz_emulator.owner.is_running(emulator) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not vobiz_emulator.owner.is_running(emulator)
+    finally:
+        if vobiz_emulator.owner.is_running(emulator):
+            os.kill(emulator[0], signal.SIGKILL)
+    (output,) = tmp_path.glob('vobiz-emulator-*/emulator.out')
+    assert output.read_text().splitlines()[-1] == 'stopped (owner pid %d ended)' % tool.pid
+
+
+def test_the_owner_is_the_outermost_of_the_nearest_ancestors_with_the_name(tmp_path):
+    """As in an ansible-playbook run: owner.py, started by a shell in a worker forked from the playbook process, finds
+    the playbook process (the worker, a fork, bears the same name)."""
+    playbook = tmp_path / 'ansible-playbook'
+    playbook.write_text(
+        'import os, subprocess, sys\n'
+        'worker = os.fork()\n'
+        'if worker == 0:\n'
+        '    found = subprocess.run(\'"%s" "%s" ansible-playbook\' % (sys.executable, sys.argv[1]), shell=True, capture_output=True, text=True)\n'
+        '    print(found.stdout.strip() or found.stderr.strip(), flush=True)\n'
+        '    os._exit(0)\n'
+        'os.waitpid(worker, 0)\n'
+        'print(os.getpid(), flush=True)\n'
+    )
+    runs = subprocess.run([sys.executable, str(playbook), vobiz_emulator.owner.__file__], capture_output=True, text=True, check=True)
+    found, playbook_pid = runs.stdout.split()
+    assert found == playbook_pid
+    nothing = subprocess.run([sys.executable, vobiz_emulator.owner.__file__, 'no-such-program'], capture_output=True, text=True, check=False)
+    assert (nothing.returncode, nothing.stderr) == (1, 'owner.py: no ancestor process named no-such-program\n')
+
+
+def test_an_owner_is_known_by_its_start_time_too():
+    me = vobiz_emulator.owner.identify(os.getpid())
+    assert vobiz_emulator.owner.is_running(me)
+    assert not vobiz_emulator.owner.is_running((os.getpid(), 'another start time'))  # the pid, reused by a new process
 
 
 def test_cli_stops_on_sigint(cli):
     process, port = cli('--auth-token', 't')
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=15)
+    out, err = process.communicate(timeout=GUARD)
     assert process.returncode == 0, err
     assert 'stopped (signal SIGINT)' in out
 
@@ -151,12 +214,12 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
         '--retrieve-lies',
     )
     control = 'http://127.0.0.1:%d/_emulator' % port
-    state = requests.get(control + '/state', timeout=5).json()['accounts']
+    state = requests.get(control + '/state', timeout=GUARD).json()['accounts']
     assert list(state['MA_A']['conferences']) == ['a1', 'a2', 'extra']
     assert state['MA_A']['conferences']['a1']['conference_member_count'] == '4'
     assert state['MA_A']['conferences']['a2']['conference_member_count'] == '1'
     assert list(state['MA_B']['conferences']) == ['b1'] and state['MA_C']['conferences'] == {}
-    switches = requests.get(control + '/config', timeout=5).json()
+    switches = requests.get(control + '/config', timeout=GUARD).json()
     assert switches['list_lies'] is True and switches['retrieve_lies'] is True
     assert switches['error_style'] == 'envelope' and switches['trailing_slash'] == 'accept'
     assert switches['rate_limit'] == {'requests': 300, 'per_seconds': 5}
@@ -167,12 +230,12 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
         ('slow', None, None, 'b*'),
     ]
     api = 'http://127.0.0.1:%d/api/v1/Account/' % port
-    assert requests.get(api + 'MA_C/Conference', headers=headers_for('MA_C', 'c:token:with:colons'), timeout=5).json() == {'conferences': []}
-    assert requests.get(api + 'MA_A/Conference/a1/', headers=headers_for('MA_A', 'a-token'), timeout=5).status_code == 502
-    a2_statuses = [requests.get(api + 'MA_A/Conference/a2/', headers=headers_for('MA_A', 'a-token'), timeout=5).status_code for dummy in range(2)]
+    assert requests.get(api + 'MA_C/Conference', headers=headers_for('MA_C', 'c:token:with:colons'), timeout=GUARD).json() == {'conferences': []}
+    assert requests.get(api + 'MA_A/Conference/a1/', headers=headers_for('MA_A', 'a-token'), timeout=GUARD).status_code == 502
+    a2_statuses = [requests.get(api + 'MA_A/Conference/a2/', headers=headers_for('MA_A', 'a-token'), timeout=GUARD).status_code for dummy in range(2)]
     assert a2_statuses == [502, 403]  # faults come before auth and permissions; first_n counts per path
-    assert requests.post(control + '/shutdown', timeout=5).json() == {'message': 'shutting down'}
-    out, err = process.communicate(timeout=15)
+    assert requests.post(control + '/shutdown', timeout=GUARD).json() == {'message': 'shutting down'}
+    out, err = process.communicate(timeout=GUARD)
     assert process.returncode == 0
     assert out.splitlines()[-1] == 'stopped (shutdown request)'
     for token in ('a-token', 'b-token', 'c:token:with:colons'):
@@ -185,10 +248,10 @@ def test_cli_tls_with_ca_file(cli, tmp_path):
     assert ca_file.read_text().startswith('-----BEGIN CERTIFICATE-----')
     for host in ('127.0.0.1', 'localhost'):
         url = 'https://%s:%d/api/v1/Account/MA_DEMO/Conference/' % (host, port)
-        response = requests.get(url, headers=headers_for('MA_DEMO', 'tls-token'), verify=str(ca_file), timeout=5)
+        response = requests.get(url, headers=headers_for('MA_DEMO', 'tls-token'), verify=str(ca_file), timeout=GUARD)
         assert response.json()['conferences'] == ['Board Room']
     process.terminate()
-    out, err = process.communicate(timeout=15)
+    out, err = process.communicate(timeout=GUARD)
     assert process.returncode == 0
     assert out.splitlines()[:2] == ['listening on https://127.0.0.1:%d' % port, 'CA certificate: %s' % ca_file]
     assert ca_file.exists()
@@ -205,6 +268,8 @@ def test_cli_tls_with_ca_file(cli, tmp_path):
         (['--auth-token', 't', '--member-action-status', '201'], 'invalid choice'),
         (['--auth-token', 't', '--members', '-1'], 'members'),
         (['--auth-token', 't', '--config', '/nonexistent/emulator.json'], 'No such file'),
+        (['--auth-token', 't', '--owner-pid', '1'], '--owner-pid 1: give the pid'),
+        (['--auth-token', 't', '--owner-pid', '4194304'], '--owner-pid 4194304: no such process'),  # above any pid_max
     ],
 )
 def test_cli_rejects_bad_arguments(capsys, args, message):
@@ -265,12 +330,12 @@ def test_tls_in_process_with_temporary_ca(make_emulator):
     assert os.path.exists(ca_file)
     headers = headers_for('MA_TEST', emu.auth_token)
     url = emu.api_url + '/Account/MA_TEST/Conference/'
-    assert requests.get(url, headers=headers, verify=ca_file, timeout=5).json()['conferences'] == ['Board Room']
+    assert requests.get(url, headers=headers, verify=ca_file, timeout=GUARD).json()['conferences'] == ['Board Room']
     with pytest.raises(requests.exceptions.SSLError):
-        requests.get(url, headers=headers, timeout=5)
+        requests.get(url, headers=headers, timeout=GUARD)
     with pytest.raises(requests.ConnectionError):
-        requests.get(url.replace('https://', 'http://'), headers=headers, timeout=5)
-    assert requests.delete(url + 'Board%20Room/', headers=headers, verify=ca_file, timeout=5).status_code == 204
+        requests.get(url.replace('https://', 'http://'), headers=headers, timeout=GUARD)
+    assert requests.delete(url + 'Board%20Room/', headers=headers, verify=ca_file, timeout=GUARD).status_code == 204
     emu.stop()
     assert not os.path.exists(ca_file)
 
@@ -280,7 +345,7 @@ def test_tls_keeps_a_given_ca_file(make_emulator, tmp_path):
     emu = make_emulator(tls=True, ca_file=str(ca_file))
     assert emu.ca_file == str(ca_file)
     url = 'https://localhost:%d/_emulator/state' % emu.port
-    assert requests.get(url, verify=str(ca_file), timeout=5).status_code == 200
+    assert requests.get(url, verify=str(ca_file), timeout=GUARD).status_code == 200
     emu.stop()
     assert ca_file.exists()
 

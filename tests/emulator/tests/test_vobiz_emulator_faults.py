@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import HANG_GUARD_SECONDS as GUARD
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
 
 
@@ -89,10 +90,11 @@ def test_processed_applies_to_status_faults_only(emulator, rule):
 
 def test_slow_client_gives_up_but_the_request_is_still_carried_out(emulator, api):
     emulator.add_conference('Board Room')
-    emulator.configure(faults=[{'kind': 'slow', 'delay': 0.6, 'first_n': 1}])
+    # The client gives up after 0.1 s of a 2 s delay: only a client stalled for almost 2 s would still get the answer.
+    emulator.configure(faults=[{'kind': 'slow', 'delay': 2.0, 'first_n': 1}])
     with pytest.raises(requests.ReadTimeout):
         api.call('DELETE', 'Board Room', timeout=0.1)
-    assert emulator.wait_for_log(1, timeout=10)
+    assert emulator.wait_for_log(1)
     assert emulator.live_names() == []
     entry = emulator.requests()[0]
     assert (entry['fault'], entry['action'], entry['status']) == ('slow', 'hangup', 204)
@@ -102,7 +104,7 @@ def test_slow_answers_a_patient_client(emulator, api):
     emulator.add_conference('Board Room')
     emulator.configure(faults=[{'kind': 'slow', 'delay': 0.3}])
     started = time.monotonic()
-    response = api.call('GET', 'Board Room', timeout=10)
+    response = api.call('GET', 'Board Room', timeout=GUARD)
     assert response.status_code == 200
     assert time.monotonic() - started >= 0.3
 
@@ -160,7 +162,7 @@ def test_same_seed_gives_the_same_faults_in_another_emulator(make_emulator):
         emu = make_emulator(seed=1234, faults=[{'kind': '500', 'rate': 0.3}])
         headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
         with requests.Session() as session:
-            patterns.append([session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5).status_code for dummy in range(30)])
+            patterns.append([session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD).status_code for dummy in range(30)])
     assert patterns[0] == patterns[1]
     assert 500 in patterns[0] and 200 in patterns[0]
 
@@ -191,7 +193,7 @@ def test_rate_limit_refills(emulator, api):
     emulator.configure(rate_limit='1/0.2')
     assert api.call('GET').status_code == 200
     assert api.call('GET').status_code == 429
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + GUARD
     statuses = []
     while time.monotonic() < deadline:
         statuses.append(api.call('GET').status_code)
@@ -245,29 +247,29 @@ def test_64_concurrent_keep_alive_requests_overlap(emulator, capsys, record_prop
 
     def sleep_latency_once_all_in_flight(self, cfg):
         if cfg['latency_ms']:
-            all_in_flight.wait(timeout=60)
+            all_in_flight.wait(timeout=GUARD)
         sleep_latency(self, cfg)
 
     monkeypatch.setattr(Emulator, '_sleep_latency', sleep_latency_once_all_in_flight)
 
     def worker(index):
         session = sessions[index]
-        session.get(url, headers=headers, timeout=10)  # opens this thread's keep-alive connection
-        ready.wait(timeout=30)
-        go.wait(timeout=30)
-        response = session.get(url, headers=headers, timeout=30)
+        session.get(url, headers=headers, timeout=GUARD)  # opens this thread's keep-alive connection
+        ready.wait(timeout=GUARD)
+        go.wait(timeout=GUARD)
+        response = session.get(url, headers=headers, timeout=GUARD)
         results[index] = (response.status_code, time.perf_counter())
 
     threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
     for thread in threads:
         thread.start()
-    ready.wait(timeout=30)
+    ready.wait(timeout=GUARD)
     connections = emulator.connection_count
     emulator.configure(latency_ms=latency * 1000)
-    go.wait(timeout=30)
+    go.wait(timeout=GUARD)
     started = time.perf_counter()
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=GUARD)
     for session in sessions:
         session.close()
     assert all(result is not None and result[0] == 200 for result in results)
@@ -319,7 +321,7 @@ def test_chunked_bodies_are_read_and_limited(emulator, api):
 
 def test_expect_100_continue_is_answered_at_once(emulator, api):
     emulator.add_conference('Board Room')
-    with socket.create_connection(('127.0.0.1', emulator.port), timeout=5) as sock:
+    with socket.create_connection(('127.0.0.1', emulator.port), timeout=GUARD) as sock:
         body = b'{"text": "hello"}'
         sock.sendall(
             b'POST /api/v1/Account/MA_TEST/Conference/Board%20Room/Member/all/Speak/ HTTP/1.1\r\nHost: x\r\n'
@@ -390,34 +392,34 @@ def test_handler_exception_is_500_and_serving_continues(emulator, api, monkeypat
 def test_silent_client_does_not_block_others_and_is_timed_out(make_emulator):
     emu = make_emulator(socket_timeout=0.3)
     headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
-    with socket.create_connection(('127.0.0.1', emu.port), timeout=10) as silent:
-        response = requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5)
+    with socket.create_connection(('127.0.0.1', emu.port), timeout=GUARD) as silent:
+        response = requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD)
         assert response.status_code == 200
         assert silent.recv(1) == b''  # the server closes the idle connection after its socket timeout
 
 
 def test_half_sent_body_times_out_without_pinning_the_server(make_emulator):
     emu = make_emulator(socket_timeout=0.3)
-    with socket.create_connection(('127.0.0.1', emu.port), timeout=10) as stalled:
+    with socket.create_connection(('127.0.0.1', emu.port), timeout=GUARD) as stalled:
         stalled.sendall(b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a"')
         headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
-        assert requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=5).status_code == 200
+        assert requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD).status_code == 200
         assert stalled.recv(65536) == b''  # closed after the socket timeout, without an answer
-    assert emu.wait_for_log(2, timeout=5)
+    assert emu.wait_for_log(2)
     entry = emu.requests(method='POST')[0]
     assert entry['status'] is None and entry['action'] == 'method_not_allowed'
 
 
 def test_stop_closes_open_keep_alive_connections(make_emulator):
     emu = make_emulator()
-    with socket.create_connection(('127.0.0.1', emu.port), timeout=10) as idle:
+    with socket.create_connection(('127.0.0.1', emu.port), timeout=GUARD) as idle:
         idle.sendall(b'GET /_emulator/state HTTP/1.1\r\nHost: x\r\n\r\n')
         assert idle.recv(12) == b'HTTP/1.1 200'
         emu.stop()
         while idle.recv(65536):
             pass
     with pytest.raises(requests.ConnectionError):
-        requests.get(emu.url + '/_emulator/state', timeout=5)
+        requests.get(emu.url + '/_emulator/state', timeout=GUARD)
 
 
 # --- hostile answers ---------------------------------------------------------------------------------------
@@ -425,7 +427,8 @@ def test_stop_closes_open_keep_alive_connections(make_emulator):
 
 def finished_entry(emulator, key='bytes_written'):
     """The last log entry, once the fault that writes its body has added ``key`` (it does so after the last byte)."""
-    for dummy in range(400):
+    deadline = time.monotonic() + GUARD
+    while time.monotonic() < deadline:
         entry = emulator.requests()[-1]
         if key in entry:
             return entry

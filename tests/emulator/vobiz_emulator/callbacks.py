@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from .config import __version__, utc_now
+from .config import CALLBACK_SOCKET_TIMEOUT, HANG_GUARD_SECONDS, __version__, utc_now
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -85,7 +85,7 @@ class CallbackSender:
         with self._cond:
             self._log = []
 
-    def wait_idle(self, timeout: float = 10.0) -> bool:
+    def wait_idle(self, timeout: float = HANG_GUARD_SECONDS) -> bool:
         """Block until every queued callback has been sent (or dropped); False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
@@ -153,10 +153,11 @@ class CallbackSender:
         headers = dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'VobizEmulator/' + __version__})
         status = None
         try:
+            # A receiver slowed by a loaded machine still gets its callback; the bound only ends a receiver that hangs.
             if parts.scheme == 'https':
-                conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=10)
+                conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=CALLBACK_SOCKET_TIMEOUT)
             else:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=10)
+                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=CALLBACK_SOCKET_TIMEOUT)
             try:
                 conn.request('POST', target, body=data, headers=headers)
                 response = conn.getresponse()

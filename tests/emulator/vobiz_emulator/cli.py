@@ -9,6 +9,7 @@ import sys
 import threading
 
 from .config import atomic_write
+from .owner import identify
 from .server import Emulator
 
 BOOLEAN_WORDS = {'true': True, 'yes': True, '1': True, 'false': False, 'no': False, '0': False}
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     add('--ca-file', metavar='PATH', help='where to write the CA certificate (PEM) with --tls')
     add('--log-file', metavar='PATH', help='append every request log entry there as a JSON line')
     add('--idle-timeout', type=float, default=900.0, help='stop after this many seconds without requests (0: never; default 900)')
+    add('--owner-pid', type=int, default=None, metavar='PID', help='stop when process PID has ended (the test run that started it)')
     add('--socket-timeout', type=float, default=30.0, help='per-connection socket timeout in seconds (default 30)')
     add('--verbose', action='store_true', help='one line per API request on stderr')
     return parser
@@ -126,6 +128,13 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         raise ValueError('no account: give --auth-token (and --auth-id), --account ID:TOKEN or --config with accounts')
     if not isinstance(token, str) or not token:
         raise ValueError('account %s has no token' % auth_id)
+    if args.owner_pid is not None:
+        if args.owner_pid <= 1:
+            raise ValueError('--owner-pid %d: give the pid of the process whose end stops the emulator' % args.owner_pid)
+        try:
+            identify(args.owner_pid)
+        except ProcessLookupError:
+            raise ValueError('--owner-pid %d: no such process (it must run when the emulator starts)' % args.owner_pid) from None
     return Emulator(
         auth_id=auth_id,
         auth_token=token,
@@ -136,6 +145,7 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         ca_file=args.ca_file,
         port=args.port,
         idle_timeout=args.idle_timeout,
+        owner_pid=args.owner_pid,
         socket_timeout=args.socket_timeout,
         log_file=args.log_file,
         verbose=args.verbose,
@@ -149,7 +159,7 @@ def _say(text: str) -> None:
 
 
 def main(argv=None) -> int:
-    """Run the emulator until SIGTERM/SIGINT, POST /_emulator/shutdown or the idle timeout."""
+    """Run the emulator until SIGTERM/SIGINT, POST /_emulator/shutdown, the end of its owner or the idle timeout."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

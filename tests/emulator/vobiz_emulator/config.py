@@ -17,6 +17,15 @@ DRAIN_LIMIT = 1024 * 1024
 SPEAK_MAX_CHARS = 1000
 PLIVO_RATE_LIMIT = {'requests': 300, 'per_seconds': 5}
 GATEWAY_NOT_FOUND = {'message': 'Not Found'}
+#: How often an emulator started with an owner (--owner-pid) checks that the owner still runs.
+OWNER_POLL_SECONDS = 1.0
+#: The idle timeout of an emulator whose owner is watched: only a safety net, longer than any test run on a slow machine.
+SAFETY_NET_IDLE_SECONDS = 3 * 60 * 60
+#: The bound on a wait that only guards against a hang (a port file, log entries, queued callbacks): far beyond what any
+#: load makes it take; a wait whose condition comes true returns at once.
+HANG_GUARD_SECONDS = 300.0
+#: Socket timeout of a callback POST to the receiver (the event source under test).
+CALLBACK_SOCKET_TIMEOUT = 60.0
 
 FAULT_KINDS = (
     '429_retry_after',

@@ -3,7 +3,8 @@
     with start_emulator_process(['--auth-id', 'MA_X', '--auth-token', token], workdir=tmp) as emu:
         emu.url, emu.api_url, emu.control('GET', '/state')
 
-It runs the command line (cli.py) on a free port, waits for the port file, and stops the process for sure.
+It runs the command line (cli.py) on a free port, waits for the port file, and stops the process for sure: stop(), or
+by itself as soon as the process that started it has ended (``--owner-pid``), even when that process was killed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 import time
 import urllib.request
 
-from .config import API_PREFIX, CONTROL_PREFIX, HOST
+from .config import API_PREFIX, CONTROL_PREFIX, HANG_GUARD_SECONDS, HOST, SAFETY_NET_IDLE_SECONDS
 
 #: The package directory: ``python PACKAGE_DIR ARGS`` runs the emulator's command line.
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -47,7 +48,7 @@ class EmulatorProcess:
         """Call a control endpoint (``path`` after ``/_emulator``, e.g. ``/state``); the parsed JSON answer or None."""
         data = json.dumps(body).encode('utf-8') if body is not None else None
         request = urllib.request.Request(self.url + CONTROL_PREFIX + path, data=data, method=method, headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=HANG_GUARD_SECONDS) as response:  # noqa: S310 - loopback only
             raw = response.read()
         return json.loads(raw) if raw else None
 
@@ -79,8 +80,11 @@ def _tail(path: str, size: int = 2000) -> str:
         return ''
 
 
-def start_emulator_process(args=(), workdir=None, python: str | None = None, timeout: float = 15.0) -> EmulatorProcess:
+def start_emulator_process(args=(), workdir=None, python: str | None = None, timeout: float = HANG_GUARD_SECONDS) -> EmulatorProcess:
     """Start the emulator's command line with ``args`` (all but --port/--port-file) on a free port.
+
+    Its owner is this process (``--owner-pid``): it stops when this process ends, however it ends. Its idle timeout is
+    only a safety net, longer than any run (``args`` may set another).
 
     ``workdir``: where its run directory (port file, ``emulator.out`` with stdout and stderr) is made; None: a
     temporary directory, removed by stop(). Raises EmulatorStartError when it exits at start or writes no port in time.
@@ -89,7 +93,8 @@ def start_emulator_process(args=(), workdir=None, python: str | None = None, tim
     rundir = tempfile.mkdtemp(prefix='vobiz-emulator-', dir=None if workdir is None else str(workdir))
     port_file = os.path.join(rundir, 'port')
     output = os.path.join(rundir, 'emulator.out')
-    command = [python or sys.executable, PACKAGE_DIR, '--port', '0', '--port-file', port_file] + [str(arg) for arg in args]
+    command = [python or sys.executable, PACKAGE_DIR, '--port', '0', '--port-file', port_file, '--owner-pid', str(os.getpid())]
+    command += ['--idle-timeout', str(SAFETY_NET_IDLE_SECONDS)] + [str(arg) for arg in args]
     with open(output, 'wb') as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
     try:
@@ -101,7 +106,7 @@ def start_emulator_process(args=(), workdir=None, python: str | None = None, tim
 
 
 def _wait_for_port(process: subprocess.Popen, port_file: str, output: str, timeout: float) -> int:
-    """Bounded poll for the port file (the emulator writes it atomically once it listens)."""
+    """Poll for the port file (the emulator writes it atomically once it listens) until it exits or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while True:
         if os.path.exists(port_file):

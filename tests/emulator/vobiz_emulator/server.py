@@ -19,9 +19,10 @@ import threading
 import time
 
 from .callbacks import CallbackSender
-from .config import API_PREFIX, DEFAULT_SWITCHES, HOST, atomic_write
+from .config import API_PREFIX, DEFAULT_SWITCHES, HANG_GUARD_SECONDS, HOST, OWNER_POLL_SECONDS, atomic_write
 from .faults import _FaultsMixin
 from .handler import _Handler
+from .owner import identify, is_running
 from .routes import _RoutesMixin
 from .state import _StateMixin
 
@@ -48,6 +49,7 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
         ca_file: str | None = None,
         port: int = 0,
         idle_timeout: float | None = None,
+        owner_pid: int | None = None,
         socket_timeout: float = 30.0,
         log_file: str | None = None,
         verbose: bool = False,
@@ -62,6 +64,8 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
         self.ca_file = ca_file
         self.port = port
         self.idle_timeout = idle_timeout if idle_timeout else None
+        # Stop once this process has ended (the test that started the emulator); raises ProcessLookupError if it has.
+        self._owner = identify(owner_pid) if owner_pid else None
         self.socket_timeout = socket_timeout
         self.log_file = log_file
         self.verbose = verbose
@@ -122,6 +126,8 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
         self.callback_sender.start()
         if self.idle_timeout:
             threading.Thread(target=self._watch_idle, name='vobiz-emulator-idle', daemon=True).start()
+        if self._owner is not None:
+            threading.Thread(target=self._watch_owner, name='vobiz-emulator-owner', daemon=True).start()
         return self
 
     def stop(self, reason: str = 'stopped') -> None:
@@ -220,6 +226,12 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
                 return
             self._stopped.wait(max(remaining, 0.05))
 
+    def _watch_owner(self) -> None:
+        while not self._stopped.wait(OWNER_POLL_SECONDS):
+            if not is_running(self._owner):
+                self.stop(reason='owner pid %d ended' % self._owner[0])
+                return
+
     # ----- request log
 
     def requests(self, method: str | None = None, action: str | None = None) -> list:
@@ -237,7 +249,7 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
         with self._log_cond:
             self._log = []
 
-    def wait_for_log(self, count: int, timeout: float = 10.0) -> bool:
+    def wait_for_log(self, count: int, timeout: float = HANG_GUARD_SECONDS) -> bool:
         """Block until at least ``count`` requests are logged; False on timeout."""
         with self._log_cond:
             return self._log_cond.wait_for(lambda: len(self._log) >= count, timeout)

@@ -228,7 +228,8 @@ def test_transient_faults_are_retried(emulator, kind):
 
 def test_read_timeout_is_retried_and_ambiguous(emulator):
     emulator.add_conference('r')
-    emulator.configure(faults=[{'kind': 'slow', 'method': 'DELETE', 'first_n': 1, 'delay': 0.6}])
+    # A 2 s delay against a 0.2 s timeout: only a client stalled for almost 2 s would still read the answer.
+    emulator.configure(faults=[{'kind': 'slow', 'method': 'DELETE', 'first_n': 1, 'delay': 2.0}])
     outcome = make_client(emulator, timeout=0.2).hangup('r')
     # The first DELETE timed out (its reply may be lost), so the outcome is marked ambiguous.
     assert emulator.wait_for_log(2)
@@ -811,7 +812,7 @@ def test_interrupt_guard_turns_a_signal_into_an_interrupt(emulator):
     before = signal.getsignal(signal.SIGTERM)
     with _batch.InterruptGuard(client) as guard:
         os.kill(os.getpid(), signal.SIGTERM)
-        for dummy in range(500):  # the watcher thread reacts at once; poll, do not time
+        for dummy in range(30000):  # the watcher thread reacts at once; poll, do not time (the bound only ends a hang)
             if client.interrupted is not None:
                 break
             threading.Event().wait(0.01)
@@ -1041,20 +1042,21 @@ def test_huge_answer_to_a_retrieve_is_unreadable_not_absent(emulator):
 
 
 def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
-    """``timeout`` bounds a whole attempt: at 1 byte / 0.2 s and timeout 1, about 5 bytes arrive, not 60."""
+    """``timeout`` bounds a whole attempt: at 1 byte / 0.2 s and timeout 1, about 5 bytes arrive, not 60 (a timeout per
+    read would never fire). How many exactly depends on the machine's speed, so less than half is asserted."""
     emulator.add_conference('room')
     emulator.configure(faults=[{'kind': 'trickle', 'interval': 0.2, 'size': 60, 'method': 'DELETE', 'first_n': 1}])
     client = make_client(emulator, timeout=1, retries=1)
     outcome = client.hangup('room')
     log = emulator.requests()
     assert [e['fault'] for e in log] == ['trickle', None] and log[1]['status'] == 404
-    for dummy in range(400):  # the emulator notes the bytes it wrote once the client has hung up
+    for dummy in range(12000):  # the emulator notes the bytes it wrote once the client has hung up (the bound ends a hang)
         if 'bytes_written' in emulator.requests()[0]:
             break
         threading.Event().wait(0.025)
     trickled = emulator.requests()[0]
     assert trickled['client_hung_up'] is True
-    assert 1 <= trickled['bytes_written'] <= 9 < trickled['body_size']
+    assert 1 <= trickled['bytes_written'] < trickled['body_size'] // 2
     assert len(trickled['write_times']) == trickled['bytes_written']
     # The first attempt hung the room up; its answer never arrived in full, so the 404 on the retry is this run's doing.
     assert outcome.outcome == _answers.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2

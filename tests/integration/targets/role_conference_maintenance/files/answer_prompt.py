@@ -41,11 +41,10 @@ def main():
     at_prompt = None
     answered = False
     while True:
-        # The timeouts only bound a hung child and pace the retyping; nothing is asserted on time.
-        chunk = read_available(fd, 2 if at_prompt is not None and not answered else 300)
+        # The wait paces the retyping at the prompt; otherwise the child may be silent for as long as a loaded machine
+        # makes it (a child that hangs is ended by the gate, which ends a step silent for minutes).
+        chunk = read_available(fd, 2 if at_prompt is not None and not answered else None)
         if chunk is None:
-            break
-        if chunk == b'' and (at_prompt is None or answered):
             break
         transcript += chunk
         if at_prompt is None and prompt_end.encode() in transcript:
