@@ -35,6 +35,7 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import images  # noqa: E402  pylint: disable=wrong-import-position
 import pinned_venv  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -694,13 +695,29 @@ def main() -> int:
         chain.__name__ = f'core {leg.name} leg'
         return chain
 
+    def images_chain() -> None:
+        """The EE and DE images built and run (tools/images.py), on their own copy: skipped without a container engine."""
+        name = 'images: EE and DE built and run'
+        if not gate.wanted('images'):
+            return
+        engine, reason = images.find_engine()
+        if not engine:
+            gate.skip(name, reason)
+            return
+        root = copy_root('images')
+        coll = copy_of(root)
+        sync_collection(coll)
+        # The build contexts stay in WORK, so that the engine's layer cache serves an unchanged tree; the local Debian
+        # base is cached by the engine. A cold build downloads hundreds of MB: no time limit a slow mirror could hit.
+        gate.run(name, [py, 'tools/images.py', '--work', str(WORK / 'images')], env=leg_env(main_leg, root), cwd=coll, timeout=4 * 3600)
+
     legs = [
         Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
         Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt'),
     ]
-    # Started longest first, so that the two lanes end close together: main (about 10 min), newest, floor, the suites;
-    # the table lists main, suites and checks, floor, newest.
-    chains = [(0, main_chain), (3, leg_chain(legs[1])), (2, leg_chain(legs[0])), (1, suites_chain)]
+    # Started longest first, so that the two lanes end close together: main (about 10 min), the images (up to 10 min
+    # cold, 2 to 4 warm), newest, floor, the suites; the table lists main, suites and checks, floor, newest, images.
+    chains = [(0, main_chain), (4, images_chain), (3, leg_chain(legs[1])), (2, leg_chain(legs[0])), (1, suites_chain)]
     try:
         gate.run_chains(chains, args.jobs)
     except KeyboardInterrupt:
