@@ -6,12 +6,12 @@ under ``ansible_collections/vobiz/voice``, a stand-in for the unreachable get-pi
 real interpreters instead of pyenv shims), runs every step with a time limit, prints a table
 of steps and one closing ``N passed, N failed`` line, and exits non-zero when any step failed.
 Steps run in chains (the main ansible-test steps, each version leg, the process-level suites and
-checks), each chain on its own copy of the collection (ansible-test writes ``tests/output`` into it),
+checks, the images), each chain on its own copy of the collection (ansible-test writes ``tests/output`` into it),
 at most two chains at once on a 2-core machine (``--jobs``); each step's output goes to its own log.
 The community's checks (lint, docs-check, license-check, extra-checks, ansible-lint,
 build-import-check, molecule) are antsibull-nox sessions (noxfile.py, antsibull-nox.toml) run from
 here; what no library does here (ansible-test without Docker, the version legs, the EE, AWX,
-runner, many-accounts and rulebook checks) stays in this file and its neighbours.
+runner, many-accounts and rulebook checks, the EE and DE images built and run) stays in this file and its neighbours.
 """
 
 from __future__ import annotations
@@ -715,8 +715,8 @@ def main() -> int:
         Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
         Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt'),
     ]
-    # Started longest first, so that the two lanes end close together: main (about 10 min), the images (up to 10 min
-    # cold, 2 to 4 warm), newest, floor, the suites; the table lists main, suites and checks, floor, newest, images.
+    # Started longest first, so that the two lanes end close together: main (about 10 min), the images (about 6 min
+    # cold, 1 to 3 warm), newest, floor, the suites; the table lists main, suites and checks, floor, newest, images.
     chains = [(0, main_chain), (4, images_chain), (3, leg_chain(legs[1])), (2, leg_chain(legs[0])), (1, suites_chain)]
     try:
         gate.run_chains(chains, args.jobs)

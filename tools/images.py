@@ -601,8 +601,9 @@ def run_images(engine: str, env: dict, tags: dict, scratch: pathlib.Path) -> lis
             ('DE: the enforce_limits rulebook against signed callbacks', lambda: de_rulebook(engine, run_env, tags['de'], emulator, token, scratch)),
         ):
             say(f'\n==> {title}')
+            started = time.monotonic()
             found = leg()
-            say('\n'.join(f'FAILED: {problem}' for problem in found) if found else f'ok: {title}')
+            say('\n'.join(f'FAILED: {problem}' for problem in found) if found else f'ok: {title} ({time.monotonic() - started:.0f} s)')
             problems += found
     finally:
         emulator.stop()
@@ -641,16 +642,20 @@ def main(argv: list[str] | None = None) -> int:
     for name, definition, tag in IMAGES:
         default = definition_base(definition)
         if default not in bases:
+            started = time.monotonic()
             bases[default] = choose_base(engine, env, work, args.base, args.debian_mirror, default)
+            say(f'base ready ({time.monotonic() - started:.0f} s)')
         base, build_args = bases[default]
         if not base:
             return 1
         build_args = dict(build_args, **dict(item.split('=', 1) for item in args.build_arg))
         say(f'\n==> {name.upper()}: {tag} from {definition.relative_to(ROOT)} on {base}')
+        started = time.monotonic()
         prepared = prepare_definition(name, definition, tarball, work)
         if not build_image(engine, env, prepared, work / f'{name}-context', tag, build_args, kept):
             say(f'FAILED: the {name.upper()} image could not be built')
             return 1
+        say(f'{name.upper()} built: {tag} ({time.monotonic() - started:.0f} s)')
         tags[name] = tag
     drop_stale_layers(engine, env, kept)
     if args.no_run:
