@@ -10,8 +10,9 @@ Build
     (minbase), Python in a venv at ``/opt/venv`` (ansible-builder's pip step runs ``ensurepip``, which
     Debian refuses on its system Python), and the host's CA certificates (pip inside the build goes
     through the same TLS setup as the host). It is tagged ``vobiz-debian-base:KEY``, KEY being a hash of
-    its inputs, and reused while they stay the same. Builds reuse the engine's layer cache: the tarball in
-    the build context is replaced only when its contents change, so an unchanged checkout rebuilds nothing.
+    its inputs, and reused while they stay the same. Builds reuse the engine's layer cache: the collection
+    is built from the files git tracks (as the gate copies them) into a reproducible tarball (no timestamps),
+    so an unchanged collection rebuilds nothing, from whichever checkout or work directory.
 
 Run (against the Vobiz emulator, started in this process on 127.0.0.1; the containers use the host's network)
     EE: ``ansible-playbook vobiz.voice.ci_teardown`` through ``podman run``, ``ansible-runner
@@ -40,7 +41,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import gzip
 import hashlib
+import io
 import json
 import os
 import pathlib
@@ -263,15 +266,21 @@ def choose_base(engine: str, env: dict, work: pathlib.Path, base: str | None, mi
 # --- the builds -------------------------------------------------------------------------------------------
 
 
-def tar_digest(path: pathlib.Path) -> str:
-    """A hash of a tarball's members (names, modes, contents), not of its timestamps."""
-    digest = hashlib.sha256()
-    with tarfile.open(path) as tar:
-        for member in sorted(tar.getmembers(), key=lambda m: m.name):
-            digest.update(f'{member.name}\0{member.type!r}\0{member.mode}\0{member.size}\0'.encode())
-            handle = tar.extractfile(member) if member.isfile() else None
-            digest.update(handle.read() if handle else b'')
-    return digest.hexdigest()
+def reproducible_tarball(tarball: pathlib.Path) -> bytes:
+    """The tarball's members in name order with no timestamps or owners: the same contents give the same bytes.
+
+    The engine reuses a build's layers while the files copied into it are byte for byte the same, and
+    ansible-galaxy stamps every build with the time; this way an unchanged collection keeps its layers, whichever
+    checkout or work directory it was built from.
+    """
+    buffer = io.BytesIO()
+    with tarfile.open(tarball) as source, gzip.GzipFile(filename='', mode='wb', fileobj=buffer, mtime=0) as compressed:
+        with tarfile.open(fileobj=compressed, mode='w') as target:
+            for member in sorted(source.getmembers(), key=lambda m: m.name):
+                member.mtime, member.uid, member.gid, member.uname, member.gname = 0, 0, 0, '', ''
+                member.pax_headers = {key: value for key, value in member.pax_headers.items() if key not in ('mtime', 'atime', 'ctime')}
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    return buffer.getvalue()
 
 
 def definition_base(definition: pathlib.Path) -> str:
@@ -279,16 +288,30 @@ def definition_base(definition: pathlib.Path) -> str:
     return yaml.safe_load(definition.read_text(encoding='utf-8'))['images']['base_image']['name']
 
 
+def source_tree(work: pathlib.Path) -> pathlib.Path:
+    """What to build the collection from: in a git checkout, a copy of the files git tracks or would track (as the
+    gate copies them), so that caches and stray files of the checkout stay out of the images."""
+    if not (ROOT / '.git').exists():
+        return ROOT
+    listed = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT, capture_output=True, check=True).stdout
+    tree = work / 'src' / 'ansible_collections' / 'vobiz' / 'voice'
+    shutil.rmtree(work / 'src', ignore_errors=True)
+    for name in sorted({name for name in listed.decode().split('\0') if name and (ROOT / name).is_file()}):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, tree / name, follow_symlinks=False)
+    return tree
+
+
 def build_tarball(work: pathlib.Path, env: dict) -> pathlib.Path | None:
     dist = work / 'dist'
     shutil.rmtree(dist, ignore_errors=True)
-    code = run([str(BIN / 'ansible-galaxy'), 'collection', 'build', '--force', '--output-path', str(dist), str(ROOT)], env=env)[0]
+    code = run([str(BIN / 'ansible-galaxy'), 'collection', 'build', '--force', '--output-path', str(dist), str(source_tree(work))], env=env)[0]
     found = sorted(dist.glob('vobiz-voice-*.tar.gz'))
     return found[0] if code == 0 and found else None
 
 
 def prepare_definition(name: str, definition: pathlib.Path, tarball: pathlib.Path, work: pathlib.Path) -> pathlib.Path:
-    """A copy of the definition's directory with the tarball where it expects it; the tarball is kept when unchanged."""
+    """A copy of the definition's directory with the tarball, made reproducible, where the definition expects it."""
     target = work / name
     for source in definition.parent.rglob('*'):
         relative = source.relative_to(definition.parent)
@@ -297,8 +320,9 @@ def prepare_definition(name: str, definition: pathlib.Path, tarball: pathlib.Pat
             shutil.copyfile(source, target / relative)
     placed = target / TARBALL
     placed.parent.mkdir(parents=True, exist_ok=True)
-    if not placed.exists() or tar_digest(placed) != tar_digest(tarball):
-        shutil.copyfile(tarball, placed)
+    data = reproducible_tarball(tarball)
+    if not placed.exists() or placed.read_bytes() != data:
+        placed.write_bytes(data)
     return target / definition.name
 
 

@@ -79,23 +79,38 @@ def fixture_tiny_collection(tmp_path):
     return tree
 
 
-def test_an_unchanged_tree_keeps_the_tarball_in_the_context_and_a_change_replaces_it(tmp_path, tiny_collection):
+def test_the_same_collection_gives_the_same_tarball_in_any_work_dir_and_ansible_galaxy_installs_it(tmp_path, tiny_collection):
     definition = tmp_path / 'ee' / 'execution-environment.yml'
     definition.parent.mkdir()
     definition.write_text('version: 3\n', encoding='utf-8')
-    work = tmp_path / 'work'
     first = build(tiny_collection, tmp_path / 'one')
-    placed = images.prepare_definition('ee', definition, first, work).parent / images.TARBALL
-    before = placed.stat()
-    os.utime(tiny_collection / 'README.md', (1, 1))  # a newer build of the same content: other timestamps, other bytes
+    placed = images.prepare_definition('ee', definition, first, tmp_path / 'work-a').parent / images.TARBALL
+    os.utime(tiny_collection / 'README.md', (1, 1))  # a later build of the same content: other timestamps, other bytes
     second = build(tiny_collection, tmp_path / 'two')
     assert first.read_bytes() != second.read_bytes()
-    images.prepare_definition('ee', definition, second, work)
-    assert placed.stat().st_mtime_ns == before.st_mtime_ns and placed.read_bytes() == first.read_bytes()
+    elsewhere = images.prepare_definition('ee', definition, second, tmp_path / 'work-b').parent / images.TARBALL
+    assert placed.read_bytes() == elsewhere.read_bytes()
     (tiny_collection / 'README.md').write_text('changed\n', encoding='utf-8')
-    third = build(tiny_collection, tmp_path / 'three')
-    images.prepare_definition('ee', definition, third, work)
-    assert placed.read_bytes() == third.read_bytes()
+    images.prepare_definition('ee', definition, build(tiny_collection, tmp_path / 'three'), tmp_path / 'work-a')
+    assert placed.read_bytes() != elsewhere.read_bytes()
+    subprocess.run(
+        [str(images.BIN / 'ansible-galaxy'), 'collection', 'install', '--force', '-p', str(tmp_path / 'installed'), str(placed)],
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / 'installed' / 'ansible_collections' / 'vobiz' / 'voice' / 'README.md').read_text(encoding='utf-8') == 'changed\n'
+
+
+def test_the_collection_is_built_from_what_git_tracks_not_the_checkouts_caches(tmp_path, monkeypatch, tiny_collection):
+    (tiny_collection / '.gitignore').write_text('.ruff_cache/\n', encoding='utf-8')
+    (tiny_collection / '.ruff_cache').mkdir()
+    (tiny_collection / '.ruff_cache' / 'junk').write_text('cache\n', encoding='utf-8')
+    (tiny_collection / 'untracked.txt').write_text('new, not ignored\n', encoding='utf-8')
+    subprocess.run(['git', 'init', '-q', str(tiny_collection)], check=True)
+    subprocess.run(['git', '-C', str(tiny_collection), 'add', 'galaxy.yml', 'README.md', '.gitignore'], check=True)
+    monkeypatch.setattr(images, 'ROOT', tiny_collection)
+    tree = images.source_tree(tmp_path / 'work')
+    assert sorted(str(path.relative_to(tree)) for path in tree.rglob('*') if path.is_file()) == ['.gitignore', 'README.md', 'galaxy.yml', 'untracked.txt']
 
 
 def test_the_debian_base_is_keyed_on_its_inputs(tmp_path, monkeypatch):
