@@ -343,10 +343,8 @@ def drop_stale_layers(engine: str, env: dict, kept: set) -> None:
     removed = True
     while removed:
         removed = False
-        listing = run([engine, 'images', '--no-trunc', '--filter', 'dangling=true', '--filter', f'label={LABEL}', '--format', '{{.ID}}'], env=env, quiet=True)[
-            1
-        ]
-        for image in listing.split():
+        dangling = [engine, 'images', '--no-trunc', '--filter', 'dangling=true', '--filter', f'label={LABEL}', '--format', '{{.ID}}']
+        for image in run(dangling, env=env, quiet=True)[1].split():
             image = image.split(':')[-1]
             if not any(image.startswith(short) or short.startswith(image) for short in kept):
                 removed |= run([engine, 'rmi', image], env=env, quiet=True)[0] == 0
