@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && python3.11 -c 'import
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
 
-.PHONY: help venv demo test sanity units integration lint bench docs checks clean
+.PHONY: help venv demo test sanity units integration lint bench docs checks images clean
 .DEFAULT_GOAL := help
 
 help:
@@ -16,6 +16,8 @@ help:
 	@echo "              LOAD=N adds N busy CPU workers, ARGS='--only cpu,ratelimit' runs some phases)"
 	@echo "make docs   - build the HTML docsite into build/docs (antsibull-docs + Sphinx)"
 	@echo "make checks - EE, AWX credential type, ansible-runner and many-accounts checks"
+	@echo "make images - build the EE and DE images (podman or docker) and run ci_teardown and the rulebook in them;"
+	@echo "              BASE=IMAGE (default: ubi9, or a local Debian base when no registry answers), ENGINE=docker"
 	@echo "make clean  - remove .venv, the nox and version-matrix venvs and build output"
 
 venv:
@@ -38,6 +40,9 @@ docs: venv
 
 checks: venv
 	@$(VENV_PY) tools/gate.py checkers ee awx runner accounts
+
+images: venv
+	@$(VENV_PY) tools/images.py $(if $(BASE),--base $(BASE)) $(if $(ENGINE),--engine $(ENGINE)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-floor .venv-newest .venv-nox .nox tests/output

@@ -1,24 +1,30 @@
 #!/usr/bin/env python
-"""Check the example execution environment and the collection's EE metadata, without a container engine.
+"""Check the execution environment and decision environment definitions and the collection's EE metadata, without a container engine.
 
 1. ``meta/execution-environment.yml`` (what ansible-builder reads from the *installed* collection)
    passes ansible-builder's schema, and the files it names exist.
-2. The example ``extensions/ee/execution-environment.yml`` passes ansible-builder's schema. On a bad
-   file, ansible-builder's own message is printed with the file and the line of the offending key.
+2. Each definition, ``extensions/ee/execution-environment.yml`` (EE) and ``extensions/de/decision-environment.yml``
+   (DE), passes ansible-builder's schema. On a bad file, ansible-builder's own message is printed with the file
+   and the line of the offending key. A decision environment (a definition that installs ansible-rulebook, or
+   whose file name says so) must pin ansible-rulebook exactly, install aiohttp (the event source's web
+   server) and a Java 17 runtime on both package families (``platform:rpm`` and ``platform:dpkg``).
 3. ``ansible-builder create`` turns it into a build context (in a temporary directory, with a freshly
    built collection tarball where ``additional_build_files`` expects it): the Containerfile exists,
    installs the galaxy requirements and runs ansible-builder's introspection, and every ``type: file``
    requirement is inside the context.
 4. The two build steps that matter for our dependencies are then run as the image build would run
    them, with the very files of the context: ``ansible-galaxy collection install -r requirements.yml``
-   from the context's ``_build/`` directory, then the context's own ``scripts/introspect.py``. Its
-   Python requirements must contain ``requests`` from vobiz.voice, and our ``bindep.txt`` must be
-   read (it lists no system packages). When the requirements name vobiz.voice on Galaxy instead of a
-   tarball, the check stays offline: a tarball of this checkout stands in for it.
+   from the context's ``_build/`` directory, then the context's own ``scripts/introspect.py`` (with the
+   definition's own Python and system requirements, as the Containerfile passes them). Its Python
+   requirements must contain ``requests`` from vobiz.voice (and, for a DE, the pinned ansible-rulebook),
+   and our ``bindep.txt`` must be read (it lists no system packages). When the requirements name
+   vobiz.voice on Galaxy instead of a tarball, the check stays offline: a tarball of this checkout
+   stands in for it.
 
 Every problem is printed as ``FILE:LINE: message``; the exit status is 1 when there is any.
+``tools/images.py`` (``make images``) builds and runs both images with a container engine.
 
-    python tools/check_ee.py [--ee FILE] [--root COLLECTION_ROOT]
+    python tools/check_ee.py [--ee FILE ...] [--root COLLECTION_ROOT]
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(sys.executable).parent
+DEFINITIONS = (ROOT / 'extensions' / 'ee' / 'execution-environment.yml', ROOT / 'extensions' / 'de' / 'decision-environment.yml')
+JAVA_17 = re.compile(r'^(?:java-17-openjdk|openjdk-17-)')
 
 
 class Problems(list):
@@ -157,6 +165,42 @@ def builder_message(output: str) -> str:
     return lines[-1].strip() if lines else 'no output'
 
 
+def is_decision_environment(path: pathlib.Path, data) -> bool:
+    """A definition that installs ansible-rulebook, or whose file name says it is a decision environment."""
+    python = ((data.get('dependencies') or {}).get('python') if isinstance(data, dict) else None) or []
+    return 'decision' in path.name or any(isinstance(item, str) and re.match(r'ansible-rulebook\b', item) for item in python)
+
+
+def check_decision_environment(path: pathlib.Path, root: yaml.Node, data: dict, problems: Problems, notes: list[str]) -> None:
+    """What a decision environment needs: ansible-rulebook pinned, aiohttp, a Java 17 for rpm and dpkg bases."""
+    deps = data.get('dependencies') or {}
+    python, system = deps.get('python'), deps.get('system')
+    if not isinstance(python, list) or not isinstance(system, list):
+        problems.add(
+            path, find_line(root, ['dependencies']), 'a decision environment lists its Python and system requirements inline (dependencies.python, .system)'
+        )
+        return
+    rulebook = [(index, item) for index, item in enumerate(python) if re.match(r'ansible-rulebook\b', str(item))]
+    if not rulebook:
+        problems.add(path, find_line(root, ['dependencies', 'python']), 'a decision environment needs ansible-rulebook in dependencies.python')
+    for index, item in rulebook:
+        if not re.fullmatch(r'ansible-rulebook==[\w.]+', str(item).replace(' ', '')):
+            problems.add(path, find_line(root, ['dependencies', 'python', index]), f'pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not {item!r}')
+    if not any(re.match(r'aiohttp\b', str(item)) for item in python):
+        problems.add(
+            path, find_line(root, ['dependencies', 'python']), 'the event source vobiz.voice.conference_callbacks needs aiohttp in dependencies.python'
+        )
+    for family in ('rpm', 'dpkg'):
+        if not any(JAVA_17.match(str(item)) and f'platform:{family}' in str(item) for item in system):
+            problems.add(
+                path,
+                find_line(root, ['dependencies', 'system']),
+                f'no Java 17 runtime for platform:{family} bases in dependencies.system (ansible-rulebook needs one)',
+            )
+    if not problems:
+        notes.append(f"{display_path(path)}: decision environment: {', '.join(str(item) for _index, item in rulebook)}, Java 17 for rpm and dpkg bases")
+
+
 def check_context(ee_path: pathlib.Path, ee_root: yaml.Node, ee_data: dict, context: pathlib.Path, problems: Problems, notes: list[str]) -> None:
     """What ``ansible-builder create`` wrote."""
     containerfile = context / 'Containerfile'
@@ -202,7 +246,7 @@ def check_context(ee_path: pathlib.Path, ee_root: yaml.Node, ee_data: dict, cont
 
 
 def simulate_build(
-    ee_path: pathlib.Path, context: pathlib.Path, work: pathlib.Path, tarball: pathlib.Path | None, problems: Problems, notes: list[str]
+    ee_path: pathlib.Path, context: pathlib.Path, work: pathlib.Path, tarball: pathlib.Path | None, problems: Problems, notes: list[str], decision: bool = False
 ) -> None:
     """Run the galaxy stage and the introspection of the image build, offline, with the context's files."""
     build = context / '_build'
@@ -228,12 +272,15 @@ def simulate_build(
         return
     notes.append(f'galaxy stage (as in the image build, offline): vobiz.voice installed {how}')
     out = work / 'introspect'
+    # The definition's own requirements, passed as the Containerfile passes them.
+    user = [f'--user-{kind}={name}' for kind, name in (('pip', 'requirements.txt'), ('bindep', 'bindep.txt')) if (build / name).is_file()]
     result = run(
         [
             sys.executable,
             str(build / 'scripts' / 'introspect.py'),
             'introspect',
             str(collections),
+            *user,
             f"--write-pip={out / 'requirements.txt'}",
             f"--write-bindep={out / 'bindep.txt'}",
         ],
@@ -253,6 +300,8 @@ def simulate_build(
         )
     else:
         notes.append('introspection, Python requirements of the image: ' + '; '.join(pip_lines))
+    if decision and not any(re.match(r'ansible-rulebook==', line) for line in pip_lines):
+        problems.add(ee_path, 0, f'the decision environment would not get a pinned ansible-rulebook: introspection wrote {pip_lines}')
     meta = (
         yaml.safe_load((installed / 'meta' / 'execution-environment.yml').read_text(encoding='utf-8'))
         if (installed / 'meta' / 'execution-environment.yml').is_file()
@@ -310,19 +359,28 @@ def copy_ee_inputs(ee_path: pathlib.Path, ee_data, dest: pathlib.Path) -> None:
             shutil.copyfile(source, dest / name)
 
 
-def check(ee_path: pathlib.Path, root_dir: pathlib.Path) -> tuple[Problems, list[str]]:
-    """All checks; return the problems and what was found."""
+def check_collection(root_dir: pathlib.Path) -> tuple[Problems, list[str]]:
+    """The collection's own EE metadata (what ansible-builder reads from the installed collection)."""
     problems, notes = Problems(), []
     deps = check_meta(root_dir, problems)
     check_bindep_syntax(root_dir, problems)
     if deps and not problems:
         notes.append(f"{display_path(root_dir / 'meta' / 'execution-environment.yml')}: valid; python: {deps.get('python')}, system: {deps.get('system')}")
+    return problems, notes
+
+
+def check(ee_path: pathlib.Path, root_dir: pathlib.Path) -> tuple[Problems, list[str]]:
+    """All checks of one definition; return the problems and what was found."""
+    problems, notes = Problems(), []
     ee_root, ee_data = load_yaml(ee_path, problems)
     if ee_root is None:
         return problems, notes
     errors = schema_errors(ee_root, ee_data)
+    decision = not errors and is_decision_environment(ee_path, ee_data)
     if not errors:
         notes.append(f"{display_path(ee_path)}: valid (ansible-builder schema v{ee_data.get('version', 1)})")
+    if decision:
+        check_decision_environment(ee_path, ee_root, ee_data, problems, notes)
     with tempfile.TemporaryDirectory(prefix='vobiz-check-ee-') as tmp:
         work = pathlib.Path(tmp)
         # A copy of the EE file and its inputs, so that the tarball and the context stay out of the tree.
@@ -358,7 +416,7 @@ def check(ee_path: pathlib.Path, root_dir: pathlib.Path) -> tuple[Problems, list
         notes.append('ansible-builder create: context written, Containerfile present')
         check_context(ee_path, ee_root, ee_data, context, problems, notes)
         if not problems:
-            simulate_build(ee_path, context, work, tarball, problems, notes)
+            simulate_build(ee_path, context, work, tarball, problems, notes, decision)
     return problems, notes
 
 
@@ -386,12 +444,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--ee',
         type=pathlib.Path,
-        default=ROOT / 'extensions' / 'ee' / 'execution-environment.yml',
-        help='the execution environment file (default: extensions/ee/execution-environment.yml)',
+        action='append',
+        help='an execution or decision environment file, repeatable '
+        '(default: extensions/ee/execution-environment.yml and extensions/de/decision-environment.yml)',
     )
     parser.add_argument('--root', type=pathlib.Path, default=ROOT, help='the collection root (default: this checkout)')
     args = parser.parse_args(argv)
-    problems, notes = check(args.ee.resolve(), args.root.resolve())
+    problems, notes = check_collection(args.root.resolve())
+    for path in args.ee or DEFINITIONS:
+        found, seen = check(path.resolve(), args.root.resolve())
+        problems.extend(found)
+        notes.extend(seen)
     for note in notes:
         print('ok   ' + note)
     for problem in problems:

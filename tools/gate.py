@@ -7,12 +7,12 @@ real interpreters instead of pyenv shims), runs every step under a silence watch
 is ended only after minutes without output and without CPU, see silence_watch.py), prints a table
 of steps and one closing ``N passed, N failed`` line, and exits non-zero when any step failed.
 Steps run in chains (the main ansible-test steps, each version leg, the process-level suites and
-checks), each chain on its own copy of the collection (ansible-test writes ``tests/output`` into it),
+checks, the images), each chain on its own copy of the collection (ansible-test writes ``tests/output`` into it),
 at most two chains at once on a 2-core machine (``--jobs``); each step's output goes to its own log.
 The community's checks (lint, docs-check, license-check, extra-checks, ansible-lint,
 build-import-check, molecule) are antsibull-nox sessions (noxfile.py, antsibull-nox.toml) run from
 here; what no library does here (ansible-test without Docker, the version legs, the EE, AWX,
-runner, many-accounts and rulebook checks) stays in this file and its neighbours.
+runner, many-accounts and rulebook checks, the EE and DE images built and run) stays in this file and its neighbours.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import images  # noqa: E402  pylint: disable=wrong-import-position
 import pinned_venv  # noqa: E402  pylint: disable=wrong-import-position
 import silence_watch  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -708,13 +709,29 @@ def main() -> int:
         chain.__name__ = f'core {leg.name} leg'
         return chain
 
+    def images_chain() -> None:
+        """The EE and DE images built and run (tools/images.py), on their own copy: skipped without a container engine."""
+        name = 'images: EE and DE built and run'
+        if not gate.wanted('images'):
+            return
+        engine, reason = images.find_engine()
+        if not engine:
+            gate.skip(name, reason)
+            return
+        root = copy_root('images')
+        coll = copy_of(root)
+        sync_collection(coll)
+        # The build contexts stay in WORK, so that the engine's layer cache serves an unchanged tree; the local Debian
+        # base is cached by the engine. A cold build downloads hundreds of MB: no time limit a slow mirror could hit.
+        gate.run(name, [py, 'tools/images.py', '--work', str(WORK / 'images')], env=leg_env(main_leg, root), cwd=coll)
+
     legs = [
         Leg('floor 2.16', '3.11', ROOT / '.venv-floor', ROOT / 'tools' / 'legs' / 'floor.txt'),
         Leg('newest 2.21', '3.12', ROOT / '.venv-newest', ROOT / 'tools' / 'legs' / 'newest.txt'),
     ]
-    # Started longest first, so that the two lanes end close together: main (about 10 min), newest, floor, the suites;
-    # the table lists main, suites and checks, floor, newest.
-    chains = [(0, main_chain), (3, leg_chain(legs[1])), (2, leg_chain(legs[0])), (1, suites_chain)]
+    # Started longest first, so that the two lanes end close together: main (about 10 min), the images (about 6 min
+    # cold, 1 to 3 warm), newest, floor, the suites; the table lists main, suites and checks, floor, newest, images.
+    chains = [(0, main_chain), (4, images_chain), (3, leg_chain(legs[1])), (2, leg_chain(legs[0])), (1, suites_chain)]
     try:
         gate.run_chains(chains, args.jobs)
     except KeyboardInterrupt:

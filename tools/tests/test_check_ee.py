@@ -1,7 +1,8 @@
-"""tools/check_ee.py: the shipped EE passes; a bad EE file fails with file and line."""
+"""tools/check_ee.py: the shipped EE and DE pass; a bad EE or DE file fails with file and line."""
 
 from __future__ import annotations
 
+import pathlib
 import shutil
 
 import check_ee
@@ -9,6 +10,8 @@ import pytest
 
 EE_DIR = check_ee.ROOT / 'extensions' / 'ee'
 GOOD = (EE_DIR / 'execution-environment.yml').read_text(encoding='utf-8')
+DE_DIR = check_ee.ROOT / 'extensions' / 'de'
+GOOD_DE = (DE_DIR / 'decision-environment.yml').read_text(encoding='utf-8')
 
 
 def line_of(text: str, needle: str) -> int:
@@ -16,45 +19,78 @@ def line_of(text: str, needle: str) -> int:
     return next(number for number, line in enumerate(text.splitlines(), start=1) if needle in line)
 
 
-def bad_ee(tmp_path, old: str, new: str):
-    """A copy of the example EE directory with one change."""
-    assert old in GOOD
-    directory = tmp_path / 'ee'
-    shutil.copytree(EE_DIR, directory, ignore=shutil.ignore_patterns('collections', '*.tar.gz'))
-    text = GOOD.replace(old, new, 1)
-    (directory / 'execution-environment.yml').write_text(text, encoding='utf-8')
-    return directory / 'execution-environment.yml', text
+def bad_ee(tmp_path, old: str, new: str, source: pathlib.Path = EE_DIR / 'execution-environment.yml'):
+    """A copy of the EE (or DE) directory with one change."""
+    good = source.read_text(encoding='utf-8')
+    assert old in good
+    directory = tmp_path / source.parent.name
+    shutil.copytree(source.parent, directory, ignore=shutil.ignore_patterns('collections', '*.tar.gz'))
+    text = good.replace(old, new, 1)
+    (directory / source.name).write_text(text, encoding='utf-8')
+    return directory / source.name, text
 
 
-def test_the_shipped_example_passes(capsys):
+def test_the_shipped_definitions_pass(capsys):
     assert check_ee.main([]) == 0
     out = capsys.readouterr().out
-    assert 'requests>=2.25.0  # from collection vobiz.voice' in out
+    assert 'execution-environment.yml: valid (ansible-builder schema v3)' in out
+    assert 'decision-environment.yml: decision environment: ansible-rulebook==' in out
+    assert 'requests>=2.25.0  # from collection vobiz.voice; ansible-rulebook==' in out
     assert 'check_ee: 0 problem(s)' in out
 
 
+EE_FILE, DE_FILE = EE_DIR / 'execution-environment.yml', DE_DIR / 'decision-environment.yml'
+
+
 @pytest.mark.parametrize(
-    'old, new, marker, message',
+    'source, old, new, marker, message',
     [
         (
+            EE_FILE,
             'version: 3',
             'version: 3\nbase_image: quay.io/x',
             'base_image: quay.io/x',
             "ansible-builder create: Additional properties are not allowed ('base_image' was unexpected)",
         ),
-        ('  galaxy: requirements.yml', '  galaxy: requirements.yml\n  pyhton: [six]', 'pyhton:', "('pyhton' was unexpected) (at dependencies)"),
-        ('  galaxy: requirements.yml', '  galaxy: requirement.yml', 'galaxy: requirement.yml', 'requirement.yml does not exist'),
+        (EE_FILE, '  galaxy: requirements.yml', '  galaxy: requirements.yml\n  pyhton: [six]', 'pyhton:', "('pyhton' was unexpected) (at dependencies)"),
+        (EE_FILE, '  galaxy: requirements.yml', '  galaxy: requirement.yml', 'galaxy: requirement.yml', 'requirement.yml does not exist'),
         (
+            EE_FILE,
             '    name: docker.io/redhat/ubi9:latest',
             '    name: docker.io/redhat/ubi9: latest',
             'ubi9: latest',
             'not valid YAML: mapping values are not allowed here',
         ),
+        (
+            DE_FILE,
+            '    - ansible-rulebook==',
+            '    - ansible-rulebook>=',
+            'ansible-rulebook>=',
+            "pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not 'ansible-rulebook>=",
+        ),
+        (DE_FILE, '    - aiohttp>=3.9,<4\n', '', '  python:', 'needs aiohttp in dependencies.python'),
+        (DE_FILE, '    - openjdk-17-jre-headless [platform:dpkg !compile]\n', '', '  system:', 'no Java 17 runtime for platform:dpkg bases'),
+        (
+            DE_FILE,
+            '    - java-17-openjdk-headless [platform:rpm !compile]',
+            '    - java-11-openjdk-headless [platform:rpm]',
+            '  system:',
+            'no Java 17 runtime for platform:rpm',
+        ),
     ],
-    ids=['unknown top-level key', 'unknown key under dependencies', 'missing requirements file', 'YAML syntax'],
+    ids=[
+        'unknown top-level key',
+        'unknown key under dependencies',
+        'missing requirements file',
+        'YAML syntax',
+        'DE: ansible-rulebook not pinned',
+        'DE: no aiohttp',
+        'DE: no Java for Debian bases',
+        'DE: Java 11 for RPM bases',
+    ],
 )
-def test_a_bad_ee_file_fails_with_file_and_line(tmp_path, capsys, old, new, marker, message):
-    path, text = bad_ee(tmp_path, old, new)
+def test_a_bad_definition_fails_with_file_and_line(tmp_path, capsys, source, old, new, marker, message):
+    path, text = bad_ee(tmp_path, old, new, source)
     assert check_ee.main(['--ee', str(path)]) == 1
     out = capsys.readouterr().out
     prefix = f'{path}:{line_of(text, marker)}: '
