@@ -20,8 +20,19 @@ help:
 	@echo "              BASE=IMAGE (default: ubi9, or a local Debian base when no registry answers), ENGINE=docker"
 	@echo "make clean  - remove .venv, the nox and version-matrix venvs and build output"
 
-venv:
-	@$(PYTHON) tools/pinned_venv.py $(VENV) requirements-dev.txt
+# Each venv holds exactly its pinned file (a copy inside is the stamp): make rebuilds it when the file changes.
+# .venv-nox is nox and antsibull-nox for tools/gate.py (apart: nox needs attrs >= 24, galaxy-importer holds it below).
+venv: $(VENV)/.pinned .venv-nox/.pinned
+
+$(VENV)/.pinned: requirements-dev.txt
+	@echo "Creating $(VENV) from $< (this takes a minute the first time) ..."
+	@rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && $(VENV_PY) -m pip install -qq --disable-pip-version-check -U pip
+	@$(VENV_PY) -m pip install -qq --disable-pip-version-check -r $< && cp $< $@
+
+.venv-nox/.pinned: requirements-nox.txt
+	@echo "Creating .venv-nox from $< ..."
+	@rm -rf .venv-nox && $(PYTHON) -m venv .venv-nox && .venv-nox/bin/python -m pip install -qq --disable-pip-version-check -U pip
+	@.venv-nox/bin/python -m pip install -qq --disable-pip-version-check -r $< && cp $< $@
 
 demo: venv
 	@$(VENV_PY) tools/demo.py

@@ -2,25 +2,214 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The community's collection checks (antsibull-nox); the sessions are configured in antsibull-nox.toml.
+"""Every check of the collection as a nox session (CONTRIBUTING.md, "Tooling: which command runs what").
 
-``nox -l`` lists them, ``nox -s lint`` runs one. ``make test`` runs them through tools/gate.py.
+antsibull-nox's sessions (configured in antsibull-nox.toml); ansible-test through antsibull-nox without a container
+engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites, the EE, AWX, runner,
+many-accounts and rulebook checks, the docsite and the images (scripts in tools/). ``nox -l`` lists them,
+``nox -s NAME`` runs one; ``make test`` (tools/gate.py) runs them all, two chains at a time, and pins each
+ansible-test session's ansible-core (``UV_CONSTRAINT``: requirements-dev.txt or tools/legs/*.txt).
 """
 
 from __future__ import annotations
 
+import inspect
+import os
+import pathlib
+import re
+import shutil
 import sys
 
 import nox
 
 try:
     import antsibull_nox
+    import antsibull_nox.sessions
 except ImportError:
-    print('You need to install antsibull-nox in the same Python environment as nox (requirements-dev.txt pins both).')
+    print('You need to install antsibull-nox in the same Python environment as nox (requirements-nox.txt pins both).')
     sys.exit(1)
 
 
 antsibull_nox.load_antsibull_nox_toml()
+
+HERE = pathlib.Path(__file__).resolve().parent
+# The Python of requirements-dev.txt's pins: our own sessions run on it.
+DEV_PYTHON = '3.11'
+PINS = ('-c', 'requirements-dev.txt')
+# ansible-test's --requirements (its coverage commands) installs into the session's venv with pip, which uv's
+# venvs (nox --default-venv-backend uv, as tools/gate.py runs it) only have when seeded.
+os.environ.setdefault('UV_VENV_SEED', 'true')
+
+
+def calling_session() -> nox.Session:
+    """The session antsibull-nox runs a callback in (it calls ``callback_before``/``_after`` without arguments)."""
+    for frame in inspect.stack():
+        if isinstance(frame.frame.f_locals.get('session'), nox.Session):
+            return frame.frame.f_locals['session']
+    raise RuntimeError('not called from a nox session')
+
+
+def before_ansible_test(python: str):
+    """Skip without ``python``; else put tools/get_pip_offline.py where this session's ansible-test looks for get-pip.
+
+    With ``--venv`` ansible-test bootstraps pip in every venv it makes with get-pip from ci-files.testing.ansible.com,
+    unless ``~/.ansible/test/cache/get_pip_<its pip pin>.py`` exists: machines that reach only the package index
+    need the stand-in (toolchain notes, 2.1).
+    """
+
+    def callback() -> None:
+        session = calling_session()
+        if python and not shutil.which(f'python{python}'):
+            session.skip(f'python{python} is not installed on this machine')
+        venv = pathlib.Path(session.virtualenv.location)
+        pins = next(venv.glob('lib/python*/site-packages/ansible_test/_internal/python_requirements.py'))
+        pip = re.search(r"pip='([\d.]+)'", pins.read_text(encoding='utf-8')).group(1)
+        target = pathlib.Path.home() / '.ansible' / 'test' / 'cache' / f"get_pip_{pip.replace('.', '_')}.py"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Sessions run side by side: one may read the file while another writes it, so it is replaced whole.
+        partial = target.with_name(f'{target.name}.{os.getpid()}')
+        shutil.copyfile(HERE / 'tools' / 'get_pip_offline.py', partial)
+        os.replace(partial, target)
+
+    return callback
+
+
+def after_ansible_test() -> None:
+    """Print the coverage table of a ``--coverage`` run; drop ansible-test's scratch before tests/output is copied back.
+
+    antsibull-nox 1.10 copies tests/output back bottom-up and fails on the nested directories of the delegation venvs
+    in tests/output/.tmp (``FileNotFoundError``); they are not results.
+    """
+    if pathlib.Path('tests/output/coverage').is_dir():
+        calling_session().run('ansible-test', 'coverage', 'report', '--requirements')
+    shutil.rmtree('tests/output/.tmp', ignore_errors=True)
+
+
+def ansible_test(command: str, core: str, python: str = '', *args: str, label: str = '') -> None:
+    """``ansible-test COMMAND --venv`` on ansible-core ``core`` from PyPI, on ``python`` (every Python found if empty)."""
+    name = f'ansible-test-{command}' + (f'-{core}' if label else '')
+    description = f"{command}, core {core}, {f'py{python}' if python else 'every Python found'}{label}"
+    antsibull_nox.add_ansible_test_session(
+        name=name,
+        description=description,
+        ansible_test_params=[command, '--venv', *(['--python', python] if python else []), *args],
+        default=False,
+        ansible_core_version=core,
+        ansible_core_source='pypi',
+        register_name=command,
+        # What the CI job installs (antsibull-nox's shared workflows read 'python' as the Pythons to set up).
+        register_extra_data={'display-name': description, 'python': python or '\n'.join(f'3.{minor}' for minor in range(8, 14))},
+        callback_before=before_ansible_test(python),
+        callback_after=after_ansible_test,
+    )
+
+
+# The main core, then both ends of requires_ansible (>=2.16) on the Python each is tested with.
+ansible_test('sanity', '2.19', '', '--junit')
+ansible_test('units', '2.19', '3.11', '--coverage')
+ansible_test('integration', '2.19', '3.11')
+for leg, leg_core, leg_python in (('floor', '2.16', '3.11'), ('newest', '2.21', '3.12')):
+    for leg_command in ('units', 'integration'):
+        ansible_test(leg_command, leg_core, leg_python, label=f' ({leg}: the {leg} of requires_ansible)')
+
+
+def collection_tree(session: nox.Session):
+    """A copy of the collection in an ``ansible_collections`` tree (the suites import it), or None."""
+    return antsibull_nox.sessions.prepare_collections(session, install_in_site_packages=False, install_out_of_tree=True)
+
+
+def pytest_session(name: str, directory: str, description: str) -> None:
+    """Plain pytest, two workers, on ``directory`` of a copy of the collection; JUnit into tests/output/junit."""
+
+    def run(session: nox.Session) -> None:
+        session.install('ansible-core', 'ansible-runner', 'requests', 'pytest', 'pytest-xdist', 'hypothesis', 'trustme', *PINS)
+        tree = collection_tree(session)
+        if tree is None:
+            return
+        output = HERE / 'tests' / 'output'
+        env = {'PYTHONPATH': str(tree.current_place), 'VOBIZ_FIGURES_FILE': str(output / 'reliability-figures.md')}
+        with session.chdir(tree.current_path):
+            session.run(
+                'pytest', '-p', 'no:cacheprovider', '-n', '2', '--rootdir', 'tests', '--junitxml', str(output / 'junit' / f'{name}.xml'), directory, env=env
+            )
+
+    run.__doc__ = description
+    nox.session(name=name, python=DEV_PYTHON)(run)
+
+
+pytest_session('reliability', 'tests/reliability', "The reliability suite: the collection's promises under faults, lies, load, TLS, interrupts")
+pytest_session('emulator', 'tests/emulator/tests', "The Vobiz emulator's own tests")
+
+
+def tool_session(name: str, description: str, packages: tuple, *command: str, skip_unless=None) -> None:
+    """A script of tools/ in a venv of ``packages`` (pinned by requirements-dev.txt); ``skip_unless()``: why it cannot run."""
+
+    def run(session: nox.Session) -> None:
+        reason = skip_unless() if skip_unless else ''
+        if reason:
+            session.skip(reason)
+        session.install(*packages, *PINS)
+        session.run('python', *command, *session.posargs)
+
+    run.__doc__ = description
+    nox.session(name=name, python=DEV_PYTHON)(run)
+
+
+def container_engine() -> str:
+    """Why the images cannot be built here, or ''."""
+    sys.path.insert(0, str(HERE / 'tools'))
+    import images  # pylint: disable=import-outside-toplevel,import-error
+
+    return images.find_engine()[1]
+
+
+# The collection's own requirements: the modules import requests.
+COLLECTION = ('ansible-core', 'requests', 'pyyaml')
+tool_session(
+    'tools-tests',
+    'Tests of the scripts in tools/ (and that CI runs what the gate runs: nox and antsibull-nox)',
+    (*COLLECTION, 'ansible-builder', 'pytest', 'nox', 'antsibull-nox', '-c', 'requirements-nox.txt'),
+    '-m',
+    'pytest',
+    '-p',
+    'no:cacheprovider',
+    '--junitxml',
+    'tests/output/junit/tools-tests.xml',
+    'tools/tests',
+)
+tool_session(
+    'docs-build',
+    'The HTML docsite: antsibull-docs and Sphinx -W into build/docs',
+    (*COLLECTION, 'antsibull-docs', 'sphinx-ansible-theme'),
+    'tools/build_docs.py',
+)
+tool_session(
+    'check-ee', 'EE and DE: ansible-builder create, then the build\'s galaxy stage and introspection', (*COLLECTION, 'ansible-builder'), 'tools/check_ee.py'
+)
+tool_session('check-awx', 'The AWX credential type, by AWX\'s own rules', ('jsonschema', 'jinja2', 'pyyaml'), 'tools/check_awx_credential_type.py')
+tool_session(
+    'check-eda',
+    'The EDA credential type, by AWX\'s rules',
+    ('jsonschema', 'jinja2', 'pyyaml'),
+    'tools/check_awx_credential_type.py',
+    'extensions/eda/credential_type_vobiz.yml',
+)
+tool_session('check-runner', 'ci_teardown through ansible-runner: no token in any artifact', (*COLLECTION, 'ansible-runner'), 'tools/check_runner.py')
+tool_session('check-accounts', 'ci_teardown over 20 accounts with forks 10, one with a bad token', COLLECTION, 'tools/check_many_accounts.py')
+tool_session(
+    'check-rulebook',
+    'ansible-rulebook runs enforce_limits against the emulator\'s signed callbacks',
+    (*COLLECTION, 'ansible-rulebook', 'aiohttp'),
+    'tools/check_rulebook.py',
+    skip_unless=lambda: '' if shutil.which('java') else 'java not found (ansible-rulebook needs a JDK 17)',
+)
+tool_session(
+    'images',
+    'The EE and DE images built (podman or docker) and run against the emulator',
+    (*COLLECTION, 'ansible-builder', 'ansible-runner', 'ansible-navigator'),
+    'tools/images.py',
+    skip_unless=container_engine,
+)
 
 
 # Allow `python noxfile.py` as well as `nox`.
