@@ -183,9 +183,6 @@ tool_session(
     (*COLLECTION, 'antsibull-docs', 'sphinx-ansible-theme'),
     'tools/build_docs.py',
 )
-tool_session(
-    'check-ee', 'EE and DE: ansible-builder create, then the build\'s galaxy stage and introspection', (*COLLECTION, 'ansible-builder'), 'tools/check_ee.py'
-)
 tool_session('check-awx', 'The AWX credential type, by AWX\'s own rules', ('jsonschema', 'jinja2', 'pyyaml'), 'tools/check_awx_credential_type.py')
 tool_session(
     'check-eda',
