@@ -74,24 +74,12 @@ class Fleet:
         }
 
     def inventory(self, api_url: str) -> dict:
-        """The inventory (same shape as extensions/inventory/vobiz_accounts.yml)."""
-        return {
-            'all': {
-                'children': {
-                    GROUP: {
-                        'vars': {
-                            'ansible_connection': 'local',
-                            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
-                            'vobiz_api_url': api_url,
-                            'conference_maintenance_auth_id': '{{ vobiz_auth_id }}',
-                            'conference_maintenance_auth_token': '{{ vault_vobiz_tokens[vobiz_auth_id] }}',
-                            'conference_maintenance_api_url': '{{ vobiz_api_url }}',
-                        },
-                        'hosts': {acct.host: {'vobiz_auth_id': acct.auth_id} for acct in self.accounts},
-                    }
-                }
-            }
-        }
+        """The shipped extensions/inventory/vobiz_accounts.yml with these accounts as its hosts and ``api_url``."""
+        inventory = yaml.safe_load((ROOT / 'extensions' / 'inventory' / 'vobiz_accounts.yml').read_text(encoding='utf-8'))
+        group = inventory['all']['children'][GROUP]
+        group['vars']['vobiz_api_url'] = api_url
+        group['hosts'] = {acct.host: {'vobiz_auth_id': acct.auth_id} for acct in self.accounts}
+        return inventory
 
     def vault_vars(self) -> dict:
         """What the vault file holds: one token per auth ID."""
