@@ -143,6 +143,11 @@ def plain_client(kind: str, port: int, token: str, names: list, threads: int, re
         with lock:
             return next(pending, None)
 
+    def count(status: int) -> None:
+        if status != 204:
+            with bad.get_lock():
+                bad.value += 1
+
     def raw() -> None:
         conn = socket.create_connection(('127.0.0.1', port))
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -155,15 +160,13 @@ def plain_client(kind: str, port: int, token: str, names: list, threads: int, re
                 key, _sep, value = line.partition(b':')
                 length = int(value) if key.strip().lower() == b'content-length' else length
             reader.read(length)
-            if status != 204:
-                bad.value += 1
+            count(status)
 
     def with_requests() -> None:
         session = requests.Session()
         session.headers.update({'X-Auth-ID': AUTH_ID, 'X-Auth-Token': token})
         while (name := take()) is not None:
-            if session.delete(f'http://127.0.0.1:{port}' + path % name).status_code != 204:
-                bad.value += 1
+            count(session.delete(f'http://127.0.0.1:{port}' + path % name).status_code)
 
     workers = [threading.Thread(target=raw if kind == 'raw' else with_requests) for _ in range(threads)]
     ready.wait()  # started (and imported) everywhere: the clock starts
