@@ -13,11 +13,13 @@ ansible-test session's ansible-core (``UV_CONSTRAINT``: requirements-dev.txt or 
 
 from __future__ import annotations
 
+import glob
 import inspect
 import os
 import pathlib
 import re
 import shutil
+import subprocess
 import sys
 
 import nox
@@ -39,6 +41,41 @@ PINS = ('-c', 'requirements-dev.txt')
 # ansible-test's --requirements (its coverage commands) installs into the session's venv with pip, which uv's
 # venvs (nox --default-venv-backend uv, as tools/gate.py runs it) only have when seeded.
 os.environ.setdefault('UV_VENV_SEED', 'true')
+
+
+def real_python(version: str) -> str | None:
+    """A working interpreter for ``version``: pyenv's shims of versions it does not have fail (ansible-test drops PYENV_VERSION)."""
+    found = shutil.which(f'python{version}')
+    try:
+        pyenv_root = subprocess.run(['pyenv', 'root'], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pyenv_root = os.environ.get('PYENV_ROOT', '')
+    candidates = [found] if found and '/shims/' not in found else []
+    candidates += sorted(glob.glob(f'{pyenv_root}/versions/{version}.*/bin/python{version}'), reverse=True) if pyenv_root else []
+    for candidate in candidates + ([found] if found else []):
+        probe = subprocess.run([candidate, '-c', 'import sys, venv; print(sys.version_info[:2])'], capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == str(tuple(int(part) for part in version.split('.'))):
+            return candidate
+    return None
+
+
+def real_pythons_first() -> None:
+    """Put a directory with one link per working interpreter (3.8 to 3.14) first on PATH, for nox and ansible-test."""
+    directory = HERE / '.nox' / 'pythons'
+    directory.mkdir(parents=True, exist_ok=True)
+    for version in (f'3.{minor}' for minor in range(8, 15)):
+        link, found = directory / f'python{version}', real_python(version)
+        partial = link.with_name(f'.{link.name}.{os.getpid()}')  # nox runs side by side: each link is replaced whole
+        partial.unlink(missing_ok=True)
+        if found:
+            partial.symlink_to(found)
+            os.replace(partial, link)
+        else:
+            link.unlink(missing_ok=True)
+    os.environ['PATH'] = os.pathsep.join([str(directory), os.environ.get('PATH', '')])
+
+
+real_pythons_first()
 
 
 def calling_session() -> nox.Session:
@@ -85,32 +122,38 @@ def after_ansible_test() -> None:
     shutil.rmtree('tests/output/.tmp', ignore_errors=True)
 
 
-def ansible_test(command: str, core: str, python: str = '', *args: str, label: str = '') -> None:
+def ansible_test(command: str, core: str, python: str, *args: str, leg: str = '') -> None:
     """``ansible-test COMMAND --venv`` on ansible-core ``core`` from PyPI, on ``python`` (every Python found if empty)."""
-    name = f'ansible-test-{command}' + (f'-{core}' if label else '')
-    description = f"{command}, core {core}, {f'py{python}' if python else 'every Python found'}{label}"
+    what = ', '.join(
+        [
+            command,
+            f'core {leg} {core}'.replace('  ', ' '),
+            f'py{python}' if python else 'every Python found',
+            *(['coverage'] if args == ('--coverage',) else []),
+        ]
+    )
     antsibull_nox.add_ansible_test_session(
-        name=name,
-        description=description,
+        name=f'ansible-test-{command}' + (f'-{core}' if leg else ''),
+        description=what,
         ansible_test_params=[command, '--venv', *(['--python', python] if python else []), *args],
         default=False,
         ansible_core_version=core,
         ansible_core_source='pypi',
         register_name=command,
         # What the CI job installs (antsibull-nox's shared workflows read 'python' as the Pythons to set up).
-        register_extra_data={'display-name': description, 'python': python or '\n'.join(f'3.{minor}' for minor in range(8, 14))},
+        register_extra_data={'display-name': what, 'python': python or '\n'.join(f'3.{minor}' for minor in range(8, 14))},
         callback_before=before_ansible_test(python),
         callback_after=after_ansible_test,
     )
 
 
-# The main core, then both ends of requires_ansible (>=2.16) on the Python each is tested with.
+# The main core, then both ends of requires_ansible (>=2.16), each on the Python it is tested with.
 ansible_test('sanity', '2.19', '', '--junit')
 ansible_test('units', '2.19', '3.11', '--coverage')
 ansible_test('integration', '2.19', '3.11')
-for leg, leg_core, leg_python in (('floor', '2.16', '3.11'), ('newest', '2.21', '3.12')):
+for leg_name, leg_core, leg_python in (('floor', '2.16', '3.11'), ('newest', '2.21', '3.12')):
     for leg_command in ('units', 'integration'):
-        ansible_test(leg_command, leg_core, leg_python, label=f' ({leg}: the {leg} of requires_ansible)')
+        ansible_test(leg_command, leg_core, leg_python, leg=leg_name)
 
 
 def collection_tree(session: nox.Session):

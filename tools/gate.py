@@ -3,9 +3,9 @@
 
 Every step is a session of noxfile.py, as in the CI workflow (.github/workflows/nox.yml). The gate adds what CI gets
 from GitHub: chains of sessions, each on its own copy of the collection (``git init``: every tool skips what git
-ignores), two chains at once (``--jobs``); real interpreters instead of pyenv shims; each ansible-test session's
-ansible-core pinned (``UV_CONSTRAINT``: requirements-dev.txt, tools/legs/*.txt). A step has no time limit: it is ended
-only after minutes without output and without CPU (silence_watch.py). Each step's output goes to its own log; a
+ignores), two chains at once (``--jobs``); each ansible-test session's ansible-core pinned (``UV_CONSTRAINT``:
+requirements-dev.txt, tools/legs/*.txt). A step has no time limit: it is ended only after minutes without output and
+without CPU (silence_watch.py). Each step's output goes to its own log; a
 session that cannot run here says why (nox's ``Session ... skipped: REASON``) and is a ``SKIPPED`` row. At the end:
 the table of steps, one ``N passed, N failed`` line, and a non-zero exit when any step failed.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import dataclasses
-import glob
 import hashlib
 import json
 import os
@@ -39,7 +38,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORK = pathlib.Path(
     os.environ.get('VOBIZ_GATE_WORK') or pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10])
 )
-PYBIN = WORK / 'pybin'
 LOGS = WORK / 'logs'
 # The venvs of the nox sessions, kept from run to run, and what they are built from: when one of these files
 # changes, each session's venv is brought up to date once (-r instead of -R).
@@ -47,8 +45,6 @@ NOX_ENVS = WORK / 'nox'
 NOX_INPUTS = ('requirements-dev.txt', 'requirements-nox.txt', 'antsibull-nox.toml', 'noxfile.py', 'tools/legs/floor.txt', 'tools/legs/newest.txt')
 # Where build-import-check builds the tarball and galaxy-importer writes its result.
 IMPORTER_RESULT = NOX_ENVS / 'build-import-check' / 'tmp' / 'collection' / 'importer_result.json'
-# Target Pythons any supported ansible-core may test; each ansible-test picks those it supports.
-CANDIDATE_PYTHONS = ('3.8', '3.9', '3.10', '3.11', '3.12', '3.13', '3.14')
 PYTEST_SUMMARY = re.compile(r'^=+ .*\b(passed|failed|error|errors|skipped|no tests ran)\b.* in [\d.]+s.* =+$')
 INTEGRATION_TARGET = re.compile(r'^Running (\S+) integration test role')
 NOX_SKIPPED = re.compile(r'^nox > Session \S+ skipped: (.+)$')
@@ -108,98 +104,50 @@ def importer_check(lines: list[str]) -> str:
     return f'galaxy-importer did not load these modules: {", ".join(missing)}' if missing else ''
 
 
+MAIN_STEPS = [
+    Step('nox lint: ruff check, yamllint', 'lint', 'nox lint'),
+    Step('nox docs-check: antsibull-docs lint', 'docs-check', 'nox docs lint'),
+    Step('nox license-check: reuse lint', 'license-check', 'nox license lint'),
+    Step('nox extra-checks (action groups, files)', 'extra-checks', 'nox extra'),
+    Step('nox ansible-lint --profile production', 'ansible-lint', 'nox lint'),
+    Step('nox build-import-check (galaxy-importer)', 'build-import-check', 'nox build importer', check=importer_check),
+    Step('nox molecule test (conference_maintenance)', 'molecule', 'nox molecule'),
+    Step('sanity (core 2.19, every Python found)', 'ansible-test-sanity', 'sanity changelog', 'junit'),
+    Step('units (core 2.19, py3.11, coverage)', 'ansible-test-units', 'units coverage', 'junit'),
+    Step('integration (core 2.19, py3.11)', 'ansible-test-integration', 'integration', 'targets'),
+    Step('docsite HTML (antsibull-docs, sphinx -W)', 'docs-build', 'docs'),
+    Step('pytest tools/tests (checker tests)', 'tools-tests', 'checkers', 'junit'),
+]
+SUITES_STEPS = [
+    Step('reliability suite (tests/reliability, pytest)', 'reliability', 'reliability suite', 'junit', show='tests/output/reliability-figures.md'),
+    Step('emulator suite (tests/emulator/tests, pytest)', 'emulator', 'emulator suite', 'junit'),
+    Step('AWX credential type (AWX rules)', 'check-awx', 'awx'),
+    Step('ansible-runner: ci_teardown, no token leak', 'check-runner', 'runner'),
+    Step('ci_teardown: 20 accounts, forks 10, 1 bad', 'check-accounts', 'accounts'),
+    Step('ansible-rulebook: enforce_limits against the emulator', 'check-rulebook', 'rulebook'),
+    Step('EDA credential type (AWX rules)', 'check-eda', 'eda'),
+]
+# The build contexts stay in WORK, so that the engine's layer cache serves an unchanged tree.
+IMAGES_STEPS = [Step('images: EE and DE built and run', 'images', 'images ee', posargs=('--work', str(WORK / 'images')))]
+
+
+LEG_COUNTS = (('units', 'junit'), ('integration', 'targets'))
+
+
+def leg_steps(leg: str, core: str, python: str) -> list[Step]:
+    """Units and integration on one end of requires_ansible."""
+    return [Step(f'{what} (core {leg} {core} on py{python})', f'ansible-test-{what}-{core}', f'{leg} matrix', count) for what, count in LEG_COUNTS]
+
+
 # Started in this order, two at a time, longest first so that both lanes end close together: main (about 10 min),
-# the images (about 6 min cold, 1 to 3 warm), newest, floor, the suites; the table lists them by ``row``.
+# the images (about 6 min cold, 1 to 3 warm), newest, floor, the suites; ``row``: their place in the table.
 CHAINS = (
-    Chain(
-        'main',
-        0,
-        'requirements-dev.txt',
-        [
-            Step('nox lint: ruff check, yamllint', 'lint', 'nox lint'),
-            Step('nox docs-check: antsibull-docs lint', 'docs-check', 'nox docs lint'),
-            Step('nox license-check: reuse lint', 'license-check', 'nox license lint'),
-            Step('nox extra-checks (action groups, files)', 'extra-checks', 'nox extra'),
-            Step('nox ansible-lint --profile production', 'ansible-lint', 'nox lint'),
-            Step('nox build-import-check (galaxy-importer)', 'build-import-check', 'nox build importer', check=importer_check),
-            Step('nox molecule test (conference_maintenance)', 'molecule', 'nox molecule'),
-            Step('sanity (core 2.19, every Python found)', 'ansible-test-sanity', 'sanity changelog', 'junit'),
-            Step('units (core 2.19, py3.11, coverage)', 'ansible-test-units', 'units coverage', 'junit'),
-            Step('integration (core 2.19, py3.11)', 'ansible-test-integration', 'integration', 'targets'),
-            Step('docsite HTML (antsibull-docs, sphinx -W)', 'docs-build', 'docs'),
-            Step('pytest tools/tests (checker tests)', 'tools-tests', 'checkers', 'junit'),
-        ],
-    ),
-    # The build contexts stay in WORK, so that the engine's layer cache serves an unchanged tree.
-    Chain('images', 4, 'requirements-dev.txt', [Step('images: EE and DE built and run', 'images', 'images ee', posargs=('--work', str(WORK / 'images')))]),
-    Chain(
-        'newest',
-        3,
-        'tools/legs/newest.txt',
-        [
-            Step('units (core newest 2.21 on py3.12)', 'ansible-test-units-2.21', 'newest matrix', 'junit'),
-            Step('integration (core newest 2.21 on py3.12)', 'ansible-test-integration-2.21', 'newest matrix', 'targets'),
-        ],
-    ),
-    Chain(
-        'floor',
-        2,
-        'tools/legs/floor.txt',
-        [
-            Step('units (core floor 2.16 on py3.11)', 'ansible-test-units-2.16', 'floor matrix', 'junit'),
-            Step('integration (core floor 2.16 on py3.11)', 'ansible-test-integration-2.16', 'floor matrix', 'targets'),
-        ],
-    ),
-    Chain(
-        'suites',
-        1,
-        'requirements-dev.txt',
-        [
-            Step('reliability suite (tests/reliability, pytest)', 'reliability', 'reliability suite', 'junit', show='tests/output/reliability-figures.md'),
-            Step('emulator suite (tests/emulator/tests, pytest)', 'emulator', 'emulator suite', 'junit'),
-            Step('AWX credential type (AWX rules)', 'check-awx', 'awx'),
-            Step('ansible-runner: ci_teardown, no token leak', 'check-runner', 'runner'),
-            Step('ci_teardown: 20 accounts, forks 10, 1 bad', 'check-accounts', 'accounts'),
-            Step('ansible-rulebook: enforce_limits against the emulator', 'check-rulebook', 'rulebook'),
-            Step('EDA credential type (AWX rules)', 'check-eda', 'eda'),
-        ],
-    ),
+    Chain('main', 0, 'requirements-dev.txt', MAIN_STEPS),
+    Chain('images', 4, 'requirements-dev.txt', IMAGES_STEPS),
+    Chain('newest', 3, 'tools/legs/newest.txt', leg_steps('newest', '2.21', '3.12')),
+    Chain('floor', 2, 'tools/legs/floor.txt', leg_steps('floor', '2.16', '3.11')),
+    Chain('suites', 1, 'requirements-dev.txt', SUITES_STEPS),
 )
-
-
-def real_python(version: str) -> str | None:
-    """Return a working interpreter for ``version``, avoiding pyenv shims that point nowhere."""
-    candidates = []
-    found = shutil.which(f'python{version}')
-    if found and '/shims/' not in found:
-        candidates.append(found)
-    try:
-        pyenv_root = subprocess.run(['pyenv', 'root'], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pyenv_root = os.environ.get('PYENV_ROOT', '')
-    if pyenv_root:
-        candidates.extend(sorted(glob.glob(f'{pyenv_root}/versions/{version}.*/bin/python{version}'), reverse=True))
-    if found:
-        candidates.append(found)
-    for candidate in candidates:
-        probe = subprocess.run([candidate, '-c', 'import sys, venv; print(sys.version_info[:2])'], capture_output=True, text=True, check=False)
-        if probe.returncode == 0 and probe.stdout.strip() == str(tuple(int(part) for part in version.split('.'))):
-            return candidate
-    return None
-
-
-def prepare_pythons() -> list[str]:
-    """Put one symlink per working interpreter on a PATH directory; return the versions found."""
-    if PYBIN.exists():
-        shutil.rmtree(PYBIN)
-    PYBIN.mkdir(parents=True)
-    found = []
-    for version in CANDIDATE_PYTHONS:
-        path = real_python(version)
-        if path:
-            (PYBIN / f'python{version}').symlink_to(path)
-            found.append(version)
-    return found
 
 
 def source_files() -> list[str]:
@@ -230,7 +178,7 @@ def sync_collection(coll: pathlib.Path) -> None:
 def nox_env(constraints: str) -> dict[str, str]:
     """Environment for nox: the real interpreters first, plain output, ansible-core pinned by ``constraints``."""
     env = {key: value for key, value in os.environ.items() if key not in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_PYTHON_INTERPRETER', 'PYENV_VERSION')}
-    env['PATH'] = os.pathsep.join([str(PYBIN), str(ROOT / '.venv' / 'bin'), env.get('PATH', '')])
+    env['PATH'] = os.pathsep.join([str(ROOT / '.venv' / 'bin'), env.get('PATH', '')])
     pins = str(ROOT / constraints)
     # CI mode: plain output, and antsibull-nox's formatters check instead of rewriting (the copy would hide it).
     env.update(CI='true', NO_COLOR='1', ANSIBLE_NOCOLOR='1', PY_COLORS='0', UV_CONSTRAINT=pins, PIP_CONSTRAINT=pins)
@@ -492,7 +440,6 @@ def main() -> int:
     gate_started = time.monotonic()
     for directory in (WORK, LOGS, NOX_ENVS):
         directory.mkdir(parents=True, exist_ok=True)
-    print(f'Pythons found: {", ".join(prepare_pythons())}', flush=True)
     gate = Gate(args.steps)
     print(
         f'No step has a time limit: one is ended only when silent (no output, no CPU) for {silence_watch.describe(gate.silent_limit)}'
