@@ -97,13 +97,8 @@ def run(work: pathlib.Path, emulator: Emulator, mode: str, token: str) -> tuple[
 
 def files_holding(directory: pathlib.Path, needles: list[str]) -> list[str]:
     """Every file under ``directory`` that contains one of ``needles`` (relative paths)."""
-    hits = []
-    for path in sorted(directory.rglob('*')):
-        if path.is_file() and not path.is_symlink():
-            data = path.read_bytes()
-            if any(needle.encode() in data for needle in needles):
-                hits.append(str(path.relative_to(directory)))
-    return hits
+    files = [path for path in sorted(directory.rglob('*')) if path.is_file() and not path.is_symlink()]
+    return [str(path.relative_to(directory)) for path in files if any(needle.encode() in path.read_bytes() for needle in needles)]
 
 
 def check_events(runner) -> tuple[list[str], list[str]]:
@@ -146,6 +141,20 @@ def check_events(runner) -> tuple[list[str], list[str]]:
     return problems, notes
 
 
+def leak_problems(mode: str, hits: list[str]) -> list[str]:
+    """Where the token (or the vault password) must not be, and, for the other two ways, where it must (the search works)."""
+    names = {hit if hit.startswith('env/') else pathlib.PurePath(hit).name for hit in hits}
+    if mode == 'documented':
+        return [f'documented: the token or the vault password is in {", ".join(hits)}'] if hits else []
+    if mode == 'naive' and not {'env/envvars', 'command'} <= names:
+        where = f'found it in {hits or "no file"}; if ansible-runner stopped writing it there, update the docs; otherwise the search is broken'
+        return [f'naive: expected the token in env/envvars and artifacts/<ident>/command, {where}']
+    problems = [f'suppressed: suppress_env_files=True still wrote {hits}'] if mode == 'suppressed' and any(n.startswith('env/') for n in names) else []
+    if mode == 'suppressed' and 'command' not in names:
+        problems.append('suppressed: the token is no longer in artifacts/<ident>/command: ansible-runner changed; revisit the docs on passing the token')
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the three ways and check them."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -154,60 +163,32 @@ def main(argv: list[str] | None = None) -> int:
     # ansible-runner copies this process's whole environment into artifacts/<ident>/command.
     for name in [name for name in os.environ if name.startswith('VOBIZ_')]:
         del os.environ[name]
-    work = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-check-runner-'))
-    token = 'tok-' + secrets.token_hex(16)
-    problems: list[str] = []
+    work, token, problems = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-check-runner-')), 'tok-' + secrets.token_hex(16), []
     try:
         with Emulator(work, args=['--auth-id', AUTH_ID, '--auth-token', token]) as emulator:
             for mode in ('documented', 'naive', 'suppressed'):
                 started = time.monotonic()
                 runner, pdd, hidden = run(work, emulator, mode, token)
-                live = emulator.live_rooms().get(AUTH_ID, [])
-                hits = files_holding(pdd, hidden)
-                print(
-                    f'--- {mode}: status={runner.status} rc={runner.rc} in {time.monotonic() - started:.1f}s; '
-                    f'live rooms after: {live}; files holding the token: {hits or "none"}'
-                )
+                live, hits = emulator.live_rooms().get(AUTH_ID, []), files_holding(pdd, hidden)
+                took = time.monotonic() - started
+                print(f'--- {mode}: status={runner.status} rc={runner.rc} in {took:.1f}s; live rooms after: {live}; files holding the token: {hits or "none"}')
                 if runner.status != 'successful' or runner.rc != 0:
                     problems.append(f'{mode}: status {runner.status}, rc {runner.rc}; stdout: {pdd}/artifacts/*/stdout')
                 if live != sorted(BYSTANDERS):
                     problems.append(f'{mode}: live rooms {live}, expected only the bystanders {sorted(BYSTANDERS)}')
                 if mode == 'documented':
                     event_problems, notes = check_events(runner)
-                    problems.extend(f'{mode}: {problem}' for problem in event_problems)
-                    for note in notes:
-                        print('    ' + note)
-                    if hits:
-                        problems.append(f'{mode}: the token or the vault password is in {", ".join(hits)}')
+                    problems += [f'{mode}: {problem}' for problem in event_problems]
                     searched = sum(1 for path in pdd.rglob('*') if path.is_file())
-                    print(
-                        f'    searched {searched} files under the private data dir (artifacts included): 0 hold the token or the vault password'
-                        if not hits
-                        else '    LEAK'
-                    )
-                elif mode == 'naive':
-                    expected = {'env/envvars', 'command'}
-                    found = {hit if hit.startswith('env/') else pathlib.PurePath(hit).name for hit in hits}
-                    if not expected <= found:
-                        problems.append(
-                            f'naive: expected the token in env/envvars and artifacts/<ident>/command, found it in {hits or "no file"}; '
-                            'if ansible-runner stopped writing it there, update the docs; otherwise the search is broken'
-                        )
-                else:
-                    if any(hit.startswith('env/') for hit in hits):
-                        problems.append(f'suppressed: suppress_env_files=True still wrote {hits}')
-                    if not any(pathlib.PurePath(hit).name == 'command' for hit in hits):
-                        problems.append(
-                            'suppressed: the token is no longer in artifacts/<ident>/command: ansible-runner changed; revisit the docs on passing the token'
-                        )
+                    notes.append(f'searched {searched} files under the private data dir (artifacts included): {len(hits)} hold the token or the vault password')
+                    print('\n'.join('    ' + note for note in notes))
+                problems += leak_problems(mode, hits)
     finally:
         if args.keep:
             print(f'kept {work}')
         else:
             shutil.rmtree(work, ignore_errors=True)
-    for problem in problems:
-        print('PROBLEM: ' + problem)
-    print(f'check_runner: {len(problems)} problem(s)')
+    print('\n'.join([f'PROBLEM: {problem}' for problem in problems] + [f'check_runner: {len(problems)} problem(s)']))
     return 1 if problems else 0
 
 
