@@ -87,6 +87,8 @@ class AuditLog:
         self.change_id = change_id
         self.reason = reason
         self._write = writer or _write_audit
+        #: Set once a line could not be written completely: the run stops, and no later line is attempted.
+        self.failed = False
         flags = os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOFOLLOW', 0)
         try:
             try:
@@ -138,8 +140,10 @@ class AuditLog:
             written = self._write(self._fd, data)
         except OSError as exc:
             # A failed write() wrote nothing: what comes next starts where this line would have.
+            self.failed = True
             raise VobizFatalError('Writing the audit log {0!r} failed ({1}); stopped so that nothing goes unrecorded.'.format(self.path, exc.strerror or exc))
         if written != len(data):
+            self.failed = True
             self._end_partial_line()
             raise VobizFatalError(
                 'Short write to the audit log {0!r} ({1} of {2} bytes); stopped so that nothing goes unrecorded.'.format(self.path, written, len(data))

@@ -17,7 +17,7 @@ the audit log, runs under an ``InterruptGuard``, and exits with the client's war
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import OUTCOME_NOT_STARTED, Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
     CHECK_MODE_OUTCOMES,
     AuditLog,
@@ -31,7 +31,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
-    VobizInterrupted,
     VobizRequestError,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import excluded_name_warning, list_warning
@@ -64,8 +63,8 @@ class VobizModule:
         self.warnings = []
         #: What the module returns (see ``result_for``).
         self.result = {}
-        #: How many items a batch stopped by a fatal error or an interrupt never started.
-        self.not_started = 0
+        #: The items a batch stopped by a fatal error or an interrupt never sent.
+        self.not_started = []
 
     @classmethod
     def argument_spec(cls):
@@ -136,9 +135,9 @@ class VobizModule:
     def counted(self, head, labels, note=None):
         """``summary`` of ``head`` and, for every ``(result key, label)``, how many entries the result holds there.
 
-        The items a stopped batch never started (``not_started``) are counted last.
+        The items a stopped batch never sent (``not_started``) are counted last.
         """
-        return summary(head, [(len(self.result[key]), label) for key, label in labels] + [(self.not_started, 'not started')], note)
+        return summary(head, [(len(self.result[key]), label) for key, label in labels] + [(len(self.not_started), 'not started')], note)
 
     def add_outcome(self, outcome):
         """Put one ``Outcome`` into the result list ``outcome_keys`` names for it, or else into ``failures``."""
@@ -182,25 +181,35 @@ class VobizModule:
         self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
         return targets, live
 
-    def run_batch(self, func, items, record=None, on_result=None, on_error=None, interrupted=None):
+    def run_batch(self, func, items, record=None, on_result=None, on_error=None, summarise=None):
         """``client.run_concurrently``, its results passed to ``record``; a stopped batch records what was done and exits.
 
-        ``interrupted()``: what to add to the message of an interrupted run (what was done; ``not_started``
-        then counts the items the stopped batch never started).
+        ``summarise()``: what to add to the message of a run stopped by a fatal error or an interrupt (what was done;
+        ``not_started`` then holds the items the stopped batch never sent, each also in the result and the audit log:
+        see ``record_not_started``).
         """
+        items = list(items)
         try:
             results = self.client.run_concurrently(func, items, on_result=on_result, on_error=on_error)
         except VobizFatalError as exc:
-            done = exc.results or ()
-            self.not_started = sum(1 for result in done if result is None)
+            done = exc.results or [None] * len(items)
+            self.not_started = [item for item, result in zip(items, done) if result is None]
             if record is not None:
                 record(done)
-            if isinstance(exc, VobizInterrupted) and interrupted is not None:
-                self.finish(failed_msg='{0} {1}'.format(exc, interrupted()))
+            self.record_not_started(self.not_started)
+            if summarise is not None:
+                self.finish(failed_msg='{0} {1}'.format(exc, summarise()))
             self.finish(failed_msg=str(exc))
         if record is not None:
             record(results)
         return results
+
+    def record_not_started(self, items):
+        """The items a stopped batch never sent: in the result's ``not_started`` (when it has one) and one audit line each."""
+        if 'not_started' in self.result:
+            self.result['not_started'] = list(items)
+        for item in items:
+            self.audit_line(item, OUTCOME_NOT_STARTED)
 
     def retrieve_all(self, names, record=None):
         """``GET`` every named conference, concurrently: a ``Retrieved`` each; a name the worker could not handle is unreadable."""
@@ -208,7 +217,7 @@ class VobizModule:
 
     def audit_line(self, name, outcome, status=None, **extra):
         """One audit line; in check mode the outcome is a prediction (``would_...``), never a claim that something was done."""
-        if self.audit is None:
+        if self.audit is None or self.audit.failed:  # a failed audit log stopped the run: nothing more is attempted there
             return
         if self.check_mode:
             outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)

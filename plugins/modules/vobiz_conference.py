@@ -17,8 +17,10 @@ description:
   - In normal mode the module sends exactly one C(DELETE) per named conference and no C(GET) first, because
     a C(DELETE) is the only answer of the Vobiz API that can be trusted about whether a room was live.
     A success (V(204), or another 2xx whose body is empty or JSON without an error) means the module hung it up;
-    the conference API's own V(404) (C(conference not found)) means it was already absent (no change). A V(404)
-    from outside the API (see O(api_url)) stops the run. Other answers are failures (see RV(failures)).
+    the conference API's own V(404) (C(conference not found)) means it was already absent (no change). Any other
+    V(404) (the gateway's C({"message": "Not Found"}), C({"error": "not found"}), an empty body, HTML) cannot be told
+    from the answer to a path the API does not know: it stops the run, naming O(api_url). Other answers are failures
+    (see RV(failures)).
   - When the answer cannot tell whether the room was hung up, the conference is listed in RV(uncertain) as well as in
     RV(failures), and its O(audit_log) line has the outcome V(uncertain). That is a 2xx whose body says error or is not
     JSON, a 2xx too large to read, and a hang-up that may have been carried out unheard (its reply was lost, or a
@@ -28,8 +30,16 @@ description:
   - Rate limits (HTTP 429), server errors (500, 502, 503, 504) and lost connections are retried with bounded,
     jittered exponential backoff (see O(retries) and O(retry_max_wait)); the module warns once per retried
     conference. A hang-up whose reply was lost, or that a gateway answered V(502) or V(504) (the API may have acted
-    before it), and that finds the room gone on the retry is reported as hung up by this run, not as already absent.
-  - Authentication errors (HTTP 401, 403) stop the whole run at once.
+    before it), and that finds the room gone on the retry, proves only that the room is gone. It is reported as hung
+    up by this run when this run saw the room live before sending (O(match) or O(all) listed it, or a policy retrieved
+    it as live); otherwise it is in RV(gone_unconfirmed), which is neither a change nor a failure, so that a rerun
+    behind a flaky gateway stays idempotent.
+  - Authentication errors (HTTP 401, 403) and a V(404) from outside the API stop the whole run at once. The
+    conference whose request got that answer is a failure (uncertain when an earlier attempt of it may have been
+    carried out), and the ones not yet sent are in RV(not_started).
+  - Every selected conference ends in exactly one of RV(hung_up), RV(already_absent), RV(gone_unconfirmed),
+    RV(uncertain), RV(interrupted), RV(not_started), or RV(failures) (the uncertain ones are in RV(failures) too,
+    which gives their message), whatever stops the run; its O(audit_log) line has the same outcome.
 author:
   - vobiz.voice maintainers (@vobiz)
 extends_documentation_fragment:
@@ -74,16 +84,20 @@ options:
       - Seconds as an integer, or a duration such as V(4h), V(30m), V(90s) or V(1h30m).
       - Applies on top of O(name) and O(match); with neither, to every live conference (one C(GET) of the list).
         Each candidate is retrieved (one C(GET) each, also in normal mode).
-      - A conference whose answer cannot be read, or that reports no run time, is never selected. It is listed in
-        RV(unreadable) with a warning, because a policy must not end a room it could not check.
+      - A conference whose answer cannot be read, or whose run time is not a whole number of seconds (a
+        non-negative integer or its plain decimal string), is never selected. It is listed in RV(unreadable) with a
+        warning, because a policy must not end a room it could not check.
       - With O(members_at_most), a room is selected when it meets both. Cannot be combined with O(all).
     type: raw
   members_at_most:
     description:
-      - Scheduled policy. Select only the conferences with at most this many members, as retrieve reports them
-        (C(conference_member_count), or the length of C(members)). V(1) selects rooms left with one caller, V(0) empty rooms.
-      - Applies like O(running_longer_than), and fails safe the same way.
-    type: int
+      - Scheduled policy. Select only the conferences with at most this many members, as retrieve reports them in
+        C(conference_member_count). V(1) selects rooms left with one caller, V(0) empty rooms.
+      - An integer V(0) or more (or its plain decimal string).
+      - Applies like O(running_longer_than), and fails safe the same way. A count that is not a non-negative integer
+        or its plain decimal string (V("2.0"), V("two"), blank, V(null), missing), or that disagrees with the
+        C(members) listed, cannot be read; the room is in RV(unreadable) and never selected.
+    type: raw
   state:
     description:
       - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
@@ -91,7 +105,8 @@ options:
     choices: [absent]
     default: absent
 notes:
-  - Idempotent; running it again reports C(changed=false) once the rooms are gone.
+  - Idempotent; running it again reports C(changed=false) once the rooms are gone, also behind a gateway that answers
+    V(502) now and then (see RV(gone_unconfirmed)).
   - To announce to the members before hanging up, speak or play to them first (the API has no room-wide announcement).
 seealso:
   - module: vobiz.voice.vobiz_conference_announce
@@ -168,6 +183,27 @@ already_absent:
   type: list
   elements: str
   sample: ["ci-41"]
+gone_unconfirmed:
+  description:
+    - Conferences found gone (the API's own HTTP 404) on the retry of a hang-up whose earlier attempt may have been
+      carried out unheard (its reply was lost, or a gateway answered V(502) or V(504)), when this run had not seen
+      them live before sending (they were named, not listed or retrieved). They are gone; whether this run ended
+      them is unknown.
+    - Not a change and not a failure; counted and named in RV(msg) and audited with the outcome V(gone_unconfirmed).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
+not_started:
+  description:
+    - Conferences never sent because the run was stopped before them (HTTP 401 or 403, a V(404) from outside the API,
+      an interrupt); they were not touched. Audited with the outcome V(not_started).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
 failures:
   description:
     - Conferences not confirmed hung up (or absent), after retries. When this is not empty the task fails,
@@ -177,6 +213,9 @@ failures:
       JSON (an HTML page), an answer too large to read, and a request that may have reached the server without a
       usable answer. Such a room is never in RV(hung_up); check it and run again.
     - Named C(failures) because C(failed) is the task status that Ansible itself sets.
+    - Each selected conference is in exactly one result list; the uncertain ones are the exception, listed in
+      RV(uncertain) and, with their message, here. Summaries count them once, as uncertain (the role's
+      C(conference_maintenance_summary.failed) holds only the conferences surely not hung up).
   returned: always
   type: list
   elements: dict
@@ -250,6 +289,7 @@ msg:
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
+    OUTCOME_GONE_UNCONFIRMED,
     OUTCOME_HUNG_UP,
     OUTCOME_UNCERTAIN,
     OUTCOME_UNKNOWN,
@@ -274,11 +314,16 @@ class ConferenceHangup(VobizModule):
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
         running_longer_than=dict(type='raw'),
-        members_at_most=dict(type='int'),
+        members_at_most=dict(type='raw'),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
-    outcome_keys = {OUTCOME_HUNG_UP: 'hung_up', OUTCOME_ALREADY_ABSENT: 'already_absent', OUTCOME_UNKNOWN: 'interrupted'}
+    outcome_keys = {
+        OUTCOME_HUNG_UP: 'hung_up',
+        OUTCOME_ALREADY_ABSENT: 'already_absent',
+        OUTCOME_GONE_UNCONFIRMED: 'gone_unconfirmed',
+        OUTCOME_UNKNOWN: 'interrupted',
+    }
 
     def __init__(self, module, client, audit, run_id, selection, policy):
         super().__init__(module, client, audit, run_id)
@@ -286,7 +331,22 @@ class ConferenceHangup(VobizModule):
         self.policy = policy
         self.policy_answers = None  # check mode with a policy: the retrieve answers already read
         # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
-        self.result = dict(hung_up=[], already_absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], run_id=run_id, unmatched=[], unreadable=[])
+        self.result = dict(
+            hung_up=[],
+            already_absent=[],
+            gone_unconfirmed=[],
+            failures=[],
+            uncertain=[],
+            excluded=[],
+            interrupted=[],
+            not_started=[],
+            run_id=run_id,
+            unmatched=[],
+            unreadable=[],
+        )
+        #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
+        #: have been carried out unheard is this run's doing only for them (see ``VobizClient.hangup``).
+        self.seen_live = set()
         self.member_counts = {}
         # Check mode with all=true and a list that named no room: the real run still sends its DELETE, so a change
         # cannot be ruled out.
@@ -306,7 +366,8 @@ class ConferenceHangup(VobizModule):
             head += ' ({0} uncertain)'.format(len(result['uncertain']))
         elif result['uncertain']:  # a real run: part of failures
             failed += ' ({0} {1})'.format(len(result['uncertain']), UNCERTAIN_LABEL)
-        return self.counted(head, [('already_absent', 'already absent'), ('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)])
+        labels = [('already_absent', 'already absent'), ('gone_unconfirmed', gone_label(result['gone_unconfirmed']))]
+        return self.counted(head, labels + [('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)])
 
     def failures_text(self, failures):
         if self.check_mode or not self.result['uncertain']:
@@ -338,6 +399,7 @@ class ConferenceHangup(VobizModule):
             targets, live = self.select(selection, 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
         else:
             targets, live = self.select(selection)
+        self.seen_live.update(live or ())
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
             self.result['unmatched'] = selection.unmatched(live)
         if self.policy is not None and targets:
@@ -354,11 +416,18 @@ class ConferenceHangup(VobizModule):
         if self.check_mode:
             worker, record = self.client.retrieve if self.policy_answers is None else self.policy_answers.get, self.add_prediction
         else:
-            worker, record = self.client.hangup, self.add_outcome
+            worker, record = self.hang_up, self.add_outcome
         self.run_batch(
-            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=Outcome.after_error, interrupted=self.summary
+            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=Outcome.after_error, summarise=self.summary
         )
         self.conclude()
+
+    def hang_up(self, name):
+        return self.client.hangup(name, seen_live=name in self.seen_live)
+
+    def record_not_started(self, items):
+        # The hang-up of all conferences is a batch of one nameless item: what it did not start are the listed rooms.
+        super().record_not_started(self.listed if items == [None] else items)
 
     def add_prediction(self, retrieved):
         if retrieved is None or isinstance(retrieved, Outcome):  # the read itself could not be done (see Outcome.after_error)
@@ -377,6 +446,7 @@ class ConferenceHangup(VobizModule):
         """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
         answers = self.retrieve_all(candidates)
         outcome = self.policy.apply(answers)
+        self.seen_live.update(outcome.selected)  # retrieved as live
         self.result['already_absent'].extend(outcome.absent)
         for name, reason in outcome.unreadable:
             self.result['unreadable'].append(name)
@@ -395,7 +465,7 @@ class ConferenceHangup(VobizModule):
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
         if isinstance(answer, Outcome):
-            with_message = answer.outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN)
+            with_message = answer.outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN, OUTCOME_GONE_UNCONFIRMED)
             self.audit_line(name, answer.outcome, answer.status, message=answer.message if with_message else None)
         else:  # check mode: a prediction from the GET, never a claim that something was done
             self.audit_line(
@@ -425,8 +495,9 @@ class ConferenceHangup(VobizModule):
         if answer.outcome in (OUTCOME_HUNG_UP, OUTCOME_UNKNOWN):
             self.result['hung_up' if answer.outcome == OUTCOME_HUNG_UP else 'interrupted'].extend(self.listed)
         else:
+            # Without a listed name the message alone says what failed: no nameless entry in failures.
             message = all_failure_text(answer)
-            self.result['failures'].extend(dict(name=name, status=answer.status, message=message) for name in self.listed or [None])
+            self.result['failures'].extend(dict(name=name, status=answer.status, message=message) for name in self.listed)
             if answer.outcome == OUTCOME_UNCERTAIN:
                 self.result['uncertain'].extend(self.listed)
 
@@ -438,6 +509,12 @@ class ConferenceHangup(VobizModule):
             else:
                 message = answer.message if answer.outcome == OUTCOME_UNKNOWN else all_failure_text(answer)
                 self.audit_line(name, answer.outcome, answer.status, scope='all', message=message)
+
+
+def gone_label(names):
+    """How the summary counts the rooms found gone after a hang-up that may have been done unheard (named, the first ten)."""
+    shown = ', '.join(repr(name) for name in names[:10]) + (' and {0} more'.format(len(names) - 10) if len(names) > 10 else '')
+    return 'gone, whether this run hung them up is unknown ({0})'.format(shown)
 
 
 def all_failure_text(answer):

@@ -113,9 +113,9 @@ def test_match_already_absent(emulator, monkeypatch):
     _ci_rooms(emulator)
     original = _client.VobizClient.hangup
 
-    def room_ends_first(self, name):
+    def room_ends_first(self, name, seen_live=False):
         emulator.remove_conference(name)
-        return original(self, name)
+        return original(self, name, seen_live)
 
     monkeypatch.setattr(_client.VobizClient, 'hangup', room_ends_first)
     failed, result = run(emulator, match='ci-*')
@@ -350,13 +350,29 @@ def test_faults_are_retried_with_one_warning(emulator, no_real_backoff, kind, fi
         assert no_real_backoff == [expect_sleep]
 
 
-def test_lost_reply_is_reported_hung_up(emulator):
+def test_lost_reply_of_a_listed_room_is_reported_hung_up(emulator):
+    """The list showed the room live: a lost reply then a 404 is this run's doing."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
-    failed, result = run(emulator, name='r')
+    failed, result = run(emulator, match='r*')
     assert not failed and result['changed'] is True
-    assert result['hung_up'] == ['r'] and result['already_absent'] == []
-    assert [(e['fault'], e['status']) for e in emulator.requests()] == [('lost_reply', None), (None, 404)]
+    assert result['hung_up'] == ['r'] and result['already_absent'] == [] and result['gone_unconfirmed'] == []
+    assert [(e['fault'], e['status']) for e in emulator.requests(method='DELETE')] == [('lost_reply', None), (None, 404)]
+
+
+@pytest.mark.parametrize('processed', [False, True], ids=['gateway-only', 'api-acted'])
+def test_a_404_after_a_maybe_done_attempt_on_a_named_room_is_gone_unconfirmed(emulator, tmp_path, processed):
+    """Issue 23: named rooms (not seen live) behind a 502: gone, cause unknown; no change, no failure; msg and audit say so."""
+    audit = tmp_path / 'audit.jsonl'
+    if processed:
+        emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '502', 'method': 'DELETE', 'first_n': 1, 'processed': processed}])
+    failed, result = run(emulator, name=['r'], audit_log=str(audit))
+    assert not failed and result['changed'] is False
+    assert result['gone_unconfirmed'] == ['r'] and result['hung_up'] == [] and result['already_absent'] == [] and result['failures'] == []
+    assert result['msg'] == "Hung up 0 conference(s); 1 gone, whether this run hung them up is unknown ('r')."
+    line = json.loads(audit.read_text())
+    assert line['outcome'] == 'gone_unconfirmed' and line['status'] == 404 and 'whether this run hung it up is unknown' in line['message']
 
 
 def test_partial_failure(emulator, tmp_path):
@@ -385,16 +401,50 @@ def test_partial_failure(emulator, tmp_path):
 
 
 def test_403_fails_with_finished_outcomes(emulator, tmp_path):
+    """The room refused with 403 was sent (failed); the rooms after it were never sent (not_started): each in one list."""
     audit = str(tmp_path / 'audit.jsonl')
     for name in ['a', 'b', 'secret', 'c']:
         emulator.add_conference(name)
     emulator.configure(forbidden=['secret'])
     failed, result = run(emulator, name=['a', 'b', 'secret', 'c'], parallel=1, audit_log=audit)
-    assert failed and 'Permission denied for auth_id' in result['msg']
+    assert failed and 'Permission denied for auth_id' in result['msg'] and result['msg'].endswith('1 not started.')
     assert result['hung_up'] == ['a', 'b'] and result['changed'] is True
+    assert [f['name'] for f in result['failures']] == ['secret'] and result['failures'][0]['status'] == 403
+    assert result['not_started'] == ['c'] and result['uncertain'] == []
     assert [e['conference'] for e in emulator.requests()] == ['a', 'b', 'secret']
     with open(audit) as handle:
-        assert [json.loads(line)['name'] for line in handle] == ['a', 'b']
+        assert [(line['name'], line['outcome']) for line in map(json.loads, handle)] == [
+            ('a', 'hung_up'),
+            ('b', 'hung_up'),
+            ('secret', 'failed'),
+            ('c', 'not_started'),
+        ]
+
+
+@pytest.mark.parametrize('fatal', [{'forbidden': ['r']}, {'faults': [{'kind': '502', 'first_n': 1, 'processed': True}, {'kind': 'gateway_404'}]}])
+def test_a_fatal_answer_after_a_maybe_done_attempt_is_uncertain(emulator, tmp_path, fatal):
+    """Issue 23: DELETE -> 502 (the API acted) -> retry -> 401/403 or a gateway 404: the room is uncertain, audited, never lost."""
+    audit = tmp_path / 'audit.jsonl'
+    emulator.add_conference('r')
+    if 'forbidden' in fatal:
+        # The first attempt is carried out and answered 502; the retry is refused.
+        emulator.configure(faults=[{'kind': '502', 'first_n': 1, 'processed': True}])
+        original = emulator._process
+
+        def refuse_the_retry(method, route, headers, body, body_error, cfg):
+            if len(emulator.requests()) >= 1:
+                cfg = dict(cfg, forbidden=['r'])
+            return original(method, route, headers, body, body_error, cfg)
+
+        emulator._process = refuse_the_retry
+    else:
+        emulator.configure(**fatal)
+    failed, result = run(emulator, name=['r', 'other'], parallel=1, audit_log=str(audit))
+    assert failed and result['uncertain'] == ['r'] and [f['name'] for f in result['failures']] == ['r']
+    assert 'whether it was done is unknown' in result['failures'][0]['message']
+    assert result['not_started'] == ['other'] and result['hung_up'] == [] and result['changed'] is False
+    assert [(line['name'], line['outcome']) for line in map(json.loads, audit.read_text().splitlines())] == [('r', 'uncertain'), ('other', 'not_started')]
+    assert emulator.live_names() == []  # the API did end it
 
 
 def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
@@ -484,10 +534,10 @@ def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatc
         emulator.add_conference(name)
     real_hangup = _client.VobizClient.hangup
 
-    def hangup(self, name):
+    def hangup(self, name, seen_live=False):
         if name == 'b':
             raise RuntimeError('surprise for ' + TOKEN)
-        return real_hangup(self, name)
+        return real_hangup(self, name, seen_live)
 
     monkeypatch.setattr(_client.VobizClient, 'hangup', hangup)
     failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1)
@@ -561,7 +611,12 @@ def test_signal_interrupts_the_batch_and_loses_nothing(emulator, tmp_path):
         entry = json.loads(line)
         audited.setdefault(entry['name'], []).append(entry['outcome'])
     assert deleted <= set(n for n, outcomes in audited.items() if 'hung_up' in outcomes or 'unknown' in outcomes)
-    assert set(audited) <= set(e['conference'] for e in emulator.requests()) | set(result['interrupted'])
+    requested = set(e['conference'] for e in emulator.requests())
+    assert set(n for n, outcomes in audited.items() if outcomes != ['not_started']) <= requested | set(result['interrupted'])
+    # Every room is in exactly one list, and the ones never sent are audited as such.
+    assert set(n for n, outcomes in audited.items() if outcomes == ['not_started']) == set(result['not_started'])
+    lists = result['hung_up'] + result['interrupted'] + result['not_started'] + result['already_absent'] + [f['name'] for f in result['failures']]
+    assert sorted(lists) == sorted(names)
 
 
 @pytest.mark.skipif(not os.path.exists('/dev/full'), reason='needs /dev/full')
@@ -704,8 +759,10 @@ def test_2xx_error_answer_is_uncertain_never_hung_up(emulator, tmp_path, rule):
 def test_summary_counts_the_uncertain_among_the_failed():
     """The summary (the message of an interrupted run): uncertain hang-ups are failures; in check mode, predictions."""
     hangup = vobiz_conference.ConferenceHangup.__new__(vobiz_conference.ConferenceHangup)
-    hangup.not_started = 0
-    hangup.result = dict(hung_up=['a'], already_absent=[], excluded=[], failures=[{'name': 'b'}, {'name': 'c'}], uncertain=['b'], interrupted=[])
+    hangup.not_started = []
+    hangup.result = dict(
+        hung_up=['a'], already_absent=[], gone_unconfirmed=[], excluded=[], failures=[{'name': 'b'}, {'name': 'c'}], uncertain=['b'], interrupted=[]
+    )
     hangup.check_mode = False
     assert hangup.summary() == 'Hung up 1 conference(s); 2 failed (1 uncertain: may or may not have been hung up).'
     hangup.check_mode = True
