@@ -17,6 +17,9 @@ DRAIN_LIMIT = 1024 * 1024
 SPEAK_MAX_CHARS = 1000
 PLIVO_RATE_LIMIT = {'requests': 300, 'per_seconds': 5}
 GATEWAY_NOT_FOUND = {'message': 'Not Found'}
+#: The answers to a path the API does not know (the ``not_found_body`` switch): the docs leave it open beyond the
+#: gateway's ``{"message": "Not Found"}`` seen live; ``{"error": "not found"}`` was seen for a doubled account path.
+NOT_FOUND_BODIES = ('gateway', 'error', 'empty', 'html')
 
 FAULT_KINDS = (
     '429_retry_after',
@@ -39,6 +42,7 @@ FAULT_KINDS = (
     'control_chars',
     'echo_token',
     'reset',
+    'other_conference',
 )
 FAULT_DEFAULTS = {
     'kind': None,
@@ -80,6 +84,7 @@ DEFAULT_SWITCHES = {
     'error_style': 'flat',
     'trailing_slash': 'reject',
     'forbidden': [],
+    'not_found_body': 'gateway',
 }
 
 
@@ -222,6 +227,10 @@ def normalize_switch(name: str, value):
     if name == 'trailing_slash':
         if value not in ('reject', 'accept'):
             raise ValueError('trailing_slash must be "reject" or "accept"')
+        return value
+    if name == 'not_found_body':
+        if value not in NOT_FOUND_BODIES:
+            raise ValueError('not_found_body must be one of %s' % ', '.join(NOT_FOUND_BODIES))
         return value
     # forbidden
     if value is None:

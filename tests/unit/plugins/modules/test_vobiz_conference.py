@@ -813,3 +813,27 @@ def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_
     assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
     assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
     assert [w for w in result['warnings'] if 'normalisation' in w] == [_selection.normalized_exclude_warning('Cafe\u0301')]
+
+
+# --- issue 23: a 404 is "absent" only when it can be the conference's own -----------------------------------------
+
+
+@pytest.mark.parametrize('tail', ['/Account/MA_TEST', '/Account/MA_TEST/', '/account/x', '/Account'])
+def test_api_url_with_the_account_part_is_refused_before_any_request(emulator, tail):
+    emulator.add_conference('r')
+    failed, result = run_module(vobiz_conference.main, module_args(emulator, api_url=emulator.api_url + tail, name='r'))
+    assert failed and 'api_url' in result['msg'] and 'remove {0!r}'.format(tail) in result['msg']
+    assert emulator.requests() == [] and emulator.live_names() == ['r']
+
+
+@pytest.mark.parametrize('body', ['error', 'empty', 'gateway', 'html'])
+def test_a_404_that_is_not_the_conferences_own_stops_the_run_naming_api_url(emulator, body):
+    """A wrong path's 404 ({"error": "not found"}, empty, the gateway's, HTML) is never read as "already absent"."""
+    for name in ('a', 'b'):
+        emulator.add_conference(name)
+    emulator.configure(not_found_body=body)
+    failed, result = run_module(vobiz_conference.main, module_args(emulator, api_url=emulator.url + '/api/v2', name=['a', 'b'], parallel=1))
+    assert failed and 'check api_url' in result['msg'] and '/api/v2' in result['msg']
+    assert result['already_absent'] == [] and result['hung_up'] == [] and result['changed'] is False
+    assert [f['name'] for f in result['failures']] == ['a'] and result['not_started'] == ['b']
+    assert len(emulator.requests()) == 1 and emulator.live_names() == ['a', 'b']
