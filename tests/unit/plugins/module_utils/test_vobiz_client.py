@@ -356,9 +356,9 @@ def test_member_outcome_after_an_attempt_that_may_have_been_done(body, ambiguous
     assert _answers.member_outcome(answer, removing=removing, room_wide=room_wide)[0] == expected
 
 
-def test_member_failure_without_answer_after_a_maybe_done_attempt_says_so():
+def test_member_failure_without_answer_after_a_maybe_done_attempt_is_uncertain():
     error = _errors.VobizRequestError('Mute failed after 2 attempt(s): connection lost', attempts=2, ambiguous=True)
-    assert _answers.member_outcome(error) == (_answers.OUTCOME_FAILED, None, error.message + ', so whether the action was carried out is unknown')
+    assert _answers.member_outcome(error) == (_answers.OUTCOME_UNCERTAIN, None, error.message + ', so whether the action was carried out is unknown')
 
 
 def test_urllib3_never_retries_silently(emulator):

@@ -675,7 +675,7 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     assert TOKEN not in result['msg']
 
 
-@pytest.mark.parametrize('match', ['*', '**', '*?*', '?*', ['ci-*', '*']])
+@pytest.mark.parametrize('match', ['*', '**', '*?*', '?*', ['ci-*', '*'], '[!\uffff]*', '[\x01-\U0010ffff]*', ['[a-m]*', '[!a-m]*']])
 def test_match_of_wildcards_alone_is_refused(emulator, match):
     # "${CI_ROOM_PREFIX}*" with an empty prefix: it would select every room, which is all=true's job.
     emulator.add_conference('prod-1')
@@ -690,10 +690,36 @@ def test_unmatched_globs_are_returned(emulator):
     assert not failed and result['hung_up'] == ['support-1'] and result['unmatched'] == ['suport-*']
 
 
-@pytest.mark.parametrize('match', ['ci-*', '*-ci', '[!x]*', '?', '???'])
+@pytest.mark.parametrize('match', ['ci-*', '*-ci', '[!x]*', '?', '???', ['ci-*', '[!c]*']])
 def test_match_with_any_literal_is_not_refused(emulator, match):
     failed, result = run(emulator, match=match, check_mode=True)
     assert not failed and result['changed'] is False
+    # A glob that spares only names starting with one character is worth a warning.
+    assert any('selects nearly every conference' in warning for warning in result['warnings']) is ('[!' in str(match))
+
+
+def test_ci_teardown_with_a_glob_matching_every_real_name_touches_nothing(emulator):
+    """Issue 23: "[!\\uffff]*" took 12 of 12 rooms in ci_teardown --check."""
+    for index in range(12):
+        emulator.add_conference('room-{0}'.format(index))
+    failed, result = run(emulator, match='[!\uffff]*')
+    assert failed and 'selects every conference' in result['msg'] and emulator.requests() == []
+
+
+@pytest.mark.parametrize('invisible', ['\u200e', '\u00ad', '\u2063', '\ufe0f'])
+def test_exclude_protects_a_name_written_with_an_invisible_character(emulator, invisible):
+    emulator.add_conference('ke' + invisible + 'ep')
+    emulator.add_conference('ci-1')
+    failed, result = run(emulator, match=['ke*', 'ci-*'], exclude='keep')
+    assert not failed and result['hung_up'] == ['ci-1'] and result['excluded'] == ['ke' + invisible + 'ep']
+    assert emulator.live_names() == ['ke' + invisible + 'ep']
+
+
+def test_an_unexpanded_variable_in_match_touches_nothing(emulator):
+    """Issue 23: ci-${CI_PIPELINE_ID}-* matched nothing and the job was green; now it is refused before any request."""
+    emulator.add_conference('ci-77-a')
+    failed, result = run(emulator, match='ci-${CI_PIPELINE_ID}-*')
+    assert failed and 'never expanded' in result['msg'] and "'${CI_PIPELINE_ID}'" in result['msg'] and emulator.requests() == []
 
 
 def test_env_fallbacks(emulator, monkeypatch):
