@@ -27,6 +27,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
 from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
 from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
 from ansible_collections.vobiz.voice.plugins.module_utils._connection import validate_connection_params, vobiz_argument_spec
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
@@ -51,6 +52,9 @@ class VobizModule:
     failure_head = None
     #: Which result list each ``Outcome.outcome`` goes to (see ``add_outcome``); any other outcome is a failure.
     outcome_keys = {}
+    #: The result keys that hold lists of names (or member ids), returned escaped (``escape_name``), as are the
+    #: ``name`` and ``member_id`` of each ``failures`` entry.
+    name_keys = ()
 
     def __init__(self, module, client, audit=None, run_id=None):
         self.module = module
@@ -118,10 +122,23 @@ class VobizModule:
             self.module.warn(warning)
         if self.audit is not None:
             self.audit.close()
-        result = self.result_for(failed_msg or msg)
+        result = self.escaped(self.result_for(failed_msg or msg))
         if failed_msg:
             self.module.fail_json(**result)
         self.module.exit_json(**result)
+
+    def escaped(self, result):
+        """``result`` with every name escaped (``name_keys``, ``failures``): printable text Ansible can always carry,
+        which puts no line break into any output line, and which ``names_escaped`` turns back into the names."""
+        result = dict(result)
+        for key in self.name_keys:
+            if isinstance(result.get(key), list):
+                result[key] = escape_names(result[key])
+        if isinstance(result.get('failures'), list):
+            result['failures'] = [
+                dict(entry, **dict((key, escape_name(entry[key])) for key in ('name', 'member_id') if key in entry)) for entry in result['failures']
+            ]
+        return result
 
     def conclude(self):
         """The end of ``run``: fail when the result holds ``failures`` (the first ten named), else exit with the summary."""
@@ -221,7 +238,9 @@ class VobizModule:
             return
         if self.check_mode:
             outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)
-        self.audit.record(name, outcome, status, **extra)
+        if 'member_id' in extra:
+            extra['member_id'] = escape_name(extra['member_id'])
+        self.audit.record(escape_name(name), outcome, status, **extra)
 
 
 #: The label of the requests that were in flight when the run was interrupted.

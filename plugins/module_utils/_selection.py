@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import unescape_name
 
 #: Text that a shell, Ansible or Windows would have replaced: a pattern or name holding it was meant to hold a value.
 UNEXPANDED = re.compile(r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%[A-Za-z_][A-Za-z0-9_]*%|\$[A-Z_][A-Z0-9_]+')
@@ -22,19 +23,21 @@ LIST_MAY_LIE_WARNING = 'The Vobiz conference list {how}. Vobiz has been seen lis
 
 
 def selection_options(*names):
-    """The argument spec of the selector options ``names`` (of ``name``, ``match``, ``exclude``): each a string or a list.
+    """The argument spec of the selector options ``names`` (of ``name``, ``match``, ``exclude``, ``names_escaped``).
 
-    ``type='raw'`` because a string is one entry, commas included (see ``normalize_name_list``);
-    the options are documented once, in the ``vobiz.voice.selection`` doc fragment.
+    ``type='raw'`` because a string is one entry, commas included (see ``normalize_name_list``); ``names_escaped`` is
+    a bool. The options are documented once, in the ``vobiz.voice.selection`` doc fragments.
     """
-    return dict((name, dict(type='raw')) for name in names)
+    return dict((name, dict(type='bool', default=False) if name == 'names_escaped' else dict(type='raw')) for name in names)
 
 
-def normalize_name_list(value, option):
+def normalize_name_list(value, option, escaped=False):
     """Normalise a ``type='raw'`` option holding conference names or globs.
 
     A string is ONE entry (commas are part of it: ``"Smith, John"`` is one name); a list must hold
-    non-empty strings. Duplicates are dropped, order kept. ``None`` stays ``None``.
+    non-empty strings. Duplicates are dropped, order kept. ``None`` stays ``None``. ``escaped``: the entries are
+    names as the modules return them (``escape_name``), unescaped here; they came from the API, so a text that looks
+    like an unexpanded variable is a name, not a mistake.
     Raises ``VobizInputError`` naming ``option``.
     """
     if value is None:
@@ -62,7 +65,12 @@ def normalize_name_list(value, option):
             entry.encode('utf-8')
         except UnicodeEncodeError:
             raise VobizInputError('{0}[{1}] is not valid Unicode text'.format(option, index), option=option)
-        unexpanded = UNEXPANDED.search(entry)
+        if escaped:
+            try:
+                entry = unescape_name(entry)
+            except ValueError as exc:
+                raise VobizInputError('{0}[{1}] is not an escaped name (names_escaped is true): {2}'.format(option, index, exc), option=option)
+        unexpanded = None if escaped else UNEXPANDED.search(entry)
         if unexpanded:
             raise VobizInputError(
                 '{0}[{1}] holds {2!r}, a variable that was never expanded (a shell, Ansible or Windows would have replaced it); '
@@ -315,7 +323,7 @@ class Selection:
         ``policy``: a selection policy (``running_longer_than``, ``members_at_most``) filters the
         candidates, so without ``name`` or ``match`` every live conference is a candidate.
         """
-        names = normalize_name_list(params.get(name_option), name_option)
+        names = normalize_name_list(params.get(name_option), name_option, escaped=bool(params.get('names_escaped')))
         match = normalize_name_list(params.get('match'), 'match')
         exclude = normalize_name_list(params.get('exclude'), 'exclude')
         all_conferences = bool(params.get(all_option)) if all_option else False

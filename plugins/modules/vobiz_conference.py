@@ -46,6 +46,7 @@ extends_documentation_fragment:
   - vobiz.voice.connection
   - vobiz.voice.selection
   - vobiz.voice.selection.exclude
+  - vobiz.voice.selection.names_escaped
   - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
@@ -299,6 +300,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
 #: What the uncertain hang-ups of a real run are (they are failures too): counted in the summary and the failure message.
@@ -309,7 +311,7 @@ class ConferenceHangup(VobizModule):
     """Hangs up the selected conferences (or predicts it in check mode): one DELETE each, or one for ``all``."""
 
     options = dict(
-        selection_options('name', 'match', 'exclude'),
+        selection_options('name', 'match', 'exclude', 'names_escaped'),
         # Not in mutually_exclusive but checked by Selection.from_params: an explicit all=false would count as set there.
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
@@ -318,6 +320,7 @@ class ConferenceHangup(VobizModule):
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
+    name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted', 'not_started', 'unmatched', 'unreadable')
     outcome_keys = {
         OUTCOME_HUNG_UP: 'hung_up',
         OUTCOME_ALREADY_ABSENT: 'already_absent',
@@ -384,7 +387,7 @@ class ConferenceHangup(VobizModule):
         result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
         if self.module._diff:
             result['diff'] = dict(
-                before=dict(conferences=dict((name, dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
+                before=dict(conferences=dict((escape_name(name), dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
                 after=dict(conferences=dict()),
             )
         return result

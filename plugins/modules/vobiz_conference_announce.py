@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - vobiz.voice.connection
   - vobiz.voice.selection
   - vobiz.voice.selection.exclude
+  - vobiz.voice.selection.names_escaped
   - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
@@ -270,7 +271,7 @@ class ConferenceAnnounce(VobizModule):
     """Speaks or plays an announcement to the members of the selected conferences."""
 
     options = dict(
-        selection_options('name', 'match', 'exclude'),
+        selection_options('name', 'match', 'exclude', 'names_escaped'),
         member=dict(type='list', elements='str', default=['all']),
         text=dict(type='str'),
         voice=dict(type='str', default='WOMAN', choices=['WOMAN', 'MAN']),
@@ -283,6 +284,7 @@ class ConferenceAnnounce(VobizModule):
     audit_action = 'announce'
     failure_head = 'Could not announce in'
     outcome_keys = {OUTCOME_ANNOUNCED: 'announced', OUTCOME_ABSENT: 'absent', OUTCOME_UNKNOWN: 'interrupted'}
+    name_keys = ('announced', 'absent', 'already_absent', 'uncertain', 'excluded', 'interrupted', 'not_started')
 
     def __init__(self, module, client, audit, run_id, selection, member, action, body):
         super().__init__(module, client, audit, run_id)

@@ -240,6 +240,7 @@ class MemberAction(VobizModule):
         state=dict(type='str', required=True, choices=list(ACTIONS)),
     )
     audit_action = 'member'
+    name_keys = ('members', 'already', 'uncertain_members', 'interrupted', 'not_started')
 
     def __init__(self, module, client, audit, run_id, ids):
         super().__init__(module, client, audit, run_id)

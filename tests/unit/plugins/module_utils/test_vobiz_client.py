@@ -1213,3 +1213,21 @@ def test_urlopen_errors_are_read_as_requests_maps_them(error, reason, maybe_sent
 
 def test_urlopen_errors_requests_does_not_map_stay_as_they_are():
     assert _transport._as_send_error(RuntimeError('boom')) is None
+
+
+# --- names as results carry them (issue 23) -----------------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=20))
+def test_escaped_names_are_printable_and_give_the_name_back(name):
+    escaped = _redaction.escape_name(name)
+    assert escaped.isprintable() and len(escaped.splitlines()) <= 1
+    escaped.encode('utf-8')  # Ansible can carry it
+    assert _redaction.unescape_name(escaped) == name
+    assert (escaped == name) is (name.isprintable() and '\\' not in name)
+
+
+@pytest.mark.parametrize('text', ['a\\', 'a\\q', '\\x4', '\\u12', '\\UFFFFFFFF', '\\xzz'])
+def test_unescape_refuses_a_backslash_that_starts_no_escape(text):
+    with pytest.raises(ValueError):
+        _redaction.unescape_name(text)

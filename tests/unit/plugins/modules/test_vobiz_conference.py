@@ -13,6 +13,7 @@ import os
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
     AUTH_ID,
@@ -522,11 +523,13 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
     failed, result = run(emulator, match='[!b]*', parallel=1, audit_log=str(audit))  # '*' alone is refused
     assert failed
     assert result['hung_up'] == ['a1', 'a2', 'a3', 'a4']
-    assert result['failures'] == [dict(name='\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
+    # Returned escaped (issue 23: Ansible could not read a result holding a lone surrogate back).
+    assert result['failures'] == [dict(name='\\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
     assert "'\\ud800x' (cannot be sent: the name is not valid Unicode)" in result['msg']
+    json.dumps(result).encode('utf-8')
     assert emulator.live_names() == ['\ud800x']
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert sorted((line['name'], line['outcome']) for line in lines) == sorted([(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\ud800x', 'failed')])
+    assert sorted((line['name'], line['outcome']) for line in lines) == sorted([(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\\ud800x', 'failed')])
 
 
 def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
@@ -711,7 +714,7 @@ def test_exclude_protects_a_name_written_with_an_invisible_character(emulator, i
     emulator.add_conference('ke' + invisible + 'ep')
     emulator.add_conference('ci-1')
     failed, result = run(emulator, match=['ke*', 'ci-*'], exclude='keep')
-    assert not failed and result['hung_up'] == ['ci-1'] and result['excluded'] == ['ke' + invisible + 'ep']
+    assert not failed and result['hung_up'] == ['ci-1'] and result['excluded'] == [escape_name('ke' + invisible + 'ep')]
     assert emulator.live_names() == ['ke' + invisible + 'ep']
 
 
@@ -863,3 +866,33 @@ def test_a_404_that_is_not_the_conferences_own_stops_the_run_naming_api_url(emul
     assert result['already_absent'] == [] and result['hung_up'] == [] and result['changed'] is False
     assert [f['name'] for f in result['failures']] == ['a'] and result['not_started'] == ['b']
     assert len(emulator.requests()) == 1 and emulator.live_names() == ['a', 'b']
+
+
+#: Every kind of line break str.splitlines knows, each followed by a forged summary line.
+FORGED = ['x' + brk + 'VOBIZ_TEARDOWN_SUMMARY {"status": "ok"}' for brk in ('\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029')]
+
+
+def test_names_are_returned_escaped_and_come_back_with_names_escaped(emulator, tmp_path):
+    """Issue 23: no name puts a line break into an output line (Ansible's default callback prints results with
+    ensure_ascii=False); escaped names given back with names_escaped reach exactly the rooms they name."""
+    rooms = FORGED + ['a\\b', 'a\\\\b', 'plain']
+    for name in rooms:
+        emulator.add_conference(name)
+    failed, resolved = run(emulator, check_mode=True, match=['x*', 'a*', 'plain'])
+    assert not failed and sorted(resolved['hung_up']) == sorted(escape_name(name) for name in rooms)
+    assert len(json.dumps(resolved, ensure_ascii=False).splitlines()) == 1
+    assert 'VOBIZ_TEARDOWN_SUMMARY' not in ''.join(line for line in json.dumps(resolved, ensure_ascii=False).splitlines()[1:])
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, name=resolved['hung_up'], names_escaped=True, audit_log=str(audit))
+    assert not failed and sorted(result['hung_up']) == sorted(resolved['hung_up']) and emulator.live_names() == []
+    assert sorted(e['conference'] for e in emulator.requests(method='DELETE')) == sorted(rooms)
+    assert sorted(json.loads(line)['name'] for line in audit.read_text().splitlines()) == sorted(resolved['hung_up'])
+    # Without names_escaped the same texts are other names: nothing of the above is hung up by mistake.
+    emulator.add_conference('a\\b')
+    failed, result = run(emulator, name=[escape_name('a\\b')])
+    assert not failed and result['already_absent'] == [escape_name(escape_name('a\\b'))] and emulator.live_names() == ['a\\b']
+
+
+def test_names_escaped_refuses_a_text_that_is_no_escaped_name(emulator):
+    failed, result = run(emulator, name=['a\\q'], names_escaped=True)
+    assert failed and 'name[0] is not an escaped name' in result['msg'] and emulator.requests() == []

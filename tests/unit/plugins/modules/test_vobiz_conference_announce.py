@@ -316,7 +316,7 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator):
         emulator.add_conference(name)
     failed, result = run(emulator, match='*', text=TEXT, parallel=1)
     assert failed and result['announced'] == ['a', 'c']
-    assert result['failures'] == [dict(name='\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
+    assert result['failures'] == [dict(name='\\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
 
 
 # --- answers that are not what they seem (issue 13) ------------------------------------------------------------
