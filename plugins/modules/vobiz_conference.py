@@ -55,7 +55,8 @@ attributes:
     support: full
     details:
       - Check mode only reads. It sends one C(GET) per named conference (and one C(GET) of the list for
-        O(match) and O(all)), never a C(DELETE).
+        O(match) and O(all), or when a named conference is not live, to find the closest live names: RV(closest)),
+        never a C(DELETE).
       - Vobiz has been seen answering C(GET) requests wrongly for live rooms. A conference whose answer cannot be
         read is predicted to be hung up, listed in RV(uncertain), and warned about; check mode never promises
         "no change" for a room it could not read.
@@ -280,12 +281,23 @@ unmatched:
   elements: str
   sample: ["suport-*"]
   version_added: 0.2.0
+closest:
+  description:
+    - Check mode only. For each name of O(name) that is not live and each glob of O(match) that matched nothing, the
+      closest live names (up to three, by similarity), to tell a typo. The C(vobiz.voice.conference_maintenance)
+      role offers them as "did you mean". The live list is read once for it when the run did not read it anyway.
+  returned: always
+  type: dict
+  sample: {"Bord Room": ["Board Room"]}
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
   type: str
   sample: Hung up 2 conference(s); 1 already absent.
 '''
+
+import difflib
 
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
@@ -300,7 +312,8 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
-from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted, VobizFatalError, VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
 #: What the uncertain hang-ups of a real run are (they are failures too): counted in the summary and the failure message.
@@ -346,6 +359,7 @@ class ConferenceHangup(VobizModule):
             run_id=run_id,
             unmatched=[],
             unreadable=[],
+            closest={},
         )
         #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
         #: have been carried out unheard is this run's doing only for them (see ``VobizClient.hangup``).
@@ -355,6 +369,7 @@ class ConferenceHangup(VobizModule):
         # cannot be ruled out.
         self.change_possible = False
         self.listed = []  # the live list, for the hang-up of all conferences
+        self.live = None  # the live list, when this run read it
 
     @staticmethod
     def prepare(params):
@@ -385,6 +400,7 @@ class ConferenceHangup(VobizModule):
 
     def result_for(self, msg):
         result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
+        result['closest'] = dict((escape_name(word), escape_names(names)) for word, names in self.result['closest'].items())
         if self.module._diff:
             result['diff'] = dict(
                 before=dict(conferences=dict((escape_name(name), dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
@@ -402,6 +418,7 @@ class ConferenceHangup(VobizModule):
             targets, live = self.select(selection, 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
         else:
             targets, live = self.select(selection)
+        self.live = live
         self.seen_live.update(live or ())
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
             self.result['unmatched'] = selection.unmatched(live)
@@ -424,6 +441,28 @@ class ConferenceHangup(VobizModule):
             worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=Outcome.after_error, summarise=self.summary
         )
         self.conclude()
+
+    def finish(self, failed_msg=None, msg=None):
+        if self.check_mode and not failed_msg:
+            self.find_closest()
+        super().finish(failed_msg, msg)
+
+    def find_closest(self):
+        """Check mode: for each named conference that is not live and each glob that matched nothing, the closest live
+        names (``difflib``), to say "did you mean" about a typo. Reads the live list when this run has not."""
+        missing = [name for name in self.selection.names if name in self.result['already_absent']] + self.result['unmatched']
+        if not missing:
+            return
+        live = self.live
+        if live is None:
+            try:
+                live = self.client.list_names()[0]
+            except (VobizFatalError, VobizRequestError, VobizBatchAborted):
+                return  # a suggestion is not worth failing a dry run
+        for word in missing:
+            closest = difflib.get_close_matches(word, live, n=3, cutoff=0.6)
+            if closest:
+                self.result['closest'][word] = closest
 
     def hang_up(self, name):
         return self.client.hangup(name, seen_live=name in self.seen_live)

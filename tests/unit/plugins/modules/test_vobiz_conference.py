@@ -76,8 +76,19 @@ def test_name_check_mode_predicts_hang_up(emulator):
 def test_name_check_mode_already_absent(emulator):
     failed, result = run(emulator, check_mode=True, name='Board Room')
     assert not failed and result['changed'] is False
-    assert result['already_absent'] == ['Board Room'] and result['hung_up'] == []
-    assert methods(emulator) == ['GET']
+    assert result['already_absent'] == ['Board Room'] and result['hung_up'] == [] and result['closest'] == {}
+    # The retrieval, then the live list once, for the closest live names of the one that is not live.
+    assert [(e['method'], e['action']) for e in emulator.requests()] == [('GET', 'retrieve'), ('GET', 'list')]
+
+
+def test_check_mode_offers_the_closest_live_names_of_a_typo(emulator):
+    for name in ('Board Room', 'Board Annex', 'Lobby'):
+        emulator.add_conference(name)
+    failed, result = run(emulator, check_mode=True, name=['Bord Room', 'Lobby'], match='suport-*')
+    assert not failed and result['closest'] == {'Bord Room': ['Board Room']}
+    assert [e['action'] for e in emulator.requests()] == ['list', 'retrieve', 'retrieve']  # the list read anyway: no second one
+    failed, result = run(emulator, name=['Bord Room'])
+    assert result['closest'] == {}  # a real run reads nothing for it
 
 
 def test_name_is_idempotent(emulator):
