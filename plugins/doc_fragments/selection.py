@@ -27,7 +27,7 @@ options:
         or unreadable, because O(match) may then miss rooms.
       - Selecting nothing is not an error (C(changed=false)).
       - A name or glob (in O(name), O(match) and O(exclude) too) holding a variable that was never expanded
-        (V(${...}), V($(...)), V({{...}}), V(%VAR%), V($CI_VAR)) is refused before any request.
+        (V(${...}), V($(...)), V({{...}}), V(%VAR%)) is refused before any request.
     type: raw
 '''
 

@@ -17,7 +17,8 @@ from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizIn
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import unescape_name
 
 #: Text that a shell, Ansible or Windows would have replaced: a pattern or name holding it was meant to hold a value.
-UNEXPANDED = re.compile(r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%[A-Za-z_][A-Za-z0-9_]*%|\$[A-Z_][A-Z0-9_]+')
+#: (``%C3%`` in ``%C3%A9`` is a percent-encoding, not a Windows variable.)
+UNEXPANDED = re.compile(r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%(?![0-9A-Fa-f]{2}%)[A-Za-z_][A-Za-z0-9_]*%')
 
 LIST_MAY_LIE_WARNING = 'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, so {consequence}'
 

@@ -145,7 +145,7 @@ def test_exclude_ignores_every_invisible_character(invisible):
 # --- unexpanded variables ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize('value', ['ci-${CI_PIPELINE_ID}-*', 'ci-$(date +%s)-*', 'ci-{{ id }}-*', 'ci-%BUILD_ID%-*', 'ci-$CI_PIPELINE_ID-*', '${X}'])
+@pytest.mark.parametrize('value', ['ci-${CI_PIPELINE_ID}-*', 'ci-$(date +%s)-*', 'ci-{{ id }}-*', 'ci-%BUILD_ID%-*', '${X}', '%CI%'])
 @pytest.mark.parametrize('option', ['name', 'match', 'exclude'])
 def test_an_unexpanded_variable_is_refused(option, value):
     with pytest.raises(VobizInputError, match='never expanded') as info:
@@ -153,6 +153,6 @@ def test_an_unexpanded_variable_is_refused(option, value):
     assert info.value.option == option and option in str(info.value)
 
 
-@pytest.mark.parametrize('value', ['100%', 'Q$ review', '$5 deal', 'a%b', '{x}', 'costs $ and %', 'Board Room'])
+@pytest.mark.parametrize('value', ['100%', 'Q$ review', '$5 deal', '$VIP', 'a%b', '{x}', 'costs $ and %', 'Board Room', '%C3%A9t%C3%A9', '%2E%2E'])
 def test_dollar_and_percent_signs_alone_are_names(value):
     assert normalize_name_list(value, 'name') == [value]
