@@ -17,8 +17,9 @@ from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizIn
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import unescape_name
 
 #: Text that a shell, Ansible or Windows would have replaced: a pattern or name holding it was meant to hold a value.
-#: (``%C3%`` in ``%C3%A9`` is a percent-encoding, not a Windows variable.)
-UNEXPANDED = re.compile(r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%(?![0-9A-Fa-f]{2}%)[A-Za-z_][A-Za-z0-9_]*%')
+#: ``%C3%`` and ``%A9t%`` in ``%C3%A9t%C3%A9`` are percent-encodings: a ``%`` then two hex digits is one unless what
+#: follows up to the next ``%`` is an upper-case variable name (``%DEPLOY_ENV%``).
+UNEXPANDED = re.compile(r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%(?![0-9A-Fa-f]{2}(?:%|[A-Za-z0-9_]*[a-z]))[A-Za-z_][A-Za-z0-9_]*%')
 
 LIST_MAY_LIE_WARNING = 'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, so {consequence}'
 

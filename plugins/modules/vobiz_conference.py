@@ -100,6 +100,17 @@ options:
         or its plain decimal string (V("2.0"), V("two"), blank, V(null), missing), or that disagrees with the
         C(members) listed, cannot be read; the room is in RV(unreadable) and never selected.
     type: raw
+  summary_file:
+    description:
+      - A file to write the run's summary to, as one JSON line, when the module ends, whatever ends it: also after
+        an interrupt of C(ansible-playbook) (SIGINT, SIGTERM: a cancelled CI job), after which Ansible reports nothing.
+      - Its keys are those of the C(vobiz.voice.ci_teardown) playbook's summary, which uses it. Each selected
+        conference is in exactly one of C(hung_up), C(already_absent), C(gone_unconfirmed), C(uncertain) (with those
+        in flight at an interrupt), C(failed) and C(not_started); C(excluded), C(counts), C(status) (V(ok),
+        V(nothing_to_do), V(partial), V(failed) or V(interrupted)), C(check_mode) and C(message) complete it.
+      - Written whole or not at all (a temporary file renamed over it); its directory must exist.
+    type: path
+    version_added: 0.2.0
   state:
     description:
       - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
@@ -298,6 +309,7 @@ msg:
 '''
 
 import difflib
+import os
 
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
@@ -312,7 +324,8 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted, VobizFatalError, VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import outcome_summary, write_report
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted, VobizFatalError, VobizInputError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
@@ -330,6 +343,7 @@ class ConferenceHangup(VobizModule):
         state=dict(type='str', default='absent', choices=['absent']),
         running_longer_than=dict(type='raw'),
         members_at_most=dict(type='raw'),
+        summary_file=dict(type='path'),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
@@ -374,6 +388,9 @@ class ConferenceHangup(VobizModule):
     @staticmethod
     def prepare(params):
         policy = Policy.from_params(params)
+        summary_file = params.get('summary_file')
+        if summary_file and not os.path.isdir(os.path.dirname(os.path.abspath(summary_file))):
+            raise VobizInputError('summary_file {0!r}: its directory does not exist'.format(summary_file), option='summary_file')
         return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
 
     def summary(self):
@@ -445,7 +462,19 @@ class ConferenceHangup(VobizModule):
     def finish(self, failed_msg=None, msg=None):
         if self.check_mode and not failed_msg:
             self.find_closest()
+        if self.params.get('summary_file'):
+            self.write_summary(failed_msg or msg or self.summary(), stopped=bool(failed_msg))
         super().finish(failed_msg, msg)
+
+    def write_summary(self, message, stopped):
+        """The summary file, whatever ends the run: an interrupt of ansible-playbook (SIGINT, SIGTERM) leaves Ansible
+        nothing to report, but this module still writes it before it exits."""
+        result = self.escaped(dict(self.result))
+        summary = outcome_summary(result, self.check_mode, message, stopped=stopped, interrupted=self.client.interrupted is not None)
+        try:
+            write_report(self.params['summary_file'], summary)
+        except OSError as exc:
+            self.warnings.append('The summary file {0!r} could not be written: {1}'.format(self.params['summary_file'], exc.strerror or exc))
 
     def find_closest(self):
         """Check mode: for each named conference that is not live and each glob that matched nothing, the closest live

@@ -201,3 +201,63 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
         len(lost),
         seconds,
     )
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='finds the module process through /proc')
+@pytest.mark.parametrize(
+    'signal_name',
+    ['SIGINT', pytest.param('SIGTERM', marks=pytest.mark.skipif(not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module'))],
+)
+def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, signal_name):
+    """Issue 23: a cancelled CI job (SIGINT to the process group, SIGTERM to ansible-playbook) still leaves the summary
+    file, with every selected room in exactly one list and the status interrupted."""
+    emu = emulators()
+    rooms = ['ci-{0:03d}'.format(i) for i in range(200)]
+    emu.set_conferences(rooms)
+    emu.configure(latency_ms=200, jitter_ms=50, seed=23)
+    summary_file = tmp_path / 'summary.json'
+    marker = 'vobiz-interrupt-{0}'.format(uuid.uuid4().hex)
+    env = subprocess_env(
+        VOBIZ_AUTH_ID=AUTH_ID,
+        VOBIZ_AUTH_TOKEN=TOKEN,
+        VOBIZ_API_URL=emu.api_url,
+        VOBIZ_INTERRUPT_TEST=marker,
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / 'local-tmp'),
+        ANSIBLE_REMOTE_TEMP=str(tmp_path / 'remote-tmp'),
+        PWD=str(tmp_path),
+    )
+    extra = json.dumps(dict(ci_teardown_match=['ci-*'], ci_teardown_summary_file=str(summary_file)))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'ansible.cli.playbook', 'vobiz.voice.ci_teardown', '-e', extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=str(tmp_path),
+        start_new_session=True,
+    )
+    try:
+        assert emu.wait_for_log(40, timeout=240), 'the module sent fewer than 40 requests'
+        module_pid = wait_until(lambda: find_module_process(marker), limit=30)
+        assert module_pid, 'the module process was not found'
+        if signal_name == 'SIGINT':
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        output = proc.communicate(timeout=240)[0].decode('utf-8', 'replace')
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0, output[-3000:]
+    assert wait_until(lambda: not is_running(module_pid), limit=60), 'the module process outlived ansible-playbook'
+    summary = json.loads(summary_file.read_text())
+    log = emu.requests()
+    answered_204 = {e['conference'] for e in log if e['method'] == 'DELETE' and e['status'] == 204}
+    requested = {e['conference'] for e in log if e['method'] == 'DELETE'}
+    assert summary['status'] == 'interrupted' and 'Interrupted by ' + signal_name in summary['message']
+    lists = [summary[key] for key in ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'failed', 'not_started')]
+    assert sorted(name for names in lists for name in names) == rooms  # each room in exactly one list
+    assert set(summary['hung_up']) <= answered_204 <= set(summary['hung_up']) | set(summary['uncertain'])
+    assert summary['not_started'] and not set(summary['not_started']) & requested
+    assert summary['counts'] == dict((key, len(summary[key])) for key in summary['counts'])
+    assert TOKEN not in output and TOKEN not in summary_file.read_text()
