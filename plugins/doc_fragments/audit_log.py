@@ -35,10 +35,10 @@ options:
         lost or a gateway answered V(502) or V(504), also when a 401, 403 or a 404 from outside the API then stopped the
         run); the C(message) says why. It may or may not have been done; the task counts it as a failure.
       - V(gone_unconfirmed) (V(hang_up)) means a hang-up that may have been carried out unheard found the room gone, and
-        the run had not seen the room live before sending: it is gone, whether this run ended it is unknown. Not a change
+        the run had not seen the room live before sending. It is gone; whether this run ended it is unknown. Not a change
         and not a failure.
       - V(not_started) means the run was stopped (a 401 or 403, a 404 from outside the API, an interrupt) before this
-        item's request was sent: nothing was done to it. Every item of a run has one line with its final outcome.
+        item's request was sent, so nothing was done to it. Every item of a run has one line with its final outcome.
       - V(unknown) (any action) means the request was in flight when the run was interrupted (SIGINT or SIGTERM) and its
         answer had not come back; it may or may not have been carried out. If the answer arrives within a short grace,
         a second line with the real outcome follows.

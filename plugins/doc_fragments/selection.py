@@ -39,8 +39,8 @@ options:
       - The entries of O(name) are names as the modules of this collection return them, which they unescape first.
       - Every module returns names escaped, so that Ansible can always carry them and no name puts a line break into
         an output line. A backslash is doubled, and each character that cannot be shown (controls, line breaks of
-        every kind such as U+2028 and NEL, format characters, lone surrogates) is written as Python writes it:
-        V(\n), V(\x85), V(\u2028), V(\ud800), V(\U000e0041). Other names are returned as they are.
+        every kind such as U+2028 and NEL, format characters, lone surrogates) is written as Python writes it
+        (V(\n), V(\x85), V(\u2028), V(\ud800), V(\U000e0041)). Other names are returned as they are.
       - Set it when O(name) comes from another task's result, for example the RV(vobiz.voice.vobiz_conference#module:hung_up)
         of a check-mode run that resolved the targets.
     type: bool
@@ -72,8 +72,8 @@ options:
       - The entries of O(name) are names as the modules of this collection return them, which they unescape first.
       - Every module returns names escaped, so that Ansible can always carry them and no name puts a line break into
         an output line. A backslash is doubled, and each character that cannot be shown (controls, line breaks of
-        every kind such as U+2028 and NEL, format characters, lone surrogates) is written as Python writes it:
-        V(\n), V(\x85), V(\u2028), V(\ud800), V(\U000e0041). Other names are returned as they are.
+        every kind such as U+2028 and NEL, format characters, lone surrogates) is written as Python writes it
+        (V(\n), V(\x85), V(\u2028), V(\ud800), V(\U000e0041)). Other names are returned as they are.
       - Set it when O(name) comes from another task's result, for example the RV(vobiz.voice.vobiz_conference#module:hung_up)
         of a check-mode run that resolved the targets.
     type: bool

@@ -189,9 +189,7 @@ def classify_answer(status, body, json_ok=True, problem=None, own_404=CONFERENCE
     return ANSWER_ERROR
 
 
-class ApiResponse(
-    namedtuple('ApiResponse', 'status body text json_ok attempts ambiguous error_message problem own_404', defaults=(None, CONFERENCE_404))
-):
+class ApiResponse(namedtuple('ApiResponse', 'status body text json_ok attempts ambiguous error_message problem own_404', defaults=(None, CONFERENCE_404))):
     """One HTTP answer after retries.
 
     ``body``: the parsed JSON (``None`` for an empty or non-JSON body; see ``json_ok``); ``text``: the body as

@@ -412,9 +412,13 @@ class VobizClient:
         if kind == ANSWER_NOT_FOUND and not response.ambiguous:
             return Outcome(name, OUTCOME_ALREADY_ABSENT, response.status, 'not live', response.attempts, False)
         if kind == ANSWER_NOT_FOUND:
-            unheard = 'an earlier attempt may have been carried out unheard (its reply was lost, or a gateway answered 502/504) and the retry found the room gone'
+            unheard = (
+                'an earlier attempt may have been carried out unheard (its reply was lost, or a gateway answered 502/504) and the retry found the room gone'
+            )
             if seen_live:
-                return Outcome(name, OUTCOME_HUNG_UP, response.status, 'hung up by this run: it was live before the hang-up, ' + unheard, response.attempts, True)
+                return Outcome(
+                    name, OUTCOME_HUNG_UP, response.status, 'hung up by this run: it was live before the hang-up, ' + unheard, response.attempts, True
+                )
             message = 'gone, but whether this run hung it up is unknown: ' + unheard + ', and this run had not seen it live before'
             return Outcome(name, OUTCOME_GONE_UNCONFIRMED, response.status, message, response.attempts, True)
         return _outcome_of_error_answer(name, response, unknown)
@@ -500,8 +504,8 @@ class VobizClient:
         ``'Mute'``, ``'Deaf'``, ``'Kick'`` or ``None`` (hang up the member). ``body``: JSON or None.
         Returns a ``MemberActionResult``: ``ok`` for a success as ``classify_answer`` reads it (a 2xx
         with an error body or a body that is not JSON is not one), ``conference_gone`` for the API's own
-        ``conference not found`` (a 404 ``member not found`` is the route's own too, see ``is_member_not_found``). Raises ``VobizRequestError`` when no answer came,
-        ``VobizFatalError`` on 401/403 and on a 404 from outside the API.
+        ``conference not found`` (a 404 ``member not found`` is the route's own too, see ``is_member_not_found``).
+        Raises ``VobizRequestError`` when no answer came, ``VobizFatalError`` on 401/403 and on a 404 from outside the API.
         """
         member_segment = encode_member_spec(member)
         segments = ['Conference', conference]
@@ -525,7 +529,18 @@ class VobizClient:
             else:
                 message = response.error_message or response.describe()
         return MemberActionResult(
-            conference, member, action, method, ok, response.status, parsed, gone, message, response.attempts, response.ambiguous, not ok and response.outcome_unknown
+            conference,
+            member,
+            action,
+            method,
+            ok,
+            response.status,
+            parsed,
+            gone,
+            message,
+            response.attempts,
+            response.ambiguous,
+            not ok and response.outcome_unknown,
         )
 
     # -- batches ----------------------------------------------------------------

@@ -27,13 +27,13 @@ from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
 from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
 from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
 from ansible_collections.vobiz.voice.plugins.module_utils._connection import validate_connection_params, vobiz_argument_spec
-from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
     VobizRequestError,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import excluded_name_warning, list_warning
 from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 

@@ -284,8 +284,9 @@ def refuse_match_everything(match, all_option='all'):
     if verdict or verdict is None:
         shown = ', '.join(repr(pattern) for pattern in match)
         raise VobizInputError(
-            'match {0} {1} (as "${{PREFIX}}*" does when the prefix is empty); refusing. To hang up every live conference, set '
-            '{2}=true instead.'.format(shown, 'selects every conference' if verdict else 'is too intricate to check against selecting every conference', all_option),
+            'match {0} {1} (as "${{PREFIX}}*" does when the prefix is empty); refusing. To hang up every live conference, set {2}=true instead.'.format(
+                shown, 'selects every conference' if verdict else 'is too intricate to check against selecting every conference', all_option
+            ),
             option='match',
         )
     return [

@@ -18,8 +18,8 @@ description:
     a C(DELETE) is the only answer of the Vobiz API that can be trusted about whether a room was live.
     A success (V(204), or another 2xx whose body is empty or JSON without an error) means the module hung it up;
     the conference API's own V(404) (C(conference not found)) means it was already absent (no change). Any other
-    V(404) (the gateway's C({"message": "Not Found"}), C({"error": "not found"}), an empty body, HTML) cannot be told
-    from the answer to a path the API does not know: it stops the run, naming O(api_url). Other answers are failures
+    V(404) (the gateway's C({"message" "Not Found"}), an C(error) of V(not found), an empty body, HTML) cannot be told
+    from the answer to a path the API does not know, so it stops the run, naming O(api_url). Other answers are failures
     (see RV(failures)).
   - When the answer cannot tell whether the room was hung up, the conference is listed in RV(uncertain) as well as in
     RV(failures), and its O(audit_log) line has the outcome V(uncertain). That is a 2xx whose body says error or is not
@@ -55,7 +55,7 @@ attributes:
     support: full
     details:
       - Check mode only reads. It sends one C(GET) per named conference (and one C(GET) of the list for
-        O(match) and O(all), or when a named conference is not live, to find the closest live names: RV(closest)),
+        O(match) and O(all), or when a named conference is not live, to find the closest live names of RV(closest)),
         never a C(DELETE).
       - Vobiz has been seen answering C(GET) requests wrongly for live rooms. A conference whose answer cannot be
         read is predicted to be hung up, listed in RV(uncertain), and warned about; check mode never promises
@@ -322,10 +322,10 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     STATE_PRESENT,
     Outcome,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import outcome_summary, write_report
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted, VobizFatalError, VobizInputError, VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 

@@ -230,7 +230,6 @@ MAX_WAIT = 3600
 UNCERTAIN_LABEL = 'uncertain: may or may not have started'
 
 
-
 def announcement(params):
     """Validate the announcement options; return ``(member spec, route action, body)``. Sends nothing."""
     text, url = params['text'], params['url']  # not both: mutually_exclusive (an explicit null counts as given)

@@ -58,9 +58,7 @@ def test_transient_faults_at_scale(emulators, sleeps, figures, tmp_path):
 
     # Selected from the live list: the rooms are seen live before their DELETE, so a DELETE that may have been carried
     # out unheard and then finds the room gone is this run's doing.
-    seconds, (failed, result) = timed(
-        run, 'vobiz_conference', emu, match='ci-[0-9][0-9][0-9]', audit_log=audit, retries=20, retry_max_wait=600, parallel=16
-    )
+    seconds, (failed, result) = timed(run, 'vobiz_conference', emu, match='ci-[0-9][0-9][0-9]', audit_log=audit, retries=20, retry_max_wait=600, parallel=16)
     log = emu.requests()
     deletes = [e for e in log if e['method'] == 'DELETE']
     faults = fault_counts(log)

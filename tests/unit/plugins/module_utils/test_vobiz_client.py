@@ -1217,6 +1217,7 @@ def test_urlopen_errors_requests_does_not_map_stay_as_they_are():
 
 # --- names as results carry them (issue 23) -----------------------------------------------------------------------
 
+
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=20))
 def test_escaped_names_are_printable_and_give_the_name_back(name):
