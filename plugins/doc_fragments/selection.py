@@ -26,26 +26,9 @@ options:
       - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
         or unreadable, because O(match) may then miss rooms.
       - Selecting nothing is not an error (C(changed=false)).
-      - A name or glob (in O(name), O(match) and O(exclude) too) holding a variable that was never expanded
-        (V(${...}), V($(...)), V({{...}}), V(%VAR%)) is refused before any request.
+      - A name or glob (in O(name) and O(match), and in C(exclude) where a module has it) holding a variable that was
+        never expanded (V(${...}), V($(...)), V({{...}}), V(%VAR%)) is refused before any request.
     type: raw
-'''
-
-    # vobiz.voice.selection.names_escaped: for the modules whose O(name) takes the names another task returned.
-    NAMES_ESCAPED = r'''
-options:
-  names_escaped:
-    description:
-      - The entries of O(name) are names as the modules of this collection return them, which they unescape first.
-      - Every module returns names escaped, so that Ansible can always carry them and no name puts a line break into
-        an output line. A backslash is doubled, and each character that cannot be shown (controls, line breaks of
-        every kind such as U+2028 and NEL, format characters, lone surrogates) is written as Python writes it
-        (V(\n), V(\x85), V(\u2028), V(\ud800), V(\U000e0041)). Other names are returned as they are.
-      - Set it when O(name) comes from another task's result, for example the RV(vobiz.voice.vobiz_conference#module:hung_up)
-        of a check-mode run that resolved the targets.
-    type: bool
-    default: false
-    version_added: 0.2.0
 '''
 
     # vobiz.voice.selection.exclude: together with the above.
@@ -73,9 +56,9 @@ options:
       - Every module returns names escaped, so that Ansible can always carry them and no name puts a line break into
         an output line. A backslash is doubled, and each character that cannot be shown (controls, line breaks of
         every kind such as U+2028 and NEL, format characters, lone surrogates) is written as Python writes it
-        (V(\n), V(\x85), V(\u2028), V(\ud800), V(\U000e0041)). Other names are returned as they are.
-      - Set it when O(name) comes from another task's result, for example the RV(vobiz.voice.vobiz_conference#module:hung_up)
-        of a check-mode run that resolved the targets.
+        (V(\\n), V(\\x85), V(\\u2028), V(\\ud800), V(\\U000e0041)). Other names are returned as they are.
+      - Set it when O(name) comes from another task's result, for example the
+        RV(vobiz.voice.vobiz_conference#module:hung_up) of a check-mode run that resolved the targets.
     type: bool
     default: false
     version_added: 0.2.0

@@ -102,8 +102,9 @@ options:
     type: raw
   summary_file:
     description:
-      - A file to write the run's summary to, as one JSON line, when the module ends, whatever ends it: also after
-        an interrupt of C(ansible-playbook) (SIGINT, SIGTERM: a cancelled CI job), after which Ansible reports nothing.
+      - A file to write the run's summary to, as one JSON line, when the module ends, whatever ends it, also after an
+        interrupt of C(ansible-playbook) (SIGINT or SIGTERM, as when a CI job is cancelled), after which Ansible reports
+        nothing.
       - Its keys are those of the C(vobiz.voice.ci_teardown) playbook's summary, which uses it. Each selected
         conference is in exactly one of C(hung_up), C(already_absent), C(gone_unconfirmed), C(uncertain) (with those
         in flight at an interrupt), C(failed) and C(not_started); C(excluded), C(counts), C(status) (V(ok),
