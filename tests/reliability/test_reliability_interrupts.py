@@ -98,6 +98,48 @@ def wait_until(predicate, limit=120.0, step=0.05):
     return value
 
 
+def interrupted_playbook(emu, tmp_path, argv, signal_name, target, **environment):
+    """Run ``ansible-playbook ARGV`` against ``emu``; once the module has sent 40 requests, send ``signal_name`` to
+    ``target`` (``process group``, ``ansible-playbook`` or ``module process``). ``(returncode, output, module pid)``."""
+    marker = 'vobiz-interrupt-{0}'.format(uuid.uuid4().hex)
+    env = subprocess_env(
+        VOBIZ_AUTH_ID=AUTH_ID,
+        VOBIZ_AUTH_TOKEN=TOKEN,
+        VOBIZ_API_URL=emu.api_url,
+        VOBIZ_INTERRUPT_TEST=marker,
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / 'local-tmp'),
+        ANSIBLE_REMOTE_TEMP=str(tmp_path / 'remote-tmp'),
+        **environment,
+    )
+    # A session of its own: the test's process group stays out of the SIGINT below.
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'ansible.cli.playbook'] + argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=str(tmp_path),
+        start_new_session=True,
+    )
+    try:
+        assert emu.wait_for_log(40, timeout=240), 'the module sent fewer than 40 requests'
+        module_pid = wait_until(lambda: find_module_process(marker), limit=30)
+        assert module_pid, 'the module process was not found'
+        signum = getattr(signal, signal_name)
+        if target == 'process group':
+            os.killpg(proc.pid, signum)
+        elif target == 'ansible-playbook':
+            os.kill(proc.pid, signum)
+        else:
+            os.kill(module_pid, signum)
+        output = proc.communicate(timeout=240)[0].decode('utf-8', 'replace')
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert wait_until(lambda: not is_running(module_pid), limit=60), 'the module process outlived ansible-playbook'
+    return proc.returncode, output, module_pid
+
+
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='finds the module process through /proc')
 @pytest.mark.parametrize(
     'signal_name, target',
@@ -121,42 +163,9 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
     inventory.write_text('localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(sys.executable), encoding='utf-8')
     extra = tmp_path / 'vars.json'
     extra.write_text(json.dumps(dict(rooms=ROOMS, audit_log=str(audit))), encoding='utf-8')
-    marker = 'vobiz-interrupt-{0}'.format(uuid.uuid4().hex)
-    env = subprocess_env(
-        VOBIZ_AUTH_ID=AUTH_ID,
-        VOBIZ_AUTH_TOKEN=TOKEN,
-        VOBIZ_API_URL=emu.api_url,
-        VOBIZ_INTERRUPT_TEST=marker,
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / 'local-tmp'),
-        ANSIBLE_REMOTE_TEMP=str(tmp_path / 'remote-tmp'),
-    )
     started = time.monotonic()
-    # A session of its own: the test's process group stays out of the SIGINT below.
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'ansible.cli.playbook', '-i', str(inventory), str(playbook), '-e', '@' + str(extra)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        assert emu.wait_for_log(40, timeout=240), 'the module sent fewer than 40 requests'
-        module_pid = wait_until(lambda: find_module_process(marker), limit=30)
-        assert module_pid, 'the module process was not found'
-        signum = getattr(signal, signal_name)
-        if target == 'process group':
-            os.killpg(proc.pid, signum)
-        elif target == 'ansible-playbook':
-            os.kill(proc.pid, signum)
-        else:
-            os.kill(module_pid, signum)
-        output = proc.communicate(timeout=240)[0].decode('utf-8', 'replace')
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode != 0, output[-3000:]
-    assert wait_until(lambda: not is_running(module_pid), limit=60), 'the module process outlived ansible-playbook'
+    returncode, output, dummy = interrupted_playbook(emu, tmp_path, ['-i', str(inventory), str(playbook), '-e', '@' + str(extra)], signal_name, target)
+    assert returncode != 0, output[-3000:]
     seconds = time.monotonic() - started
 
     log = emu.requests()
@@ -216,40 +225,10 @@ def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, s
     emu.set_conferences(rooms)
     emu.configure(latency_ms=200, jitter_ms=50, seed=23)
     summary_file = tmp_path / 'summary.json'
-    marker = 'vobiz-interrupt-{0}'.format(uuid.uuid4().hex)
-    env = subprocess_env(
-        VOBIZ_AUTH_ID=AUTH_ID,
-        VOBIZ_AUTH_TOKEN=TOKEN,
-        VOBIZ_API_URL=emu.api_url,
-        VOBIZ_INTERRUPT_TEST=marker,
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / 'local-tmp'),
-        ANSIBLE_REMOTE_TEMP=str(tmp_path / 'remote-tmp'),
-        PWD=str(tmp_path),
-    )
     extra = json.dumps(dict(ci_teardown_match=['ci-*'], ci_teardown_summary_file=str(summary_file)))
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'ansible.cli.playbook', 'vobiz.voice.ci_teardown', '-e', extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=str(tmp_path),
-        start_new_session=True,
-    )
-    try:
-        assert emu.wait_for_log(40, timeout=240), 'the module sent fewer than 40 requests'
-        module_pid = wait_until(lambda: find_module_process(marker), limit=30)
-        assert module_pid, 'the module process was not found'
-        if signal_name == 'SIGINT':
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            os.kill(proc.pid, signal.SIGTERM)
-        output = proc.communicate(timeout=240)[0].decode('utf-8', 'replace')
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode != 0, output[-3000:]
-    assert wait_until(lambda: not is_running(module_pid), limit=60), 'the module process outlived ansible-playbook'
+    target = 'process group' if signal_name == 'SIGINT' else 'ansible-playbook'
+    returncode, output, dummy = interrupted_playbook(emu, tmp_path, ['vobiz.voice.ci_teardown', '-e', extra], signal_name, target, PWD=str(tmp_path))
+    assert returncode != 0, output[-3000:]
     summary = json.loads(summary_file.read_text())
     log = emu.requests()
     answered_204 = {e['conference'] for e in log if e['method'] == 'DELETE' and e['status'] == 204}
