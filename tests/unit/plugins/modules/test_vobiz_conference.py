@@ -833,6 +833,15 @@ def test_all_with_an_answer_that_cannot_tell_is_uncertain(emulator, tmp_path, fa
     assert (line['name'], line['outcome'], line['scope']) == ('Board Room', 'uncertain', 'all')
 
 
+def test_all_that_fails_with_an_empty_list_puts_no_nameless_entry_in_failures(emulator):
+    """Issue 23: with all=true and a list that named nobody, a failed hang-up of all conferences is in msg, not a None entry."""
+    emulator.add_conference('Board Room')
+    emulator.configure(list_lies=True, faults=[{'kind': '500', 'method': 'DELETE'}])
+    failed, result = run(emulator, all=True, retries=0)
+    assert failed and result['msg'].startswith('Hanging up all conferences failed: ')
+    assert result['failures'] == [] and result['uncertain'] == [] and result['hung_up'] == []
+
+
 def test_server_text_cannot_forge_lines(emulator, tmp_path):
     emulator.configure(faults=[{'kind': 'control_chars', 'method': 'DELETE'}])
     audit = str(tmp_path / 'audit.jsonl')
