@@ -672,6 +672,7 @@ def test_switch_normalisation():
         'error_style',
         'trailing_slash',
         'forbidden',
+        'not_found_body',
     }
 
 
