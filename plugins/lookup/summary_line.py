@@ -14,6 +14,11 @@ description:
     controller's standard output as it is (not inside a task result, so no quoting or escaping), and returns it.
   - The line is printed whatever the output callback hides, for example with E(ANSIBLE_DISPLAY_OK_HOSTS=false), so
     a CI job can always find it and read it with one C(json.loads) of what follows the prefix.
+  - The JSON is ASCII (every other character escaped), so no text in the dictionary can put a line break of any kind
+    into the line.
+  - When the stdout callback writes one JSON document (E(ANSIBLE_STDOUT_CALLBACK) V(json), V(ansible.posix.json) or
+    any other whose name holds V(json)), the line goes to standard error instead, so that standard output stays one
+    parseable document; the dictionary is then in that document too, as the result of the task that called the lookup.
   - Used by the C(vobiz.voice.ci_teardown) playbook for its C(VOBIZ_TEARDOWN_SUMMARY) line.
 author:
   - vobiz.voice maintainers (@vobiz)
@@ -45,6 +50,7 @@ _raw:
 import json
 import re
 
+from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
@@ -65,5 +71,12 @@ class LookupModule(LookupBase):
             # One line whatever the content: json.dumps escapes newlines inside strings.
             lines.append('{0} {1}'.format(prefix, json.dumps(term, sort_keys=True, ensure_ascii=True)))
         for line in lines:
-            display.display(line)
+            display.display(line, stderr=stdout_is_a_document())
         return lines
+
+
+def stdout_is_a_document():
+    """Whether the stdout callback writes a machine-read document (``json``, ``ansible.posix.json``, ``...jsonl``): a line
+    of ours there would break it."""
+    name = str(getattr(C, 'DEFAULT_STDOUT_CALLBACK', None) or '')
+    return 'json' in name.rsplit('.', 1)[-1].lower()

@@ -11,12 +11,14 @@ them. It fails safe: a room whose answer cannot be read, or whose run time or me
 missing, is never selected.
 """
 
+import math
 import re
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, read_member_count, read_number
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 
-_DURATION = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
+# ASCII digits only: "²" and other Unicode digits are no number of seconds.
+_DURATION = re.compile(r'(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?', re.ASCII)
 
 POLICY_OPTIONS = ('running_longer_than', 'members_at_most')
 
@@ -27,21 +29,19 @@ VERDICT_UNREADABLE = 'unreadable'
 
 
 def _duration_seconds(value):
-    """Seconds from an int or a duration text, or None when it is not one."""
+    """Seconds from an int or a duration text, or None when it is not one (also for infinities and NaN)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value) if value == int(value) else None
+        return int(value) if math.isfinite(value) and value.is_integer() else None
     if not isinstance(value, str):
         return None
     text = value.strip().lower().replace(' ', '')
-    if text.isdigit():
-        return int(text)
-    found = _DURATION.match(text)
+    found = _DURATION.fullmatch(text)
     if not text or not found or not any(found.groups()):
-        return None
+        return read_number(text)
     hours, minutes, secs = (int(part or 0) for part in found.groups())
     return hours * 3600 + minutes * 60 + secs
 
@@ -55,16 +55,6 @@ def parse_duration(value, option='running_longer_than'):
     if seconds is None or seconds < 0:
         raise VobizInputError('{0} must be a number of seconds or a duration such as 4h, 30m, 90s or 1h30m'.format(option), option=option)
     return seconds
-
-
-def _whole_number(value):
-    """``'42'``/``42`` -> 42; None when it is not a whole number >= 0 (the API sends numbers as strings)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    text = str(value).strip()
-    return int(text) if text.isdigit() else None
 
 
 class PolicyOutcome:
@@ -100,8 +90,12 @@ class Policy:
             )
         if longer is not None:
             longer = parse_duration(longer)
-        if at_most is not None and (isinstance(at_most, bool) or not isinstance(at_most, int) or at_most < 0):
-            raise VobizInputError('members_at_most must be an integer >= 0', option='members_at_most')
+        if at_most is not None:
+            # type='raw': Ansible's own int conversion crashes on .inf; an integer or its plain decimal string only.
+            count = read_number(at_most.strip() if isinstance(at_most, str) else at_most)
+            if count is None:
+                raise VobizInputError('members_at_most must be an integer >= 0, got {0!r}'.format(at_most), option='members_at_most')
+            at_most = count
         return cls(longer, at_most)
 
     def describe(self):
@@ -113,22 +107,26 @@ class Policy:
         return ' and '.join(parts)
 
     def judge(self, retrieved):
-        """``(verdict, reason, member_count)`` for one ``Retrieved`` answer."""
+        """``(verdict, reason, member_count)`` for one ``Retrieved`` answer.
+
+        A room whose run time or member count cannot be read (``read_number``, ``read_member_count``: a count that
+        disagrees with the members listed cannot be read either) is ``unreadable``, never selected.
+        """
         if retrieved.state == STATE_ABSENT:
             return VERDICT_ABSENT, None, None
         if retrieved.state != STATE_PRESENT or not isinstance(retrieved.conference, dict):
             return VERDICT_UNREADABLE, retrieved.reason or 'the answer could not be read', None
         conference = retrieved.conference
-        count = retrieved.member_count
+        count, count_problem = read_member_count(conference)
         if self.running_longer_than is not None:
-            run_time = _whole_number(conference.get('conference_run_time'))
+            run_time = read_number(conference.get('conference_run_time'))
             if run_time is None:
                 return VERDICT_UNREADABLE, 'no readable conference_run_time ({0!r})'.format(conference.get('conference_run_time')), count
             if run_time <= self.running_longer_than:
                 return VERDICT_SPARED, None, count
         if self.members_at_most is not None:
-            if count is None or count < 0:
-                return VERDICT_UNREADABLE, 'no readable member count', None
+            if count is None:
+                return VERDICT_UNREADABLE, count_problem, None
             if count > self.members_at_most:
                 return VERDICT_SPARED, None, count
         return VERDICT_SELECTED, None, count

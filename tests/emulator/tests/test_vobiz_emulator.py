@@ -593,6 +593,24 @@ def test_error_style_flat_is_the_default(emulator, api):
         assert isinstance(body['error'], str) and body['error']
 
 
+@pytest.mark.parametrize(
+    'shape, body',
+    [('gateway', b'{"message": "Not Found"}'), ('error', b'{"error": "not found"}'), ('empty', b''), ('html', b'<!DOCTYPE html>')],
+)
+def test_not_found_body_of_an_unknown_path(emulator, api, shape, body):
+    """The 404 of a path the API does not know (an api_url ending in /Account/MA_X doubles the account part)."""
+    emulator.add_conference('r')
+    emulator.configure(not_found_body=shape)
+    status, dummy, content = api.raw('DELETE', '/api/v1/Account/{0}/Account/{0}/Conference/r/'.format(emulator.auth_id))
+    assert status == 404 and content.startswith(body) and (body or content == b'')
+    assert emulator.live_names() == ['r'] and emulator.requests()[-1]['action'] == 'not_found'
+
+
+def test_not_found_body_is_checked(emulator):
+    with pytest.raises(ValueError, match='not_found_body'):
+        emulator.configure(not_found_body='json')
+
+
 def test_switches_at_construction(make_emulator):
     emu = make_emulator(
         conferences=['Board Room'], members=1, member_action_status=200, error_style='envelope', trailing_slash='accept', forbidden=['x'], latency_ms=1, seed=5
@@ -655,6 +673,7 @@ def test_switch_normalisation():
         'error_style',
         'trailing_slash',
         'forbidden',
+        'not_found_body',
     }
 
 

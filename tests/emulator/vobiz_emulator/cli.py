@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from .config import atomic_write
+from .config import NOT_FOUND_BODIES, atomic_write
 from .owner import identify
 from .server import Emulator
 
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add('--error-style', choices=('flat', 'envelope'), default=None, help='error body shape (default flat)')
     add('--trailing-slash', choices=('reject', 'accept'), default=None, help='missing trailing slash (default reject)')
     add('--forbidden', action='append', default=None, metavar='NAME', help='a conference answering 403 (repeatable)')
+    add('--not-found-body', choices=NOT_FOUND_BODIES, default=None, help='the 404 body of a path the API does not know (default gateway)')
     add('--tls', action='store_true', help='serve HTTPS with a throw-away CA (needs trustme)')
     add('--ca-file', metavar='PATH', help='where to write the CA certificate (PEM) with --tls')
     add('--log-file', metavar='PATH', help='append every request log entry there as a JSON line')
@@ -99,6 +100,7 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         'error_style': args.error_style,
         'trailing_slash': args.trailing_slash,
         'forbidden': args.forbidden,
+        'not_found_body': args.not_found_body,
     }
     switches.update((key, value) for key, value in cli_switches.items() if value is not None)
     if args.rate_limit is not None:

@@ -26,6 +26,9 @@ SAFETY_NET_IDLE_SECONDS = 3 * 60 * 60
 HANG_GUARD_SECONDS = 300.0
 #: Socket timeout of a callback POST to the receiver (the event source under test).
 CALLBACK_SOCKET_TIMEOUT = 60.0
+#: The answers to a path the API does not know (the ``not_found_body`` switch): the docs leave it open beyond the
+#: gateway's ``{"message": "Not Found"}`` seen live; ``{"error": "not found"}`` was seen for a doubled account path.
+NOT_FOUND_BODIES = ('gateway', 'error', 'empty', 'html')
 
 FAULT_KINDS = (
     '429_retry_after',
@@ -48,6 +51,7 @@ FAULT_KINDS = (
     'control_chars',
     'echo_token',
     'reset',
+    'other_conference',
 )
 FAULT_DEFAULTS = {
     'kind': None,
@@ -89,6 +93,7 @@ DEFAULT_SWITCHES = {
     'error_style': 'flat',
     'trailing_slash': 'reject',
     'forbidden': [],
+    'not_found_body': 'gateway',
 }
 
 
@@ -231,6 +236,10 @@ def normalize_switch(name: str, value):
     if name == 'trailing_slash':
         if value not in ('reject', 'accept'):
             raise ValueError('trailing_slash must be "reject" or "accept"')
+        return value
+    if name == 'not_found_body':
+        if value not in NOT_FOUND_BODIES:
+            raise ValueError('not_found_body must be one of %s' % ', '.join(NOT_FOUND_BODIES))
         return value
     # forbidden
     if value is None:
