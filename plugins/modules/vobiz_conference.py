@@ -84,6 +84,16 @@ options:
         (C(conference_member_count), or the length of C(members)). V(1) selects rooms left with one caller, V(0) empty rooms.
       - Applies like O(running_longer_than), and fails safe the same way.
     type: int
+  conference_uuid:
+    description:
+      - Policy for a hang-up on an event's word (the playbook C(vobiz.voice.enforce_limits_action) passes the
+        C(ConferenceUUID) of the room's callbacks). A room whose retrieve answer carries a C(conference_uuid) that
+        differs is another instance of the same name (the one meant has ended), so it is not selected; it is listed in
+        RV(other_instance) with a warning. Vobiz does not document a UUID in that answer; when it has none, the other
+        selectors decide.
+      - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with O(running_longer_than).
+    type: str
+    version_added: 0.2.0
   state:
     description:
       - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
@@ -212,12 +222,20 @@ excluded:
   sample: ["ci-shared-demo"]
 unreadable:
   description:
-    - With O(running_longer_than) or O(members_at_most), the candidates that could not be checked against the policy
-      (unreadable answer, no run time or no member count); they were not selected and not touched.
+    - With O(running_longer_than), O(members_at_most) or O(conference_uuid), the candidates that could not be checked
+      against the policy (unreadable answer, no run time, member count or UUID); they were not selected and not touched.
   returned: always
   type: list
   elements: str
   sample: ["Board Room"]
+other_instance:
+  description:
+    - With O(conference_uuid), the room whose retrieve answer reported another C(conference_uuid); it was not touched.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
 interrupted:
   description:
     - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
@@ -275,6 +293,7 @@ class ConferenceHangup(VobizModule):
         state=dict(type='str', default='absent', choices=['absent']),
         running_longer_than=dict(type='raw'),
         members_at_most=dict(type='int'),
+        conference_uuid=dict(type='str'),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
@@ -286,7 +305,9 @@ class ConferenceHangup(VobizModule):
         self.policy = policy
         self.policy_answers = None  # check mode with a policy: the retrieve answers already read
         # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
-        self.result = dict(hung_up=[], already_absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], run_id=run_id, unmatched=[], unreadable=[])
+        self.result = dict(
+            hung_up=[], already_absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], run_id=run_id, unmatched=[], unreadable=[], other_instance=[]
+        )
         self.member_counts = {}
         # Check mode with all=true and a list that named no room: the real run still sends its DELETE, so a change
         # cannot be ruled out.
@@ -381,6 +402,9 @@ class ConferenceHangup(VobizModule):
         for name, reason in outcome.unreadable:
             self.result['unreadable'].append(name)
             self.warnings.append(unreadable_warning(name, reason))
+        for name, reason in outcome.other_instance:
+            self.result['other_instance'].append(name)
+            self.warnings.append('Conference {0!r} is another instance than the one meant ({1}); it was not selected.'.format(name, reason))
         if self.check_mode:
             self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
         if not outcome.selected:
