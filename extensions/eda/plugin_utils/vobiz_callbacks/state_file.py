@@ -1,0 +1,274 @@
+# Copyright (c) 2026, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What survives a restart: the registry and the nonces of the replay window, in one JSON file.
+
+``read_state`` checks every value's type and fails closed with one ``ConfigError`` naming the first wrong one:
+a damaged file never starts a source with timers quietly off or nonces forgotten. ``StateFile`` writes at most
+once per ``interval`` seconds, in a worker thread (the event loop only copies what changed; the JSON is made there),
+atomically (a new file renamed over the old, mode 0600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from typing import Callable
+
+from .registry import RoomRegistry
+from .settings import ConfigError
+from .signatures import NonceMemory
+
+LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
+STATE_VERSION = 1
+_encode = json.JSONEncoder().encode
+_ROOM = '{"name": %s, "uuid": %s, "first_seen": %s, "last_heard": %s, "present": %s, "left": %s, "emitted": {"overdue": %s, "lonely": %s}}'
+_ENDED = '{"name": %s, "uuid": %s, "time": %s, "members": %s}'
+#: A time this far after now is damage (or a clock set back far): it would keep a timer from ever firing.
+FUTURE_TOLERANCE = 300.0
+
+
+class _Damaged(Exception):
+    pass
+
+
+def _number(value, where: str, now: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _Damaged('%s must be a number, got %s' % (where, json.dumps(value)))
+    if now is not None and value > now + FUTURE_TOLERANCE:
+        raise _Damaged('%s is in the future (%s)' % (where, value))
+    return value
+
+
+def _text(value, where: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _Damaged('%s must be a non-empty string%s, got %s' % (where, ' or null' if optional else '', json.dumps(value)))
+    return value
+
+
+def _list(value, where: str) -> list:
+    if not isinstance(value, list):
+        raise _Damaged('%s must be a list, got %s' % (where, json.dumps(value)[:80]))
+    return value
+
+
+def _object(value, where: str, required=(), optional=()) -> dict:
+    if not isinstance(value, dict):
+        raise _Damaged('%s must be an object, got %s' % (where, json.dumps(value)[:80]))
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise _Damaged('%s has no %s' % (where, ', '.join(missing)))
+    unknown = sorted(set(value) - set(required) - set(optional))
+    if unknown:
+        raise _Damaged('%s has unknown keys %s' % (where, ', '.join(unknown)))
+    return value
+
+
+def _checked(data, now: float) -> dict:
+    """The state as plain types, or ``_Damaged`` naming the first wrong value."""
+    _object(data, 'the file', ('version', 'rooms', 'ended', 'nonces'), ('saved_at',))
+    if data['version'] != STATE_VERSION or isinstance(data['version'], bool):
+        raise _Damaged('version must be %d, got %s' % (STATE_VERSION, json.dumps(data['version'])))
+    rooms = []
+    for index, item in enumerate(_list(data['rooms'], 'rooms')):
+        where = 'rooms[%d]' % index
+        _object(item, where, ('name', 'uuid', 'first_seen', 'present', 'left', 'emitted'), ('last_heard',))
+        emitted = _object(item['emitted'], where + '.emitted', (), ('overdue', 'lonely'))
+        room = {
+            'name': _text(item['name'], where + '.name'),
+            'uuid': _text(item['uuid'], where + '.uuid', optional=True),
+            'first_seen': _number(item['first_seen'], where + '.first_seen', now),
+            'present': [_text(m, '%s.present[%d]' % (where, i)) for i, m in enumerate(_list(item['present'], where + '.present'))],
+            'left': [_text(m, '%s.left[%d]' % (where, i)) for i, m in enumerate(_list(item['left'], where + '.left'))],
+            'emitted': {
+                kind: [_number(t, '%s.emitted.%s[%d]' % (where, kind, i), now) for i, t in enumerate(_list(times, '%s.emitted.%s' % (where, kind)))]
+                for kind, times in emitted.items()
+            },
+        }
+        if 'last_heard' in item:
+            room['last_heard'] = _number(item['last_heard'], where + '.last_heard', now)
+        rooms.append(room)
+    ended = []
+    for index, item in enumerate(_list(data['ended'], 'ended')):
+        where = 'ended[%d]' % index
+        _object(item, where, ('name', 'uuid', 'time', 'members'))
+        ended.append(
+            {
+                'name': _text(item['name'], where + '.name'),
+                'uuid': _text(item['uuid'], where + '.uuid', optional=True),
+                'time': _number(item['time'], where + '.time', now),
+                'members': [_text(m, '%s.members[%d]' % (where, i)) for i, m in enumerate(_list(item['members'], where + '.members'))],
+            }
+        )
+    nonces = data['nonces']
+    if not isinstance(nonces, dict):
+        raise _Damaged('nonces must be an object (nonce: time seen), got %s' % json.dumps(nonces)[:80])
+    for nonce, seen in nonces.items():
+        _number(seen, 'nonces[%s]' % json.dumps(nonce), now)
+    return {'rooms': rooms, 'ended': ended, 'nonces': nonces}
+
+
+def read_state(path: str, now: float) -> dict | None:
+    """The checked content of a state file, or None when there is none. Raises ``ConfigError``."""
+    try:
+        with open(path, encoding='utf-8') as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError('state_file %s cannot be read: %s' % (path, exc)) from None
+    try:
+        return _checked(data, now)
+    except _Damaged as exc:
+        raise ConfigError(
+            'state_file %s is damaged: %s. Nothing was started: fix or remove the file (removing it forgets the live rooms '
+            'and the nonces of the replay window)' % (path, exc)
+        ) from None
+
+
+def write_atomically(path: str, chunks: list) -> None:
+    """Write ``chunks`` (texts) to a new file beside ``path``, then rename it over ``path`` (mode 0600)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix='.vobiz-state-', dir=directory)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            for chunk in chunks:
+                handle.write(chunk if isinstance(chunk, str) else ','.join(chunk))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class StateFile:
+    """The state file of one source: loads it, and keeps it up to date (``run``) at most once per ``interval``."""
+
+    def __init__(
+        self,
+        path: str,
+        registry: RoomRegistry,
+        nonces: NonceMemory,
+        interval: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable = asyncio.sleep,
+    ):
+        self.path = path
+        self.sleep = sleep
+        self.registry = registry
+        registry.track_changes = True
+        self.nonces = nonces
+        self.interval = interval
+        self.monotonic = monotonic
+        self.writes = 0
+        self.failures = 0
+        self._rooms: dict[str, str] = {}  # name -> JSON text of the live room (only ``write`` touches these)
+        self._ended: dict[str, str] = {}  # name -> JSON text of the ended instance
+        self._dirty = asyncio.Event()
+        self._last_write = None
+        self._writing = None  # the write in the worker thread, if one is under way
+
+    def load(self) -> bool:
+        """Load the file into the registry and the nonce memory; False when there is none. Raises ``ConfigError``."""
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError('state_file %s: its directory cannot be made: %s' % (self.path, exc)) from None
+        state = read_state(self.path, self.registry.clock())
+        if state is None:
+            return False
+        self.registry.restore(state['rooms'], state['ended'])
+        self.nonces.restore(state['nonces'])
+        return True
+
+    def changed(self) -> None:
+        """Something to save: the next write happens within ``interval`` seconds."""
+        self._dirty.set()
+
+    def snapshot(self) -> tuple:
+        """On the event loop: copies of what changed since the last snapshot (plain values, no JSON yet), the nonces'
+        texts and the time. Cheap: the JSON is made in the worker thread (``write``)."""
+        rooms, ended = self.registry.rooms, self.registry.ended
+        changes = []
+        for name in self.registry.pop_changed():
+            room, record = rooms.get(name), ended.get(name)
+            if room is not None:
+                room = (
+                    room.uuid,
+                    room.first_seen,
+                    room.last_heard,
+                    list(room.present),
+                    list(room.left),
+                    list(room.emitted['overdue']),
+                    list(room.emitted['lonely']),
+                )
+            if record is not None:
+                record = (record[0], record[1], list(record[2]))
+            changes.append((name, room, record))
+        return changes, self.nonces.state_parts(), self.registry.clock()
+
+    def write(self, snapshot: tuple) -> None:
+        """In the worker thread (one write at a time): update the JSON kept of each changed room, write the file."""
+        changes, nonce_parts, saved_at = snapshot
+        for name, room, record in changes:
+            if room is None:
+                self._rooms.pop(name, None)
+            else:
+                uuid, first_seen, last_heard, present, left, overdue, lonely = room
+                self._rooms[name] = _ROOM % tuple(map(_encode, (name, uuid, first_seen, last_heard, sorted(present), sorted(left), overdue, lonely)))
+            if record is None:
+                self._ended.pop(name, None)
+            else:
+                self._ended[name] = _ENDED % tuple(map(_encode, (name, record[0], record[1], sorted(record[2]))))
+        header = '{"version": %d, "saved_at": %s, "rooms": [' % (STATE_VERSION, _encode(saved_at))
+        write_atomically(self.path, [header, list(self._rooms.values()), '], "ended": [', list(self._ended.values()), '], "nonces": {', nonce_parts, '}}\n'])
+
+    def save_now(self) -> None:
+        """Write at once, on the calling thread (at shutdown)."""
+        self._dirty.clear()
+        self.write(self.snapshot())
+        self.writes += 1
+
+    async def run(self) -> None:
+        """Write whenever something changed, at most once per ``interval`` seconds, until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._dirty.wait()
+            if self._last_write is not None:
+                await self.sleep(max(0.0, self._last_write + self.interval - self.monotonic()))
+            self._dirty.clear()
+            self._last_write = self.monotonic()
+            self._writing = loop.run_in_executor(None, self.write, self.snapshot())
+            try:
+                await asyncio.shield(self._writing)
+            except OSError as exc:
+                if not self.failures:  # once per run of failures, not once a second
+                    LOGGER.error('Cannot write state_file %s (trying again every %g s): %s', self.path, self.interval, exc)
+                self.failures += 1
+                self._dirty.set()
+            else:
+                if self.failures:
+                    LOGGER.warning('state_file %s written again after %d failed attempt(s)', self.path, self.failures)
+                self.failures = 0
+                self.writes += 1
+
+    async def close(self) -> None:
+        """After ``run`` was cancelled: let a write under way finish (it holds older data), then write the latest."""
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                await self._writing
+        try:
+            self.save_now()
+        except OSError as exc:
+            LOGGER.error('Cannot write state_file %s at shutdown: %s', self.path, exc)
