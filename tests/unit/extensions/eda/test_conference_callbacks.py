@@ -12,6 +12,7 @@ import http.client
 import resource
 import runpy
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -27,8 +28,12 @@ from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import PA
 PATH = '/vobiz/conference'
 
 
-def test_it_loads_as_ansible_rulebook_loads_it():
+def test_it_loads_as_ansible_rulebook_loads_it(monkeypatch):
     """ansible-rulebook: runpy.run_path(file), outside any package; the units come in by path."""
+    # ansible-rulebook's process has no ansible-core collection loader, whose path hook would make runpy take the file
+    # for a package directory: run without it, as there.
+    monkeypatch.setattr(sys, 'path_hooks', [hook for hook in sys.path_hooks if 'collection' not in repr(hook).lower()])
+    monkeypatch.setattr(sys, 'path_importer_cache', {})
     module = runpy.run_path(source.__file__)
     assert asyncio.iscoroutinefunction(module['main'])
     assert module['units'].__name__ == source.UNITS and module['units'].CallbackService.__name__ == 'CallbackService'
