@@ -55,6 +55,7 @@ class NonceMemory:
         self.clock = clock
         self.limit = limit
         self.forgotten_early = 0  # nonces dropped inside the window because more than ``limit`` were remembered
+        self.on_remember: Callable[[list, int], None] | None = None  # the state file's journal, before the answer
         self._second_of: dict[str, int] = {}
         self._by_second: collections.OrderedDict[int, list[str]] = collections.OrderedDict()
         self._texts: dict[int, str] = {}  # the state-file text of each second that is over
@@ -68,10 +69,12 @@ class NonceMemory:
 
     def remember(self, nonces) -> None:
         second = self._second(self.clock())
-        for nonce in nonces:
-            if nonce not in self._second_of:
-                self._second_of[nonce] = second
-                self._by_second.setdefault(second, []).append(nonce)
+        new = [nonce for nonce in dict.fromkeys(nonces) if nonce not in self._second_of]
+        for nonce in new:
+            self._second_of[nonce] = second
+            self._by_second.setdefault(second, []).append(nonce)
+        if new and self.on_remember is not None:
+            self.on_remember(new, second)
         while len(self._second_of) > self.limit:  # a flood of valid callbacks: forget the oldest second
             self.forgotten_early += len(self._drop_oldest())
 

@@ -1,12 +1,16 @@
 # Copyright (c) 2026, vobiz.voice maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What survives a restart: the registry and the nonces of the replay window, in one JSON file.
+"""What survives a restart: the registry and the nonces of the replay window, in one JSON file, and the nonces
+accepted since it was last written, in a journal beside it.
 
 ``read_state`` checks every value's type and fails closed with one ``ConfigError`` naming the first wrong one:
 a damaged file never starts a source with timers quietly off or nonces forgotten. ``StateFile`` writes at most
 once per ``interval`` seconds, in a worker thread (the event loop only copies what changed; the JSON is made there),
-atomically (a new file renamed over the old, mode 0600).
+atomically (a new file renamed over the old, mode 0600). ansible-rulebook's JVM ends the process at SIGTERM without
+letting its sources finish, so what came in the last second before a stop is not in the file; ``NonceJournal``
+keeps the nonces of that second: each is appended (one small write, before the callback is answered) to a journal
+segment that is removed once a state file written after it holds its nonces.
 """
 
 from __future__ import annotations
@@ -152,6 +156,83 @@ def write_atomically(path: str, chunks: list) -> None:
         raise
 
 
+class NonceJournal:
+    """Journal segments ``STATE_FILE.nonces-N`` of one JSON line ``[nonce, second]`` per accepted nonce (mode 0600).
+
+    Written without fsync: it outlives the process (a SIGTERM, a crash), not a power loss.
+    """
+
+    def __init__(self, state_path: str):
+        self.prefix = state_path + '.nonces-'
+        self.sequence: int | None = None  # the segment appended to now
+        self.failures = 0
+        self._fd: int | None = None
+
+    def segments(self) -> list:
+        """``(number, path)`` of the segments on disk, oldest first."""
+        directory, base = os.path.split(os.path.abspath(self.prefix))
+        found = []
+        for name in os.listdir(directory):
+            if name.startswith(base) and name[len(base) :].isdigit():
+                found.append((int(name[len(base) :]), os.path.join(directory, name)))
+        return sorted(found)
+
+    def read(self, now: float) -> dict:
+        """``{nonce: second}`` of every segment; a last line cut short by a crash is left out. Raises ``_Damaged``."""
+        nonces = {}
+        for dummy, path in self.segments():
+            with open(path, encoding='utf-8', errors='replace') as handle:
+                lines = handle.read().split('\n')
+            for number, line in enumerate(lines[:-1], 1):  # lines[-1]: empty, or a line the crash cut short
+                where = '%s line %d' % (path, number)
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    raise _Damaged('%s is not JSON' % where) from None
+                if not isinstance(item, list) or len(item) != 2:
+                    raise _Damaged('%s must be [nonce, second]' % where)
+                nonces[_text(item[0], where + ' nonce')] = _number(item[1], where + ' second', now)
+        return nonces
+
+    def start_segment(self) -> int | None:
+        """Append to a new segment from now on; return the number of the one closed (None if none was open)."""
+        closed = self.sequence
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.sequence = max([number for number, dummy in self.segments()] + [closed or 0]) + 1
+        try:
+            self._fd = os.open(self.prefix + str(self.sequence), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            self._failed(exc)
+        return closed
+
+    def append(self, nonces: list, second: int) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.write(self._fd, ''.join('%s\n' % _encode([nonce, second]) for nonce in nonces).encode('utf-8'))
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        if not self.failures:  # once, not once per callback: the nonces stay in memory and in the next state file
+            LOGGER.error('Cannot write the nonce journal beside the state file (%s): nonces of the last second may not survive a crash', exc)
+        self.failures += 1
+
+    def remove_through(self, number: int | None) -> None:
+        """Remove the segments up to ``number``: a state file written since holds their nonces."""
+        for found, path in self.segments():
+            if number is not None and found <= number:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class StateFile:
     """The state file of one source: loads it, and keeps it up to date (``run``) at most once per ``interval``."""
 
@@ -178,6 +259,8 @@ class StateFile:
         self._dirty = asyncio.Event()
         self._last_write = None
         self._writing = None  # the write in the worker thread, if one is under way
+        self.journal = NonceJournal(path)
+        nonces.on_remember = self.journal.append
 
     def load(self) -> bool:
         """Load the file into the registry and the nonce memory; False when there is none. Raises ``ConfigError``."""
@@ -185,11 +268,18 @@ class StateFile:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
         except OSError as exc:
             raise ConfigError('state_file %s: its directory cannot be made: %s' % (self.path, exc)) from None
-        state = read_state(self.path, self.registry.clock())
-        if state is None:
+        now = self.registry.clock()
+        state = read_state(self.path, now)
+        try:
+            journaled = self.journal.read(now)
+        except _Damaged as exc:
+            raise ConfigError('state_file %s: its nonce journal is damaged: %s. Nothing was started: remove that journal file' % (self.path, exc)) from None
+        self.journal.start_segment()  # the older segments go once a state file holds their nonces
+        if state is None and not journaled:
             return False
-        self.registry.restore(state['rooms'], state['ended'])
-        self.nonces.restore(state['nonces'])
+        if state is not None:
+            self.registry.restore(state['rooms'], state['ended'])
+        self.nonces.restore({**(state['nonces'] if state is not None else {}), **journaled})
         return True
 
     def changed(self) -> None:
@@ -216,11 +306,12 @@ class StateFile:
             if record is not None:
                 record = (record[0], record[1], list(record[2]))
             changes.append((name, room, record))
-        return changes, self.nonces.state_parts(), self.registry.clock()
+        # every nonce of the segment closed here is in this snapshot: once it is written, the segment can go
+        return changes, self.nonces.state_parts(), self.registry.clock(), self.journal.start_segment()
 
     def write(self, snapshot: tuple) -> None:
         """In the worker thread (one write at a time): update the JSON kept of each changed room, write the file."""
-        changes, nonce_parts, saved_at = snapshot
+        changes, nonce_parts, saved_at, journaled_through = snapshot
         for name, room, record in changes:
             if room is None:
                 self._rooms.pop(name, None)
@@ -233,6 +324,7 @@ class StateFile:
                 self._ended[name] = _ENDED % tuple(map(_encode, (name, record[0], record[1], sorted(record[2]))))
         header = '{"version": %d, "saved_at": %s, "rooms": [' % (STATE_VERSION, _encode(saved_at))
         write_atomically(self.path, [header, list(self._rooms.values()), '], "ended": [', list(self._ended.values()), '], "nonces": {', nonce_parts, '}}\n'])
+        self.journal.remove_through(journaled_through)
 
     def save_now(self) -> None:
         """Write at once, on the calling thread (at shutdown)."""
@@ -272,3 +364,4 @@ class StateFile:
             self.save_now()
         except OSError as exc:
             LOGGER.error('Cannot write state_file %s at shutdown: %s', self.path, exc)
+        self.journal.close()

@@ -46,7 +46,8 @@ options:
   state_file:
     description:
       - Where the registry and the nonces of the replay window are kept (mode 0600, written at most once a second,
-        atomically). A damaged file stops the source with one error naming the bad value.
+        atomically; the nonces since in a journal C(STATE_FILE.nonces-N)). A damaged file stops the source with one
+        error naming the bad value.
       - Default C($XDG_STATE_HOME/vobiz.voice/conference_callbacks-PORT.json), C($XDG_STATE_HOME) being
         C(~/.local/state) when unset. In a container, mount a volume there or set this to a path on one.
     type: str

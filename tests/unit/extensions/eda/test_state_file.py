@@ -45,6 +45,39 @@ def test_rooms_and_nonces_survive_a_restart_but_not_member_trust(tmp_path):
     assert all(event['vobiz']['type'] != 'lonely' for event in timers.due(registry2, clock()))
 
 
+def test_nonces_of_the_last_second_survive_a_stop_that_writes_nothing(tmp_path):
+    """ansible-rulebook's JVM ends the process at SIGTERM: no state file write at the stop. The journal keeps the nonces."""
+    clock = FakeClock()
+    path = tmp_path / 'rooms.json'
+    registry, nonces, state = source(path, clock)
+    state.load()
+    check = SignatureVerifier(URL, TOKEN, nonces=nonces)
+    check.check(v3_headers('written'))
+    state.save_now()
+    check.check(v3_headers('last-second'))  # accepted, then the process is killed before the next write
+    assert 'last-second' not in path.read_text(encoding='utf-8')
+    journal = sorted(os.listdir(tmp_path))
+    assert len(journal) == 2 and stat.S_IMODE(os.stat(tmp_path / journal[1]).st_mode) == 0o600
+
+    registry2, nonces2, state2 = source(path, clock)
+    assert state2.load()
+    check2 = SignatureVerifier(URL, TOKEN, nonces=nonces2)
+    assert check2.check(v3_headers('last-second')) == (403, 'replayed nonce')
+    assert check2.check(v3_headers('written')) == (403, 'replayed nonce')
+    state2.save_now()  # now the state file holds every nonce: the older journal segments go
+    assert sorted(os.listdir(tmp_path)) == ['rooms.json', 'rooms.json.nonces-%d' % state2.journal.sequence]
+
+
+def test_a_journal_line_cut_short_is_left_out_and_a_damaged_one_fails_closed(tmp_path):
+    path = tmp_path / 'rooms.json'
+    (tmp_path / 'rooms.json.nonces-3').write_text('["a", 990]\n["b", 99', encoding='utf-8')
+    registry, nonces, state = source(path, FakeClock())
+    assert state.load() and nonces.seen('a') and not nonces.seen('b')
+    (tmp_path / 'rooms.json.nonces-4').write_text('{"a": 1}\n', encoding='utf-8')
+    with pytest.raises(ConfigError, match=r'nonce journal is damaged: .*rooms.json.nonces-4 line 1 must be \[nonce, second\]'):
+        source(path, FakeClock())[2].load()
+
+
 def test_no_file_is_a_fresh_start_and_its_directory_is_made(tmp_path):
     registry, nonces, state = source(tmp_path / 'new' / 'rooms.json', FakeClock())
     assert state.load() is False and (tmp_path / 'new').is_dir()
@@ -122,7 +155,7 @@ def test_a_write_makes_json_only_for_what_changed(tmp_path):
     registry.apply(enter('b', '2'))
     changes = state.snapshot()[0]
     assert [change[0] for change in changes] == ['b']  # the event loop copies only the changed room
-    state.write((changes, [], 1000.0))
+    state.write((changes, [], 1000.0, None))
     assert state._rooms['a'] is first['a'] and state._rooms['b'] != first['b']
 
 
@@ -140,7 +173,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(state_file.os, 'replace', broken_replace)
     with pytest.raises(OSError):
         state.save_now()
-    assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ['rooms.json']
+    assert path.read_bytes() == before and not [name for name in os.listdir(tmp_path) if name.startswith('.vobiz-state-')]  # no temp file left
 
 
 def test_the_writer_writes_at_most_once_per_interval_in_a_worker_thread(tmp_path, monkeypatch):
