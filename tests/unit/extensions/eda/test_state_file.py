@@ -189,23 +189,27 @@ def test_the_writer_writes_at_most_once_per_interval_in_a_worker_thread(tmp_path
     monkeypatch.setattr(state_file, 'write_atomically', recording_write)
 
     async def fake_sleep(seconds):
-        clock.advance(seconds)  # time passes only when the writer waits
+        target = clock.now + seconds
+        while clock.now < target:  # the fake time goes on only as the changes below come in
+            await asyncio.sleep(0)
+
+    async def settle(state):
+        """Let the writer take its turn: finish a write under way (it runs in a thread: wait for it, not for time)."""
+        if state._writing is not None:
+            await asyncio.shield(state._writing)
         await asyncio.sleep(0)
 
     async def scenario():
         state = state_file.StateFile(str(tmp_path / 'rooms.json'), registry, nonces, interval=1.0, monotonic=clock, sleep=fake_sleep)
         task = asyncio.ensure_future(state.run())
-        for index in range(1000):  # 1000 changes over 10 s of the fake clock
+        for index in range(1000):  # 1000 changes over 10 s of the fake clock, the writer given a turn after each
             registry.apply(enter('room-%d' % index, '1', first=True))
             state.changed()
             clock.advance(0.01)
-            await asyncio.sleep(0)
-        while True:  # until the last change is written (the write runs in a thread: wait for it, not for time)
-            if state._writing is not None:
-                await asyncio.shield(state._writing)
-            await asyncio.sleep(0)
-            if not state._dirty.is_set() and state._writing.done():
-                break
+            await settle(state)
+        clock.advance(1)
+        while state._dirty.is_set() or not state._writing.done():  # until the last change is written
+            await settle(state)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         return state
