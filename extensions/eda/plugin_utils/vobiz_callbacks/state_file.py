@@ -6,8 +6,8 @@ accepted since it was last written, in a journal beside it.
 
 ``read_state`` checks every value's type and fails closed with one ``ConfigError`` naming the first wrong one:
 a damaged file never starts a source with timers quietly off or nonces forgotten. ``StateFile`` writes at most
-once per ``interval`` seconds, in a worker thread (the event loop only copies what changed; the JSON is made there),
-atomically (a new file renamed over the old, mode 0600). ansible-rulebook's JVM ends the process at SIGTERM without
+once per ``interval`` seconds, in a worker thread (the event loop makes the JSON of what changed, a few hundred rooms
+per turn, and keeps that of the rest), atomically (a new file renamed over the old, mode 0600). ansible-rulebook's JVM ends the process at SIGTERM without
 letting its sources finish, so what came in the last second before a stop is not in the file; ``NonceJournal``
 keeps the nonces of that second: each is appended (one small write, before the callback is answered) to a journal
 segment that is removed once a state file written after it holds its nonces.
@@ -32,7 +32,12 @@ from .signatures import NonceMemory
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 STATE_VERSION = 1
 _encode = json.JSONEncoder().encode
-_ROOM = '{"name": %s, "uuid": %s, "first_seen": %s, "last_heard": %s, "present": %s, "left": %s, "emitted": {"overdue": %s, "lonely": %s}}'
+_ROOM_HEAD = '{"name": %s, "uuid": %s, "first_seen": %s'
+_ROOM_TAIL = '%s, "last_heard": %s, "present": %s, "left": %s, "emitted": %s}'
+_EMITTED = '{"overdue": %s, "lonely": %s}'
+_NOT_EMITTED = _EMITTED % ('[]', '[]')
+#: Rooms a write handles in one go, on the event loop (their JSON) or in its thread (writing), before it lets the other run.
+STEP = 256
 _ENDED = '{"name": %s, "uuid": %s, "time": %s, "members": %s}'
 #: A time this far after now is damage (or a clock set back far): it would keep a timer from ever firing.
 FUTURE_TOLERANCE = 300.0
@@ -138,14 +143,21 @@ def read_state(path: str, now: float) -> dict | None:
         ) from None
 
 
-def write_atomically(path: str, chunks: list) -> None:
-    """Write ``chunks`` (texts) to a new file beside ``path``, then rename it over ``path`` (mode 0600)."""
+def write_atomically(path: str, chunks) -> None:
+    """Write ``chunks`` (texts, or lists of texts to join with commas) to a new file beside ``path``, then rename it
+    over ``path`` (mode 0600). Long lists go in steps, each followed by a pause that lets other threads (the event
+    loop) take the interpreter: Python runs one thread at a time, and a long write would hold up the callbacks."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix='.vobiz-state-', dir=directory)
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as handle:
             for chunk in chunks:
-                handle.write(chunk if isinstance(chunk, str) else ','.join(chunk))
+                if isinstance(chunk, str):
+                    handle.write(chunk)
+                    continue
+                for start in range(0, len(chunk), STEP):
+                    handle.write((',' if start else '') + ','.join(chunk[start : start + STEP]))
+                    time.sleep(0)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)
@@ -254,8 +266,9 @@ class StateFile:
         self.monotonic = monotonic
         self.writes = 0
         self.failures = 0
-        self._rooms: dict[str, str] = {}  # name -> JSON text of the live room (only ``write`` touches these)
+        self._rooms: dict[str, str] = {}  # name -> JSON text of the live room
         self._ended: dict[str, str] = {}  # name -> JSON text of the ended instance
+        self._heads: dict[str, tuple] = {}  # name -> ((uuid, first_seen), JSON text of what does not change)
         self._dirty = asyncio.Event()
         self._last_write = None
         self._writing = None  # the write in the worker thread, if one is under way
@@ -286,50 +299,56 @@ class StateFile:
         """Something to save: the next write happens within ``interval`` seconds."""
         self._dirty.set()
 
-    def snapshot(self) -> tuple:
-        """On the event loop: copies of what changed since the last snapshot (plain values, no JSON yet), the nonces'
-        texts and the time. Cheap: the JSON is made in the worker thread (``write``)."""
+    def _update(self, names) -> None:
+        """The JSON of the rooms and ended records of ``names`` as they are now. A room's name, UUID and start are
+        encoded once per room instance; what a callback changes, each time."""
         rooms, ended = self.registry.rooms, self.registry.ended
-        changes = []
-        for name in self.registry.pop_changed():
+        for name in names:
             room, record = rooms.get(name), ended.get(name)
-            if room is not None:
-                room = (
-                    room.uuid,
-                    room.first_seen,
-                    room.last_heard,
-                    list(room.present),
-                    list(room.left),
-                    list(room.emitted['overdue']),
-                    list(room.emitted['lonely']),
-                )
-            if record is not None:
-                record = (record[0], record[1], list(record[2]))
-            changes.append((name, room, record))
-        # every nonce of the segment closed here is in this snapshot: once it is written, the segment can go
-        return changes, self.nonces.state_parts(), self.registry.clock(), self.journal.start_segment()
-
-    def write(self, snapshot: tuple) -> None:
-        """In the worker thread (one write at a time): update the JSON kept of each changed room, write the file."""
-        changes, nonce_parts, saved_at, journaled_through = snapshot
-        for name, room, record in changes:
             if room is None:
                 self._rooms.pop(name, None)
+                self._heads.pop(name, None)
             else:
-                uuid, first_seen, last_heard, present, left, overdue, lonely = room
-                self._rooms[name] = _ROOM % tuple(map(_encode, (name, uuid, first_seen, last_heard, sorted(present), sorted(left), overdue, lonely)))
+                head = self._heads.get(name)
+                if head is None or head[0] != (room.uuid, room.first_seen):
+                    head = self._heads[name] = ((room.uuid, room.first_seen), _ROOM_HEAD % (_encode(name), _encode(room.uuid), _encode(room.first_seen)))
+                overdue, lonely = room.emitted['overdue'], room.emitted['lonely']
+                emitted = _EMITTED % (_encode(overdue), _encode(lonely)) if overdue or lonely else _NOT_EMITTED
+                self._rooms[name] = _ROOM_TAIL % (head[1], _encode(room.last_heard), _encode(sorted(room.present)), _encode(sorted(room.left)), emitted)
             if record is None:
                 self._ended.pop(name, None)
             else:
-                self._ended[name] = _ENDED % tuple(map(_encode, (name, record[0], record[1], sorted(record[2]))))
-        header = '{"version": %d, "saved_at": %s, "rooms": [' % (STATE_VERSION, _encode(saved_at))
-        write_atomically(self.path, [header, list(self._rooms.values()), '], "ended": [', list(self._ended.values()), '], "nonces": {', nonce_parts, '}}\n'])
+                self._ended[name] = _ENDED % (_encode(name), _encode(record[0]), _encode(record[1]), _encode(sorted(record[2])))
+
+    def _contents(self) -> tuple:
+        """The file's texts (lists are joined with commas by ``write_atomically``) and the journal segment they cover:
+        every nonce of the segment closed here is in them, so it can go once they are written."""
+        header = '{"version": %d, "saved_at": %s, "rooms": [' % (STATE_VERSION, _encode(self.registry.clock()))
+        chunks = [header, list(self._rooms.values()), '], "ended": [', list(self._ended.values()), '], "nonces": {', self.nonces.state_parts(), '}}\n']
+        return chunks, self.journal.start_segment()
+
+    async def collect(self) -> tuple:
+        """On the event loop, ``STEP`` changed rooms at a time so that callbacks are answered in between: the JSON of
+        what changed since the last write, then the file's texts. A room changed after its turn stays changed: the next
+        write takes it again."""
+        names = list(self.registry.pop_changed())
+        for start in range(0, len(names), STEP):
+            if start:
+                await asyncio.sleep(0)
+            self._update(names[start : start + STEP])
+        return self._contents()
+
+    def write(self, contents: tuple) -> None:
+        """In the worker thread: write the file, then remove the journal segments it covers."""
+        chunks, journaled_through = contents
+        write_atomically(self.path, chunks)
         self.journal.remove_through(journaled_through)
 
     def save_now(self) -> None:
         """Write at once, on the calling thread (at shutdown)."""
         self._dirty.clear()
-        self.write(self.snapshot())
+        self._update(self.registry.pop_changed())
+        self.write(self._contents())
         self.writes += 1
 
     async def run(self) -> None:
@@ -341,7 +360,7 @@ class StateFile:
                 await self.sleep(max(0.0, self._last_write + self.interval - self.monotonic()))
             self._dirty.clear()
             self._last_write = self.monotonic()
-            self._writing = loop.run_in_executor(None, self.write, self.snapshot())
+            self._writing = loop.run_in_executor(None, self.write, await self.collect())
             try:
                 await asyncio.shield(self._writing)
             except OSError as exc:

@@ -146,17 +146,24 @@ def test_a_good_file_loads(tmp_path):
     assert state.load() and list(registry.rooms) == ['r'] and registry.rooms['r'].emitted['overdue'] == [950.0] and nonces.seen('n-1')
 
 
-def test_a_write_makes_json_only_for_what_changed(tmp_path):
+def test_a_write_makes_json_only_for_what_changed_a_few_hundred_rooms_a_turn(tmp_path, monkeypatch):
     registry, nonces, state = source(tmp_path / 'rooms.json', FakeClock())
-    registry.apply(enter('a', '1', first=True))
-    registry.apply(enter('b', '1', first=True))
+    for name in ('a', 'b'):
+        registry.apply(enter(name, '1', first=True))
     state.save_now()
     first = dict(state._rooms)
     registry.apply(enter('b', '2'))
-    changes = state.snapshot()[0]
-    assert [change[0] for change in changes] == ['b']  # the event loop copies only the changed room
-    state.write((changes, [], 1000.0, None))
-    assert state._rooms['a'] is first['a'] and state._rooms['b'] != first['b']
+    asyncio.run(state.collect())
+    assert state._rooms['a'] is first['a'] and state._rooms['b'] != first['b']  # only b's JSON was made again
+
+    turns = []
+    monkeypatch.setattr(state_file, 'STEP', 100)
+    real_update = state._update
+    monkeypatch.setattr(state, '_update', lambda names: turns.append(len(names)) or real_update(names))
+    for number in range(250):
+        registry.apply(enter('room-%d' % number, '1', first=True))
+    asyncio.run(state.collect())
+    assert turns == [100, 100, 50]  # the event loop answers callbacks between the turns
 
 
 def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
@@ -183,7 +190,7 @@ def test_the_writer_writes_at_most_once_per_interval_in_a_worker_thread(tmp_path
     real_write = state_file.write_atomically
 
     def recording_write(path, chunks):
-        writer_threads.append(threading.get_ident())  # the JSON of the rooms is made on this thread too
+        writer_threads.append(threading.get_ident())
         real_write(path, chunks)
 
     monkeypatch.setattr(state_file, 'write_atomically', recording_write)
