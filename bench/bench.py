@@ -45,6 +45,7 @@ import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
+import event_phase  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from vobiz_emulator.launch import EmulatorStartError, start_emulator_process  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 RESULTS_FILE = ROOT / 'bench' / 'results.json'
@@ -79,7 +80,7 @@ GOAL_CPU_RATIO = 0.5  # module CPU per conference (N = CPU_N): at most this shar
 CPU_N = 1000  # the CPU-time runs: N rooms at 20 ms, default parallel
 # The baseline of the CPU goal: the release tag when there is one, else the commit before issue 17's work.
 BASELINE_REFS = ('0.1.0', 'ffbb1db')
-PHASES = ('ceiling', 'floor', 'uri', 'ours20', 'counts', 'cpu', 'ours50', 'ratelimit', 'accounts')
+PHASES = ('ceiling', 'floor', 'uri', 'ours20', 'counts', 'cpu', 'ours50', 'ratelimit', 'accounts', 'events')
 EMULATOR_HEADROOM = 0.8  # a contender at >= 80 % of the emulator's ceiling means the emulator is the bottleneck
 
 CALLBACK = r'''
@@ -854,6 +855,8 @@ class Bench:
             emu = self.emulator(RATE_LIMIT_LATENCY_MS, 'plivo')
             self.rate_limited(emu)
             emu.stop()
+        if want('events'):
+            self.data['events'] = event_phase.measure(say)
         self.stop_load()
         self.data['bench_wall_s'] = time.perf_counter() - started
 
@@ -1122,6 +1125,7 @@ def evaluate(data: dict) -> tuple:
                 ),
             )
         )
+    lines += event_phase.evaluate(data['events'], goal)
     return lines, goals
 
 

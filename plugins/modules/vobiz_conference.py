@@ -111,6 +111,15 @@ options:
         V(nothing_to_do), V(partial), V(failed) or V(interrupted)), C(check_mode) and C(message) complete it.
       - Written whole or not at all (a temporary file renamed over it); its directory must exist.
     type: path
+  conference_uuid:
+    description:
+      - Policy for a hang-up on an event's word (the playbook C(vobiz.voice.enforce_limits_action) passes the
+        C(ConferenceUUID) of the room's callbacks). A room whose retrieve answer carries a C(conference_uuid) that
+        differs is another instance of the same name (the one meant has ended), so it is not selected; it is listed in
+        RV(other_instance) with a warning. Vobiz does not document a UUID in that answer; when it has none, the other
+        selectors decide.
+      - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with O(running_longer_than).
+    type: str
     version_added: 0.2.0
   state:
     description:
@@ -265,12 +274,20 @@ excluded:
   sample: ["ci-shared-demo"]
 unreadable:
   description:
-    - With O(running_longer_than) or O(members_at_most), the candidates that could not be checked against the policy
-      (unreadable answer, no run time or no member count); they were not selected and not touched.
+    - With O(running_longer_than), O(members_at_most) or O(conference_uuid), the candidates that could not be checked
+      against the policy (unreadable answer, no run time, member count or UUID); they were not selected and not touched.
   returned: always
   type: list
   elements: str
   sample: ["Board Room"]
+other_instance:
+  description:
+    - With O(conference_uuid), the room whose retrieve answer reported another C(conference_uuid); it was not touched.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
 interrupted:
   description:
     - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
@@ -345,10 +362,11 @@ class ConferenceHangup(VobizModule):
         running_longer_than=dict(type='raw'),
         members_at_most=dict(type='raw'),
         summary_file=dict(type='path'),
+        conference_uuid=dict(type='str'),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
-    name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted', 'not_started', 'unmatched', 'unreadable')
+    name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted', 'not_started', 'unmatched', 'unreadable', 'other_instance')
     outcome_keys = {
         OUTCOME_HUNG_UP: 'hung_up',
         OUTCOME_ALREADY_ABSENT: 'already_absent',
@@ -375,6 +393,7 @@ class ConferenceHangup(VobizModule):
             unmatched=[],
             unreadable=[],
             closest={},
+            other_instance=[],
         )
         #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
         #: have been carried out unheard is this run's doing only for them (see ``VobizClient.hangup``).
@@ -523,6 +542,9 @@ class ConferenceHangup(VobizModule):
         for name, reason in outcome.unreadable:
             self.result['unreadable'].append(name)
             self.warnings.append(unreadable_warning(name, reason))
+        for name, reason in outcome.other_instance:
+            self.result['other_instance'].append(name)
+            self.warnings.append('Conference {0!r} is another instance than the one meant ({1}); it was not selected.'.format(name, reason))
         if self.check_mode:
             self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
         if not outcome.selected:

@@ -538,6 +538,17 @@ def test_retrieve_lies_for_live_rooms_only(emulator, api):
     assert api.call('GET').json()['conferences'] == ['Board Room']
 
 
+def test_retrieve_uuid_adds_the_instance_uuid_its_callbacks_carry(emulator, api):
+    emulator.add_conference('Board Room')
+    assert 'conference_uuid' not in api.call('GET', 'Board Room').json()  # the documented object has none
+    emulator.configure(retrieve_uuid=True)
+    first = api.call('GET', 'Board Room').json()['conference_uuid']
+    assert first == emulator.conference_uuid('Board Room')
+    emulator.add_conference('Board Room')  # a new instance of the same name
+    assert api.call('GET', 'Board Room').json()['conference_uuid'] not in (first, None)
+    assert emulator.conference_uuid('gone') is None
+
+
 def test_forbidden_conferences_answer_403_for_everything(emulator, api):
     emulator.add_conference('ci-1')
     emulator.add_conference('Board Room')
@@ -669,6 +680,7 @@ def test_switch_normalisation():
         'rate_limit',
         'list_lies',
         'retrieve_lies',
+        'retrieve_uuid',
         'member_action_status',
         'error_style',
         'trailing_slash',

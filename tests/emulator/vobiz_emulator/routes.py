@@ -166,6 +166,8 @@ class _RoutesMixin:
             return self._error(404, 'conference not found', cfg)
         if cfg['retrieve_lies']:
             return Reply(200, {'error': 'failed'})
+        if cfg['retrieve_uuid']:  # not in the documented object: the instance's ConferenceUUID, as its callbacks carry it
+            shown['conference_uuid'] = conf['uuid']
         shown['api_id'] = str(uuid.uuid4())
         return Reply(200, shown)
 

@@ -135,3 +135,28 @@ def test_bad_members_at_most_names_the_option(value):
     with pytest.raises(VobizInputError, match='members_at_most') as info:
         Policy.from_params({'members_at_most': value})
     assert info.value.option == 'members_at_most'
+
+
+@pytest.mark.parametrize(
+    'reported, verdict',
+    [
+        ('U1', 'selected'),  # the instance meant
+        (None, 'selected'),  # no UUID in the answer (Vobiz documents none): the other selectors decide
+        ('U2', 'other_instance'),  # another instance of the name: the one meant has ended
+        ('', 'unreadable'),
+        (7, 'unreadable'),
+    ],
+)
+def test_conference_uuid(reported, verdict):
+    conference = {'conference_name': 'r', 'conference_run_time': '7200', 'conference_member_count': '1'}
+    if reported is not None:
+        conference['conference_uuid'] = reported
+    retrieved = Retrieved('r', 'present', 200, conference=conference)
+    assert Policy(running_longer_than=60, conference_uuid='U1').judge(retrieved)[0] == verdict
+
+
+def test_conference_uuid_needs_one_name():
+    assert Policy.from_params({'name': 'r', 'conference_uuid': 'U1'}).conference_uuid == 'U1'
+    for params in ({'conference_uuid': 'U1'}, {'name': ['a', 'b'], 'conference_uuid': 'U1'}, {'match': 'r*', 'conference_uuid': 'U1'}):
+        with pytest.raises(VobizInputError, match='conference_uuid'):
+            Policy.from_params(params)
