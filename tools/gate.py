@@ -324,6 +324,9 @@ class Gate:
                 returncode, cpu = reap(proc)
             finally:
                 watch.stop()
+                # A watch that fired is still ending the step's other processes (those that left its group): the step
+                # is over only when they are.
+                watch.join()
                 proc.stdout.close()
                 with self.lock:
                     self.running.pop(proc.pid, None)
