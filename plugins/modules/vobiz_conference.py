@@ -366,7 +366,18 @@ class ConferenceHangup(VobizModule):
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
-    name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted', 'not_started', 'unmatched', 'unreadable', 'other_instance')
+    name_keys = (
+        'hung_up',
+        'already_absent',
+        'gone_unconfirmed',
+        'uncertain',
+        'excluded',
+        'interrupted',
+        'not_started',
+        'unmatched',
+        'unreadable',
+        'other_instance',
+    )
     outcome_keys = {
         OUTCOME_HUNG_UP: 'hung_up',
         OUTCOME_ALREADY_ABSENT: 'already_absent',
