@@ -12,11 +12,11 @@ version_added: 0.2.0
 description:
   - Turns a dictionary into one line, O(prefix), a space, and the dictionary as compact JSON, prints that line on the
     controller's standard output as it is (not inside a task result, so no quoting or escaping), and returns it.
-  - The line is printed whatever the output callback hides, for example with E(ANSIBLE_DISPLAY_OK_HOSTS=false), so
+  - The line is printed whatever the output callback hides, for example with C(ANSIBLE_DISPLAY_OK_HOSTS=false), so
     a CI job can always find it and read it with one C(json.loads) of what follows the prefix.
   - The JSON is ASCII (every other character escaped), so no text in the dictionary can put a line break of any kind
     into the line.
-  - When the stdout callback writes one JSON document (E(ANSIBLE_STDOUT_CALLBACK) V(json), V(ansible.posix.json) or
+  - When the stdout callback writes one JSON document (C(ANSIBLE_STDOUT_CALLBACK) V(json), V(ansible.posix.json) or
     any other whose name holds V(json)), the line goes to standard error instead, so that standard output stays one
     parseable document; the dictionary is then in that document too, as the result of the task that called the lookup.
   - Used by the C(vobiz.voice.ci_teardown) playbook for its C(VOBIZ_TEARDOWN_SUMMARY) line.
