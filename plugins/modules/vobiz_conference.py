@@ -117,6 +117,8 @@ options:
         V(nothing_to_do), V(partial), V(failed), V(interrupted) or V(running)), C(check_mode) and C(message) complete
         it.
       - Written whole or not at all (a temporary file renamed over it); its directory must exist.
+      - The P(vobiz.voice.summary_on_interrupt#strategy) strategy prints it when C(ansible-playbook) is interrupted
+        with SIGINT (Ctrl-C).
     type: path
     version_added: 0.2.0
   state:
