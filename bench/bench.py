@@ -5,7 +5,8 @@ One run, one machine state: the floor (an empty play, one ``debug``, one ``ping`
 DELETE loop; one ``vobiz.voice.vobiz_conference`` task with N names at several ``parallel`` values and two
 latencies, against the limit (debug play + ceil(N / parallel) x RTT); requests per conference; a run under the
 ``plivo`` rate limit; the emulator's own ceiling (plain clients); the module process's CPU against a baseline
-commit; ci_teardown over many accounts. ``--load N`` adds N busy CPU workers, ``--only`` runs some phases.
+commit; ci_teardown over many accounts; the event source with and without its state file (event_phase.py).
+``--load N`` adds N busy CPU workers, ``--only`` runs some phases.
 Prints every figure beside its goal, writes ``bench/results.json`` and ``bench/bulk.png``; exit 0 when every goal is
 met, 1 when one is missed, 2 when a run went wrong, 130 on Ctrl+C.
 
@@ -43,6 +44,7 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / 'tools'), str(ROOT / 'tests' / 'emulator')]
 import check_many_accounts as fleet_tools  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import event_phase  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from vobiz_emulator.launch import EmulatorStartError  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 RESULTS_FILE, PLOT_FILE = ROOT / 'bench' / 'results.json', ROOT / 'bench' / 'bulk.png'
@@ -471,6 +473,7 @@ PHASES = [
     Phase('ours50', lambda bench: bench.ours(50, [(n, p) for n in OUR_NS for p in PARALLELS])),
     Phase('ratelimit', Bench.rate_limited),
     Phase('accounts', Bench.accounts),
+    Phase('events', lambda bench: event_phase.measure(say), event_phase.evaluate),
 ]
 
 

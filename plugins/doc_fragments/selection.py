@@ -26,6 +26,8 @@ options:
       - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
         or unreadable, because O(match) may then miss rooms.
       - Selecting nothing is not an error (C(changed=false)).
+      - A name or glob (in O(name) and O(match), and in C(exclude) where a module has it) holding a variable that was
+        never expanded (V(${...}), V($(...)), V({{...}}), V(%VAR%)) is refused before any request.
     type: raw
 '''
 
@@ -37,9 +39,27 @@ options:
       - Names or shell-style, case-sensitive globs of conferences that are never touched.
       - An entry equal to a name protects it even when the name contains glob characters (V(room[1])).
       - Exclusion errs on the side of protecting; a name is also protected when it equals or matches an entry once
-        both are Unicode NFC-normalised and stripped of invisible characters (zero-width characters, byte order
-        mark). That draws a warning, because the texts differ.
+        both are Unicode NFC-normalised and stripped of invisible characters (every format character, Unicode
+        category Cf, such as zero-width characters, bidi marks, soft hyphens and the byte order mark, and the
+        variation selectors). That draws a warning, because the texts differ.
       - Applied after O(match) B(and) to the names in O(name); an excluded name is skipped with a warning and
         returned in RV(excluded).
     type: raw
+'''
+
+    # vobiz.voice.selection.names_escaped: for the modules whose O(name) takes the names another task returned.
+    NAMES_ESCAPED = r'''
+options:
+  names_escaped:
+    description:
+      - The entries of O(name) are names as the modules of this collection return them, which they unescape first.
+      - Every module returns names escaped, so that Ansible can always carry them and no name puts a line break into
+        an output line. A backslash is doubled, and each character that cannot be shown (controls, line breaks of
+        every kind such as U+2028 and NEL, format characters, lone surrogates) is written as Python writes it
+        (V(\\n), V(\\x85), V(\\u2028), V(\\ud800), V(\\U000e0041)). Other names are returned as they are.
+      - Set it when O(name) comes from another task's result, for example the
+        RV(vobiz.voice.vobiz_conference#module:hung_up) of a check-mode run that resolved the targets.
+    type: bool
+    default: false
+    version_added: 0.2.0
 '''

@@ -12,6 +12,7 @@ PRIVATE: part of the vobiz.voice collection only; may change in any release.
 import datetime
 import json
 import os
+import tempfile
 import uuid
 
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
@@ -87,6 +88,8 @@ class AuditLog:
         self.change_id = change_id
         self.reason = reason
         self._write = writer or _write_audit
+        #: Set once a line could not be written completely: the run stops, and no later line is attempted.
+        self.failed = False
         flags = os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOFOLLOW', 0)
         try:
             try:
@@ -138,8 +141,10 @@ class AuditLog:
             written = self._write(self._fd, data)
         except OSError as exc:
             # A failed write() wrote nothing: what comes next starts where this line would have.
+            self.failed = True
             raise VobizFatalError('Writing the audit log {0!r} failed ({1}); stopped so that nothing goes unrecorded.'.format(self.path, exc.strerror or exc))
         if written != len(data):
+            self.failed = True
             self._end_partial_line()
             raise VobizFatalError(
                 'Short write to the audit log {0!r} ({1} of {2} bytes); stopped so that nothing goes unrecorded.'.format(self.path, written, len(data))
@@ -168,3 +173,47 @@ class AuditLog:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+#: The lists of a summary, in which each selected conference is exactly once.
+SUMMARY_LISTS = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'failed', 'not_started')
+
+
+def outcome_summary(result, check_mode, message, stopped=False, interrupted=False, running=False):
+    """The summary of a hang-up run (the format of the ``ci_teardown`` playbook's ``VOBIZ_TEARDOWN_SUMMARY``).
+
+    ``result``: the module's result (names escaped). Each selected conference is in exactly one of ``SUMMARY_LISTS``:
+    an uncertain one (also in ``failures``) and one in flight at an interrupt are ``uncertain``, ``failed`` holds the
+    others of ``failures``. ``excluded`` names the protected ones. ``status``: ``running`` (written before the first
+    hang-up is sent, replaced when the run ends: it stays only when the module was killed), ``interrupted`` (a signal
+    stopped the run), ``partial`` or ``failed`` (the run ``stopped`` with or without hang-ups), else ``ok`` or
+    ``nothing_to_do``.
+    """
+    uncertain = list(result.get('uncertain', [])) + [name for name in result.get('interrupted', []) if name not in result.get('uncertain', [])]
+    failed = [entry['name'] for entry in result.get('failures', []) if entry.get('name') is not None and entry['name'] not in uncertain]
+    lists = dict((key, list(result.get(key, []))) for key in SUMMARY_LISTS)
+    lists.update(uncertain=uncertain, failed=failed, excluded=list(result.get('excluded', [])))
+    if running:
+        status = 'running'
+    elif interrupted:
+        status = 'interrupted'
+    elif stopped:
+        status = 'partial' if lists['hung_up'] else 'failed'
+    else:
+        status = 'ok' if lists['hung_up'] else 'nothing_to_do'
+    return dict(lists, status=status, check_mode=bool(check_mode), message=message, counts=dict((key, len(value)) for key, value in lists.items()))
+
+
+def write_report(path, data):
+    """Write ``data`` as one JSON line to ``path``, whole or not at all (a temporary file renamed over it)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix='.vobiz-', dir=directory)
+    try:
+        with os.fdopen(handle, 'w') as stream:
+            stream.write(json.dumps(data, sort_keys=True, ensure_ascii=True) + '\n')
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -87,9 +87,11 @@ def run_in_threads(control, func, items, parallel, redact, on_result=None, on_er
     message naming what went wrong (``cannot be sent: the name is not valid Unicode``, or the
     exception type and its redacted text), and the batch goes on.
 
-    When a fatal error (401/403, certificate, or a ``VobizFatalError`` raised by ``on_result``)
-    happens, no further item is started, in-flight ones finish, and the ``VobizFatalError`` is
-    raised with ``.results`` holding every finished item's result (``None`` = not run).
+    When a fatal error (401/403, a 404 from outside the API, certificate, or a ``VobizFatalError`` raised by
+    ``on_result``) happens, no further item is started, in-flight ones finish, and the ``VobizFatalError`` is
+    raised with ``.results`` holding every finished item's result (``None`` = not run). The item whose request got
+    the fatal answer was sent: its result is ``on_error(item, VobizItemError)`` with the answer's ``status`` and
+    ``ambiguous`` (an earlier attempt may have been carried out unheard), delivered to ``on_result`` like any other.
 
     When the run is interrupted (``RunControl.interrupt``, see ``InterruptGuard``), no further item is
     started, and every item in flight gets at once the result ``on_error(item, VobizItemError(...,
@@ -156,10 +158,16 @@ def run_in_threads(control, func, items, parallel, redact, on_result=None, on_er
             answered = True
             in_flight.discard(index)
             if not ok:
-                if isinstance(value, (VobizFatalError, VobizBatchAborted)):
+                if isinstance(value, VobizBatchAborted) or (isinstance(value, VobizFatalError) and not value.attempts):
                     control.stopped.set()
-                    continue  # not done: the result stays None (or unknown, if recorded so)
-                value = on_error(items[index], _item_error(redact, items[index], value))
+                    continue  # not sent: the result stays None (or unknown, if recorded so)
+                if isinstance(value, VobizFatalError):
+                    # The item whose request got the fatal answer was sent: it failed (uncertain when an earlier attempt
+                    # of it may have been carried out unheard), and is recorded like any other result.
+                    control.stop(value)
+                    value = on_error(items[index], VobizItemError(value.message, status=value.status, ambiguous=value.ambiguous))
+                else:
+                    value = on_error(items[index], _item_error(redact, items[index], value))
             unknown.discard(index)
             results[index] = value
             callback_ok = _deliver(control, redact, on_result if callback_ok else None, items[index], value)

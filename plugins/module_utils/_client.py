@@ -22,9 +22,12 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     ANSWER_NOT_FOUND,
     ANSWER_SUCCESS,
     ANSWER_UNKNOWN_ROUTE,
+    CONFERENCE_404,
     MAYBE_DONE_STATUSES,
+    MEMBER_ROUTE_404,
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
+    OUTCOME_GONE_UNCONFIRMED,
     OUTCOME_HUNG_UP,
     OUTCOME_UNCERTAIN,
     STATE_ABSENT,
@@ -216,6 +219,20 @@ class VobizClient:
         """The exact request path (what the server receives) for path segments."""
         return urlsplit(self.url_for(*segments)).path
 
+    def _fatal(self, error, attempts, ambiguous):
+        """Stop the run with ``error`` (the answer to the attempt ``attempts`` of one request); returns it, for ``raise``.
+
+        After an earlier attempt that may have been carried out unheard, the error says that what it asked is unknown.
+        """
+        error.attempts = attempts
+        error.ambiguous = ambiguous
+        if ambiguous:
+            error.message = self.redactor.outgoing(
+                '{0} An earlier attempt of this request may have been carried out unheard (its reply was lost, or a gateway answered 502/504), '
+                'so whether it was done is unknown.'.format(error.message)
+            )
+        return self._control.stop(error)
+
     def _auth_error(self, status, message, what):
         detail = ' (HTTP {0}{1})'.format(status, ': ' + message if message else '')
         if status == 403:
@@ -232,21 +249,22 @@ class VobizClient:
 
     def _unknown_route_error(self, status, message, what):
         text = (
-            '{0}: the server answered {1} Not Found for an API path it does not know{2}: check api_url '
-            '(it is {3}; Vobiz\'s is {4}). The path looks wrong, so no answer of this run can be trusted; '
-            'stopped.'
-        ).format(what, status, ' (' + message + ')' if message else '', self.api_url, DEFAULT_API_URL)
+            '{0}: the server answered {1} Not Found{2}, which is not the conference API\'s own "conference not found" and '
+            'cannot be told from the answer to a path the API does not know: check api_url (it is {3}; Vobiz\'s is {4}). '
+            'No answer of this run can be trusted; stopped.'
+        ).format(what, status, ' (' + message + ')' if message else ' with an empty body', self.api_url, DEFAULT_API_URL)
         return VobizUnknownRouteError(self.redactor.outgoing(text), status=status)
 
     # -- one request with retries --------------------------------------------
 
-    def request(self, method, segments, body=None, key=None, what=None, retry_ambiguous=True):
+    def request(self, method, segments, body=None, key=None, what=None, retry_ambiguous=True, own_404=CONFERENCE_404):
         """Send one API request with our retries; return an ``ApiResponse``.
 
         ``segments``: path segments below ``Account/{auth_id}/`` (each one fully encoded here;
         the URL always ends in ``/``). ``body``: JSON-serialisable, or ``None`` for no body.
         ``key``/``what``: what the once-per-key retry warning is about (e.g. the conference name).
         ``retry_ambiguous``: retry after a lost reply or a gateway's 502/504 (pass False for non-idempotent POSTs).
+        ``own_404``: the messages of this route's own 404s (any other 404 stops the run, see ``classify_answer``).
 
         Retries 429/500/502/503/504 and connection failures with jittered exponential backoff
         (Retry-After honoured), up to ``retries`` extra attempts and ``retry_max_wait`` seconds
@@ -260,9 +278,9 @@ class VobizClient:
         """
         if what is None:
             what = '{0} {1}'.format(method, '/'.join(str(s) for s in segments) or '/')
-        return self.request_url(method, self.url_for(*segments), body=body, key=key, what=what, retry_ambiguous=retry_ambiguous)
+        return self.request_url(method, self.url_for(*segments), body=body, key=key, what=what, retry_ambiguous=retry_ambiguous, own_404=own_404)
 
-    def request_url(self, method, url, body=None, key=None, what=None, retry_ambiguous=True):
+    def request_url(self, method, url, body=None, key=None, what=None, retry_ambiguous=True, own_404=CONFERENCE_404):
         """``request`` for an exact URL below this client's account URL (see ``url_for``)."""
         if not url.startswith(self._transport.account_url):
             raise VobizError('internal error: {0} is outside the account URL'.format(url))
@@ -296,13 +314,15 @@ class VobizClient:
                     )
                 attempts += 1
                 try:
-                    answer, response = self._attempt(prepared, attempts, ambiguous)
+                    answer, response = self._attempt(prepared, attempts, ambiguous, own_404)
                 except ATTEMPT_ERRORS as exc:
                     answer = None
                     reason, maybe_sent, retryable, fatal = self._transport.classify(exc)
                     if fatal:
-                        raise self._control.stop(
-                            VobizTLSError('{0} at API URL {1}. Set ca_path to the CA bundle that signed the server certificate.'.format(reason, self.api_url))
+                        raise self._fatal(
+                            VobizTLSError('{0} at API URL {1}. Set ca_path to the CA bundle that signed the server certificate.'.format(reason, self.api_url)),
+                            attempts,
+                            ambiguous,
                         )
                     ambiguous = ambiguous or maybe_sent
                     reasons.append(reason)
@@ -321,9 +341,9 @@ class VobizClient:
                     retry_after = self._transport.retry_after(response) if answer.status in RETRY_STATUSES else None
                     self._pacer.answered(sent_at, answer.status == 429, retry_after if answer.status == 429 else None)
                     if answer.status in (401, 403):
-                        raise self._control.stop(self._auth_error(answer.status, answer.error_message, what))
+                        raise self._fatal(self._auth_error(answer.status, answer.error_message, what), attempts, ambiguous)
                     if answer.kind == ANSWER_UNKNOWN_ROUTE:
-                        raise self._control.stop(self._unknown_route_error(answer.status, answer.error_message, what))
+                        raise self._fatal(self._unknown_route_error(answer.status, answer.error_message, what), attempts, ambiguous)
                     self._control.answered.set()
                     if answer.status not in RETRY_STATUSES or (answer.status in MAYBE_DONE_STATUSES and not retry_ambiguous):
                         return answer
@@ -346,12 +366,12 @@ class VobizClient:
             if attempts > 1:
                 self.warn_once(key if key is not None else what, '{0}: needed {1} attempts ({2}).'.format(what, attempts, _summarise(reasons)))
 
-    def _attempt(self, prepared, attempts, ambiguous):
+    def _attempt(self, prepared, attempts, ambiguous, own_404=CONFERENCE_404):
         """One attempt (``Transport.exchange``), its answer read: ``(ApiResponse, urllib3 response)``."""
         response, content, problem = self._transport.exchange(prepared)
-        return self._read_response(response, attempts, ambiguous, content=content, problem=problem), response
+        return self._read_response(response, attempts, ambiguous, content=content, problem=problem, own_404=own_404), response
 
-    def _read_response(self, response, attempts, ambiguous, content=None, problem=None):
+    def _read_response(self, response, attempts, ambiguous, content=None, problem=None, own_404=CONFERENCE_404):
         """Read an answer: redact the raw text first, then parse, redact parsed strings again, then cut."""
         status = response.status
         if content is None:
@@ -366,17 +386,18 @@ class VobizClient:
         error_message = None
         if problem is None and (status >= 300 or is_error_body(parsed, json_ok)):
             error_message = self.redactor.outgoing(extract_error_message(parsed if json_ok else None, raw_text))
-        return ApiResponse(status, parsed, self.redactor.outgoing(raw_text), json_ok, attempts, ambiguous, error_message, problem)
+        return ApiResponse(status, parsed, self.redactor.outgoing(raw_text), json_ok, attempts, ambiguous, error_message, problem, own_404)
 
-    def hangup(self, name):
+    def hangup(self, name, seen_live=False):
         """Hang up one conference: exactly one ``DELETE Conference/{name}/`` when nothing fails.
 
-        Returns an ``Outcome``: a success (``classify_answer``) -> ``hung_up``; Vobiz's own 404 ->
-        ``already_absent``, unless an earlier attempt may have been carried out unheard (its reply was
-        lost, or a gateway answered 502/504: then this run hung it up, ``hung_up``); an answer that
-        cannot tell whether the room was hung up -> ``uncertain`` (a 2xx with an error body, a body that
-        is not JSON or an answer too large to read; an error answer, or no answer at all, after an
-        attempt that may have been carried out); anything else -> ``failed``.
+        Returns an ``Outcome``: a success (``classify_answer``) -> ``hung_up``; the API's own 404 ->
+        ``already_absent``, unless an earlier attempt may have been carried out unheard (its reply was lost, or a
+        gateway answered 502/504): the room is then gone, but a 404 does not tell who ended it, so it is ``hung_up``
+        only when this run saw the room live before sending (``seen_live``: listed or retrieved as live), else
+        ``gone_unconfirmed``; an answer that cannot tell whether the room was hung up -> ``uncertain`` (a 2xx with an
+        error body, a body that is not JSON or an answer too large to read; an error answer, or no answer at all,
+        after an attempt that may have been carried out); anything else -> ``failed``.
         Raises ``VobizFatalError`` (also for a 404 from outside the API)/``VobizBatchAborted``.
         """
         label = 'Hang-up of conference {0!r}'.format(name)
@@ -388,18 +409,18 @@ class VobizClient:
         kind = response.kind
         if kind == ANSWER_SUCCESS:
             return Outcome(name, OUTCOME_HUNG_UP, response.status, 'hung up', response.attempts, response.ambiguous)
-        if kind == ANSWER_NOT_FOUND:
-            if response.ambiguous:
-                return Outcome(
-                    name,
-                    OUTCOME_HUNG_UP,
-                    response.status,
-                    'hung up by this run: an earlier attempt may have been carried out unheard (its reply was lost, or a gateway answered 502/504) '
-                    'and the retry found the room gone',
-                    response.attempts,
-                    True,
-                )
+        if kind == ANSWER_NOT_FOUND and not response.ambiguous:
             return Outcome(name, OUTCOME_ALREADY_ABSENT, response.status, 'not live', response.attempts, False)
+        if kind == ANSWER_NOT_FOUND:
+            unheard = (
+                'an earlier attempt may have been carried out unheard (its reply was lost, or a gateway answered 502/504) and the retry found the room gone'
+            )
+            if seen_live:
+                return Outcome(
+                    name, OUTCOME_HUNG_UP, response.status, 'hung up by this run: it was live before the hang-up, ' + unheard, response.attempts, True
+                )
+            message = 'gone, but whether this run hung it up is unknown: ' + unheard + ', and this run had not seen it live before'
+            return Outcome(name, OUTCOME_GONE_UNCONFIRMED, response.status, message, response.attempts, True)
         return _outcome_of_error_answer(name, response, unknown)
 
     def hangup_all(self):
@@ -482,9 +503,9 @@ class VobizClient:
         ``member``: ``'all'``, an id, a list of ids or ``'10,15'``. ``action``: ``'Speak'``, ``'Play'``,
         ``'Mute'``, ``'Deaf'``, ``'Kick'`` or ``None`` (hang up the member). ``body``: JSON or None.
         Returns a ``MemberActionResult``: ``ok`` for a success as ``classify_answer`` reads it (a 2xx
-        with an error body or a body that is not JSON is not one), ``conference_gone`` for Vobiz's own
-        404 or ``{"error": "conference not found"}``. Raises ``VobizRequestError`` when no answer came,
-        ``VobizFatalError`` on 401/403 and on a 404 from outside the API.
+        with an error body or a body that is not JSON is not one), ``conference_gone`` for the API's own
+        ``conference not found`` (a 404 ``member not found`` is the route's own too, see ``is_member_not_found``).
+        Raises ``VobizRequestError`` when no answer came, ``VobizFatalError`` on 401/403 and on a 404 from outside the API.
         """
         member_segment = encode_member_spec(member)
         segments = ['Conference', conference]
@@ -492,7 +513,9 @@ class VobizClient:
         # The member spec is pre-encoded (ids joined by literal commas): build the URL by hand.
         tail = ''.join(encode_segment(s) + '/' for s in ([action] if action else []))
         url = self.url_for(*segments) + 'Member/' + member_segment + '/' + tail
-        response = self.request_url(method, url, body=body, key=('conference', conference), what=what, retry_ambiguous=retry_ambiguous)
+        response = self.request_url(
+            method, url, body=body, key=('conference', conference), what=what, retry_ambiguous=retry_ambiguous, own_404=MEMBER_ROUTE_404
+        )
         parsed = response.body
         ok = response.ok
         # A 404 from outside the API has raised VobizUnknownRouteError; an unreadable body tells nothing.
@@ -505,7 +528,20 @@ class VobizClient:
                 message = response.failure_text('whether the action was carried out is unknown')
             else:
                 message = response.error_message or response.describe()
-        return MemberActionResult(conference, member, action, method, ok, response.status, parsed, gone, message, response.attempts, response.ambiguous)
+        return MemberActionResult(
+            conference,
+            member,
+            action,
+            method,
+            ok,
+            response.status,
+            parsed,
+            gone,
+            message,
+            response.attempts,
+            response.ambiguous,
+            not ok and response.outcome_unknown,
+        )
 
     # -- batches ----------------------------------------------------------------
 

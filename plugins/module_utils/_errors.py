@@ -40,11 +40,17 @@ class VobizRequestError(VobizError):
 
 
 class VobizFatalError(VobizError):
-    """An error that stops the whole batch: no further request is started after it."""
+    """An error that stops the whole batch: no further request is started after it.
 
-    def __init__(self, message, status=None):
+    ``attempts``: how many attempts the request that got it had sent (this one included; 0 when it is no answer to a
+    request); ``ambiguous``: an earlier attempt of that request may have been carried out unheard.
+    """
+
+    def __init__(self, message, status=None, attempts=0, ambiguous=False):
         super().__init__(message)
         self.status = status
+        self.attempts = attempts
+        self.ambiguous = ambiguous
         #: For batches: the per-item results (input order, ``None`` = not run).
         self.results = None
 
@@ -80,10 +86,13 @@ class VobizItemError(VobizError):
 
     ``interrupted`` is true for an item whose request was in flight when the run was interrupted
     (its outcome is unknown), false for an unexpected error in the worker (a name that cannot be
-    encoded, a bug). ``message`` never holds the token.
+    encoded, a bug) and for the item whose request got the fatal answer that stopped the batch (``status``, and
+    ``ambiguous`` when an earlier attempt of it may have been carried out unheard). ``message`` never holds the token.
     """
 
-    def __init__(self, message, interrupted=False, cause=None):
+    def __init__(self, message, interrupted=False, cause=None, status=None, ambiguous=False):
         super().__init__(message)
         self.interrupted = interrupted
         self.cause = cause
+        self.status = status
+        self.ambiguous = ambiguous

@@ -17,7 +17,7 @@ the audit log, runs under an ``InterruptGuard``, and exits with the client's war
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import OUTCOME_NOT_STARTED, Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
     CHECK_MODE_OUTCOMES,
     AuditLog,
@@ -31,9 +31,9 @@ from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
     VobizFatalError,
     VobizInputError,
-    VobizInterrupted,
     VobizRequestError,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import excluded_name_warning, list_warning
 from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
@@ -52,6 +52,9 @@ class VobizModule:
     failure_head = None
     #: Which result list each ``Outcome.outcome`` goes to (see ``add_outcome``); any other outcome is a failure.
     outcome_keys = {}
+    #: The result keys that hold lists of names (or member ids), returned escaped (``escape_name``), as are the
+    #: ``name`` and ``member_id`` of each ``failures`` entry.
+    name_keys = ()
 
     def __init__(self, module, client, audit=None, run_id=None):
         self.module = module
@@ -64,8 +67,8 @@ class VobizModule:
         self.warnings = []
         #: What the module returns (see ``result_for``).
         self.result = {}
-        #: How many items a batch stopped by a fatal error or an interrupt never started.
-        self.not_started = 0
+        #: The items a batch stopped by a fatal error or an interrupt never sent.
+        self.not_started = []
 
     @classmethod
     def argument_spec(cls):
@@ -119,10 +122,23 @@ class VobizModule:
             self.module.warn(warning)
         if self.audit is not None:
             self.audit.close()
-        result = self.result_for(failed_msg or msg)
+        result = self.escaped(self.result_for(failed_msg or msg))
         if failed_msg:
             self.module.fail_json(**result)
         self.module.exit_json(**result)
+
+    def escaped(self, result):
+        """``result`` with every name escaped (``name_keys``, ``failures``): printable text Ansible can always carry,
+        which puts no line break into any output line, and which ``names_escaped`` turns back into the names."""
+        result = dict(result)
+        for key in self.name_keys:
+            if isinstance(result.get(key), list):
+                result[key] = escape_names(result[key])
+        if isinstance(result.get('failures'), list):
+            result['failures'] = [
+                dict(entry, **dict((key, escape_name(entry[key])) for key in ('name', 'member_id') if key in entry)) for entry in result['failures']
+            ]
+        return result
 
     def conclude(self):
         """The end of ``run``: fail when the result holds ``failures`` (the first ten named), else exit with the summary."""
@@ -136,9 +152,9 @@ class VobizModule:
     def counted(self, head, labels, note=None):
         """``summary`` of ``head`` and, for every ``(result key, label)``, how many entries the result holds there.
 
-        The items a stopped batch never started (``not_started``) are counted last.
+        The items a stopped batch never sent (``not_started``) are counted last.
         """
-        return summary(head, [(len(self.result[key]), label) for key, label in labels] + [(self.not_started, 'not started')], note)
+        return summary(head, [(len(self.result[key]), label) for key, label in labels] + [(len(self.not_started), 'not started')], note)
 
     def add_outcome(self, outcome):
         """Put one ``Outcome`` into the result list ``outcome_keys`` names for it, or else into ``failures``."""
@@ -182,25 +198,35 @@ class VobizModule:
         self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
         return targets, live
 
-    def run_batch(self, func, items, record=None, on_result=None, on_error=None, interrupted=None):
+    def run_batch(self, func, items, record=None, on_result=None, on_error=None, summarise=None):
         """``client.run_concurrently``, its results passed to ``record``; a stopped batch records what was done and exits.
 
-        ``interrupted()``: what to add to the message of an interrupted run (what was done; ``not_started``
-        then counts the items the stopped batch never started).
+        ``summarise()``: what to add to the message of a run stopped by a fatal error or an interrupt (what was done;
+        ``not_started`` then holds the items the stopped batch never sent, each also in the result and the audit log:
+        see ``record_not_started``).
         """
+        items = list(items)
         try:
             results = self.client.run_concurrently(func, items, on_result=on_result, on_error=on_error)
         except VobizFatalError as exc:
-            done = exc.results or ()
-            self.not_started = sum(1 for result in done if result is None)
+            done = exc.results or [None] * len(items)
+            self.not_started = [item for item, result in zip(items, done) if result is None]
             if record is not None:
                 record(done)
-            if isinstance(exc, VobizInterrupted) and interrupted is not None:
-                self.finish(failed_msg='{0} {1}'.format(exc, interrupted()))
+            self.record_not_started(self.not_started)
+            if summarise is not None:
+                self.finish(failed_msg='{0} {1}'.format(exc, summarise()))
             self.finish(failed_msg=str(exc))
         if record is not None:
             record(results)
         return results
+
+    def record_not_started(self, items):
+        """The items a stopped batch never sent: in the result's ``not_started`` (when it has one) and one audit line each."""
+        if 'not_started' in self.result:
+            self.result['not_started'] = list(items)
+        for item in items:
+            self.audit_line(item, OUTCOME_NOT_STARTED)
 
     def retrieve_all(self, names, record=None):
         """``GET`` every named conference, concurrently: a ``Retrieved`` each; a name the worker could not handle is unreadable."""
@@ -208,11 +234,13 @@ class VobizModule:
 
     def audit_line(self, name, outcome, status=None, **extra):
         """One audit line; in check mode the outcome is a prediction (``would_...``), never a claim that something was done."""
-        if self.audit is None:
+        if self.audit is None or self.audit.failed:  # a failed audit log stopped the run: nothing more is attempted there
             return
         if self.check_mode:
             outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)
-        self.audit.record(name, outcome, status, **extra)
+        if 'member_id' in extra:
+            extra['member_id'] = escape_name(extra['member_id'])
+        self.audit.record(escape_name(name), outcome, status, **extra)
 
 
 #: The label of the requests that were in flight when the run was interrupted.

@@ -4,44 +4,46 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Scheduled policies for vobiz_conference: ``running_longer_than`` and ``members_at_most``.
+"""Scheduled policies for vobiz_conference: ``running_longer_than``, ``members_at_most`` and ``conference_uuid``.
 
 A policy filters candidate conferences by what retrieve (``GET Conference/{name}/``) says about
 them. It fails safe: a room whose answer cannot be read, or whose run time or member count is
 missing, is never selected.
 """
 
+import math
 import re
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT
+from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, read_member_count, read_number
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
 
-_DURATION = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
+# ASCII digits only: "²" and other Unicode digits are no number of seconds.
+_DURATION = re.compile(r'(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?', re.ASCII)
 
-POLICY_OPTIONS = ('running_longer_than', 'members_at_most')
+POLICY_OPTIONS = ('running_longer_than', 'members_at_most', 'conference_uuid')
 
 VERDICT_SELECTED = 'selected'
 VERDICT_SPARED = 'spared'
 VERDICT_ABSENT = 'absent'
 VERDICT_UNREADABLE = 'unreadable'
+VERDICT_OTHER_INSTANCE = 'other_instance'
 
 
 def _duration_seconds(value):
-    """Seconds from an int or a duration text, or None when it is not one."""
+    """Seconds from an int or a duration text, or None when it is not one (also for infinities and NaN)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value) if value == int(value) else None
+        return int(value) if math.isfinite(value) and value.is_integer() else None
     if not isinstance(value, str):
         return None
     text = value.strip().lower().replace(' ', '')
-    if text.isdigit():
-        return int(text)
-    found = _DURATION.match(text)
+    found = _DURATION.fullmatch(text)
     if not text or not found or not any(found.groups()):
-        return None
+        return read_number(text)
     hours, minutes, secs = (int(part or 0) for part in found.groups())
     return hours * 3600 + minutes * 60 + secs
 
@@ -57,16 +59,6 @@ def parse_duration(value, option='running_longer_than'):
     return seconds
 
 
-def _whole_number(value):
-    """``'42'``/``42`` -> 42; None when it is not a whole number >= 0 (the API sends numbers as strings)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    text = str(value).strip()
-    return int(text) if text.isdigit() else None
-
-
 class PolicyOutcome:
     """What a policy made of the candidates: selected names, and the others by reason."""
 
@@ -75,34 +67,45 @@ class PolicyOutcome:
         self.spared = []
         self.absent = []
         self.unreadable = []  # (name, reason)
+        self.other_instance = []  # (name, reason)
         self.member_counts = {}
 
 
 class Policy:
-    """``running_longer_than`` (seconds) and ``members_at_most``: a room is selected when it meets every one given."""
+    """``running_longer_than`` (seconds), ``members_at_most`` and ``conference_uuid``: a room is selected when it meets
+    every one given."""
 
-    def __init__(self, running_longer_than=None, members_at_most=None):
+    def __init__(self, running_longer_than=None, members_at_most=None, conference_uuid=None):
         self.running_longer_than = running_longer_than
         self.members_at_most = members_at_most
+        self.conference_uuid = conference_uuid
 
     @classmethod
     def from_params(cls, params):
         """The policy of the module's options, or None when neither is set. Raises ``VobizInputError``."""
         longer = params.get('running_longer_than')
         at_most = params.get('members_at_most')
-        if longer is None and at_most is None:
+        uuid = params.get('conference_uuid')
+        if longer is None and at_most is None and uuid is None:
             return None
         if params.get('all'):
             raise VobizInputError(
-                'all=true cannot be combined with running_longer_than or members_at_most: all hangs up every live conference '
-                'with one call; leave all out to apply the policy to every live conference',
+                'all=true cannot be combined with running_longer_than, members_at_most or conference_uuid: all hangs up every '
+                'live conference with one call; leave all out to apply the policy to every live conference',
                 option='all',
             )
+        names = normalize_name_list(params.get('name'), 'name', escaped=bool(params.get('names_escaped')))
+        if uuid is not None and (not uuid or params.get('match') is not None or len(names or ()) != 1):
+            raise VobizInputError('conference_uuid must be a non-empty string, with exactly one name (and no match)', option='conference_uuid')
         if longer is not None:
             longer = parse_duration(longer)
-        if at_most is not None and (isinstance(at_most, bool) or not isinstance(at_most, int) or at_most < 0):
-            raise VobizInputError('members_at_most must be an integer >= 0', option='members_at_most')
-        return cls(longer, at_most)
+        if at_most is not None:
+            # type='raw': Ansible's own int conversion crashes on .inf; an integer or its plain decimal string only.
+            count = read_number(at_most.strip() if isinstance(at_most, str) else at_most)
+            if count is None:
+                raise VobizInputError('members_at_most must be an integer >= 0, got {0!r}'.format(at_most), option='members_at_most')
+            at_most = count
+        return cls(longer, at_most, uuid)
 
     def describe(self):
         parts = []
@@ -110,25 +113,38 @@ class Policy:
             parts.append('running longer than {0}s'.format(self.running_longer_than))
         if self.members_at_most is not None:
             parts.append('with at most {0} member(s)'.format(self.members_at_most))
+        if self.conference_uuid is not None:
+            parts.append('of conference_uuid {0}'.format(self.conference_uuid))
         return ' and '.join(parts)
 
     def judge(self, retrieved):
-        """``(verdict, reason, member_count)`` for one ``Retrieved`` answer."""
+        """``(verdict, reason, member_count)`` for one ``Retrieved`` answer.
+
+        A room whose run time or member count cannot be read (``read_number``, ``read_member_count``: a count that
+        disagrees with the members listed cannot be read either) is ``unreadable``, never selected.
+        """
         if retrieved.state == STATE_ABSENT:
             return VERDICT_ABSENT, None, None
         if retrieved.state != STATE_PRESENT or not isinstance(retrieved.conference, dict):
             return VERDICT_UNREADABLE, retrieved.reason or 'the answer could not be read', None
         conference = retrieved.conference
-        count = retrieved.member_count
+        count, count_problem = read_member_count(conference)
+        if self.conference_uuid is not None and conference.get('conference_uuid') is not None:
+            # Vobiz does not document a UUID in the retrieve answer; where one comes, it must be the instance meant.
+            reported = conference['conference_uuid']
+            if not isinstance(reported, str) or not reported:
+                return VERDICT_UNREADABLE, 'no readable conference_uuid ({0!r})'.format(reported), count
+            if reported != self.conference_uuid:
+                return VERDICT_OTHER_INSTANCE, 'retrieve reports conference_uuid {0!r}, not {1!r}'.format(reported, self.conference_uuid), count
         if self.running_longer_than is not None:
-            run_time = _whole_number(conference.get('conference_run_time'))
+            run_time = read_number(conference.get('conference_run_time'))
             if run_time is None:
                 return VERDICT_UNREADABLE, 'no readable conference_run_time ({0!r})'.format(conference.get('conference_run_time')), count
             if run_time <= self.running_longer_than:
                 return VERDICT_SPARED, None, count
         if self.members_at_most is not None:
-            if count is None or count < 0:
-                return VERDICT_UNREADABLE, 'no readable member count', None
+            if count is None:
+                return VERDICT_UNREADABLE, count_problem, None
             if count > self.members_at_most:
                 return VERDICT_SPARED, None, count
         return VERDICT_SELECTED, None, count
@@ -147,6 +163,8 @@ class Policy:
                 outcome.spared.append(retrieved.name)
             elif verdict == VERDICT_ABSENT:
                 outcome.absent.append(retrieved.name)
+            elif verdict == VERDICT_OTHER_INSTANCE:
+                outcome.other_instance.append((retrieved.name, reason))
             else:
                 outcome.unreadable.append((retrieved.name, reason))
         return outcome

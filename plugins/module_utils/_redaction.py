@@ -52,6 +52,72 @@ def sanitize_text(text):
     return ''.join(_escape_char(c) for c in text)
 
 
+_NAMED_NAME_ESCAPES = {'\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r'}
+_UNESCAPES = {'\\': '\\', 't': '\t', 'n': '\n', 'r': '\r'}
+_HEX_DIGITS = {'x': 2, 'u': 4, 'U': 8}
+
+
+def escape_name(name):
+    """A conference name (or member id) as results and audit lines carry it: each backslash doubled, and each character
+    that cannot be shown (``str.isprintable`` is false: controls, line breaks of every kind, format characters, lone
+    surrogates, unassigned code points...) written as Python's ``repr`` writes it (``\\n``, ``\\x85``, ``\\u2028``,
+    ``\\ud800``, ``\\U000e0041``). The result is printable text that Ansible can always carry and that puts no line
+    break into any output line; ``unescape_name`` gives the name back. Names of printable characters without a
+    backslash are unchanged. ``None`` stays ``None``.
+    """
+    if name is None:
+        return None
+    name = str(name)
+    if name.isprintable() and '\\' not in name:
+        return name
+    escaped = []
+    for char in name:
+        code = ord(char)
+        if char in _NAMED_NAME_ESCAPES:
+            escaped.append(_NAMED_NAME_ESCAPES[char])
+        elif char.isprintable():
+            escaped.append(char)
+        elif code < 0x100:
+            escaped.append('\\x{0:02x}'.format(code))
+        elif code < 0x10000:
+            escaped.append('\\u{0:04x}'.format(code))
+        else:
+            escaped.append('\\U{0:08x}'.format(code))
+    return ''.join(escaped)
+
+
+def unescape_name(text):
+    """The name ``escape_name`` made ``text`` of; ``ValueError`` for a backslash that starts no escape."""
+    if '\\' not in text:
+        return text
+    result = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char != '\\':
+            result.append(char)
+            index += 1
+            continue
+        kind = text[index + 1 : index + 2]
+        if kind in _UNESCAPES:
+            result.append(_UNESCAPES[kind])
+            index += 2
+        elif kind in _HEX_DIGITS:
+            digits = text[index + 2 : index + 2 + _HEX_DIGITS[kind]]
+            if len(digits) != _HEX_DIGITS[kind] or not all(c in '0123456789abcdefABCDEF' for c in digits) or int(digits, 16) > 0x10FFFF:
+                raise ValueError('{0!r} is no escape at character {1}'.format(text[index : index + 2 + _HEX_DIGITS[kind]], index))
+            result.append(chr(int(digits, 16)))
+            index += 2 + len(digits)
+        else:
+            raise ValueError('a backslash must start \\\\, \\t, \\n, \\r, \\xHH, \\uHHHH or \\UHHHHHHHH (at character {0})'.format(index))
+    return ''.join(result)
+
+
+def escape_names(names):
+    """``escape_name`` of every entry of a list."""
+    return [escape_name(name) for name in names]
+
+
 class Redactor:
     """Removes one auth token from text: every form it can take in a body, then any piece of it."""
 

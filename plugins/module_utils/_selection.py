@@ -10,27 +10,36 @@ PRIVATE: part of the vobiz.voice collection only; may change in any release.
 """
 
 import fnmatch
+import re
 import unicodedata
 
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import unescape_name
+
+#: Text that a shell, Ansible or Windows would have replaced: a pattern or name holding it was meant to hold a value.
+#: ``%C3%`` and ``%A9t%`` in ``%C3%A9t%C3%A9`` are percent-encodings: a ``%`` then two hex digits is one unless what
+#: follows up to the next ``%`` is an upper-case variable name (``%DEPLOY_ENV%``).
+UNEXPANDED = re.compile(r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%(?![0-9A-Fa-f]{2}(?:%|[A-Za-z0-9_]*[a-z]))[A-Za-z_][A-Za-z0-9_]*%')
 
 LIST_MAY_LIE_WARNING = 'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, so {consequence}'
 
 
 def selection_options(*names):
-    """The argument spec of the selector options ``names`` (of ``name``, ``match``, ``exclude``): each a string or a list.
+    """The argument spec of the selector options ``names`` (of ``name``, ``match``, ``exclude``, ``names_escaped``).
 
-    ``type='raw'`` because a string is one entry, commas included (see ``normalize_name_list``);
-    the options are documented once, in the ``vobiz.voice.selection`` doc fragment.
+    ``type='raw'`` because a string is one entry, commas included (see ``normalize_name_list``); ``names_escaped`` is
+    a bool. The options are documented once, in the ``vobiz.voice.selection`` doc fragments.
     """
-    return dict((name, dict(type='raw')) for name in names)
+    return dict((name, dict(type='bool', default=False) if name == 'names_escaped' else dict(type='raw')) for name in names)
 
 
-def normalize_name_list(value, option):
+def normalize_name_list(value, option, escaped=False):
     """Normalise a ``type='raw'`` option holding conference names or globs.
 
     A string is ONE entry (commas are part of it: ``"Smith, John"`` is one name); a list must hold
-    non-empty strings. Duplicates are dropped, order kept. ``None`` stays ``None``.
+    non-empty strings. Duplicates are dropped, order kept. ``None`` stays ``None``. ``escaped``: the entries are
+    names as the modules return them (``escape_name``), unescaped here; they came from the API, so a text that looks
+    like an unexpanded variable is a name, not a mistake.
     Raises ``VobizInputError`` naming ``option``.
     """
     if value is None:
@@ -58,6 +67,18 @@ def normalize_name_list(value, option):
             entry.encode('utf-8')
         except UnicodeEncodeError:
             raise VobizInputError('{0}[{1}] is not valid Unicode text'.format(option, index), option=option)
+        if escaped:
+            try:
+                entry = unescape_name(entry)
+            except ValueError as exc:
+                raise VobizInputError('{0}[{1}] is not an escaped name (names_escaped is true): {2}'.format(option, index, exc), option=option)
+        unexpanded = None if escaped else UNEXPANDED.search(entry)
+        if unexpanded:
+            raise VobizInputError(
+                '{0}[{1}] holds {2!r}, a variable that was never expanded (a shell, Ansible or Windows would have replaced it); '
+                'refusing: it would select no conference, or the wrong ones. Pass the value itself.'.format(option, index, unexpanded.group(0)),
+                option=option,
+            )
         if entry not in seen:
             seen.add(entry)
             result.append(entry)
@@ -85,16 +106,22 @@ def matches_any_name(pattern, names):
     return any(fnmatch.fnmatchcase(name, pattern) for name in names or ())
 
 
-#: Characters that do not show: zero-width space, non-joiner, joiner, word joiner, byte order mark.
-INVISIBLE_CHARACTERS = ('\u200b', '\u200c', '\u200d', '\u2060', '\ufeff')
+def _invisible(char):
+    """Format characters (category Cf: zero-width, bidi marks, soft hyphen, invisible operators, BOM...) and variation
+    selectors: nothing a reader sees, so nothing that may tell a protected name from another."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) == 'Cf'
+        or 0xFE00 <= code <= 0xFE0F
+        or 0xE0100 <= code <= 0xE01EF
+        or 0x180B <= code <= 0x180F
+        or code == 0x034F  # combining grapheme joiner
+    )
 
 
 def normalize_for_exclude(text):
-    """NFC-normalised ``text`` without invisible characters: how ``exclude`` also compares, to err on protecting."""
-    text = unicodedata.normalize('NFC', text)
-    for char in INVISIBLE_CHARACTERS:
-        text = text.replace(char, '')
-    return text
+    """NFC-normalised ``text`` without invisible characters (``_invisible``): how ``exclude`` also compares, to err on protecting."""
+    return ''.join(char for char in unicodedata.normalize('NFC', text) if not _invisible(char))
 
 
 def exclusion_match(name, patterns):
@@ -118,29 +145,156 @@ def exclusion_match(name, patterns):
 def normalized_exclude_warning(name):
     return (
         'Conference {0!r} is protected by exclude only when Unicode normalisation (NFC) and invisible characters '
-        '(zero-width, BOM) are ignored: it was not touched. Check the spelling in exclude.'
+        '(format characters such as zero-width spaces, bidi marks and soft hyphens, and variation selectors) are '
+        'ignored: it was not touched. Check the spelling in exclude.'
     ).format(name)
 
 
-def matches_every_name(pattern):
-    """True for a glob made of wildcards alone (``*``, ``**``, ``?*``, ``*?*``...): it selects every room.
+# --- what a set of globs matches ---------------------------------------------------------------------------------
+# A glob, as fnmatch reads it, is a sequence of tokens: '*' (any text), '?' (any one character), a bracket expression
+# (one character of a set) or a literal character. Whether a set of globs matches every name is decided on that
+# structure: the code points split into intervals on which every token answers alike (cut at each character the
+# globs hold, and the one after it), and an automaton over those intervals tells whether every non-empty name is
+# matched. Only characters that can show in a name count (``str.isprintable``): "[!\\uffff]*" spares only names that
+# start with a noncharacter, so it selects every real name.
 
-    Names are never empty, so any mix of ``*`` and ``?`` with at least one ``*`` and at most one ``?``
-    matches every name; with more ``?`` it still matches every name but the shortest, which is the
-    same mistake (an empty prefix before ``*``), so every such pattern counts.
+_STAR = ('*',)
+_ANY = ('?',)
+#: How many sets of automaton states a check may visit; more and the globs are refused as too intricate to check.
+_MAX_STATES = 20000
+
+
+def glob_tokens(pattern):
+    """The tokens of a glob, scanned as ``fnmatch.translate`` scans it (an unclosed ``[`` is a literal)."""
+    tokens = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        i += 1
+        if char == '*':
+            if not tokens or tokens[-1] != _STAR:
+                tokens.append(_STAR)
+        elif char == '?':
+            tokens.append(_ANY)
+        elif char == '[':
+            j = i
+            if j < n and pattern[j] == '!':
+                j += 1
+            if j < n and pattern[j] == ']':
+                j += 1
+            while j < n and pattern[j] != ']':
+                j += 1
+            if j >= n:
+                tokens.append(('=', '['))
+            else:
+                tokens.append(('[', pattern[i - 1 : j + 1]))
+                i = j + 1
+        else:
+            tokens.append(('=', char))
+    return tokens
+
+
+def _token_matches(token, char):
+    if token == _ANY:
+        return True
+    if token[0] == '=':
+        return token[1] == char
+    return fnmatch.fnmatchcase(char, token[1])  # fnmatch's own reading of the bracket expression
+
+
+def _shows(low, high):
+    """Does the interval [low, high) hold a character that can show in a name?"""
+    return any(chr(code).isprintable() for code in range(low, high))
+
+
+def _name_characters(patterns):
+    """One character for each interval of code points on which every token of ``patterns`` answers alike, for the
+    intervals that hold a character that can show in a name."""
+    cuts = {0, 0x110000}
+    for pattern in patterns:
+        for char in pattern:
+            cuts.update((ord(char), ord(char) + 1))
+    cuts = sorted(cut for cut in cuts if cut <= 0x110000)
+    return [chr(low) for low, high in zip(cuts, cuts[1:]) if _shows(low, high)]
+
+
+def matches_every_name(patterns):
+    """True when the globs together match every non-empty name of characters that can show (see above).
+
+    ``None`` when the check gave up (``_MAX_STATES``): the caller refuses, failing safe.
     """
-    return '*' in pattern and not pattern.strip('*?')
+    token_lists = [glob_tokens(pattern) for pattern in patterns]
+    if not token_lists:
+        return False
+    characters = _name_characters(patterns)
+
+    def closure(states):
+        stack = list(states)
+        result = set(stack)
+        while stack:
+            glob, position = stack.pop()
+            tokens = token_lists[glob]
+            if position < len(tokens) and tokens[position] == _STAR and (glob, position + 1) not in result:
+                result.add((glob, position + 1))
+                stack.append((glob, position + 1))
+        return frozenset(result)
+
+    def step(states, char):
+        following = set()
+        for glob, position in states:
+            tokens = token_lists[glob]
+            if position < len(tokens):
+                token = tokens[position]
+                if token == _STAR:
+                    following.add((glob, position))
+                elif _token_matches(token, char):
+                    following.add((glob, position + 1))
+        return closure(following)
+
+    start = closure((glob, 0) for glob in range(len(token_lists)))
+    pending = [step(start, char) for char in characters]
+    seen = set()
+    while pending:
+        states = pending.pop()
+        if states in seen:
+            continue
+        seen.add(states)
+        if len(seen) > _MAX_STATES:
+            return None
+        if not any(position == len(token_lists[glob]) for glob, position in states):
+            return False  # some name leads here and is not matched
+        pending.extend(step(states, char) for char in characters)
+    return True
+
+
+def broad_glob(pattern):
+    """True for a glob that selects rooms by little more than their length: a ``*`` and otherwise only ``?`` and
+    negated sets (``[!c]*`` selects every name that does not start with ``c``)."""
+    tokens = glob_tokens(pattern)
+    return _STAR in tokens and all(token in (_STAR, _ANY) or (token[0] == '[' and token[1].startswith('[!')) for token in tokens)
 
 
 def refuse_match_everything(match, all_option='all'):
-    """Raise ``VobizInputError`` when a ``match`` glob is wildcards alone: selecting everything is ``all``'s job."""
-    for pattern in match:
-        if matches_every_name(pattern):
-            raise VobizInputError(
-                'match {0!r} selects every conference (a glob made of wildcards alone, as "${{PREFIX}}*" becomes when '
-                'the prefix is empty); refusing. To hang up every live conference, set {1}=true instead.'.format(pattern, all_option),
-                option='match',
-            )
+    """Raise ``VobizInputError`` when the ``match`` globs together select every conference: that is ``all``'s job.
+
+    Decided by what the globs match (``matches_every_name``), not by their spelling: ``*``, ``?*``, ``[!\\uffff]*``,
+    ``["[a-m]*", "[!a-m]*"]``... Returns the warnings for globs that select nearly everything (``broad_glob``).
+    """
+    verdict = matches_every_name(match)
+    if verdict or verdict is None:
+        shown = ', '.join(repr(pattern) for pattern in match)
+        raise VobizInputError(
+            'match {0} {1} (as "${{PREFIX}}*" does when the prefix is empty); refusing. To hang up every live conference, set {2}=true instead.'.format(
+                shown, 'selects every conference' if verdict else 'is too intricate to check against selecting every conference', all_option
+            ),
+            option='match',
+        )
+    return [
+        'match {0!r} selects nearly every conference (every name of the right length, except those a negated set '
+        'such as [!c] leaves out); check that this is meant.'.format(pattern)
+        for pattern in match
+        if broad_glob(pattern)
+    ]
 
 
 class Selection:
@@ -159,7 +313,10 @@ class Selection:
         self.match = match or []
         self.exclude = exclude or []
         self.all = bool(all_conferences)
-        #: Warnings from the last ``resolve`` (names that only a normalised ``exclude`` comparison protected).
+        #: Warnings about the input (globs that select nearly everything), repeated by every ``resolve``.
+        self.input_warnings = []
+        #: Warnings from the last ``resolve`` (and ``input_warnings``): names that only a normalised ``exclude``
+        #: comparison protected.
         self.warnings = []
 
     @classmethod
@@ -169,7 +326,7 @@ class Selection:
         ``policy``: a selection policy (``running_longer_than``, ``members_at_most``) filters the
         candidates, so without ``name`` or ``match`` every live conference is a candidate.
         """
-        names = normalize_name_list(params.get(name_option), name_option)
+        names = normalize_name_list(params.get(name_option), name_option, escaped=bool(params.get('names_escaped')))
         match = normalize_name_list(params.get('match'), 'match')
         exclude = normalize_name_list(params.get('exclude'), 'exclude')
         all_conferences = bool(params.get(all_option)) if all_option else False
@@ -189,9 +346,10 @@ class Selection:
                 ),
                 option=name_option,
             )
+        selection = cls(names, match, exclude, all_conferences)
         if all_option and match:
-            refuse_match_everything(match, all_option)
-        return cls(names, match, exclude, all_conferences)
+            selection.input_warnings = refuse_match_everything(match, all_option)
+        return selection
 
     def unmatched(self, live_names):
         """The ``match`` globs that matched none of ``live_names``."""
@@ -210,7 +368,7 @@ class Selection:
         of them that were named explicitly (worth a warning). Names protected only by the normalised
         comparison get a warning in ``self.warnings``.
         """
-        self.warnings = []
+        self.warnings = list(self.input_warnings)
         targets = []
         excluded = []
         excluded_explicit = []

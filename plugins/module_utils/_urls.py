@@ -10,7 +10,7 @@ PRIVATE: part of the vobiz.voice collection only; may change in any release.
 """
 
 import ipaddress
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 
@@ -60,7 +60,8 @@ def _is_loopback_host(host):
 def validate_api_url(api_url):
     """Check ``api_url``; return ``(url without trailing slash, warnings)``.
 
-    Never echoes the URL back when it might contain credentials.
+    The URL is the API base (``https://api.vobiz.ai/api/v1``): no ``Account`` path segment, no query string, no
+    fragment; a refusal says what to remove. Never echoes the URL back when it might contain credentials.
     """
     warnings = []
     if not isinstance(api_url, str) or not api_url.strip():
@@ -77,10 +78,21 @@ def validate_api_url(api_url):
         raise VobizInputError('api_url must not contain credentials (user:password@); use auth_id and auth_token', option='api_url')
     if not parts.hostname:
         raise VobizInputError('api_url has no host name: {0!r}'.format(api_url), option='api_url')
-    if parts.query or '?' in api_url:
-        raise VobizInputError('api_url must not contain a query string: {0!r}'.format(api_url), option='api_url')
-    if parts.fragment or '#' in api_url:
-        raise VobizInputError('api_url must not contain a fragment: {0!r}'.format(api_url), option='api_url')
+    if '?' in api_url:
+        raise VobizInputError('api_url must not contain a query string: remove {0!r}'.format(api_url[api_url.index('?') :]), option='api_url')
+    if '#' in api_url:
+        raise VobizInputError('api_url must not contain a fragment: remove {0!r}'.format(api_url[api_url.index('#') :]), option='api_url')
+    segments = parts.path.split('/')
+    for index, segment in enumerate(segments):
+        if unquote(segment).lower() == 'account':
+            # The documented account base (.../api/v1/Account/MA_X/): the modules add /Account/{auth_id}/ themselves,
+            # and the doubled path is answered with a 404 that could be read as "conference not found".
+            raise VobizInputError(
+                'api_url must be the API base such as {0}, without the account part: remove {1!r} (the modules add /Account/{{auth_id}}/ themselves)'.format(
+                    DEFAULT_API_URL, '/'.join(segments[index:]).join(('/', ''))
+                ),
+                option='api_url',
+            )
     try:
         parts.port  # pylint: disable=pointless-statement
     except ValueError:

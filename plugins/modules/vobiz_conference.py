@@ -17,8 +17,10 @@ description:
   - In normal mode the module sends exactly one C(DELETE) per named conference and no C(GET) first, because
     a C(DELETE) is the only answer of the Vobiz API that can be trusted about whether a room was live.
     A success (V(204), or another 2xx whose body is empty or JSON without an error) means the module hung it up;
-    the conference API's own V(404) (C(conference not found)) means it was already absent (no change). A V(404)
-    from outside the API (see O(api_url)) stops the run. Other answers are failures (see RV(failures)).
+    the conference API's own V(404) (C(conference not found)) means it was already absent (no change). Any other
+    V(404) (the gateway's C({"message" "Not Found"}), an C(error) of V(not found), an empty body, HTML) cannot be told
+    from the answer to a path the API does not know, so it stops the run, naming O(api_url). Other answers are failures
+    (see RV(failures)).
   - When the answer cannot tell whether the room was hung up, the conference is listed in RV(uncertain) as well as in
     RV(failures), and its O(audit_log) line has the outcome V(uncertain). That is a 2xx whose body says error or is not
     JSON, a 2xx too large to read, and a hang-up that may have been carried out unheard (its reply was lost, or a
@@ -28,14 +30,23 @@ description:
   - Rate limits (HTTP 429), server errors (500, 502, 503, 504) and lost connections are retried with bounded,
     jittered exponential backoff (see O(retries) and O(retry_max_wait)); the module warns once per retried
     conference. A hang-up whose reply was lost, or that a gateway answered V(502) or V(504) (the API may have acted
-    before it), and that finds the room gone on the retry is reported as hung up by this run, not as already absent.
-  - Authentication errors (HTTP 401, 403) stop the whole run at once.
+    before it), and that finds the room gone on the retry, proves only that the room is gone. It is reported as hung
+    up by this run when this run saw the room live before sending (O(match) or O(all) listed it, or a policy retrieved
+    it as live); otherwise it is in RV(gone_unconfirmed), which is neither a change nor a failure, so that a rerun
+    behind a flaky gateway stays idempotent.
+  - Authentication errors (HTTP 401, 403) and a V(404) from outside the API stop the whole run at once. The
+    conference whose request got that answer is a failure (uncertain when an earlier attempt of it may have been
+    carried out), and the ones not yet sent are in RV(not_started).
+  - Every selected conference ends in exactly one of RV(hung_up), RV(already_absent), RV(gone_unconfirmed),
+    RV(uncertain), RV(interrupted), RV(not_started), or RV(failures) (the uncertain ones are in RV(failures) too,
+    which gives their message), whatever stops the run; its O(audit_log) line has the same outcome.
 author:
   - vobiz.voice maintainers (@vobiz)
 extends_documentation_fragment:
   - vobiz.voice.connection
   - vobiz.voice.selection
   - vobiz.voice.selection.exclude
+  - vobiz.voice.selection.names_escaped
   - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
@@ -44,7 +55,8 @@ attributes:
     support: full
     details:
       - Check mode only reads. It sends one C(GET) per named conference (and one C(GET) of the list for
-        O(match) and O(all)), never a C(DELETE).
+        O(match) and O(all), or when a named conference is not live, to find the closest live names of RV(closest)),
+        never a C(DELETE).
       - Vobiz has been seen answering C(GET) requests wrongly for live rooms. A conference whose answer cannot be
         read is predicted to be hung up, listed in RV(uncertain), and warned about; check mode never promises
         "no change" for a room it could not read.
@@ -74,16 +86,50 @@ options:
       - Seconds as an integer, or a duration such as V(4h), V(30m), V(90s) or V(1h30m).
       - Applies on top of O(name) and O(match); with neither, to every live conference (one C(GET) of the list).
         Each candidate is retrieved (one C(GET) each, also in normal mode).
-      - A conference whose answer cannot be read, or that reports no run time, is never selected. It is listed in
-        RV(unreadable) with a warning, because a policy must not end a room it could not check.
+      - A conference whose answer cannot be read, or whose run time is not a whole number of seconds (a
+        non-negative integer or its plain decimal string), is never selected. It is listed in RV(unreadable) with a
+        warning, because a policy must not end a room it could not check.
       - With O(members_at_most), a room is selected when it meets both. Cannot be combined with O(all).
     type: raw
   members_at_most:
     description:
-      - Scheduled policy. Select only the conferences with at most this many members, as retrieve reports them
-        (C(conference_member_count), or the length of C(members)). V(1) selects rooms left with one caller, V(0) empty rooms.
-      - Applies like O(running_longer_than), and fails safe the same way.
-    type: int
+      - Scheduled policy. Select only the conferences with at most this many members, as retrieve reports them in
+        C(conference_member_count). V(1) selects rooms left with one caller, V(0) empty rooms.
+      - An integer V(0) or more (or its plain decimal string).
+      - Applies like O(running_longer_than), and fails safe the same way. A count that is not a non-negative integer
+        or its plain decimal string (V("2.0"), V("two"), blank, V(null), missing), or that disagrees with the
+        C(members) listed, cannot be read; the room is in RV(unreadable) and never selected.
+    type: raw
+  summary_file:
+    description:
+      - A file to write the run's summary to, as one JSON line, when the module ends, whatever ends it, also after an
+        interrupt of C(ansible-playbook) (SIGINT or SIGTERM, as when a CI job is cancelled), after which Ansible reports
+        nothing. After SIGTERM the module writes it when it has stopped, which can be a moment after
+        C(ansible-playbook) has exited (ansible-core releases that do not pass the signal on, 2.16 for one, let the
+        module run to its end).
+      - In a real run it is also written just before the first hang-up is sent, with status V(running) and every
+        conference about to be hung up in C(uncertain); the summary at the end replaces it. So the file never claims
+        more than was done, and status V(running) means that the module has not finished yet or was killed outright
+        (SIGKILL).
+      - Its keys are those of the C(vobiz.voice.ci_teardown) playbook's summary, which uses it. Each selected
+        conference is in exactly one of C(hung_up), C(already_absent), C(gone_unconfirmed), C(uncertain) (with those
+        in flight at an interrupt), C(failed) and C(not_started); C(excluded), C(counts), C(status) (V(ok),
+        V(nothing_to_do), V(partial), V(failed), V(interrupted) or V(running)), C(check_mode) and C(message) complete
+        it.
+      - Written whole or not at all (a temporary file renamed over it); its directory must exist.
+      - The P(vobiz.voice.summary_on_interrupt#strategy) strategy prints it when C(ansible-playbook) is interrupted
+        with SIGINT (Ctrl-C).
+    type: path
+  conference_uuid:
+    description:
+      - Policy for a hang-up on an event's word (the playbook C(vobiz.voice.enforce_limits_action) passes the
+        C(ConferenceUUID) of the room's callbacks). A room whose retrieve answer carries a C(conference_uuid) that
+        differs is another instance of the same name (the one meant has ended), so it is not selected; it is listed in
+        RV(other_instance) with a warning. Vobiz does not document a UUID in that answer; when it has none, the other
+        selectors decide.
+      - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with O(running_longer_than).
+    type: str
+    version_added: 0.2.0
   state:
     description:
       - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
@@ -91,7 +137,8 @@ options:
     choices: [absent]
     default: absent
 notes:
-  - Idempotent; running it again reports C(changed=false) once the rooms are gone.
+  - Idempotent; running it again reports C(changed=false) once the rooms are gone, also behind a gateway that answers
+    V(502) now and then (see RV(gone_unconfirmed)).
   - To announce to the members before hanging up, speak or play to them first (the API has no room-wide announcement).
 seealso:
   - module: vobiz.voice.vobiz_conference_announce
@@ -168,6 +215,27 @@ already_absent:
   type: list
   elements: str
   sample: ["ci-41"]
+gone_unconfirmed:
+  description:
+    - Conferences found gone (the API's own HTTP 404) on the retry of a hang-up whose earlier attempt may have been
+      carried out unheard (its reply was lost, or a gateway answered V(502) or V(504)), when this run had not seen
+      them live before sending (they were named, not listed or retrieved). They are gone; whether this run ended
+      them is unknown.
+    - Not a change and not a failure; counted and named in RV(msg) and audited with the outcome V(gone_unconfirmed).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
+not_started:
+  description:
+    - Conferences never sent because the run was stopped before them (HTTP 401 or 403, a V(404) from outside the API,
+      an interrupt); they were not touched. Audited with the outcome V(not_started).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
 failures:
   description:
     - Conferences not confirmed hung up (or absent), after retries. When this is not empty the task fails,
@@ -177,6 +245,9 @@ failures:
       JSON (an HTML page), an answer too large to read, and a request that may have reached the server without a
       usable answer. Such a room is never in RV(hung_up); check it and run again.
     - Named C(failures) because C(failed) is the task status that Ansible itself sets.
+    - Each selected conference is in exactly one result list; the uncertain ones are the exception, listed in
+      RV(uncertain) and, with their message, here. Summaries count them once, as uncertain (the role's
+      C(conference_maintenance_summary.failed) holds only the conferences surely not hung up).
   returned: always
   type: list
   elements: dict
@@ -212,12 +283,20 @@ excluded:
   sample: ["ci-shared-demo"]
 unreadable:
   description:
-    - With O(running_longer_than) or O(members_at_most), the candidates that could not be checked against the policy
-      (unreadable answer, no run time or no member count); they were not selected and not touched.
+    - With O(running_longer_than), O(members_at_most) or O(conference_uuid), the candidates that could not be checked
+      against the policy (unreadable answer, no run time, member count or UUID); they were not selected and not touched.
   returned: always
   type: list
   elements: str
   sample: ["Board Room"]
+other_instance:
+  description:
+    - With O(conference_uuid), the room whose retrieve answer reported another C(conference_uuid); it was not touched.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
 interrupted:
   description:
     - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
@@ -240,6 +319,15 @@ unmatched:
   elements: str
   sample: ["suport-*"]
   version_added: 0.2.0
+closest:
+  description:
+    - Check mode only. For each name of O(name) that is not live and each glob of O(match) that matched nothing, the
+      closest live names (up to three, by similarity), to tell a typo. The C(vobiz.voice.conference_maintenance)
+      role offers them as "did you mean". The live list is read once for it when the run did not read it anyway.
+  returned: always
+  type: dict
+  sample: {"Bord Room": ["Board Room"]}
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -247,9 +335,13 @@ msg:
   sample: Hung up 2 conference(s); 1 already absent.
 '''
 
+import difflib
+import os
+
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
+    OUTCOME_GONE_UNCONFIRMED,
     OUTCOME_HUNG_UP,
     OUTCOME_UNCERTAIN,
     OUTCOME_UNKNOWN,
@@ -257,8 +349,11 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     STATE_PRESENT,
     Outcome,
 )
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import outcome_summary, write_report
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted, VobizFatalError, VobizInputError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
 #: What the uncertain hang-ups of a real run are (they are failures too): counted in the summary and the failure message.
@@ -269,16 +364,35 @@ class ConferenceHangup(VobizModule):
     """Hangs up the selected conferences (or predicts it in check mode): one DELETE each, or one for ``all``."""
 
     options = dict(
-        selection_options('name', 'match', 'exclude'),
+        selection_options('name', 'match', 'exclude', 'names_escaped'),
         # Not in mutually_exclusive but checked by Selection.from_params: an explicit all=false would count as set there.
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
         running_longer_than=dict(type='raw'),
-        members_at_most=dict(type='int'),
+        members_at_most=dict(type='raw'),
+        summary_file=dict(type='path'),
+        conference_uuid=dict(type='str'),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
-    outcome_keys = {OUTCOME_HUNG_UP: 'hung_up', OUTCOME_ALREADY_ABSENT: 'already_absent', OUTCOME_UNKNOWN: 'interrupted'}
+    name_keys = (
+        'hung_up',
+        'already_absent',
+        'gone_unconfirmed',
+        'uncertain',
+        'excluded',
+        'interrupted',
+        'not_started',
+        'unmatched',
+        'unreadable',
+        'other_instance',
+    )
+    outcome_keys = {
+        OUTCOME_HUNG_UP: 'hung_up',
+        OUTCOME_ALREADY_ABSENT: 'already_absent',
+        OUTCOME_GONE_UNCONFIRMED: 'gone_unconfirmed',
+        OUTCOME_UNKNOWN: 'interrupted',
+    }
 
     def __init__(self, module, client, audit, run_id, selection, policy):
         super().__init__(module, client, audit, run_id)
@@ -286,16 +400,37 @@ class ConferenceHangup(VobizModule):
         self.policy = policy
         self.policy_answers = None  # check mode with a policy: the retrieve answers already read
         # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
-        self.result = dict(hung_up=[], already_absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], run_id=run_id, unmatched=[], unreadable=[])
+        self.result = dict(
+            hung_up=[],
+            already_absent=[],
+            gone_unconfirmed=[],
+            failures=[],
+            uncertain=[],
+            excluded=[],
+            interrupted=[],
+            not_started=[],
+            run_id=run_id,
+            unmatched=[],
+            unreadable=[],
+            closest={},
+            other_instance=[],
+        )
+        #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
+        #: have been carried out unheard is this run's doing only for them (see ``VobizClient.hangup``).
+        self.seen_live = set()
         self.member_counts = {}
         # Check mode with all=true and a list that named no room: the real run still sends its DELETE, so a change
         # cannot be ruled out.
         self.change_possible = False
         self.listed = []  # the live list, for the hang-up of all conferences
+        self.live = None  # the live list, when this run read it
 
     @staticmethod
     def prepare(params):
         policy = Policy.from_params(params)
+        summary_file = params.get('summary_file')
+        if summary_file and not os.path.isdir(os.path.dirname(os.path.abspath(summary_file))):
+            raise VobizInputError('summary_file {0!r}: its directory does not exist'.format(summary_file), option='summary_file')
         return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
 
     def summary(self):
@@ -306,7 +441,8 @@ class ConferenceHangup(VobizModule):
             head += ' ({0} uncertain)'.format(len(result['uncertain']))
         elif result['uncertain']:  # a real run: part of failures
             failed += ' ({0} {1})'.format(len(result['uncertain']), UNCERTAIN_LABEL)
-        return self.counted(head, [('already_absent', 'already absent'), ('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)])
+        labels = [('already_absent', 'already absent'), ('gone_unconfirmed', gone_label(result['gone_unconfirmed']))]
+        return self.counted(head, labels + [('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)])
 
     def failures_text(self, failures):
         if self.check_mode or not self.result['uncertain']:
@@ -321,9 +457,10 @@ class ConferenceHangup(VobizModule):
 
     def result_for(self, msg):
         result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
+        result['closest'] = dict((escape_name(word), escape_names(names)) for word, names in self.result['closest'].items())
         if self.module._diff:
             result['diff'] = dict(
-                before=dict(conferences=dict((name, dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
+                before=dict(conferences=dict((escape_name(name), dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
                 after=dict(conferences=dict()),
             )
         return result
@@ -338,10 +475,14 @@ class ConferenceHangup(VobizModule):
             targets, live = self.select(selection, 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
         else:
             targets, live = self.select(selection)
+        self.live = live
+        self.seen_live.update(live or ())
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
             self.result['unmatched'] = selection.unmatched(live)
         if self.policy is not None and targets:
             targets = self.apply_policy(targets)
+        if self.params.get('summary_file') and not self.check_mode and (targets or selection.all):
+            self.write_summary(running_message(targets, selection.all), stopped=False, sending=targets)
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
         if selection.all and not targets:
@@ -354,11 +495,60 @@ class ConferenceHangup(VobizModule):
         if self.check_mode:
             worker, record = self.client.retrieve if self.policy_answers is None else self.policy_answers.get, self.add_prediction
         else:
-            worker, record = self.client.hangup, self.add_outcome
+            worker, record = self.hang_up, self.add_outcome
         self.run_batch(
-            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=Outcome.after_error, interrupted=self.summary
+            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=Outcome.after_error, summarise=self.summary
         )
         self.conclude()
+
+    def finish(self, failed_msg=None, msg=None):
+        if self.check_mode and not failed_msg:
+            self.find_closest()
+        if self.params.get('summary_file'):
+            self.write_summary(failed_msg or msg or self.summary(), stopped=bool(failed_msg))
+        super().finish(failed_msg, msg)
+
+    def write_summary(self, message, stopped, sending=None):
+        """The summary file, whatever ends the run: an interrupt of ansible-playbook (SIGINT, SIGTERM) leaves Ansible
+        nothing to report, but this module still writes it before it exits.
+
+        ``sending``: the conferences about to be hung up. Written before the first hang-up is sent, with status
+        ``running`` and all of them uncertain, so that until the run ends the file claims nothing (the summary written
+        before, by the playbook, says that nothing was hung up), and a module killed outright (SIGKILL) leaves that."""
+        result = self.escaped(dict(self.result) if sending is None else dict(self.result, uncertain=list(sending)))
+        summary = outcome_summary(
+            result, self.check_mode, message, stopped=stopped, interrupted=self.client.interrupted is not None, running=sending is not None
+        )
+        try:
+            write_report(self.params['summary_file'], summary)
+        except OSError as exc:
+            warning = 'The summary file {0!r} could not be written: {1}'.format(self.params['summary_file'], exc.strerror or exc)
+            if warning not in self.warnings:  # once, though it is written twice
+                self.warnings.append(warning)
+
+    def find_closest(self):
+        """Check mode: for each named conference that is not live and each glob that matched nothing, the closest live
+        names (``difflib``), to say "did you mean" about a typo. Reads the live list when this run has not."""
+        missing = [name for name in self.selection.names if name in self.result['already_absent']] + self.result['unmatched']
+        if not missing:
+            return
+        live = self.live
+        if live is None:
+            try:
+                live = self.client.list_names()[0]
+            except (VobizFatalError, VobizRequestError, VobizBatchAborted):
+                return  # a suggestion is not worth failing a dry run
+        for word in missing:
+            closest = difflib.get_close_matches(word, live, n=3, cutoff=0.6)
+            if closest:
+                self.result['closest'][word] = closest
+
+    def hang_up(self, name):
+        return self.client.hangup(name, seen_live=name in self.seen_live)
+
+    def record_not_started(self, items):
+        # The hang-up of all conferences is a batch of one nameless item: what it did not start are the listed rooms.
+        super().record_not_started(self.listed if items == [None] else items)
 
     def add_prediction(self, retrieved):
         if retrieved is None or isinstance(retrieved, Outcome):  # the read itself could not be done (see Outcome.after_error)
@@ -377,10 +567,14 @@ class ConferenceHangup(VobizModule):
         """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
         answers = self.retrieve_all(candidates)
         outcome = self.policy.apply(answers)
+        self.seen_live.update(outcome.selected)  # retrieved as live
         self.result['already_absent'].extend(outcome.absent)
         for name, reason in outcome.unreadable:
             self.result['unreadable'].append(name)
             self.warnings.append(unreadable_warning(name, reason))
+        for name, reason in outcome.other_instance:
+            self.result['other_instance'].append(name)
+            self.warnings.append('Conference {0!r} is another instance than the one meant ({1}); it was not selected.'.format(name, reason))
         if self.check_mode:
             self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
         if not outcome.selected:
@@ -395,7 +589,7 @@ class ConferenceHangup(VobizModule):
     def log(self, name, answer):
         """Audit one outcome (or check-mode prediction) as it arrives."""
         if isinstance(answer, Outcome):
-            with_message = answer.outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN)
+            with_message = answer.outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN, OUTCOME_GONE_UNCONFIRMED)
             self.audit_line(name, answer.outcome, answer.status, message=answer.message if with_message else None)
         else:  # check mode: a prediction from the GET, never a claim that something was done
             self.audit_line(
@@ -425,8 +619,9 @@ class ConferenceHangup(VobizModule):
         if answer.outcome in (OUTCOME_HUNG_UP, OUTCOME_UNKNOWN):
             self.result['hung_up' if answer.outcome == OUTCOME_HUNG_UP else 'interrupted'].extend(self.listed)
         else:
+            # Without a listed name the message alone says what failed: no nameless entry in failures.
             message = all_failure_text(answer)
-            self.result['failures'].extend(dict(name=name, status=answer.status, message=message) for name in self.listed or [None])
+            self.result['failures'].extend(dict(name=name, status=answer.status, message=message) for name in self.listed)
             if answer.outcome == OUTCOME_UNCERTAIN:
                 self.result['uncertain'].extend(self.listed)
 
@@ -438,6 +633,22 @@ class ConferenceHangup(VobizModule):
             else:
                 message = answer.message if answer.outcome == OUTCOME_UNKNOWN else all_failure_text(answer)
                 self.audit_line(name, answer.outcome, answer.status, scope='all', message=message)
+
+
+def gone_label(names):
+    """How the summary counts the rooms found gone after a hang-up that may have been done unheard (named, the first ten)."""
+    shown = ', '.join(repr(name) for name in names[:10]) + (' and {0} more'.format(len(names) - 10) if len(names) > 10 else '')
+    return 'gone, whether this run hung them up is unknown ({0})'.format(shown)
+
+
+def running_message(targets, everything):
+    """The message of the summary written before the first hang-up is sent (see ``write_summary``)."""
+    what = 'of all conferences (the list named {0})'.format(len(targets)) if everything else 'of {0} conference(s)'.format(len(targets))
+    return (
+        'The hang-up {0} started and has not ended: this summary is replaced when it ends, whatever ends it. If it is '
+        'still here, the module was killed (SIGKILL) or is still running; whether each one was hung up is then unknown '
+        '(see the audit log).'.format(what)
+    )
 
 
 def all_failure_text(answer):

@@ -16,7 +16,7 @@ description:
   - Vobiz has no room-wide announcement, so the module sends one C(POST Conference/{name}/Member/{member}/Speak/)
     (or C(.../Play/)) per conference, to V(all) members or to the ids in O(member). HTTP 200 and 202 both mean
     the announcement started, unless the body says error or is not JSON; then (and for an answer too large to read)
-    the conference is in RV(failures), because whether the announcement started is unknown.
+    the conference is in RV(uncertain) and RV(failures), because whether the announcement started is unknown.
   - Conferences are selected as in M(vobiz.voice.vobiz_conference) (O(name), O(match), O(exclude)) and worked on
     concurrently (see O(parallel)).
   - A conference that is gone (the conference API's own HTTP 404, or C(conference not found)) is skipped and returned
@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - vobiz.voice.connection
   - vobiz.voice.selection
   - vobiz.voice.selection.exclude
+  - vobiz.voice.selection.names_escaped
   - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
@@ -158,11 +159,25 @@ failures:
       returned: always
   sample: [{"name": "support-4", "status": 503, "message": "HTTP 503: service unavailable"}]
 uncertain:
-  description: Check mode only. Conferences that could not be read; predicted to be announced to (and also in RV(announced)).
+  description:
+    - In a real run, the conferences whose answer cannot tell whether the announcement started (a 2xx whose body
+      holds an error or is not JSON, an answer too large to read, no usable answer after an attempt that may have
+      reached the server, or a gateway's V(502)/V(504)); they are also in RV(failures), so the task fails, as
+      uncertain hang-ups do in M(vobiz.voice.vobiz_conference). Audited with the outcome V(uncertain).
+    - In check mode, the conferences that could not be read; predicted to be announced to (and also in RV(announced)).
   returned: always
   type: list
   elements: str
   sample: []
+not_started:
+  description:
+    - Conferences never sent because the run was stopped before them (HTTP 401 or 403, a V(404) from outside the API,
+      an interrupt). Audited with the outcome V(not_started).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
 excluded:
   description: Selected names that O(exclude) protected; they were not touched.
   returned: always
@@ -206,11 +221,13 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     is_member_not_found,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, normalize_member_ids, selection_options
 
 MAX_TEXT = 1000
 MAX_WAIT = 3600
+#: What the uncertain announcements of a real run are (they are failures too): counted in the summary and the failure message.
+UNCERTAIN_LABEL = 'uncertain: may or may not have started'
 
 
 def announcement(params):
@@ -253,7 +270,7 @@ class ConferenceAnnounce(VobizModule):
     """Speaks or plays an announcement to the members of the selected conferences."""
 
     options = dict(
-        selection_options('name', 'match', 'exclude'),
+        selection_options('name', 'match', 'exclude', 'names_escaped'),
         member=dict(type='list', elements='str', default=['all']),
         text=dict(type='str'),
         voice=dict(type='str', default='WOMAN', choices=['WOMAN', 'MAN']),
@@ -266,12 +283,13 @@ class ConferenceAnnounce(VobizModule):
     audit_action = 'announce'
     failure_head = 'Could not announce in'
     outcome_keys = {OUTCOME_ANNOUNCED: 'announced', OUTCOME_ABSENT: 'absent', OUTCOME_UNKNOWN: 'interrupted'}
+    name_keys = ('announced', 'absent', 'already_absent', 'uncertain', 'excluded', 'interrupted', 'not_started')
 
     def __init__(self, module, client, audit, run_id, selection, member, action, body):
         super().__init__(module, client, audit, run_id)
         self.selection = selection
         self.member, self.action, self.body = member, action, body
-        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], run_id=run_id)
+        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], not_started=[], run_id=run_id)
 
     @staticmethod
     def prepare(params):
@@ -289,14 +307,18 @@ class ConferenceAnnounce(VobizModule):
 
     def summary(self):
         head = '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(self.result['announced']))
-        labels = [
-            ('uncertain', 'uncertain'),
-            ('absent', 'already absent'),
-            ('excluded', 'excluded'),
-            ('failures', 'failed'),
-            ('interrupted', INTERRUPTED_LABEL),
-        ]
+        failed = 'failed'
+        if self.result['uncertain'] and self.check_mode:  # predicted to be announced to: part of announced
+            head += ' ({0} uncertain)'.format(len(self.result['uncertain']))
+        elif self.result['uncertain']:  # a real run: part of failures, as in vobiz_conference
+            failed += ' ({0} {1})'.format(len(self.result['uncertain']), UNCERTAIN_LABEL)
+        labels = [('absent', 'already absent'), ('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)]
         return self.counted(head, labels)
+
+    def failures_text(self, failures):
+        if self.check_mode or not self.result['uncertain']:
+            return super().failures_text(failures)
+        return failures_message(self.failure_head, failures, note='{0} {1}'.format(len(self.result['uncertain']), UNCERTAIN_LABEL))
 
     def result_for(self, msg):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
@@ -305,23 +327,29 @@ class ConferenceAnnounce(VobizModule):
     def run(self):
         targets, dummy = self.select(self.selection)
         self.run_batch(
-            self.predict if self.check_mode else self.announce, targets, self.record, on_result=self.log, on_error=Outcome.after_error, interrupted=self.summary
+            self.predict if self.check_mode else self.announce, targets, self.record, on_result=self.log, on_error=Outcome.after_error, summarise=self.summary
         )
         self.conclude()
 
     def announce(self, name):
-        """One announcement -> ``Outcome``; never retried after a lost reply or a gateway's 502/504."""
+        """One announcement -> ``Outcome``; never retried after a lost reply or a gateway's 502/504.
+
+        ``uncertain`` (a failure too, as a hang-up's in ``vobiz_conference``) when the answer, or the lack of one,
+        cannot tell whether the announcement started.
+        """
         try:
             answer = self.client.member_action('POST', name, self.member, self.action, body=self.body, retry_ambiguous=False)
         except VobizRequestError as exc:
-            hint = ' (the announcement may have started)' if exc.ambiguous else ''
-            return Outcome(name, OUTCOME_FAILED, exc.status, exc.message + hint)
+            if exc.ambiguous:
+                return Outcome(name, OUTCOME_UNCERTAIN, exc.status, exc.message + ' (the announcement may have started)', ambiguous=True)
+            return Outcome(name, OUTCOME_FAILED, exc.status, exc.message)
         if answer.ok:
             return Outcome(name, OUTCOME_ANNOUNCED, answer.status)
         if answer.conference_gone and not is_member_not_found(answer.status, answer.body):
             return Outcome(name, OUTCOME_ABSENT, answer.status)
-        hint = ' (the announcement may have started)' if answer.ambiguous else ''
-        return Outcome(name, OUTCOME_FAILED, answer.status, answer.message + hint)
+        if answer.outcome_unknown:
+            return Outcome(name, OUTCOME_UNCERTAIN, answer.status, answer.message + ' (the announcement may have started)', ambiguous=answer.ambiguous)
+        return Outcome(name, OUTCOME_FAILED, answer.status, answer.message)
 
     def predict(self, name):
         retrieved = self.client.retrieve(name)
@@ -335,20 +363,21 @@ class ConferenceAnnounce(VobizModule):
         for outcome in outcomes:
             if outcome is not None and outcome.outcome == OUTCOME_UNCERTAIN:
                 self.result['uncertain'].append(outcome.name)
-                self.warnings.append(
-                    'Conference {0!r} could not be read ({1}); predicting that it would be announced to.'.format(outcome.name, outcome.message)
-                )
-                outcome = Outcome(outcome.name, OUTCOME_ANNOUNCED, outcome.status)
+                if self.check_mode:  # a room that could not be read: predicted to be announced to
+                    self.warnings.append(
+                        'Conference {0!r} could not be read ({1}); predicting that it would be announced to.'.format(outcome.name, outcome.message)
+                    )
+                    outcome = Outcome(outcome.name, OUTCOME_ANNOUNCED, outcome.status)
             self.add_outcome(outcome)
 
     def log(self, name, outcome):
-        uncertain = outcome.outcome == OUTCOME_UNCERTAIN
+        predicted = self.check_mode and outcome.outcome == OUTCOME_UNCERTAIN
         self.audit_line(
             name,
-            OUTCOME_ANNOUNCED if uncertain else outcome.outcome,
+            OUTCOME_ANNOUNCED if predicted else outcome.outcome,
             outcome.status,
             message=outcome.message,
-            uncertain=True if uncertain else None,
+            uncertain=True if predicted else None,
             route=self.action,
             member=self.member if self.member == 'all' else ','.join(self.member),
         )

@@ -177,6 +177,7 @@ unreadable:
 
 from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, normalize_conference
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import matches_any, normalize_name_list, selection_options
 
 
@@ -184,6 +185,7 @@ class ConferenceInfo(VobizModule):
     """Reads the live list and the selected conference objects; changes nothing."""
 
     options = selection_options('name', 'match')
+    name_keys = ('names', 'absent', 'already_absent', 'unreadable')
 
     def __init__(self, module, client, audit, run_id, names, match):
         super().__init__(module, client, audit, run_id)
@@ -217,7 +219,7 @@ class ConferenceInfo(VobizModule):
                 continue
             if retrieved.state == STATE_PRESENT:
                 conference = normalize_conference(retrieved.conference)
-                self.result['conferences'].append(conference)
+                self.result['conferences'].append(escape_tree(conference))
                 self.result['names'].append(conference['conference_name'])
             elif retrieved.state == STATE_ABSENT:
                 self.result['absent'].append(retrieved.name)
@@ -228,6 +230,18 @@ class ConferenceInfo(VobizModule):
                         retrieved.name, retrieved.reason
                     )
                 )
+
+
+def escape_tree(value):
+    """Every text of a conference object (keys too) escaped as names are (``escape_name``): what the API sent is
+    returned, but no caller name can put a line break into an output line."""
+    if isinstance(value, str):
+        return escape_name(value)
+    if isinstance(value, list):
+        return [escape_tree(item) for item in value]
+    if isinstance(value, dict):
+        return dict((escape_tree(key), escape_tree(item)) for key, item in value.items())
+    return value
 
 
 def main():

@@ -134,6 +134,25 @@ uncertain:
   returned: always
   type: bool
   sample: false
+uncertain_members:
+  description:
+    - The member ids (or V(all)) whose action's answer cannot tell whether it was carried out (see RV(failures));
+      they are also in RV(failures), so the task fails, as uncertain hang-ups do in M(vobiz.voice.vobiz_conference).
+      Audited with the outcome V(uncertain).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
+not_started:
+  description:
+    - Member ids never sent because the run was stopped before them (HTTP 401 or 403, a V(404) from outside the API,
+      an interrupt). Audited with the outcome V(not_started).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+  version_added: 0.2.0
 failures:
   description:
     - Member actions that failed, after retries. When this is not empty the task fails, and the other keys still
@@ -184,6 +203,8 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     OUTCOME_ALREADY,
     OUTCOME_CONFERENCE_ABSENT,
     OUTCOME_FAILED,
+    OUTCOME_NOT_STARTED,
+    OUTCOME_UNCERTAIN,
     OUTCOME_UNKNOWN,
     STATE_ABSENT,
     STATE_PRESENT,
@@ -195,6 +216,9 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizItemError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_member_ids, normalize_name_list
+
+#: How the summary counts the actions whose answer could not tell whether they were carried out (failures too).
+UNCERTAIN_LABEL = 'uncertain: may or may not have been carried out'
 
 #: state -> (HTTP method, member route action, (member flag, wanted value) or None)
 ACTIONS = dict(
@@ -216,6 +240,7 @@ class MemberAction(VobizModule):
         state=dict(type='str', required=True, choices=list(ACTIONS)),
     )
     audit_action = 'member'
+    name_keys = ('members', 'already', 'uncertain_members', 'interrupted', 'not_started')
 
     def __init__(self, module, client, audit, run_id, ids):
         super().__init__(module, client, audit, run_id)
@@ -224,7 +249,18 @@ class MemberAction(VobizModule):
         self.state = module.params['state']
         self.method, self.action, self.flag = ACTIONS[self.state]
         self.removing = self.flag is None
-        self.result = dict(changed=False, members=[], already=[], conference_absent=False, uncertain=False, failures=[], interrupted=[], run_id=run_id)
+        self.result = dict(
+            changed=False,
+            members=[],
+            already=[],
+            conference_absent=False,
+            uncertain=False,
+            uncertain_members=[],
+            failures=[],
+            interrupted=[],
+            not_started=[],
+            run_id=run_id,
+        )
 
     @staticmethod
     def prepare(params):
@@ -236,14 +272,24 @@ class MemberAction(VobizModule):
             self.state, 'would act on' if self.check_mode else 'acted on', len(self.result['members']), self.conference
         )
         note = 'the conference is not live' if self.result['conference_absent'] else None
-        return self.counted(head, [('already', 'already done'), ('failures', 'failed'), ('interrupted', INTERRUPTED_LABEL)], note)
+        failed = 'failed'
+        if self.result['uncertain_members']:
+            failed += ' ({0} {1})'.format(len(self.result['uncertain_members']), UNCERTAIN_LABEL)
+        return self.counted(head, [('already', 'already done'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)], note)
 
     def result_for(self, msg):
         return dict(self.result, changed=bool(self.result['members']), msg=msg or self.summary())
 
     def failures_text(self, failures):
         shown = ', '.join('{member_id} ({message})'.format(**failure) for failure in failures[:10])
-        return '{0}: {1} member action(s) failed in {2!r}: {3}'.format(self.state, len(failures), self.conference, shown)
+        uncertain = len(self.result['uncertain_members'])
+        return '{0}: {1} member action(s) failed{2} in {3!r}: {4}'.format(
+            self.state, len(failures), ' ({0} {1})'.format(uncertain, UNCERTAIN_LABEL) if uncertain else '', self.conference, shown
+        )
+
+    def record_not_started(self, items):
+        self.result['not_started'] = list(items)
+        self.audit_members(items, OUTCOME_NOT_STARTED)
 
     def audit_members(self, ids, outcome, status=None, message=None, uncertain=None):
         """One audit line per member id (``all`` included), as each outcome arrives."""
@@ -297,7 +343,7 @@ class MemberAction(VobizModule):
         # member_id=all: one request for the whole room, whatever the member list said (it may lie): its answer
         # decides. It also reaches anyone who joined since the read.
         batch = ['all'] if self.ids == 'all' else need
-        self.run_batch(self.send, batch, lambda answers: self.record_all(batch, need, answers), on_result=self.log, interrupted=self.summary)
+        self.run_batch(self.send, batch, lambda answers: self.record_all(batch, need, answers), on_result=self.log, summarise=self.summary)
 
     def record_all(self, batch, need, answers):
         if self.ids == 'all':
@@ -314,7 +360,7 @@ class MemberAction(VobizModule):
 
     def log(self, member_id, answer):
         outcome, status, message = member_outcome(answer, self.removing, room_wide=member_id == 'all')
-        self.audit_members([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNKNOWN) else None)
+        self.audit_members([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN) else None)
 
     def record_room_wide(self, need, answer):
         """The answer to the one room-wide request (``member_id=all``); ``need`` is what the read planned."""
@@ -355,7 +401,10 @@ class MemberAction(VobizModule):
         elif outcome == OUTCOME_CONFERENCE_ABSENT:
             self.result['conference_absent'] = True
         else:
+            # An uncertain action is a failure too (as in vobiz_conference), and is also named in uncertain_members.
             self.result['failures'].extend(dict(member_id=m, status=status, message=message) for m in ids)
+            if outcome == OUTCOME_UNCERTAIN:
+                self.result['uncertain_members'].extend(ids)
 
 
 def main():

@@ -20,6 +20,8 @@ import urllib.parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_names
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import UNEXPANDED
 from ansible_collections.vobiz.voice.tests.reliability.helpers import PREFIX, run
 
 SPECIALS = [
@@ -99,6 +101,7 @@ FIXED = [
     'Smith, John',
 ]
 
+# Names that hold an unexpanded variable (${X}, %X%, ...) are refused before any request (issue 23): left out here.
 NAMES = st.one_of(
     st.text(min_size=1, max_size=40),  # any Unicode text (hypothesis leaves out lone surrogates, which are not text)
     st.lists(st.one_of(st.sampled_from(SPECIALS), st.text(min_size=1, max_size=4)), min_size=1, max_size=12).map(''.join),
@@ -108,7 +111,7 @@ NAMES = st.one_of(
         st.sampled_from(['a', '\u00e9', '/', '.', '%', '\U0001f600', ' ']),
         st.integers(min_value=300, max_value=3000),
     ),
-)
+).filter(lambda name: not UNEXPANDED.search(name))
 
 SAFE_SEGMENT = re.compile(r'^(?:[A-Za-z0-9_~-]|%[0-9A-F]{2})+$')
 
@@ -158,7 +161,7 @@ def check_one_run(emu, names):
 
     log = emu.requests()
     assert not failed, result['msg']
-    assert result['hung_up'] == names and result['changed'] is True
+    assert result['hung_up'] == escape_names(names) and result['changed'] is True  # returned escaped (issue 23)
     assert len(log) == len(names)
     assert sorted(e['conference'] for e in log) == sorted(names)  # the emulator decoded exactly the names
     for entry in log:

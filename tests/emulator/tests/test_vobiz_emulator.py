@@ -538,6 +538,17 @@ def test_retrieve_lies_for_live_rooms_only(emulator, api):
     assert api.call('GET').json()['conferences'] == ['Board Room']
 
 
+def test_retrieve_uuid_adds_the_instance_uuid_its_callbacks_carry(emulator, api):
+    emulator.add_conference('Board Room')
+    assert 'conference_uuid' not in api.call('GET', 'Board Room').json()  # the documented object has none
+    emulator.configure(retrieve_uuid=True)
+    first = api.call('GET', 'Board Room').json()['conference_uuid']
+    assert first == emulator.conference_uuid('Board Room')
+    emulator.add_conference('Board Room')  # a new instance of the same name
+    assert api.call('GET', 'Board Room').json()['conference_uuid'] not in (first, None)
+    assert emulator.conference_uuid('gone') is None
+
+
 def test_forbidden_conferences_answer_403_for_everything(emulator, api):
     emulator.add_conference('ci-1')
     emulator.add_conference('Board Room')
@@ -591,6 +602,24 @@ def test_error_style_flat_is_the_default(emulator, api):
         body = response.json()
         assert set(body) == {'api_id', 'error'}, body
         assert isinstance(body['error'], str) and body['error']
+
+
+@pytest.mark.parametrize(
+    'shape, body',
+    [('gateway', b'{"message": "Not Found"}'), ('error', b'{"error": "not found"}'), ('empty', b''), ('html', b'<!DOCTYPE html>')],
+)
+def test_not_found_body_of_an_unknown_path(emulator, api, shape, body):
+    """The 404 of a path the API does not know (an api_url ending in /Account/MA_X doubles the account part)."""
+    emulator.add_conference('r')
+    emulator.configure(not_found_body=shape)
+    status, dummy, content = api.raw('DELETE', '/api/v1/Account/{0}/Account/{0}/Conference/r/'.format(emulator.auth_id))
+    assert status == 404 and content.startswith(body) and (body or content == b'')
+    assert emulator.live_names() == ['r'] and emulator.requests()[-1]['action'] == 'not_found'
+
+
+def test_not_found_body_is_checked(emulator):
+    with pytest.raises(ValueError, match='not_found_body'):
+        emulator.configure(not_found_body='json')
 
 
 def test_switches_at_construction(make_emulator):
@@ -651,10 +680,12 @@ def test_switch_normalisation():
         'rate_limit',
         'list_lies',
         'retrieve_lies',
+        'retrieve_uuid',
         'member_action_status',
         'error_style',
         'trailing_slash',
         'forbidden',
+        'not_found_body',
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import http.server
@@ -13,7 +14,11 @@ import pytest
 import requests
 
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import HANG_GUARD_SECONDS as GUARD
-from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator, template_room_names
+
+
+def parse_time(stamp):
+    return datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00')).timestamp()
 
 
 class Receiver:
@@ -142,6 +147,41 @@ def test_reorder_duplicate_replay_and_drop(emu, receiver):
     assert emu.callback_sender.wait_idle()
     assert receiver.received == []
     assert emu.callback_sender.log()[-1]['kind'] == 'dropped'
+
+
+def test_a_replay_with_another_body_keeps_the_signature_headers(emu, receiver):
+    emu.configure(callback_replay_body={'ConferenceName': 'Forged {{ 7 * 7 }}', 'ConferenceFirstMember': 'true'})
+    emu.add_conference('r', members=['1'])
+    assert emu.callback_sender.wait_idle()
+    sent, replay = receiver.received
+    assert replay['headers']['X-Vobiz-Signature-V3'] == sent['headers']['X-Vobiz-Signature-V3']
+    assert replay['headers']['X-Vobiz-Signature-V3-Nonce'] == sent['headers']['X-Vobiz-Signature-V3-Nonce']
+    assert replay['form'] == dict(sent['form'], ConferenceName='Forged {{ 7 * 7 }}', ConferenceFirstMember='true')
+    assert [(entry['kind'], entry['conference']) for entry in emu.callback_sender.log()] == [('sent', 'r'), ('replay_body', 'Forged {{ 7 * 7 }}')]
+
+
+def test_a_delayed_replay_is_sent_after_the_delay_and_waited_for(emu, receiver):
+    emu.configure(callback_replay_body={'ConferenceName': 'Later'}, callback_replay_delay_ms=300)
+    emu.add_conference('r', members=['1', '2'])
+    assert emu.callback_sender.wait_idle()  # idle only once the delayed replays are sent too
+    log = emu.callback_sender.log()
+    assert [entry['kind'] for entry in log] == ['sent', 'sent', 'replay_body', 'replay_body']
+    sent_at = parse_time(log[0]['time'])
+    assert all(parse_time(entry['time']) >= sent_at + 0.3 for entry in log[2:])  # the emulator's own timestamps
+    with pytest.raises(ValueError, match='callback_replay_body'):
+        emu.configure(callback_replay_body={'ConferenceName': 7})
+
+
+def test_template_rooms_for_tests_of_literal_names(emu, receiver):
+    canary = '/nonexistent/canary'
+    response = control(emu, 'POST', '/conferences/template_names', canary=canary, members=1, started_ago=60)
+    names = response.json()['conferences']
+    assert response.status_code == 201 and names == template_room_names(canary) and sorted(emu.live_names()) == sorted(names)
+    assert any('{{' in name for name in names) and any('{%' in name for name in names) and any('\n' in name for name in names)
+    assert all(canary in name for name in names[:3])
+    assert emu.callback_sender.wait_idle()
+    assert sorted(item['form']['ConferenceName'] for item in receiver.received) == sorted(names)  # callbacks carry them as they are
+    assert control(emu, 'POST', '/conferences/template_names').status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -212,15 +212,18 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
         '--seed',
         '9',
         '--retrieve-lies',
+        '--retrieve-uuid',
+        '--template-rooms',
+        '/nonexistent/canary',
     )
     control = 'http://127.0.0.1:%d/_emulator' % port
     state = requests.get(control + '/state', timeout=GUARD).json()['accounts']
-    assert list(state['MA_A']['conferences']) == ['a1', 'a2', 'extra']
+    assert list(state['MA_A']['conferences']) == ['a1', 'a2', 'extra'] + vobiz_emulator.template_room_names('/nonexistent/canary')
     assert state['MA_A']['conferences']['a1']['conference_member_count'] == '4'
     assert state['MA_A']['conferences']['a2']['conference_member_count'] == '1'
     assert list(state['MA_B']['conferences']) == ['b1'] and state['MA_C']['conferences'] == {}
     switches = requests.get(control + '/config', timeout=GUARD).json()
-    assert switches['list_lies'] is True and switches['retrieve_lies'] is True
+    assert switches['list_lies'] is True and switches['retrieve_lies'] is True and switches['retrieve_uuid'] is True
     assert switches['error_style'] == 'envelope' and switches['trailing_slash'] == 'accept'
     assert switches['rate_limit'] == {'requests': 300, 'per_seconds': 5}
     assert switches['member_action_status'] == 200 and switches['forbidden'] == ['a2']

@@ -547,3 +547,18 @@ def test_echo_token_puts_the_request_token_at_the_offset(emulator, api, shape):
 def test_hostile_fault_keys_are_validated(emulator, rule):
     with pytest.raises(ValueError):
         emulator.configure(faults=[dict(rule, kind='html')])
+
+
+def test_other_conference_answers_a_retrieve_with_another_rooms_object(emulator, api):
+    emulator.add_conference('target', members=3)
+    emulator.add_conference('other', members=1)
+    emulator.configure(faults=[{'kind': 'other_conference'}])
+    response = api.call('GET', 'target')
+    assert response.status_code == 200 and response.json()['conference_name'] == 'other'
+    assert response.json()['conference_member_count'] == '1'
+    # Other requests are served as usual: the hang-up still ends the named room.
+    assert api.call('DELETE', 'target').status_code == 204 and emulator.live_names() == ['other']
+    emulator.remove_conference('other')
+    emulator.add_conference('alone')
+    made_up = api.call('GET', 'alone').json()
+    assert made_up['conference_name'] == 'alone (another room)' and [e['fault'] for e in emulator.requests()][-1] == 'other_conference'

@@ -19,7 +19,7 @@ In-process::
 
 from __future__ import annotations
 
-from .callbacks import CallbackSender, callback_fields, callback_signature, member_callbacks
+from .callbacks import CallbackSender, callback_fields, callback_signature, member_callbacks, template_room_names
 from .cli import build_parser, emulator_from_args, main, parse_fault_arg
 from .config import (
     API_PREFIX,
@@ -79,5 +79,6 @@ __all__ = [
     'parse_rate_limit',
     'render_conference',
     'start_emulator_process',
+    'template_room_names',
     'utc_now',
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import heapq
 import hmac
 import http.client
+import itertools
 import random
 import secrets
 import threading
@@ -24,6 +26,23 @@ def callback_signature(token: str, url: str, nonce: str, version: str) -> str:
     """Vobiz's callback signature: base64(HMAC-SHA256(token, URL + nonce)) for V2, URL + "." + nonce for V3."""
     message = url + ('.' if version == 'v3' else '') + nonce
     return base64.b64encode(hmac.new(token.encode('utf-8'), message.encode('utf-8'), hashlib.sha256).digest()).decode('ascii')
+
+
+def template_room_names(canary: str) -> list:
+    """Conference names that are templates or shell code: each would create the file ``canary`` if anything evaluated it.
+
+    For tests of "no event value is ever evaluated": a Jinja lookup, a statement, a comment, a ``#jinja2:`` header that
+    changes the delimiters (ansible-core reads it), ``${...}`` and other shell syntax, quotes, a newline, and a name that
+    looks like the event source's own ``base64:`` form.
+    """
+    touch = "lookup('pipe', 'touch %s')" % canary
+    return [
+        'inj{{ %s }}' % touch,
+        '{%% if true %%}{{ %s }}{%% endif %%} ${HOME} $(touch %s) `touch %s`' % (touch, canary, canary),
+        "#jinja2:variable_start_string:'[[', variable_end_string:']]'\n[[ %s ]]" % touch,
+        'quote\'s "double" {# comment #}\nline two',
+        'base64:aW5qe3sgeCB9fQ==',
+    ]
 
 
 def callback_fields(conf: dict, member: dict, action: str, flag: bool) -> dict:
@@ -51,6 +70,8 @@ class CallbackSender:
     def __init__(self, emulator: 'Emulator'):
         self.emulator = emulator
         self._queue = []
+        self._delayed = []  # (due, seq, fields, headers): replays with another body, sent when due
+        self._seq = itertools.count()
         self._cond = threading.Condition()
         self._log = []
         self._thread = None
@@ -88,18 +109,30 @@ class CallbackSender:
     def wait_idle(self, timeout: float = HANG_GUARD_SECONDS) -> bool:
         """Block until every queued callback has been sent (or dropped); False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            return self._cond.wait_for(lambda: not self._queue and not self._delayed and not self._busy, timeout)
+
+    def _next_due(self) -> float | None:
+        """Seconds until the first delayed replay is due (with the lock held), or None."""
+        return max(0.0, self._delayed[0][0] - time.monotonic()) if self._delayed else None
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._stopping)
+                while not self._stopping and not self._queue and (self._next_due() is None or self._next_due() > 0):
+                    self._cond.wait(self._next_due())
                 if self._stopping:
                     return
-                batch = self._queue.pop(0)
+                if self._delayed and self._next_due() == 0:
+                    job = [heapq.heappop(self._delayed)]
+                else:
+                    job = self._queue.pop(0)
                 self._busy += 1
             try:
-                self._send_batch(batch)
+                if isinstance(job[0], tuple):
+                    dummy, dummy, fields, headers = job[0]
+                    self._post(self.emulator.config, fields, headers, 'replay_body')
+                else:
+                    self._send_batch(job)
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -119,6 +152,12 @@ class CallbackSender:
             self._post(cfg, fields, headers, 'sent')
             if cfg['callback_replay']:
                 self._post(cfg, fields, headers, 'replay')
+            if cfg['callback_replay_body']:
+                # a captured signature replayed with another body (Vobiz signs URL + nonce, not the body)
+                replay = (time.monotonic() + cfg['callback_replay_delay_ms'] / 1000.0, next(self._seq), dict(fields, **cfg['callback_replay_body']), headers)
+                with self._cond:
+                    heapq.heappush(self._delayed, replay)
+                    self._cond.notify_all()
             if cfg['callback_duplicate']:
                 self._post(cfg, fields, self._headers(cfg, self.emulator.auth_token), 'duplicate')
 

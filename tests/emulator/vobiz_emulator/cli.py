@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 
-from .config import atomic_write
+from .callbacks import template_room_names
+from .config import NOT_FOUND_BODIES, atomic_write
 from .owner import identify
 from .server import Emulator
 
@@ -64,10 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     add('--fault', action='append', default=None, metavar='RULE', help='fault rule: JSON or kind=503,method=DELETE,first_n=2 (repeatable)')
     add('--list-lies', action='store_true', default=None, help='GET Conference/ answers {"conferences": []}')
     add('--retrieve-lies', action='store_true', default=None, help='GET Conference/{name}/ answers 200 {"error": "failed"}')
+    add('--retrieve-uuid', action='store_true', default=None, help='GET Conference/{name}/ also answers the conference_uuid (undocumented)')
+    add('--template-rooms', metavar='CANARY', help='also start rooms named with template and shell syntax, which would create CANARY if evaluated')
     add('--member-action-status', type=int, choices=(200, 202), default=None, help='status of POST actions (default 202)')
     add('--error-style', choices=('flat', 'envelope'), default=None, help='error body shape (default flat)')
     add('--trailing-slash', choices=('reject', 'accept'), default=None, help='missing trailing slash (default reject)')
     add('--forbidden', action='append', default=None, metavar='NAME', help='a conference answering 403 (repeatable)')
+    add('--not-found-body', choices=NOT_FOUND_BODIES, default=None, help='the 404 body of a path the API does not know (default gateway)')
     add('--tls', action='store_true', help='serve HTTPS with a throw-away CA (needs trustme)')
     add('--ca-file', metavar='PATH', help='where to write the CA certificate (PEM) with --tls')
     add('--log-file', metavar='PATH', help='append every request log entry there as a JSON line')
@@ -95,10 +99,12 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         'seed': args.seed,
         'list_lies': args.list_lies,
         'retrieve_lies': args.retrieve_lies,
+        'retrieve_uuid': args.retrieve_uuid,
         'member_action_status': args.member_action_status,
         'error_style': args.error_style,
         'trailing_slash': args.trailing_slash,
         'forbidden': args.forbidden,
+        'not_found_body': args.not_found_body,
     }
     switches.update((key, value) for key, value in cli_switches.items() if value is not None)
     if args.rate_limit is not None:
@@ -138,7 +144,7 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
     return Emulator(
         auth_id=auth_id,
         auth_token=token,
-        conferences=conferences + list(args.conference),
+        conferences=conferences + list(args.conference) + (template_room_names(args.template_rooms) if args.template_rooms else []),
         members=members,
         accounts=accounts,
         tls=args.tls,

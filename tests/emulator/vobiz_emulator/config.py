@@ -26,6 +26,9 @@ SAFETY_NET_IDLE_SECONDS = 3 * 60 * 60
 HANG_GUARD_SECONDS = 300.0
 #: Socket timeout of a callback POST to the receiver (the event source under test).
 CALLBACK_SOCKET_TIMEOUT = 60.0
+#: The answers to a path the API does not know (the ``not_found_body`` switch): the docs leave it open beyond the
+#: gateway's ``{"message": "Not Found"}`` seen live; ``{"error": "not found"}`` was seen for a doubled account path.
+NOT_FOUND_BODIES = ('gateway', 'error', 'empty', 'html')
 
 FAULT_KINDS = (
     '429_retry_after',
@@ -48,6 +51,7 @@ FAULT_KINDS = (
     'control_chars',
     'echo_token',
     'reset',
+    'other_conference',
 )
 FAULT_DEFAULTS = {
     'kind': None,
@@ -85,10 +89,12 @@ DEFAULT_SWITCHES = {
     'rate_limit': None,
     'list_lies': False,
     'retrieve_lies': False,
+    'retrieve_uuid': False,
     'member_action_status': 202,
     'error_style': 'flat',
     'trailing_slash': 'reject',
     'forbidden': [],
+    'not_found_body': 'gateway',
 }
 
 
@@ -216,7 +222,7 @@ def normalize_switch(name: str, value):
         return [normalize_fault(rule) for rule in value]
     if name == 'rate_limit':
         return parse_rate_limit(value)
-    if name in ('list_lies', 'retrieve_lies'):
+    if name in ('list_lies', 'retrieve_lies', 'retrieve_uuid'):
         if not isinstance(value, bool):
             raise ValueError('%s must be true or false' % name)
         return value
@@ -231,6 +237,10 @@ def normalize_switch(name: str, value):
     if name == 'trailing_slash':
         if value not in ('reject', 'accept'):
             raise ValueError('trailing_slash must be "reject" or "accept"')
+        return value
+    if name == 'not_found_body':
+        if value not in NOT_FOUND_BODIES:
+            raise ValueError('not_found_body must be one of %s' % ', '.join(NOT_FOUND_BODIES))
         return value
     # forbidden
     if value is None:
@@ -255,6 +265,8 @@ CALLBACK_DEFAULTS = {
     'callback_reorder': False,  # send each batch (e.g. the exits of one hang-up) in reverse order
     'callback_duplicate': False,  # send every callback twice (the second with a fresh nonce, as a re-delivery)
     'callback_replay': False,  # send every callback again verbatim (same nonce and signature: a replay)
+    'callback_replay_body': None,  # {field: text}: send every callback again with its signature headers and these fields changed
+    'callback_replay_delay_ms': 0,  # wait this long before that replay with another body (e.g. past the replay window)
     'callback_drop_rate': 0.0,  # drop this share of callbacks (seeded by "seed")
 }
 DEFAULT_SWITCHES.update(CALLBACK_DEFAULTS)
@@ -277,9 +289,13 @@ def normalize_callback_switch(name: str, value):
         if value is not None and (not isinstance(value, str) or not value):
             raise ValueError('callback_parent_token must be a non-empty string or null')
         return value
-    if name == 'callback_delay_ms':
+    if name in ('callback_delay_ms', 'callback_replay_delay_ms'):
         if not _is_number(value) or value < 0:
-            raise ValueError('callback_delay_ms must be a number >= 0')
+            raise ValueError('%s must be a number >= 0' % name)
+        return value
+    if name == 'callback_replay_body':
+        if value is not None and (not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values())):
+            raise ValueError('callback_replay_body must be null or an object of form fields and their texts')
         return value
     if name == 'callback_drop_rate':
         if not _is_number(value) or not 0 <= value <= 1:

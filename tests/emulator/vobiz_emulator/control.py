@@ -6,6 +6,7 @@ import threading
 import urllib.parse
 from typing import TYPE_CHECKING
 
+from .callbacks import template_room_names
 from .config import CONTROL_PREFIX
 from .reply import Reply, parse_json_body
 from .routes import decode_segment
@@ -72,6 +73,7 @@ class _ControlMixin:
             '/state': ('GET',),
             '/conferences': ('POST',),
             '/conferences/remove': ('POST',),
+            '/conferences/template_names': ('POST',),
             '/accounts': ('POST',),
             '/config': ('GET', 'POST'),
             '/reset': ('POST',),
@@ -116,6 +118,13 @@ class _ControlMixin:
         if name == '/conferences':
             shown = emulator.add_conference(body.get('name'), body.get('members'), auth_id=body.get('auth_id'), started_ago=body.get('started_ago'))
             return Reply(201, shown)
+        if name == '/conferences/template_names':
+            if not isinstance(body.get('canary'), str) or not body['canary']:
+                raise ValueError('"canary" is required: the file a template in the names would create')
+            names = template_room_names(body['canary'])
+            for room in names:
+                emulator.add_conference(room, body.get('members'), auth_id=body.get('auth_id'), started_ago=body.get('started_ago'))
+            return Reply(201, {'conferences': names})
         if name == '/conferences/remove':
             if not isinstance(body.get('name'), str):
                 raise ValueError('"name" is required')

@@ -10,6 +10,7 @@ import uuid
 
 from .config import CONTROL_CHARS_MESSAGE, FAULT_STATUS_DEFAULTS, GATEWAY_NOT_FOUND, HTML_PAGE, HUGE_BODY_DEFAULT, utc_now
 from .reply import Reply
+from .state import render_conference
 
 ERROR_CODES = {
     400: 'BAD_REQUEST',
@@ -110,6 +111,17 @@ class _FaultsMixin:
             # Maintenance: "come back later" for this request only, not a rate limit.
             return self._error(503, FAULT_MESSAGES['503'], cfg, {'Retry-After': str(rule['retry_after'])})
         return self._error(int(kind), FAULT_MESSAGES[kind], cfg)
+
+    def _other_conference_reply(self, route, cfg: dict) -> Reply:
+        """A retrieve answered 200 with another live conference's object (or a made-up one when none is live)."""
+        with self._lock:
+            account = self._accounts.get(route.auth_id)
+            others = [conf for name, conf in (account.conferences.items() if account else ()) if name != route.conference]
+            shown = render_conference(others[0], time.time()) if others else None
+        if shown is None:
+            shown = {'conference_name': route.conference + ' (another room)', 'conference_run_time': '3600', 'conference_member_count': '0', 'members': []}
+        shown['api_id'] = str(uuid.uuid4())
+        return Reply(200, shown)
 
     def _hostile_reply(self, rule: dict, cfg: dict, headers) -> Reply:
         """The hostile answers: a gateway 404, HTML, 2xx error bodies, huge bodies, control characters, echoed tokens."""

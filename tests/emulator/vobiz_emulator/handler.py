@@ -290,7 +290,9 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
                     entry['fault'] = kind
                 if kind in ('drop', 'reset'):
                     send = False
-                elif kind is not None and kind not in ('slow', 'lost_reply', 'trickle'):
+                elif kind == 'other_conference' and route.actions.get(method) == 'retrieve':
+                    reply = emulator._other_conference_reply(route, cfg)
+                elif kind is not None and kind not in ('slow', 'lost_reply', 'trickle', 'other_conference'):
                     if rule['processed']:  # the API acts, then the gateway in front of it answers the error
                         emulator._process(method, route, self.headers, body, body_error, cfg)
                     reply = emulator._fault_reply(rule, cfg, self.headers)

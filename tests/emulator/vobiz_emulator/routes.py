@@ -8,7 +8,7 @@ import time
 import urllib.parse
 import uuid
 
-from .config import GATEWAY_NOT_FOUND, SPEAK_MAX_CHARS, utc_now
+from .config import GATEWAY_NOT_FOUND, HTML_PAGE, SPEAK_MAX_CHARS, utc_now
 from .reply import Reply
 from .state import render_conference
 
@@ -101,13 +101,25 @@ def parse_api_path(target: str) -> Route:
     return Route(kind, auth_id=decoded[0], conference=decoded[1], member=decoded[2], actions=actions, slash=slash)
 
 
+def unknown_path_reply(cfg: dict) -> Reply:
+    """The 404 for a path the API does not know, as the ``not_found_body`` switch says."""
+    shape = cfg['not_found_body']
+    if shape == 'error':
+        return Reply(404, {'error': 'not found'})
+    if shape == 'empty':
+        return Reply(404, raw=b'')
+    if shape == 'html':
+        return Reply(404, raw=HTML_PAGE, content_type='text/html; charset=utf-8')
+    return Reply(404, dict(GATEWAY_NOT_FOUND))
+
+
 class _RoutesMixin:
     """Emulator methods that carry out API requests."""
 
     def _process(self, method: str, route: Route, headers, body, body_error: str | None, cfg: dict) -> Reply:
         """Auth, method and body checks, then the action itself."""
         if route.kind == 'not_found':
-            return Reply(404, dict(GATEWAY_NOT_FOUND))
+            return unknown_path_reply(cfg)
         if route.kind == 'bad_path':
             return self._error(400, 'the request path is not valid UTF-8', cfg)
         header_id = headers.get('X-Auth-ID')
@@ -154,6 +166,8 @@ class _RoutesMixin:
             return self._error(404, 'conference not found', cfg)
         if cfg['retrieve_lies']:
             return Reply(200, {'error': 'failed'})
+        if cfg['retrieve_uuid']:  # not in the documented object: the instance's ConferenceUUID, as its callbacks carry it
+            shown['conference_uuid'] = conf['uuid']
         shown['api_id'] = str(uuid.uuid4())
         return Reply(200, shown)
 

@@ -163,6 +163,12 @@ class _StateMixin:
             conf = self._account(auth_id).conferences.get(name)
             return render_conference(conf, time.time()) if conf is not None else None
 
+    def conference_uuid(self, name: str, auth_id: str | None = None) -> str | None:
+        """The ConferenceUUID of the live instance of ``name`` (its callbacks carry it), or None."""
+        with self._lock:
+            conf = self._account(auth_id).conferences.get(name)
+            return conf['uuid'] if conf is not None else None
+
     def announcements(self, name: str, auth_id: str | None = None) -> list:
         """What was played or spoken in a conference (kept after it ends)."""
         with self._lock:

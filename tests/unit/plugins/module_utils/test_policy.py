@@ -32,15 +32,25 @@ def test_parse_duration(value, seconds):
     assert parse_duration(value) == seconds
 
 
-@pytest.mark.parametrize('value', ['', 'h', '4d', '30m4h', '-5', -5, True, None, '1.5h', [1], 1.5])
+@pytest.mark.parametrize(
+    'value', ['', 'h', '4d', '30m4h', '-5', -5, True, None, '1.5h', [1], 1.5, '²', '٣', '²h', float('inf'), float('-inf'), float('nan'), 'inf', 'nan', '1e3']
+)
 def test_bad_durations_name_the_option(value):
     with pytest.raises(VobizInputError, match='running_longer_than') as info:
         parse_duration(value)
     assert info.value.option == 'running_longer_than'
 
 
+NO_LIST = object()
+
+
 def present(name, run_time='100', count='2', members=None):
-    conference = {'conference_name': name, 'conference_run_time': run_time, 'conference_member_count': count, 'members': members if members is not None else []}
+    """A retrieved room; by default with as many members listed as ``count`` says (none when it is no plain count)."""
+    if members is None:
+        members = [{'member_id': str(i)} for i in range(int(count))] if isinstance(count, str) and count.isascii() and count.isdigit() else []
+    conference = {'conference_name': name, 'conference_run_time': run_time, 'conference_member_count': count}
+    if members is not NO_LIST:
+        conference['members'] = members
     return Retrieved(name, 'present', 200, conference=conference)
 
 
@@ -64,13 +74,39 @@ def test_running_longer_than(retrieved, verdict):
     'retrieved, verdict',
     [
         (present('one', count='1'), 'selected'),
+        (present('int', count=1, members=[{'member_id': '1'}]), 'selected'),
+        (present('empty', count='0'), 'selected'),
         (present('two', count='2'), 'spared'),
-        (present('listed', count=None, members=[{'member_id': '1'}]), 'selected'),  # falls back to the members list
-        (present('unknown', count=None, members=None), 'selected'),  # an empty members list is a count of 0
+        (present('no-list', count='1', members=NO_LIST), 'selected'),  # no list: nothing disagrees with the count
     ],
 )
 def test_members_at_most(retrieved, verdict):
     assert Policy(members_at_most=1).judge(retrieved)[0] == verdict
+
+
+#: Counts a policy must not act on (issue 23: each of them once made a policy-only run end the room).
+UNREADABLE_COUNTS = ['2.0', 'two', 2.5, '', ' ', None, '-1', -1, True, '²', '٣', ' 1', '1 ', '0x1', float('inf'), float('nan')]
+
+
+@pytest.mark.parametrize('count', UNREADABLE_COUNTS)
+def test_an_unreadable_member_count_is_never_selected(count):
+    verdict, reason, dummy = Policy(members_at_most=5).judge(present('r', count=count))
+    assert verdict == 'unreadable' and 'conference_member_count' in reason
+
+
+def test_a_missing_member_count_is_never_replaced_by_the_list():
+    retrieved = Retrieved('r', 'present', 200, conference={'conference_name': 'r', 'conference_run_time': '9', 'members': []})
+    assert Policy(members_at_most=1).judge(retrieved)[0] == 'unreadable'
+
+
+def test_a_count_that_disagrees_with_the_members_listed_is_unreadable():
+    verdict, reason, dummy = Policy(members_at_most=1).judge(present('r', count='1', members=[{'member_id': str(i)} for i in range(3)]))
+    assert verdict == 'unreadable' and 'does not agree with the 3 member(s) listed' in reason
+
+
+@pytest.mark.parametrize('run_time', ['²', '٣', '100.0', 100.5, float('inf'), float('nan'), '-5', '', None, True])
+def test_an_unreadable_run_time_is_never_selected(run_time):
+    assert Policy(running_longer_than=10).judge(present('r', run_time=run_time, count='0'))[0] == 'unreadable'
 
 
 def test_no_member_count_at_all_is_unreadable():
@@ -91,5 +127,45 @@ def test_from_params():
     assert (policy.running_longer_than, policy.members_at_most) == (3600, 1)
     with pytest.raises(VobizInputError, match='all=true'):
         Policy.from_params({'running_longer_than': '1h', 'all': True})
-    with pytest.raises(VobizInputError, match='members_at_most'):
-        Policy.from_params({'members_at_most': -1})
+    assert Policy.from_params({'members_at_most': '2'}).members_at_most == 2
+
+
+@pytest.mark.parametrize('value', [-1, '-1', 1.5, float('inf'), float('nan'), '²', 'one', True, [1]])
+def test_bad_members_at_most_names_the_option(value):
+    with pytest.raises(VobizInputError, match='members_at_most') as info:
+        Policy.from_params({'members_at_most': value})
+    assert info.value.option == 'members_at_most'
+
+
+@pytest.mark.parametrize(
+    'reported, verdict',
+    [
+        ('U1', 'selected'),  # the instance meant
+        (None, 'selected'),  # no UUID in the answer (Vobiz documents none): the other selectors decide
+        ('U2', 'other_instance'),  # another instance of the name: the one meant has ended
+        ('', 'unreadable'),
+        (7, 'unreadable'),
+    ],
+)
+def test_conference_uuid(reported, verdict):
+    conference = {'conference_name': 'r', 'conference_run_time': '7200', 'conference_member_count': '1'}
+    if reported is not None:
+        conference['conference_uuid'] = reported
+    retrieved = Retrieved('r', 'present', 200, conference=conference)
+    assert Policy(running_longer_than=60, conference_uuid='U1').judge(retrieved)[0] == verdict
+
+
+def test_conference_uuid_needs_one_name():
+    assert Policy.from_params({'name': 'r', 'conference_uuid': 'U1'}).conference_uuid == 'U1'
+    for params in ({'conference_uuid': 'U1'}, {'name': ['a', 'b'], 'conference_uuid': 'U1'}, {'match': 'r*', 'conference_uuid': 'U1'}):
+        with pytest.raises(VobizInputError, match='conference_uuid'):
+            Policy.from_params(params)
+
+
+def test_conference_uuid_takes_an_escaped_name_from_vobiz_literally():
+    # The rulebook's action hands over the room of an event as vobiz.voice results carry names: template syntax is
+    # part of the real name then, not an unexpanded variable.
+    params = {'name': 'inj{{ x }}\\nline', 'names_escaped': True, 'conference_uuid': 'U1'}
+    assert Policy.from_params(params).conference_uuid == 'U1'
+    with pytest.raises(VobizInputError, match='never expanded'):
+        Policy.from_params(dict(params, names_escaped=False))

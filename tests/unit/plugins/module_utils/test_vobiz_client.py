@@ -237,23 +237,45 @@ def test_read_timeout_is_retried_and_ambiguous(emulator):
     assert outcome.outcome == 'hung_up' and outcome.ambiguous
 
 
-def test_lost_reply_then_404_is_hung_up_by_this_run(emulator):
+def test_lost_reply_then_404_of_a_room_seen_live_is_hung_up_by_this_run(emulator):
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
-    outcome = make_client(emulator).hangup('r')
+    outcome = make_client(emulator).hangup('r', seen_live=True)
     assert outcome.outcome == 'hung_up'
     assert outcome.status == 404 and outcome.ambiguous and 'this run' in outcome.message
     assert [(e['fault'], e['status']) for e in emulator.requests()] == [('lost_reply', None), (None, 404)]
 
 
 @pytest.mark.parametrize('kind', ['502', '504'])
-def test_gateway_error_after_the_api_acted_then_404_is_hung_up_by_this_run(emulator, kind):
-    """A gateway's 502/504 may come after the API carried the DELETE out: the retry's 404 is then this run's doing."""
+def test_gateway_error_after_the_api_acted_then_404_of_a_room_seen_live_is_hung_up_by_this_run(emulator, kind):
+    """A gateway's 502/504 may come after the API carried the DELETE out: for a room seen live, the retry's 404 is then this run's doing."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': kind, 'method': 'DELETE', 'first_n': 1, 'processed': True}])
-    outcome = make_client(emulator).hangup('r')
+    outcome = make_client(emulator).hangup('r', seen_live=True)
     assert outcome.outcome == 'hung_up' and outcome.ambiguous and 'this run' in outcome.message
     assert [(e['fault'], e['status']) for e in emulator.requests()] == [(kind, int(kind)), (None, 404)]
+
+
+@pytest.mark.parametrize(
+    'rule',
+    [
+        {'kind': '502'},  # a gateway that never reached the API
+        {'kind': '502', 'processed': True},  # or one that did: the answers are the same
+        {'kind': '504'},
+        {'kind': 'lost_reply'},
+        {'kind': 'drop'},
+    ],
+    ids=['502', '502-processed', '504', 'lost-reply', 'drop'],
+)
+def test_a_maybe_done_attempt_then_404_of_a_room_not_seen_live_is_gone_unconfirmed(emulator, rule):
+    """Issue 23: a 404 after an attempt that may have reached the API proves the room gone, not who ended it."""
+    if rule.get('processed') or rule['kind'] in ('lost_reply',):
+        emulator.add_conference('r')
+    emulator.configure(faults=[dict(rule, method='DELETE', first_n=1)])
+    outcome = make_client(emulator).hangup('r')
+    assert outcome.outcome == 'gone_unconfirmed' and outcome.status == 404 and outcome.ambiguous
+    assert 'whether this run hung it up is unknown' in outcome.message
+    assert [e['status'] for e in emulator.requests()][-1] == 404 and len(emulator.requests()) == 2
 
 
 @pytest.mark.parametrize('kind', ['500', '503', '429'])
@@ -335,9 +357,9 @@ def test_member_outcome_after_an_attempt_that_may_have_been_done(body, ambiguous
     assert _answers.member_outcome(answer, removing=removing, room_wide=room_wide)[0] == expected
 
 
-def test_member_failure_without_answer_after_a_maybe_done_attempt_says_so():
+def test_member_failure_without_answer_after_a_maybe_done_attempt_is_uncertain():
     error = _errors.VobizRequestError('Mute failed after 2 attempt(s): connection lost', attempts=2, ambiguous=True)
-    assert _answers.member_outcome(error) == (_answers.OUTCOME_FAILED, None, error.message + ', so whether the action was carried out is unknown')
+    assert _answers.member_outcome(error) == (_answers.OUTCOME_UNCERTAIN, None, error.message + ', so whether the action was carried out is unknown')
 
 
 def test_urllib3_never_retries_silently(emulator):
@@ -454,8 +476,9 @@ def test_batch_stops_on_auth_error_and_keeps_finished_results(emulator):
     with pytest.raises(VobizAuthError) as info:
         client.run_concurrently(client.hangup, names, on_result=lambda item, result: seen.append(item))
     results = info.value.results
-    assert [r.outcome if r else None for r in results] == ['hung_up'] * 3 + [None] * 5
-    assert seen == ['n0', 'n1', 'n2']
+    assert [r.outcome if isinstance(r, _answers.Outcome) else r for r in results[:3] + results[4:]] == ['hung_up'] * 3 + [None] * 4
+    assert isinstance(results[3], _errors.VobizItemError) and results[3].status == 403 and not results[3].ambiguous
+    assert seen == ['n0', 'n1', 'n2', 'n3']
     assert [e['conference'] for e in emulator.requests()] == ['n0', 'n1', 'n2', 'n3']
     assert emulator.live_names() == ['n3', 'n4', 'n5', 'n6', 'n7']
 
@@ -723,8 +746,9 @@ def test_run_concurrently_fatal_error_still_stops_the_batch(emulator):
     client = make_client(emulator, parallel=1)
     names = ['a', 'f', 'b', 'c']
     with pytest.raises(VobizAuthError) as info:
-        client.run_concurrently(client.hangup, names, on_error=lambda name, error: 'item error')
-    assert [getattr(r, 'outcome', r) for r in info.value.results] == ['already_absent', None, None, None]
+        client.run_concurrently(client.hangup, names, on_error=lambda name, error: ('item error', error.status, error.ambiguous))
+    # The refused item was sent: its result is its error (issue 23: "counted as sent"); the rest never started.
+    assert [getattr(r, 'outcome', r) for r in info.value.results] == ['already_absent', ('item error', 403, False), None, None]
     assert len(emulator.requests()) == 2
 
 
@@ -961,10 +985,17 @@ def test_non_vobiz_404_on_the_right_prefix_is_an_unknown_route(emulator, rule):
 @pytest.mark.parametrize(
     'status, body, kind',
     [
-        (404, None, 'not_found'),
         (404, {'error': 'conference not found'}, 'not_found'),
         (404, {'api_id': 'x', 'error': 'conference not found'}, 'not_found'),
-        (404, {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'm', 'details': None}, 'requestId': 'r'}, 'not_found'),
+        (404, {'error': ' Conference not found. '}, 'not_found'),
+        (404, {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'conference not found', 'details': None}, 'requestId': 'r'}, 'not_found'),
+        # Issue 23: a 404 that is not the conference's own cannot be told from a wrong path's (api_url pasted with
+        # /Account/MA_X answered {"error": "not found"}): never "already absent".
+        (404, None, 'unknown_route'),
+        (404, {'error': 'not found'}, 'unknown_route'),
+        (404, {'api_id': 'x', 'error': 'Not Found'}, 'unknown_route'),
+        (404, {'error': 'member not found'}, 'unknown_route'),  # only on member routes
+        (404, {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'm', 'details': None}, 'requestId': 'r'}, 'unknown_route'),
         (404, {'message': 'Not Found'}, 'unknown_route'),
         (404, {'error': 'x', 'message': 'Not Found'}, 'unknown_route'),
         (404, {'error': ''}, 'unknown_route'),
@@ -982,6 +1013,11 @@ def test_non_vobiz_404_on_the_right_prefix_is_an_unknown_route(emulator, rule):
 )
 def test_classify_answer(status, body, kind):
     assert _answers.classify_answer(status, body) == kind
+
+
+def test_member_routes_also_own_member_not_found():
+    assert _answers.classify_answer(404, {'error': 'member not found'}, own_404=_answers.MEMBER_ROUTE_404) == 'not_found'
+    assert _answers.classify_answer(404, {'error': 'not found'}, own_404=_answers.MEMBER_ROUTE_404) == 'unknown_route'
 
 
 @pytest.mark.parametrize('status', [404, 200])
@@ -1047,7 +1083,7 @@ def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
     emulator.add_conference('room')
     emulator.configure(faults=[{'kind': 'trickle', 'interval': 0.2, 'size': 60, 'method': 'DELETE', 'first_n': 1}])
     client = make_client(emulator, timeout=1, retries=1)
-    outcome = client.hangup('room')
+    outcome = client.hangup('room', seen_live=True)
     log = emulator.requests()
     assert [e['fault'] for e in log] == ['trickle', None] and log[1]['status'] == 404
     for dummy in range(12000):  # the emulator notes the bytes it wrote once the client has hung up (the bound ends a hang)
@@ -1058,7 +1094,7 @@ def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
     assert trickled['client_hung_up'] is True
     assert 1 <= trickled['bytes_written'] < trickled['body_size'] // 2
     assert len(trickled['write_times']) == trickled['bytes_written']
-    # The first attempt hung the room up; its answer never arrived in full, so the 404 on the retry is this run's doing.
+    # The first attempt hung the room (seen live) up; its answer never arrived in full, so the 404 on the retry is this run's doing.
     assert outcome.outcome == _answers.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2
     assert any('no complete reply within 1 s' in w for w in client.warnings)
 
@@ -1179,3 +1215,22 @@ def test_urlopen_errors_are_read_as_requests_maps_them(error, reason, maybe_sent
 
 def test_urlopen_errors_requests_does_not_map_stay_as_they_are():
     assert _transport._as_send_error(RuntimeError('boom')) is None
+
+
+# --- names as results carry them (issue 23) -----------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=20))
+def test_escaped_names_are_printable_and_give_the_name_back(name):
+    escaped = _redaction.escape_name(name)
+    assert escaped.isprintable() and len(escaped.splitlines()) <= 1
+    escaped.encode('utf-8')  # Ansible can carry it
+    assert _redaction.unescape_name(escaped) == name
+    assert (escaped == name) is (name.isprintable() and '\\' not in name)
+
+
+@pytest.mark.parametrize('text', ['a\\', 'a\\q', '\\x4', '\\u12', '\\UFFFFFFFF', '\\xzz'])
+def test_unescape_refuses_a_backslash_that_starts_no_escape(text):
+    with pytest.raises(ValueError):
+        _redaction.unescape_name(text)

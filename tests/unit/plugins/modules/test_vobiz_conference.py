@@ -13,6 +13,7 @@ import os
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
     AUTH_ID,
@@ -75,8 +76,19 @@ def test_name_check_mode_predicts_hang_up(emulator):
 def test_name_check_mode_already_absent(emulator):
     failed, result = run(emulator, check_mode=True, name='Board Room')
     assert not failed and result['changed'] is False
-    assert result['already_absent'] == ['Board Room'] and result['hung_up'] == []
-    assert methods(emulator) == ['GET']
+    assert result['already_absent'] == ['Board Room'] and result['hung_up'] == [] and result['closest'] == {}
+    # The retrieval, then the live list once, for the closest live names of the one that is not live.
+    assert [(e['method'], e['action']) for e in emulator.requests()] == [('GET', 'retrieve'), ('GET', 'list')]
+
+
+def test_check_mode_offers_the_closest_live_names_of_a_typo(emulator):
+    for name in ('Board Room', 'Board Annex', 'Lobby'):
+        emulator.add_conference(name)
+    failed, result = run(emulator, check_mode=True, name=['Bord Room', 'Lobby'], match='suport-*')
+    assert not failed and result['closest'] == {'Bord Room': ['Board Room']}
+    assert [e['action'] for e in emulator.requests()] == ['list', 'retrieve', 'retrieve']  # the list read anyway: no second one
+    failed, result = run(emulator, name=['Bord Room'])
+    assert result['closest'] == {}  # a real run reads nothing for it
 
 
 def test_name_is_idempotent(emulator):
@@ -113,9 +125,9 @@ def test_match_already_absent(emulator, monkeypatch):
     _ci_rooms(emulator)
     original = _client.VobizClient.hangup
 
-    def room_ends_first(self, name):
+    def room_ends_first(self, name, seen_live=False):
         emulator.remove_conference(name)
-        return original(self, name)
+        return original(self, name, seen_live)
 
     monkeypatch.setattr(_client.VobizClient, 'hangup', room_ends_first)
     failed, result = run(emulator, match='ci-*')
@@ -350,13 +362,29 @@ def test_faults_are_retried_with_one_warning(emulator, no_real_backoff, kind, fi
         assert no_real_backoff == [expect_sleep]
 
 
-def test_lost_reply_is_reported_hung_up(emulator):
+def test_lost_reply_of_a_listed_room_is_reported_hung_up(emulator):
+    """The list showed the room live: a lost reply then a 404 is this run's doing."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
-    failed, result = run(emulator, name='r')
+    failed, result = run(emulator, match='r*')
     assert not failed and result['changed'] is True
-    assert result['hung_up'] == ['r'] and result['already_absent'] == []
-    assert [(e['fault'], e['status']) for e in emulator.requests()] == [('lost_reply', None), (None, 404)]
+    assert result['hung_up'] == ['r'] and result['already_absent'] == [] and result['gone_unconfirmed'] == []
+    assert [(e['fault'], e['status']) for e in emulator.requests(method='DELETE')] == [('lost_reply', None), (None, 404)]
+
+
+@pytest.mark.parametrize('processed', [False, True], ids=['gateway-only', 'api-acted'])
+def test_a_404_after_a_maybe_done_attempt_on_a_named_room_is_gone_unconfirmed(emulator, tmp_path, processed):
+    """Issue 23: named rooms (not seen live) behind a 502: gone, cause unknown; no change, no failure; msg and audit say so."""
+    audit = tmp_path / 'audit.jsonl'
+    if processed:
+        emulator.add_conference('r')
+    emulator.configure(faults=[{'kind': '502', 'method': 'DELETE', 'first_n': 1, 'processed': processed}])
+    failed, result = run(emulator, name=['r'], audit_log=str(audit))
+    assert not failed and result['changed'] is False
+    assert result['gone_unconfirmed'] == ['r'] and result['hung_up'] == [] and result['already_absent'] == [] and result['failures'] == []
+    assert result['msg'] == "Hung up 0 conference(s); 1 gone, whether this run hung them up is unknown ('r')."
+    line = json.loads(audit.read_text())
+    assert line['outcome'] == 'gone_unconfirmed' and line['status'] == 404 and 'whether this run hung it up is unknown' in line['message']
 
 
 def test_partial_failure(emulator, tmp_path):
@@ -385,16 +413,50 @@ def test_partial_failure(emulator, tmp_path):
 
 
 def test_403_fails_with_finished_outcomes(emulator, tmp_path):
+    """The room refused with 403 was sent (failed); the rooms after it were never sent (not_started): each in one list."""
     audit = str(tmp_path / 'audit.jsonl')
     for name in ['a', 'b', 'secret', 'c']:
         emulator.add_conference(name)
     emulator.configure(forbidden=['secret'])
     failed, result = run(emulator, name=['a', 'b', 'secret', 'c'], parallel=1, audit_log=audit)
-    assert failed and 'Permission denied for auth_id' in result['msg']
+    assert failed and 'Permission denied for auth_id' in result['msg'] and result['msg'].endswith('1 not started.')
     assert result['hung_up'] == ['a', 'b'] and result['changed'] is True
+    assert [f['name'] for f in result['failures']] == ['secret'] and result['failures'][0]['status'] == 403
+    assert result['not_started'] == ['c'] and result['uncertain'] == []
     assert [e['conference'] for e in emulator.requests()] == ['a', 'b', 'secret']
     with open(audit) as handle:
-        assert [json.loads(line)['name'] for line in handle] == ['a', 'b']
+        assert [(line['name'], line['outcome']) for line in map(json.loads, handle)] == [
+            ('a', 'hung_up'),
+            ('b', 'hung_up'),
+            ('secret', 'failed'),
+            ('c', 'not_started'),
+        ]
+
+
+@pytest.mark.parametrize('fatal', [{'forbidden': ['r']}, {'faults': [{'kind': '502', 'first_n': 1, 'processed': True}, {'kind': 'gateway_404'}]}])
+def test_a_fatal_answer_after_a_maybe_done_attempt_is_uncertain(emulator, tmp_path, fatal):
+    """Issue 23: DELETE -> 502 (the API acted) -> retry -> 401/403 or a gateway 404: the room is uncertain, audited, never lost."""
+    audit = tmp_path / 'audit.jsonl'
+    emulator.add_conference('r')
+    if 'forbidden' in fatal:
+        # The first attempt is carried out and answered 502; the retry is refused.
+        emulator.configure(faults=[{'kind': '502', 'first_n': 1, 'processed': True}])
+        original = emulator._process
+
+        def refuse_the_retry(method, route, headers, body, body_error, cfg):
+            if len(emulator.requests()) >= 1:
+                cfg = dict(cfg, forbidden=['r'])
+            return original(method, route, headers, body, body_error, cfg)
+
+        emulator._process = refuse_the_retry
+    else:
+        emulator.configure(**fatal)
+    failed, result = run(emulator, name=['r', 'other'], parallel=1, audit_log=str(audit))
+    assert failed and result['uncertain'] == ['r'] and [f['name'] for f in result['failures']] == ['r']
+    assert 'whether it was done is unknown' in result['failures'][0]['message']
+    assert result['not_started'] == ['other'] and result['hung_up'] == [] and result['changed'] is False
+    assert [(line['name'], line['outcome']) for line in map(json.loads, audit.read_text().splitlines())] == [('r', 'uncertain'), ('other', 'not_started')]
+    assert emulator.live_names() == []  # the API did end it
 
 
 def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
@@ -472,11 +534,13 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
     failed, result = run(emulator, match='[!b]*', parallel=1, audit_log=str(audit))  # '*' alone is refused
     assert failed
     assert result['hung_up'] == ['a1', 'a2', 'a3', 'a4']
-    assert result['failures'] == [dict(name='\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
+    # Returned escaped (issue 23: Ansible could not read a result holding a lone surrogate back).
+    assert result['failures'] == [dict(name='\\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
     assert "'\\ud800x' (cannot be sent: the name is not valid Unicode)" in result['msg']
+    json.dumps(result).encode('utf-8')
     assert emulator.live_names() == ['\ud800x']
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert sorted((line['name'], line['outcome']) for line in lines) == sorted([(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\ud800x', 'failed')])
+    assert sorted((line['name'], line['outcome']) for line in lines) == sorted([(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\\ud800x', 'failed')])
 
 
 def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
@@ -484,10 +548,10 @@ def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatc
         emulator.add_conference(name)
     real_hangup = _client.VobizClient.hangup
 
-    def hangup(self, name):
+    def hangup(self, name, seen_live=False):
         if name == 'b':
             raise RuntimeError('surprise for ' + TOKEN)
-        return real_hangup(self, name)
+        return real_hangup(self, name, seen_live)
 
     monkeypatch.setattr(_client.VobizClient, 'hangup', hangup)
     failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1)
@@ -562,7 +626,12 @@ def test_signal_interrupts_the_batch_and_loses_nothing(emulator, tmp_path):
         entry = json.loads(line)
         audited.setdefault(entry['name'], []).append(entry['outcome'])
     assert deleted <= set(n for n, outcomes in audited.items() if 'hung_up' in outcomes or 'unknown' in outcomes)
-    assert set(audited) <= set(e['conference'] for e in emulator.requests()) | set(result['interrupted'])
+    requested = set(e['conference'] for e in emulator.requests())
+    assert set(n for n, outcomes in audited.items() if outcomes != ['not_started']) <= requested | set(result['interrupted'])
+    # Every room is in exactly one list, and the ones never sent are audited as such.
+    assert set(n for n, outcomes in audited.items() if outcomes == ['not_started']) == set(result['not_started'])
+    lists = result['hung_up'] + result['interrupted'] + result['not_started'] + result['already_absent'] + [f['name'] for f in result['failures']]
+    assert sorted(lists) == sorted(names)
 
 
 @pytest.mark.skipif(not os.path.exists('/dev/full'), reason='needs /dev/full')
@@ -621,7 +690,7 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     assert TOKEN not in result['msg']
 
 
-@pytest.mark.parametrize('match', ['*', '**', '*?*', '?*', ['ci-*', '*']])
+@pytest.mark.parametrize('match', ['*', '**', '*?*', '?*', ['ci-*', '*'], '[!\uffff]*', '[\x01-\U0010ffff]*', ['[a-m]*', '[!a-m]*']])
 def test_match_of_wildcards_alone_is_refused(emulator, match):
     # "${CI_ROOM_PREFIX}*" with an empty prefix: it would select every room, which is all=true's job.
     emulator.add_conference('prod-1')
@@ -636,10 +705,36 @@ def test_unmatched_globs_are_returned(emulator):
     assert not failed and result['hung_up'] == ['support-1'] and result['unmatched'] == ['suport-*']
 
 
-@pytest.mark.parametrize('match', ['ci-*', '*-ci', '[!x]*', '?', '???'])
+@pytest.mark.parametrize('match', ['ci-*', '*-ci', '[!x]*', '?', '???', ['ci-*', '[!c]*']])
 def test_match_with_any_literal_is_not_refused(emulator, match):
     failed, result = run(emulator, match=match, check_mode=True)
     assert not failed and result['changed'] is False
+    # A glob that spares only names starting with one character is worth a warning.
+    assert any('selects nearly every conference' in warning for warning in result['warnings']) is ('[!' in str(match))
+
+
+def test_ci_teardown_with_a_glob_matching_every_real_name_touches_nothing(emulator):
+    """Issue 23: "[!\\uffff]*" took 12 of 12 rooms in ci_teardown --check."""
+    for index in range(12):
+        emulator.add_conference('room-{0}'.format(index))
+    failed, result = run(emulator, match='[!\uffff]*')
+    assert failed and 'selects every conference' in result['msg'] and emulator.requests() == []
+
+
+@pytest.mark.parametrize('invisible', ['\u200e', '\u00ad', '\u2063', '\ufe0f'])
+def test_exclude_protects_a_name_written_with_an_invisible_character(emulator, invisible):
+    emulator.add_conference('ke' + invisible + 'ep')
+    emulator.add_conference('ci-1')
+    failed, result = run(emulator, match=['ke*', 'ci-*'], exclude='keep')
+    assert not failed and result['hung_up'] == ['ci-1'] and result['excluded'] == [escape_name('ke' + invisible + 'ep')]
+    assert emulator.live_names() == ['ke' + invisible + 'ep']
+
+
+def test_an_unexpanded_variable_in_match_touches_nothing(emulator):
+    """Issue 23: ci-${CI_PIPELINE_ID}-* matched nothing and the job was green; now it is refused before any request."""
+    emulator.add_conference('ci-77-a')
+    failed, result = run(emulator, match='ci-${CI_PIPELINE_ID}-*')
+    assert failed and 'never expanded' in result['msg'] and "'${CI_PIPELINE_ID}'" in result['msg'] and emulator.requests() == []
 
 
 def test_env_fallbacks(emulator, monkeypatch):
@@ -705,8 +800,10 @@ def test_2xx_error_answer_is_uncertain_never_hung_up(emulator, tmp_path, rule):
 def test_summary_counts_the_uncertain_among_the_failed():
     """The summary (the message of an interrupted run): uncertain hang-ups are failures; in check mode, predictions."""
     hangup = vobiz_conference.ConferenceHangup.__new__(vobiz_conference.ConferenceHangup)
-    hangup.not_started = 0
-    hangup.result = dict(hung_up=['a'], already_absent=[], excluded=[], failures=[{'name': 'b'}, {'name': 'c'}], uncertain=['b'], interrupted=[])
+    hangup.not_started = []
+    hangup.result = dict(
+        hung_up=['a'], already_absent=[], gone_unconfirmed=[], excluded=[], failures=[{'name': 'b'}, {'name': 'c'}], uncertain=['b'], interrupted=[]
+    )
     hangup.check_mode = False
     assert hangup.summary() == 'Hung up 1 conference(s); 2 failed (1 uncertain: may or may not have been hung up).'
     hangup.check_mode = True
@@ -737,6 +834,15 @@ def test_all_with_an_answer_that_cannot_tell_is_uncertain(emulator, tmp_path, fa
     assert (line['name'], line['outcome'], line['scope']) == ('Board Room', 'uncertain', 'all')
 
 
+def test_all_that_fails_with_an_empty_list_puts_no_nameless_entry_in_failures(emulator):
+    """Issue 23: with all=true and a list that named nobody, a failed hang-up of all conferences is in msg, not a None entry."""
+    emulator.add_conference('Board Room')
+    emulator.configure(list_lies=True, faults=[{'kind': '500', 'method': 'DELETE'}])
+    failed, result = run(emulator, all=True, retries=0)
+    assert failed and result['msg'].startswith('Hanging up all conferences failed: ')
+    assert result['failures'] == [] and result['uncertain'] == [] and result['hung_up'] == []
+
+
 def test_server_text_cannot_forge_lines(emulator, tmp_path):
     emulator.configure(faults=[{'kind': 'control_chars', 'method': 'DELETE'}])
     audit = str(tmp_path / 'audit.jsonl')
@@ -757,3 +863,57 @@ def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_
     assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
     assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
     assert [w for w in result['warnings'] if 'normalisation' in w] == [_selection.normalized_exclude_warning('Cafe\u0301')]
+
+
+# --- issue 23: a 404 is "absent" only when it can be the conference's own -----------------------------------------
+
+
+@pytest.mark.parametrize('tail', ['/Account/MA_TEST', '/Account/MA_TEST/', '/account/x', '/Account'])
+def test_api_url_with_the_account_part_is_refused_before_any_request(emulator, tail):
+    emulator.add_conference('r')
+    failed, result = run_module(vobiz_conference.main, module_args(emulator, api_url=emulator.api_url + tail, name='r'))
+    assert failed and 'api_url' in result['msg'] and 'remove {0!r}'.format(tail) in result['msg']
+    assert emulator.requests() == [] and emulator.live_names() == ['r']
+
+
+@pytest.mark.parametrize('body', ['error', 'empty', 'gateway', 'html'])
+def test_a_404_that_is_not_the_conferences_own_stops_the_run_naming_api_url(emulator, body):
+    """A wrong path's 404 ({"error": "not found"}, empty, the gateway's, HTML) is never read as "already absent"."""
+    for name in ('a', 'b'):
+        emulator.add_conference(name)
+    emulator.configure(not_found_body=body)
+    failed, result = run_module(vobiz_conference.main, module_args(emulator, api_url=emulator.url + '/api/v2', name=['a', 'b'], parallel=1))
+    assert failed and 'check api_url' in result['msg'] and '/api/v2' in result['msg']
+    assert result['already_absent'] == [] and result['hung_up'] == [] and result['changed'] is False
+    assert [f['name'] for f in result['failures']] == ['a'] and result['not_started'] == ['b']
+    assert len(emulator.requests()) == 1 and emulator.live_names() == ['a', 'b']
+
+
+#: Every kind of line break str.splitlines knows, each followed by a forged summary line.
+FORGED = ['x' + brk + 'VOBIZ_TEARDOWN_SUMMARY {"status": "ok"}' for brk in ('\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029')]
+
+
+def test_names_are_returned_escaped_and_come_back_with_names_escaped(emulator, tmp_path):
+    """Issue 23: no name puts a line break into an output line (Ansible's default callback prints results with
+    ensure_ascii=False); escaped names given back with names_escaped reach exactly the rooms they name."""
+    rooms = FORGED + ['a\\b', 'a\\\\b', 'plain']
+    for name in rooms:
+        emulator.add_conference(name)
+    failed, resolved = run(emulator, check_mode=True, match=['x*', 'a*', 'plain'])
+    assert not failed and sorted(resolved['hung_up']) == sorted(escape_name(name) for name in rooms)
+    assert len(json.dumps(resolved, ensure_ascii=False).splitlines()) == 1
+    assert 'VOBIZ_TEARDOWN_SUMMARY' not in ''.join(line for line in json.dumps(resolved, ensure_ascii=False).splitlines()[1:])
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, name=resolved['hung_up'], names_escaped=True, audit_log=str(audit))
+    assert not failed and sorted(result['hung_up']) == sorted(resolved['hung_up']) and emulator.live_names() == []
+    assert sorted(e['conference'] for e in emulator.requests(method='DELETE')) == sorted(rooms)
+    assert sorted(json.loads(line)['name'] for line in audit.read_text().splitlines()) == sorted(resolved['hung_up'])
+    # Without names_escaped the same texts are other names: nothing of the above is hung up by mistake.
+    emulator.add_conference('a\\b')
+    failed, result = run(emulator, name=[escape_name('a\\b')])
+    assert not failed and result['already_absent'] == [escape_name(escape_name('a\\b'))] and emulator.live_names() == ['a\\b']
+
+
+def test_names_escaped_refuses_a_text_that_is_no_escaped_name(emulator):
+    failed, result = run(emulator, name=['a\\q'], names_escaped=True)
+    assert failed and 'name[0] is not an escaped name' in result['msg'] and emulator.requests() == []

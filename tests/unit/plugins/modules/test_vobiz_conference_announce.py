@@ -316,7 +316,7 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator):
         emulator.add_conference(name)
     failed, result = run(emulator, match='*', text=TEXT, parallel=1)
     assert failed and result['announced'] == ['a', 'c']
-    assert result['failures'] == [dict(name='\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
+    assert result['failures'] == [dict(name='\\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
 
 
 # --- answers that are not what they seem (issue 13) ------------------------------------------------------------
@@ -329,3 +329,39 @@ def test_2xx_error_answer_is_not_an_announcement(emulator, rule):
     failed, result = run(emulator, name='Board Room', text=TEXT)
     assert failed and result['announced'] == [] and result['absent'] == []
     assert 'could not be read as a success' in result['failures'][0]['message']
+
+
+# --- issue 23: uncertain the way vobiz_conference reports it; the refused room counted as sent --------------------
+
+
+@pytest.mark.parametrize(
+    'rule, status',
+    [({'kind': 'error_body', 'status': 202}, 202), ({'kind': 'lost_reply'}, None), ({'kind': '504', 'processed': True}, 504)],
+    ids=['2xx-error-body', 'lost-reply', '504'],
+)
+def test_an_answer_that_cannot_tell_is_uncertain(emulator, tmp_path, rule, status):
+    audit = tmp_path / 'audit.jsonl'
+    for name in ('a', 'b'):
+        emulator.add_conference(name)
+    emulator.configure(faults=[dict(rule, method='POST', match='b')])
+    failed, result = run(emulator, name=['a', 'b'], text=TEXT, audit_log=str(audit))
+    assert failed and result['announced'] == ['a'] and result['uncertain'] == ['b']
+    assert [(f['name'], f['status']) for f in result['failures']] == [('b', status)]
+    assert '(1 uncertain: may or may not have started)' in result['msg']
+    lines = {line['name']: line for line in map(json.loads, audit.read_text().splitlines())}
+    assert lines['b']['outcome'] == 'uncertain' and lines['a']['outcome'] == 'announced'
+
+
+def test_the_room_refused_with_403_is_sent_and_the_rest_not_started(emulator, tmp_path):
+    audit = tmp_path / 'audit.jsonl'
+    for name in ['a', 'secret', 'b']:
+        emulator.add_conference(name)
+    emulator.configure(forbidden=['secret'])
+    failed, result = run(emulator, name=['a', 'secret', 'b'], text=TEXT, parallel=1, audit_log=str(audit))
+    assert failed and result['announced'] == ['a'] and result['not_started'] == ['b']
+    assert [(f['name'], f['status']) for f in result['failures']] == [('secret', 403)] and result['msg'].endswith('1 not started.')
+    assert [(line['name'], line['outcome']) for line in map(json.loads, audit.read_text().splitlines())] == [
+        ('a', 'announced'),
+        ('secret', 'failed'),
+        ('b', 'not_started'),
+    ]

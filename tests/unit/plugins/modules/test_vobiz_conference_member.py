@@ -445,3 +445,62 @@ def test_2xx_error_answer_to_a_member_action_is_a_failure(emulator, member_id):
     assert failure['member_id'] == member_id and failure['status'] == 200
     assert 'could not be read as a success' in failure['message']
     assert len(emulator.conference(ROOM)['members']) == 2
+
+
+# --- issue 23: uncertain as vobiz_conference reports it; unreadable counts; the refused request counted as sent ----
+
+
+@pytest.mark.parametrize(
+    'rule, status',
+    [({'kind': 'error_body', 'status': 202}, 202), ({'kind': '504'}, 504), ({'kind': 'lost_reply', 'first_n': None}, None)],
+    ids=['2xx-error-body', '504-to-the-end', 'lost-replies'],
+)
+def test_an_action_whose_answer_cannot_tell_is_uncertain(emulator, tmp_path, rule, status):
+    audit = tmp_path / 'audit.jsonl'
+    room(emulator)
+    emulator.configure(faults=[dict(rule, method='POST')])
+    failed, result = run(emulator, member_id=['10'], state='muted', retries=1, audit_log=str(audit))
+    assert failed and result['uncertain_members'] == ['10'] and [(f['member_id'], f['status']) for f in result['failures']] == [('10', status)]
+    assert '(1 uncertain: may or may not have been carried out)' in result['msg']
+    assert [line['outcome'] for line in map(json.loads, audit.read_text().splitlines())] == ['uncertain']
+
+
+@pytest.mark.parametrize('count', [None, '', 'two', '2.0', 2.5, '1', '²'])
+def test_an_unreadable_member_count_never_makes_a_kick_already_done(emulator, monkeypatch, count):
+    """Issue 23: with a count that cannot be read (or that disagrees with the list), the list is not trusted."""
+    room(emulator)
+    real_retrieve = _client.VobizClient.retrieve
+
+    def retrieve(self, name):
+        answer = real_retrieve(self, name)
+        conference = dict(answer.conference, members=[], conference_member_count=count)
+        if count is None:
+            del conference['conference_member_count']
+        return answer._replace(conference=conference)
+
+    monkeypatch.setattr(_client.VobizClient, 'retrieve', retrieve)
+    failed, result = run(emulator, member_id=['10'], state='kicked')
+    assert not failed and result['members'] == ['10'] and result['already'] == [] and result['uncertain'] is True
+    assert [(e['method'], e['status']) for e in emulator.requests(method='POST')] == [('POST', 202)]
+
+
+def test_the_refused_action_is_sent_and_the_rest_not_started(emulator, tmp_path):
+    audit = tmp_path / 'audit.jsonl'
+    emulator.add_conference(ROOM, members=[{'member_id': i} for i in ('10', '15', '20')])
+    original = emulator._process
+
+    def refuse_member_15(method, route, headers, body, body_error, cfg):
+        if method == 'POST' and route.member == '15':
+            cfg = dict(cfg, forbidden=[ROOM])
+        return original(method, route, headers, body, body_error, cfg)
+
+    emulator._process = refuse_member_15
+    failed, result = run(emulator, member_id=['10', '15', '20'], state='muted', parallel=1, audit_log=str(audit))
+    assert failed and 'Permission denied' in result['msg'] and result['msg'].endswith('1 not started.')
+    assert result['members'] == ['10'] and [(f['member_id'], f['status']) for f in result['failures']] == [('15', 403)]
+    assert result['not_started'] == ['20']
+    assert [(line['member_id'], line['outcome']) for line in map(json.loads, audit.read_text().splitlines())] == [
+        ('10', 'acted'),
+        ('15', 'failed'),
+        ('20', 'not_started'),
+    ]

@@ -80,11 +80,29 @@ def test_a_lying_retrieve_selects_nothing(emulator):
     assert emulator.requests(method='DELETE') == []
 
 
+def test_conference_uuid_spares_another_instance_of_the_name(emulator):
+    emulator.add_conference('Standup', members=1, started_ago=7200)
+    emulator.configure(retrieve_uuid=True)
+    failed, result = run(emulator, name='Standup', conference_uuid='uuid-of-the-instance-that-ended', running_longer_than=3600)
+    assert not failed and result['changed'] is False
+    assert result['other_instance'] == ['Standup'] and result['hung_up'] == []
+    assert any('another instance' in warning for warning in result['warnings'])
+    assert emulator.requests(method='DELETE') == [] and emulator.live_names() == ['Standup']
+
+
+def test_conference_uuid_of_the_live_instance_is_hung_up(emulator):
+    emulator.add_conference('Standup', members=1, started_ago=7200)
+    emulator.configure(retrieve_uuid=True)
+    failed, result = run(emulator, name='Standup', conference_uuid=emulator.conference_uuid('Standup'), running_longer_than=3600)
+    assert not failed and result['hung_up'] == ['Standup'] and result['other_instance'] == []
+
+
 @pytest.mark.parametrize(
     'args, option',
     [
         (dict(running_longer_than='4 days'), 'running_longer_than'),
         (dict(all=True, members_at_most=1), 'all'),
+        (dict(name=['a', 'b'], conference_uuid='U1'), 'conference_uuid'),
     ],
 )
 def test_bad_input_fails_before_any_request(emulator, args, option):

@@ -1,0 +1,121 @@
+# Copyright (c) 2026, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The source without its HTTP side (``CallbackService``): signatures, registry, timers, state file and events."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from typing import Callable
+
+from .connections import RefusalLog
+from .events import callback_event
+from .registry import RoomRegistry
+from .settings import Settings
+from .signatures import NonceMemory, SignatureVerifier
+from .state_file import StateFile
+from .timers import LimitTimers
+
+LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
+#: Callback events waiting for the rules engine; beyond, new ones are dropped (counted, logged once a minute).
+#: ``overdue`` and ``lonely`` events are never dropped.
+MAX_PENDING_CALLBACK_EVENTS = 10000
+
+
+class CallbackService:
+    """One source's state and logic; the HTTP entry calls ``check`` and ``accept``, ``run`` does the rest."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        self.clock = clock
+        self.nonces = NonceMemory(settings.replay_window, clock)
+        self.verifier = SignatureVerifier(settings.public_url, settings.auth_token, settings.parent_auth_token, settings.accept_v2, self.nonces)
+        self.registry = RoomRegistry(settings.forget_after, settings.max_rooms, clock)
+        self.timers = LimitTimers(settings.max_duration, settings.lonely_after, settings.repeat_after, settings.max_emissions)
+        self.refusals = RefusalLog(clock=monotonic)
+        self.dropped = RefusalLog(clock=monotonic, headline='Dropped {count} callback event(s) {since}: the rules engine was behind')
+        self.state = StateFile(settings.state_file, self.registry, self.nonces, monotonic=monotonic) if settings.state_file else None
+        self.pending: collections.deque = collections.deque()
+        self.pending_callbacks = 0
+        self.accepted = 0
+        self._wakeup = asyncio.Event()
+        if self.state is not None and self.state.load():
+            LOGGER.info('Loaded %d live room(s) and %d nonce(s) from %s', len(self.registry.rooms), len(self.nonces), self.state.path)
+
+    def check(self, headers, address: str | None = None) -> tuple[int | None, str]:
+        """The signature verdict of one callback: ``(None, version)`` or ``(401 or 403, reason)`` (counted)."""
+        status, detail = self.verifier.check(headers)
+        if status is not None:
+            self.refusals.count('%s (%d)' % (detail, status), address)
+        return status, detail
+
+    def refuse(self, reason: str, address: str | None = None) -> None:
+        self.refusals.count(reason, address)
+
+    def accept(self, fields: dict, version: str) -> None:
+        """A verified callback's form fields: update the registry, queue its event."""
+        info = self.registry.apply(fields)
+        if info['ignored']:
+            LOGGER.debug('Callback for %r: %s', fields.get('ConferenceName'), info['ignored'])
+        self.accepted += 1
+        if self.pending_callbacks >= MAX_PENDING_CALLBACK_EVENTS:
+            self.dropped.count('callback')
+        else:
+            self.pending_callbacks += 1
+            self._emit(callback_event(fields, info['members'], version))
+        if self.state is not None:
+            self.state.changed()
+
+    def tick(self) -> None:
+        """Forget stale rooms, emit the overdue and lonely events due, report refusals."""
+        forgotten = self.registry.forgotten
+        self.registry.forget_stale()
+        events = self.timers.due(self.registry, self.clock())
+        for event in events:
+            LOGGER.info('Conference %r is %s (emission %d)', event['vobiz']['conference_name'], event['vobiz']['type'], event['vobiz']['emission'])
+            self._emit(event)
+        self.refusals.report()
+        self.dropped.report()
+        if self.state is not None and (events or forgotten != self.registry.forgotten):
+            self.state.changed()
+
+    def _emit(self, event: dict) -> None:
+        self.pending.append(event)
+        self._wakeup.set()
+
+    async def _forward(self, queue) -> None:
+        while True:
+            while self.pending:
+                event = self.pending.popleft()
+                if event['vobiz']['type'] == 'callback':
+                    self.pending_callbacks -= 1
+                await queue.put(event)
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def _ticks(self) -> None:
+        while True:
+            self.tick()
+            await asyncio.sleep(self.settings.check_interval)
+
+    async def run(self, queue) -> None:
+        """Forward events to ``queue``, run the timers and write the state file, until cancelled."""
+        tasks = [asyncio.ensure_future(self._forward(queue)), asyncio.ensure_future(self._ticks())]
+        if self.state is not None:
+            tasks.append(asyncio.ensure_future(self.state.run()))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Write the last state (after ``run`` ended)."""
+        if self.state is not None:
+            await self.state.close()

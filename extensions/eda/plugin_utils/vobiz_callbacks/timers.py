@@ -1,0 +1,47 @@
+# Copyright (c) 2026, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""When a room of the registry is ``overdue`` or ``lonely`` (``LimitTimers``): no I/O, the time passed in."""
+
+from __future__ import annotations
+
+from .events import limit_event
+from .registry import Room, RoomRegistry
+
+
+class LimitTimers:
+    """The ``overdue`` and ``lonely`` events due; each is emitted once per room, again only after ``repeat_after``
+    seconds while the room is still in the registry (the action found it inside its limits or could not read it,
+    or its end was never reported), at most ``max_emissions`` times."""
+
+    def __init__(self, max_duration: int = 0, lonely_after: int = 0, repeat_after: float = 300, max_emissions: int = 3):
+        self.max_duration = max_duration
+        self.lonely_after = lonely_after
+        self.repeat_after = repeat_after
+        self.max_emissions = max_emissions
+
+    def due(self, registry: RoomRegistry, now: float) -> list[dict]:
+        """The events due now, each marked as emitted in its room."""
+        events = []
+        for room in list(registry.rooms.values()):
+            # Overdue once the room has been live MORE than max_duration whole seconds by our count: Vobiz's own
+            # conference_run_time (whole seconds, counted from before our first callback) is then over it too.
+            if self.max_duration and now - room.first_seen >= self.max_duration + 1 and self._may_emit(registry, room, 'overdue', now):
+                events.append(limit_event('overdue', room, now, room.members(), self.max_duration))
+            if (
+                self.lonely_after
+                and room.members_known
+                and room.lonely_since is not None
+                and now - room.lonely_since >= self.lonely_after
+                and self._may_emit(registry, room, 'lonely', now)
+            ):
+                events.append(limit_event('lonely', room, now, room.members(), self.lonely_after))
+        return events
+
+    def _may_emit(self, registry: RoomRegistry, room: Room, kind: str, now: float) -> bool:
+        times = room.emitted[kind]
+        if len(times) >= self.max_emissions or (times and now - times[-1] < self.repeat_after):
+            return False
+        times.append(now)
+        registry.mark_changed(room.name)
+        return True

@@ -1,0 +1,186 @@
+"""The playbook vobiz.voice.enforce_limits_action, run the way ansible-rulebook runs it, against the emulator.
+
+ansible-rulebook's run_playbook writes the event and the rule's extra_vars to an extra-vars file with
+``yaml.dump`` and runs ``ansible-playbook ... -e @that-file``. This does the same, with events made by the event
+source's own code (``extensions/eda/plugin_utils/vobiz_callbacks/events.py``), one ansible-playbook run per event:
+
+- rooms named with template and shell syntax (the emulator's ``template_room_names``, each of which would create a
+  canary file if anything evaluated it): each is hung up by exactly its literal name, and the canary never appears;
+- a control run first, with an event whose name is left raw (as the source used to emit it): the canary appears,
+  which shows that the check above can fail;
+- the re-check: an overdue room inside its limits, a lonely room with two members, a room whose retrieve reports
+  another conference_uuid and a room whose retrieve fails are never hung up (nor announced to); an overdue and a
+  lonely room that the API confirms are.
+
+Everything is asserted from the emulator's request log and the playbook's VOBIZ_ENFORCE_LIMITS line.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib.util
+import json
+import os
+import pathlib
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import types
+
+import yaml
+
+HERE = pathlib.Path(__file__).resolve().parent
+TESTS = HERE.parents[2]
+sys.path.insert(0, str(TESTS / 'emulator'))
+from vobiz_emulator import Emulator, template_room_names  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+AUTH_ID = 'MA_ACTION'
+MAX_DURATION = 3600
+LONELY_AFTER = 300
+
+
+def load_by_path(name: str, path: pathlib.Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EVENTS = load_by_path('conference_callbacks_events', TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'events.py')
+# Results carry names escaped (printable, one line); the playbook reports them so.
+# ansible-test copies tests/ and extensions/ to where the target runs, not plugins/: take it from the collection that
+# ansible-playbook uses (ANSIBLE_COLLECTIONS_PATH).
+COLLECTION = next(
+    path
+    for path in [
+        pathlib.Path(entry) / 'ansible_collections' / 'vobiz' / 'voice' for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if entry
+    ]
+    + [TESTS.parent]
+    if (path / 'plugins').is_dir()
+)
+escape_name = load_by_path('vobiz_redaction', COLLECTION / 'plugins' / 'module_utils' / '_redaction.py').escape_name
+
+
+def extra_vars(kind: str, name: str, uuid: str | None, announcement: str = '', raw: bool = False) -> dict:
+    """What ansible-rulebook hands the playbook for one event of the rulebook vobiz.voice.enforce_limits."""
+    now = time.time()
+    room = types.SimpleNamespace(name=name, uuid=uuid, first_seen=now - 7200, lonely_since=now - 600, emitted={'overdue': [now], 'lonely': [now]})
+    event = EVENTS.limit_event(kind, room, now, 1 if kind == 'lonely' else None, MAX_DURATION if kind == 'overdue' else LONELY_AFTER)
+    if raw:  # the control: the name as the source emitted it before it made every text inert
+        event['vobiz']['conference_name'] = name
+    return {
+        'enforce_limits_announcement': announcement,
+        'enforce_limits_grace_seconds': 0,
+        'enforce_limits_audit_log': '',
+        'ansible_eda': {'ruleset': 'Enforce Vobiz conference limits', 'rule': 'End a conference', 'event': event},
+    }
+
+
+def run_action(work: pathlib.Path, emulator: Emulator, tag: str, variables: dict) -> dict:
+    """One ansible-playbook run of the action; returns rc, output and the parsed VOBIZ_ENFORCE_LIMITS line."""
+    path = work / ('extravars-%s.yml' % tag)
+    path.write_text(yaml.dump(variables), encoding='utf-8')  # exactly how ansible-rulebook writes env/extravars
+    env = dict(
+        os.environ,
+        VOBIZ_AUTH_ID=AUTH_ID,
+        VOBIZ_AUTH_TOKEN=emulator.auth_token,
+        VOBIZ_API_URL=emulator.api_url,
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_LOCALHOST_WARNING='false',
+        ANSIBLE_INVENTORY_UNPARSED_WARNING='false',
+    )
+    cmd = ['ansible-playbook', 'vobiz.voice.enforce_limits_action', '-e', '@%s' % path]
+    proc = subprocess.run(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    line = None
+    for text in proc.stdout.splitlines():
+        if 'VOBIZ_ENFORCE_LIMITS ' in text:
+            line = json.loads(json.loads('{%s}' % text.strip().rstrip(','))['msg'].split('VOBIZ_ENFORCE_LIMITS ', 1)[1])
+    return {'tag': tag, 'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr, 'line': line}
+
+
+def main() -> int:
+    problems = []
+    work = pathlib.Path(tempfile.mkdtemp(prefix='enforce-limits-action-', dir=os.environ.get('OUTPUT_DIR')))
+    canary = work / ('canary-%s' % secrets.token_hex(4))
+    control_canary = work / 'control-canary'
+    with Emulator(auth_id=AUTH_ID, auth_token='action-' + secrets.token_hex(8), members=2, retrieve_uuid=True, idle_timeout=0) as emu:
+        # The control: a raw template in the event is evaluated (on every ansible-core version).
+        control = run_action(work, emu, 'control', extra_vars('overdue', template_room_names(str(control_canary))[0], None, raw=True))
+        if not control_canary.exists():
+            problems.append('control: a raw template in the event was not evaluated; this test could not see the defect')
+        hostile = template_room_names(str(canary))
+        for name in hostile:
+            emu.add_conference(name, members=2, started_ago=7200)
+        rooms = {
+            'Overdue Announced': dict(members=3, started_ago=7200),
+            'Inside Limits': dict(members=3, started_ago=60),
+            'Inside Announced': dict(members=3, started_ago=60),
+            'Two Members': dict(members=2, started_ago=7200),
+            'Left Alone': dict(members=1, started_ago=7200),
+            'Other Instance': dict(members=2, started_ago=7200),
+            'Unreadable': dict(members=1, started_ago=7200),
+        }
+        for name, spec in rooms.items():
+            emu.add_conference(name, **spec)
+        uuids = {name: emu.conference_uuid(name) for name in hostile + list(rooms)}
+        emu.configure(faults=[{'kind': '500', 'method': 'GET', 'match': 'Unreadable'}])
+        emu.clear_log()  # the control run's requests went to the evaluated name
+        cases = [('hostile-%d' % i, extra_vars('overdue', name, uuids[name]), name, 'hung_up') for i, name in enumerate(hostile)]
+        cases += [
+            ('overdue-announced', extra_vars('overdue', 'Overdue Announced', uuids['Overdue Announced'], 'Time is up'), 'Overdue Announced', 'hung_up'),
+            ('inside', extra_vars('overdue', 'Inside Limits', uuids['Inside Limits']), 'Inside Limits', 'kept'),
+            ('inside-announced', extra_vars('overdue', 'Inside Announced', uuids['Inside Announced'], 'Time is up'), 'Inside Announced', 'kept'),
+            ('two-members', extra_vars('lonely', 'Two Members', uuids['Two Members']), 'Two Members', 'kept'),
+            ('left-alone', extra_vars('lonely', 'Left Alone', uuids['Left Alone']), 'Left Alone', 'hung_up'),
+            ('other-instance', extra_vars('overdue', 'Other Instance', 'uuid-of-an-instance-that-ended'), 'Other Instance', 'other_instance'),
+            ('unreadable', extra_vars('overdue', 'Unreadable', uuids['Unreadable']), 'Unreadable', 'unreadable'),
+        ]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            runs = list(pool.map(lambda case: run_action(work, emu, case[0], case[1]), cases))
+        log = emu.requests()
+
+    for (tag, dummy, name, expected), run in zip(cases, runs):
+        line = run['line']
+        if run['rc'] != 0 or line is None:
+            problems.append(
+                '%s: ansible-playbook exited %s without its VOBIZ_ENFORCE_LIMITS line:\n%s\n%s' % (tag, run['rc'], run['stdout'][-3000:], run['stderr'][-2000:])
+            )
+            continue
+        if line['conference'] != escape_name(name):
+            problems.append('%s: the playbook reported the conference %r, not the literal name %r' % (tag, line['conference'], name))
+        deletes = [entry for entry in log if entry['method'] == 'DELETE' and entry['conference'] == name]
+        posts = [entry for entry in log if entry['method'] == 'POST' and entry['conference'] == name]
+        if expected == 'hung_up':
+            if line['hung_up'] != [escape_name(name)] or [entry['status'] for entry in deletes] != [204]:
+                problems.append('%s: expected one DELETE of %r answered 204, got %s (reported %s)' % (tag, name, [e['status'] for e in deletes], line))
+        else:
+            if deletes or posts or line['hung_up']:
+                problems.append(
+                    '%s: %r was touched although the API did not confirm the reason: %s' % (tag, name, [(e['method'], e['action']) for e in deletes + posts])
+                )
+            if expected in ('unreadable', 'other_instance') and line[expected] != [escape_name(name)]:
+                problems.append('%s: expected %r in %s, got %s' % (tag, name, expected, line))
+            if not any(entry['method'] == 'GET' and entry['conference'] == name for entry in log):
+                problems.append('%s: %r was never retrieved (the re-check did not happen)' % (tag, name))
+    announced = sorted({entry['conference'] for entry in log if entry['method'] == 'POST'})
+    if announced != ['Overdue Announced']:
+        problems.append('announcements went to %s, expected only Overdue Announced' % announced)
+    expected_names = {case[2] for case in cases}
+    strays = sorted({repr(entry['conference']) for entry in log if entry['conference'] not in expected_names})
+    if strays:
+        problems.append('requests for conferences no event named: %s' % ', '.join(strays))
+    if canary.exists():
+        problems.append('a conference name was evaluated as a template: %s exists' % canary)
+    for problem in problems:
+        print('FAILED: ' + problem)
+    if problems:
+        return 1
+    print('PASSED: %d events, %d hostile names hung up by their literal name, no canary; the re-check kept %d rooms' % (len(cases), len(hostile), 5))
+    print('control run (raw name) output tail: %s' % control['stdout'].strip().splitlines()[-1:])
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
