@@ -5,8 +5,8 @@
 """Every check of the collection as a nox session (CONTRIBUTING.md, "Tooling: which command runs what").
 
 antsibull-nox's sessions (configured in antsibull-nox.toml); ansible-test through antsibull-nox without a container
-engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites, the EE, AWX, runner,
-many-accounts and rulebook checks, the docsite and the images (scripts in tools/). ``nox -l`` lists them,
+engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites, the AWX, many-accounts and
+rulebook checks, the docsite and the images (scripts in tools/). ``nox -l`` lists them,
 ``nox -s NAME`` runs one; ``make test`` (tools/gate.py) runs them all, two chains at a time, and pins each
 ansible-test session's ansible-core (``UV_CONSTRAINT``: requirements-dev.txt or tools/legs/*.txt).
 """
@@ -171,10 +171,9 @@ def pytest_session(name: str, directory: str, description: str) -> None:
             return
         output = HERE / 'tests' / 'output'
         env = {'PYTHONPATH': str(tree.current_place), 'VOBIZ_FIGURES_FILE': str(output / 'reliability-figures.md')}
-        with session.chdir(tree.current_path):
-            session.run(
-                'pytest', '-p', 'no:cacheprovider', '-n', '2', '--rootdir', 'tests', '--junitxml', str(output / 'junit' / f'{name}.xml'), directory, env=env
-            )
+        junit = str(output / 'junit' / f'{name}.xml')
+        with session.chdir(tree.current_path):  # after --: more pytest arguments (-k NAME, a file)
+            session.run('pytest', '-p', 'no:cacheprovider', '-n', '2', '--rootdir', 'tests', '--junitxml', junit, directory, *session.posargs, env=env)
 
     run.__doc__ = description
     nox.session(name=name, python=DEV_PYTHON)(run)
@@ -234,7 +233,6 @@ tool_session(
     'tools/check_awx_credential_type.py',
     'extensions/eda/credential_type_vobiz.yml',
 )
-tool_session('check-runner', 'ci_teardown through ansible-runner: no token in any artifact', (*COLLECTION, 'ansible-runner'), 'tools/check_runner.py')
 tool_session('check-accounts', 'ci_teardown over 20 accounts with forks 10, one with a bad token', COLLECTION, 'tools/check_many_accounts.py')
 tool_session(
     'check-rulebook',

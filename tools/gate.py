@@ -122,7 +122,6 @@ SUITES_STEPS = [
     Step('reliability suite (tests/reliability, pytest)', 'reliability', 'reliability suite', 'junit', show='tests/output/reliability-figures.md'),
     Step('emulator suite (tests/emulator/tests, pytest)', 'emulator', 'emulator suite', 'junit'),
     Step('AWX credential type (AWX rules)', 'check-awx', 'awx'),
-    Step('ansible-runner: ci_teardown, no token leak', 'check-runner', 'runner'),
     Step('ci_teardown: 20 accounts, forks 10, 1 bad', 'check-accounts', 'accounts'),
     Step('ansible-rulebook: enforce_limits against the emulator', 'check-rulebook', 'rulebook'),
     Step('EDA credential type (AWX rules)', 'check-eda', 'eda'),
