@@ -36,12 +36,16 @@ ANSIBLE_LABELS = {
     'action_plugins': ('plugins/action.html#action-plugins', 'Action plugins'),
     'callback_plugins': ('plugins/callback.html#callback-plugins', 'Callback plugins'),
     'list_of_callback_plugins': ('plugins/callback.html#callback-plugin-list', 'Plugin list'),
+    # ... and that our plugin docs link to (P(ansible.builtin.linear#strategy), E(ANSIBLE_STRATEGY)).
+    'ansible_collections.ansible.builtin.linear_strategy': ('collections/ansible/builtin/linear_strategy.html', 'ansible.builtin.linear strategy'),
+    'std:envvar ANSIBLE_STRATEGY': ('reference_appendices/config.html#envvar-ANSIBLE_STRATEGY', '-'),
 }
 
 
 def write_inventory(path: pathlib.Path, project: str, entries: dict[str, tuple[str, str]]) -> None:
-    """A Sphinx objects.inv (version 2) with ``std:label`` entries."""
-    body = ''.join(f'{name} std:label -1 {uri} {title}\n' for name, (uri, title) in sorted(entries.items()))
+    """A Sphinx objects.inv (version 2); an entry's key is ``ROLE NAME``, or a ``std:label`` name alone."""
+    roles_names = [(key.rpartition(' '), value) for key, value in sorted(entries.items())]
+    body = ''.join(f"{name} {role or 'std:label'} -1 {uri} {title}\n" for (role, _, name), (uri, title) in roles_names)
     header = f'# Sphinx inventory version 2\n# Project: {project}\n# Version: \n# The remainder of this file is compressed using zlib.\n'
     path.write_bytes(header.encode() + zlib.compress(body.encode()))
 
