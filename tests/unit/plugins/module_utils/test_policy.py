@@ -160,3 +160,9 @@ def test_conference_uuid_needs_one_name():
     for params in ({'conference_uuid': 'U1'}, {'name': ['a', 'b'], 'conference_uuid': 'U1'}, {'match': 'r*', 'conference_uuid': 'U1'}):
         with pytest.raises(VobizInputError, match='conference_uuid'):
             Policy.from_params(params)
+
+
+def test_conference_uuid_takes_an_escaped_name_with_template_syntax_literally():
+    """An event's room name reaches the module escaped (names_escaped): template syntax in it is the name itself."""
+    params = {'name': "inj{{ lookup('pipe', 'id') }}", 'names_escaped': True, 'conference_uuid': 'U1', 'running_longer_than': 60}
+    assert Policy.from_params(params).conference_uuid == 'U1'
