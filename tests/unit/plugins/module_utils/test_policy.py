@@ -164,5 +164,5 @@ def test_conference_uuid_needs_one_name():
 
 def test_conference_uuid_takes_an_escaped_name_with_template_syntax_literally():
     """An event's room name reaches the module escaped (names_escaped): template syntax in it is the name itself."""
-    params = {'name': "inj{{ lookup('pipe', 'id') }}", 'names_escaped': True, 'conference_uuid': 'U1', 'running_longer_than': 60}
+    params = {'name': "inj{{ lookup('pipe', 'id') }}", 'names_escaped': True, 'conference_uuid': 'U1'}
     assert Policy.from_params(params).conference_uuid == 'U1'
