@@ -27,7 +27,7 @@ options:
     description:
       - Return the text in the form in which vobiz.voice results carry names (non-printable characters and lone
         surrogates written out, as Python writes them in a string's C(repr)), for a module option read with
-        C(names_escaped=true). Such names are taken literally: the module's refusal of names that look like unexpanded
+        C(names_escaped=true). Such names are taken literally; the module's refusal of names that look like unexpanded
         variables (C(${...}), C({{...}}), ...) does not apply to them, since they came from Vobiz, not from a user.
     type: bool
     default: false
