@@ -120,9 +120,8 @@ options:
     description:
       - The names of the rulebook's variables. With O(known_variables), a variable named like this collection's
         (C(vobiz_...), also misspelt such as C(vobis_...)) that is not in O(known_variables) stops the source with
-        one error naming it. The collection's rulebooks pass
-        C({{ self._TemplateReference__context.get_all() | list }}), the names of every variable of the rulebook
-        (names only, never values).
+        one error naming it. The collection's rulebooks pass the names of all their variables, taken from the
+        template's context (C(self._TemplateReference__context)); names only, never values.
     type: list
     elements: str
   known_variables:
