@@ -104,12 +104,21 @@ options:
     description:
       - A file to write the run's summary to, as one JSON line, when the module ends, whatever ends it, also after an
         interrupt of C(ansible-playbook) (SIGINT or SIGTERM, as when a CI job is cancelled), after which Ansible reports
-        nothing.
+        nothing. After SIGTERM the module writes it when it has stopped, which can be a moment after
+        C(ansible-playbook) has exited (ansible-core releases that do not pass the signal on, 2.16 for one, let the
+        module run to its end).
+      - In a real run it is also written just before the first hang-up is sent, with status V(running) and every
+        conference about to be hung up in C(uncertain); the summary at the end replaces it. So the file never claims
+        more than was done, and status V(running) means that the module has not finished yet or was killed outright
+        (SIGKILL).
       - Its keys are those of the C(vobiz.voice.ci_teardown) playbook's summary, which uses it. Each selected
         conference is in exactly one of C(hung_up), C(already_absent), C(gone_unconfirmed), C(uncertain) (with those
         in flight at an interrupt), C(failed) and C(not_started); C(excluded), C(counts), C(status) (V(ok),
-        V(nothing_to_do), V(partial), V(failed) or V(interrupted)), C(check_mode) and C(message) complete it.
+        V(nothing_to_do), V(partial), V(failed), V(interrupted) or V(running)), C(check_mode) and C(message) complete
+        it.
       - Written whole or not at all (a temporary file renamed over it); its directory must exist.
+      - The P(vobiz.voice.summary_on_interrupt#strategy) strategy prints it when C(ansible-playbook) is interrupted
+        with SIGINT (Ctrl-C).
     type: path
   conference_uuid:
     description:
@@ -472,6 +481,8 @@ class ConferenceHangup(VobizModule):
             self.result['unmatched'] = selection.unmatched(live)
         if self.policy is not None and targets:
             targets = self.apply_policy(targets)
+        if self.params.get('summary_file') and not self.check_mode and (targets or selection.all):
+            self.write_summary(running_message(targets, selection.all), stopped=False, sending=targets)
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
         if selection.all and not targets:
@@ -497,15 +508,23 @@ class ConferenceHangup(VobizModule):
             self.write_summary(failed_msg or msg or self.summary(), stopped=bool(failed_msg))
         super().finish(failed_msg, msg)
 
-    def write_summary(self, message, stopped):
+    def write_summary(self, message, stopped, sending=None):
         """The summary file, whatever ends the run: an interrupt of ansible-playbook (SIGINT, SIGTERM) leaves Ansible
-        nothing to report, but this module still writes it before it exits."""
-        result = self.escaped(dict(self.result))
-        summary = outcome_summary(result, self.check_mode, message, stopped=stopped, interrupted=self.client.interrupted is not None)
+        nothing to report, but this module still writes it before it exits.
+
+        ``sending``: the conferences about to be hung up. Written before the first hang-up is sent, with status
+        ``running`` and all of them uncertain, so that until the run ends the file claims nothing (the summary written
+        before, by the playbook, says that nothing was hung up), and a module killed outright (SIGKILL) leaves that."""
+        result = self.escaped(dict(self.result) if sending is None else dict(self.result, uncertain=list(sending)))
+        summary = outcome_summary(
+            result, self.check_mode, message, stopped=stopped, interrupted=self.client.interrupted is not None, running=sending is not None
+        )
         try:
             write_report(self.params['summary_file'], summary)
         except OSError as exc:
-            self.warnings.append('The summary file {0!r} could not be written: {1}'.format(self.params['summary_file'], exc.strerror or exc))
+            warning = 'The summary file {0!r} could not be written: {1}'.format(self.params['summary_file'], exc.strerror or exc)
+            if warning not in self.warnings:  # once, though it is written twice
+                self.warnings.append(warning)
 
     def find_closest(self):
         """Check mode: for each named conference that is not live and each glob that matched nothing, the closest live
@@ -620,6 +639,16 @@ def gone_label(names):
     """How the summary counts the rooms found gone after a hang-up that may have been done unheard (named, the first ten)."""
     shown = ', '.join(repr(name) for name in names[:10]) + (' and {0} more'.format(len(names) - 10) if len(names) > 10 else '')
     return 'gone, whether this run hung them up is unknown ({0})'.format(shown)
+
+
+def running_message(targets, everything):
+    """The message of the summary written before the first hang-up is sent (see ``write_summary``)."""
+    what = 'of all conferences (the list named {0})'.format(len(targets)) if everything else 'of {0} conference(s)'.format(len(targets))
+    return (
+        'The hang-up {0} started and has not ended: this summary is replaced when it ends, whatever ends it. If it is '
+        'still here, the module was killed (SIGKILL) or is still running; whether each one was hung up is then unknown '
+        '(see the audit log).'.format(what)
+    )
 
 
 def all_failure_text(answer):

@@ -59,7 +59,17 @@ def load_by_path(name: str, path: pathlib.Path) -> types.ModuleType:
 
 EVENTS = load_by_path('conference_callbacks_events', TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'events.py')
 # Results carry names escaped (printable, one line); the playbook reports them so.
-escape_name = load_by_path('vobiz_redaction', TESTS.parent / 'plugins' / 'module_utils' / '_redaction.py').escape_name
+# ansible-test copies tests/ and extensions/ to where the target runs, not plugins/: take it from the collection that
+# ansible-playbook uses (ANSIBLE_COLLECTIONS_PATH).
+COLLECTION = next(
+    path
+    for path in [
+        pathlib.Path(entry) / 'ansible_collections' / 'vobiz' / 'voice' for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if entry
+    ]
+    + [TESTS.parent]
+    if (path / 'plugins').is_dir()
+)
+escape_name = load_by_path('vobiz_redaction', COLLECTION / 'plugins' / 'module_utils' / '_redaction.py').escape_name
 
 
 def extra_vars(kind: str, name: str, uuid: str | None, announcement: str = '', raw: bool = False) -> dict:
