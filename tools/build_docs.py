@@ -59,10 +59,11 @@ ANSIBLE_LABELS = {
     'action_plugins': ('plugins/action.html#action-plugins', 'Action plugins'),
     'callback_plugins': ('plugins/callback.html#callback-plugins', 'Callback plugins'),
     'list_of_callback_plugins': ('plugins/callback.html#callback-plugin-list', 'Plugin list'),
+    'ansible_collections.ansible.builtin.linear_strategy': ('collections/ansible/builtin/linear_strategy.html', 'ansible.builtin.linear strategy'),
 }
 # Environment variables of ansible-core that our plugin docs name (E(...)): with envvars of its own in
 # docs/docsite/config.yml, antsibull-docs makes every known one a link, which the offline fallback must resolve.
-ANSIBLE_ENVVARS = ('ANSIBLE_DISPLAY_OK_HOSTS', 'ANSIBLE_STDOUT_CALLBACK')
+ANSIBLE_ENVVARS = ('ANSIBLE_DISPLAY_OK_HOSTS', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_STRATEGY')
 THEME_HINT = 'pip install sphinx-ansible-theme==0.10.4 (pinned in requirements-dev.txt)'
 
 
