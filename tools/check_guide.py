@@ -76,7 +76,7 @@ def blocks(lines: list[str]) -> list[tuple[str, str | None, list[str]]]:
             continue
         caption, body, rest = None, [], lines[number + 1 :]
         while rest and rest[0].startswith('   :'):
-            key, _, value = rest.pop(0).strip()[1:].partition(': ')
+            key, value = (rest.pop(0).strip()[1:].split(': ', 1) + [''])[:2]
             caption = value if key == 'caption' else caption
         for body_line in rest:
             if body_line and not body_line.startswith('   '):
@@ -101,7 +101,7 @@ def script(guide_text: str, home: pathlib.Path) -> tuple[str, list[str]]:
     """The bash script of the guide's steps, and the problems found reading them."""
     problems, steps = [], []
     found = blocks(section(guide_text))
-    consoles = [commands(body) for language, _, body in found if language == 'console']
+    consoles = [commands(block[2]) for block in found if block[0] == 'console']
     if not consoles or consoles[0][: len(INSTALL)] != INSTALL:
         problems.append('step 1 of the guide is not %r any more: update INSTALL in tools/check_guide.py' % INSTALL)
         return '', problems

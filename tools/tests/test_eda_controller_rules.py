@@ -105,7 +105,7 @@ def test_the_port_is_published_only_with_the_guides_setting(name):
     assert find_ports(rulebook, SAFE_PLUGINS_FOR_PORT_FORWARD, variables) == []
     setting = guide_port_forward_setting()
     assert set(SAFE_PLUGINS_FOR_PORT_FORWARD) | {SOURCE} == set(setting)  # the defaults kept, ours added
-    assert [port for _, port in find_ports(rulebook, setting, variables)] == [5000]
+    assert [found[1] for found in find_ports(rulebook, setting, variables)] == [5000]
 
 
 def check_credential_type(credential_type: dict) -> None:
