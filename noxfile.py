@@ -6,7 +6,7 @@
 
 antsibull-nox's sessions (configured in antsibull-nox.toml); ansible-test through antsibull-nox without a container
 engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites, the AWX, many-accounts and
-rulebook checks, the docsite and the images (scripts in tools/). ``nox -l`` lists them,
+rulebook checks, the EDA guide as written, the docsite and the images (scripts in tools/). ``nox -l`` lists them,
 ``nox -s NAME`` runs one; ``make test`` (tools/gate.py) runs them all, two chains at a time, and pins each
 ansible-test session's ansible-core (``UV_CONSTRAINT``: requirements-dev.txt or tools/legs/*.txt).
 """
@@ -205,12 +205,17 @@ def container_engine() -> str:
     return images.find_engine()[1]
 
 
+def java_missing() -> str:
+    """Why ansible-rulebook cannot run here, or ''."""
+    return '' if shutil.which('java') else 'java not found (ansible-rulebook needs a JDK 17)'
+
+
 # The collection's own requirements: the modules import requests.
 COLLECTION = ('ansible-core', 'requests', 'pyyaml')
 tool_session(
     'tools-tests',
     'Tests of the scripts in tools/ (and that CI runs what the gate runs: nox and antsibull-nox)',
-    (*COLLECTION, 'ansible-builder', 'pytest', 'nox', 'antsibull-nox', '-c', 'requirements-nox.txt'),
+    (*COLLECTION, 'ansible-builder', 'antsibull-docs-parser', 'pytest', 'nox', 'antsibull-nox', '-c', 'requirements-nox.txt'),
     '-m',
     'pytest',
     '-p',
@@ -239,7 +244,14 @@ tool_session(
     'ansible-rulebook runs enforce_limits against the emulator\'s signed callbacks',
     (*COLLECTION, 'ansible-rulebook', 'aiohttp'),
     'tools/check_rulebook.py',
-    skip_unless=lambda: '' if shutil.which('java') else 'java not found (ansible-rulebook needs a JDK 17)',
+    skip_unless=java_missing,
+)
+tool_session(
+    'check-guide',
+    'The enforce_limits guide\'s first run, its files and commands as written, against the emulator',
+    (*COLLECTION, 'ansible-rulebook', 'ansible-runner', 'aiohttp'),
+    'tools/check_guide.py',
+    skip_unless=java_missing,
 )
 tool_session(
     'images',
