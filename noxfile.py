@@ -45,7 +45,8 @@ os.environ.setdefault('UV_VENV_SEED', 'true')
 
 def real_python(version: str) -> str | None:
     """A working interpreter for ``version``: pyenv's shims of versions it does not have fail (ansible-test drops PYENV_VERSION)."""
-    found = shutil.which(f'python{version}')
+    ours = str(HERE / '.nox' / 'pythons')  # a nox run inside a session finds our links (or a venv's, to them) first on PATH
+    found = shutil.which(f'python{version}', path=os.pathsep.join(entry for entry in os.environ.get('PATH', '').split(os.pathsep) if entry != ours))
     try:
         pyenv_root = subprocess.run(['pyenv', 'root'], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -68,7 +69,7 @@ def real_pythons_first() -> None:
         partial = link.with_name(f'.{link.name}.{os.getpid()}')  # nox runs side by side: each link is replaced whole
         partial.unlink(missing_ok=True)
         if found:
-            partial.symlink_to(found)
+            partial.symlink_to(os.path.realpath(found))  # never to a link that leads back here (a venv's python)
             os.replace(partial, link)
         else:
             link.unlink(missing_ok=True)
