@@ -170,7 +170,7 @@ def plain_client(kind: str, port: int, token: str, names: list, threads: int, re
         while (name := take()) is not None:
             count(session.delete(f'http://127.0.0.1:{port}' + path % name).status_code)
 
-    workers = [threading.Thread(target=raw if kind == 'raw' else with_requests) for _ in range(threads)]
+    workers = [threading.Thread(target=raw if kind == 'raw' else with_requests) for dummy in range(threads)]
     ready.wait()  # started (and imported) everywhere: the clock starts
     for worker in workers:
         worker.start()
@@ -695,7 +695,7 @@ def main() -> int:
     try:
         if args.load:
             say(f'{args.load} busy CPU workers run during the timed phases (--load {args.load})')
-            busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(args.load)]
+            busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for dummy in range(args.load)]
         for phase in PHASES:
             if phase.name in only:
                 say(f'Phase {phase.name}')
