@@ -15,15 +15,6 @@ import os
 import tempfile
 import uuid
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
-    OUTCOME_ABSENT,
-    OUTCOME_ACTED,
-    OUTCOME_ALREADY,
-    OUTCOME_ALREADY_ABSENT,
-    OUTCOME_ANNOUNCED,
-    OUTCOME_CONFERENCE_ABSENT,
-    OUTCOME_HUNG_UP,
-)
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizFatalError, VobizInputError
 
 
@@ -41,18 +32,6 @@ def _write_audit(fd, data):
 def new_run_id():
     """A random id shared by every audit line of one module run (and returned as ``run_id``)."""
     return uuid.uuid4().hex
-
-
-#: Check-mode audit outcomes: what a real run would do, never what was done.
-CHECK_MODE_OUTCOMES = {
-    OUTCOME_HUNG_UP: 'would_hang_up',
-    OUTCOME_ALREADY_ABSENT: 'would_be_absent',
-    OUTCOME_ANNOUNCED: 'would_announce',
-    OUTCOME_ABSENT: 'would_be_absent',
-    OUTCOME_ACTED: 'would_act',
-    OUTCOME_ALREADY: 'would_be_already',
-    OUTCOME_CONFERENCE_ABSENT: 'would_be_absent',
-}
 
 
 def audit_option_spec():

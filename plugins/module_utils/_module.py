@@ -17,15 +17,14 @@ the audit log, runs under an ``InterruptGuard``, and exits with the client's war
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import OUTCOME_NOT_STARTED, Retrieved
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
-    CHECK_MODE_OUTCOMES,
-    AuditLog,
-    audit_option_spec,
-    new_run_id,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import AuditLog, audit_option_spec, new_run_id
 from ansible_collections.vobiz.voice.plugins.module_utils._batch import InterruptGuard
-from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
+    CHECK_MODE_OUTCOMES,
+    OUTCOME_NOT_STARTED,
+    ConferenceApi,
+    Retrieved,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._connection import validate_connection_params, vobiz_argument_spec
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import (
     VobizBatchAborted,
@@ -265,7 +264,7 @@ def failures_message(head, failures, note=None):
 
 
 def client_from_module(module, **extra):
-    """Build a ``VobizClient`` from the module's connection options.
+    """Build a ``ConferenceApi`` from the module's connection options.
 
     Fails the module (before any request) on bad input, and forwards the connection warnings
     (plain http, validate_certs false).
@@ -277,7 +276,7 @@ def client_from_module(module, **extra):
     for warning in warnings:
         module.warn(warning)
     kwargs.update(extra)
-    return VobizClient(**kwargs)
+    return ConferenceApi(**kwargs)
 
 
 def audit_log_from_module(module, client, run_id, action):

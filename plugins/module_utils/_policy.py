@@ -14,7 +14,12 @@ missing, is never selected.
 import math
 import re
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, read_member_count, read_number
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
+    STATE_ABSENT,
+    STATE_PRESENT,
+    read_member_count,
+    read_number,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
 

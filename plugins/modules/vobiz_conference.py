@@ -329,7 +329,8 @@ msg:
 import difflib
 import os
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import outcome_summary, write_report
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     OUTCOME_ALREADY_ABSENT,
     OUTCOME_FAILED,
     OUTCOME_GONE_UNCONFIRMED,
@@ -340,7 +341,6 @@ from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
     STATE_PRESENT,
     Outcome,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import outcome_summary, write_report
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted, VobizFatalError, VobizInputError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
@@ -396,7 +396,7 @@ class ConferenceHangup(VobizModule):
             other_instance=[],
         )
         #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
-        #: have been carried out unheard is this run's doing only for them (see ``VobizClient.hangup``).
+        #: have been carried out unheard is this run's doing only for them (see ``ConferenceApi.hangup``).
         self.seen_live = set()
         self.member_counts = {}
         # Check mode with all=true and a list that named no room: the real run still sends its DELETE, so a change

@@ -209,7 +209,7 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     OUTCOME_ABSENT,
     OUTCOME_ANNOUNCED,
     OUTCOME_FAILED,

@@ -175,7 +175,11 @@ unreadable:
   sample: []
 '''
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, normalize_conference
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
+    STATE_ABSENT,
+    STATE_PRESENT,
+    normalize_conference,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import matches_any, normalize_name_list, selection_options

@@ -198,7 +198,7 @@ msg:
   sample: "muted: acted on 1 member(s) of 'All Hands'; 1 already done."
 '''
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     OUTCOME_ACTED,
     OUTCOME_ALREADY,
     OUTCOME_CONFERENCE_ABSENT,

@@ -8,7 +8,7 @@
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, parse_duration
 

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _batch, _errors, _redaction, _transport, _urls
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import extract_error_message, is_conference_gone
+from ansible_collections.vobiz.voice.plugins.module_utils import _api_client, _batch, _conference_api, _errors, _redaction, _transport, _urls
+from ansible_collections.vobiz.voice.plugins.module_utils._api_client import extract_error_message
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import AuditLog
-from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import ConferenceApi, is_conference_gone
 from ansible_collections.vobiz.voice.plugins.module_utils._connection import (
     validate_connection_params,
     vobiz_argument_spec,
@@ -51,7 +51,7 @@ class Sleeps(list):
 def make_client(emu, sleeps=None, **kwargs):
     options = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=emu.api_url, retries=5, retry_max_wait=60, sleep=sleeps if sleeps is not None else Sleeps())
     options.update(kwargs)
-    return VobizClient(**options)
+    return ConferenceApi(**options)
 
 
 def expected_path(name):
@@ -105,7 +105,7 @@ def test_path_for_matches_wire(emulator):
 
 
 def test_auth_id_is_encoded_too():
-    client = VobizClient('MA/../x', TOKEN, api_url='http://127.0.0.1:9/api/v1')
+    client = ConferenceApi('MA/../x', TOKEN, api_url='http://127.0.0.1:9/api/v1')
     assert client.url_for('Conference', 'a') == 'http://127.0.0.1:9/api/v1/Account/MA%2F%2E%2E%2Fx/Conference/a/'
 
 
@@ -298,16 +298,16 @@ def test_gateway_error_until_the_retries_are_used_up_is_uncertain(emulator, faul
     emulator.add_conference('r')
     emulator.configure(faults=[dict(rule, method='DELETE') for rule in faults])
     outcome = make_client(emulator, retries=2).hangup('r')
-    assert outcome.outcome == _answers.OUTCOME_UNCERTAIN and outcome.status == status and outcome.attempts == 3
+    assert outcome.outcome == _conference_api.OUTCOME_UNCERTAIN and outcome.status == status and outcome.attempts == 3
     assert why in outcome.message and 'whether the room was hung up is unknown' in outcome.message
 
 
 @pytest.mark.parametrize(
     'fault, outcome, status',
     [
-        ({'kind': '504', 'processed': True}, _answers.OUTCOME_UNCERTAIN, 504),
-        ({'kind': 'lost_reply'}, _answers.OUTCOME_UNCERTAIN, None),
-        ({'kind': '503'}, _answers.OUTCOME_FAILED, 503),
+        ({'kind': '504', 'processed': True}, _conference_api.OUTCOME_UNCERTAIN, 504),
+        ({'kind': 'lost_reply'}, _conference_api.OUTCOME_UNCERTAIN, None),
+        ({'kind': '503'}, _conference_api.OUTCOME_FAILED, 503),
     ],
     ids=['504-after-acting', 'lost-reply', '503'],
 )
@@ -322,7 +322,7 @@ def test_a_run_stopped_while_a_retry_waits_reports_what_the_attempts_got(emulato
     result = client.hangup('r')
     assert (result.outcome, result.status, result.attempts) == (outcome, status, 1)
     assert len(emulator.requests()) == 1
-    if outcome == _answers.OUTCOME_UNCERTAIN:
+    if outcome == _conference_api.OUTCOME_UNCERTAIN:
         assert 'whether the room was hung up is unknown' in result.message and emulator.live_names() == []
     if status is not None:  # an answer that was to be retried: the warning says it was not
         assert any('not retried, the run was stopped' in warning for warning in client.warnings)
@@ -335,12 +335,12 @@ CONFERENCE_NOT_FOUND = {'error': 'conference not found'}
 @pytest.mark.parametrize(
     'body, ambiguous, removing, room_wide, expected',
     [
-        (MEMBER_NOT_FOUND, True, True, True, _answers.OUTCOME_ACTED),
-        (MEMBER_NOT_FOUND, False, True, True, _answers.OUTCOME_ALREADY),
-        (MEMBER_NOT_FOUND, True, False, True, _answers.OUTCOME_ALREADY),
-        (CONFERENCE_NOT_FOUND, True, True, False, _answers.OUTCOME_ACTED),
-        (CONFERENCE_NOT_FOUND, False, True, False, _answers.OUTCOME_CONFERENCE_ABSENT),
-        (CONFERENCE_NOT_FOUND, True, False, False, _answers.OUTCOME_CONFERENCE_ABSENT),
+        (MEMBER_NOT_FOUND, True, True, True, _conference_api.OUTCOME_ACTED),
+        (MEMBER_NOT_FOUND, False, True, True, _conference_api.OUTCOME_ALREADY),
+        (MEMBER_NOT_FOUND, True, False, True, _conference_api.OUTCOME_ALREADY),
+        (CONFERENCE_NOT_FOUND, True, True, False, _conference_api.OUTCOME_ACTED),
+        (CONFERENCE_NOT_FOUND, False, True, False, _conference_api.OUTCOME_CONFERENCE_ABSENT),
+        (CONFERENCE_NOT_FOUND, True, False, False, _conference_api.OUTCOME_CONFERENCE_ABSENT),
     ],
     ids=[
         'room-wide-removal-unheard',
@@ -353,13 +353,17 @@ CONFERENCE_NOT_FOUND = {'error': 'conference not found'}
 )
 def test_member_outcome_after_an_attempt_that_may_have_been_done(body, ambiguous, removing, room_wide, expected):
     """Only a removal that may have been done unheard takes a later 404 as its own doing (the room ends with its last member)."""
-    answer = _answers.MemberActionResult('r', 'all', None, 'DELETE', False, 404, body, is_conference_gone(404, body), 'not found', 2, ambiguous)
-    assert _answers.member_outcome(answer, removing=removing, room_wide=room_wide)[0] == expected
+    answer = _conference_api.MemberActionResult('r', 'all', None, 'DELETE', False, 404, body, is_conference_gone(404, body), 'not found', 2, ambiguous)
+    assert _conference_api.member_outcome(answer, removing=removing, room_wide=room_wide)[0] == expected
 
 
 def test_member_failure_without_answer_after_a_maybe_done_attempt_is_uncertain():
     error = _errors.VobizRequestError('Mute failed after 2 attempt(s): connection lost', attempts=2, ambiguous=True)
-    assert _answers.member_outcome(error) == (_answers.OUTCOME_UNCERTAIN, None, error.message + ', so whether the action was carried out is unknown')
+    assert _conference_api.member_outcome(error) == (
+        _conference_api.OUTCOME_UNCERTAIN,
+        None,
+        error.message + ', so whether the action was carried out is unknown',
+    )
 
 
 def test_urllib3_never_retries_silently(emulator):
@@ -367,7 +371,7 @@ def test_urllib3_never_retries_silently(emulator):
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
     outcome = make_client(emulator, retries=0).hangup('r')
-    assert outcome.outcome == _answers.OUTCOME_UNCERTAIN and outcome.status is None and outcome.ambiguous
+    assert outcome.outcome == _conference_api.OUTCOME_UNCERTAIN and outcome.status is None and outcome.ambiguous
     assert 'may have reached the server' in outcome.message and 'whether the room was hung up is unknown' in outcome.message
     assert len(emulator.requests()) == 1
     assert emulator.live_names() == []
@@ -379,7 +383,7 @@ def test_an_error_answer_after_a_lost_reply_is_uncertain(emulator):
     emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}, {'kind': '503', 'method': 'DELETE'}])
     outcome = make_client(emulator, retries=1).hangup('r')
     assert [e['fault'] for e in emulator.requests()] == ['lost_reply', '503']
-    assert outcome.outcome == _answers.OUTCOME_UNCERTAIN and outcome.status == 503 and outcome.ambiguous
+    assert outcome.outcome == _conference_api.OUTCOME_UNCERTAIN and outcome.status == 503 and outcome.ambiguous
     assert 'reply was lost' in outcome.message and 'whether the room was hung up is unknown' in outcome.message
 
 
@@ -400,7 +404,7 @@ def test_connect_error_is_not_ambiguous():
         if not started:
             started.append(Emulator(auth_id=AUTH_ID, auth_token=TOKEN, port=port).start())
 
-    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:%d/api/v1' % port, sleep=sleep_hook)
+    client = ConferenceApi(AUTH_ID, TOKEN, api_url='http://127.0.0.1:%d/api/v1' % port, sleep=sleep_hook)
     try:
         outcome = client.hangup('r')
     finally:
@@ -411,7 +415,7 @@ def test_connect_error_is_not_ambiguous():
 
 def test_unreachable_server_fails_without_token():
     sleeps = Sleeps()
-    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:%d/api/v1' % _free_port(), retries=2, sleep=sleeps)
+    client = ConferenceApi(AUTH_ID, TOKEN, api_url='http://127.0.0.1:%d/api/v1' % _free_port(), retries=2, sleep=sleeps)
     outcome = client.hangup('r')
     assert outcome.outcome == 'failed' and outcome.status is None and not outcome.ambiguous
     assert outcome.attempts == 3 and len(sleeps) == 2
@@ -476,7 +480,7 @@ def test_batch_stops_on_auth_error_and_keeps_finished_results(emulator):
     with pytest.raises(VobizAuthError) as info:
         client.run_concurrently(client.hangup, names, on_result=lambda item, result: seen.append(item))
     results = info.value.results
-    assert [r.outcome if isinstance(r, _answers.Outcome) else r for r in results[:3] + results[4:]] == ['hung_up'] * 3 + [None] * 4
+    assert [r.outcome if isinstance(r, _conference_api.Outcome) else r for r in results[:3] + results[4:]] == ['hung_up'] * 3 + [None] * 4
     assert isinstance(results[3], _errors.VobizItemError) and results[3].status == 403 and not results[3].ambiguous
     assert seen == ['n0', 'n1', 'n2', 'n3']
     assert [e['conference'] for e in emulator.requests()] == ['n0', 'n1', 'n2', 'n3']
@@ -510,7 +514,7 @@ def test_extract_error_message_shapes():
 
 
 def test_non_json_body_does_not_crash():
-    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
+    client = ConferenceApi(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
 
     class Fake:
         status = 502
@@ -574,7 +578,7 @@ def test_hangup_all(emulator):
     emulator.add_conference('a')
     emulator.add_conference('b')
     answer = make_client(emulator).hangup_all()
-    assert answer.status == 204 and answer.outcome == _answers.OUTCOME_HUNG_UP
+    assert answer.status == 204 and answer.outcome == _conference_api.OUTCOME_HUNG_UP
     assert emulator.requests()[0]['raw_path'] == PREFIX
     assert emulator.live_names() == []
 
@@ -697,7 +701,7 @@ def test_audit_log_unwritable_names_option(tmp_path):
 def test_requests_missing_is_reported(monkeypatch):
     monkeypatch.setattr(_transport, 'HAS_REQUESTS', False)
     with pytest.raises(_errors.VobizError) as info:
-        VobizClient(AUTH_ID, TOKEN)
+        ConferenceApi(AUTH_ID, TOKEN)
     assert 'requests' in str(info.value)
 
 
@@ -734,7 +738,7 @@ def test_run_concurrently_name_that_cannot_be_encoded_fails_alone(emulator):
     for name in names:
         emulator.add_conference(name)
     client = make_client(emulator, parallel=1)
-    results = client.run_concurrently(client.hangup, names, on_error=lambda name, error: _answers.Outcome(name, 'failed', message=error.message))
+    results = client.run_concurrently(client.hangup, names, on_error=lambda name, error: _conference_api.Outcome(name, 'failed', message=error.message))
     assert [o.outcome for o in results] == ['hung_up', 'hung_up', 'failed', 'hung_up', 'hung_up']
     assert results[2].name == '\ud800x' and results[2].message == 'cannot be sent: the name is not valid Unicode'
     assert emulator.live_names() == ['\ud800x']
@@ -786,7 +790,7 @@ def test_interrupt_records_in_flight_as_unknown_then_their_answers(emulator):
             client.hangup,
             names,
             on_result=on_result,
-            on_error=lambda name, error: _answers.Outcome(name, 'unknown' if error.interrupted else 'failed', message=error.message),
+            on_error=lambda name, error: _conference_api.Outcome(name, 'unknown' if error.interrupted else 'failed', message=error.message),
         )
     error = info.value
     assert error.signal_name == 'SIGTERM' and str(error).startswith('Interrupted by SIGTERM')
@@ -1012,18 +1016,18 @@ def test_non_vobiz_404_on_the_right_prefix_is_an_unknown_route(emulator, rule):
     ],
 )
 def test_classify_answer(status, body, kind):
-    assert _answers.classify_answer(status, body) == kind
+    assert _api_client.classify_answer(status, body) == kind
 
 
 def test_member_routes_also_own_member_not_found():
-    assert _answers.classify_answer(404, {'error': 'member not found'}, own_404=_answers.MEMBER_ROUTE_404) == 'not_found'
-    assert _answers.classify_answer(404, {'error': 'not found'}, own_404=_answers.MEMBER_ROUTE_404) == 'unknown_route'
+    assert _api_client.classify_answer(404, {'error': 'member not found'}, own_404=_api_client.MEMBER_ROUTE_404) == 'not_found'
+    assert _api_client.classify_answer(404, {'error': 'not found'}, own_404=_api_client.MEMBER_ROUTE_404) == 'unknown_route'
 
 
 @pytest.mark.parametrize('status', [404, 200])
 def test_classify_answer_non_json_and_unreadable_bodies(status):
-    assert _answers.classify_answer(status, None, json_ok=False) == ('unknown_route' if status == 404 else 'error')
-    assert _answers.classify_answer(status, None, problem='too large') == 'error'
+    assert _api_client.classify_answer(status, None, json_ok=False) == ('unknown_route' if status == 404 else 'error')
+    assert _api_client.classify_answer(status, None, problem='too large') == 'error'
 
 
 @pytest.mark.parametrize(
@@ -1042,7 +1046,7 @@ def test_a_2xx_that_is_not_a_success_is_uncertain(emulator, rule):
     emulator.configure(faults=[dict(rule, method='DELETE', first_n=1)])
     client = make_client(emulator)
     outcome = client.hangup('room')
-    assert outcome.outcome == _answers.OUTCOME_UNCERTAIN and outcome.status in (200, 202)
+    assert outcome.outcome == _conference_api.OUTCOME_UNCERTAIN and outcome.status in (200, 202)
     assert 'whether the room was hung up is unknown' in outcome.message
     if rule['kind'] == 'huge_body':
         assert 'too large' in outcome.message
@@ -1050,7 +1054,7 @@ def test_a_2xx_that_is_not_a_success_is_uncertain(emulator, rule):
         assert 'could not be read as a success' in outcome.message
     assert len(emulator.requests()) == 1  # an answer came: not retried
     # The connection that carried the unreadable answer is not reused half-read: the next request works.
-    assert client.hangup('room').outcome == _answers.OUTCOME_HUNG_UP
+    assert client.hangup('room').outcome == _conference_api.OUTCOME_HUNG_UP
 
 
 def test_an_error_status_with_a_body_too_large_to_read_is_a_failure(emulator):
@@ -1058,7 +1062,7 @@ def test_an_error_status_with_a_body_too_large_to_read_is_a_failure(emulator):
     emulator.add_conference('room')
     emulator.configure(faults=[{'kind': 'huge_body', 'size': 50 * 1024 * 1024, 'status': 400, 'method': 'DELETE'}])
     outcome = make_client(emulator).hangup('room')
-    assert outcome.outcome == _answers.OUTCOME_FAILED and outcome.status == 400
+    assert outcome.outcome == _conference_api.OUTCOME_FAILED and outcome.status == 400
     assert 'too large' in outcome.message and 'whether the room was hung up' not in outcome.message
 
 
@@ -1066,7 +1070,7 @@ def test_hangup_all_and_member_actions_read_2xx_error_bodies_the_same_way(emulat
     emulator.add_conference('room', members=['10'])
     emulator.configure(faults=[{'kind': 'error_body'}])
     client = make_client(emulator)
-    assert client.hangup_all().outcome == _answers.OUTCOME_UNCERTAIN
+    assert client.hangup_all().outcome == _conference_api.OUTCOME_UNCERTAIN
     action = client.member_action('POST', 'room', '10', 'Kick', {})
     assert not action.ok and not action.conference_gone and 'could not be read as a success' in action.message
 
@@ -1074,7 +1078,7 @@ def test_hangup_all_and_member_actions_read_2xx_error_bodies_the_same_way(emulat
 def test_huge_answer_to_a_retrieve_is_unreadable_not_absent(emulator):
     emulator.configure(faults=[{'kind': 'huge_body', 'size': 50 * 1024 * 1024, 'status': 404}])
     retrieved = make_client(emulator).retrieve('room')
-    assert retrieved.state == _answers.STATE_UNREADABLE and 'too large' in retrieved.reason
+    assert retrieved.state == _conference_api.STATE_UNREADABLE and 'too large' in retrieved.reason
 
 
 def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
@@ -1095,7 +1099,7 @@ def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
     assert 1 <= trickled['bytes_written'] < trickled['body_size'] // 2
     assert len(trickled['write_times']) == trickled['bytes_written']
     # The first attempt hung the room (seen live) up; its answer never arrived in full, so the 404 on the retry is this run's doing.
-    assert outcome.outcome == _answers.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2
+    assert outcome.outcome == _conference_api.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2
     assert any('no complete reply within 1 s' in w for w in client.warnings)
 
 
@@ -1123,13 +1127,13 @@ def test_an_echoed_token_never_leaves_the_client(shape, status):
                 emu.configure(faults=[{'kind': 'echo_token', 'shape': shape, 'status': status, 'offset': offset, 'size': size}])
                 outcome = client.hangup('room')
                 # A 2xx that is not JSON cannot tell whether the room was hung up.
-                assert outcome.outcome == (_answers.OUTCOME_UNCERTAIN if status == 200 else _answers.OUTCOME_FAILED)
+                assert outcome.outcome == (_conference_api.OUTCOME_UNCERTAIN if status == 200 else _conference_api.OUTCOME_FAILED)
                 assert_no_token_piece(outcome.message)
         assert_no_token_piece(*client.warnings)
 
 
 def test_redact_covers_every_form_of_the_token():
-    client = VobizClient(AUTH_ID, ECHO_TOKEN, api_url='http://127.0.0.1:9/api/v1')
+    client = ConferenceApi(AUTH_ID, ECHO_TOKEN, api_url='http://127.0.0.1:9/api/v1')
     for form in (ECHO_TOKEN, quote(ECHO_TOKEN, safe=''), json.dumps(ECHO_TOKEN)[1:-1], json.dumps(ECHO_TOKEN)[1:-1].replace('/', '\\/')):
         assert client.redactor.redact('a ' + form + ' b') == 'a ******** b'
     half = ECHO_TOKEN[: len(ECHO_TOKEN) // 2]
@@ -1206,7 +1210,7 @@ def _urlopen_errors():
 @pytest.mark.parametrize('error, reason, maybe_sent, retryable, fatal', _urlopen_errors())
 def test_urlopen_errors_are_read_as_requests_maps_them(error, reason, maybe_sent, retryable, fatal):
     """The client calls urllib3's ``urlopen`` itself: its errors still mean what they meant through ``requests``."""
-    client = VobizClient(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
+    client = ConferenceApi(AUTH_ID, TOKEN, api_url='http://127.0.0.1:9/api/v1')
     mapped = _transport._as_send_error(error)
     got = client._transport.classify(mapped)
     assert got[0].startswith(reason), got[0]

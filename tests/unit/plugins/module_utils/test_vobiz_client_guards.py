@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils._client import VobizClient
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import ConferenceApi
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizAuthError
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import AUTH_ID, PREFIX, TOKEN
@@ -45,7 +45,7 @@ class Poll:
 def make_client(api_url, **kwargs):
     options = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=api_url, retries=5, retry_max_wait=60, sleep=Sleeps())
     options.update(kwargs)
-    return VobizClient(**options)
+    return ConferenceApi(**options)
 
 
 def arrival(entry):

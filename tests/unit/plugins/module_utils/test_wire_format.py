@@ -21,7 +21,7 @@ import threading
 import pytest
 import requests
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _client
+from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import RawListener
 
 GOLDEN = os.path.join(os.path.dirname(__file__), 'fixtures', 'wire_golden.json')
@@ -90,7 +90,7 @@ def open_wire(monkeypatch):
     monkeypatch.setattr(urllib3.util.connection, 'create_connection', to_loopback)
     for key in ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'):
         monkeypatch.delenv(key, raising=False)
-    return _client.VobizClient(AUTH_ID, TOKEN, api_url=API_URL, parallel=1, retries=0), server
+    return _conference_api.ConferenceApi(AUTH_ID, TOKEN, api_url=API_URL, parallel=1, retries=0), server
 
 
 @pytest.fixture

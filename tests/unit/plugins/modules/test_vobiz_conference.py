@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _conference_api, _module, _selection
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
@@ -123,13 +123,13 @@ def test_match_hangs_up_matches_only(emulator):
 def test_match_already_absent(emulator, monkeypatch):
     """The list named rooms that ended before their DELETE arrived: already absent, no change."""
     _ci_rooms(emulator)
-    original = _client.VobizClient.hangup
+    original = _conference_api.ConferenceApi.hangup
 
     def room_ends_first(self, name, seen_live=False):
         emulator.remove_conference(name)
         return original(self, name, seen_live)
 
-    monkeypatch.setattr(_client.VobizClient, 'hangup', room_ends_first)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'hangup', room_ends_first)
     failed, result = run(emulator, match='ci-*')
     assert not failed and result['changed'] is False
     assert sorted(result['already_absent']) == ['ci-1', 'ci-22'] and result['hung_up'] == []
@@ -546,14 +546,14 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
 def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
     for name in ('a', 'b', 'c'):
         emulator.add_conference(name)
-    real_hangup = _client.VobizClient.hangup
+    real_hangup = _conference_api.ConferenceApi.hangup
 
     def hangup(self, name, seen_live=False):
         if name == 'b':
             raise RuntimeError('surprise for ' + TOKEN)
         return real_hangup(self, name, seen_live)
 
-    monkeypatch.setattr(_client.VobizClient, 'hangup', hangup)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'hangup', hangup)
     failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1)
     assert failed and result['hung_up'] == ['a', 'c']
     assert result['failures'] == [dict(name='b', status=None, message='unexpected error: RuntimeError: surprise for ********')]

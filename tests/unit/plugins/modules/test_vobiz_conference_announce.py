@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
+from ansible_collections.vobiz.voice.plugins.module_utils import _api_client, _conference_api
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_announce
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, TOKEN, run_against
 
@@ -122,9 +122,9 @@ def test_live_shape_200_conference_not_found_is_absent(emulator, monkeypatch):
     emulator.add_conference('r')
 
     def live_answer(self, method, url, **kwargs):
-        return _answers.ApiResponse(200, {'error': 'conference not found'}, '', True, 1, False, 'conference not found')
+        return _api_client.ApiResponse(200, {'error': 'conference not found'}, '', True, 1, False, 'conference not found')
 
-    monkeypatch.setattr(_client.VobizClient, 'request_url', live_answer)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'request_url', live_answer)
     failed, result = run(emulator, name='r', text=TEXT)
     assert not failed and result['changed'] is False and result['absent'] == ['r'] and result['announced'] == []
 

@@ -10,7 +10,7 @@ import functools
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _answers
+from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, TRICKY, run_against
 
@@ -183,7 +183,7 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
 
 
 def test_normalize_conference_odd_values():
-    conference = _answers.normalize_conference(
+    conference = _conference_api.normalize_conference(
         {
             'conference_name': 'r',
             'conference_run_time': 'n/a',
@@ -199,7 +199,7 @@ def test_normalize_conference_odd_values():
         'conference_member_count': None,
         'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}],
     }
-    assert _answers.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
+    assert _conference_api.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
 
 
 def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):
