@@ -9,13 +9,16 @@
 PRIVATE: part of the vobiz.voice collection only; may change in any release.
 
 ``ConferenceApi`` adds the conference calls to ``ApiClient`` (``_api_client.py``: HTTP, retries, pacing, the reading
-of an HTTP answer): the hang-up of one room and of all rooms (an ``Outcome``), retrieve (``Retrieved``), the live
-list, and member actions (``MemberActionResult``, read by ``member_outcome``). The outcome constants, the records
-the modules get, and the reading of a retrieved conference object live here too.
+of an HTTP answer): the hang-up of one room (an ``Outcome``) and of all rooms (``hangup_all_outcomes``: what it means
+for each listed room), retrieve (``Retrieved``), the live list, member actions (``MemberActionResult``, read by
+``member_outcome``; the room-wide one by ``room_wide_outcome``) and announcements (an ``Outcome``). Check mode reads
+instead of acting: ``predicted_outcome`` (from a retrieve) and ``member_plan`` (which members need an action). The
+outcome constants, the records the modules get, and the reading of a retrieved conference object live here too.
 """
 
 import re
 from collections import namedtuple
+from urllib.parse import urlsplit
 
 from ansible_collections.vobiz.voice.plugins.module_utils._api_client import (
     ANSWER_NOT_FOUND,
@@ -27,7 +30,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._api_client import (
     ApiClient,
     not_found_message,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizRequestError
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
 from ansible_collections.vobiz.voice.plugins.module_utils._urls import encode_member_spec, encode_segment
 
 OUTCOME_HUNG_UP = 'hung_up'
@@ -63,10 +66,27 @@ CHECK_MODE_OUTCOMES = {
     OUTCOME_CONFERENCE_ABSENT: 'would_be_absent',
 }
 
+#: What an uncertain outcome of each call is, as summaries and messages count it (a failure too).
+UNCERTAIN_HUNG_UP = 'uncertain: may or may not have been hung up'
+UNCERTAIN_ANNOUNCED = 'uncertain: may or may not have started'
+UNCERTAIN_ACTED = 'uncertain: may or may not have been carried out'
+
 STATE_PRESENT = 'present'
 STATE_ABSENT = 'absent'
 STATE_UNREADABLE = 'unreadable'
 
+#: Each state of a member module as a member call: (HTTP method, member route action, (member flag, wanted value), or
+#: ``None`` for a removal).
+MEMBER_ACTIONS = dict(
+    absent=('DELETE', None, None),
+    kicked=('POST', 'Kick', None),
+    muted=('POST', 'Mute', ('muted', True)),
+    unmuted=('DELETE', 'Mute', ('muted', False)),
+    deaf=('POST', 'Deaf', ('deaf', True)),
+    undeaf=('DELETE', 'Deaf', ('deaf', False)),
+)
+#: The most characters Vobiz speaks in one announcement.
+MAX_TEXT = 1000
 #: A count or a number of seconds as the API may send it: a non-negative integer, or its plain decimal string.
 _PLAIN_NUMBER = re.compile(r'[0-9]+', re.ASCII)
 
@@ -349,6 +369,93 @@ class ConferenceApi(ApiClient):
             not ok and response.outcome_unknown,
         )
 
+    def act_on_members(self, method, conference, member, action=None):
+        """A member action without a body of its own (hang up, kick, mute, deaf): its ``MemberActionResult``, or the
+        ``VobizRequestError`` when no answer came; ``member_outcome`` reads either."""
+        try:
+            return self.member_action(method, conference, member, action, body={} if method == 'POST' else None)
+        except VobizRequestError as exc:
+            return exc
+
+    def announce(self, name, member, action, body):
+        """Speak or play to members of one conference (``POST .../Member/{member}/{Speak|Play}/``) -> ``Outcome``.
+
+        ``announced`` for a success, ``absent`` for the API's own ``conference not found``. Never retried after a lost
+        reply or a gateway's 502/504 (a repeat would be heard twice), so an answer, or the lack of one, that cannot
+        tell whether it started is ``uncertain`` (a failure too, as a hang-up's); anything else is ``failed``.
+        """
+        started = ' (the announcement may have started)'
+        try:
+            answer = self.member_action('POST', name, member, action, body=body, retry_ambiguous=False)
+        except VobizRequestError as exc:
+            if exc.ambiguous:
+                return Outcome(name, OUTCOME_UNCERTAIN, exc.status, exc.message + started, ambiguous=True)
+            return Outcome(name, OUTCOME_FAILED, exc.status, exc.message)
+        if answer.ok:
+            return Outcome(name, OUTCOME_ANNOUNCED, answer.status)
+        if answer.conference_gone:
+            return Outcome(name, OUTCOME_ABSENT, answer.status)
+        if answer.outcome_unknown:
+            message = answer.message + started
+            return Outcome(name, OUTCOME_UNCERTAIN, answer.status, message, ambiguous=answer.ambiguous)
+        return Outcome(name, OUTCOME_FAILED, answer.status, answer.message)
+
+
+def announcement(text=None, url=None, voice='WOMAN', language='en-US'):
+    """The member route and body of an announcement: ``('Speak', {text, voice, language})`` or ``('Play', {url})``.
+
+    Refuses (``VobizInputError`` naming the option) what Vobiz would: no or empty text, more than ``MAX_TEXT``
+    characters, no language, a URL that is not ``https://``. Sends nothing.
+    """
+    if text is None and url is None:
+        raise VobizInputError('set text (words to speak) or url (audio to play)', option='text')
+    if text is not None:
+        if not text.strip():
+            raise VobizInputError('text must not be empty', option='text')
+        if len(text) > MAX_TEXT:
+            raise VobizInputError(f'text must be at most {MAX_TEXT} characters, got {len(text)}', option='text')
+        if not language:
+            raise VobizInputError('language must not be empty, for example en-US', option='language')
+        return 'Speak', dict(text=text, voice=voice, language=language)
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme.lower() == 'https' and parts.hostname and not any(c.isspace() for c in url)
+    except ValueError:  # e.g. a broken IPv6 literal
+        valid = False
+    if not valid:
+        raise VobizInputError('url must be an https:// URL of an audio file (Vobiz plays https only)', option='url')
+    return 'Play', dict(url=url)
+
+
+def predicted_outcome(retrieved, change, absent):
+    """What a call would do, as check mode predicts it from a ``Retrieved``: ``change`` (e.g. ``hung_up``) for a live
+    room, ``absent`` for the API's own 404, ``uncertain`` (the message says why) for an answer that cannot be read:
+    a real run would still send the call."""
+    if retrieved.state == STATE_ABSENT:
+        return Outcome(retrieved.name, absent, retrieved.status)
+    if retrieved.state != STATE_PRESENT:
+        return Outcome(retrieved.name, OUTCOME_UNCERTAIN, retrieved.status, retrieved.reason)
+    return Outcome(retrieved.name, change, retrieved.status)
+
+
+def all_failure_text(answer):
+    """The message of a hang-up of all conferences that did not succeed (failed, uncertain or interrupted)."""
+    how = {OUTCOME_UNKNOWN: 'was interrupted', OUTCOME_UNCERTAIN: f'failed ({UNCERTAIN_HUNG_UP})'}
+    return 'Hanging up all conferences {0}: {1}'.format(how.get(answer.outcome, 'failed'), answer.message)
+
+
+def hangup_all_outcomes(answer, listed):
+    """What the one hang-up of all conferences means for each room the live list named: an ``Outcome`` each.
+
+    ``answer``: the ``Outcome`` of ``ConferenceApi.hangup_all`` (or ``Outcome.after_error``). Each listed room is
+    hung up, in flight at an interrupt (``unknown``), or failed or uncertain with the message of the whole call
+    (``all_failure_text``). When the list named none, one outcome without a name: a success then hung up no room that
+    anyone knows of (``unknown``).
+    """
+    message = {OUTCOME_HUNG_UP: None, OUTCOME_UNKNOWN: answer.message}.get(answer.outcome, all_failure_text(answer))
+    outcome = OUTCOME_UNKNOWN if not listed and answer.outcome == OUTCOME_HUNG_UP else answer.outcome
+    return [answer._replace(name=name, outcome=outcome, message=message) for name in listed or [None]]
+
 
 def member_outcome(answer, removing=False, room_wide=False):
     """How one member action went: ``(outcome, status, message)``, read as ``ConferenceApi.hangup`` reads a hang-up.
@@ -380,6 +487,50 @@ def member_outcome(answer, removing=False, room_wide=False):
     if answer.conference_gone:
         return OUTCOME_CONFERENCE_ABSENT, answer.status, None
     return OUTCOME_UNCERTAIN if answer.outcome_unknown else OUTCOME_FAILED, answer.status, answer.message
+
+
+def room_wide_outcome(answer, removing, need, already):
+    """What the answer to the one room-wide member action (member ``all``) says: ``(outcome, member ids, status,
+    message)``.
+
+    ``need``: the ids the read planned to act on; ``already``: those it found already done. A success acted on the
+    members the answer names (less those already done), else on ``need``; so did a removal that may have been carried
+    out unheard and then found everyone, or the room, gone. ``member not found``: nobody to act on (``already``, or
+    ``['all']``). Anything else is read by ``member_outcome`` for ``['all']``.
+    """
+    if isinstance(answer, MemberActionResult) and answer.ok:
+        acted = answer.body.get('member_id') if isinstance(answer.body, dict) else None
+        if isinstance(acted, list) and all(isinstance(m, (str, int)) and not isinstance(m, bool) for m in acted):
+            return OUTCOME_ACTED, [str(m) for m in acted if str(m) not in already], answer.status, None
+        return OUTCOME_ACTED, need, answer.status, None
+    if isinstance(answer, MemberActionResult):
+        if member_outcome(answer, removing, room_wide=True)[0] == OUTCOME_ACTED:
+            return OUTCOME_ACTED, need, answer.status, None
+        if is_member_not_found(answer.status, answer.body):
+            return OUTCOME_ALREADY, already or ['all'], answer.status, None
+    outcome, status, message = member_outcome(answer, removing)
+    return outcome, ['all'], status, message
+
+
+def member_plan(conference, ids, flag=None):
+    """What a member action would do, from a readable conference: ``(need, others)``: the member ids that need the
+    action, and ``(member id, outcome, message)`` for each other one, in order.
+
+    ``ids``: a list, or ``'all'`` for every member listed. ``flag``: ``(key, wanted value)`` for a mute or deaf action
+    (``('muted', True)``), ``None`` for a removal. ``already``: the member holds it already, or the member to remove is
+    not there; ``failed`` (``member not found``): the member to mute or deafen is not in the room.
+    """
+    present = dict((m['member_id'], m) for m in normalize_conference(conference)['members'])
+    need, others = [], []
+    for member_id in list(present) if ids == 'all' else ids:
+        member = present.get(member_id)
+        if member is None and flag is not None:
+            others.append((member_id, OUTCOME_FAILED, 'member not found'))
+        elif member is None or (flag is not None and member.get(flag[0]) is flag[1]):
+            others.append((member_id, OUTCOME_ALREADY, None))
+        else:
+            need.append(member_id)
+    return need, others
 
 
 def read_number(value):

@@ -9,6 +9,7 @@
 PRIVATE: part of the vobiz.voice collection only; may change in any release.
 """
 
+import difflib
 import fnmatch
 import re
 import unicodedata
@@ -351,6 +352,21 @@ class Selection:
             selection.input_warnings = refuse_match_everything(match, all_option)
         return selection
 
+    def list_consequence(self, check_mode):
+        """What an empty or unreadable live list means for a run of this selection (see ``list_warning``)."""
+        regardless = 'the hang-up of all conferences'
+        if not self.all:
+            return 'match may have missed rooms.'
+        if check_mode:
+            return f'this dry run cannot tell whether any room is live; a real run sends {regardless} regardless.'
+        return f'rooms may have been hung up regardless: {regardless} was sent anyway.'
+
+    def nothing_selected(self, excluded):
+        """The message of a run that selected nothing to act on (``excluded``: the names ``exclude`` protected)."""
+        if self.match and not self.names:
+            return 'No live conference matched {0}; nothing to do.'.format(', '.join(self.match))
+        return 'Nothing to do: every selected conference is excluded.' if excluded else None
+
     def unmatched(self, live_names):
         """The ``match`` globs that matched none of ``live_names``."""
         return [pattern for pattern in self.match if not matches_any_name(pattern, live_names)]
@@ -392,6 +408,13 @@ class Selection:
             else:
                 targets.append(name)
         return targets, excluded, excluded_explicit
+
+
+def closest_names(words, live_names):
+    """For each of ``words`` (a name that is not live, a glob that matched nothing), the closest live names (up to
+    three, by similarity: ``difflib``), to tell a typo; words with none are left out."""
+    closest = ((word, difflib.get_close_matches(word, live_names, n=3, cutoff=0.6)) for word in words)
+    return dict((word, names) for word, names in closest if names)
 
 
 def excluded_name_warning(name, option='name'):

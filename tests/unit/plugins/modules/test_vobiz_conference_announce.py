@@ -23,7 +23,7 @@ TEXT = 'This conference ends in one minute.'
 def waits(monkeypatch):
     """Record the module's ``wait`` instead of sleeping."""
     calls = []
-    monkeypatch.setattr(vobiz_conference_announce, 'pause', lambda seconds, client: calls.append(seconds) or True)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'wait_unless_interrupted', lambda self, seconds: calls.append(seconds) or True)
     return calls
 
 
