@@ -155,7 +155,7 @@ def sleeps(monkeypatch):
             recorded.append(seconds)
 
     monkeypatch.setattr(_conference_api.ConferenceApi, '_sleep', fake_sleep)
-    # The pacer's waits (every worker holds for a 429's Retry-After) are not backoff; test_pacing.py tests them.
+    # The pacer's waits (every worker holds for a 429's Retry-After) are not backoff; test__pacing.py tests them.
     monkeypatch.setattr(_conference_api.ConferenceApi, '_pace_wait', lambda self, seconds: None)
     return recorded
 

@@ -149,14 +149,6 @@ def test_match_and_exclude(emulator):
     assert sorted(e['conference'] for e in emulator.requests(method='POST')) == ['ci-1', 'ci-2']
 
 
-def test_match_with_lying_list_warns(emulator):
-    emulator.add_conference('ci-1')
-    emulator.configure(list_lies=True)
-    failed, result = run(emulator, match='ci-*', text=TEXT)
-    assert not failed and result['changed'] is False
-    assert any('listing no rooms while some were live' in w for w in result['warnings'])
-
-
 def test_check_mode_unreadable_is_uncertain(emulator):
     emulator.add_conference('live')
     emulator.configure(retrieve_lies=True)
