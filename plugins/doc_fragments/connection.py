@@ -87,4 +87,14 @@ options:
         the pace below it.
     type: float
     version_added: 0.2.0
+  validate_only:
+    description:
+      - Check every option, the connection options included (and, where the module has them, that the audit log and
+        the summary file can be written), then return without sending any request or writing any file.
+      - A refusal fails the task with the message of a normal run, and returns the options it is about as
+        RV(refused_options). The C(vobiz.voice.conference_maintenance) role uses it to refuse bad input before its
+        first request.
+    type: bool
+    default: false
+    version_added: 0.2.0
 '''

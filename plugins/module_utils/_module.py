@@ -24,6 +24,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.vobiz.voice.plugins.module_utils._audit import (
     AuditLog,
     audit_option_spec,
+    check_audit_log,
     new_run_id,
     outcome_summary,
     write_report,
@@ -131,14 +132,15 @@ class VobizModule:
     @classmethod
     def argument_spec(cls):
         spec = vobiz_argument_spec()
-        spec.update(cls.options)
+        spec.update(cls.options, validate_only=dict(type='bool', default=False))
         if cls.audit_action is not None:
             spec.update(audit_option_spec())
         return spec
 
     @classmethod
     def execute(cls):
-        """The module's ``main()``: every input is checked before the first request."""
+        """The module's ``main()``: every input is checked before the first request; with ``validate_only``, nothing
+        follows (no request, no file written)."""
         module = AnsibleModule(
             argument_spec=cls.argument_spec(),
             supports_check_mode=True,
@@ -149,9 +151,15 @@ class VobizModule:
             module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         try:
             inputs = cls.prepare(module.params)
+            if module.params['validate_only'] and cls.audit_action is not None and module.params.get('audit_log'):
+                check_audit_log(module.params['audit_log'])
         except VobizInputError as exc:
-            module.fail_json(msg=str(exc))
+            refuse(module, exc)
         api = api_from_module(module)
+        if module.params['validate_only']:
+            valid = cls(module, api, None, None, **inputs)
+            checked = valid.result_for('Every option is valid; nothing was sent (validate_only).')
+            module.exit_json(**valid.escaped(checked))
         run_id = audit = None
         if cls.audit_action is not None:
             run_id = new_run_id()
@@ -469,6 +477,12 @@ def _escaped_entry(entry):
     return dict(entry, **dict((key, escape_name(entry[key])) for key in ('name', 'member_id') if key in entry))
 
 
+def refuse(module, error, **result):
+    """Fail the module for bad input (``VobizInputError``) before any request: the message, and the options it is about
+    (``refused_options``), so that a role can name the variables behind them."""
+    module.fail_json(msg=str(error), refused_options=error.options, **result)
+
+
 def check_summary_file(path):
     """Refuse a ``summary_file`` whose directory does not exist (``VobizInputError``), before any request."""
     if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
@@ -484,7 +498,7 @@ def api_from_module(module, **extra):
     try:
         kwargs, warnings = validate_connection_params(module.params)
     except VobizInputError as exc:
-        module.fail_json(msg=str(exc))
+        refuse(module, exc)
     for warning in warnings:
         module.warn(warning)
     kwargs.update(extra)
@@ -509,4 +523,4 @@ def audit_log_from_module(module, api, run_id, action):
             reason=module.params.get('reason'),
         )
     except VobizInputError as exc:
-        module.fail_json(msg=str(exc), run_id=run_id)
+        refuse(module, exc, run_id=run_id)

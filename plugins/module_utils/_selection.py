@@ -289,6 +289,7 @@ def refuse_match_everything(match, all_option='all'):
                 shown, 'selects every conference' if verdict else 'is too intricate to check against selecting every conference', all_option
             ),
             option='match',
+            also=(all_option,),
         )
     return [
         'match {0!r} selects nearly every conference (every name of the right length, except those a negated set '
@@ -334,8 +335,11 @@ class Selection:
         if all_conferences:
             for option, value in ((name_option, names), ('match', match), ('exclude', exclude)):
                 if value is not None:
+                    alone = '{0}=true cannot be combined with {1}: {0} hangs up every live conference with one call'
                     raise VobizInputError(
-                        '{0}=true cannot be combined with {1}: {0} hangs up every live conference with one call'.format(all_option, option), option=all_option
+                        alone.format(all_option, option),
+                        option=all_option,
+                        also=(option,),
                     )
         elif not names and not match and policy:
             # Not a user's glob (which may not select everything): the policy decides what is selected.
@@ -346,6 +350,7 @@ class Selection:
                     name_option, ' or {0}=true'.format(all_option) if all_option else ''
                 ),
                 option=name_option,
+                also=('match',) + ((all_option,) if all_option else ()),
             )
         selection = cls(names, match, exclude, all_conferences)
         if all_option and match:

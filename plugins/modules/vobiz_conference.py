@@ -319,6 +319,17 @@ closest:
   type: dict
   sample: {"Bord Room": ["Board Room"]}
   version_added: 0.2.0
+refused_options:
+  description:
+    - When the module refused its input before any request, the options the refusal is about, as its message names
+      them - the one refused first, then any the message offers instead (a C(match) that selects every room names
+      V(match) and V(all)). Not returned for what Ansible itself checks (types, choices, options that exclude each
+      other).
+  returned: when the module refused its input
+  type: list
+  elements: str
+  sample: ["parallel"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always

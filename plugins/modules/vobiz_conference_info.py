@@ -173,6 +173,17 @@ unreadable:
   type: list
   elements: str
   sample: []
+refused_options:
+  description:
+    - When the module refused its input before any request, the options the refusal is about, as its message names
+      them - the one refused first, then any the message offers instead (a C(match) that selects every room names
+      V(match) and V(all)). Not returned for what Ansible itself checks (types, choices, options that exclude each
+      other).
+  returned: when the module refused its input
+  type: list
+  elements: str
+  sample: ["parallel"]
+  version_added: 0.2.0
 '''
 
 from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (

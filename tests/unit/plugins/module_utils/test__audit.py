@@ -13,7 +13,7 @@ import os
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _errors
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import AuditLog
+from ansible_collections.vobiz.voice.plugins.module_utils._audit import AuditLog, check_audit_log
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import AUTH_ID
 
@@ -127,3 +127,21 @@ def test_audit_log_starts_fresh_after_a_cut_line_from_an_earlier_run(tmp_path):
     lines = path.read_text().splitlines()
     assert lines[1] == '{"name": "cut sh'
     assert [json.loads(line)['name'] for line in (lines[0], lines[2], lines[3])] == ['old', 'new', 'newer']
+
+
+def test_check_audit_log_refuses_what_audit_log_refuses_and_creates_nothing(tmp_path):
+    """``validate_only`` checks the audit log without opening it for good: what ``AuditLog`` refuses, with its message,
+    and no file created or changed."""
+    existing = tmp_path / 'audit.jsonl'
+    existing.write_text('{"earlier": true}\n')
+    check_audit_log(str(existing))
+    check_audit_log(str(tmp_path / 'new.jsonl'))
+    assert existing.read_text() == '{"earlier": true}\n' and sorted(os.listdir(str(tmp_path))) == ['audit.jsonl']
+    link = tmp_path / 'link.jsonl'
+    link.symlink_to(existing)
+    for path in (str(link), str(tmp_path / 'missing-dir' / 'a.jsonl'), str(tmp_path)):
+        with pytest.raises(VobizInputError) as checked:
+            check_audit_log(path)
+        with pytest.raises(VobizInputError) as opened:
+            AuditLog(path, AUTH_ID)
+        assert checked.value.option == 'audit_log' and str(checked.value) == str(opened.value)

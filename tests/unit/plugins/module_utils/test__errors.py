@@ -28,3 +28,11 @@ def test_a_fatal_error_carries_the_results_of_its_batch():
     assert (error.status, error.attempts, error.ambiguous, error.results) == (401, 2, True, None)
     interrupted = _errors.VobizInterrupted('Interrupted by SIGINT', 'SIGINT')
     assert interrupted.signal_name == 'SIGINT' and interrupted.unanswered == [] and interrupted.results is None
+
+
+def test_an_input_error_names_every_option_it_is_about():
+    message = 'match "*" selects every conference; set all=true instead'
+    refused = _errors.VobizInputError(message, option='match', also=('all',))
+    assert refused.options == ['match', 'all']
+    assert _errors.VobizInputError('bad', option='parallel').options == ['parallel']
+    assert _errors.VobizInputError('bad').options == []

@@ -377,3 +377,60 @@ def test_json_keys_of_an_answer_are_redacted(tmp_path):
         failed, result = run_against(vobiz_conference_info.main, server, name=['r'], retries=0)
     assert not failed and result['conferences'][0]['conference_name'] == 'r'
     assert TOKEN not in json.dumps(result) and '********' in result['conferences'][0]
+
+
+# --- validate_only: every option checked, nothing sent, nothing written ----------------------------------------
+
+#: A valid call of each module, and an invalid one of each kind its checks cover (the option the refusal is about).
+VALID = {
+    'vobiz_conference': dict(name=['r']),
+    'vobiz_conference_announce': dict(name=['r'], text='Closing now.'),
+    'vobiz_conference_info': dict(name=['r']),
+    'vobiz_conference_member': dict(conference='r', member_id=['1'], state='muted'),
+}
+REFUSED = [
+    ('vobiz_conference', dict(match='*'), ['match', 'all']),
+    ('vobiz_conference', dict(all=True, name='r'), ['all', 'name']),
+    ('vobiz_conference', dict(name=None), ['name', 'match', 'all']),
+    ('vobiz_conference', dict(summary_file='/nonexistent/vobiz/summary.json'), ['summary_file']),
+    ('vobiz_conference', dict(audit_log='/nonexistent/vobiz/audit.jsonl'), ['audit_log']),
+    ('vobiz_conference', dict(parallel=0), ['parallel']),
+    ('vobiz_conference_announce', dict(text='x' * 1001), ['text']),
+    ('vobiz_conference_announce', dict(text=None, url='http://x.test/a.mp3'), ['url']),
+    ('vobiz_conference_announce', dict(language=''), ['language']),
+    ('vobiz_conference_announce', dict(wait=-1), ['wait']),
+    ('vobiz_conference_info', dict(match=['']), ['match']),
+    ('vobiz_conference_member', dict(member_id=['all', '1']), ['member_id']),
+    ('vobiz_conference_member', dict(api_url='ftp://127.0.0.1/api/v1'), ['api_url']),
+]
+
+
+def module_main(name):
+    return __import__('ansible_collections.vobiz.voice.plugins.modules.' + name, fromlist=['main']).main
+
+
+@pytest.mark.parametrize('name', sorted(VALID))
+def test_validate_only_checks_every_option_and_sends_nothing(emulator, tmp_path, name):
+    emulator.add_conference('r', members=['1'])
+    files = dict(audit_log=str(tmp_path / 'audit.jsonl')) if name != 'vobiz_conference_info' else {}
+    if name == 'vobiz_conference':
+        files['summary_file'] = str(tmp_path / 'summary.json')
+    failed, result = run_against(module_main(name), emulator, validate_only=True, **dict(VALID[name], **files))
+    assert not failed and result['changed'] is False and 'nothing was sent' in result['msg']
+    assert emulator.requests() == [] and os.listdir(str(tmp_path)) == []  # no audit log, no summary file
+    assert emulator.live_names() == ['r'] and emulator.conference('r')['members'][0]['muted'] is False
+
+
+@pytest.mark.parametrize('name, changes, options', REFUSED, ids=[f'{n}-{o[0]}' for n, c, o in REFUSED])
+def test_validate_only_refuses_what_a_run_refuses_naming_the_options(emulator, name, changes, options):
+    """The refusal of ``validate_only`` is a real run's, word for word, with ``refused_options``: the option refused
+    first, then those its message offers instead (what a role names its variables by)."""
+    refusals = []
+    for validate_only in (True, False):
+        args = dict(VALID[name], validate_only=validate_only, **changes)
+        args = dict((key, value) for key, value in args.items() if value is not None)
+        failed, result = run_against(module_main(name), emulator, **args)
+        assert failed and result['refused_options'] == options, result
+        refusals.append(result['msg'])
+    assert refusals[0] == refusals[1] and options[0] in refusals[0]
+    assert emulator.requests() == []
