@@ -248,7 +248,8 @@ class VobizModule:
         before says nothing was done), and a module killed outright (SIGKILL) leaves that. The end replaces it."""
         if not self.params.get('summary_file') or self.check_mode or not (targets or everything):
             return
-        what = ('of all conferences (the list named {0})' if everything else 'of {0} conference(s)').format(len(targets))
+        count = len(targets)
+        what = f'of all conferences (the list named {count})' if everything else f'of {count} conference(s)'
         message = (
             'The hang-up {0} started and has not ended: this summary is replaced when it ends, whatever ends it. If it '
             'is still here, the module was killed (SIGKILL) or is still running; whether each one was hung up is then '
