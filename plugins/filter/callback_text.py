@@ -23,6 +23,14 @@ options:
     description: A text value of the event, as the source emitted it.
     type: raw
     required: true
+  escaped:
+    description:
+      - Return the text in the form in which vobiz.voice results carry names (non-printable characters and lone
+        surrogates written out, as Python writes them in a string's C(repr)), for a module option read with
+        C(names_escaped=true). Such names are taken literally; the module's refusal of names that look like unexpanded
+        variables (C(${...}), C({{...}}), ...) does not apply to them, since they came from Vobiz, not from a user.
+    type: bool
+    default: false
 seealso:
   - name: Enforcing time limits (the guide)
     description: The security model of the event path, and the event shapes.
@@ -32,7 +40,8 @@ seealso:
 EXAMPLES = r"""
 - name: Hang up the room of an event, by its literal name
   vobiz.voice.vobiz_conference:
-    name: "{{ ansible_eda.event.vobiz.conference_name | vobiz.voice.callback_text }}"
+    name: "{{ ansible_eda.event.vobiz.conference_name | vobiz.voice.callback_text(escaped=true) }}"
+    names_escaped: true
     conference_uuid: "{{ ansible_eda.event.vobiz.conference_uuid | vobiz.voice.callback_text }}"
 """
 
@@ -47,6 +56,8 @@ import binascii
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
+
 try:
     # ansible-core 2.19+ (data tagging): text a filter makes is never trusted as a template
     from ansible.template import trust_as_template  # noqa: F401  pylint: disable=unused-import
@@ -60,7 +71,7 @@ except ImportError:  # ansible-core < 2.19: unsafe text is never templated
 PREFIX = 'base64:'
 
 
-def callback_text(value):
+def callback_text(value, escaped=False):
     if value is None:
         return None
     if not isinstance(value, str):
@@ -70,7 +81,7 @@ def callback_text(value):
             value = base64.b64decode(value[len(PREFIX) :], validate=True).decode('utf-8', 'surrogatepass')
         except (binascii.Error, ValueError) as exc:
             raise AnsibleFilterError('vobiz.voice.callback_text: {0} is not valid base64 of UTF-8 text: {1}'.format(value[:40], exc)) from None
-    return _as_data(str(value))
+    return _as_data(escape_name(value) if escaped else str(value))
 
 
 class FilterModule:

@@ -180,19 +180,23 @@ class AuditLog:
 SUMMARY_LISTS = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'failed', 'not_started')
 
 
-def outcome_summary(result, check_mode, message, stopped=False, interrupted=False):
+def outcome_summary(result, check_mode, message, stopped=False, interrupted=False, running=False):
     """The summary of a hang-up run (the format of the ``ci_teardown`` playbook's ``VOBIZ_TEARDOWN_SUMMARY``).
 
     ``result``: the module's result (names escaped). Each selected conference is in exactly one of ``SUMMARY_LISTS``:
     an uncertain one (also in ``failures``) and one in flight at an interrupt are ``uncertain``, ``failed`` holds the
-    others of ``failures``. ``excluded`` names the protected ones. ``status``: ``interrupted`` (a signal stopped the
-    run), ``partial`` or ``failed`` (the run ``stopped`` with or without hang-ups), else ``ok`` or ``nothing_to_do``.
+    others of ``failures``. ``excluded`` names the protected ones. ``status``: ``running`` (written before the first
+    hang-up is sent, replaced when the run ends: it stays only when the module was killed), ``interrupted`` (a signal
+    stopped the run), ``partial`` or ``failed`` (the run ``stopped`` with or without hang-ups), else ``ok`` or
+    ``nothing_to_do``.
     """
     uncertain = list(result.get('uncertain', [])) + [name for name in result.get('interrupted', []) if name not in result.get('uncertain', [])]
     failed = [entry['name'] for entry in result.get('failures', []) if entry.get('name') is not None and entry['name'] not in uncertain]
     lists = dict((key, list(result.get(key, []))) for key in SUMMARY_LISTS)
     lists.update(uncertain=uncertain, failed=failed, excluded=list(result.get('excluded', [])))
-    if interrupted:
+    if running:
+        status = 'running'
+    elif interrupted:
         status = 'interrupted'
     elif stopped:
         status = 'partial' if lists['hung_up'] else 'failed'

@@ -227,16 +227,36 @@ class VobizModule:
         before = dict((escape_name(name), dict(member_count=member_counts.get(name))) for name in names)
         return dict(before=dict(conferences=before), after=dict(conferences=dict()))
 
-    def write_summary_file(self, message, stopped):
+    def write_summary_file(self, message, stopped, sending=None):
         """The summary file (option ``summary_file``), whatever ends the run: an interrupt of ansible-playbook (SIGINT,
-        SIGTERM) leaves Ansible nothing to report, but the module still writes it before it exits."""
+        SIGTERM) leaves Ansible nothing to report, but the module still writes it before it exits.
+
+        ``sending``: the items about to be sent (see ``write_running_summary``): status ``running``, all uncertain."""
         path = self.params['summary_file']
+        result = self.escaped(self.result if sending is None else dict(self.result, uncertain=list(sending)))
         interrupted = self.api.interrupted is not None
-        summary = outcome_summary(self.escaped(self.result), self.check_mode, message, stopped, interrupted)
+        summary = outcome_summary(result, self.check_mode, message, stopped, interrupted, running=sending is not None)
         try:
             write_report(path, summary)
         except OSError as exc:
-            self.warnings.append('The summary file {0!r} could not be written: {1}'.format(path, exc.strerror or exc))
+            warning = 'The summary file {0!r} could not be written: {1}'.format(path, exc.strerror or exc)
+            if warning not in self.warnings:  # once, though it is written twice
+                self.warnings.append(warning)
+
+    def write_running_summary(self, targets, everything=False):
+        """A real run with ``summary_file``, before the first request that changes anything: the file with status
+        ``running`` and every target uncertain, so that until the run ends it claims nothing (what the playbook wrote
+        before says nothing was done), and a module killed outright (SIGKILL) leaves that. The end replaces it."""
+        if not self.params.get('summary_file') or self.check_mode or not (targets or everything):
+            return
+        count = len(targets)
+        what = f'of all conferences (the list named {count})' if everything else f'of {count} conference(s)'
+        message = (
+            'The hang-up {0} started and has not ended: this summary is replaced when it ends, whatever ends it. If it '
+            'is still here, the module was killed (SIGKILL) or is still running; whether each one was hung up is then '
+            'unknown (see the audit log).'.format(what)
+        )
+        self.write_summary_file(message, stopped=False, sending=targets)
 
     def conclude(self):
         """The end of ``run``: fail when the result holds ``failures`` (the first ten named), else exit with the

@@ -105,7 +105,8 @@ class Policy:
                 'live conference with one call; leave all out to apply the policy to every live conference',
                 option='all',
             )
-        if uuid is not None and (not uuid or params.get('match') is not None or len(normalize_name_list(params.get('name'), 'name') or ()) != 1):
+        names = normalize_name_list(params.get('name'), 'name', escaped=bool(params.get('names_escaped')))
+        if uuid is not None and (not uuid or params.get('match') is not None or len(names or ()) != 1):
             raise VobizInputError('conference_uuid must be a non-empty string, with exactly one name (and no match)', option='conference_uuid')
         if longer is not None:
             longer = parse_duration(longer)

@@ -105,12 +105,21 @@ options:
     description:
       - A file to write the run's summary to, as one JSON line, when the module ends, whatever ends it, also after an
         interrupt of C(ansible-playbook) (SIGINT or SIGTERM, as when a CI job is cancelled), after which Ansible reports
-        nothing.
+        nothing. After SIGTERM the module writes it when it has stopped, which can be a moment after
+        C(ansible-playbook) has exited (ansible-core releases that do not pass the signal on, 2.16 for one, let the
+        module run to its end).
+      - In a real run it is also written just before the first hang-up is sent, with status V(running) and every
+        conference about to be hung up in C(uncertain); the summary at the end replaces it. So the file never claims
+        more than was done, and status V(running) means that the module has not finished yet or was killed outright
+        (SIGKILL).
       - Its keys are those of the C(vobiz.voice.ci_teardown) playbook's summary, which uses it. Each selected
         conference is in exactly one of C(hung_up), C(already_absent), C(gone_unconfirmed), C(uncertain) (with those
         in flight at an interrupt), C(failed) and C(not_started); C(excluded), C(counts), C(status) (V(ok),
-        V(nothing_to_do), V(partial), V(failed) or V(interrupted)), C(check_mode) and C(message) complete it.
+        V(nothing_to_do), V(partial), V(failed), V(interrupted) or V(running)), C(check_mode) and C(message) complete
+        it.
       - Written whole or not at all (a temporary file renamed over it); its directory must exist.
+      - The P(vobiz.voice.summary_on_interrupt#strategy) strategy prints it when C(ansible-playbook) is interrupted
+        with SIGINT (Ctrl-C).
     type: path
   conference_uuid:
     description:
@@ -524,6 +533,7 @@ class ConferenceHangup(VobizModule):
         if self.policy is not None and targets:
             targets = self.select_by_policy(self.policy, targets)
             self.seen_live.update(targets)  # retrieved as live
+        self.write_running_summary(targets, everything=selection.all)
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
         if selection.all and not targets:

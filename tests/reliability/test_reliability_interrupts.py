@@ -33,7 +33,7 @@ import uuid
 import pytest
 from ansible.executor.task_queue_manager import TaskQueueManager
 
-from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, HANG_GUARD_SECONDS, TOKEN, read_audit, subprocess_env
+from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, HANG_GUARD_SECONDS, TOKEN, module_args, read_audit, subprocess_env
 
 ROOMS = ['intr-%03d' % i for i in range(200)]
 
@@ -219,7 +219,10 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
 )
 def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, signal_name):
     """Issue 23: a cancelled CI job (SIGINT to the process group, SIGTERM to ansible-playbook) still leaves the summary
-    file, with every selected room in exactly one list and the status interrupted."""
+    file, with every selected room in exactly one list and the status interrupted. With the strategy
+    vobiz.voice.summary_on_interrupt, after SIGINT (Ctrl-C) the screen says it too, before ansible-playbook exits: the
+    counts, and the VOBIZ_TEARDOWN_SUMMARY line, the same as the file (SIGTERM ends ansible-playbook without running
+    any Python)."""
     emu = emulators()
     rooms = ['ci-{0:03d}'.format(i) for i in range(200)]
     emu.set_conferences(rooms)
@@ -227,7 +230,9 @@ def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, s
     summary_file = tmp_path / 'summary.json'
     extra = json.dumps(dict(ci_teardown_match=['ci-*'], ci_teardown_summary_file=str(summary_file)))
     target = 'process group' if signal_name == 'SIGINT' else 'ansible-playbook'
-    returncode, output, dummy = interrupted_playbook(emu, tmp_path, ['vobiz.voice.ci_teardown', '-e', extra], signal_name, target, PWD=str(tmp_path))
+    returncode, output, dummy = interrupted_playbook(
+        emu, tmp_path, ['vobiz.voice.ci_teardown', '-e', extra], signal_name, target, PWD=str(tmp_path), ANSIBLE_STRATEGY='vobiz.voice.summary_on_interrupt'
+    )
     assert returncode != 0, output[-3000:]
     summary = json.loads(summary_file.read_text())
     log = emu.requests()
@@ -240,3 +245,59 @@ def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, s
     assert summary['not_started'] and not set(summary['not_started']) & requested
     assert summary['counts'] == dict((key, len(summary[key])) for key in summary['counts'])
     assert TOKEN not in output and TOKEN not in summary_file.read_text()
+    printed = [line for line in output.splitlines() if line.startswith('VOBIZ_TEARDOWN_SUMMARY ')]
+    if signal_name == 'SIGINT':
+        # What the screen says is what the file says, and both what the emulator did.
+        assert [json.loads(line[len('VOBIZ_TEARDOWN_SUMMARY ') :]) for line in printed] == [summary], output[-3000:]
+        counts = summary['counts']
+        assert (
+            'localhost: hung up {0}, already absent {1}, gone (whether this run ended them is unknown) {2}, uncertain {3}, failed {4}, '
+            'not started {5}, excluded {6}; status interrupted. {7}'.format(
+                counts['hung_up'],
+                counts['already_absent'],
+                counts['gone_unconfirmed'],
+                counts['uncertain'],
+                counts['failed'],
+                counts['not_started'],
+                counts['excluded'],
+                summary['message'],
+            )
+            in output.splitlines()
+        ), output[-3000:]
+        assert 'User interrupted execution' in output
+    else:
+        assert printed == [], output[-3000:]
+
+
+def test_a_killed_hang_up_leaves_a_summary_that_claims_nothing(emulators, tmp_path):
+    """Issue 23: before its first DELETE the module writes its summary file with status running and every room it is
+    about to hang up uncertain, and replaces it when it ends. SIGKILL (or a machine that stops) lets no code run: the
+    file then still says that, never that nothing was hung up while rooms were."""
+    emu = emulators()
+    rooms = ['ci-{0:03d}'.format(i) for i in range(200)]
+    emu.set_conferences(rooms)
+    emu.configure(latency_ms=200, jitter_ms=50, seed=29)
+    summary_file = tmp_path / 'summary.json'
+    args = module_args(emu, match=['ci-*'], summary_file=str(summary_file))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'ansible_collections.vobiz.voice.plugins.modules.vobiz_conference'],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=subprocess_env(),
+    )
+    try:
+        proc.stdin.write(json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8'))
+        proc.stdin.close()
+        assert emu.wait_for_log(40), 'the module sent fewer than 40 requests'
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    summary = json.loads(summary_file.read_text())
+    deleted = {e['conference'] for e in emu.requests(method='DELETE') if e['status'] == 204}
+    assert summary['status'] == 'running' and 'killed' in summary['message']
+    assert deleted and deleted <= set(summary['uncertain'])
+    assert sorted(summary['uncertain']) == rooms and summary['hung_up'] == [] and summary['not_started'] == []
+    assert summary['counts'] == dict((key, len(summary[key])) for key in summary['counts'])

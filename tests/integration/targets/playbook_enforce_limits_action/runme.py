@@ -41,15 +41,26 @@ MAX_DURATION = 3600
 LONELY_AFTER = 300
 
 
-def load_events_unit():
-    path = TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'events.py'
-    spec = importlib.util.spec_from_file_location('conference_callbacks_events', path)
+def load_by_path(name: str, path: pathlib.Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-EVENTS = load_events_unit()
+EVENTS = load_by_path('conference_callbacks_events', TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'events.py')
+# Results carry names escaped (printable, one line); the playbook reports them so.
+# ansible-test copies tests/ and extensions/ to where the target runs, not plugins/: take it from the collection that
+# ansible-playbook uses (ANSIBLE_COLLECTIONS_PATH).
+COLLECTION = next(
+    path
+    for path in [
+        pathlib.Path(entry) / 'ansible_collections' / 'vobiz' / 'voice' for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if entry
+    ]
+    + [TESTS.parent]
+    if (path / 'plugins').is_dir()
+)
+escape_name = load_by_path('vobiz_redaction', COLLECTION / 'plugins' / 'module_utils' / '_redaction.py').escape_name
 
 
 def extra_vars(kind: str, name: str, uuid: str | None, announcement: str = '', raw: bool = False) -> dict:
@@ -137,19 +148,19 @@ def main() -> int:
                 '%s: ansible-playbook exited %s without its VOBIZ_ENFORCE_LIMITS line:\n%s\n%s' % (tag, run['rc'], run['stdout'][-3000:], run['stderr'][-2000:])
             )
             continue
-        if line['conference'] != name:
+        if line['conference'] != escape_name(name):
             problems.append('%s: the playbook reported the conference %r, not the literal name %r' % (tag, line['conference'], name))
         deletes = [entry for entry in log if entry['method'] == 'DELETE' and entry['conference'] == name]
         posts = [entry for entry in log if entry['method'] == 'POST' and entry['conference'] == name]
         if expected == 'hung_up':
-            if line['hung_up'] != [name] or [entry['status'] for entry in deletes] != [204]:
+            if line['hung_up'] != [escape_name(name)] or [entry['status'] for entry in deletes] != [204]:
                 problems.append('%s: expected one DELETE of %r answered 204, got %s (reported %s)' % (tag, name, [e['status'] for e in deletes], line))
         else:
             if deletes or posts or line['hung_up']:
                 problems.append(
                     '%s: %r was touched although the API did not confirm the reason: %s' % (tag, name, [(e['method'], e['action']) for e in deletes + posts])
                 )
-            if expected in ('unreadable', 'other_instance') and line[expected] != [name]:
+            if expected in ('unreadable', 'other_instance') and line[expected] != [escape_name(name)]:
                 problems.append('%s: expected %r in %s, got %s' % (tag, name, expected, line))
             if not any(entry['method'] == 'GET' and entry['conference'] == name for entry in log):
                 problems.append('%s: %r was never retrieved (the re-check did not happen)' % (tag, name))

@@ -36,3 +36,9 @@ def test_null_stays_null_and_the_filter_is_registered():
 def test_what_no_event_holds_is_refused(value, message):
     with pytest.raises(AnsibleFilterError, match=message):
         callback_text(value)
+
+
+def test_escaped_gives_the_form_results_carry_for_names_escaped():
+    # base64 of "{{ x }}\nline two": the name comes back literal, on one line, as vobiz_conference returns names.
+    result = callback_text('base64:e3sgeCB9fQpsaW5lIHR3bw==', escaped=True)
+    assert result == '{{ x }}\\nline two' and not is_trusted_as_template(result)

@@ -160,3 +160,12 @@ def test_conference_uuid_needs_one_name():
     for params in ({'conference_uuid': 'U1'}, {'name': ['a', 'b'], 'conference_uuid': 'U1'}, {'match': 'r*', 'conference_uuid': 'U1'}):
         with pytest.raises(VobizInputError, match='conference_uuid'):
             Policy.from_params(params)
+
+
+def test_conference_uuid_takes_an_escaped_name_from_vobiz_literally():
+    # The rulebook's action hands over the room of an event as vobiz.voice results carry names: template syntax is
+    # part of the real name then, not an unexpanded variable.
+    params = {'name': 'inj{{ x }}\\nline', 'names_escaped': True, 'conference_uuid': 'U1'}
+    assert Policy.from_params(params).conference_uuid == 'U1'
+    with pytest.raises(VobizInputError, match='never expanded'):
+        Policy.from_params(dict(params, names_escaped=False))
