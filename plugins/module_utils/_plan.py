@@ -50,14 +50,18 @@ def digest_of(content, token):
     return hmac.new(token.encode('utf-8'), canonical(unsigned), hashlib.sha256).hexdigest()
 
 
+def new_plan_id():
+    return uuid.uuid4().hex
+
+
 def _utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def build_plan(selection, policy, targets, retrieved, excluded, auth_id, api_url, token, now=None):
+def build_plan(selection, policy, targets, retrieved, excluded, auth_id, api_url, token, plan_id=None, now=None):
     """The plan of a check-mode run: ``targets`` (the names it would hang up), each with the member count and run time
     of its ``Retrieved`` in ``retrieved`` (``None`` where not read), ``excluded``, and the ``Selection`` and ``Policy``
-    behind them."""
+    behind them; ``plan_id`` (random when not given) is the id the run's audit lines carry."""
 
     def read(name, attribute):
         answer = retrieved.get(name)
@@ -76,7 +80,7 @@ def build_plan(selection, policy, targets, retrieved, excluded, auth_id, api_url
         chosen['match'] = None  # the policy's own '*', not the user's glob
     plan = dict(
         version=PLAN_VERSION,
-        id=uuid.uuid4().hex,
+        id=plan_id or new_plan_id(),
         created=(now or _utcnow()).strftime(_TIME_FORMAT),
         auth_id=auth_id,
         api_url=api_url,

@@ -378,7 +378,7 @@ plan:
       type: int
       returned: always
     id:
-      description: A random id; a run with O(plan) returns it as RV(plan_id), and its audit lines carry it as C(plan_id).
+      description: A random id; the audit lines of the check run that made it and of a run with O(plan) carry it as C(plan_id), and such a run returns it as RV(plan_id).
       type: str
       returned: always
     created:
@@ -458,7 +458,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     hangup_all_outcomes,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, check_summary_file
-from ansible_collections.vobiz.voice.plugins.module_utils._plan import DEFAULT_PLAN_MAX_AGE, build_plan, plan_from_params
+from ansible_collections.vobiz.voice.plugins.module_utils._plan import DEFAULT_PLAN_MAX_AGE, build_plan, new_plan_id, plan_from_params
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
@@ -486,11 +486,13 @@ class ConferenceHangup(VobizModule):
     name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance', 'not_in_plan')
     summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded', 'not_in_plan')
     predicts = (OUTCOME_HUNG_UP, OUTCOME_ALREADY_ABSENT, 'hung up')
-    plan = None  # a verified ``Plan`` (option ``plan``): the run ends exactly its rooms
+    plan = plan_id = None  # a verified ``Plan`` (option ``plan``): the run ends exactly its rooms
 
     def __init__(self, module, api, audit, run_id, selection, policy, plan=None):
         super().__init__(module, api, audit, run_id)
         self.selection, self.policy, self.plan = selection, policy, plan
+        #: The id of the plan applied, or of the plan check mode makes: every audit line of the run carries it.
+        self.plan_id = plan.plan_id if plan is not None else new_plan_id() if self.check_mode else None
         self.result = dict(dict((key, []) for key in self.name_keys), failures=[], run_id=run_id, closest={})
         #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
         #: have been carried out unheard is this run's doing only for them (see ``ConferenceApi.hangup``).
@@ -509,14 +511,14 @@ class ConferenceHangup(VobizModule):
         return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
 
     def summary_head(self):
-        of_plan = f' of plan {self.plan.plan_id}' if self.plan is not None else ''
+        of_plan = f' of plan {self.plan_id}' if self.plan_id else ''
         return f"{'Would hang up' if self.check_mode else 'Hung up'} {len(self.result['hung_up'])} conference(s){of_plan}"
 
     def result_for(self, msg):
         changed = bool(self.result['hung_up']) or self.change_possible
         result = dict(self.result, changed=changed, msg=msg or self.summary())
         if self.plan is not None:
-            result['plan_id'] = self.plan.plan_id
+            result['plan_id'] = self.plan_id
         if self.module._diff:
             result['diff'] = self.conferences_diff(result['hung_up'], self.member_counts)
         return result
@@ -556,11 +558,12 @@ class ConferenceHangup(VobizModule):
         if self.check_mode and not failed_msg and self.plan is None:
             api, chosen = self.api, (self.selection, self.policy)
             targets, excluded = self.result['hung_up'], self.result['excluded']
-            self.result['plan'] = build_plan(*chosen, targets, self.retrieved, excluded, api.auth_id, api.api_url, self.params['auth_token'])
+            token = self.params['auth_token']
+            self.result['plan'] = build_plan(*chosen, targets, self.retrieved, excluded, api.auth_id, api.api_url, token, self.plan_id)
         super().finish(failed_msg, msg)
 
-    def audit_item(self, item, outcome, status=None, **extra):
-        super().audit_item(item, outcome, status, plan_id=self.plan and self.plan.plan_id, **extra)
+    def audit_line(self, name, outcome, status=None, **extra):
+        super().audit_line(name, outcome, status, plan_id=self.plan_id, **extra)
 
     def hang_up(self, name):
         return self.api.hangup(name, seen_live=name in self.seen_live)

@@ -758,6 +758,15 @@ def test_check_mode_returns_a_plan_of_what_it_would_hang_up(emulator):
     assert plan['api_url'] == module_args(emulator)['api_url'].rstrip('/') and TOKEN not in json.dumps(result)
 
 
+def test_the_audit_lines_of_check_mode_carry_the_id_of_its_plan(emulator, tmp_path):
+    emulator.add_conference('ci-1')
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, check_mode=True, name=['ci-1', 'ci-gone'], audit_log=str(audit))
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert not failed and [line['plan_id'] for line in lines] == [result['plan']['id']] * 2
+    assert f"of plan {result['plan']['id']}" in result['msg']
+
+
 def test_a_real_run_without_check_mode_returns_no_plan(emulator):
     emulator.add_conference('ci-1')
     failed, result = run(emulator, name='ci-1')
