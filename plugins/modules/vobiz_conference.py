@@ -576,7 +576,10 @@ class ConferenceHangup(VobizModule):
         """``all`` in normal mode: one DELETE of the whole collection, whatever the list said; sent as a batch of one
         nameless item, so that an interrupt is handled the same way. Each listed room gets the outcome of that call."""
         self.listed = listed
-        call = lambda dummy: self.api.hangup_all()  # noqa: E731
+
+        def call(dummy):
+            return self.api.hangup_all()
+
         answer = self.run_batch(call, [None], self.record_all, self.log_all, Outcome.after_error)[0]
         if answer.outcome != OUTCOME_HUNG_UP:
             self.finish(failed_msg=all_failure_text(answer))

@@ -303,8 +303,8 @@ class ConferenceAnnounce(VobizModule):
     def predict(self, name):
         return predicted_outcome(self.api.retrieve(name), OUTCOME_ANNOUNCED, OUTCOME_ABSENT)
 
-    def record(self, outcomes):
-        for outcome in outcomes:
+    def record(self, answers):
+        for outcome in answers:
             if outcome is not None and self.check_mode and outcome.outcome == OUTCOME_UNCERTAIN:  # could not be read
                 self.predict_change_of_unreadable(outcome.name, outcome.message, 'announced to')
                 outcome = outcome._replace(outcome=OUTCOME_ANNOUNCED)

@@ -267,8 +267,8 @@ class MemberAction(VobizModule):
         uncertain = ' ({0} {1})'.format(self.uncertain_count(), self.uncertain_label) if self.uncertain_count() else ''
         return f'{self.state}: {len(failures)} member action(s) failed{uncertain} in {self.conference!r}: {shown}'
 
-    def audit_item(self, member_id, outcome, status=None, **extra):
-        self.audit_line(self.conference, outcome, status, member_id=member_id, state=self.state, **extra)
+    def audit_item(self, item, outcome, status=None, **extra):  # item: a member id
+        self.audit_line(self.conference, outcome, status, member_id=item, state=self.state, **extra)
 
     def run(self):
         retrieved = self.guarded(self.api.retrieve, self.conference)
