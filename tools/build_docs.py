@@ -7,6 +7,13 @@ the modules, the role and ``docs/docsite/rst/``), then ``sphinx-build -W --keep-
 warning, such as a ``:ref:`` to a label that does not exist, fails the build. The HTML is copied to
 ``build/docs/`` (``--dest`` to change).
 
+What antsibull-docs does not know, the build adds, generated, never copied by hand: the page of the event source
+``vobiz.voice.conference_callbacks`` (antsibull-docs documents no Event-Driven Ansible source), rendered from its
+``DOCUMENTATION`` by ``tools/eda_source_docs.py`` into the docsite of the collection copy antsibull-docs reads (a
+``Reference`` entry); the environment variable index, which antsibull-docs fills only from plugins' ``env:``
+entries (modules have none), listing the variables of ``docs/docsite/config.yml`` (``envvar_directives``, described
+with ``.. envvar::`` in the guides); and the landing page.
+
 Before that, a quick check of our own sources names the file and line of a ``docs/docsite/extra-docs.yml``
 toctree entry without a file and of a ``:ref:`` to a ``ansible_collections.vobiz.voice.docsite.*`` label that no
 guide defines; Sphinx warnings about the copied guides are reported against ``docs/docsite/rst/``.
@@ -33,6 +40,7 @@ import sys
 import tempfile
 import zlib
 
+import eda_source_docs
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -51,7 +59,11 @@ ANSIBLE_LABELS = {
     'action_plugins': ('plugins/action.html#action-plugins', 'Action plugins'),
     'callback_plugins': ('plugins/callback.html#callback-plugins', 'Callback plugins'),
     'list_of_callback_plugins': ('plugins/callback.html#callback-plugin-list', 'Plugin list'),
+    'ansible_collections.ansible.builtin.linear_strategy': ('collections/ansible/builtin/linear_strategy.html', 'ansible.builtin.linear strategy'),
 }
+# Environment variables of ansible-core that our plugin docs name (E(...)): with envvars of its own in
+# docs/docsite/config.yml, antsibull-docs makes every known one a link, which the offline fallback must resolve.
+ANSIBLE_ENVVARS = ('ANSIBLE_DISPLAY_OK_HOSTS', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_STRATEGY')
 THEME_HINT = 'pip install sphinx-ansible-theme==0.10.4 (pinned in requirements-dev.txt)'
 
 
@@ -69,6 +81,39 @@ def collections_path(workdir: pathlib.Path) -> str:
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(ROOT)
     return str(workdir / 'collections')
+
+
+def docs_collection(workdir: pathlib.Path) -> str:
+    """A collections path for the docs build: this checkout as vobiz.voice (each top-level entry a link), its
+    docsite a copy with the generated pages added to the ``Reference`` section of ``extra-docs.yml``."""
+    collection = workdir / 'collections' / 'ansible_collections' / 'vobiz' / 'voice'
+    collection.mkdir(parents=True)
+    for entry in ROOT.iterdir():
+        if entry.name != 'docs' and not entry.name.startswith('.'):
+            (collection / entry.name).symlink_to(entry)
+    docsite = collection / 'docs' / 'docsite'
+    shutil.copytree(DOCSITE, docsite)
+    index = yaml.safe_load((docsite / 'extra-docs.yml').read_text(encoding='utf-8'))
+    for name, text in generated_pages().items():
+        (docsite / 'rst' / (name + '.rst')).write_text(text, encoding='utf-8')
+        next(section for section in index['sections'] if section['title'] == 'Reference')['toctree'].append(name)
+    (docsite / 'extra-docs.yml').write_text(yaml.safe_dump(index, sort_keys=False), encoding='utf-8')
+    return str(workdir / 'collections')
+
+
+def generated_pages() -> dict[str, str]:
+    """The pages the build adds to docs/docsite/rst/, by name."""
+    return {'event_source': eda_source_docs.rst()}
+
+
+def environment_index() -> str:
+    """The environment variable index: antsibull-docs's page lists plugins' ``env:`` entries only (none here)."""
+    names = yaml.safe_load((DOCSITE / 'config.yml').read_text(encoding='utf-8'))['envvar_directives']
+    title = 'Index of all Collection Environment Variables'
+    lines = [':orphan:', '', '.. _list_of_collection_env_vars:', '', title, '=' * len(title), '']
+    lines += ['The environment variables vobiz.voice reads, each described where it is used:', '']
+    lines += ['* :envvar:`%s`' % name for name in names]
+    return '\n'.join(lines) + '\n'
 
 
 def display_path(path: pathlib.Path | str) -> str:
@@ -93,7 +138,7 @@ def check_sources() -> list[str]:
                 labels.add(match.group(1))
             refs.extend((path, number, target.strip()) for target in REF.findall(line))
     for path, number, target in refs:
-        if target.startswith(LABEL_PREFIX) and target not in labels:
+        if target.startswith(LABEL_PREFIX) and target not in labels | {eda_source_docs.LABEL}:
             problems.append(f'{display_path(path)}:{number}: :ref: target {target!r} is not defined in docs/docsite/rst/')
     index = DOCSITE / 'extra-docs.yml'
     if index.exists():
@@ -116,9 +161,10 @@ def _mapping_get(node, key: str):
     return None
 
 
-def write_inventory(path: pathlib.Path, project: str, entries: dict[str, tuple[str, str]]) -> None:
-    """A Sphinx objects.inv (version 2) with ``std:label`` entries."""
+def write_inventory(path: pathlib.Path, project: str, entries: dict[str, tuple[str, str]], envvars=()) -> None:
+    """A Sphinx objects.inv (version 2) with ``std:label`` entries, and ``std:envvar`` ones of the configuration page."""
     body = ''.join(f'{name} std:label -1 {uri} {title}\n' for name, (uri, title) in sorted(entries.items()))
+    body += ''.join(f'{name} std:envvar -1 reference_appendices/config.html#envvar-{name} -\n' for name in envvars)
     header = f'# Sphinx inventory version 2\n# Project: {project}\n# Version: \n# The remainder of this file is compressed using zlib.\n'
     path.write_bytes(header.encode() + zlib.compress(body.encode()))
 
@@ -160,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     work = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-docs-'))  # 0700, as antsibull-docs insists
     try:
         env = dict(os.environ)
-        env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path(work), 'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]), 'ANSIBLE_NOCOLOR': '1'})
+        collections = docs_collection(work)
+        env.update({'ANSIBLE_COLLECTIONS_PATH': collections, 'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]), 'ANSIBLE_NOCOLOR': '1'})
         site = work / 'site'
         site.mkdir(mode=0o700)
         steps = [
@@ -189,12 +236,13 @@ def main(argv: list[str] | None = None) -> int:
                 (site / 'rst').chmod(0o700)
                 for inv in ('python2', 'python3', 'jinja2'):
                     write_inventory(site / f'{inv}.inv', inv, {})
-                write_inventory(site / 'ansible_devel.inv', 'Ansible', ANSIBLE_LABELS)
+                write_inventory(site / 'ansible_devel.inv', 'Ansible', ANSIBLE_LABELS, ANSIBLE_ENVVARS)
                 with open(site / 'conf.py', 'a', encoding='utf-8') as conf:
                     conf.write('\n# Added by tools/build_docs.py: do not wait long for unreachable inventories.\nintersphinx_timeout = 5\n')
             if name == 'sphinx-build':
                 # Our landing page (the user stories, the playbooks, the guides) instead of the generator's template.
                 shutil.copyfile(DOCSITE / 'landing.rst', site / 'rst' / 'index.rst')
+                (site / 'rst' / 'collections' / 'environment_variables.rst').write_text(environment_index(), encoding='utf-8')
             result = run(cmd, cwd, env)
             output = map_output(result.stdout + result.stderr)
             warnings = [line for line in output if re.search(r'\bWARNING\b|\bERROR\b|Traceback|Exception:', line)]

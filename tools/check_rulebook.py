@@ -7,19 +7,21 @@ INVENTORY --vars VARS.yml`` (JAVA_HOME from ``readlink -f $(which java)``, this 
 and plays this out:
 
 - ``Overdue Room`` (3 members) outlives ``vobiz_max_duration``; ``Lonely Room`` (2 members, one leaves) has one
-  member for ``vobiz_lonely_after``; ``Inside Room`` (2 members) starts later and stays inside both limits;
+  member for ``vobiz_lonely_after`` (given as a duration, ``3s``); ``Inside Room`` (2 members) starts later and stays
+  inside both limits; every room gets one action, never a second one once it has ended;
 - rooms named with template and shell syntax (the emulator's ``template_room_names``: ``{{ lookup('pipe', 'touch
   CANARY') }}``, ``{% ... %}``, a ``#jinja2:`` header, ``${...}``, quotes, a newline) are overdue too: each is hung
   up by exactly its literal name and CANARY never appears (nothing was evaluated);
 - ``Unsigned Room``, ``Forged Room`` send only unsigned / wrongly signed callbacks, and ``Replayed Room`` is
   announced only by a replay (a good callback's signature headers, which do not cover the body, re-sent with a
-  body naming it): refused, no request at all;
+  body naming it): refused, no request at all; the refusal line names the URL the signatures were checked over;
 - a restart: ``Standup`` starts, ansible-rulebook stops, and while it is down ``Standup`` ends and a new instance
   starts unheard (its callbacks are dropped). The restarted source loads the stale room from its state file and
   its ``overdue`` comes; the action re-checks and leaves the new instance alone (another conference_uuid).
   The nonce of a callback sent before the restart is still refused after it;
-- a damaged state file (``"nonces": ["a"]``) stops ansible-rulebook with the source's one error, no Python
-  traceback and no raw exception.
+- a damaged state file (``"nonces": ["a"]``), a misspelt duration variable (``vobiz_max_durration``) and an audit
+  log nobody can write each stop ansible-rulebook before it listens, with the source's one error naming the file or
+  the variable, no Python traceback and no raw exception.
 
 It asserts all of that from the emulator's request log, and that the auth token appears nowhere in
 ansible-rulebook's output or the audit log. The callbacks are signed over a public https URL that differs from
@@ -33,6 +35,7 @@ Exit status: 0 passed, 1 failed, 3 Java is missing (the gate reports that step a
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import datetime
 import http.client
@@ -204,12 +207,9 @@ def parse_time(stamp: str) -> float:
 
 
 def outcomes(rulebook: Rulebook) -> list:
-    """The VOBIZ_ENFORCE_LIMITS lines the action playbook printed, parsed."""
-    found = []
-    for line in rulebook.text().splitlines():
-        if '"msg": "VOBIZ_ENFORCE_LIMITS ' in line:
-            found.append(json.loads(json.loads('{%s}' % line.strip().rstrip(','))['msg'].split(' ', 1)[1]))
-    return found
+    """The VOBIZ_ENFORCE_LIMITS lines the action playbook printed (one line each, the JSON after the prefix), parsed."""
+    prefix = 'VOBIZ_ENFORCE_LIMITS '
+    return [json.loads(line[len(prefix) :]) for line in rulebook.text().splitlines() if line.startswith(prefix)]
 
 
 def rulebook_state_file(work: pathlib.Path, variables: dict) -> str:
@@ -315,23 +315,37 @@ def second_run(work, emulator, port, variables, token, before_restart, problems)
     return rulebook
 
 
-def damaged_state(work, emulator, port, variables, token, problems) -> None:
-    """A state file with a wrong type stops the source with its one error, never a raw exception."""
+def refused_at_start(work, emulator, variables, token, problems) -> None:
+    """What stops the source before it listens, with its one error, never a raw exception: a state file with a wrong
+    type, a misspelt duration variable, an audit log nobody can write."""
     damaged = work / 'damaged.json'
     damaged.write_text('{"version": 1, "rooms": [], "ended": [], "nonces": ["a"]}', encoding='utf-8')
-    rulebook = Rulebook(work, emulator.api_url, token, dict(variables, vobiz_state_file=str(damaged)), run='ansible-rulebook-damaged')
-    try:
-        status = rulebook.wait_exit()
-    finally:
-        rulebook.stop()
-    output = rulebook.text()
-    if status in (None, 0):
-        problems.append('ansible-rulebook did not stop on a damaged state file (status %s)' % status)
-    if 'is damaged: nonces must be an object' not in output:
-        problems.append('the damaged state file was not reported by name and value:\n' + output[-2000:])
-    for raw in ('Traceback (most recent call last)', 'AttributeError', 'TypeError', 'KeyError'):
-        if raw in output:
-            problems.append('a damaged state file gave %r instead of one clear error' % raw)
+    (work / 'a-file').write_text('', encoding='utf-8')
+    limits = {key: value for key, value in variables.items() if key != 'vobiz_max_duration'}
+    cases = (
+        ('damaged state file', dict(variables, vobiz_state_file=str(damaged)), 'is damaged: nonces must be an object'),
+        (
+            'misspelt duration variable',
+            dict(limits, vobiz_max_durration='4h'),
+            'unknown rulebook variable(s): vobiz_max_durration (did you mean vobiz_max_duration?)',
+        ),
+        ('unwritable audit log', dict(variables, vobiz_audit_log=str(work / 'a-file' / 'a.log')), 'cannot be written'),
+    )
+    for what, case_variables, expected in cases:
+        run = 'ansible-rulebook-' + what.replace(' ', '-')
+        rulebook = Rulebook(work, emulator.api_url, token, case_variables, run=run)
+        try:
+            status = rulebook.wait_exit()
+        finally:
+            rulebook.stop()
+        output = rulebook.text()
+        if status in (None, 0):
+            problems.append('ansible-rulebook did not stop on a %s (status %s)' % (what, status))
+        if expected not in output:
+            problems.append('the %s was not reported by name:\n%s' % (what, output[-2000:]))
+        for raw in ('Traceback (most recent call last)', 'AttributeError', 'TypeError', 'KeyError'):
+            if raw in output:
+                problems.append('a %s gave %r instead of one clear error' % (what, raw))
 
 
 def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: int) -> list[str]:
@@ -353,7 +367,7 @@ def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: in
         'vobiz_callback_port': port,
         'vobiz_callback_public_url': PUBLIC_URL,
         'vobiz_max_duration': max_duration,
-        'vobiz_lonely_after': lonely_after,
+        'vobiz_lonely_after': '%ds' % lonely_after,  # the playbook's duration form
         'vobiz_check_interval': 1,
         'vobiz_replay_window': 600,
         'vobiz_audit_log': str(work / 'audit.jsonl'),
@@ -363,7 +377,7 @@ def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: in
         hostile, first, before_restart = first_run(work, emulator, port, variables, token, problems)
         runs.append(first)
         runs.append(second_run(work, emulator, port, variables, token, before_restart, problems))
-        damaged_state(work, emulator, port, variables, token, problems)
+        refused_at_start(work, emulator, variables, token, problems)
     finally:
         emulator.stop()
 
@@ -376,6 +390,13 @@ def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: in
     if strays:
         problems.append('requests for conferences no good callback named (refused callbacks, or names evaluated): %s' % ', '.join(strays))
     output = ''.join(run.text() for run in runs)
+    actions = collections.Counter(line['conference'] for run in runs for line in outcomes(run))
+    twice = sorted(room for room, count in actions.items() if count > 1)
+    if twice:
+        problems.append('rooms acted on more than once (an ended room got a second action): %s' % twice)
+    checked_over = 'Signatures are checked over public_url %s: check that it is the callback URL' % PUBLIC_URL
+    if checked_over not in output:
+        problems.append('the refusal of the forged callbacks does not say which URL the signatures were checked over')
     audit = (work / 'audit.jsonl').read_text(encoding='utf-8') if (work / 'audit.jsonl').exists() else ''
     for where, text in (('ansible-rulebook output', output), ('audit log', audit)):
         if token in text or token[4:20] in text:
@@ -413,8 +434,9 @@ def main() -> int:
         print(
             'PASSED: overdue and lonely rooms hung up once each, rooms named with template syntax hung up by their '
             'literal names with nothing evaluated, the room inside its limits kept, unsigned/forged/replayed callbacks '
-            'refused and caused no request, a stale room after a restart left alone and old nonces still refused, '
-            'a damaged state file refused with one error'
+            'refused and caused no request (the log naming public_url), a stale room after a restart left alone and '
+            'old nonces still refused, one action per room; a damaged state file, a misspelt duration variable and '
+            'an unwritable audit log refused with one error each'
         )
     return 1 if problems else 0
 

@@ -182,7 +182,7 @@ class Demo:
                     'vobiz_callback_public_url': public_url,
                     'vobiz_max_duration': 5,
                     'vobiz_check_interval': 1,
-                    'vobiz_announcement': 'This conference has reached its time limit.',
+                    'vobiz_overdue_announcement': 'This conference has reached its time limit.',
                     'vobiz_grace_seconds': 1,
                 },
                 auth_id=AUTH_ID,
@@ -215,7 +215,7 @@ class Demo:
         )
         for line in rulebook.text().splitlines():
             if 'VOBIZ_ENFORCE_LIMITS' in line:
-                print('  ' + line.strip().replace('\\"', '"'))
+                print('  ' + line.strip())
         return 0
 
 

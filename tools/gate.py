@@ -635,6 +635,7 @@ def main() -> int:
             'runner': 'ansible-runner: ci_teardown, no token leak',
             'accounts': 'ci_teardown: 20 accounts, forks 10, 1 bad',
             'rulebook': 'ansible-rulebook: enforce_limits against the emulator',
+            'guide': 'ansible-rulebook: the enforce_limits guide as written',
             'eda': 'EDA credential type (AWX rules)',
         }
         if not any(gate.wanted(word) for word in names):
@@ -676,12 +677,13 @@ def main() -> int:
             ('runner', [py, 'tools/check_runner.py']),
             ('accounts', [py, 'tools/check_many_accounts.py']),
             ('rulebook', [py, 'tools/check_rulebook.py']),
+            ('guide', [py, 'tools/check_guide.py']),
             ('eda', [py, 'tools/check_awx_credential_type.py', 'extensions/eda/credential_type_vobiz.yml']),
         )
         for word, cmd in checks:
             if not gate.wanted(word):
                 continue
-            if word == 'rulebook' and shutil.which('java') is None:
+            if word in ('rulebook', 'guide') and shutil.which('java') is None:
                 gate.skip(names[word], 'java not found (ansible-rulebook needs a JDK 17)')
                 continue
             gate.run(names[word], cmd, env=suite_env, cwd=coll)

@@ -17,9 +17,10 @@ class _Output:
 
 
 def test_outcomes_reads_the_action_playbooks_lines_with_their_literal_names():
-    line = {'event': 'overdue', 'conference': "inj{{ lookup('pipe', 'id') }}\nline two", 'hung_up': ["inj{{ lookup('pipe', 'id') }}\nline two"]}
-    debug = '    "msg": %s\n' % json.dumps('VOBIZ_ENFORCE_LIMITS ' + json.dumps(line))
-    assert check_rulebook.outcomes(_Output('TASK [Print]\nok: [localhost] => {\n' + debug + '}\n')) == [line]
+    name = "inj{{ lookup('pipe', 'id') }}\\nline two"  # escaped, as results carry names
+    line = {'event': 'overdue', 'conference': name, 'hung_up': [name]}
+    printed = 'TASK [Print]\nVOBIZ_ENFORCE_LIMITS %s\nok: [localhost]\n' % json.dumps(line, ensure_ascii=True)
+    assert check_rulebook.outcomes(_Output(printed)) == [line]
 
 
 def test_without_java_the_check_is_skipped(monkeypatch, capsys):

@@ -215,6 +215,10 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
         '--retrieve-uuid',
         '--template-rooms',
         '/nonexistent/canary',
+        '--callback-url',
+        'http://127.0.0.1:9/vobiz/conference',
+        '--callback-signed-url',
+        'https://eda.example.com/vobiz/conference',
     )
     control = 'http://127.0.0.1:%d/_emulator' % port
     state = requests.get(control + '/state', timeout=GUARD).json()['accounts']
@@ -225,6 +229,8 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
     switches = requests.get(control + '/config', timeout=GUARD).json()
     assert switches['list_lies'] is True and switches['retrieve_lies'] is True and switches['retrieve_uuid'] is True
     assert switches['error_style'] == 'envelope' and switches['trailing_slash'] == 'accept'
+    assert switches['callback_url'] == 'http://127.0.0.1:9/vobiz/conference'
+    assert switches['callback_signed_url'] == 'https://eda.example.com/vobiz/conference'
     assert switches['rate_limit'] == {'requests': 300, 'per_seconds': 5}
     assert switches['member_action_status'] == 200 and switches['forbidden'] == ['a2']
     assert (switches['latency_ms'], switches['jitter_ms'], switches['seed']) == (1, 2, 9)

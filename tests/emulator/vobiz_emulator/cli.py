@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     add('--retrieve-lies', action='store_true', default=None, help='GET Conference/{name}/ answers 200 {"error": "failed"}')
     add('--retrieve-uuid', action='store_true', default=None, help='GET Conference/{name}/ also answers the conference_uuid (undocumented)')
     add('--template-rooms', metavar='CANARY', help='also start rooms named with template and shell syntax, which would create CANARY if evaluated')
+    add('--callback-url', metavar='URL', default=None, help='send signed conference callbacks there (the event source)')
+    add('--callback-signed-url', metavar='URL', default=None, help='signed over this URL (default: --callback-url)')
     add('--member-action-status', type=int, choices=(200, 202), default=None, help='status of POST actions (default 202)')
     add('--error-style', choices=('flat', 'envelope'), default=None, help='error body shape (default flat)')
     add('--trailing-slash', choices=('reject', 'accept'), default=None, help='missing trailing slash (default reject)')
@@ -105,6 +107,8 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         'trailing_slash': args.trailing_slash,
         'forbidden': args.forbidden,
         'not_found_body': args.not_found_body,
+        'callback_url': args.callback_url,
+        'callback_signed_url': args.callback_signed_url,
     }
     switches.update((key, value) for key, value in cli_switches.items() if value is not None)
     if args.rate_limit is not None:

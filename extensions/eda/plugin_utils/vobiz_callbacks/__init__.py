@@ -12,8 +12,8 @@ deadlines of the listener's connections) and ``service`` (the units put together
 
 from __future__ import annotations
 
-from .connections import ConnectionGuard, RefusalLog
+from .connections import ConnectionGuard, RefusalLog, tls_context
 from .service import CallbackService
 from .settings import ConfigError, Settings, parse_args
 
-__all__ = ['CallbackService', 'ConfigError', 'ConnectionGuard', 'RefusalLog', 'Settings', 'parse_args']
+__all__ = ['CallbackService', 'ConfigError', 'ConnectionGuard', 'RefusalLog', 'Settings', 'parse_args', 'tls_context']

@@ -10,6 +10,10 @@ header line). So the guard wraps aiohttp's protocol factory: it refuses a connec
 byte) when its address, or the listener, holds its share; when the listener is full it first closes the oldest
 connection still waiting for a request; and it closes a connection idle for ``idle_timeout`` seconds, or whose
 request headers are not complete ``header_timeout`` seconds after their first byte.
+
+With TLS (``tls_context``) the guard admits the TCP connection first and only then runs the TLS handshake on it
+(``loop.start_tls``), within ``header_timeout``: a client that never finishes its handshake holds a counted slot
+for that long, exactly as one that never finishes its headers.
 """
 
 from __future__ import annotations
@@ -17,12 +21,33 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import ssl
 import time
 from typing import Callable
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 
-IDLE, HEADERS, BUSY = 'idle', 'headers', 'busy'
+IDLE, HEADERS, BUSY, HANDSHAKE = 'idle', 'headers', 'busy', 'handshake'
+
+
+def tls_context(certfile: str, keyfile: str | None = None, password: str | None = None, cafile: str | None = None):
+    """The listener's TLS: TLS 1.2 or later, the certificate chain of ``certfile`` (its key in ``keyfile`` or in
+    ``certfile``, decrypted with ``password``); with ``cafile``, a client certificate signed by one of its CAs is
+    required (mutual TLS). Raises ``ValueError`` naming the file that cannot be used."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(certfile, keyfile, password)
+    except (OSError, ssl.SSLError) as exc:
+        with_key = ' with keyfile %s' % keyfile if keyfile else ''
+        raise ValueError('certfile %s%s cannot be used: %s' % (certfile, with_key, exc)) from None
+    if cafile:
+        try:
+            context.load_verify_locations(cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError('cafile %s cannot be used: %s' % (cafile, exc)) from None
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 class RefusalLog:
@@ -43,12 +68,20 @@ class RefusalLog:
         self._reasons: collections.Counter = collections.Counter()  # since the last report
         self._addresses: collections.Counter = collections.Counter()
         self._last_report: float | None = None
+        self._note: str | None = None
 
     def count(self, reason: str, address: str | None = None) -> None:
         self.total[reason] += 1
         self._reasons[reason] += 1
         if address is not None:
             self._addresses[address] += 1
+
+    def note(self, text: str) -> None:
+        """A sentence for the next report (what to check), kept until that report."""
+        self._note = text
+
+    def has_note(self) -> bool:
+        return self._note is not None
 
     def report(self) -> str | None:
         """Log (and return) one line for what was refused since the last report, at most once per ``interval``."""
@@ -59,9 +92,12 @@ class RefusalLog:
         reasons = ', '.join('%d %s' % (n, reason) for reason, n in self._reasons.most_common())
         top = ', '.join('%s (%d)' % item for item in self._addresses.most_common(3))
         line = self.headline.format(count=sum(self._reasons.values()), since=since, reasons=reasons, top='; most from %s' % top if top else '')
+        if self._note:
+            line += '. ' + self._note
         self.logger.warning('%s', line)
         self._reasons.clear()
         self._addresses.clear()
+        self._note = None
         self._last_report = now
         return line
 
@@ -71,11 +107,13 @@ class GuardedConnection(asyncio.Protocol):
 
     def __init__(self, guard: ConnectionGuard):
         self.guard = guard
-        self.inner = None  # aiohttp's protocol, made only for an admitted connection
+        self.inner = None  # aiohttp's protocol, made only for an admitted connection (after its TLS handshake)
         self.transport = None
         self.address = None
         self.state = IDLE
         self._timer = None
+        self._early: list[bytes] = []  # with TLS: request bytes decrypted before the handshake's task resumed
+        self._task = None  # with TLS: the handshake
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -84,12 +122,40 @@ class GuardedConnection(asyncio.Protocol):
         if not self.guard.admit(self):
             transport.abort()
             return
+        if self.guard.tls is not None:
+            self.wait(HANDSHAKE)
+            self._task = asyncio.ensure_future(self._handshake(transport))
+            return
+        self._serve(transport)
+
+    def _serve(self, transport) -> None:
         self.inner = self.guard.factory()
         self.inner.connection_made(transport)
         self.wait(IDLE)
+        for data in self._early:
+            self.data_received(data)
+        self._early = []
+
+    async def _handshake(self, raw) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = self.guard.header_timeout
+            tls = await loop.start_tls(raw, self, self.guard.tls, server_side=True, ssl_handshake_timeout=deadline)
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, RuntimeError) as exc:  # start_tls has closed ``raw``
+            if self in self.guard.open:
+                self.guard.refuse(self, 'TLS handshake failed (%s)' % type(exc).__name__)
+            return
+        if self not in self.guard.open or tls is None:  # timed out (header_timeout) or closed meanwhile
+            if tls is not None:
+                tls.abort()
+            return
+        self.guard.moved(self, tls)
+        self._serve(tls)
 
     def data_received(self, data: bytes) -> None:
         if self.inner is None:
+            if self.state == HANDSHAKE:
+                self._early.append(data)
             return
         if self.state == IDLE:
             self.wait(HEADERS)
@@ -100,8 +166,8 @@ class GuardedConnection(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self._cancel()
+        self.guard.release(self)
         if self.inner is not None:
-            self.guard.release(self)
             self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -116,7 +182,8 @@ class GuardedConnection(asyncio.Protocol):
         """Enter ``state``: IDLE and HEADERS run their timeout, BUSY (a request being handled) none."""
         self._cancel()
         self.state = state
-        timeout = {IDLE: self.guard.idle_timeout, HEADERS: self.guard.header_timeout}.get(state)
+        guard = self.guard
+        timeout = {IDLE: guard.idle_timeout, HEADERS: guard.header_timeout, HANDSHAKE: guard.header_timeout}.get(state)
         if timeout is not None:
             self._timer = self.guard.call_later(timeout, self._expire, state)
 
@@ -127,7 +194,9 @@ class GuardedConnection(asyncio.Protocol):
 
     def _expire(self, state: str) -> None:
         self._timer = None
-        if state == HEADERS:
+        if state == HANDSHAKE:
+            self.guard.refuse(self, 'TLS handshake not complete within header_timeout')
+        elif state == HEADERS:
             self.guard.refuse(self, 'request headers not complete within header_timeout')
         else:
             self.guard.counts['idle_closed'] += 1
@@ -146,8 +215,10 @@ class ConnectionGuard:
         header_timeout: float,
         refusals: RefusalLog,
         call_later: Callable | None = None,
+        tls: ssl.SSLContext | None = None,
     ):
         self.factory = factory
+        self.tls = tls
         self.max_connections = max_connections
         self.max_per_address = max_per_address
         self.idle_timeout = idle_timeout
@@ -191,6 +262,12 @@ class ConnectionGuard:
         if conn in self.open:
             conn.transport.abort()  # connection_lost follows, which releases it
             self.release(conn)
+
+    def moved(self, conn: GuardedConnection, transport) -> None:
+        """The connection now speaks through ``transport`` (its TLS transport, after the handshake)."""
+        self.by_transport.pop(conn.transport, None)
+        conn.transport = transport
+        self.by_transport[transport] = conn
 
     def release(self, conn: GuardedConnection) -> None:
         if conn in self.open:

@@ -9,13 +9,14 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import time
 from typing import Callable
 
 from .connections import RefusalLog
 from .events import callback_event
 from .registry import RoomRegistry
-from .settings import Settings
+from .settings import ConfigError, Settings
 from .signatures import NonceMemory, SignatureVerifier
 from .state_file import StateFile
 from .timers import LimitTimers
@@ -24,6 +25,21 @@ LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 #: Callback events waiting for the rules engine; beyond, new ones are dropped (counted, logged once a minute).
 #: ``overdue`` and ``lonely`` events are never dropped.
 MAX_PENDING_CALLBACK_EVENTS = 10000
+
+
+def check_writable(path: str, option: str) -> None:
+    """Make the directory of ``path`` (mode 0700) and open ``path`` for appending as the action will (created empty
+    with mode 0600, never through a symbolic link): a path nobody can write stops the source before it listens,
+    instead of every hang-up failing later."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOFOLLOW', 0)
+        os.close(os.open(path, flags, 0o600))
+    except OSError as exc:
+        what = 'choose a path this user can write, or make its directory'
+        raise ConfigError(
+            '%s %s cannot be written: %s. Nothing was started: %s' % (option, path, exc.strerror or exc, what),
+        ) from None
 
 
 class CallbackService:
@@ -37,21 +53,42 @@ class CallbackService:
         self.registry = RoomRegistry(settings.forget_after, settings.max_rooms, clock)
         self.timers = LimitTimers(settings.max_duration, settings.lonely_after, settings.repeat_after, settings.max_emissions)
         self.refusals = RefusalLog(clock=monotonic)
+        self.signed_elsewhere = 0  # refused signatures that hold over the URL the request reached (see ``check``)
         self.dropped = RefusalLog(clock=monotonic, headline='Dropped {count} callback event(s) {since}: the rules engine was behind')
         self.state = StateFile(settings.state_file, self.registry, self.nonces, monotonic=monotonic) if settings.state_file else None
         self.pending: collections.deque = collections.deque()
         self.pending_callbacks = 0
         self.accepted = 0
         self._wakeup = asyncio.Event()
+        if settings.audit_log:
+            check_writable(settings.audit_log, 'audit_log')
         if self.state is not None and self.state.load():
             LOGGER.info('Loaded %d live room(s) and %d nonce(s) from %s', len(self.registry.rooms), len(self.nonces), self.state.path)
 
-    def check(self, headers, address: str | None = None) -> tuple[int | None, str]:
-        """The signature verdict of one callback: ``(None, version)`` or ``(401 or 403, reason)`` (counted)."""
+    def check(self, headers, address: str | None = None, reached_url: str | None = None) -> tuple[int | None, str]:
+        """The signature verdict of one callback: ``(None, version)`` or ``(401 or 403, reason)`` (counted).
+
+        A wrong signature is most often a ``public_url`` that is not the URL configured at Vobiz: the refusal log
+        then says which URL the signatures were checked over, and whether they hold over ``reached_url`` (the URL
+        the request reached, as the listener sees it), once per report (one more HMAC at most)."""
         status, detail = self.verifier.check(headers)
         if status is not None:
             self.refusals.count('%s (%d)' % (detail, status), address)
+            if detail.startswith('invalid ') and not self.refusals.has_note():
+                self.refusals.note(self._mismatch_hint(headers, reached_url))
         return status, detail
+
+    def _mismatch_hint(self, headers, reached_url: str | None) -> str:
+        checked = 'Signatures are checked over public_url %s' % self.verifier.url
+        exactly = 'the callback URL exactly as configured at Vobiz'
+        if reached_url and self.verifier.signed_over(headers, reached_url):
+            self.signed_elsewhere += 1
+            elsewhere = 'but one was signed over %r, the URL it reached' % reached_url
+            return '%s, %s: set public_url to %s' % (checked, elsewhere, exactly)
+        return "%s: check that it is %s (scheme, host, port, path) and that the token is this account's" % (
+            checked,
+            exactly,
+        )
 
     def refuse(self, reason: str, address: str | None = None) -> None:
         self.refusals.count(reason, address)

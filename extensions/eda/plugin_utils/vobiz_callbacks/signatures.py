@@ -164,3 +164,14 @@ class SignatureVerifier:
             return 403, 'replayed nonce'
         self.nonces.remember(nonces)
         return None, 'v3' if 'v3' in accepted else 'v2'
+
+    def signed_over(self, headers, url: str) -> bool:
+        """Whether a signature of these headers holds over ``url`` instead of ``public_url``: only to say so in the
+        log when a callback was refused; never a reason to accept one."""
+        for sig_header, nonce_header, which, version in SIGNATURE_HEADERS:
+            signature, nonce, token = headers.get(sig_header), headers.get(nonce_header), self._tokens[which]
+            if signature and nonce and token and len(nonce) <= MAX_NONCE_LENGTH:
+                expected = compute_signature(token, signed_url(url), nonce, version).encode('ascii')
+                if hmac.compare_digest(expected, signature.strip().encode('utf-8', 'replace')):
+                    return True
+        return False

@@ -277,10 +277,17 @@ class StateFile:
 
     def load(self) -> bool:
         """Load the file into the registry and the nonce memory; False when there is none. Raises ``ConfigError``."""
+        directory = os.path.dirname(os.path.abspath(self.path))
         try:
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), mode=0o700, exist_ok=True)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix='.vobiz-state-', dir=directory)  # as every write will
+            os.close(fd)
+            os.unlink(probe)
         except OSError as exc:
-            raise ConfigError('state_file %s: its directory cannot be made: %s' % (self.path, exc)) from None
+            raise ConfigError(
+                'state_file %s cannot be written: %s. Nothing was started: choose a path this user can write '
+                '(the directory is made when missing), or fix its permissions' % (self.path, exc.strerror or exc)
+            ) from None
         now = self.registry.clock()
         state = read_state(self.path, now)
         try:

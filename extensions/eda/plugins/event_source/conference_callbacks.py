@@ -17,14 +17,27 @@ description:
     O(replay_window) 403. A good callback is answered 204 and emitted (C(type=callback)).
   - Keeps a registry of live rooms from the callbacks, and emits V(overdue) (live more than O(max_duration) seconds)
     and V(lonely) (at most one member for O(lonely_after) seconds), again every O(repeat_after) seconds while the room
-    is still known, at most O(max_emissions) times. These are hints; the action re-checks every room against the API.
+    is still known, at most O(max_emissions) times; one event per room at a time. These are hints; the action
+    re-checks every room against the API.
   - Every text from a callback that could be a template (holds C({) or starts with C(#)) is emitted as C(base64:)
     and its base64, never raw; read event values in a playbook with the filter C(vobiz.voice.callback_text).
   - Bounds what a client can hold (O(max_connections), O(header_timeout), O(body_timeout), O(idle_timeout), O(max_body))
-    and what the registry keeps (O(forget_after), O(max_rooms)). Refusals are logged as one line a minute.
+    and what the registry keeps (O(forget_after), O(max_rooms)). Refusals are logged as one line a minute; when
+    signatures do not hold, that line names the URL they were checked over and says to check O(public_url).
+  - Refuses to start, with one error, on a bad argument, a damaged O(state_file), a O(state_file) or O(audit_log)
+    it cannot write, and a misspelt rulebook variable (O(known_variables)).
+  - Durations (O(max_duration), O(lonely_after), O(repeat_after), O(replay_window), O(forget_after)) are whole
+    seconds or C(4h), C(30m), C(90s), C(1h30m), as the playbook C(vobiz.voice.enforce_limits) takes them.
   - Event shapes and the security model are in the guide C(docs/docsite/rst/enforce_limits.rst). Tokens are never logged.
 options:
-  host: {description: The address to listen on., type: str, default: 127.0.0.1}
+  host:
+    description:
+      - The address to listen on.
+      - Default V(0.0.0.0) (every address) in a container, where loopback cannot be reached from outside, and
+        V(127.0.0.1) on a host, behind its TLS proxy. A container is recognised by C(/run/.containerenv) (podman,
+        CRI-O), C(/.dockerenv) (docker) or the environment variable C(KUBERNETES_SERVICE_HOST) or C(container).
+        The log says which address was chosen and why.
+    type: str
   port: {description: The TCP port to listen on., type: int, required: true}
   public_url:
     description:
@@ -35,23 +48,43 @@ options:
   auth_token: {description: 'The signing key: the Vobiz auth token of the account. Default: E(VOBIZ_AUTH_TOKEN).', type: str}
   parent_auth_token: {description: "For a sub-account, the main account's token (checks the C(MA-) signatures).", type: str}
   accept_v2: {description: Accept callbacks signed only with C(X-Vobiz-Signature-V2)., type: bool, default: true}
-  replay_window: {description: Seconds a nonce is remembered (also across restarts with O(keep_state))., type: int, default: 300}
+  replay_window:
+    description: Seconds a nonce is remembered (also across restarts with O(keep_state)).
+    type: raw
+    default: 300
   max_body: {description: The largest callback body in bytes; larger ones are answered 413., type: int, default: 65536}
-  max_duration: {description: Seconds a room may be live before V(overdue); V(0) disables., type: int, default: 0}
-  lonely_after: {description: Seconds a room may have at most one member before V(lonely); V(0) disables., type: int, default: 0}
+  max_duration: {description: Seconds a room may be live before V(overdue); V(0) disables., type: raw, default: 0}
+  lonely_after:
+    description: Seconds a room may have at most one member before V(lonely); V(0) disables.
+    type: raw
+    default: 0
   check_interval: {description: Seconds between two checks for due events., type: float, default: 5}
-  repeat_after: {description: Seconds before an V(overdue) or V(lonely) event is emitted again for a room still known., type: int, default: 300}
+  repeat_after:
+    description: Seconds before an V(overdue) or V(lonely) event is emitted again for a room still known.
+    type: raw
+    default: 300
   max_emissions: {description: How many times at most each of V(overdue) and V(lonely) is emitted for one room., type: int, default: 3}
   keep_state: {description: Keep the registry and the nonces in O(state_file). Turn off only for tests., type: bool, default: true}
   state_file:
     description:
       - Where the registry and the nonces of the replay window are kept (mode 0600, written at most once a second,
-        atomically; the nonces since in a journal C(STATE_FILE.nonces-N)). A damaged file stops the source with one
-        error naming the bad value.
+        atomically; the nonces since in a journal C(STATE_FILE.nonces-N)). Its directory is made (mode 0700) when
+        missing. A damaged file, or one that cannot be written, stops the source with one error.
       - Default C($XDG_STATE_HOME/vobiz.voice/conference_callbacks-PORT.json), C($XDG_STATE_HOME) being
         C(~/.local/state) when unset. In a container, mount a volume there or set this to a path on one.
+        A leading C(~/) is the home directory.
     type: str
-  forget_after: {description: Seconds after which a room no callback mentioned is forgotten., type: int, default: 86400}
+  audit_log:
+    description:
+      - The audit log the action appends to (the playbook's C(audit_log)), checked before the source listens - its
+        directory is made (mode 0700) when missing and the file is created (mode 0600) - so that a path nobody can
+        write stops the rulebook at once instead of every hang-up. A leading C(~/) is the home directory.
+      - Only where the action runs on the same machine (C(run_playbook)); not for a controller job template.
+    type: str
+  forget_after:
+    description: Seconds after which a room no callback mentioned is forgotten.
+    type: raw
+    default: 86400
   max_rooms: {description: 'Rooms the registry keeps; beyond, the one heard of least recently is forgotten.', type: int, default: 50000}
   max_connections: {description: 'Open connections; when full, the oldest one still waiting for a request is closed.', type: int, default: 1024}
   max_connections_per_address:
@@ -59,8 +92,42 @@ options:
     type: int
     default: 256
   idle_timeout: {description: Seconds a connection may wait without a request., type: float, default: 60}
-  header_timeout: {description: Seconds from a request's first byte until its headers are complete., type: float, default: 10}
+  header_timeout:
+    description: Seconds from a request's first byte until its headers are complete (with TLS, also for the handshake).
+    type: float
+    default: 10
   body_timeout: {description: Seconds to read a request's body once its headers are in., type: float, default: 10}
+  certfile:
+    description:
+      - Serve HTTPS with this certificate (PEM, the chain after the certificate; the key too unless O(keyfile)
+        is set). TLS 1.2 or later. As in C(ansible.eda.webhook).
+    type: str
+  keyfile: {description: 'The private key of O(certfile) (PEM), when it is not in O(certfile).', type: str}
+  password: {description: 'The password of an encrypted O(keyfile).', type: str}
+  cafile:
+    description:
+      - Require a client certificate signed by one of these CAs (PEM), that is mutual TLS, for example between
+        your proxy and the source. Needs O(certfile).
+    type: str
+  health_path:
+    description:
+      - A C(GET) (or C(HEAD)) on this path answers V(200) C(ok) without a signature and without touching the
+        registry, for a Kubernetes probe or a load balancer's health check. It passes the same connection caps and
+        deadlines as callbacks and closes its connection. V('') turns it off.
+    type: str
+    default: /healthz
+  rulebook_variables:
+    description:
+      - The names of the rulebook's variables. With O(known_variables), a variable named like this collection's
+        (C(vobiz_...), also misspelt such as C(vobis_...)) that is not in O(known_variables) stops the source with
+        one error naming it. The collection's rulebooks pass the names of all their variables, taken from the
+        template's context (C(self._TemplateReference__context)); names only, never values.
+    type: list
+    elements: str
+  known_variables:
+    description: The C(vobiz_*) variables the rulebook reads; see O(rulebook_variables).
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -95,6 +162,7 @@ UNITS = 'vobiz_voice_conference_callbacks_units'
 SERVICE = web.AppKey('service', object) if hasattr(web, 'AppKey') else 'service'
 GUARD = web.AppKey('guard', object) if hasattr(web, 'AppKey') else 'guard'
 SIGNATURE = web.RequestKey('signature', str) if hasattr(web, 'RequestKey') else 'signature'
+CALLBACK_ROUTE, HEALTH_ROUTE = 'callback', 'health'
 #: aiohttp's limits on a request's head (smaller than its defaults: a callback has a dozen short headers), and no
 #: lingering: a client whose body was not read (refused, timed out) is not waited for.
 HANDLER_LIMITS = {'max_line_size': 4096, 'max_field_size': 4096, 'max_headers': 32, 'lingering_time': 0}
@@ -132,9 +200,10 @@ async def track_connection(request: web.Request, handler):
 @web.middleware
 async def verify_signature(request: web.Request, handler):
     """Only a callback with a valid, fresh signature reaches the handler (the body is not read before)."""
-    if request.match_info.http_exception is not None:  # not our path or method: aiohttp's 404/405
-        return await handler(request)
-    status, detail = request.app[SERVICE].check(request.headers, request.remote)
+    if request.match_info.http_exception is not None or request.match_info.route.name != CALLBACK_ROUTE:
+        return await handler(request)  # not a callback: aiohttp's 404/405, or the health route
+    reached_url = '%s://%s%s' % (request.scheme, request.host[:255], request.path[:1024])
+    status, detail = request.app[SERVICE].check(request.headers, request.remote, reached_url)
     if status is not None:
         return _refused(status, 'unauthorized' if status == 401 else 'forbidden')
     request[SIGNATURE] = detail
@@ -166,16 +235,31 @@ async def receive(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def health(request: web.Request) -> web.Response:
+    """The health route: the listener answers. Nothing is read or kept, and the connection is closed."""
+    response = web.Response(text='ok\n', headers={'Cache-Control': 'no-store'})
+    response.force_close()
+    return response
+
+
 def make_app(service) -> web.Application:
     app = web.Application(middlewares=[track_connection, verify_signature], client_max_size=service.settings.max_body)
     app[SERVICE] = service
-    app.router.add_post(service.settings.path, receive)
+    app.router.add_post(service.settings.path, receive, name=CALLBACK_ROUTE)
+    if service.settings.health_path:
+        app.router.add_get(service.settings.health_path, health, name=HEALTH_ROUTE)
     return app
 
 
 async def start_listener(service) -> tuple:
     """Listen: aiohttp's app behind the connection guard. Returns ``(server, runner, guard)``."""
     settings = service.settings
+    tls = None
+    if settings.certfile:
+        try:
+            tls = units.tls_context(settings.certfile, settings.keyfile, settings.password, settings.cafile)
+        except ValueError as exc:
+            raise units.ConfigError('%s. Nothing was started' % exc) from None
     app = make_app(service)
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.idle_timeout, **HANDLER_LIMITS)
     app[GUARD] = guard = units.ConnectionGuard(
@@ -185,11 +269,20 @@ async def start_listener(service) -> tuple:
         settings.idle_timeout,
         settings.header_timeout,
         service.refusals,
+        tls=tls,
     )
     await runner.setup()
     guard.factory = runner.server
     server = await asyncio.get_running_loop().create_server(guard, settings.host, settings.port, backlog=1024)
-    LOGGER.info('Listening for Vobiz conference callbacks on %s:%s%s', settings.host, settings.port, settings.path)
+    LOGGER.info(
+        'Listening for Vobiz conference callbacks on %s://%s:%s%s (%s)%s',
+        'https' if tls else 'http',
+        settings.host,
+        settings.port,
+        settings.path,
+        settings.host_reason,
+        '; health: GET %s' % settings.health_path if settings.health_path else '',
+    )
     return server, runner, guard
 
 

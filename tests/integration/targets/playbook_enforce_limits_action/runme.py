@@ -10,7 +10,11 @@ source's own code (``extensions/eda/plugin_utils/vobiz_callbacks/events.py``), o
   which shows that the check above can fail;
 - the re-check: an overdue room inside its limits, a lonely room with two members, a room whose retrieve reports
   another conference_uuid and a room whose retrieve fails are never hung up (nor announced to); an overdue and a
-  lonely room that the API confirms are.
+  lonely room that the API confirms are;
+- an announcement that fails is reported as failed (the task, the line's ``announcement``, the run's exit status)
+  and does not keep the room alive: it is hung up all the same;
+- the VOBIZ_ENFORCE_LIMITS line is one line of JSON whatever the output settings: with ANSIBLE_DISPLAY_OK_HOSTS=false,
+  and on standard error with a JSON stdout callback (whose standard output stays one JSON document).
 
 Everything is asserted from the emulator's request log and the playbook's VOBIZ_ENFORCE_LIMITS line.
 """
@@ -37,6 +41,11 @@ sys.path.insert(0, str(TESTS / 'emulator'))
 from vobiz_emulator import Emulator, template_room_names  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 AUTH_ID = 'MA_ACTION'
+PREFIX = 'VOBIZ_ENFORCE_LIMITS '
+#: A stand-in for ansible.posix's json stdout callback (ansible-core ships none), shared with the role's target.
+CALLBACK_PLUGINS = TESTS / 'integration' / 'targets' / 'role_conference_maintenance' / 'files' / 'callback_plugins'
+QUIET = {'ANSIBLE_DISPLAY_OK_HOSTS': 'false', 'ANSIBLE_DISPLAY_SKIPPED_HOSTS': 'false'}
+JSON_STDOUT = {'ANSIBLE_STDOUT_CALLBACK': 'json', 'ANSIBLE_CALLBACK_PLUGINS': str(CALLBACK_PLUGINS)}
 MAX_DURATION = 3600
 LONELY_AFTER = 300
 
@@ -78,8 +87,14 @@ def extra_vars(kind: str, name: str, uuid: str | None, announcement: str = '', r
     }
 
 
-def run_action(work: pathlib.Path, emulator: Emulator, tag: str, variables: dict) -> dict:
-    """One ansible-playbook run of the action; returns rc, output and the parsed VOBIZ_ENFORCE_LIMITS line."""
+def summary_lines(text: str) -> list:
+    """The VOBIZ_ENFORCE_LIMITS lines of an output, parsed."""
+    return [json.loads(line[len(PREFIX) :]) for line in text.splitlines() if line.startswith(PREFIX)]
+
+
+def run_action(work: pathlib.Path, emulator: Emulator, tag: str, variables: dict, output: dict | None = None) -> dict:
+    """One ansible-playbook run of the action (``output``: settings of the output callback); returns rc, output and
+    the parsed VOBIZ_ENFORCE_LIMITS line, from standard output or, with a JSON stdout callback, standard error."""
     path = work / ('extravars-%s.yml' % tag)
     path.write_text(yaml.dump(variables), encoding='utf-8')  # exactly how ansible-rulebook writes env/extravars
     env = dict(
@@ -90,14 +105,36 @@ def run_action(work: pathlib.Path, emulator: Emulator, tag: str, variables: dict
         ANSIBLE_NOCOLOR='1',
         ANSIBLE_LOCALHOST_WARNING='false',
         ANSIBLE_INVENTORY_UNPARSED_WARNING='false',
+        **(output or {}),
     )
     cmd = ['ansible-playbook', 'vobiz.voice.enforce_limits_action', '-e', '@%s' % path]
     proc = subprocess.run(cmd, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-    line = None
-    for text in proc.stdout.splitlines():
-        if 'VOBIZ_ENFORCE_LIMITS ' in text:
-            line = json.loads(json.loads('{%s}' % text.strip().rstrip(','))['msg'].split('VOBIZ_ENFORCE_LIMITS ', 1)[1])
-    return {'tag': tag, 'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr, 'line': line}
+    lines = summary_lines(proc.stderr if output == JSON_STDOUT else proc.stdout)
+    line = lines[0] if len(lines) == 1 else None
+    run = {'tag': tag, 'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr}
+    return dict(run, line=line, output=output)
+
+
+def check_failed_announcement(run: dict, name: str) -> list:
+    """A failed announcement: shown as a failed task, in the line, and as the run's failure; the room hung up anyway."""
+    line, problems = run['line'] or {}, []
+    if run['rc'] == 0:
+        problems.append('announce-fails: the run succeeded although the announcement failed')
+    if (line.get('announcement'), line.get('hung_up')) != ('failed', [name]) or not line.get('announcement_error'):
+        problems.append('announce-fails: expected a failed announcement, its error, the room hung up; got %s' % line)
+    if 'fatal: [localhost]: FAILED!' not in run['stdout'] or 'The announcement failed: ' not in run['stdout']:
+        problems.append('announce-fails: the output does not show the failed announcement:\n%s' % run['stdout'][-2000:])
+    return problems
+
+
+def check_json_stdout(run: dict) -> list:
+    """With a JSON stdout callback, standard output stays one document; the line went to standard error."""
+    try:
+        json.loads(run['stdout'])
+    except ValueError:
+        tail = run['stdout'][-1000:]
+        return ['%s: with a JSON stdout callback, stdout is not one JSON document:\n%s' % (run['tag'], tail)]
+    return []
 
 
 def main() -> int:
@@ -121,15 +158,19 @@ def main() -> int:
             'Left Alone': dict(members=1, started_ago=7200),
             'Other Instance': dict(members=2, started_ago=7200),
             'Unreadable': dict(members=1, started_ago=7200),
+            'Announce Fails': dict(members=3, started_ago=7200),
         }
         for name, spec in rooms.items():
             emu.add_conference(name, **spec)
         uuids = {name: emu.conference_uuid(name) for name in hostile + list(rooms)}
-        emu.configure(faults=[{'kind': '500', 'method': 'GET', 'match': 'Unreadable'}])
+        unreadable = {'kind': '500', 'method': 'GET', 'match': 'Unreadable'}
+        emu.configure(faults=[unreadable, {'kind': 'error_body', 'method': 'POST', 'match': 'Announce Fails'}])
         emu.clear_log()  # the control run's requests went to the evaluated name
+        fails = 'Announce Fails'
         cases = [('hostile-%d' % i, extra_vars('overdue', name, uuids[name]), name, 'hung_up') for i, name in enumerate(hostile)]
         cases += [
             ('overdue-announced', extra_vars('overdue', 'Overdue Announced', uuids['Overdue Announced'], 'Time is up'), 'Overdue Announced', 'hung_up'),
+            ('announce-fails', extra_vars('overdue', fails, uuids[fails], 'Time is up'), fails, 'hung_up'),
             ('inside', extra_vars('overdue', 'Inside Limits', uuids['Inside Limits']), 'Inside Limits', 'kept'),
             ('inside-announced', extra_vars('overdue', 'Inside Announced', uuids['Inside Announced'], 'Time is up'), 'Inside Announced', 'kept'),
             ('two-members', extra_vars('lonely', 'Two Members', uuids['Two Members']), 'Two Members', 'kept'),
@@ -137,13 +178,18 @@ def main() -> int:
             ('other-instance', extra_vars('overdue', 'Other Instance', 'uuid-of-an-instance-that-ended'), 'Other Instance', 'other_instance'),
             ('unreadable', extra_vars('overdue', 'Unreadable', uuids['Unreadable']), 'Unreadable', 'unreadable'),
         ]
+        outputs = {'left-alone': QUIET, 'overdue-announced': JSON_STDOUT}
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            runs = list(pool.map(lambda case: run_action(work, emu, case[0], case[1]), cases))
+            runs = list(pool.map(lambda case: run_action(work, emu, case[0], case[1], outputs.get(case[0])), cases))
         log = emu.requests()
 
     for (tag, dummy, name, expected), run in zip(cases, runs):
         line = run['line']
-        if run['rc'] != 0 or line is None:
+        if tag == 'announce-fails':
+            problems.extend(check_failed_announcement(run, name))
+        elif run['output'] == JSON_STDOUT:
+            problems.extend(check_json_stdout(run))
+        if (run['rc'] != 0 and tag != 'announce-fails') or line is None:
             problems.append(
                 '%s: ansible-playbook exited %s without its VOBIZ_ENFORCE_LIMITS line:\n%s\n%s' % (tag, run['rc'], run['stdout'][-3000:], run['stderr'][-2000:])
             )
@@ -165,8 +211,8 @@ def main() -> int:
             if not any(entry['method'] == 'GET' and entry['conference'] == name for entry in log):
                 problems.append('%s: %r was never retrieved (the re-check did not happen)' % (tag, name))
     announced = sorted({entry['conference'] for entry in log if entry['method'] == 'POST'})
-    if announced != ['Overdue Announced']:
-        problems.append('announcements went to %s, expected only Overdue Announced' % announced)
+    if announced != ['Announce Fails', 'Overdue Announced']:
+        problems.append('announcements went to %s, expected only Announce Fails and Overdue Announced' % announced)
     expected_names = {case[2] for case in cases}
     strays = sorted({repr(entry['conference']) for entry in log if entry['conference'] not in expected_names})
     if strays:
@@ -178,6 +224,7 @@ def main() -> int:
     if problems:
         return 1
     print('PASSED: %d events, %d hostile names hung up by their literal name, no canary; the re-check kept %d rooms' % (len(cases), len(hostile), 5))
+    print('a failed announcement reported as failed, the room hung up; the line with ok hosts hidden, a JSON callback')
     print('control run (raw name) output tail: %s' % control['stdout'].strip().splitlines()[-1:])
     return 0
 

@@ -42,10 +42,14 @@ def test_it_loads_as_ansible_rulebook_loads_it(monkeypatch):
 def test_the_documented_options_are_the_arguments_with_their_defaults():
     settings = source.units.settings
     documented = yaml.safe_load(source.DOCUMENTATION)['options']
-    assert set(documented) == set(settings.NUMBERS) | set(settings.TEXTS) | set(settings.FLAGS)
-    defaults = dict({name: spec[0] for name, spec in settings.NUMBERS.items() if spec[0] is not None}, **settings.FLAGS, host='127.0.0.1')
-    assert {name: documented[name].get('default') for name in defaults} == defaults
-    assert all(set(option) <= {'description', 'type', 'default', 'required'} for option in documented.values())
+    assert set(documented) == set(settings.NUMBERS) | set(settings.TEXTS) | set(settings.LISTS) | set(settings.FLAGS)
+    defaults = {name: spec[0] for name, spec in settings.NUMBERS.items() if spec[0] is not None}
+    defaults.update(settings.FLAGS, health_path=settings.HEALTH_PATH)
+    assert {name: documented[name].get('default') for name in documented if 'default' in documented[name]} == defaults
+    assert {name for name, option in documented.items() if option['type'] == 'raw'} == set(settings.DURATIONS)
+    assert {name for name, option in documented.items() if option['type'] == 'list'} == set(settings.LISTS)
+    keys = {'description', 'type', 'default', 'required', 'elements'}
+    assert all(set(option) <= keys for option in documented.values())
 
 
 class Listener:
@@ -55,7 +59,7 @@ class Listener:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        args = dict({'port': 0, 'public_url': URL, 'keep_state': False}, **args)
+        args = dict({'port': 0, 'host': '127.0.0.1', 'public_url': URL, 'keep_state': False}, **args)
         self.service = self.call(self._make_service(args))
         self.server, self.runner, self.guard = self.call(source.start_listener(self.service))
         self.port = self.server.sockets[0].getsockname()[1]
@@ -67,7 +71,7 @@ class Listener:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def url(self, path=PATH):
-        return 'http://127.0.0.1:%d%s' % (self.port, path)
+        return '%s://127.0.0.1:%d%s' % ('https' if self.service.settings.certfile else 'http', self.port, path)
 
     def events(self):
         return [event['vobiz'] for event in self.service.pending]
@@ -96,8 +100,9 @@ def listener():
         one.stop()
 
 
-def post(listener, headers, fields=None, path=PATH, data=None):
-    response = requests.post(listener.url(path), headers=headers, data=data if data is not None else fields or {}, timeout=60)
+def post(listener, headers, fields=None, path=PATH, data=None, **tls):
+    body = data if data is not None else fields or {}
+    response = requests.post(listener.url(path), headers=headers, data=body, timeout=60, **tls)
     return response.status_code
 
 
@@ -321,3 +326,104 @@ def test_after_the_window_a_captured_signature_carries_another_body_and_only_nam
         statuses = [(entry['conference'], entry['kind'], entry['status']) for entry in emu.callback_sender.log()]
     assert statuses == [('Real', 'sent', 204), ('Not A Room', 'replay_body', 204)]
     assert sorted(served.service.registry.rooms) == ['Not A Room', 'Real']
+
+
+def test_the_health_route_answers_without_a_signature_and_touches_nothing(listener):
+    served = listener()
+    response = requests.get(served.url('/healthz'), timeout=60)
+    assert (response.status_code, response.text, response.headers['Connection']) == (200, 'ok\n', 'close')
+    assert requests.head(served.url('/healthz'), timeout=60).status_code == 200
+    assert requests.get(served.url(PATH), timeout=60).status_code == 405  # the callback path stays POST-only
+    assert post(served, v3_headers('h-health'), enter('r', '1', first=True), path='/healthz') == 405
+    assert served.events() == [] and served.service.registry.rooms == {} and len(served.service.nonces) == 0
+    assert served.service.refusals.total == {}
+    assert requests.get(listener(health_path='').url('/healthz'), timeout=60).status_code == 404
+
+
+def test_the_health_route_gets_no_connection_of_its_own(listener):
+    """A prober cannot get round the caps: over its address's share, the health route is refused like a callback."""
+    served = listener(max_connections=8, max_connections_per_address=2, idle_timeout=3600, header_timeout=3600)
+    held = [raw_connection(served.port), raw_connection(served.port)]
+    try:
+        wait_while_changing(lambda: served.guard.counts['admitted'], 2)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(served.url('/healthz'), timeout=60)
+        assert served.service.refusals.total == {'over max_connections_per_address': 1}
+    finally:
+        for sock in held:
+            sock.close()
+
+
+@pytest.fixture(scope='module')
+def tls_files(tmp_path_factory):
+    """A CA, the listener's certificate (key in a file of its own, encrypted) and a client certificate of that CA."""
+    trustme = pytest.importorskip('trustme')
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
+    work = tmp_path_factory.mktemp('tls')
+    ca = trustme.CA()
+    server = ca.issue_cert('127.0.0.1')
+    client = ca.issue_cert('vobiz-proxy')
+    ca.cert_pem.write_to_path(str(work / 'ca.pem'))
+    server.cert_chain_pems[0].write_to_path(str(work / 'cert.pem'))
+    key = serialization.load_pem_private_key(server.private_key_pem.bytes(), password=None)
+    locked = serialization.BestAvailableEncryption(b'key-pass')
+    encrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, locked)
+    (work / 'key.pem').write_bytes(encrypted)
+    client.private_key_and_cert_chain_pem.write_to_path(str(work / 'client.pem'))
+    return {name: str(work / (name + '.pem')) for name in ('ca', 'cert', 'key', 'client')}
+
+
+def server_tls(files):
+    return {'certfile': files['cert'], 'keyfile': files['key'], 'password': 'key-pass'}
+
+
+def test_tls_serves_callbacks_and_the_health_route(listener, tls_files):
+    served = listener(**server_tls(tls_files))
+    assert post(served, v3_headers('t-1'), enter('Board Room', '1', first=True), verify=tls_files['ca']) == 204
+    assert requests.get(served.url('/healthz'), verify=tls_files['ca'], timeout=60).text == 'ok\n'
+    with pytest.raises(requests.ConnectionError):
+        requests.get(served.url('/healthz').replace('https:', 'http:'), timeout=60)  # no plain HTTP on a TLS listener
+    assert [event['conference_name'] for event in served.events()] == ['Board Room']
+
+
+def test_with_a_client_ca_only_clients_with_its_certificates_get_in(listener, tls_files):
+    served = listener(**server_tls(tls_files), cafile=tls_files['ca'])
+    with pytest.raises(requests.ConnectionError):  # TLS 1.3: refused after the client finished
+        post(served, v3_headers('t-2'), enter('r', '1', first=True), verify=tls_files['ca'])
+    with_cert = {'verify': tls_files['ca'], 'cert': tls_files['client']}
+    assert post(served, v3_headers('t-3'), enter('r', '1', first=True), **with_cert) == 204
+    assert [event['member_id'] for event in served.events()] == ['1']
+    wait_while_changing(lambda: sum(served.service.refusals.total.values()), 1)
+    assert [reason for reason in served.service.refusals.total if reason.startswith('TLS handshake failed')]
+
+
+def test_a_tls_handshake_never_finished_holds_a_counted_slot_for_header_timeout_only(listener, tls_files):
+    served = listener(**server_tls(tls_files), max_connections_per_address=2, header_timeout=0.3)
+    silent = [raw_connection(served.port) for dummy in range(3)]  # TCP only: no ClientHello
+    try:
+        assert read_all(silent[2]) == b''  # over the address's share: refused at once
+        assert read_all(silent[0]) == b'' and read_all(silent[1]) == b''  # closed after header_timeout
+        refused = {'over max_connections_per_address': 1, 'TLS handshake not complete within header_timeout': 2}
+        assert served.service.refusals.total == refused
+        assert served.guard.open == {}
+        assert post(served, v3_headers('t-4'), enter('r', '1', first=True), verify=tls_files['ca']) == 204
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_a_certificate_that_cannot_be_loaded_stops_the_source_with_one_error(tls_files):
+    args = dict({'port': 0, 'public_url': URL, 'keep_state': False}, **dict(server_tls(tls_files), password='wrong'))
+    service = source.units.CallbackService(source.units.parse_args(args, environ={'VOBIZ_AUTH_TOKEN': TOKEN}))
+    message = r'certfile .*cert.pem with keyfile .*key.pem cannot be used: .*Nothing was started'
+    with pytest.raises(source.units.ConfigError, match=message):
+        asyncio.run(source.start_listener(service))
+
+
+def test_a_callback_signed_over_the_url_it_reached_is_refused_and_the_log_says_to_check_public_url(listener, caplog):
+    served = listener()
+    reached = 'http://127.0.0.1:%d%s' % (served.port, PATH)
+    assert post(served, v3_headers('w-1', url=reached), enter('r', '1', first=True)) == 403
+    served.service.refusals.report()
+    assert "but one was signed over '%s', the URL it reached: set public_url" % reached in caplog.text

@@ -4,10 +4,13 @@ signed callbacks, and events that reach the rules engine."""
 from __future__ import annotations
 
 import asyncio
+import stat
 import tracemalloc
 
+import pytest
+
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks import service as service_unit
-from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.settings import parse_args
+from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.settings import ConfigError, parse_args
 from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import TOKEN, URL, FakeClock, enter, v3_headers
 
 ENV = {'VOBIZ_AUTH_TOKEN': TOKEN}
@@ -86,3 +89,48 @@ def test_events_reach_the_queue_in_order():
         ('overdue', 'b'),
     ]
     assert service.pending_callbacks == 0
+
+
+def test_an_audit_log_nobody_can_write_stops_the_source_before_it_listens(tmp_path):
+    blocker = tmp_path / 'not-a-directory'
+    blocker.write_text('')
+    with pytest.raises(ConfigError) as error:
+        make_service(FakeClock(), audit_log=str(blocker / 'audit.jsonl'))
+    assert str(error.value).startswith('audit_log %s cannot be written: ' % (blocker / 'audit.jsonl'))
+    assert 'Nothing was started' in str(error.value)
+
+
+def test_a_missing_audit_directory_is_made_and_the_file_created_for_the_action(tmp_path):
+    audit = tmp_path / 'logs' / 'vobiz' / 'audit.jsonl'
+    make_service(FakeClock(), audit_log=str(audit))
+    assert audit.read_bytes() == b''
+    assert stat.S_IMODE(audit.stat().st_mode) == 0o600 and stat.S_IMODE(audit.parent.stat().st_mode) == 0o700
+
+
+def test_a_state_file_nobody_can_write_stops_the_source_before_it_listens(tmp_path):
+    blocker = tmp_path / 'not-a-directory'
+    blocker.write_text('')
+    message = r'state_file .*/not-a-directory/rooms.json cannot be written: .*Nothing was started'
+    with pytest.raises(ConfigError, match=message):
+        make_service(FakeClock(), keep_state=True, state_file=str(blocker / 'rooms.json'))
+
+
+def test_a_wrong_signature_is_reported_with_the_url_checked_and_the_url_it_holds_over():
+    clock = FakeClock()
+    service = make_service(clock)
+    reached = 'http://127.0.0.1:5050/vobiz/conference'
+    assert service.check(v3_headers('m-1', url=reached), '10.0.0.9', reached) == (403, 'invalid X-Vobiz-Signature-V3')
+    assert service.check(v3_headers('m-2', url=reached), '10.0.0.9', reached)[0] == 403
+    line = service.refusals.report()
+    assert line == (
+        'Refused 2 connection(s) or callback(s) since the start: 2 invalid X-Vobiz-Signature-V3 (403); '
+        'most from 10.0.0.9 (2). Signatures are checked over public_url %s, but one was signed over '
+        "'%s', the URL it reached: set public_url to the callback URL exactly as configured at Vobiz" % (URL, reached)
+    )
+    assert service.signed_elsewhere == 1  # once per report, not once per refusal
+    clock.advance(61)
+    assert service.check(v3_headers('m-3', token='other-token'), '10.0.0.9', reached)[0] == 403
+    assert service.refusals.report().endswith(
+        'Signatures are checked over public_url %s: check that it is the callback URL exactly as configured at Vobiz '
+        "(scheme, host, port, path) and that the token is this account's" % URL
+    )

@@ -86,3 +86,18 @@ def test_emissions_are_marked_for_the_state_file():
     reg.pop_changed()
     clock.advance(61)
     assert timers.due(reg, clock()) and reg.pop_changed() == {'r'}
+
+
+def test_a_room_overdue_and_lonely_at_once_gets_one_event_and_the_other_waits():
+    """One action per room: the second would only find the room the first one ended."""
+    clock = FakeClock()
+    reg, timers = setup(clock, max_duration=60, lonely_after=30, repeat_after=100)
+    reg.apply(enter('r', '1', first=True))
+    clock.advance(61)
+    assert kinds(timers.due(reg, clock())) == [('overdue', 'r')]  # lonely for 61 s as well
+    clock.advance(99)
+    assert timers.due(reg, clock()) == []
+    clock.advance(1)
+    assert kinds(timers.due(reg, clock())) == [('lonely', 'r')]  # still there 100 s later: the overdue action kept it
+    clock.advance(100)
+    assert kinds(timers.due(reg, clock())) == [('overdue', 'r')]  # then they take turns
