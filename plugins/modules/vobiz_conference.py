@@ -378,7 +378,9 @@ plan:
       type: int
       returned: always
     id:
-      description: A random id; the audit lines of the check run that made it and of a run with O(plan) carry it as C(plan_id), and such a run returns it as RV(plan_id).
+      description:
+        - A random id. The audit lines of the check run that made the plan, and of a run with O(plan), carry it as
+          C(plan_id); such a run returns it as RV(plan_id).
       type: str
       returned: always
     created:
