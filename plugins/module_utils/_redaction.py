@@ -176,7 +176,8 @@ class Redactor:
         return text
 
     def outgoing(self, text):
-        """Make a text fit to leave the client: token redacted (every form, then any piece) and control characters escaped."""
+        """Make a text fit to leave the client: token redacted (every form, then any piece) and control characters
+        escaped."""
         if text is None:
             return None
         return sanitize_text(self._guard_token_pieces(self.redact(text)))

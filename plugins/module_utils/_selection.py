@@ -4,7 +4,8 @@
 # Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
 # SPDX-License-Identifier: BSD-2-Clause
 
-"""Which conferences a module acts on: name lists, ``match`` and ``exclude`` globs, ``Selection``, and the warning texts.
+"""Which conferences a module acts on: name lists, ``match`` and ``exclude`` globs, ``Selection``, and the warning
+texts.
 
 PRIVATE: part of the vobiz.voice collection only; may change in any release.
 """
@@ -121,7 +122,8 @@ def _invisible(char):
 
 
 def normalize_for_exclude(text):
-    """NFC-normalised ``text`` without invisible characters (``_invisible``): how ``exclude`` also compares, to err on protecting."""
+    """NFC-normalised ``text`` without invisible characters (``_invisible``): how ``exclude`` also compares, to err on
+    protecting."""
     return ''.join(char for char in unicodedata.normalize('NFC', text) if not _invisible(char))
 
 

@@ -128,7 +128,8 @@ options:
         differs is another instance of the same name (the one meant has ended), so it is not selected; it is listed in
         RV(other_instance) with a warning. Vobiz does not document a UUID in that answer; when it has none, the other
         selectors decide.
-      - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with O(running_longer_than).
+      - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with
+        O(running_longer_than).
     type: str
     version_added: 0.2.0
   plan:
@@ -157,7 +158,8 @@ options:
     version_added: 0.2.0
   state:
     description:
-      - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
+      - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the
+        API.
     type: str
     choices: [absent]
     default: absent
@@ -197,7 +199,8 @@ EXAMPLES = r'''
     - name: Hang up the support rooms
       vobiz.voice.vobiz_conference:
         name: "{{ rooms }}"
-        audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"  # an existing, writable directory on the host running the module
+        # The directory must exist and be writable on the host that runs the module.
+        audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"
         change_id: CHG-1234
         reason: Scheduled maintenance of the support lines
 
@@ -324,8 +327,8 @@ other_instance:
   version_added: 0.2.0
 interrupted:
   description:
-    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
-      back; they may or may not have been hung up. The task fails when the run is interrupted.
+    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not
+      come back; they may or may not have been hung up. The task fails when the run is interrupted.
   returned: always
   type: list
   elements: str

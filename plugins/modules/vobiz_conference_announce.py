@@ -23,7 +23,8 @@ description:
     in RV(already_absent); that is not an error, so a rerun of a maintenance play succeeds. A 404 from outside the
     API (see O(api_url)) stops the run.
   - An announcement is not retried after a lost reply or a gateway's V(502) or V(504) (it may have started; a retry
-    could play it twice). Rate limits and other server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
+    could play it twice). Rate limits and other server errors are retried as usual. Authentication errors (HTTP 401,
+    403) stop the whole run.
 author:
   - vobiz.voice maintainers (@vobiz)
 extends_documentation_fragment:
@@ -47,7 +48,8 @@ attributes:
 options:
   member:
     description:
-      - V(all) members of each conference, or a list of member ids (as M(vobiz.voice.vobiz_conference_info) returns them).
+      - V(all) members of each conference, or a list of member ids (as M(vobiz.voice.vobiz_conference_info) returns
+        them).
       - With member ids, a conference in which one of them is not present fails (HTTP 404 C(member not found)).
     type: list
     elements: str
@@ -186,8 +188,8 @@ excluded:
   sample: []
 interrupted:
   description:
-    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
-      back; they may or may not have been announced to. The task fails when the run is interrupted.
+    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not
+      come back; they may or may not have been announced to. The task fails when the run is interrupted.
   returned: always
   type: list
   elements: str

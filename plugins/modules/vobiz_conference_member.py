@@ -14,7 +14,8 @@ description:
   - Acts on members of one live Vobiz conference, rather than on the whole room; for example removes one caller
     without ending the conference.
   - The conference is read first (one C(GET)). When that answer can be read, the module acts only on the member ids
-    given that need it, one request per member id run concurrently, and reports C(changed=false) when nothing needs doing.
+    given that need it, one request per member id run concurrently, and reports C(changed=false) when nothing needs
+    doing.
   - O(member_id=all) acts on the room, not on the member list the read returned (it may lie). One request to
     C(Member/all/) is always sent, and its answer decides, as a hang-up's does. The members reported are those the
     answer names, or else those the read showed.
@@ -88,7 +89,8 @@ EXAMPLES = r'''
 - name: Remove one caller but keep the room going
   vobiz.voice.vobiz_conference_member:
     conference: Support Room 1
-    member_id: "{{ room.conferences[0].members | selectattr('from', 'equalto', '+919812345678') | map(attribute='member_id') }}"
+    member_id: >-
+      {{ room.conferences[0].members | selectattr('from', 'equalto', '+919812345678') | map(attribute='member_id') }}
     state: kicked
     audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"
     change_id: INC-977
@@ -123,7 +125,8 @@ already:
   elements: str
   sample: ["15"]
 conference_absent:
-  description: Whether the conference was found gone (the conference API's own HTTP 404, or C(conference not found)); then nothing changed.
+  description: Whether the conference was found gone (the conference API's own HTTP 404, or C(conference not found));
+    then nothing changed.
   returned: always
   type: bool
   sample: false
@@ -179,8 +182,8 @@ failures:
   sample: [{"member_id": "12", "status": 404, "message": "member not found"}]
 interrupted:
   description:
-    - Member ids (or V(all)) whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
-      back; they may or may not have been acted on. The task fails when the run is interrupted.
+    - Member ids (or V(all)) whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose
+      answer did not come back; they may or may not have been acted on. The task fails when the run is interrupted.
   returned: always
   type: list
   elements: str
