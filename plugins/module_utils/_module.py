@@ -77,6 +77,7 @@ SUMMARY_LABELS = {
     'already': 'already done',
     'gone_unconfirmed': gone_unconfirmed_label,
     'excluded': 'excluded',
+    'not_in_plan': 'selected now but not in the plan (left alone)',
 }
 #: The outcomes whose audit line carries the message (it says why); the others speak for themselves.
 EXPLAINED_OUTCOMES = (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN, OUTCOME_GONE_UNCONFIRMED)
@@ -327,7 +328,7 @@ class VobizModule:
     def predict(self, name):
         """Check mode's worker: ``(Retrieved, Outcome)``: the room's GET (read once) and what it predicts
         (``predicted_outcome`` with ``predicts``)."""
-        retrieved = self.retrieved.get(name) or self.api.retrieve(name)
+        retrieved = self.retrieved[name] = self.retrieved.get(name) or self.api.retrieve(name)  # a plan reads it again
         self.member_counts[name] = retrieved.member_count
         return retrieved, predicted_outcome(retrieved, *self.predicts[:2])
 

@@ -57,6 +57,7 @@ attributes:
       - Check mode only reads. It sends one C(GET) per named conference (and one C(GET) of the list for
         O(match) and O(all), or when a named conference is not live, to find the closest live names of RV(closest)),
         never a C(DELETE).
+      - Check mode returns RV(plan), the signed list of what it would hang up, which O(plan) accepts for the real run.
       - Vobiz has been seen answering C(GET) requests wrongly for live rooms. A conference whose answer cannot be
         read is predicted to be hung up, listed in RV(uncertain), and warned about; check mode never promises
         "no change" for a room it could not read.
@@ -130,6 +131,30 @@ options:
       - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with
         O(running_longer_than).
     type: str
+    version_added: 0.2.0
+  plan:
+    description:
+      - A plan returned (as RV(plan)) by a check-mode run of this module, passed back unchanged, for example after
+        someone reviewed and approved it. The run then ends exactly the plan's conferences that are still live, with one
+        C(DELETE) each (also for a plan made with O(all=true), never the hang-up of all conferences). A planned
+        conference already gone is in RV(already_absent).
+      - A conference the plan's selection gives now that the plan does not hold (a room started after the plan was
+        made) is never touched; it is listed in RV(not_in_plan). To find those, the live list is read once when the
+        plan was made with O(match), O(all) or a policy.
+      - Refused before any request, with a message saying why, when it is not a plan, when it was made for another
+        O(auth_id) or another O(api_url), when its C(digest) does not verify with this run's O(auth_token) (it was
+        changed), or when it is older than O(plan_max_age).
+      - Cannot be combined with O(name), O(match), O(exclude), O(all), O(names_escaped), O(running_longer_than),
+        O(members_at_most) or O(conference_uuid), because the plan holds the selection.
+      - In check mode, predicts what the run with this plan would do (one C(GET) per planned conference).
+    type: dict
+    version_added: 0.2.0
+  plan_max_age:
+    description:
+      - How old a O(plan) may be; an older one is refused. Seconds as an integer, or a duration such as V(24h), V(30m)
+        or V(1h30m).
+    type: raw
+    default: 24h
     version_added: 0.2.0
   state:
     description:
@@ -342,6 +367,86 @@ refused_options:
   elements: str
   sample: ["parallel"]
   version_added: 0.2.0
+plan:
+  description:
+    - Check mode only (without O(plan)). What a real run would hang up, to review and pass back as O(plan).
+    - C(digest) is HMAC-SHA256, keyed with the auth token, over the canonical JSON (keys sorted, no spaces, ASCII) of
+      every other key; it holds no secret, and the plan cannot be changed without the token.
+    - Names are escaped as in the other result lists.
+  returned: in check mode without O(plan)
+  type: dict
+  contains:
+    version:
+      description: The plan format, V(1).
+      type: int
+      returned: always
+    id:
+      description:
+        - A random id. The audit lines of the check run that made the plan, and of a run with O(plan), carry it as
+          C(plan_id); such a run returns it as RV(plan_id).
+      type: str
+      returned: always
+    created:
+      description: When the plan was made, ISO 8601 UTC (C(2026-12-07T06:00:00Z)).
+      type: str
+      returned: always
+    auth_id:
+      description: The account the plan was made for.
+      type: str
+      returned: always
+    api_url:
+      description: The API URL the plan was made for.
+      type: str
+      returned: always
+    selection:
+      description:
+        - The options that selected the conferences - C(name), C(match), C(exclude), C(all), C(running_longer_than)
+          (seconds), C(members_at_most), C(conference_uuid) - V(null) where not given.
+      type: dict
+      returned: always
+    conferences:
+      description:
+        - The conferences a real run would hang up, each with C(name), C(member_count) and C(run_time) (seconds) as
+          read, V(null) where not read (a room that could not be read is in RV(uncertain) too).
+      type: list
+      elements: dict
+      returned: always
+    excluded:
+      description: The selected conferences that O(exclude) protected.
+      type: list
+      elements: str
+      returned: always
+    digest:
+      description: HMAC-SHA256 in hex (see above).
+      type: str
+      returned: always
+  sample:
+    version: 1
+    id: 0c5e1f9a7b3d4e2f8a6b1c0d9e8f7a6b
+    created: "2026-12-07T06:00:00Z"
+    auth_id: MA_EXAMPLE
+    api_url: https://api.vobiz.ai/api/v1
+    selection: {"name": null, "match": ["ci-*"], "exclude": null, "all": false, "running_longer_than": null,
+                "members_at_most": null, "conference_uuid": null}
+    conferences: [{"name": "ci-42", "member_count": 2, "run_time": 310}]
+    excluded: []
+    digest: 3f1c0e6a2b9d8c7e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e
+  version_added: 0.2.0
+plan_id:
+  description: With O(plan), the id of the plan applied (or, in check mode, whose apply was predicted).
+  returned: when O(plan) was given
+  type: str
+  sample: 0c5e1f9a7b3d4e2f8a6b1c0d9e8f7a6b
+  version_added: 0.2.0
+not_in_plan:
+  description:
+    - With O(plan), the conferences the plan's selection gives now (by name, or from the live list) that the plan
+      does not hold; they were not touched. Empty without O(plan).
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-57"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -358,6 +463,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     hangup_all_outcomes,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, check_summary_file
+from ansible_collections.vobiz.voice.plugins.module_utils._plan import DEFAULT_PLAN_MAX_AGE, build_plan, new_plan_id, plan_from_params
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
@@ -374,19 +480,24 @@ class ConferenceHangup(VobizModule):
         members_at_most=dict(type='raw'),
         summary_file=dict(type='path'),
         conference_uuid=dict(type='str'),
+        plan=dict(type='dict'),
+        plan_max_age=dict(type='raw', default=DEFAULT_PLAN_MAX_AGE),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
     uncertain_label = UNCERTAIN_HUNG_UP
     # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
     name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted')
-    name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance')
-    summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded')
+    name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance', 'not_in_plan')
+    summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded', 'not_in_plan')
     predicts = (OUTCOME_HUNG_UP, OUTCOME_ALREADY_ABSENT, 'hung up')
+    plan = plan_id = None  # a verified ``Plan`` (option ``plan``): the run ends exactly its rooms
 
-    def __init__(self, module, api, audit, run_id, selection, policy):
+    def __init__(self, module, api, audit, run_id, selection, policy, plan=None):
         super().__init__(module, api, audit, run_id)
-        self.selection, self.policy = selection, policy
+        self.selection, self.policy, self.plan = selection, policy, plan
+        #: The id of the plan applied, or of the plan check mode makes: every audit line of the run carries it.
+        self.plan_id = plan.plan_id if plan is not None else new_plan_id() if self.check_mode else None
         self.result = dict(dict((key, []) for key in self.name_keys), failures=[], run_id=run_id, closest={})
         #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
         #: have been carried out unheard is this run's doing only for them (see ``ConferenceApi.hangup``).
@@ -397,16 +508,22 @@ class ConferenceHangup(VobizModule):
 
     @staticmethod
     def prepare(params):
+        if params.get('plan') is not None:
+            plan = plan_from_params(params)
+            return dict(selection=plan.selection, policy=None, plan=plan)
         policy = Policy.from_params(params)
         check_summary_file(params.get('summary_file'))
         return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
 
     def summary_head(self):
-        return f"{'Would hang up' if self.check_mode else 'Hung up'} {len(self.result['hung_up'])} conference(s)"
+        of_plan = f' of plan {self.plan_id}' if self.plan_id else ''
+        return f"{'Would hang up' if self.check_mode else 'Hung up'} {len(self.result['hung_up'])} conference(s){of_plan}"
 
     def result_for(self, msg):
         changed = bool(self.result['hung_up']) or self.change_possible
         result = dict(self.result, changed=changed, msg=msg or self.summary())
+        if self.plan is not None:
+            result['plan_id'] = self.plan_id
         if self.module._diff:
             result['diff'] = self.conferences_diff(result['hung_up'], self.member_counts)
         return result
@@ -415,6 +532,9 @@ class ConferenceHangup(VobizModule):
         selection = self.selection
         targets = self.select(selection)
         self.seen_live.update(self.live or ())
+        if self.plan is not None:  # exactly the plan's rooms; any other the selection gives now is left alone
+            self.result['not_in_plan'] = [name for name in targets if name not in self.plan.names]
+            self.end_each(self.plan.names, 'The plan names no conference; nothing to do.')
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
             self.result['unmatched'] = selection.unmatched(self.live)
         if self.policy is not None and targets:
@@ -427,8 +547,12 @@ class ConferenceHangup(VobizModule):
             self.change_possible = True
             unknown = 'the list named none, so whether any room is live is unknown'
             self.finish(msg=f'Would send the hang-up of all conferences; {unknown}.')
+        self.end_each(targets, selection.nothing_selected(self.result['excluded']))
+
+    def end_each(self, targets, nothing_msg):
+        """One hang-up (in check mode, one prediction) for each of ``targets``, then the exit."""
         if not targets:
-            self.finish(msg=selection.nothing_selected(self.result['excluded']))
+            self.finish(msg=nothing_msg)
         worker = self.predict if self.check_mode else self.hang_up
         self.run_batch(worker, targets, self.record, self.audit_answer, Outcome.after_error, summarise=self.summary)
         self.conclude()
@@ -436,7 +560,15 @@ class ConferenceHangup(VobizModule):
     def finish(self, failed_msg=None, msg=None):
         if self.check_mode and not failed_msg:
             self.result['closest'] = self.closest_to_missing(self.selection.names)
+        if self.check_mode and not failed_msg and self.plan is None:
+            api, chosen = self.api, (self.selection, self.policy)
+            targets, excluded = self.result['hung_up'], self.result['excluded']
+            token = self.params['auth_token']
+            self.result['plan'] = build_plan(*chosen, targets, self.retrieved, excluded, api.auth_id, api.api_url, token, self.plan_id)
         super().finish(failed_msg, msg)
+
+    def audit_line(self, name, outcome, status=None, **extra):
+        super().audit_line(name, outcome, status, plan_id=self.plan_id, **extra)
 
     def hang_up(self, name):
         return self.api.hangup(name, seen_live=name in self.seen_live)

@@ -275,7 +275,14 @@ def test_summary_counts_the_uncertain_among_the_failed():
     hangup = vobiz_conference.ConferenceHangup.__new__(vobiz_conference.ConferenceHangup)
     hangup.not_started = []
     hangup.result = dict(
-        hung_up=['a'], already_absent=[], gone_unconfirmed=[], excluded=[], failures=[{'name': 'b'}, {'name': 'c'}], uncertain=['b'], interrupted=[]
+        hung_up=['a'],
+        already_absent=[],
+        gone_unconfirmed=[],
+        excluded=[],
+        failures=[{'name': 'b'}, {'name': 'c'}],
+        uncertain=['b'],
+        interrupted=[],
+        not_in_plan=[],
     )
     hangup.check_mode = False
     assert hangup.summary() == 'Hung up 1 conference(s); 2 failed (1 uncertain: may or may not have been hung up).'

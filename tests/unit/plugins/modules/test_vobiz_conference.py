@@ -12,6 +12,7 @@ import json
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils._plan import digest_of
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
@@ -734,3 +735,121 @@ def test_bad_policy_input_fails_before_any_request(emulator, args, option):
     failed, result = run(emulator, **args)
     assert failed and option in result['msg']
     assert emulator.requests() == []
+
+
+# --- plans: check mode returns one, a real run with it ends exactly its rooms ---------------------------------------
+
+
+def check_plan(emulator, **selection):
+    failed, result = run(emulator, check_mode=True, **selection)
+    assert not failed
+    emulator.clear_log()
+    return result['plan']
+
+
+def test_check_mode_returns_a_plan_of_what_it_would_hang_up(emulator):
+    emulator.add_conference('ci-1', members=2, started_ago=300)
+    emulator.add_conference('ci-keep')
+    failed, result = run(emulator, check_mode=True, match='ci-*', exclude='ci-keep')
+    plan = result['plan']
+    assert not failed and [entry['name'] for entry in plan['conferences']] == result['hung_up'] == ['ci-1']
+    assert plan['conferences'][0]['member_count'] == 2 and plan['conferences'][0]['run_time'] >= 300
+    assert plan['excluded'] == ['ci-keep'] and plan['selection']['match'] == ['ci-*'] and plan['auth_id'] == 'MA_TEST'
+    assert plan['api_url'] == module_args(emulator)['api_url'].rstrip('/') and TOKEN not in json.dumps(result)
+
+
+def test_the_audit_lines_of_check_mode_carry_the_id_of_its_plan(emulator, tmp_path):
+    emulator.add_conference('ci-1')
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, check_mode=True, name=['ci-1', 'ci-gone'], audit_log=str(audit))
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert not failed and [line['plan_id'] for line in lines] == [result['plan']['id']] * 2
+    assert f"of plan {result['plan']['id']}" in result['msg']
+
+
+def test_a_real_run_without_check_mode_returns_no_plan(emulator):
+    emulator.add_conference('ci-1')
+    failed, result = run(emulator, name='ci-1')
+    assert not failed and 'plan' not in result and 'plan_id' not in result and result['not_in_plan'] == []
+
+
+def test_plan_ends_only_its_rooms_and_names_the_new_ones_it_leaves_alone(emulator, tmp_path):
+    for name in ('ci-1', 'ci-2', 'ci-keep'):
+        emulator.add_conference(name)
+    plan = check_plan(emulator, match='ci-*', exclude='ci-keep')
+    emulator.add_conference('ci-3')  # started after the review: nobody approved ending it
+    emulator.remove_conference('ci-2')  # ended by its members meanwhile
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, plan=plan, audit_log=str(audit))
+    assert not failed and result['changed'] is True and result['plan_id'] == plan['id']
+    assert result['not_in_plan'] == ['ci-3'] and result['excluded'] == ['ci-keep']
+    assert result['hung_up'] == ['ci-1'] and result['already_absent'] == ['ci-2']
+    assert [(e['method'], e['action']) for e in emulator.requests()] == [('GET', 'list')] + [('DELETE', 'hangup')] * 2
+    assert sorted(emulator.live_names()) == ['ci-3', 'ci-keep']
+    assert f"of plan {plan['id']}" in result['msg'] and '1 selected now but not in the plan' in result['msg']
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(lines) == 2 and {line['plan_id'] for line in lines} == {plan['id']}
+
+
+def test_a_planned_room_already_gone_is_already_absent(emulator):
+    emulator.add_conference('Board Room')
+    plan = check_plan(emulator, name='Board Room')
+    run(emulator, name='Board Room')
+    emulator.clear_log()
+    failed, result = run(emulator, plan=plan)
+    assert not failed and result['changed'] is False and result['already_absent'] == ['Board Room']
+    assert [(e['method'], e['status']) for e in emulator.requests()] == [('DELETE', 404)]
+
+
+def test_a_plan_of_all_never_sends_the_hang_up_of_all(emulator):
+    emulator.add_conference('a')
+    plan = check_plan(emulator, all=True)
+    emulator.add_conference('b')
+    failed, result = run(emulator, plan=plan)
+    assert not failed and result['hung_up'] == ['a'] and result['not_in_plan'] == ['b']
+    assert [(e['method'], e['raw_path']) for e in emulator.requests(method='DELETE')] == [('DELETE', PREFIX + 'a/')]
+    assert emulator.live_names() == ['b']
+
+
+def test_check_mode_with_a_plan_predicts_the_apply(emulator):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    emulator.add_conference('ci-2')
+    failed, result = run(emulator, check_mode=True, plan=plan)
+    assert not failed and result['changed'] is True and result['hung_up'] == ['ci-1'] and result['not_in_plan'] == ['ci-2']
+    assert 'plan' not in result and result['plan_id'] == plan['id'] and methods(emulator) == ['GET', 'GET']
+
+
+@pytest.mark.parametrize(
+    'change, words',
+    [
+        (lambda plan: plan['conferences'].append(dict(name='ci-9', member_count=None, run_time=None)), 'digest does not verify'),
+        (lambda plan: plan.update(auth_id='MA_OTHER'), "made for auth_id 'MA_OTHER'"),
+        (lambda plan: plan.update(api_url='https://api.vobiz.ai/api/v1'), 'made for api_url https://api.vobiz.ai/api/v1'),
+        (lambda plan: plan.update(created='2020-01-01T00:00:00Z'), 'digest does not verify'),
+    ],
+)
+def test_a_tampered_or_foreign_plan_is_refused_before_any_request(emulator, change, words):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    change(plan)
+    failed, result = run(emulator, plan=plan)
+    assert failed and words in result['msg'] and result['refused_options'] == ['plan']
+    assert emulator.requests() == [] and emulator.live_names() == ['ci-1']
+
+
+def test_an_expired_plan_is_refused_before_any_request(emulator):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    plan['created'] = '2001-01-01T00:00:00Z'
+    plan['digest'] = digest_of(plan, TOKEN)  # signed as the module signs
+    failed, result = run(emulator, plan=plan, plan_max_age='24h')
+    assert failed and 'more than plan_max_age' in result['msg'] and result['refused_options'] == ['plan_max_age']
+    assert emulator.requests() == []
+
+
+def test_plan_with_a_selection_option_is_refused(emulator):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    failed, result = run(emulator, plan=plan, name='ci-2')
+    assert failed and result['refused_options'] == ['plan', 'name'] and emulator.requests() == []
