@@ -49,7 +49,8 @@ options:
     type: path
   timeout:
     description:
-      - Seconds one attempt of a request may take, from connecting to the last byte of the answer. Must be greater than V(0).
+      - Seconds one attempt of a request may take, from connecting to the last byte of the answer. Must be greater than
+        V(0).
       - An answer that has not arrived in full by then (for example a server that sends its body a byte at a time)
         counts as a read timeout; the request may have been carried out, and it is retried as described in O(retries).
       - Answers are read up to 256 KiB; a bigger answer is not read and counts as unreadable for that request (a
@@ -62,7 +63,8 @@ options:
         or a connection failure or timeout. HTTP 400, 401, 403 and 404 are never retried.
       - A request that may have been carried out without an answer saying so (its reply was lost, or a gateway answered
         V(502) or V(504)) is retried only when a repeat is harmless; an announcement is not retried then.
-      - Waits between attempts grow exponentially with jitter, and honour a C(Retry-After) header (seconds or HTTP date).
+      - Waits between attempts grow exponentially with jitter, and honour a C(Retry-After) header (seconds or HTTP
+        date).
     type: int
     default: 5
   retry_max_wait:
@@ -86,5 +88,15 @@ options:
         lower to leave room for other clients of the same account. A rate learned from 429 answers can still lower
         the pace below it.
     type: float
+    version_added: 0.2.0
+  validate_only:
+    description:
+      - Check every option, the connection options included (and, where the module has them, that the audit log and
+        the summary file can be written), then return without sending any request or writing any file.
+      - A refusal fails the task with the message of a normal run, and returns the options it is about as
+        RV(refused_options). The C(vobiz.voice.conference_maintenance) role uses it to refuse bad input before its
+        first request.
+    type: bool
+    default: false
     version_added: 0.2.0
 '''

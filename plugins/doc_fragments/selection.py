@@ -15,13 +15,15 @@ options:
     description:
       - Exact, case-sensitive names of the conferences.
       - A string is B(one) name, commas included (V(Smith, John) is one conference); give a list for several.
-      - Names are sent percent-encoded, so any text is a valid name (spaces, V(/), V(?), V(#), V(%), V(.), V(..), Unicode).
+      - Names are sent percent-encoded, so any text is a valid name (spaces, V(/), V(?), V(#), V(%), V(.), V(..),
+        Unicode).
       - Can be combined with O(match).
     type: raw
   match:
     description:
       - Shell-style globs (V(*), V(?), V([seq])) matched case-sensitively against the names of the live conferences,
-        as listed by one C(GET) of the conference list. V(ci-*) selects V(ci-42) but neither V(prod-ci-3) nor V(CI-upper).
+        as listed by one C(GET) of the conference list. V(ci-*) selects V(ci-42) but neither V(prod-ci-3) nor
+        V(CI-upper).
       - A string is one glob; give a list for several. A conference is selected when any glob matches it.
       - Vobiz has been seen listing no rooms while some were live; the module warns when the list comes back empty
         or unreadable, because O(match) may then miss rooms.

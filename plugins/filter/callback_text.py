@@ -14,8 +14,8 @@ description:
     (one holding C({) or starting with C(#)) as V(base64:) and its UTF-8 bytes in base64, because ansible-core evaluates
     templates in the extra variables ansible-rulebook hands to a playbook.
   - This filter returns the literal text, marked as data, so that no later use evaluates it, also when it is stored with
-    C(ansible.builtin.set_fact) (on ansible-core 2.16 to 2.18 it is marked unsafe; from 2.19 on, text a filter makes is never
-    trusted as a template). Any other text passes unchanged, marked the same way; V(null) stays V(null).
+    C(ansible.builtin.set_fact) (on ansible-core 2.16 to 2.18 it is marked unsafe; from 2.19 on, text a filter makes is
+    never trusted as a template). Any other text passes unchanged, marked the same way; V(null) stays V(null).
   - Read event values through it, directly from C(ansible_eda.event); never copy an event value with
     C(ansible.builtin.set_fact) before this filter.
 options:

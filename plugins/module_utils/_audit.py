@@ -10,20 +10,12 @@ PRIVATE: part of the vobiz.voice collection only; may change in any release.
 """
 
 import datetime
+import errno
 import json
 import os
 import tempfile
 import uuid
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
-    OUTCOME_ABSENT,
-    OUTCOME_ACTED,
-    OUTCOME_ALREADY,
-    OUTCOME_ALREADY_ABSENT,
-    OUTCOME_ANNOUNCED,
-    OUTCOME_CONFERENCE_ABSENT,
-    OUTCOME_HUNG_UP,
-)
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizFatalError, VobizInputError
 
 
@@ -43,18 +35,6 @@ def new_run_id():
     return uuid.uuid4().hex
 
 
-#: Check-mode audit outcomes: what a real run would do, never what was done.
-CHECK_MODE_OUTCOMES = {
-    OUTCOME_HUNG_UP: 'would_hang_up',
-    OUTCOME_ALREADY_ABSENT: 'would_be_absent',
-    OUTCOME_ANNOUNCED: 'would_announce',
-    OUTCOME_ABSENT: 'would_be_absent',
-    OUTCOME_ACTED: 'would_act',
-    OUTCOME_ALREADY: 'would_be_already',
-    OUTCOME_CONFERENCE_ABSENT: 'would_be_absent',
-}
-
-
 def audit_option_spec():
     """The audit options shared by the modules that change something (documented in ``vobiz.voice.audit_log``)."""
     return dict(
@@ -62,6 +42,27 @@ def audit_option_spec():
         change_id=dict(type='str'),
         reason=dict(type='str'),
     )
+
+
+def check_audit_log(path, option='audit_log'):
+    """Refuse (``VobizInputError`` naming ``option``) an audit log that ``AuditLog`` would refuse, without creating or
+    changing it: a symbolic link, a file that cannot be appended to, a directory that does not exist or cannot be
+    written to."""
+    flags = os.O_APPEND | os.O_WRONLY | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_NOFOLLOW', 0)
+    if os.path.islink(path):
+        message = '{0} {1!r} is a symbolic link; refusing to follow it: set {0} to the path of the file itself'
+        raise VobizInputError(message.format(option, path), option=option)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if os.path.lexists(path):
+            os.close(os.open(path, flags))
+        elif not os.path.isdir(directory):
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+        elif not os.access(directory, os.W_OK | os.X_OK):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as exc:
+        message = '{0} {1!r} cannot be opened for appending: {2}'.format(option, path, exc.strerror or exc)
+        raise VobizInputError(message, option=option)
 
 
 class AuditLog:

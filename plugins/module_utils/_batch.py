@@ -64,7 +64,7 @@ class RunControl:
         return error
 
     def interrupt(self, signal_name):
-        """Stop the run because of a signal (see ``VobizClient.interrupt``)."""
+        """Stop the run because of a signal (see ``ApiClient.interrupt``)."""
         with self._lock:
             self.interrupt_count += 1
             if self.interrupted is None:

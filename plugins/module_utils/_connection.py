@@ -62,7 +62,7 @@ def vobiz_argument_spec():
 
 
 def validate_connection_params(params):
-    """Validate the connection options; return ``(kwargs for VobizClient, warnings)``.
+    """Validate the connection options; return ``(kwargs for ConferenceApi, warnings)``.
 
     Raises ``VobizInputError`` naming the option. Sends nothing.
     """

@@ -22,11 +22,17 @@ class VobizError(Exception):
 
 
 class VobizInputError(VobizError):
-    """Bad module input; ``option`` names the offending option."""
+    """Bad module input; ``option`` names the offending option, ``also`` the others the message names (the way out)."""
 
-    def __init__(self, message, option=None):
+    def __init__(self, message, option=None, also=()):
         super().__init__(message)
         self.option = option
+        self.also = tuple(also)
+
+    @property
+    def options(self):
+        """Every option the refusal is about: the offending one first."""
+        return [option for option in (self.option,) + self.also if option is not None]
 
 
 class VobizRequestError(VobizError):

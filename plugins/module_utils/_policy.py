@@ -14,7 +14,12 @@ missing, is never selected.
 import math
 import re
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, read_member_count, read_number
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
+    STATE_ABSENT,
+    STATE_PRESENT,
+    read_member_count,
+    read_number,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
 
@@ -70,6 +75,12 @@ class PolicyOutcome:
         self.other_instance = []  # (name, reason)
         self.member_counts = {}
 
+    def warnings(self):
+        """Why each candidate that could not be checked, or is another instance, was not selected."""
+        other = 'Conference {0!r} is another instance than the one meant ({1}); it was not selected.'
+        unreadable = [unreadable_warning(name, reason) for name, reason in self.unreadable]
+        return unreadable + [other.format(name, reason) for name, reason in self.other_instance]
+
 
 class Policy:
     """``running_longer_than`` (seconds), ``members_at_most`` and ``conference_uuid``: a room is selected when it meets
@@ -116,6 +127,11 @@ class Policy:
         if self.conference_uuid is not None:
             parts.append('of conference_uuid {0}'.format(self.conference_uuid))
         return ' and '.join(parts)
+
+    def nothing_selected(self, unreadable):
+        """The message of a run whose policy selected no conference (``unreadable``: how many could not be checked)."""
+        checked = ' ({0} could not be checked)'.format(unreadable) if unreadable else ''
+        return 'No conference {0}{1}; nothing to do.'.format(self.describe(), checked)
 
     def judge(self, retrieved):
         """``(verdict, reason, member_count)`` for one ``Retrieved`` answer.

@@ -118,6 +118,18 @@ def escape_names(names):
     return [escape_name(name) for name in names]
 
 
+def escape_tree(value):
+    """Every text of parsed JSON (keys too) escaped as names are (``escape_name``): what the API sent is returned, but
+    no caller name can put a line break into an output line."""
+    if isinstance(value, str):
+        return escape_name(value)
+    if isinstance(value, list):
+        return [escape_tree(item) for item in value]
+    if isinstance(value, dict):
+        return dict((escape_tree(key), escape_tree(item)) for key, item in value.items())
+    return value
+
+
 class Redactor:
     """Removes one auth token from text: every form it can take in a body, then any piece of it."""
 
@@ -164,7 +176,8 @@ class Redactor:
         return text
 
     def outgoing(self, text):
-        """Make a text fit to leave the client: token redacted (every form, then any piece) and control characters escaped."""
+        """Make a text fit to leave the client: token redacted (every form, then any piece) and control characters
+        escaped."""
         if text is None:
             return None
         return sanitize_text(self._guard_token_pieces(self.redact(text)))

@@ -4,11 +4,13 @@
 # Simplified BSD License (see LICENSES/BSD-2-Clause.txt or https://opensource.org/licenses/BSD-2-Clause)
 # SPDX-License-Identifier: BSD-2-Clause
 
-"""Which conferences a module acts on: name lists, ``match`` and ``exclude`` globs, ``Selection``, and the warning texts.
+"""Which conferences a module acts on: name lists, ``match`` and ``exclude`` globs, ``Selection``, and the warning
+texts.
 
 PRIVATE: part of the vobiz.voice collection only; may change in any release.
 """
 
+import difflib
 import fnmatch
 import re
 import unicodedata
@@ -120,7 +122,8 @@ def _invisible(char):
 
 
 def normalize_for_exclude(text):
-    """NFC-normalised ``text`` without invisible characters (``_invisible``): how ``exclude`` also compares, to err on protecting."""
+    """NFC-normalised ``text`` without invisible characters (``_invisible``): how ``exclude`` also compares, to err on
+    protecting."""
     return ''.join(char for char in unicodedata.normalize('NFC', text) if not _invisible(char))
 
 
@@ -288,6 +291,7 @@ def refuse_match_everything(match, all_option='all'):
                 shown, 'selects every conference' if verdict else 'is too intricate to check against selecting every conference', all_option
             ),
             option='match',
+            also=(all_option,),
         )
     return [
         'match {0!r} selects nearly every conference (every name of the right length, except those a negated set '
@@ -333,8 +337,11 @@ class Selection:
         if all_conferences:
             for option, value in ((name_option, names), ('match', match), ('exclude', exclude)):
                 if value is not None:
+                    alone = '{0}=true cannot be combined with {1}: {0} hangs up every live conference with one call'
                     raise VobizInputError(
-                        '{0}=true cannot be combined with {1}: {0} hangs up every live conference with one call'.format(all_option, option), option=all_option
+                        alone.format(all_option, option),
+                        option=all_option,
+                        also=(option,),
                     )
         elif not names and not match and policy:
             # Not a user's glob (which may not select everything): the policy decides what is selected.
@@ -345,11 +352,27 @@ class Selection:
                     name_option, ' or {0}=true'.format(all_option) if all_option else ''
                 ),
                 option=name_option,
+                also=('match',) + ((all_option,) if all_option else ()),
             )
         selection = cls(names, match, exclude, all_conferences)
         if all_option and match:
             selection.input_warnings = refuse_match_everything(match, all_option)
         return selection
+
+    def list_consequence(self, check_mode):
+        """What an empty or unreadable live list means for a run of this selection (see ``list_warning``)."""
+        regardless = 'the hang-up of all conferences'
+        if not self.all:
+            return 'match may have missed rooms.'
+        if check_mode:
+            return f'this dry run cannot tell whether any room is live; a real run sends {regardless} regardless.'
+        return f'rooms may have been hung up regardless: {regardless} was sent anyway.'
+
+    def nothing_selected(self, excluded):
+        """The message of a run that selected nothing to act on (``excluded``: the names ``exclude`` protected)."""
+        if self.match and not self.names:
+            return 'No live conference matched {0}; nothing to do.'.format(', '.join(self.match))
+        return 'Nothing to do: every selected conference is excluded.' if excluded else None
 
     def unmatched(self, live_names):
         """The ``match`` globs that matched none of ``live_names``."""
@@ -392,6 +415,13 @@ class Selection:
             else:
                 targets.append(name)
         return targets, excluded, excluded_explicit
+
+
+def closest_names(words, live_names):
+    """For each of ``words`` (a name that is not live, a glob that matched nothing), the closest live names (up to
+    three, by similarity: ``difflib``), to tell a typo; words with none are left out."""
+    closest = ((word, difflib.get_close_matches(word, live_names, n=3, cutoff=0.6)) for word in words)
+    return dict((word, names) for word, names in closest if names)
 
 
 def excluded_name_warning(name, option='name'):

@@ -318,8 +318,8 @@ class Transport:
         """Send through the connection pool: what ``Session.send`` does for our requests, minus the ``Response``.
 
         The same call as ``HTTPAdapter.send`` makes, through urllib3's ``request`` (no redirects, no
-        urllib3 retries, the body streamed), its exceptions mapped the same way (``_as_send_error``), and a ``Set-Cookie``
-        stored in the session's jar as requests stores it. Skipped: the per-request adapter, pool and
+        urllib3 retries, the body streamed), its exceptions mapped the same way (``_as_send_error``), and
+        a ``Set-Cookie`` stored in the session's jar as requests stores it. Skipped: the per-request adapter, pool and
         proxy lookups, the ``Response`` object and the cookie extraction of every answer (about a
         third of the client's CPU per request).
         """

@@ -57,6 +57,7 @@ attributes:
       - Check mode only reads. It sends one C(GET) per named conference (and one C(GET) of the list for
         O(match) and O(all), or when a named conference is not live, to find the closest live names of RV(closest)),
         never a C(DELETE).
+      - Check mode returns RV(plan), the signed list of what it would hang up, which O(plan) accepts for the real run.
       - Vobiz has been seen answering C(GET) requests wrongly for live rooms. A conference whose answer cannot be
         read is predicted to be hung up, listed in RV(uncertain), and warned about; check mode never promises
         "no change" for a room it could not read.
@@ -127,12 +128,38 @@ options:
         differs is another instance of the same name (the one meant has ended), so it is not selected; it is listed in
         RV(other_instance) with a warning. Vobiz does not document a UUID in that answer; when it has none, the other
         selectors decide.
-      - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with O(running_longer_than).
+      - Needs exactly one O(name). The room is retrieved first (one C(GET)), and fails safe as with
+        O(running_longer_than).
     type: str
+    version_added: 0.2.0
+  plan:
+    description:
+      - A plan returned (as RV(plan)) by a check-mode run of this module, passed back unchanged, for example after
+        someone reviewed and approved it. The run then ends exactly the plan's conferences that are still live, with one
+        C(DELETE) each (also for a plan made with O(all=true), never the hang-up of all conferences). A planned
+        conference already gone is in RV(already_absent).
+      - A conference the plan's selection gives now that the plan does not hold (a room started after the plan was
+        made) is never touched; it is listed in RV(not_in_plan). To find those, the live list is read once when the
+        plan was made with O(match), O(all) or a policy.
+      - Refused before any request, with a message saying why, when it is not a plan, when it was made for another
+        O(auth_id) or another O(api_url), when its C(digest) does not verify with this run's O(auth_token) (it was
+        changed), or when it is older than O(plan_max_age).
+      - Cannot be combined with O(name), O(match), O(exclude), O(all), O(names_escaped), O(running_longer_than),
+        O(members_at_most) or O(conference_uuid), because the plan holds the selection.
+      - In check mode, predicts what the run with this plan would do (one C(GET) per planned conference).
+    type: dict
+    version_added: 0.2.0
+  plan_max_age:
+    description:
+      - How old a O(plan) may be; an older one is refused. Seconds as an integer, or a duration such as V(24h), V(30m)
+        or V(1h30m).
+    type: raw
+    default: 24h
     version_added: 0.2.0
   state:
     description:
-      - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the API.
+      - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the
+        API.
     type: str
     choices: [absent]
     default: absent
@@ -172,7 +199,8 @@ EXAMPLES = r'''
     - name: Hang up the support rooms
       vobiz.voice.vobiz_conference:
         name: "{{ rooms }}"
-        audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"  # an existing, writable directory on the host running the module
+        # The directory must exist and be writable on the host that runs the module.
+        audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"
         change_id: CHG-1234
         reason: Scheduled maintenance of the support lines
 
@@ -299,8 +327,8 @@ other_instance:
   version_added: 0.2.0
 interrupted:
   description:
-    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
-      back; they may or may not have been hung up. The task fails when the run is interrupted.
+    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not
+      come back; they may or may not have been hung up. The task fails when the run is interrupted.
   returned: always
   type: list
   elements: str
@@ -328,6 +356,97 @@ closest:
   type: dict
   sample: {"Bord Room": ["Board Room"]}
   version_added: 0.2.0
+refused_options:
+  description:
+    - When the module refused its input before any request, the options the refusal is about, as its message names
+      them - the one refused first, then any the message offers instead (a C(match) that selects every room names
+      V(match) and V(all)). Not returned for what Ansible itself checks (types, choices, options that exclude each
+      other).
+  returned: when the module refused its input
+  type: list
+  elements: str
+  sample: ["parallel"]
+  version_added: 0.2.0
+plan:
+  description:
+    - Check mode only (without O(plan)). What a real run would hang up, to review and pass back as O(plan).
+    - C(digest) is HMAC-SHA256, keyed with the auth token, over the canonical JSON (keys sorted, no spaces, ASCII) of
+      every other key; it holds no secret, and the plan cannot be changed without the token.
+    - Names are escaped as in the other result lists.
+  returned: in check mode without O(plan)
+  type: dict
+  contains:
+    version:
+      description: The plan format, V(1).
+      type: int
+      returned: always
+    id:
+      description:
+        - A random id. The audit lines of the check run that made the plan, and of a run with O(plan), carry it as
+          C(plan_id); such a run returns it as RV(plan_id).
+      type: str
+      returned: always
+    created:
+      description: When the plan was made, ISO 8601 UTC (C(2026-12-07T06:00:00Z)).
+      type: str
+      returned: always
+    auth_id:
+      description: The account the plan was made for.
+      type: str
+      returned: always
+    api_url:
+      description: The API URL the plan was made for.
+      type: str
+      returned: always
+    selection:
+      description:
+        - The options that selected the conferences - C(name), C(match), C(exclude), C(all), C(running_longer_than)
+          (seconds), C(members_at_most), C(conference_uuid) - V(null) where not given.
+      type: dict
+      returned: always
+    conferences:
+      description:
+        - The conferences a real run would hang up, each with C(name), C(member_count) and C(run_time) (seconds) as
+          read, V(null) where not read (a room that could not be read is in RV(uncertain) too).
+      type: list
+      elements: dict
+      returned: always
+    excluded:
+      description: The selected conferences that O(exclude) protected.
+      type: list
+      elements: str
+      returned: always
+    digest:
+      description: HMAC-SHA256 in hex (see above).
+      type: str
+      returned: always
+  sample:
+    version: 1
+    id: 0c5e1f9a7b3d4e2f8a6b1c0d9e8f7a6b
+    created: "2026-12-07T06:00:00Z"
+    auth_id: MA_EXAMPLE
+    api_url: https://api.vobiz.ai/api/v1
+    selection: {"name": null, "match": ["ci-*"], "exclude": null, "all": false, "running_longer_than": null,
+                "members_at_most": null, "conference_uuid": null}
+    conferences: [{"name": "ci-42", "member_count": 2, "run_time": 310}]
+    excluded: []
+    digest: 3f1c0e6a2b9d8c7e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e
+  version_added: 0.2.0
+plan_id:
+  description: With O(plan), the id of the plan applied (or, in check mode, whose apply was predicted).
+  returned: when O(plan) was given
+  type: str
+  sample: 0c5e1f9a7b3d4e2f8a6b1c0d9e8f7a6b
+  version_added: 0.2.0
+not_in_plan:
+  description:
+    - With O(plan), the conferences the plan's selection gives now (by name, or from the live list) that the plan
+      does not hold; they were not touched. Empty without O(plan).
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-57"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -335,29 +454,18 @@ msg:
   sample: Hung up 2 conference(s); 1 already absent.
 '''
 
-import difflib
-import os
-
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     OUTCOME_ALREADY_ABSENT,
-    OUTCOME_FAILED,
-    OUTCOME_GONE_UNCONFIRMED,
     OUTCOME_HUNG_UP,
-    OUTCOME_UNCERTAIN,
-    OUTCOME_UNKNOWN,
-    STATE_ABSENT,
-    STATE_PRESENT,
+    UNCERTAIN_HUNG_UP,
     Outcome,
+    all_failure_text,
+    hangup_all_outcomes,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._audit import outcome_summary, write_report
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizBatchAborted, VobizFatalError, VobizInputError, VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, unreadable_warning
-from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, check_summary_file
+from ansible_collections.vobiz.voice.plugins.module_utils._plan import DEFAULT_PLAN_MAX_AGE, build_plan, new_plan_id, plan_from_params
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
-
-#: What the uncertain hang-ups of a real run are (they are failures too): counted in the summary and the failure message.
-UNCERTAIN_LABEL = 'uncertain: may or may not have been hung up'
 
 
 class ConferenceHangup(VobizModule):
@@ -365,296 +473,131 @@ class ConferenceHangup(VobizModule):
 
     options = dict(
         selection_options('name', 'match', 'exclude', 'names_escaped'),
-        # Not in mutually_exclusive but checked by Selection.from_params: an explicit all=false would count as set there.
+        # Not in mutually_exclusive but checked by Selection.from_params: an explicit all=false would count as set.
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
         running_longer_than=dict(type='raw'),
         members_at_most=dict(type='raw'),
         summary_file=dict(type='path'),
         conference_uuid=dict(type='str'),
+        plan=dict(type='dict'),
+        plan_max_age=dict(type='raw', default=DEFAULT_PLAN_MAX_AGE),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
-    name_keys = (
-        'hung_up',
-        'already_absent',
-        'gone_unconfirmed',
-        'uncertain',
-        'excluded',
-        'interrupted',
-        'not_started',
-        'unmatched',
-        'unreadable',
-        'other_instance',
-    )
-    outcome_keys = {
-        OUTCOME_HUNG_UP: 'hung_up',
-        OUTCOME_ALREADY_ABSENT: 'already_absent',
-        OUTCOME_GONE_UNCONFIRMED: 'gone_unconfirmed',
-        OUTCOME_UNKNOWN: 'interrupted',
-    }
+    uncertain_label = UNCERTAIN_HUNG_UP
+    # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
+    name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted')
+    name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance', 'not_in_plan')
+    summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded', 'not_in_plan')
+    predicts = (OUTCOME_HUNG_UP, OUTCOME_ALREADY_ABSENT, 'hung up')
+    plan = plan_id = None  # a verified ``Plan`` (option ``plan``): the run ends exactly its rooms
 
-    def __init__(self, module, client, audit, run_id, selection, policy):
-        super().__init__(module, client, audit, run_id)
-        self.selection = selection
-        self.policy = policy
-        self.policy_answers = None  # check mode with a policy: the retrieve answers already read
-        # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
-        self.result = dict(
-            hung_up=[],
-            already_absent=[],
-            gone_unconfirmed=[],
-            failures=[],
-            uncertain=[],
-            excluded=[],
-            interrupted=[],
-            not_started=[],
-            run_id=run_id,
-            unmatched=[],
-            unreadable=[],
-            closest={},
-            other_instance=[],
-        )
+    def __init__(self, module, api, audit, run_id, selection, policy, plan=None):
+        super().__init__(module, api, audit, run_id)
+        self.selection, self.policy, self.plan = selection, policy, plan
+        #: The id of the plan applied, or of the plan check mode makes: every audit line of the run carries it.
+        self.plan_id = plan.plan_id if plan is not None else new_plan_id() if self.check_mode else None
+        self.result = dict(dict((key, []) for key in self.name_keys), failures=[], run_id=run_id, closest={})
         #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
-        #: have been carried out unheard is this run's doing only for them (see ``VobizClient.hangup``).
+        #: have been carried out unheard is this run's doing only for them (see ``ConferenceApi.hangup``).
         self.seen_live = set()
-        self.member_counts = {}
-        # Check mode with all=true and a list that named no room: the real run still sends its DELETE, so a change
-        # cannot be ruled out.
+        # Check mode with all=true and a list that named no room: the real run still sends its DELETE.
         self.change_possible = False
         self.listed = []  # the live list, for the hang-up of all conferences
-        self.live = None  # the live list, when this run read it
 
     @staticmethod
     def prepare(params):
+        if params.get('plan') is not None:
+            plan = plan_from_params(params)
+            return dict(selection=plan.selection, policy=None, plan=plan)
         policy = Policy.from_params(params)
-        summary_file = params.get('summary_file')
-        if summary_file and not os.path.isdir(os.path.dirname(os.path.abspath(summary_file))):
-            raise VobizInputError('summary_file {0!r}: its directory does not exist'.format(summary_file), option='summary_file')
+        check_summary_file(params.get('summary_file'))
         return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
 
-    def summary(self):
-        result = self.result
-        head = '{0} {1} conference(s)'.format('Would hang up' if self.check_mode else 'Hung up', len(result['hung_up']))
-        failed = 'failed'
-        if result['uncertain'] and self.check_mode:  # predicted to be hung up: part of hung_up
-            head += ' ({0} uncertain)'.format(len(result['uncertain']))
-        elif result['uncertain']:  # a real run: part of failures
-            failed += ' ({0} {1})'.format(len(result['uncertain']), UNCERTAIN_LABEL)
-        labels = [('already_absent', 'already absent'), ('gone_unconfirmed', gone_label(result['gone_unconfirmed']))]
-        return self.counted(head, labels + [('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)])
-
-    def failures_text(self, failures):
-        if self.check_mode or not self.result['uncertain']:
-            return super().failures_text(failures)
-        return failures_message(self.failure_head, failures, note='{0} {1}'.format(len(self.result['uncertain']), UNCERTAIN_LABEL))
-
-    def add_outcome(self, outcome):
-        """An uncertain hang-up is a failure (``failures``) and is also named in ``uncertain``."""
-        super().add_outcome(outcome)
-        if outcome is not None and outcome.outcome == OUTCOME_UNCERTAIN:
-            self.result['uncertain'].append(outcome.name)
+    def summary_head(self):
+        of_plan = f' of plan {self.plan_id}' if self.plan_id else ''
+        return f"{'Would hang up' if self.check_mode else 'Hung up'} {len(self.result['hung_up'])} conference(s){of_plan}"
 
     def result_for(self, msg):
-        result = dict(self.result, changed=bool(self.result['hung_up']) or self.change_possible, msg=msg or self.summary())
-        result['closest'] = dict((escape_name(word), escape_names(names)) for word, names in self.result['closest'].items())
+        changed = bool(self.result['hung_up']) or self.change_possible
+        result = dict(self.result, changed=changed, msg=msg or self.summary())
+        if self.plan is not None:
+            result['plan_id'] = self.plan_id
         if self.module._diff:
-            result['diff'] = dict(
-                before=dict(conferences=dict((escape_name(name), dict(member_count=self.member_counts.get(name))) for name in result['hung_up'])),
-                after=dict(conferences=dict()),
-            )
+            result['diff'] = self.conferences_diff(result['hung_up'], self.member_counts)
         return result
 
     def run(self):
         selection = self.selection
-        if selection.all and self.check_mode:
-            targets, live = self.select(
-                selection, 'this dry run cannot tell whether any room is live; a real run sends the hang-up of all conferences regardless.'
-            )
-        elif selection.all:
-            targets, live = self.select(selection, 'rooms may have been hung up regardless: the hang-up of all conferences was sent anyway.')
-        else:
-            targets, live = self.select(selection)
-        self.live = live
-        self.seen_live.update(live or ())
+        targets = self.select(selection)
+        self.seen_live.update(self.live or ())
+        if self.plan is not None:  # exactly the plan's rooms; any other the selection gives now is left alone
+            self.result['not_in_plan'] = [name for name in targets if name not in self.plan.names]
+            self.end_each(self.plan.names, 'The plan names no conference; nothing to do.')
         if self.params['match']:  # the user's globs (a policy alone has its own '*')
-            self.result['unmatched'] = selection.unmatched(live)
+            self.result['unmatched'] = selection.unmatched(self.live)
         if self.policy is not None and targets:
-            targets = self.apply_policy(targets)
-        if self.params.get('summary_file') and not self.check_mode and (targets or selection.all):
-            self.write_summary(running_message(targets, selection.all), stopped=False, sending=targets)
+            targets = self.select_by_policy(self.policy, targets)
+            self.seen_live.update(targets)  # retrieved as live
+        self.write_running_summary(targets, everything=selection.all)
         if selection.all and not self.check_mode:
             self.hang_up_all(targets)
         if selection.all and not targets:
             self.change_possible = True
-            self.finish(msg='Would send the hang-up of all conferences; the list named none, so whether any room is live is unknown.')
+            unknown = 'the list named none, so whether any room is live is unknown'
+            self.finish(msg=f'Would send the hang-up of all conferences; {unknown}.')
+        self.end_each(targets, selection.nothing_selected(self.result['excluded']))
+
+    def end_each(self, targets, nothing_msg):
+        """One hang-up (in check mode, one prediction) for each of ``targets``, then the exit."""
         if not targets:
-            if selection.match and not selection.names:
-                self.finish(msg='No live conference matched {0}; nothing to do.'.format(', '.join(selection.match)))
-            self.finish(msg='Nothing to do: every selected conference is excluded.' if self.result['excluded'] else None)
-        if self.check_mode:
-            worker, record = self.client.retrieve if self.policy_answers is None else self.policy_answers.get, self.add_prediction
-        else:
-            worker, record = self.hang_up, self.add_outcome
-        self.run_batch(
-            worker, targets, lambda answers: [record(answer) for answer in answers], on_result=self.log, on_error=Outcome.after_error, summarise=self.summary
-        )
+            self.finish(msg=nothing_msg)
+        worker = self.predict if self.check_mode else self.hang_up
+        self.run_batch(worker, targets, self.record, self.audit_answer, Outcome.after_error, summarise=self.summary)
         self.conclude()
 
     def finish(self, failed_msg=None, msg=None):
         if self.check_mode and not failed_msg:
-            self.find_closest()
-        if self.params.get('summary_file'):
-            self.write_summary(failed_msg or msg or self.summary(), stopped=bool(failed_msg))
+            self.result['closest'] = self.closest_to_missing(self.selection.names)
+        if self.check_mode and not failed_msg and self.plan is None:
+            api, chosen = self.api, (self.selection, self.policy)
+            targets, excluded = self.result['hung_up'], self.result['excluded']
+            token = self.params['auth_token']
+            self.result['plan'] = build_plan(*chosen, targets, self.retrieved, excluded, api.auth_id, api.api_url, token, self.plan_id)
         super().finish(failed_msg, msg)
 
-    def write_summary(self, message, stopped, sending=None):
-        """The summary file, whatever ends the run: an interrupt of ansible-playbook (SIGINT, SIGTERM) leaves Ansible
-        nothing to report, but this module still writes it before it exits.
-
-        ``sending``: the conferences about to be hung up. Written before the first hang-up is sent, with status
-        ``running`` and all of them uncertain, so that until the run ends the file claims nothing (the summary written
-        before, by the playbook, says that nothing was hung up), and a module killed outright (SIGKILL) leaves that."""
-        result = self.escaped(dict(self.result) if sending is None else dict(self.result, uncertain=list(sending)))
-        summary = outcome_summary(
-            result, self.check_mode, message, stopped=stopped, interrupted=self.client.interrupted is not None, running=sending is not None
-        )
-        try:
-            write_report(self.params['summary_file'], summary)
-        except OSError as exc:
-            warning = 'The summary file {0!r} could not be written: {1}'.format(self.params['summary_file'], exc.strerror or exc)
-            if warning not in self.warnings:  # once, though it is written twice
-                self.warnings.append(warning)
-
-    def find_closest(self):
-        """Check mode: for each named conference that is not live and each glob that matched nothing, the closest live
-        names (``difflib``), to say "did you mean" about a typo. Reads the live list when this run has not."""
-        missing = [name for name in self.selection.names if name in self.result['already_absent']] + self.result['unmatched']
-        if not missing:
-            return
-        live = self.live
-        if live is None:
-            try:
-                live = self.client.list_names()[0]
-            except (VobizFatalError, VobizRequestError, VobizBatchAborted):
-                return  # a suggestion is not worth failing a dry run
-        for word in missing:
-            closest = difflib.get_close_matches(word, live, n=3, cutoff=0.6)
-            if closest:
-                self.result['closest'][word] = closest
+    def audit_line(self, name, outcome, status=None, **extra):
+        super().audit_line(name, outcome, status, plan_id=self.plan_id, **extra)
 
     def hang_up(self, name):
-        return self.client.hangup(name, seen_live=name in self.seen_live)
+        return self.api.hangup(name, seen_live=name in self.seen_live)
 
     def record_not_started(self, items):
         # The hang-up of all conferences is a batch of one nameless item: what it did not start are the listed rooms.
         super().record_not_started(self.listed if items == [None] else items)
 
-    def add_prediction(self, retrieved):
-        if retrieved is None or isinstance(retrieved, Outcome):  # the read itself could not be done (see Outcome.after_error)
-            self.add_outcome(retrieved)
-        elif retrieved.state == STATE_ABSENT:
-            self.result['already_absent'].append(retrieved.name)
-        else:
-            self.result['hung_up'].append(retrieved.name)
-            if retrieved.state == STATE_PRESENT:
-                self.member_counts[retrieved.name] = retrieved.member_count
-            else:
-                self.result['uncertain'].append(retrieved.name)
-                self.warnings.append('Conference {0!r} could not be read ({1}); predicting that it would be hung up.'.format(retrieved.name, retrieved.reason))
-
-    def apply_policy(self, candidates):
-        """Retrieve every candidate and keep those the policy selects; the unreadable ones are never kept."""
-        answers = self.retrieve_all(candidates)
-        outcome = self.policy.apply(answers)
-        self.seen_live.update(outcome.selected)  # retrieved as live
-        self.result['already_absent'].extend(outcome.absent)
-        for name, reason in outcome.unreadable:
-            self.result['unreadable'].append(name)
-            self.warnings.append(unreadable_warning(name, reason))
-        for name, reason in outcome.other_instance:
-            self.result['other_instance'].append(name)
-            self.warnings.append('Conference {0!r} is another instance than the one meant ({1}); it was not selected.'.format(name, reason))
-        if self.check_mode:
-            self.policy_answers = dict((answer.name, answer) for answer in answers if answer is not None)
-        if not outcome.selected:
-            unreadable = len(self.result['unreadable'])
-            self.finish(
-                msg='No conference {0}{1}; nothing to do.'.format(
-                    self.policy.describe(), ' ({0} could not be checked)'.format(unreadable) if unreadable else ''
-                )
-            )
-        return outcome.selected
-
-    def log(self, name, answer):
-        """Audit one outcome (or check-mode prediction) as it arrives."""
-        if isinstance(answer, Outcome):
-            with_message = answer.outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN, OUTCOME_GONE_UNCONFIRMED)
-            self.audit_line(name, answer.outcome, answer.status, message=answer.message if with_message else None)
-        else:  # check mode: a prediction from the GET, never a claim that something was done
-            self.audit_line(
-                name,
-                OUTCOME_ALREADY_ABSENT if answer.state == STATE_ABSENT else OUTCOME_HUNG_UP,
-                answer.status,
-                uncertain=True if answer.state not in (STATE_ABSENT, STATE_PRESENT) else None,
-            )
-
     def hang_up_all(self, listed):
-        """``all`` in normal mode: one DELETE of the whole collection, whatever the list said.
-
-        Sent through the batch runner, as a batch of one (an ``Outcome`` without a name), so that an interrupt is
-        handled the same way.
-        """
+        """``all`` in normal mode: one DELETE of the whole collection, whatever the list said; sent as a batch of one
+        nameless item, so that an interrupt is handled the same way. Each listed room gets the outcome of that call."""
         self.listed = listed
-        answer = self.run_batch(lambda dummy: self.client.hangup_all(), [None], self.report_all, on_result=self.log_all, on_error=Outcome.after_error)[0]
+
+        def call(dummy):
+            return self.api.hangup_all()
+
+        answer = self.run_batch(call, [None], self.record_all, self.log_all, Outcome.after_error)[0]
         if answer.outcome != OUTCOME_HUNG_UP:
             self.finish(failed_msg=all_failure_text(answer))
-        self.finish(msg='Sent the hang-up of all conferences; the list named {0}.'.format('{0} conference(s)'.format(len(listed)) if listed else 'none'))
+        named = f'{len(listed)} conference(s)' if listed else 'none'
+        self.finish(msg=f'Sent the hang-up of all conferences; the list named {named}.')
 
-    def report_all(self, answers):
-        """Put the answer to the hang-up of all conferences into the result."""
-        answer = answers[0] if answers else None
-        if answer is None:  # not run: the batch was stopped
-            return
-        if answer.outcome in (OUTCOME_HUNG_UP, OUTCOME_UNKNOWN):
-            self.result['hung_up' if answer.outcome == OUTCOME_HUNG_UP else 'interrupted'].extend(self.listed)
-        else:
-            # Without a listed name the message alone says what failed: no nameless entry in failures.
-            message = all_failure_text(answer)
-            self.result['failures'].extend(dict(name=name, status=answer.status, message=message) for name in self.listed)
-            if answer.outcome == OUTCOME_UNCERTAIN:
-                self.result['uncertain'].extend(self.listed)
+    def record_all(self, answers):
+        for outcome in hangup_all_outcomes(answers[0], self.listed) if answers[0] else ():
+            self.add_outcome(outcome if outcome.name is not None else None)  # none named when the list named none
 
     def log_all(self, dummy, answer):
-        """Audit the hang-up of all conferences: one line per listed name (one without a name if none was listed)."""
-        for name in self.listed or [None]:
-            if answer.outcome == OUTCOME_HUNG_UP:
-                self.audit_line(name, OUTCOME_HUNG_UP if name is not None else OUTCOME_UNKNOWN, answer.status, scope='all')
-            else:
-                message = answer.message if answer.outcome == OUTCOME_UNKNOWN else all_failure_text(answer)
-                self.audit_line(name, answer.outcome, answer.status, scope='all', message=message)
-
-
-def gone_label(names):
-    """How the summary counts the rooms found gone after a hang-up that may have been done unheard (named, the first ten)."""
-    shown = ', '.join(repr(name) for name in names[:10]) + (' and {0} more'.format(len(names) - 10) if len(names) > 10 else '')
-    return 'gone, whether this run hung them up is unknown ({0})'.format(shown)
-
-
-def running_message(targets, everything):
-    """The message of the summary written before the first hang-up is sent (see ``write_summary``)."""
-    what = 'of all conferences (the list named {0})'.format(len(targets)) if everything else 'of {0} conference(s)'.format(len(targets))
-    return (
-        'The hang-up {0} started and has not ended: this summary is replaced when it ends, whatever ends it. If it is '
-        'still here, the module was killed (SIGKILL) or is still running; whether each one was hung up is then unknown '
-        '(see the audit log).'.format(what)
-    )
-
-
-def all_failure_text(answer):
-    """The message of a hang-up of all conferences that did not succeed (failed, uncertain or interrupted)."""
-    how = {OUTCOME_UNKNOWN: 'was interrupted', OUTCOME_UNCERTAIN: 'failed ({0})'.format(UNCERTAIN_LABEL)}.get(answer.outcome, 'failed')
-    return 'Hanging up all conferences {0}: {1}'.format(how, answer.message)
+        for outcome in hangup_all_outcomes(answer, self.listed):
+            self.audit_outcome(outcome.name, outcome, scope='all')
 
 
 def main():

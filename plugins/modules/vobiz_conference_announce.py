@@ -23,7 +23,8 @@ description:
     in RV(already_absent); that is not an error, so a rerun of a maintenance play succeeds. A 404 from outside the
     API (see O(api_url)) stops the run.
   - An announcement is not retried after a lost reply or a gateway's V(502) or V(504) (it may have started; a retry
-    could play it twice). Rate limits and other server errors are retried as usual. Authentication errors (HTTP 401, 403) stop the whole run.
+    could play it twice). Rate limits and other server errors are retried as usual. Authentication errors (HTTP 401,
+    403) stop the whole run.
 author:
   - vobiz.voice maintainers (@vobiz)
 extends_documentation_fragment:
@@ -47,7 +48,8 @@ attributes:
 options:
   member:
     description:
-      - V(all) members of each conference, or a list of member ids (as M(vobiz.voice.vobiz_conference_info) returns them).
+      - V(all) members of each conference, or a list of member ids (as M(vobiz.voice.vobiz_conference_info) returns
+        them).
       - With member ids, a conference in which one of them is not present fails (HTTP 404 C(member not found)).
     type: list
     elements: str
@@ -186,8 +188,8 @@ excluded:
   sample: []
 interrupted:
   description:
-    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
-      back; they may or may not have been announced to. The task fails when the run is interrupted.
+    - Conferences whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not
+      come back; they may or may not have been announced to. The task fails when the run is interrupted.
   returned: always
   type: list
   elements: str
@@ -198,6 +200,17 @@ run_id:
   returned: always
   type: str
   sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
+refused_options:
+  description:
+    - When the module refused its input before any request, the options the refusal is about, as its message names
+      them - the one refused first, then any the message offers instead (a C(match) that selects every room names
+      V(match) and V(all)). Not returned for what Ansible itself checks (types, choices, options that exclude each
+      other).
+  returned: when the module refused its input
+  type: list
+  elements: str
+  sample: ["parallel"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -206,64 +219,25 @@ msg:
 '''
 
 import math
-import time
-from urllib.parse import urlsplit
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     OUTCOME_ABSENT,
     OUTCOME_ANNOUNCED,
-    OUTCOME_FAILED,
     OUTCOME_UNCERTAIN,
-    OUTCOME_UNKNOWN,
-    STATE_ABSENT,
-    STATE_PRESENT,
+    UNCERTAIN_ANNOUNCED,
     Outcome,
-    is_member_not_found,
+    announcement,
+    predicted_outcome,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError, VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule, failures_message
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, normalize_member_ids, selection_options
+from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
+    Selection,
+    normalize_member_ids,
+    selection_options,
+)
 
-MAX_TEXT = 1000
 MAX_WAIT = 3600
-#: What the uncertain announcements of a real run are (they are failures too): counted in the summary and the failure message.
-UNCERTAIN_LABEL = 'uncertain: may or may not have started'
-
-
-def announcement(params):
-    """Validate the announcement options; return ``(member spec, route action, body)``. Sends nothing."""
-    text, url = params['text'], params['url']  # not both: mutually_exclusive (an explicit null counts as given)
-    if text is None and url is None:
-        raise VobizInputError('set text (words to speak) or url (audio to play)', option='text')
-    if text is not None:
-        if not text.strip():
-            raise VobizInputError('text must not be empty', option='text')
-        if len(text) > MAX_TEXT:
-            raise VobizInputError('text must be at most {0} characters, got {1}'.format(MAX_TEXT, len(text)), option='text')
-        if not params['language']:
-            raise VobizInputError('language must not be empty, for example en-US', option='language')
-        action, body = 'Speak', dict(text=text, voice=params['voice'], language=params['language'])
-    else:
-        try:
-            parts = urlsplit(url)
-            valid = parts.scheme.lower() == 'https' and parts.hostname and not any(c.isspace() for c in url)
-        except ValueError:  # e.g. a broken IPv6 literal
-            valid = False
-        if not valid:
-            raise VobizInputError('url must be an https:// URL of an audio file (Vobiz plays https only)', option='url')
-        action, body = 'Play', dict(url=url)
-    wait = params['wait'] or 0.0
-    if math.isnan(wait) or not 0 <= wait <= MAX_WAIT:
-        raise VobizInputError('wait must be between 0 and {0} seconds, got {1!r}'.format(MAX_WAIT, wait), option='wait')
-    return normalize_member_ids(params['member'], 'member'), action, body
-
-
-def pause(seconds, client):
-    """Wait ``seconds``, or less when the run is interrupted (SIGINT, SIGTERM); False when cut short."""
-    if client is None:  # pragma: no cover
-        time.sleep(seconds)
-        return True
-    return client.wait_unless_interrupted(seconds)
 
 
 class ConferenceAnnounce(VobizModule):
@@ -278,109 +252,71 @@ class ConferenceAnnounce(VobizModule):
         url=dict(type='str'),
         wait=dict(type='float', default=0),
     )
+    # text and url: not both (an explicit null counts as given)
     mutually_exclusive = [('text', 'url')]
     required_one_of = [('text', 'url'), ('name', 'match')]
     audit_action = 'announce'
     failure_head = 'Could not announce in'
-    outcome_keys = {OUTCOME_ANNOUNCED: 'announced', OUTCOME_ABSENT: 'absent', OUTCOME_UNKNOWN: 'interrupted'}
+    uncertain_label = UNCERTAIN_ANNOUNCED
     name_keys = ('announced', 'absent', 'already_absent', 'uncertain', 'excluded', 'interrupted', 'not_started')
+    summary_counts = ('absent', 'excluded')
 
-    def __init__(self, module, client, audit, run_id, selection, member, action, body):
-        super().__init__(module, client, audit, run_id)
-        self.selection = selection
-        self.member, self.action, self.body = member, action, body
-        self.result = dict(changed=False, announced=[], absent=[], failures=[], uncertain=[], excluded=[], interrupted=[], not_started=[], run_id=run_id)
+    def __init__(self, module, api, audit, run_id, selection, member, action, body):
+        super().__init__(module, api, audit, run_id)
+        self.selection, self.member, self.action, self.body = selection, member, action, body
+        lists = ('announced', 'absent', 'failures', 'uncertain', 'excluded', 'interrupted', 'not_started')
+        self.result = dict(dict((key, []) for key in lists), changed=False, run_id=run_id)
 
     @staticmethod
     def prepare(params):
         selection = Selection.from_params(params, all_option=None)
-        member, action, body = announcement(params)
+        action, body = announcement(params['text'], params['url'], params['voice'], params['language'])
+        wait = params['wait'] or 0.0
+        if math.isnan(wait) or not 0 <= wait <= MAX_WAIT:
+            raise VobizInputError(f'wait must be between 0 and {MAX_WAIT} seconds, got {wait!r}', option='wait')
+        member = normalize_member_ids(params['member'], 'member')
         return dict(selection=selection, member=member, action=action, body=body)
 
     def finish(self, failed_msg=None, msg=None):
-        if self.result['announced'] and not self.check_mode and self.params['wait'] and self.client.interrupted is None:
-            if not pause(self.params['wait'], self.client) and self.client.interrupted is not None:
-                failed_msg = '{0} The announcements were made; the wait after them was cut short.{1}'.format(
-                    self.client.interrupted, ' ' + failed_msg if failed_msg else ''
-                )
+        wait = self.params['wait']
+        if self.result['announced'] and not self.check_mode and wait and self.api.interrupted is None:
+            if not self.api.wait_unless_interrupted(wait) and self.api.interrupted is not None:
+                cut_short = 'The announcements were made; the wait after them was cut short.'
+                failed_msg = ' '.join(str(part) for part in (self.api.interrupted, cut_short, failed_msg) if part)
         super().finish(failed_msg, msg)
 
-    def summary(self):
-        head = '{0} in {1} conference(s)'.format('Would announce' if self.check_mode else 'Announced', len(self.result['announced']))
-        failed = 'failed'
-        if self.result['uncertain'] and self.check_mode:  # predicted to be announced to: part of announced
-            head += ' ({0} uncertain)'.format(len(self.result['uncertain']))
-        elif self.result['uncertain']:  # a real run: part of failures, as in vobiz_conference
-            failed += ' ({0} {1})'.format(len(self.result['uncertain']), UNCERTAIN_LABEL)
-        labels = [('absent', 'already absent'), ('excluded', 'excluded'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)]
-        return self.counted(head, labels)
-
-    def failures_text(self, failures):
-        if self.check_mode or not self.result['uncertain']:
-            return super().failures_text(failures)
-        return failures_message(self.failure_head, failures, note='{0} {1}'.format(len(self.result['uncertain']), UNCERTAIN_LABEL))
+    def summary_head(self):
+        announced = len(self.result['announced'])
+        return f"{'Would announce' if self.check_mode else 'Announced'} in {announced} conference(s)"
 
     def result_for(self, msg):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
-        return dict(self.result, changed=bool(self.result['announced']), already_absent=list(self.result['absent']), msg=msg or self.summary())
+        changed, already_absent = bool(self.result['announced']), list(self.result['absent'])
+        return dict(self.result, changed=changed, already_absent=already_absent, msg=msg or self.summary())
 
     def run(self):
-        targets, dummy = self.select(self.selection)
-        self.run_batch(
-            self.predict if self.check_mode else self.announce, targets, self.record, on_result=self.log, on_error=Outcome.after_error, summarise=self.summary
-        )
+        worker, targets = self.predict if self.check_mode else self.announce, self.select(self.selection)
+        self.run_batch(worker, targets, self.record, self.log, Outcome.after_error, summarise=self.summary)
         self.conclude()
 
     def announce(self, name):
-        """One announcement -> ``Outcome``; never retried after a lost reply or a gateway's 502/504.
-
-        ``uncertain`` (a failure too, as a hang-up's in ``vobiz_conference``) when the answer, or the lack of one,
-        cannot tell whether the announcement started.
-        """
-        try:
-            answer = self.client.member_action('POST', name, self.member, self.action, body=self.body, retry_ambiguous=False)
-        except VobizRequestError as exc:
-            if exc.ambiguous:
-                return Outcome(name, OUTCOME_UNCERTAIN, exc.status, exc.message + ' (the announcement may have started)', ambiguous=True)
-            return Outcome(name, OUTCOME_FAILED, exc.status, exc.message)
-        if answer.ok:
-            return Outcome(name, OUTCOME_ANNOUNCED, answer.status)
-        if answer.conference_gone and not is_member_not_found(answer.status, answer.body):
-            return Outcome(name, OUTCOME_ABSENT, answer.status)
-        if answer.outcome_unknown:
-            return Outcome(name, OUTCOME_UNCERTAIN, answer.status, answer.message + ' (the announcement may have started)', ambiguous=answer.ambiguous)
-        return Outcome(name, OUTCOME_FAILED, answer.status, answer.message)
+        return self.api.announce(name, self.member, self.action, self.body)
 
     def predict(self, name):
-        retrieved = self.client.retrieve(name)
-        if retrieved.state == STATE_ABSENT:
-            return Outcome(name, OUTCOME_ABSENT, retrieved.status)
-        if retrieved.state != STATE_PRESENT:
-            return Outcome(name, OUTCOME_UNCERTAIN, retrieved.status, retrieved.reason)
-        return Outcome(name, OUTCOME_ANNOUNCED, retrieved.status)
+        return predicted_outcome(self.api.retrieve(name), OUTCOME_ANNOUNCED, OUTCOME_ABSENT)
 
-    def record(self, outcomes):
-        for outcome in outcomes:
-            if outcome is not None and outcome.outcome == OUTCOME_UNCERTAIN:
-                self.result['uncertain'].append(outcome.name)
-                if self.check_mode:  # a room that could not be read: predicted to be announced to
-                    self.warnings.append(
-                        'Conference {0!r} could not be read ({1}); predicting that it would be announced to.'.format(outcome.name, outcome.message)
-                    )
-                    outcome = Outcome(outcome.name, OUTCOME_ANNOUNCED, outcome.status)
+    def record(self, answers):
+        for outcome in answers:
+            if outcome is not None and self.check_mode and outcome.outcome == OUTCOME_UNCERTAIN:  # could not be read
+                self.predict_change_of_unreadable(outcome.name, outcome.message, 'announced to')
+                outcome = outcome._replace(outcome=OUTCOME_ANNOUNCED)
             self.add_outcome(outcome)
 
     def log(self, name, outcome):
         predicted = self.check_mode and outcome.outcome == OUTCOME_UNCERTAIN
-        self.audit_line(
-            name,
-            OUTCOME_ANNOUNCED if predicted else outcome.outcome,
-            outcome.status,
-            message=outcome.message,
-            uncertain=True if predicted else None,
-            route=self.action,
-            member=self.member if self.member == 'all' else ','.join(self.member),
-        )
+        member = self.member if self.member == 'all' else ','.join(self.member)
+        said = dict(message=outcome.message, uncertain=predicted or None, route=self.action, member=member)
+        self.audit_line(name, OUTCOME_ANNOUNCED if predicted else outcome.outcome, outcome.status, **said)
 
 
 def main():

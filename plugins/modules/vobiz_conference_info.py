@@ -173,12 +173,30 @@ unreadable:
   type: list
   elements: str
   sample: []
+refused_options:
+  description:
+    - When the module refused its input before any request, the options the refusal is about, as its message names
+      them - the one refused first, then any the message offers instead (a C(match) that selects every room names
+      V(match) and V(all)). Not returned for what Ansible itself checks (types, choices, options that exclude each
+      other).
+  returned: when the module refused its input
+  type: list
+  elements: str
+  sample: ["parallel"]
+  version_added: 0.2.0
 '''
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import STATE_ABSENT, STATE_PRESENT, normalize_conference
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
+    STATE_ABSENT,
+    STATE_PRESENT,
+    normalize_conference,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
-from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
-from ansible_collections.vobiz.voice.plugins.module_utils._selection import matches_any, normalize_name_list, selection_options
+from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
+    matches_any,
+    normalize_name_list,
+    selection_options,
+)
 
 
 class ConferenceInfo(VobizModule):
@@ -187,15 +205,15 @@ class ConferenceInfo(VobizModule):
     options = selection_options('name', 'match')
     name_keys = ('names', 'absent', 'already_absent', 'unreadable')
 
-    def __init__(self, module, client, audit, run_id, names, match):
-        super().__init__(module, client, audit, run_id)
-        self.names = names or []
+    def __init__(self, module, api, audit, run_id, name, match):
+        super().__init__(module, api, audit, run_id)
+        self.names = name or []
         self.match = match or []
         self.result = dict(changed=False, names=[], conferences=[], absent=[], unreadable=[])
 
     @staticmethod
     def prepare(params):
-        return dict(names=normalize_name_list(params['name'], 'name'), match=normalize_name_list(params['match'], 'match'))
+        return dict((option, normalize_name_list(params[option], option)) for option in ('name', 'match'))
 
     def result_for(self, msg):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
@@ -219,7 +237,7 @@ class ConferenceInfo(VobizModule):
                 continue
             if retrieved.state == STATE_PRESENT:
                 conference = normalize_conference(retrieved.conference)
-                self.result['conferences'].append(escape_tree(conference))
+                self.result['conferences'].append(conference)  # every text in it escaped at the exit, as names are
                 self.result['names'].append(conference['conference_name'])
             elif retrieved.state == STATE_ABSENT:
                 self.result['absent'].append(retrieved.name)
@@ -230,18 +248,6 @@ class ConferenceInfo(VobizModule):
                         retrieved.name, retrieved.reason
                     )
                 )
-
-
-def escape_tree(value):
-    """Every text of a conference object (keys too) escaped as names are (``escape_name``): what the API sent is
-    returned, but no caller name can put a line break into an output line."""
-    if isinstance(value, str):
-        return escape_name(value)
-    if isinstance(value, list):
-        return [escape_tree(item) for item in value]
-    if isinstance(value, dict):
-        return dict((escape_tree(key), escape_tree(item)) for key, item in value.items())
-    return value
 
 
 def main():

@@ -14,7 +14,8 @@ description:
   - Acts on members of one live Vobiz conference, rather than on the whole room; for example removes one caller
     without ending the conference.
   - The conference is read first (one C(GET)). When that answer can be read, the module acts only on the member ids
-    given that need it, one request per member id run concurrently, and reports C(changed=false) when nothing needs doing.
+    given that need it, one request per member id run concurrently, and reports C(changed=false) when nothing needs
+    doing.
   - O(member_id=all) acts on the room, not on the member list the read returned (it may lie). One request to
     C(Member/all/) is always sent, and its answer decides, as a hang-up's does. The members reported are those the
     answer names, or else those the read showed.
@@ -88,7 +89,8 @@ EXAMPLES = r'''
 - name: Remove one caller but keep the room going
   vobiz.voice.vobiz_conference_member:
     conference: Support Room 1
-    member_id: "{{ room.conferences[0].members | selectattr('from', 'equalto', '+919812345678') | map(attribute='member_id') }}"
+    member_id: >-
+      {{ room.conferences[0].members | selectattr('from', 'equalto', '+919812345678') | map(attribute='member_id') }}
     state: kicked
     audit_log: "{{ playbook_dir }}/vobiz-audit.jsonl"
     change_id: INC-977
@@ -123,7 +125,8 @@ already:
   elements: str
   sample: ["15"]
 conference_absent:
-  description: Whether the conference was found gone (the conference API's own HTTP 404, or C(conference not found)); then nothing changed.
+  description: Whether the conference was found gone (the conference API's own HTTP 404, or C(conference not found));
+    then nothing changed.
   returned: always
   type: bool
   sample: false
@@ -179,8 +182,8 @@ failures:
   sample: [{"member_id": "12", "status": 404, "message": "member not found"}]
 interrupted:
   description:
-    - Member ids (or V(all)) whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose answer did not come
-      back; they may or may not have been acted on. The task fails when the run is interrupted.
+    - Member ids (or V(all)) whose request was in flight when the run was interrupted (SIGINT or SIGTERM) and whose
+      answer did not come back; they may or may not have been acted on. The task fails when the run is interrupted.
   returned: always
   type: list
   elements: str
@@ -191,6 +194,17 @@ run_id:
   returned: always
   type: str
   sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
+refused_options:
+  description:
+    - When the module refused its input before any request, the options the refusal is about, as its message names
+      them - the one refused first, then any the message offers instead (a C(match) that selects every room names
+      V(match) and V(all)). Not returned for what Ansible itself checks (types, choices, options that exclude each
+      other).
+  returned: when the module refused its input
+  type: list
+  elements: str
+  sample: ["parallel"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -198,37 +212,25 @@ msg:
   sample: "muted: acted on 1 member(s) of 'All Hands'; 1 already done."
 '''
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import (
+import functools
+
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
+    MEMBER_ACTIONS,
     OUTCOME_ACTED,
     OUTCOME_ALREADY,
     OUTCOME_CONFERENCE_ABSENT,
-    OUTCOME_FAILED,
-    OUTCOME_NOT_STARTED,
     OUTCOME_UNCERTAIN,
     OUTCOME_UNKNOWN,
     STATE_ABSENT,
     STATE_PRESENT,
-    is_member_not_found,
+    UNCERTAIN_ACTED,
     member_outcome,
+    member_plan,
     members_inconsistency,
-    normalize_conference,
+    room_wide_outcome,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizItemError, VobizRequestError
-from ansible_collections.vobiz.voice.plugins.module_utils._module import INTERRUPTED_LABEL, VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_member_ids, normalize_name_list
-
-#: How the summary counts the actions whose answer could not tell whether they were carried out (failures too).
-UNCERTAIN_LABEL = 'uncertain: may or may not have been carried out'
-
-#: state -> (HTTP method, member route action, (member flag, wanted value) or None)
-ACTIONS = dict(
-    absent=('DELETE', None, None),
-    kicked=('POST', 'Kick', None),
-    muted=('POST', 'Mute', ('muted', True)),
-    unmuted=('DELETE', 'Mute', ('muted', False)),
-    deaf=('POST', 'Deaf', ('deaf', True)),
-    undeaf=('DELETE', 'Deaf', ('deaf', False)),
-)
 
 
 class MemberAction(VobizModule):
@@ -237,174 +239,95 @@ class MemberAction(VobizModule):
     options = dict(
         conference=dict(type='str', required=True),
         member_id=dict(type='list', elements='str', required=True),
-        state=dict(type='str', required=True, choices=list(ACTIONS)),
+        state=dict(type='str', required=True, choices=list(MEMBER_ACTIONS)),
     )
     audit_action = 'member'
+    uncertain_key = 'uncertain_members'
+    uncertain_label = UNCERTAIN_ACTED
     name_keys = ('members', 'already', 'uncertain_members', 'interrupted', 'not_started')
+    summary_counts = ('already',)
+    changes = 'members'
 
-    def __init__(self, module, client, audit, run_id, ids):
-        super().__init__(module, client, audit, run_id)
-        self.ids = ids
-        self.conference = module.params['conference']
-        self.state = module.params['state']
-        self.method, self.action, self.flag = ACTIONS[self.state]
+    def __init__(self, module, api, audit, run_id, ids):
+        super().__init__(module, api, audit, run_id)
+        self.ids, self.conference, self.state = ids, module.params['conference'], module.params['state']
+        self.method, self.action, self.flag = MEMBER_ACTIONS[self.state]
         self.removing = self.flag is None
-        self.result = dict(
-            changed=False,
-            members=[],
-            already=[],
-            conference_absent=False,
-            uncertain=False,
-            uncertain_members=[],
-            failures=[],
-            interrupted=[],
-            not_started=[],
-            run_id=run_id,
-        )
+        self.result = dict(dict((key, []) for key in self.name_keys), changed=False, failures=[], run_id=run_id)
+        self.result.update(conference_absent=False, uncertain=False)
 
     @staticmethod
     def prepare(params):
         normalize_name_list(params['conference'], 'conference')
         return dict(ids=normalize_member_ids(params['member_id'], 'member_id'))
 
-    def summary(self):
-        head = '{0}: {1} {2} member(s) of {3!r}'.format(
-            self.state, 'would act on' if self.check_mode else 'acted on', len(self.result['members']), self.conference
-        )
-        note = 'the conference is not live' if self.result['conference_absent'] else None
-        failed = 'failed'
-        if self.result['uncertain_members']:
-            failed += ' ({0} {1})'.format(len(self.result['uncertain_members']), UNCERTAIN_LABEL)
-        return self.counted(head, [('already', 'already done'), ('failures', failed), ('interrupted', INTERRUPTED_LABEL)], note)
-
-    def result_for(self, msg):
-        return dict(self.result, changed=bool(self.result['members']), msg=msg or self.summary())
+    def summary_head(self):
+        verb = 'would act on' if self.check_mode else 'acted on'
+        return '{0}: {1} {2} member(s) of {3!r}'.format(self.state, verb, len(self.result['members']), self.conference)
 
     def failures_text(self, failures):
         shown = ', '.join('{member_id} ({message})'.format(**failure) for failure in failures[:10])
-        uncertain = len(self.result['uncertain_members'])
-        return '{0}: {1} member action(s) failed{2} in {3!r}: {4}'.format(
-            self.state, len(failures), ' ({0} {1})'.format(uncertain, UNCERTAIN_LABEL) if uncertain else '', self.conference, shown
-        )
+        uncertain = ' ({0} {1})'.format(self.uncertain_count(), self.uncertain_label) if self.uncertain_count() else ''
+        return f'{self.state}: {len(failures)} member action(s) failed{uncertain} in {self.conference!r}: {shown}'
 
-    def record_not_started(self, items):
-        self.result['not_started'] = list(items)
-        self.audit_members(items, OUTCOME_NOT_STARTED)
-
-    def audit_members(self, ids, outcome, status=None, message=None, uncertain=None):
-        """One audit line per member id (``all`` included), as each outcome arrives."""
-        for member_id in ids:
-            self.audit_line(self.conference, outcome, status, member_id=member_id, state=self.state, message=message, uncertain=uncertain)
-
-    def plan(self, conference):
-        """From a readable conference: the ids that need the action (and sort out the others)."""
-        present = dict((m['member_id'], m) for m in normalize_conference(conference)['members'])
-        need = []
-        for member_id in list(present) if self.ids == 'all' else self.ids:
-            member = present.get(member_id)
-            if member is None and not self.removing:
-                self.result['failures'].append(dict(member_id=member_id, status=None, message='member not found'))
-                self.audit_members([member_id], OUTCOME_FAILED, message='member not found')
-            elif member is None or (self.flag is not None and member.get(self.flag[0]) is self.flag[1]):
-                self.result['already'].append(member_id)
-                self.audit_members([member_id], OUTCOME_ALREADY)
-            else:
-                need.append(member_id)
-        return need
+    def audit_item(self, item, outcome, status=None, **extra):  # item: a member id
+        self.audit_line(self.conference, outcome, status, member_id=item, state=self.state, **extra)
 
     def run(self):
-        retrieved = self.guarded(self.client.retrieve, self.conference)
+        retrieved = self.guarded(self.api.retrieve, self.conference)
+        need = ['all'] if self.ids == 'all' else list(self.ids)
         if retrieved.state == STATE_ABSENT:
-            self.result['conference_absent'] = True
-            self.audit_members(['all'] if self.ids == 'all' else self.ids, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
+            self.record(need, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
             self.finish()
-        reason = retrieved.reason
-        if retrieved.state == STATE_PRESENT:
-            reason = members_inconsistency(retrieved.conference)
-        if reason is None:
-            need = self.plan(retrieved.conference)
+        reason = members_inconsistency(retrieved.conference) if retrieved.state == STATE_PRESENT else retrieved.reason
+        if reason is None:  # the members that need it; the others are already so, or (mute, deaf) not there
+            need, others = member_plan(retrieved.conference, self.ids, self.flag)
+            for member_id, outcome, message in others:
+                self.record([member_id], outcome, message=message)
         else:
-            need = ['all'] if self.ids == 'all' else list(self.ids)
             self.result['uncertain'] = True
-            self.warnings.append(
-                'Conference {0!r} could not be read ({1}); {2} without knowing the members\' state.'.format(
-                    self.conference, reason, 'predicting a change' if self.check_mode else 'acting'
-                )
-            )
+            doing = 'predicting a change' if self.check_mode else 'acting'
+            unread = f'Conference {self.conference!r} could not be read ({reason})'
+            self.warnings.append(f"{unread}; {doing} without knowing the members' state.")
         if self.check_mode or (not need and self.ids != 'all'):
             self.result['members'] = need
-            self.audit_members(need, OUTCOME_ACTED, uncertain=True if self.result['uncertain'] else None)
-        else:
-            self.act(need)
+            for member_id in need:
+                self.audit_item(member_id, OUTCOME_ACTED, uncertain=self.result['uncertain'] or None)
+        else:  # member_id=all: one request for the whole room, whatever the member list said (it may lie)
+            batch = ['all'] if self.ids == 'all' else need
+            send = functools.partial(self.api.act_on_members, self.method, self.conference, action=self.action)
+            record = functools.partial(self.record_answers, batch, need)
+            self.run_batch(send, batch, record, self.log, summarise=self.summary)
         self.conclude()
 
-    def act(self, need):
-        """Send the actions, concurrently; one request for the whole room with ``member_id=all``."""
-        # member_id=all: one request for the whole room, whatever the member list said (it may lie): its answer
-        # decides. It also reaches anyone who joined since the read.
-        batch = ['all'] if self.ids == 'all' else need
-        self.run_batch(self.send, batch, lambda answers: self.record_all(batch, need, answers), on_result=self.log, summarise=self.summary)
-
-    def record_all(self, batch, need, answers):
-        if self.ids == 'all':
-            self.record_room_wide(need, answers[0] if answers else None)
-            return
-        for member_id, answer in zip(batch, answers):
-            self.record([member_id], answer)
-
-    def send(self, member):
-        try:
-            return self.client.member_action(self.method, self.conference, member, self.action, body={} if self.method == 'POST' else None)
-        except VobizRequestError as exc:
-            return exc
-
     def log(self, member_id, answer):
-        outcome, status, message = member_outcome(answer, self.removing, room_wide=member_id == 'all')
-        self.audit_members([member_id], outcome, status, message if outcome in (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN) else None)
+        self.audit_outcome(member_id, *member_outcome(answer, self.removing, room_wide=member_id == 'all'))
 
-    def record_room_wide(self, need, answer):
-        """The answer to the one room-wide request (``member_id=all``); ``need`` is what the read planned."""
-        if answer is None:  # not run: the batch was stopped
-            return
-        if isinstance(answer, VobizItemError):  # interrupted in flight, or an unexpected error
-            self.record(['all'], answer)
-            return
-        removed_unheard = (
-            not isinstance(answer, VobizRequestError) and not answer.ok and member_outcome(answer, self.removing, room_wide=True)[0] == OUTCOME_ACTED
-        )
-        if removed_unheard:  # a removal that may have been done unheard found everyone, or the room, gone: this run's doing
-            self.result['members'] = need
-            return
-        if isinstance(answer, VobizRequestError) or not answer.ok:
-            if not isinstance(answer, VobizRequestError) and is_member_not_found(answer.status, answer.body):
-                # Nobody in the room to act on.
-                self.result['already'] = self.result['already'] or ['all']
-                return
-            self.record(['all'], answer)
-            if self.result['conference_absent']:
-                self.result['already'] = []
-            return
-        acted = answer.body.get('member_id') if isinstance(answer.body, dict) else None
-        if isinstance(acted, list) and all(isinstance(m, (str, int)) and not isinstance(m, bool) for m in acted):
-            # The answer names the members it reached: report those the read did not show already done.
-            self.result['members'] = [str(m) for m in acted if str(m) not in self.result['already']]
-        else:
-            self.result['members'] = need
+    def record_answers(self, batch, need, answers):
+        if self.ids != 'all':
+            for member_id, answer in zip(batch, answers):
+                if answer is not None:  # None: not sent, the batch was stopped
+                    self.record([member_id], *member_outcome(answer, self.removing), audit=False)
+        elif answers[0] is not None:  # the one room-wide request: its answer says who was acted on
+            outcome, ids, status, message = room_wide_outcome(answers[0], self.removing, need, self.result['already'])
+            if outcome in (OUTCOME_ACTED, OUTCOME_ALREADY):
+                self.result['members' if outcome == OUTCOME_ACTED else 'already'] = ids
+            else:
+                self.record(ids, outcome, status, message, audit=False)
+                self.result['already'] = [] if self.result['conference_absent'] else self.result['already']
 
-    def record(self, ids, answer):
-        if answer is None:  # not run: the batch was stopped
-            return
-        outcome, status, message = member_outcome(answer, self.removing)
+    def record(self, ids, outcome, status=None, message=None, audit=True):
+        """Member ids into the result by their outcome, and (``audit``) into the audit log."""
         key = {OUTCOME_ACTED: 'members', OUTCOME_ALREADY: 'already', OUTCOME_UNKNOWN: 'interrupted'}.get(outcome)
         if key is not None:
             self.result[key].extend(ids)
         elif outcome == OUTCOME_CONFERENCE_ABSENT:
             self.result['conference_absent'] = True
-        else:
-            # An uncertain action is a failure too (as in vobiz_conference), and is also named in uncertain_members.
+        else:  # an uncertain action is a failure too (as in vobiz_conference), also named in uncertain_members
             self.result['failures'].extend(dict(member_id=m, status=status, message=message) for m in ids)
-            if outcome == OUTCOME_UNCERTAIN:
-                self.result['uncertain_members'].extend(ids)
+            self.result['uncertain_members'].extend(ids if outcome == OUTCOME_UNCERTAIN else ())
+        for member_id in ids if audit else ():
+            self.audit_item(member_id, outcome, status, message=message)
 
 
 def main():

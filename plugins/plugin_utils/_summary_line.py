@@ -31,8 +31,8 @@ def summary_line(prefix, summary):
 
 
 def stdout_is_a_document():
-    """Whether the stdout callback writes a machine-read document (``json``, ``ansible.posix.json``, ``...jsonl``): a line
-    of ours there would break it."""
+    """Whether the stdout callback writes a machine-read document (``json``, ``ansible.posix.json``, ``...jsonl``): a
+    line of ours there would break it."""
     name = str(getattr(C, 'DEFAULT_STDOUT_CALLBACK', None) or '')
     return 'json' in name.rsplit('.', 1)[-1].lower()
 

@@ -88,7 +88,8 @@ class StrategyModule(LinearStrategyModule):
 
     def __init__(self, tqm):
         super().__init__(tqm)
-        #: host name -> (summary file, its state when the hang-up was started): the last hang-up of the host in this play.
+        #: host name -> (summary file, its state when the hang-up was started): the last hang-up of the host in this
+        #: play.
         self._hang_ups = {}
         #: The hosts an announcement was started for in this play.
         self._announced = set()
@@ -232,8 +233,8 @@ def describe(host, summary):
 
 
 def printable(text):
-    """``text`` with every character that cannot be shown (line breaks of every kind, controls, format characters) escaped
-    as Python writes it, so that nothing can break or forge a line."""
+    """``text`` with every character that cannot be shown (line breaks of every kind, controls, format characters)
+    escaped as Python writes it, so that nothing can break or forge a line."""
     if text.isprintable():
         return text
     return ''.join(char if char.isprintable() else char.encode('unicode_escape').decode('ascii') for char in text)

@@ -25,7 +25,7 @@ import threading
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _client
+from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api
 
 # pytest finds fixtures by their names in a conftest module, so importing them is how they are shared.
 from ansible_collections.vobiz.voice.tests.emulator.pytest_fixtures import make_emulator  # noqa: F401  pylint: disable=unused-import
@@ -154,9 +154,9 @@ def sleeps(monkeypatch):
         with lock:
             recorded.append(seconds)
 
-    monkeypatch.setattr(_client.VobizClient, '_sleep', fake_sleep)
-    # The pacer's waits (every worker holds for a 429's Retry-After) are not backoff; test_pacing.py tests them.
-    monkeypatch.setattr(_client.VobizClient, '_pace_wait', lambda self, seconds: None)
+    monkeypatch.setattr(_conference_api.ConferenceApi, '_sleep', fake_sleep)
+    # The pacer's waits (every worker holds for a 429's Retry-After) are not backoff; test__pacing.py tests them.
+    monkeypatch.setattr(_conference_api.ConferenceApi, '_pace_wait', lambda self, seconds: None)
     return recorded
 
 

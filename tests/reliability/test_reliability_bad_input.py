@@ -148,6 +148,9 @@ def test_every_invalid_combination_fails_before_any_request(emu, figures, no_vob
             problems.append('{0}: did not fail ({1})'.format(label, result.get('msg')))
         elif option not in (result.get('msg') or ''):
             problems.append('{0}: the message does not name {1!r}: {2}'.format(label, option, result.get('msg')))
+        elif result.get('refused_options', [option])[0] != option:  # absent where Ansible itself refused
+            refused = result['refused_options']
+            problems.append('{0}: refused_options {1!r} does not start with {2!r}'.format(label, refused, option))
         if requests:
             problems.append('{0}: sent {1} request(s)'.format(label, len(requests)))
         if TOKEN in shown or 's3cr3t' in shown:

@@ -13,13 +13,11 @@ trickle or never end, and error texts that echo the token or carry terminal cont
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from ansible_collections.vobiz.voice.tests.reliability.helpers import (
     AUTH_ID,
-    HANG_GUARD_SECONDS,
     read_audit,
     run,
     run_module_process,
@@ -152,7 +150,9 @@ MAX_PEAK_KB = 100 * 1024
 
 
 @pytest.mark.parametrize('declare_length', [True, False], ids=['declared', 'streamed'])
-def test_huge_answers_are_uncertain_failures_and_are_not_buffered(emulators, figures, declare_length):
+def test_huge_answers_are_not_buffered(emulators, figures, declare_length):
+    """A module process that gets four 50 MB answers at once stays small: bodies are read streamed up to the size cap.
+    (What such an answer means, uncertain and a failure, is a unit test: test__conference_api.py.)"""
     emu = emulators()
     names = ['huge-{0}'.format(i) for i in range(4)]
     for name in names:
@@ -162,13 +162,7 @@ def test_huge_answers_are_uncertain_failures_and_are_not_buffered(emulators, fig
     proc = run_module_process('vobiz_conference', args)
 
     assert proc.returncode == 1, proc.stderr[-2000:]
-    result = proc.result
-    assert result['hung_up'] == [] and result['already_absent'] == [] and result['changed'] is False
-    # A 2xx too large to read cannot tell whether the room was hung up: uncertain, and a failure.
-    assert sorted(f['name'] for f in result['failures']) == names and sorted(result['uncertain']) == names
-    for failure in result['failures']:
-        assert failure['status'] == 200 and 'too large' in failure['message'] and 'whether the room was hung up is unknown' in failure['message']
-    assert len(emu.requests()) == len(names)  # an answer came: not retried
+    assert sorted(proc.result['uncertain']) == names and len(emu.requests()) == len(names)  # each answer came, unread
     assert proc.peak_rss_kb is not None and proc.peak_rss_kb < MAX_PEAK_KB, proc.peak_rss_kb
     figures.record(
         '14c',
@@ -181,35 +175,3 @@ def test_huge_answers_are_uncertain_failures_and_are_not_buffered(emulators, fig
         0,
         proc.seconds,
     )
-
-
-def finished_log(emu):
-    """The log once the emulator has noted, for every trickled answer, how many bytes it wrote (after the client hung up)."""
-    deadline = time.monotonic() + HANG_GUARD_SECONDS
-    while time.monotonic() < deadline:
-        log = emu.requests()
-        if all('bytes_written' in entry for entry in log):
-            return log
-        time.sleep(0.025)
-    raise AssertionError('the emulator never finished its trickled answers')
-
-
-def test_trickling_answers_end_each_attempt_at_the_timeout(emu, figures, sleeps):
-    """``timeout: 1`` against a body written 1 byte / 0.2 s: each attempt gives up within its timeout (about 5 bytes in), long
-    before the 200-byte body is written (40 s), and retries. A timeout per read (0.2 s apart) would never fire."""
-    names = ['slow-1', 'slow-2']
-    for name in names:
-        emu.add_conference(name, members=0)
-    emu.configure(faults=[dict(kind='trickle', interval=0.2, size=200, method='GET')])
-    seconds, (failed, result) = timed(run, 'vobiz_conference_info', emu, name=names, timeout=1, retries=2)
-    log = emu.requests()
-
-    assert not failed and sorted(result['unreadable']) == names and result['absent'] == []
-    assert len(log) == 3 * len(names) and {e['fault'] for e in log} == {'trickle'}
-    assert len(sleeps) == 2 * len(names)
-    log = finished_log(emu)
-    for entry in log:
-        # How many bytes come before the client hangs up depends on how fast the machine is; that it hung up early does not.
-        assert entry['client_hung_up'] is True and 1 <= entry['bytes_written'] < entry['body_size'] // 2
-    assert all('no complete reply within 1 s' in w for w in result['warnings'] if 'attempts' in w)
-    figures.record('14d', 'hostile: trickled answers, timeout 1', '2 rooms', 'trickle', len(log), 0, 0, 0, seconds)

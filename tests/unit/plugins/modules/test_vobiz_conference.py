@@ -8,20 +8,18 @@
 
 import functools
 import json
-import os
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _client, _module, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils._plan import digest_of
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
-    AUTH_ID,
     PREFIX,
     TOKEN,
     TRICKY,
     module_args,
-    patch_module_args,
     run_against,
     run_module,
 )
@@ -38,9 +36,6 @@ def methods(emu):
 
 def assert_result_keys(result):
     assert RESULT_KEYS <= set(result)
-
-
-# --- the four-case matrix: name ---------------------------------------------------------
 
 
 def test_name_live_is_hung_up(emulator):
@@ -98,9 +93,6 @@ def test_name_is_idempotent(emulator):
     assert not failed and result['changed'] is False and result['already_absent'] == ['x']
 
 
-# --- the four-case matrix: match -------------------------------------------------------------
-
-
 BYSTANDERS = ['prod-ci-3', 'CI-upper', 'ci']
 
 
@@ -123,13 +115,13 @@ def test_match_hangs_up_matches_only(emulator):
 def test_match_already_absent(emulator, monkeypatch):
     """The list named rooms that ended before their DELETE arrived: already absent, no change."""
     _ci_rooms(emulator)
-    original = _client.VobizClient.hangup
+    original = _conference_api.ConferenceApi.hangup
 
     def room_ends_first(self, name, seen_live=False):
         emulator.remove_conference(name)
         return original(self, name, seen_live)
 
-    monkeypatch.setattr(_client.VobizClient, 'hangup', room_ends_first)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'hangup', room_ends_first)
     failed, result = run(emulator, match='ci-*')
     assert not failed and result['changed'] is False
     assert sorted(result['already_absent']) == ['ci-1', 'ci-22'] and result['hung_up'] == []
@@ -197,17 +189,6 @@ def test_excluded_explicit_name_only(emulator):
     assert emulator.requests() == [] and emulator.live_names() == ['prod']
 
 
-def test_list_lies_warns_for_match(emulator):
-    _ci_rooms(emulator)
-    emulator.configure(list_lies=True)
-    failed, result = run(emulator, match='ci-*')
-    assert not failed and result['changed'] is False
-    assert any('listing no rooms while some were live' in w and 'match may have missed' in w for w in result['warnings'])
-
-
-# --- the four-case matrix: all --------------------------------------------------------------
-
-
 def test_all_hangs_up_everything_with_one_delete(emulator):
     for name in ['a', 'b', 'c']:
         emulator.add_conference(name)
@@ -228,11 +209,17 @@ def test_all_already_empty(emulator):
 
 
 def test_all_with_lying_list_still_sends_delete(emulator):
-    emulator.add_conference('hidden')
-    emulator.configure(list_lies=True)
+    for name in ('hidden', 'hidden-too'):
+        emulator.add_conference(name)
+    emulator.configure(list_lies=True, retrieve_lies=True)
     failed, result = run(emulator, all=True)
     assert not failed and result['changed'] is False
-    assert any('hung up regardless' in w for w in result['warnings'])
+    assert any('may have been hung up regardless' in w for w in result['warnings'])
+    # The hang-up of all conferences was sent regardless of the list, and ended every room.
+    assert [(e['method'], e['action'], e['status']) for e in emulator.requests()] == [
+        ('GET', 'list', 200),
+        ('DELETE', 'hangup_all', 204),
+    ]
     assert emulator.live_names() == []
 
 
@@ -249,10 +236,12 @@ def test_all_check_mode(emulator):
 
 def test_all_check_mode_nothing_listed_does_not_promise_no_change(emulator):
     # The list has been seen empty while rooms were live, and the real run sends its DELETE anyway.
+    emulator.add_conference('hidden')
+    emulator.configure(list_lies=True)
     failed, result = run(emulator, check_mode=True, all=True)
     assert not failed and result['changed'] is True and result['hung_up'] == []
-    assert methods(emulator) == ['GET']
-    assert any('listing no rooms' in w for w in result['warnings'])
+    assert methods(emulator) == ['GET'] and emulator.live_names() == ['hidden']
+    assert any('listing no rooms' in w and 'cannot tell whether any room is live' in w for w in result['warnings'])
 
 
 def test_all_delete_failure_fails(emulator):
@@ -263,9 +252,6 @@ def test_all_delete_failure_fails(emulator):
     assert result['failures'][0]['name'] == 'a' and result['failures'][0]['status'] == 500
 
 
-# --- check mode with unreadable answers -------------------------------------------------------
-
-
 def test_check_mode_unreadable_predicts_change(emulator):
     emulator.add_conference('live')
     emulator.configure(retrieve_lies=True)
@@ -274,9 +260,6 @@ def test_check_mode_unreadable_predicts_change(emulator):
     assert result['hung_up'] == ['live'] and result['uncertain'] == ['live'] and result['already_absent'] == ['gone']
     assert any("'live'" in w and 'could not be read' in w for w in result['warnings'])
     assert emulator.requests(method='DELETE') == []
-
-
-# --- diff -----------------------------------------------------------------------------------------
 
 
 def test_diff_check_mode_has_member_counts(emulator):
@@ -295,9 +278,6 @@ def test_diff_normal_mode(emulator):
 
 def test_no_diff_without_diff_mode(emulator):
     assert 'diff' not in run(emulator, name='r')[1]
-
-
-# --- names ------------------------------------------------------------------------------------------
 
 
 def test_comma_name_is_one_name(emulator):
@@ -332,9 +312,6 @@ def test_duplicate_names_are_sent_once(emulator):
     emulator.add_conference('r')
     failed, result = run(emulator, name=['r', 'r'])
     assert not failed and result['hung_up'] == ['r'] and len(emulator.requests()) == 1
-
-
-# --- retries and faults -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -409,9 +386,6 @@ def test_partial_failure(emulator, tmp_path):
     assert emulator.live_names() == bad
 
 
-# --- authentication ------------------------------------------------------------------------------------
-
-
 def test_403_fails_with_finished_outcomes(emulator, tmp_path):
     """The room refused with 403 was sent (failed); the rooms after it were never sent (not_started): each in one list."""
     audit = str(tmp_path / 'audit.jsonl')
@@ -459,191 +433,6 @@ def test_a_fatal_answer_after_a_maybe_done_attempt_is_uncertain(emulator, tmp_pa
     assert emulator.live_names() == []  # the API did end it
 
 
-def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
-    """The real exit_json (no_log masking and the invocation dump) never shows the token."""
-    emulator.add_conference('r')
-    emulator.configure(faults=[{'kind': '503', 'first_n': 1}])
-    with patch_module_args(dict(module_args(emulator, name='r', _ansible_verbosity=4))):
-        with pytest.raises(SystemExit):
-            vobiz_conference.main()
-    out = capsys.readouterr().out
-    result = json.loads(out)
-    assert result['changed'] is True and TOKEN not in out
-    # ansible-core 2.21 builds the invocation dump on the controller; older cores put it here, masked.
-    if 'invocation' in result:
-        assert result['invocation']['module_args']['auth_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
-
-
-# --- audit log --------------------------------------------------------------------------------------------
-
-
-def test_audit_log_lines(emulator, tmp_path):
-    audit = tmp_path / 'audit.jsonl'
-    emulator.add_conference('r')
-    failed, real = run(emulator, name=['r', 'gone'], audit_log=str(audit))
-    assert failed is False
-    failed, check = run(emulator, check_mode=True, name=['r'], audit_log=str(audit))
-    assert failed is False
-    text = audit.read_text()
-    assert TOKEN not in text
-    lines = [json.loads(line) for line in text.splitlines()]
-    assert sorted((line['name'], line['outcome'], line['status'], line['check_mode']) for line in lines) == [
-        ('gone', 'already_absent', 404, False),
-        ('r', 'hung_up', 204, False),
-        ('r', 'would_be_absent', 404, True),
-    ]
-    for line in lines:
-        assert line['auth_id'] == AUTH_ID and line['time'].endswith('Z') and 'T' in line['time']
-        assert 'change_id' not in line and 'reason' not in line
-    # One run id per run, shared by its lines and returned by the module.
-    assert real['run_id'] != check['run_id']
-    assert [line['run_id'] for line in lines] == [real['run_id'], real['run_id'], check['run_id']]
-
-
-def test_audit_log_change_id_and_reason_on_every_line(emulator, tmp_path):
-    audit = tmp_path / 'audit.jsonl'
-    emulator.add_conference('r')
-    failed, result = run(emulator, name=['r', 'gone'], audit_log=str(audit), change_id='CHG-1234', reason='Quarterly maintenance')
-    assert not failed and len(result['run_id']) == 32
-    lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert len(lines) == 2
-    assert all((line['change_id'], line['reason'], line['run_id']) == ('CHG-1234', 'Quarterly maintenance', result['run_id']) for line in lines)
-
-
-def test_check_mode_audit_says_what_would_happen(emulator, tmp_path):
-    audit = tmp_path / 'audit.jsonl'
-    emulator.add_conference('live')
-    run(emulator, check_mode=True, name=['live', 'gone'], parallel=1, audit_log=str(audit))
-    emulator.configure(retrieve_lies=True)
-    run(emulator, check_mode=True, name=['live'], audit_log=str(audit))
-    lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert [(line['name'], line['outcome'], line.get('uncertain')) for line in lines] == [
-        ('live', 'would_hang_up', None),
-        ('gone', 'would_be_absent', None),
-        ('live', 'would_hang_up', True),
-    ]
-    assert all(line['check_mode'] is True and line['outcome'] != 'hung_up' for line in lines)
-    assert emulator.live_names() == ['live']
-
-
-def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
-    audit = tmp_path / 'audit.jsonl'
-    names = ['a1', 'a2', '\ud800x', 'a3', 'a4']
-    for name in names:
-        emulator.add_conference(name)
-    failed, result = run(emulator, match='[!b]*', parallel=1, audit_log=str(audit))  # '*' alone is refused
-    assert failed
-    assert result['hung_up'] == ['a1', 'a2', 'a3', 'a4']
-    # Returned escaped (issue 23: Ansible could not read a result holding a lone surrogate back).
-    assert result['failures'] == [dict(name='\\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
-    assert "'\\ud800x' (cannot be sent: the name is not valid Unicode)" in result['msg']
-    json.dumps(result).encode('utf-8')
-    assert emulator.live_names() == ['\ud800x']
-    lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert sorted((line['name'], line['outcome']) for line in lines) == sorted([(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\\ud800x', 'failed')])
-
-
-def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
-    for name in ('a', 'b', 'c'):
-        emulator.add_conference(name)
-    real_hangup = _client.VobizClient.hangup
-
-    def hangup(self, name, seen_live=False):
-        if name == 'b':
-            raise RuntimeError('surprise for ' + TOKEN)
-        return real_hangup(self, name, seen_live)
-
-    monkeypatch.setattr(_client.VobizClient, 'hangup', hangup)
-    failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1)
-    assert failed and result['hung_up'] == ['a', 'c']
-    assert result['failures'] == [dict(name='b', status=None, message='unexpected error: RuntimeError: surprise for ********')]
-    assert TOKEN not in json.dumps(result)
-
-
-def test_audit_write_failure_stops_the_run_and_keeps_lines_valid(emulator, tmp_path, monkeypatch):
-    """Each answer is audited as it arrives: a short write on the third line stops the batch there."""
-    names = ['a', 'b', 'c', 'd', 'e']
-    for name in names:
-        emulator.add_conference(name)
-    writes = []
-
-    def short_third_line(fd, data):
-        writes.append(data)
-        return os.write(fd, data[:10] if len(writes) == 3 else data)
-
-    monkeypatch.setattr(_audit, '_write_audit', short_third_line)
-    audit = tmp_path / 'audit.jsonl'
-    failed, result = run(emulator, name=names, parallel=1, audit_log=str(audit))
-    assert failed and 'Short write to the audit log' in result['msg']
-    assert result['hung_up'] == ['a', 'b', 'c'] and result['changed'] is True
-    assert [e['conference'] for e in emulator.requests()] == ['a', 'b', 'c'] and emulator.live_names() == ['d', 'e']
-    lines = audit.read_text().split('\n')
-    assert [json.loads(line)['name'] for line in lines[:2]] == ['a', 'b']
-    assert lines[2] == writes[2][:10].decode('ascii') and lines[3:] == ['']  # the partial line was ended
-
-
-def test_audit_log_symlink_is_refused_before_any_request(emulator, tmp_path):
-    emulator.add_conference('r')
-    (tmp_path / 'target.jsonl').write_text('')
-    (tmp_path / 'audit.jsonl').symlink_to(tmp_path / 'target.jsonl')
-    failed, result = run(emulator, name='r', audit_log=str(tmp_path / 'audit.jsonl'))
-    assert failed and 'audit_log' in result['msg'] and 'symbolic link' in result['msg']
-    assert emulator.requests() == [] and emulator.live_names() == ['r']
-
-
-def test_signal_interrupts_the_batch_and_loses_nothing(emulator, tmp_path):
-    import signal
-    import threading
-
-    # Enough rooms that the run outlasts the signal however slow the machine (it stops at the signal: no time is lost).
-    names = ['s%04d' % i for i in range(1200)]
-    for name in names:
-        emulator.add_conference(name)
-    emulator.configure(latency_ms=100)
-    audit = tmp_path / 'audit.jsonl'
-    before = signal.getsignal(signal.SIGTERM)
-    sent = []
-
-    def interrupt_soon():
-        # Only while the module's handler is in place (the run lasts 30 s at least): never kill pytest itself.
-        if emulator.wait_for_log(6) and signal.getsignal(signal.SIGTERM) is not before:
-            sent.append(True)
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    killer = threading.Thread(target=interrupt_soon)
-    killer.start()
-    try:
-        failed, result = run(emulator, name=names, parallel=4, audit_log=str(audit))
-    finally:
-        killer.join()
-    assert sent and signal.getsignal(signal.SIGTERM) is before
-    assert failed and result['msg'].startswith('Interrupted by SIGTERM')
-    deleted = {e['conference'] for e in emulator.requests() if e['status'] == 204}
-    assert deleted and len(emulator.requests()) < len(names)
-    assert set(result['hung_up']) | set(result['interrupted']) >= deleted
-    audited = {}
-    for line in audit.read_text().splitlines():
-        entry = json.loads(line)
-        audited.setdefault(entry['name'], []).append(entry['outcome'])
-    assert deleted <= set(n for n, outcomes in audited.items() if 'hung_up' in outcomes or 'unknown' in outcomes)
-    requested = set(e['conference'] for e in emulator.requests())
-    assert set(n for n, outcomes in audited.items() if outcomes != ['not_started']) <= requested | set(result['interrupted'])
-    # Every room is in exactly one list, and the ones never sent are audited as such.
-    assert set(n for n, outcomes in audited.items() if outcomes == ['not_started']) == set(result['not_started'])
-    lists = result['hung_up'] + result['interrupted'] + result['not_started'] + result['already_absent'] + [f['name'] for f in result['failures']]
-    assert sorted(lists) == sorted(names)
-
-
-@pytest.mark.skipif(not os.path.exists('/dev/full'), reason='needs /dev/full')
-def test_audit_log_write_failure_stops_the_run(emulator):
-    for name in ['a', 'b', 'c']:
-        emulator.add_conference(name)
-    failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1, audit_log='/dev/full')
-    assert failed and 'audit log' in result['msg']
-    assert result['hung_up'] == ['a'] and result['changed'] is True
-    assert len(emulator.requests()) == 1 and emulator.live_names() == ['b', 'c']
-
-
 def test_audit_log_for_all(emulator, tmp_path):
     audit = tmp_path / 'audit.jsonl'
     emulator.add_conference('a')
@@ -651,9 +440,6 @@ def test_audit_log_for_all(emulator, tmp_path):
     assert run(emulator, all=True, audit_log=str(audit))[1]['changed'] is False
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [(line['name'], line['outcome'], line['scope']) for line in lines] == [('a', 'hung_up', 'all'), (None, 'unknown', 'all')]
-
-
-# --- bad input ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -737,39 +523,6 @@ def test_an_unexpanded_variable_in_match_touches_nothing(emulator):
     assert failed and 'never expanded' in result['msg'] and "'${CI_PIPELINE_ID}'" in result['msg'] and emulator.requests() == []
 
 
-def test_env_fallbacks(emulator, monkeypatch):
-    emulator.add_conference('r')
-    monkeypatch.setenv('VOBIZ_AUTH_ID', AUTH_ID)
-    monkeypatch.setenv('VOBIZ_AUTH_TOKEN', TOKEN)
-    monkeypatch.setenv('VOBIZ_API_URL', emulator.api_url)
-    failed, result = run_module(vobiz_conference.main, dict(name='r'))
-    assert not failed and result['hung_up'] == ['r']
-
-
-def test_missing_requests(emulator, monkeypatch):
-    monkeypatch.setattr(_module, 'HAS_REQUESTS', False)
-    failed, result = run(emulator, name='r')
-    assert failed and 'requests' in result['msg'] and emulator.requests() == []
-
-
-# --- bulk -----------------------------------------------------------------------------------------------------
-
-
-def test_bulk_names_share_the_keep_alive_pool(emulator):
-    names = ['bulk-%03d' % i for i in range(300)]
-    for name in names:
-        emulator.add_conference(name, members=0)
-    failed, result = run(emulator, name=names, parallel=16)
-    assert not failed and result['hung_up'] == names
-    assert len(emulator.requests()) == 300
-    assert emulator.connection_count <= 16
-    assert sorted(e['conference'] for e in emulator.requests()) == names  # one DELETE per room
-    assert emulator.live_names() == []
-
-
-# --- answers that are not what they seem (issue 13) ------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     'rule', [{'kind': 'error_body'}, {'kind': 'html', 'status': 200}, {'kind': 'error_body', 'status': 202}], ids=['200-error', '200-html', '202-error']
 )
@@ -795,20 +548,6 @@ def test_2xx_error_answer_is_uncertain_never_hung_up(emulator, tmp_path, rule):
     assert (
         lines[0]['message'] == uncertain['message'] and lines[0]['status'] == uncertain['status'] and 'uncertain' not in lines[0]
     )  # no check-mode flag: the outcome says it
-
-
-def test_summary_counts_the_uncertain_among_the_failed():
-    """The summary (the message of an interrupted run): uncertain hang-ups are failures; in check mode, predictions."""
-    hangup = vobiz_conference.ConferenceHangup.__new__(vobiz_conference.ConferenceHangup)
-    hangup.not_started = []
-    hangup.result = dict(
-        hung_up=['a'], already_absent=[], gone_unconfirmed=[], excluded=[], failures=[{'name': 'b'}, {'name': 'c'}], uncertain=['b'], interrupted=[]
-    )
-    hangup.check_mode = False
-    assert hangup.summary() == 'Hung up 1 conference(s); 2 failed (1 uncertain: may or may not have been hung up).'
-    hangup.check_mode = True
-    hangup.result.update(hung_up=['a', 'b'], failures=[])
-    assert hangup.summary() == 'Would hang up 2 conference(s) (1 uncertain).'
 
 
 @pytest.mark.parametrize(
@@ -843,18 +582,6 @@ def test_all_that_fails_with_an_empty_list_puts_no_nameless_entry_in_failures(em
     assert result['failures'] == [] and result['uncertain'] == [] and result['hung_up'] == []
 
 
-def test_server_text_cannot_forge_lines(emulator, tmp_path):
-    emulator.configure(faults=[{'kind': 'control_chars', 'method': 'DELETE'}])
-    audit = str(tmp_path / 'audit.jsonl')
-    failed, result = run(emulator, name='Board Room', audit_log=audit)
-    with open(audit) as handle:
-        logged = json.loads(handle.read())['message']
-    assert failed
-    for text in (result['msg'], result['failures'][0]['message'], logged):
-        assert '\n' not in text and '\x1b' not in text and '\r' not in text and '\x07' not in text and '\u202e' not in text
-        assert '\\n[ERROR]: forged' in text
-
-
 def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_match(emulator):
     for name in ('room[1]', 'Cafe\u0301', 'room2'):
         emulator.add_conference(name)
@@ -863,9 +590,6 @@ def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_
     assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
     assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
     assert [w for w in result['warnings'] if 'normalisation' in w] == [_selection.normalized_exclude_warning('Cafe\u0301')]
-
-
-# --- issue 23: a 404 is "absent" only when it can be the conference's own -----------------------------------------
 
 
 @pytest.mark.parametrize('tail', ['/Account/MA_TEST', '/Account/MA_TEST/', '/account/x', '/Account'])
@@ -889,31 +613,243 @@ def test_a_404_that_is_not_the_conferences_own_stops_the_run_naming_api_url(emul
     assert len(emulator.requests()) == 1 and emulator.live_names() == ['a', 'b']
 
 
-#: Every kind of line break str.splitlines knows, each followed by a forged summary line.
-FORGED = ['x' + brk + 'VOBIZ_TEARDOWN_SUMMARY {"status": "ok"}' for brk in ('\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029')]
-
-
-def test_names_are_returned_escaped_and_come_back_with_names_escaped(emulator, tmp_path):
-    """Issue 23: no name puts a line break into an output line (Ansible's default callback prints results with
-    ensure_ascii=False); escaped names given back with names_escaped reach exactly the rooms they name."""
-    rooms = FORGED + ['a\\b', 'a\\\\b', 'plain']
-    for name in rooms:
+def test_a_room_both_named_and_matched_gets_one_delete(emulator):
+    """Defect: no de-duplication between ``name`` and ``match``. The room is hung up with exactly one DELETE."""
+    for name in ['Board Room', 'Board Annex', 'Lobby']:
         emulator.add_conference(name)
-    failed, resolved = run(emulator, check_mode=True, match=['x*', 'a*', 'plain'])
-    assert not failed and sorted(resolved['hung_up']) == sorted(escape_name(name) for name in rooms)
-    assert len(json.dumps(resolved, ensure_ascii=False).splitlines()) == 1
-    assert 'VOBIZ_TEARDOWN_SUMMARY' not in ''.join(line for line in json.dumps(resolved, ensure_ascii=False).splitlines()[1:])
+    failed, result = run(emulator, name=['Board Room', 'Lobby'], match='Board*')
+    assert not failed, result['msg']
+    assert sorted(result['hung_up']) == ['Board Annex', 'Board Room', 'Lobby']
+    deletes = [e['conference'] for e in emulator.requests(method='DELETE')]
+    assert sorted(deletes) == ['Board Annex', 'Board Room', 'Lobby']
+
+
+def test_a_retrieve_answering_another_room_is_never_this_room(emulator):
+    """Defect: retrieve accepts a 200 object of another conference as this one's. Check mode must not read the
+    other room's state as this room's, and a policy must not act on another room's age or size."""
+    emulator.add_conference('target', members=5)
+    emulator.add_conference('other', members=0, started_ago=7200)
+    emulator.configure(faults=[{'kind': 'other_conference', 'match': 'target'}])
+    failed, result = run(emulator, check_mode=True, diff=True, name=['target'])
+    assert not failed and result['uncertain'] == ['target']
+    assert result['diff']['before']['conferences'] == {'target': {'member_count': None}}
+    assert any("another conference ('other')" in warning for warning in result['warnings'])
+    failed, result = run(emulator, name=['target'], running_longer_than='1h', members_at_most=0)
+    assert not failed and result['unreadable'] == ['target'] and result['hung_up'] == []
+    assert emulator.requests(method='DELETE') == [] and emulator.live_names() == ['other', 'target']
+
+
+# --- scheduled policies (running_longer_than, members_at_most, conference_uuid) ----------------------------------------
+
+
+def rooms(emu):
+    emu.add_conference('old-full', members=3, started_ago=7200)
+    emu.add_conference('old-alone', members=1, started_ago=7200)
+    emu.add_conference('young-alone', members=1, started_ago=60)
+    emu.add_conference('young-full', members=2, started_ago=60)
+    emu.add_conference('old-unreadable', members=1, started_ago=7200)
+    emu.configure(faults=[{'kind': '503', 'method': 'GET', 'match': 'old-unreadable'}])
+
+
+def deleted(emu):
+    return sorted(entry['conference'] for entry in emu.requests(method='DELETE'))
+
+
+def test_running_longer_than_over_the_whole_live_list(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, running_longer_than='1h')
+    assert not failed, result['msg']
+    assert sorted(result['hung_up']) == ['old-alone', 'old-full']
+    assert deleted(emulator) == ['old-alone', 'old-full']
+    assert result['unreadable'] == ['old-unreadable'] and 'old-unreadable' in emulator.live_names()
+    assert any('old-unreadable' in warning and 'not selected' in warning for warning in result['warnings'])
+
+
+def test_both_selectors_on_top_of_match(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, match='*-alone', running_longer_than=3600, members_at_most=1)
+    assert not failed
+    assert result['hung_up'] == ['old-alone'] and deleted(emulator) == ['old-alone']
+    assert result['unreadable'] == []
+
+
+def test_members_at_most_on_named_rooms(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, name=['young-alone', 'young-full', 'gone'], members_at_most=1)
+    assert not failed
+    assert result['hung_up'] == ['young-alone'] and result['already_absent'] == ['gone']
+    assert deleted(emulator) == ['young-alone']
+
+
+def test_check_mode_reads_once_and_deletes_nothing(emulator):
+    rooms(emulator)
+    failed, result = run(emulator, check_mode=True, running_longer_than='1h', members_at_most=1)
+    assert not failed and result['changed'] is True
+    assert result['hung_up'] == ['old-alone'] and result['unreadable'] == ['old-unreadable']
+    assert emulator.requests(method='DELETE') == []
+    gets = [entry['conference'] for entry in emulator.requests(method='GET') if entry['action'] == 'retrieve']
+    assert gets.count('old-alone') == 1  # the policy's answer is the prediction's
+
+
+def test_nothing_selected_is_no_change(emulator):
+    emulator.add_conference('young', members=2, started_ago=10)
+    failed, result = run(emulator, running_longer_than='30m')
+    assert not failed and result['changed'] is False and result['hung_up'] == []
+    assert 'nothing to do' in result['msg'] and emulator.requests(method='DELETE') == []
+
+
+def test_a_lying_retrieve_selects_nothing(emulator):
+    emulator.add_conference('old', members=1, started_ago=7200)
+    emulator.configure(retrieve_lies=True)
+    failed, result = run(emulator, running_longer_than=60)
+    assert not failed and result['changed'] is False and result['unreadable'] == ['old']
+    assert emulator.requests(method='DELETE') == []
+
+
+def test_conference_uuid_spares_another_instance_of_the_name(emulator):
+    emulator.add_conference('Standup', members=1, started_ago=7200)
+    emulator.configure(retrieve_uuid=True)
+    failed, result = run(emulator, name='Standup', conference_uuid='uuid-of-the-instance-that-ended', running_longer_than=3600)
+    assert not failed and result['changed'] is False
+    assert result['other_instance'] == ['Standup'] and result['hung_up'] == []
+    assert any('another instance' in warning for warning in result['warnings'])
+    assert emulator.requests(method='DELETE') == [] and emulator.live_names() == ['Standup']
+
+
+def test_conference_uuid_of_the_live_instance_is_hung_up(emulator):
+    emulator.add_conference('Standup', members=1, started_ago=7200)
+    emulator.configure(retrieve_uuid=True)
+    failed, result = run(emulator, name='Standup', conference_uuid=emulator.conference_uuid('Standup'), running_longer_than=3600)
+    assert not failed and result['hung_up'] == ['Standup'] and result['other_instance'] == []
+
+
+@pytest.mark.parametrize(
+    'args, option',
+    [
+        (dict(running_longer_than='4 days'), 'running_longer_than'),
+        (dict(all=True, members_at_most=1), 'all'),
+        (dict(name=['a', 'b'], conference_uuid='U1'), 'conference_uuid'),
+    ],
+)
+def test_bad_policy_input_fails_before_any_request(emulator, args, option):
+    failed, result = run(emulator, **args)
+    assert failed and option in result['msg']
+    assert emulator.requests() == []
+
+
+# --- plans: check mode returns one, a real run with it ends exactly its rooms ---------------------------------------
+
+
+def check_plan(emulator, **selection):
+    failed, result = run(emulator, check_mode=True, **selection)
+    assert not failed
+    emulator.clear_log()
+    return result['plan']
+
+
+def test_check_mode_returns_a_plan_of_what_it_would_hang_up(emulator):
+    emulator.add_conference('ci-1', members=2, started_ago=300)
+    emulator.add_conference('ci-keep')
+    failed, result = run(emulator, check_mode=True, match='ci-*', exclude='ci-keep')
+    plan = result['plan']
+    assert not failed and [entry['name'] for entry in plan['conferences']] == result['hung_up'] == ['ci-1']
+    assert plan['conferences'][0]['member_count'] == 2 and plan['conferences'][0]['run_time'] >= 300
+    assert plan['excluded'] == ['ci-keep'] and plan['selection']['match'] == ['ci-*'] and plan['auth_id'] == 'MA_TEST'
+    assert plan['api_url'] == module_args(emulator)['api_url'].rstrip('/') and TOKEN not in json.dumps(result)
+
+
+def test_the_audit_lines_of_check_mode_carry_the_id_of_its_plan(emulator, tmp_path):
+    emulator.add_conference('ci-1')
     audit = tmp_path / 'audit.jsonl'
-    failed, result = run(emulator, name=resolved['hung_up'], names_escaped=True, audit_log=str(audit))
-    assert not failed and sorted(result['hung_up']) == sorted(resolved['hung_up']) and emulator.live_names() == []
-    assert sorted(e['conference'] for e in emulator.requests(method='DELETE')) == sorted(rooms)
-    assert sorted(json.loads(line)['name'] for line in audit.read_text().splitlines()) == sorted(resolved['hung_up'])
-    # Without names_escaped the same texts are other names: nothing of the above is hung up by mistake.
-    emulator.add_conference('a\\b')
-    failed, result = run(emulator, name=[escape_name('a\\b')])
-    assert not failed and result['already_absent'] == [escape_name(escape_name('a\\b'))] and emulator.live_names() == ['a\\b']
+    failed, result = run(emulator, check_mode=True, name=['ci-1', 'ci-gone'], audit_log=str(audit))
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert not failed and [line['plan_id'] for line in lines] == [result['plan']['id']] * 2
+    assert f"of plan {result['plan']['id']}" in result['msg']
 
 
-def test_names_escaped_refuses_a_text_that_is_no_escaped_name(emulator):
-    failed, result = run(emulator, name=['a\\q'], names_escaped=True)
-    assert failed and 'name[0] is not an escaped name' in result['msg'] and emulator.requests() == []
+def test_a_real_run_without_check_mode_returns_no_plan(emulator):
+    emulator.add_conference('ci-1')
+    failed, result = run(emulator, name='ci-1')
+    assert not failed and 'plan' not in result and 'plan_id' not in result and result['not_in_plan'] == []
+
+
+def test_plan_ends_only_its_rooms_and_names_the_new_ones_it_leaves_alone(emulator, tmp_path):
+    for name in ('ci-1', 'ci-2', 'ci-keep'):
+        emulator.add_conference(name)
+    plan = check_plan(emulator, match='ci-*', exclude='ci-keep')
+    emulator.add_conference('ci-3')  # started after the review: nobody approved ending it
+    emulator.remove_conference('ci-2')  # ended by its members meanwhile
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, plan=plan, audit_log=str(audit))
+    assert not failed and result['changed'] is True and result['plan_id'] == plan['id']
+    assert result['not_in_plan'] == ['ci-3'] and result['excluded'] == ['ci-keep']
+    assert result['hung_up'] == ['ci-1'] and result['already_absent'] == ['ci-2']
+    assert [(e['method'], e['action']) for e in emulator.requests()] == [('GET', 'list')] + [('DELETE', 'hangup')] * 2
+    assert sorted(emulator.live_names()) == ['ci-3', 'ci-keep']
+    assert f"of plan {plan['id']}" in result['msg'] and '1 selected now but not in the plan' in result['msg']
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(lines) == 2 and {line['plan_id'] for line in lines} == {plan['id']}
+
+
+def test_a_planned_room_already_gone_is_already_absent(emulator):
+    emulator.add_conference('Board Room')
+    plan = check_plan(emulator, name='Board Room')
+    run(emulator, name='Board Room')
+    emulator.clear_log()
+    failed, result = run(emulator, plan=plan)
+    assert not failed and result['changed'] is False and result['already_absent'] == ['Board Room']
+    assert [(e['method'], e['status']) for e in emulator.requests()] == [('DELETE', 404)]
+
+
+def test_a_plan_of_all_never_sends_the_hang_up_of_all(emulator):
+    emulator.add_conference('a')
+    plan = check_plan(emulator, all=True)
+    emulator.add_conference('b')
+    failed, result = run(emulator, plan=plan)
+    assert not failed and result['hung_up'] == ['a'] and result['not_in_plan'] == ['b']
+    assert [(e['method'], e['raw_path']) for e in emulator.requests(method='DELETE')] == [('DELETE', PREFIX + 'a/')]
+    assert emulator.live_names() == ['b']
+
+
+def test_check_mode_with_a_plan_predicts_the_apply(emulator):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    emulator.add_conference('ci-2')
+    failed, result = run(emulator, check_mode=True, plan=plan)
+    assert not failed and result['changed'] is True and result['hung_up'] == ['ci-1'] and result['not_in_plan'] == ['ci-2']
+    assert 'plan' not in result and result['plan_id'] == plan['id'] and methods(emulator) == ['GET', 'GET']
+
+
+@pytest.mark.parametrize(
+    'change, words',
+    [
+        (lambda plan: plan['conferences'].append(dict(name='ci-9', member_count=None, run_time=None)), 'digest does not verify'),
+        (lambda plan: plan.update(auth_id='MA_OTHER'), "made for auth_id 'MA_OTHER'"),
+        (lambda plan: plan.update(api_url='https://api.vobiz.ai/api/v1'), 'made for api_url https://api.vobiz.ai/api/v1'),
+        (lambda plan: plan.update(created='2020-01-01T00:00:00Z'), 'digest does not verify'),
+    ],
+)
+def test_a_tampered_or_foreign_plan_is_refused_before_any_request(emulator, change, words):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    change(plan)
+    failed, result = run(emulator, plan=plan)
+    assert failed and words in result['msg'] and result['refused_options'] == ['plan']
+    assert emulator.requests() == [] and emulator.live_names() == ['ci-1']
+
+
+def test_an_expired_plan_is_refused_before_any_request(emulator):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    plan['created'] = '2001-01-01T00:00:00Z'
+    plan['digest'] = digest_of(plan, TOKEN)  # signed as the module signs
+    failed, result = run(emulator, plan=plan, plan_max_age='24h')
+    assert failed and 'more than plan_max_age' in result['msg'] and result['refused_options'] == ['plan_max_age']
+    assert emulator.requests() == []
+
+
+def test_plan_with_a_selection_option_is_refused(emulator):
+    emulator.add_conference('ci-1')
+    plan = check_plan(emulator, match='ci-*')
+    failed, result = run(emulator, plan=plan, name='ci-2')
+    assert failed and result['refused_options'] == ['plan', 'name'] and emulator.requests() == []

@@ -10,7 +10,6 @@ import functools
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _answers
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, TRICKY, run_against
 
@@ -180,26 +179,6 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
 
 
 # --- normalisation of odd answers -----------------------------------------------------------------------------------------
-
-
-def test_normalize_conference_odd_values():
-    conference = _answers.normalize_conference(
-        {
-            'conference_name': 'r',
-            'conference_run_time': 'n/a',
-            'conference_member_count': None,
-            'api_id': 'x',
-            'members': [{'member_id': 7, 'muted': 'true', 'deaf': 'maybe', 'join_time': '12'}, 'junk'],
-        }
-    )
-    # A missing count is not replaced by the length of the list (issue 23: it cannot be read).
-    assert conference == {
-        'conference_name': 'r',
-        'conference_run_time': None,
-        'conference_member_count': None,
-        'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}],
-    }
-    assert _answers.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
 
 
 def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _answers, _client
+from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_member
 from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import TOKEN, run_against
 
@@ -189,14 +189,14 @@ def test_conference_absent(emulator, check_mode):
 
 def test_conference_ends_between_read_and_action(emulator, monkeypatch):
     room(emulator)
-    original = _client.VobizClient.retrieve
+    original = _conference_api.ConferenceApi.retrieve
 
     def read_then_end(self, name):
         answer = original(self, name)
         emulator.remove_conference(name)
         return answer
 
-    monkeypatch.setattr(_client.VobizClient, 'retrieve', read_then_end)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'retrieve', read_then_end)
     failed, result = run(emulator, member_id=['10', '15'], state='muted')
     assert not failed and result['changed'] is False and result['conference_absent'] is True
     assert [w[2] for w in writes(emulator)] == [404, 404]
@@ -286,7 +286,7 @@ def test_removal_done_unheard_then_room_gone_is_reported_done(emulator, monkeypa
     """A 504 that came after the API hung the member(s) up; the room ends before the retry, which finds it gone: acted."""
     room(emulator)
     emulator.configure(faults=[{'kind': '504', 'method': 'DELETE', 'first_n': 1, 'processed': True}])
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: emulator.remove_conference(ROOM))  # the backoff
+    monkeypatch.setattr(_conference_api.ConferenceApi, '_sleep', lambda self, seconds: emulator.remove_conference(ROOM))  # the backoff
     failed, result = run(emulator, member_id=member_id, state='absent')
     assert not failed and result['changed'] is True and result['conference_absent'] is False and result['already'] == []
     assert result['members'] == members
@@ -297,7 +297,7 @@ def test_interrupt_while_the_read_waits_to_retry_ends_the_run(emulator, monkeypa
     """SIGINT during the backoff after a 503 to the read: the run fails as interrupted, it does not act on a guess."""
     room(emulator)
     emulator.configure(faults=[{'kind': '503', 'method': 'GET', 'first_n': 1}])
-    monkeypatch.setattr(_client.VobizClient, '_sleep', lambda self, seconds: self.interrupt('SIGINT'))
+    monkeypatch.setattr(_conference_api.ConferenceApi, '_sleep', lambda self, seconds: self.interrupt('SIGINT'))
     failed, result = run(emulator, check_mode=True, member_id='10', state='muted')
     assert failed and result['msg'].startswith('Interrupted by SIGINT') and result['changed'] is False
     assert [e['status'] for e in emulator.requests()] == [503]
@@ -410,9 +410,9 @@ def lying_retrieve(monkeypatch, count='2'):
 
     def retrieve(self, name):
         conference = dict(conference_name=name, conference_run_time='30', conference_member_count=count, members=[])
-        return _answers.Retrieved(name, _answers.STATE_PRESENT, 200, conference=conference)
+        return _conference_api.Retrieved(name, _conference_api.STATE_PRESENT, 200, conference=conference)
 
-    monkeypatch.setattr(_client.VobizClient, 'retrieve', retrieve)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'retrieve', retrieve)
 
 
 def test_all_acts_on_the_room_when_the_member_list_lies(emulator, monkeypatch):
@@ -469,7 +469,7 @@ def test_an_action_whose_answer_cannot_tell_is_uncertain(emulator, tmp_path, rul
 def test_an_unreadable_member_count_never_makes_a_kick_already_done(emulator, monkeypatch, count):
     """Issue 23: with a count that cannot be read (or that disagrees with the list), the list is not trusted."""
     room(emulator)
-    real_retrieve = _client.VobizClient.retrieve
+    real_retrieve = _conference_api.ConferenceApi.retrieve
 
     def retrieve(self, name):
         answer = real_retrieve(self, name)
@@ -478,7 +478,7 @@ def test_an_unreadable_member_count_never_makes_a_kick_already_done(emulator, mo
             del conference['conference_member_count']
         return answer._replace(conference=conference)
 
-    monkeypatch.setattr(_client.VobizClient, 'retrieve', retrieve)
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'retrieve', retrieve)
     failed, result = run(emulator, member_id=['10'], state='kicked')
     assert not failed and result['members'] == ['10'] and result['already'] == [] and result['uncertain'] is True
     assert [(e['method'], e['status']) for e in emulator.requests(method='POST')] == [('POST', 202)]

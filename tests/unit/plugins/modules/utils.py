@@ -122,7 +122,7 @@ def run_against(main, server, check_mode=False, diff=False, **kwargs):
 
 
 #: Bad values of the connection options, each with the option the error must name. They are the rules that
-#: ``validate_connection_params`` applies (tests/unit/plugins/module_utils/test_vobiz_client.py) and that every
+#: ``validate_connection_params`` applies (tests/unit/plugins/module_utils/test__connection.py) and that every
 #: module applies before any request (reliability case 11, tests/reliability/test_reliability_bad_input.py).
 #: Each value already has its option's type, so both levels use the same rows.
 BAD_CONNECTION_VALUES = [

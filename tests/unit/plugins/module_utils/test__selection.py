@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 
-# Copyright (c) 2026, vobiz.voice maintainers
+# Copyright (c) 2025, vobiz.voice maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Unit tests of the fail-safe selection (_selection): globs that select every name, invisible characters in
-``exclude``, unexpanded variables (issue 23)."""
+``exclude``, unexpanded variables (issue 23).
+
+And the rules of selection: name lists, ``all`` alone, ``exclude`` protecting what it names."""
 
 import fnmatch
 import itertools
@@ -39,6 +41,8 @@ EVERYTHING = [
     ['[]]*', '[!]]*'],
     ['?', '??*'],
 ]
+
+
 NOT_EVERYTHING = [['ci-*'], ['*-ci'], ['?'], ['??*'], ['[!]*'], ['ci-*', '[!c]*'], ['[!a]*', 'b*'], ['*a*'], ['[a-z]*'], ['[!\x00-\U0010fffe]*']]
 
 
@@ -73,6 +77,8 @@ def test_a_glob_set_too_intricate_to_check_is_refused(monkeypatch):
 
 #: Characters the generated globs and names are made of: glob syntax, a few letters, and characters at the edges.
 ALPHABET = st.sampled_from(['a', 'b', 'c', '-', '!', ']', '[', '*', '?', '\\', ' ', '\uffff', '\x00', '\U0010ffff', 'é'])
+
+
 GLOBS = st.lists(st.text(ALPHABET, min_size=1, max_size=5), min_size=1, max_size=3)
 
 
@@ -130,9 +136,6 @@ def _close(tokens, states):
     return states
 
 
-# --- exclude: invisible characters -------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize('invisible', ['\u200e', '\u00ad', '\u2063', '\ufe0f', '\u200b', '\ufeff', '\u2066', '\U000e0041', '\U000e0100', '\u180b', '\u034f'])
 def test_exclude_ignores_every_invisible_character(invisible):
     """Issue 23: "keep" written with U+200E, U+00AD, U+2063 or U+FE0F (and every other Cf, and variation selectors)."""
@@ -140,9 +143,6 @@ def test_exclude_ignores_every_invisible_character(invisible):
         assert exclusion_match(name, ['keep']) == 'normalized'
         assert exclusion_match('keep', [name]) == 'normalized'
     assert exclusion_match('kept', ['keep']) is None
-
-
-# --- unexpanded variables ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize('value', ['ci-${CI_PIPELINE_ID}-*', 'ci-$(date +%s)-*', 'ci-{{ id }}-*', 'ci-%BUILD_ID%-*', '${X}', '%CI%'])
@@ -156,3 +156,56 @@ def test_an_unexpanded_variable_is_refused(option, value):
 @pytest.mark.parametrize('value', ['100%', 'Q$ review', '$5 deal', '$VIP', 'a%b', '{x}', 'costs $ and %', 'Board Room', '%C3%A9t%C3%A9', '%2E%2E'])
 def test_dollar_and_percent_signs_alone_are_names(value):
     assert normalize_name_list(value, 'name') == [value]
+
+
+def test_normalize_name_list():
+    assert normalize_name_list('Smith, John', 'name') == ['Smith, John']
+    assert normalize_name_list(['a', 'b', 'a'], 'name') == ['a', 'b']
+    assert normalize_name_list(None, 'name') is None
+    for bad in ('', [], [''], [1], 5, {'a': 1}, ['ok', None], ['\udc80']):
+        with pytest.raises(VobizInputError) as info:
+            normalize_name_list(bad, 'match')
+        assert info.value.option == 'match' and 'match' in str(info.value)
+
+
+def test_selection_rules():
+    with pytest.raises(VobizInputError) as info:
+        Selection.from_params({})
+    assert 'name' in str(info.value)
+    for other in ('name', 'match', 'exclude'):
+        with pytest.raises(VobizInputError) as info:
+            Selection.from_params({'all': True, other: 'x'})
+        assert other in str(info.value) and info.value.option == 'all'
+    with pytest.raises(VobizInputError):
+        Selection.from_params({'exclude': 'x'})
+    selection = Selection.from_params({'name': ['keep-me', 'b'], 'match': 'ci-*', 'exclude': ['keep-*', 'ci-keep']})
+    live = ['ci-1', 'prod-ci-3', 'CI-upper', 'ci-keep', 'b', 'ci-2']
+    targets, excluded, explicit = selection.resolve(live)
+    assert targets == ['b', 'ci-1', 'ci-2']
+    assert excluded == ['keep-me', 'ci-keep'] and explicit == ['keep-me']
+    assert Selection.from_params({'all': True}).resolve(['x', 'y']) == (['x', 'y'], [], [])
+
+
+@pytest.mark.parametrize(
+    'exclude, live, protected, warned',
+    [
+        # equal to the name protects it; as a glob it also matches room1 (protecting more errs on the safe side)
+        (['room[1]'], ['room[1]', 'room1', 'room2'], ['room[1]', 'room1'], False),
+        (['Caf\u00e9'], ['Cafe\u0301', 'Cafe'], ['Cafe\u0301'], True),
+        (['room\u200b1'], ['room1', 'room2'], ['room1'], True),
+        (['\ufeffroom*'], ['room1', 'other'], ['room1'], True),
+        (['room*'], ['room1', 'other'], ['room1'], False),
+    ],
+)
+def test_exclude_protects_what_it_names(exclude, live, protected, warned):
+    selection = Selection(match=['*'], exclude=exclude)
+    targets, excluded, dummy = selection.resolve(live)
+    assert excluded == protected and targets == [n for n in live if n not in protected]
+    assert bool(selection.warnings) is warned
+    if warned:
+        assert repr(protected[0]) in selection.warnings[0] and 'normalisation' in selection.warnings[0]
+
+
+def test_name_targeting_stays_exact():
+    selection = Selection(names=['room[1]', 'Cafe\u0301'])
+    assert selection.resolve(['room1', 'Caf\u00e9'])[0] == ['room[1]', 'Cafe\u0301']

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 
-# Copyright (c) 2026, vobiz.voice maintainers
+# Copyright (c) 2025, vobiz.voice maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
@@ -8,7 +8,7 @@
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils._answers import Retrieved
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, parse_duration
 
