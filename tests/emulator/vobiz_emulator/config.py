@@ -79,7 +79,9 @@ HUGE_BODY_DEFAULT = 50 * 1024 * 1024
 TRICKLE_PAD_DEFAULT = 64
 #: The control_chars fault's message: colour escapes, cursor control, CR, BEL, a bidi override, and a forged line.
 CONTROL_CHARS_MESSAGE = 'bad \x1b[31mred\x1b[0m \x1b[2K\rerased\x07 \u202etxt.exe\n[ERROR]: forged'
-HTML_PAGE = b'<!DOCTYPE html>\n<html><head><title>Error</title></head><body><h1>Something went wrong</h1></body></html>\n'
+HTML_PAGE = (
+    b'<!DOCTYPE html>\n<html><head><title>Error</title></head><body><h1>Something went wrong</h1></body></html>\n'
+)
 
 DEFAULT_SWITCHES = {
     'latency_ms': 0,
@@ -138,11 +140,21 @@ def parse_rate_limit(value):
                 raise ValueError(value)
             value = {'requests': int(parts[0]), 'per_seconds': float(parts[1])}
         except ValueError:
-            raise ValueError('rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % value)
+            raise ValueError(
+                'rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % value
+            )
     if not isinstance(value, dict) or set(value) != {'requests', 'per_seconds'}:
-        raise ValueError('rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % (value,))
+        raise ValueError(
+            'rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % (value,)
+        )
     requests_, per = value['requests'], value['per_seconds']
-    if not isinstance(requests_, int) or isinstance(requests_, bool) or requests_ < 1 or not _is_number(per) or per <= 0:
+    if (
+        not isinstance(requests_, int)
+        or isinstance(requests_, bool)
+        or requests_ < 1
+        or not _is_number(per)
+        or per <= 0
+    ):
         raise ValueError('rate_limit needs requests >= 1 and per_seconds > 0')
     return {'requests': requests_, 'per_seconds': per}
 
@@ -294,7 +306,9 @@ def normalize_callback_switch(name: str, value):
             raise ValueError('%s must be a number >= 0' % name)
         return value
     if name == 'callback_replay_body':
-        if value is not None and (not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values())):
+        if value is not None and (
+            not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values())
+        ):
             raise ValueError('callback_replay_body must be null or an object of form fields and their texts')
         return value
     if name == 'callback_drop_rate':

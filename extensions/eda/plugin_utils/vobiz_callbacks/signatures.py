@@ -125,7 +125,14 @@ class NonceMemory:
 class SignatureVerifier:
     """Checks the signature headers of one callback against the public URL, and refuses replayed nonces."""
 
-    def __init__(self, public_url: str, auth_token: str, parent_auth_token: str | None = None, accept_v2: bool = True, nonces: NonceMemory | None = None):
+    def __init__(
+        self,
+        public_url: str,
+        auth_token: str,
+        parent_auth_token: str | None = None,
+        accept_v2: bool = True,
+        nonces: NonceMemory | None = None,
+    ):
         self.url = signed_url(public_url)
         self._tokens = {'account': auth_token, 'parent': parent_auth_token}
         self.accept_v2 = accept_v2
@@ -158,7 +165,10 @@ class SignatureVerifier:
             checked.append((version, nonce))
         accepted = [version for version, nonce in checked if version == 'v3' or self.accept_v2]
         if not accepted:
-            return 401, 'only a V2 signature, and accept_v2 is false' if checked else 'no signature this source can verify'
+            return (
+                401,
+                'only a V2 signature, and accept_v2 is false' if checked else 'no signature this source can verify',
+            )
         nonces = [nonce for version, nonce in checked]
         if any(self.nonces.seen(nonce) for nonce in nonces):
             return 403, 'replayed nonce'

@@ -170,8 +170,12 @@ HANDLER_LIMITS = {'max_line_size': 4096, 'max_field_size': 4096, 'max_headers': 
 
 def _load_units():
     """ansible-rulebook runs this file with ``runpy.run_path``, outside any package: load the units by their path."""
-    directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, 'plugin_utils', 'vobiz_callbacks')
-    spec = importlib.util.spec_from_file_location(UNITS, os.path.join(directory, '__init__.py'), submodule_search_locations=[directory])
+    directory = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, 'plugin_utils', 'vobiz_callbacks'
+    )
+    spec = importlib.util.spec_from_file_location(
+        UNITS, os.path.join(directory, '__init__.py'), submodule_search_locations=[directory]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[UNITS] = module
     spec.loader.exec_module(module)
@@ -305,4 +309,14 @@ if __name__ == '__main__':
         async def put(self, item):
             print(json.dumps(item), flush=True)
 
-    asyncio.run(main(_PrintQueue(), {'port': 5050, 'public_url': 'http://127.0.0.1:5050/vobiz/conference', 'max_duration': 60, 'keep_state': False}))
+    asyncio.run(
+        main(
+            _PrintQueue(),
+            {
+                'port': 5050,
+                'public_url': 'http://127.0.0.1:5050/vobiz/conference',
+                'max_duration': 60,
+                'keep_state': False,
+            },
+        )
+    )
