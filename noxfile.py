@@ -44,7 +44,8 @@ os.environ.setdefault('UV_VENV_SEED', 'true')
 
 
 def real_python(version: str) -> str | None:
-    """A working interpreter for ``version``: pyenv's shims of versions it does not have fail (ansible-test drops PYENV_VERSION)."""
+    """A working interpreter for ``version``: pyenv's shims of versions it does not have fail (ansible-test drops
+    PYENV_VERSION)."""
     ours = str(
         HERE / '.nox' / 'pythons'
     )  # a nox run inside a session finds our links (or a venv's, to them) first on PATH
@@ -136,7 +137,8 @@ def after_ansible_test() -> None:
 
 
 def ansible_test(command: str, core: str, python: str, *args: str, leg: str = '') -> None:
-    """``ansible-test COMMAND --venv`` on ansible-core ``core`` from PyPI, on ``python`` (every Python found if empty)."""
+    """``ansible-test COMMAND --venv`` on ansible-core ``core`` from PyPI, on ``python`` (every Python found if
+    empty)."""
     what = ', '.join(
         [
             command,
@@ -219,7 +221,8 @@ pytest_session('emulator', 'tests/emulator/tests', "The Vobiz emulator's own tes
 
 
 def tool_session(name: str, description: str, packages: tuple, *command: str, skip_unless=None) -> None:
-    """A script of tools/ in a venv of ``packages`` (pinned by requirements-dev.txt); ``skip_unless()``: why it cannot run."""
+    """A script of tools/ in a venv of ``packages`` (pinned by requirements-dev.txt); ``skip_unless()``: why it
+    cannot run."""
 
     def run(session: nox.Session) -> None:
         reason = skip_unless() if skip_unless else ''

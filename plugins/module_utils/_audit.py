@@ -112,9 +112,8 @@ class AuditLog:
         except OSError as exc:
             if os.path.islink(path):
                 raise VobizInputError(
-                    '{0} {1!r} is a symbolic link; refusing to follow it: set {0} to the path of the file itself'.format(
-                        option, path
-                    ),
+                    '{0} {1!r} is a symbolic link; refusing to follow it: '
+                    'set {0} to the path of the file itself'.format(option, path),
                     option=option,
                 )
             raise VobizInputError(
@@ -168,9 +167,8 @@ class AuditLog:
             self.failed = True
             self._end_partial_line()
             raise VobizFatalError(
-                'Short write to the audit log {0!r} ({1} of {2} bytes); stopped so that nothing goes unrecorded.'.format(
-                    self.path, written, len(data)
-                )
+                'Short write to the audit log {0!r} ({1} of {2} bytes); '
+                'stopped so that nothing goes unrecorded.'.format(self.path, written, len(data))
             )
         self._needs_newline = False
 

@@ -131,9 +131,8 @@ def run_in_threads(control, func, items, parallel, redact, on_result=None, on_er
                     results[index] = on_error(
                         items[index],
                         VobizItemError(
-                            'in flight when the run was interrupted by {0}; no answer came, so whether it was done is unknown'.format(
-                                control.interrupted.signal_name
-                            ),
+                            'in flight when the run was interrupted by {0}; '
+                            'no answer came, so whether it was done is unknown'.format(control.interrupted.signal_name),
                             interrupted=True,
                         ),
                     )
@@ -203,9 +202,8 @@ def _deliver(control, redact, on_result, item, result):
         control.stop(
             VobizFatalError(
                 redact(
-                    'Recording the outcome for {0!r} failed ({1}: {2}); stopped so that nothing goes unrecorded.'.format(
-                        item, type(exc).__name__, exc
-                    )
+                    'Recording the outcome for {0!r} failed ({1}: {2}); '
+                    'stopped so that nothing goes unrecorded.'.format(item, type(exc).__name__, exc)
                 )
             )
         )

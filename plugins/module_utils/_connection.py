@@ -128,9 +128,8 @@ def validate_connection_params(params):
             warnings.append('ca_path is ignored because validate_certs is false.')
     if not validate_certs:
         warnings.append(
-            'validate_certs is false: the certificate of {0} is not checked, and the auth token can be intercepted. Prefer ca_path for a private CA.'.format(
-                api_url
-            )
+            'validate_certs is false: the certificate of {0} is not checked, and the auth token can be intercepted. '
+            'Prefer ca_path for a private CA.'.format(api_url)
         )
 
     kwargs = dict(

@@ -125,7 +125,8 @@ class Plan:
         age = ((now or _utcnow()) - created).total_seconds()
         if age > max_seconds:
             raise _refused(
-                f"it was made at {plan['created']}, {int(age)} s ago, more than plan_max_age ({max_seconds} s); make a new plan",
+                f"it was made at {plan['created']}, {int(age)} s ago, "
+                f'more than plan_max_age ({max_seconds} s); make a new plan',
                 'plan_max_age',
             )
         if age < -CLOCK_SKEW_SECONDS:

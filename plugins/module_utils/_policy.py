@@ -103,8 +103,9 @@ class Policy:
             return None
         if params.get('all'):
             raise VobizInputError(
-                'all=true cannot be combined with running_longer_than, members_at_most or conference_uuid: all hangs up every '
-                'live conference with one call; leave all out to apply the policy to every live conference',
+                'all=true cannot be combined with running_longer_than, members_at_most or conference_uuid: '
+                'all hangs up every live conference with one call; '
+                'leave all out to apply the policy to every live conference',
                 option='all',
             )
         names = normalize_name_list(params.get('name'), 'name', escaped=bool(params.get('names_escaped')))
@@ -202,6 +203,7 @@ class Policy:
 
 
 def unreadable_warning(name, reason):
-    return 'Conference {0!r} could not be checked against the policy ({1}); it was not selected: a policy never ends a room it could not read.'.format(
-        name, reason
+    return (
+        'Conference {0!r} could not be checked against the policy ({1}); '
+        'it was not selected: a policy never ends a room it could not read.'.format(name, reason)
     )

@@ -94,7 +94,8 @@ def normalize_name_list(value, option, escaped=False):
         unexpanded = None if escaped else UNEXPANDED.search(entry)
         if unexpanded:
             raise VobizInputError(
-                '{0}[{1}] holds {2!r}, a variable that was never expanded (a shell, Ansible or Windows would have replaced it); '
+                '{0}[{1}] holds {2!r}, a variable that was never expanded '
+                '(a shell, Ansible or Windows would have replaced it); '
                 'refusing: it would select no conference, or the wrong ones. Pass the value itself.'.format(
                     option, index, unexpanded.group(0)
                 ),
@@ -311,7 +312,8 @@ def refuse_match_everything(match, all_option='all'):
     if verdict or verdict is None:
         shown = ', '.join(repr(pattern) for pattern in match)
         raise VobizInputError(
-            'match {0} {1} (as "${{PREFIX}}*" does when the prefix is empty); refusing. To hang up every live conference, set {2}=true instead.'.format(
+            'match {0} {1} (as "${{PREFIX}}*" does when the prefix is empty); refusing. '
+            'To hang up every live conference, set {2}=true instead.'.format(
                 shown,
                 'selects every conference'
                 if verdict

@@ -97,7 +97,8 @@ def validate_api_url(api_url):
             # The documented account base (.../api/v1/Account/MA_X/): the modules add /Account/{auth_id}/ themselves,
             # and the doubled path is answered with a 404 that could be read as "conference not found".
             raise VobizInputError(
-                'api_url must be the API base such as {0}, without the account part: remove {1!r} (the modules add /Account/{{auth_id}}/ themselves)'.format(
+                'api_url must be the API base such as {0}, without the account part: '
+                'remove {1!r} (the modules add /Account/{{auth_id}}/ themselves)'.format(
                     DEFAULT_API_URL, '/'.join(segments[index:]).join(('/', ''))
                 ),
                 option='api_url',

@@ -161,7 +161,10 @@ class StrategyModule(LinearStrategyModule):
             else:
                 message = 'Interrupted before the hang-up started: no conference was hung up.'
                 if name in self._announced:
-                    message += ' An announcement was sent or started: the rooms it reached are still live (its audit log names them).'
+                    message += (
+                        ' An announcement was sent or started: the rooms it reached are still live '
+                        '(its audit log names them).'
+                    )
                 summary = outcome_summary({}, getattr(play_context, 'check_mode', False), message, interrupted=True)
                 show('{0}: {1}'.format(printable(name), message), C.COLOR_WARN)
             if prefix:

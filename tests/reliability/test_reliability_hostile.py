@@ -94,7 +94,8 @@ def pieces(token):
 
 
 def test_echoed_token_never_leaves_a_module_process(emulators, figures, tmp_path):
-    """Error texts echo the request's token at every offset around the cuts; nothing of it reaches stdout, stderr or the audit log."""
+    """Error texts echo the request's token at every offset around the cuts; nothing of it reaches stdout, stderr or
+    the audit log."""
     emu = emulators(auth_token=ECHO_TOKEN)
     rules = []
     names = []

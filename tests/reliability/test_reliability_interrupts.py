@@ -284,8 +284,8 @@ def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, s
         assert [json.loads(line[len('VOBIZ_TEARDOWN_SUMMARY ') :]) for line in printed] == [summary], output[-3000:]
         counts = summary['counts']
         assert (
-            'localhost: hung up {0}, already absent {1}, gone (whether this run ended them is unknown) {2}, uncertain {3}, failed {4}, '
-            'not started {5}, excluded {6}; status interrupted. {7}'.format(
+            'localhost: hung up {0}, already absent {1}, gone (whether this run ended them is unknown) {2}, '
+            'uncertain {3}, failed {4}, not started {5}, excluded {6}; status interrupted. {7}'.format(
                 counts['hung_up'],
                 counts['already_absent'],
                 counts['gone_unconfirmed'],

@@ -294,7 +294,8 @@ def test_64_concurrent_keep_alive_requests_overlap(emulator, capsys, record_prop
     record_property('concurrency_64_seconds', round(elapsed, 4))
     with capsys.disabled():
         sys.stdout.write(
-            '\n[emulator] %d concurrent keep-alive requests at %d ms latency: %.0f ms (serial would be %.0f ms, ratio %.2f)\n'
+            '\n[emulator] %d concurrent keep-alive requests at %d ms latency: '
+            '%.0f ms (serial would be %.0f ms, ratio %.2f)\n'
             % (count, latency * 1000, elapsed * 1000, serial * 1000, elapsed / serial)
         )
     assert emulator.connection_count == connections == count
@@ -318,7 +319,10 @@ def test_body_over_64_kib_is_413_and_the_server_keeps_serving(emulator, api):
 
 
 def test_huge_declared_body_is_refused_without_reading_it(emulator, api):
-    request = b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 500000000\r\nContent-Type: application/json\r\n\r\n{'
+    request = (
+        b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\n'
+        b'Host: x\r\nContent-Length: 500000000\r\nContent-Type: application/json\r\n\r\n{'
+    )
     reply = api.raw_bytes(request)
     assert reply.startswith(b'HTTP/1.1 413 ')
     assert b'Connection: close' in reply
@@ -374,9 +378,8 @@ def test_invalid_content_length_is_400(emulator, api):
 )
 def test_non_utf8_path_bytes_are_400(emulator, api, target):
     request = (
-        b'GET '
-        + target
-        + b' HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\nConnection: close\r\n\r\n'
+        b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\n'
+        b'X-Auth-Token: unit-test-token-9f8e7d\r\nConnection: close\r\n\r\n'
     )
     reply = api.raw_bytes(request)
     assert reply.startswith(b'HTTP/1.1 400 ')

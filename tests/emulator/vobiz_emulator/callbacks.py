@@ -31,11 +31,12 @@ def callback_signature(token: str, url: str, nonce: str, version: str) -> str:
 
 
 def template_room_names(canary: str) -> list:
-    """Conference names that are templates or shell code: each would create the file ``canary`` if anything evaluated it.
+    """Conference names that are templates or shell code: each would create the file ``canary`` if anything evaluated
+    it.
 
-    For tests of "no event value is ever evaluated": a Jinja lookup, a statement, a comment, a ``#jinja2:`` header that
-    changes the delimiters (ansible-core reads it), ``${...}`` and other shell syntax, quotes, a newline, and a name that
-    looks like the event source's own ``base64:`` form.
+    For tests of "no event value is ever evaluated": a Jinja lookup, a statement, a comment, a ``#jinja2:`` header
+    that changes the delimiters (ansible-core reads it), ``${...}`` and other shell syntax, quotes, a newline, and a
+    name that looks like the event source's own ``base64:`` form.
     """
     touch = "lookup('pipe', 'touch %s')" % canary
     return [

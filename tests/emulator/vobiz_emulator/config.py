@@ -1,4 +1,5 @@
-"""Constants, helpers and the behaviour switches: their defaults and validation (fault rules, rate limits, callbacks)."""
+"""Constants, helpers and the behaviour switches: their defaults and validation (fault rules, rate limits,
+callbacks)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ PLIVO_RATE_LIMIT = {'requests': 300, 'per_seconds': 5}
 GATEWAY_NOT_FOUND = {'message': 'Not Found'}
 #: How often an emulator started with an owner (--owner-pid) checks that the owner still runs.
 OWNER_POLL_SECONDS = 1.0
-#: The idle timeout of an emulator whose owner is watched: only a safety net, longer than any test run on a slow machine.
+#: The idle timeout of an emulator whose owner is watched: only a safety net, longer than any test run on a slow
+#: machine.
 SAFETY_NET_IDLE_SECONDS = 3 * 60 * 60
 #: The bound on a wait that only guards against a hang (a port file, log entries, queued callbacks): far beyond what any
 #: load makes it take; a wait whose condition comes true returns at once.
@@ -277,7 +279,8 @@ CALLBACK_DEFAULTS = {
     'callback_reorder': False,  # send each batch (e.g. the exits of one hang-up) in reverse order
     'callback_duplicate': False,  # send every callback twice (the second with a fresh nonce, as a re-delivery)
     'callback_replay': False,  # send every callback again verbatim (same nonce and signature: a replay)
-    'callback_replay_body': None,  # {field: text}: send every callback again with its signature headers and these fields changed
+    # {field: text}: send every callback again with its signature headers and these fields changed
+    'callback_replay_body': None,
     'callback_replay_delay_ms': 0,  # wait this long before that replay with another body (e.g. past the replay window)
     'callback_drop_rate': 0.0,  # drop this share of callbacks (seeded by "seed")
 }

@@ -140,7 +140,8 @@ class _FaultsMixin:
         return Reply(200, shown)
 
     def _hostile_reply(self, rule: dict, cfg: dict, headers) -> Reply:
-        """The hostile answers: a gateway 404, HTML, 2xx error bodies, huge bodies, control characters, echoed tokens."""
+        """The hostile answers: a gateway 404, HTML, 2xx error bodies, huge bodies, control characters, echoed
+        tokens."""
         kind = rule['kind']
         status = rule['status'] if rule['status'] is not None else FAULT_STATUS_DEFAULTS.get(kind, 404)
         if kind == 'gateway_404':

@@ -119,7 +119,8 @@ def start_emulator_process(
 
 
 def _wait_for_port(process: subprocess.Popen, port_file: str, output: str, timeout: float) -> int:
-    """Poll for the port file (the emulator writes it atomically once it listens) until it exits or ``timeout`` passes."""
+    """Poll for the port file (the emulator writes it atomically once it listens) until it exits or ``timeout``
+    passes."""
     deadline = time.monotonic() + timeout
     while True:
         if os.path.exists(port_file):

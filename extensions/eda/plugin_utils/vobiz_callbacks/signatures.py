@@ -79,7 +79,8 @@ class NonceMemory:
             self.forgotten_early += len(self._drop_oldest())
 
     def _second(self, when: float) -> int:
-        """The whole second of ``when``, or the newest kept if the clock went back (the order stays, nonces are kept longer)."""
+        """The whole second of ``when``, or the newest kept if the clock went back (the order stays, nonces are kept
+        longer)."""
         newest = next(reversed(self._by_second)) if self._by_second else None
         return int(when) if newest is None else max(int(when), newest)
 
@@ -108,7 +109,8 @@ class NonceMemory:
         self.prune()
 
     def state_parts(self) -> list[str]:
-        """The JSON members (``"nonce": second``) of every second, one string each; a second that is over keeps its text."""
+        """The JSON members (``"nonce": second``) of every second, one string each; a second that is over keeps its
+        text."""
         self.prune()
         now = int(self.clock())
         parts = []

@@ -7,10 +7,10 @@ accepted since it was last written, in a journal beside it.
 ``read_state`` checks every value's type and fails closed with one ``ConfigError`` naming the first wrong one:
 a damaged file never starts a source with timers quietly off or nonces forgotten. ``StateFile`` writes at most
 once per ``interval`` seconds, in a worker thread (the event loop makes the JSON of what changed, a few hundred rooms
-per turn, and keeps that of the rest), atomically (a new file renamed over the old, mode 0600). ansible-rulebook's JVM ends the process at SIGTERM without
-letting its sources finish, so what came in the last second before a stop is not in the file; ``NonceJournal``
-keeps the nonces of that second: each is appended (one small write, before the callback is answered) to a journal
-segment that is removed once a state file written after it holds its nonces.
+per turn, and keeps that of the rest), atomically (a new file renamed over the old, mode 0600). ansible-rulebook's
+JVM ends the process at SIGTERM without letting its sources finish, so what came in the last second before a stop is
+not in the file; ``NonceJournal`` keeps the nonces of that second: each is appended (one small write, before the
+callback is answered) to a journal segment that is removed once a state file written after it holds its nonces.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ _ROOM_HEAD = '{"name": %s, "uuid": %s, "first_seen": %s'
 _ROOM_TAIL = '%s, "last_heard": %s, "present": %s, "left": %s, "emitted": %s}'
 _EMITTED = '{"overdue": %s, "lonely": %s}'
 _NOT_EMITTED = _EMITTED % ('[]', '[]')
-#: Rooms a write handles in one go, on the event loop (their JSON) or in its thread (writing), before it lets the other run.
+#: Rooms a write handles in one go, on the event loop (their JSON) or in its thread (writing), before it lets the other
+#: run.
 STEP = 256
 _ENDED = '{"name": %s, "uuid": %s, "time": %s, "members": %s}'
 #: A time this far after now is damage (or a clock set back far): it would keep a timer from ever firing.
@@ -149,8 +150,8 @@ def read_state(path: str, now: float) -> dict | None:
         return _checked(data, now)
     except _Damaged as exc:
         raise ConfigError(
-            'state_file %s is damaged: %s. Nothing was started: fix or remove the file (removing it forgets the live rooms '
-            'and the nonces of the replay window)' % (path, exc)
+            'state_file %s is damaged: %s. Nothing was started: fix or remove the file (removing it forgets the live '
+            'rooms and the nonces of the replay window)' % (path, exc)
         ) from None
 
 
@@ -241,7 +242,8 @@ class NonceJournal:
     def _failed(self, exc: OSError) -> None:
         if not self.failures:  # once, not once per callback: the nonces stay in memory and in the next state file
             LOGGER.error(
-                'Cannot write the nonce journal beside the state file (%s): nonces of the last second may not survive a crash',
+                'Cannot write the nonce journal beside the state file (%s): '
+                'nonces of the last second may not survive a crash',
                 exc,
             )
         self.failures += 1

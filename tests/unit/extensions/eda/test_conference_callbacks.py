@@ -204,7 +204,8 @@ def many_file_handles():
 
 
 def wait_while_changing(value, target):
-    """Wait until ``value()`` reaches ``target``; fail only when it stops changing (a watchdog on silence, not a clock)."""
+    """Wait until ``value()`` reaches ``target``; fail only when it stops changing (a watchdog on silence, not a
+    clock)."""
     last, quiet = None, 0
     while value() < target:
         current = value()

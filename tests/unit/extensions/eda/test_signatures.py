@@ -23,7 +23,8 @@ def verifier(clock=None, window=300, **kwargs):
 
 
 def test_signatures_match_vectors_computed_with_openssl():
-    # printf '%s' 'https://eda.example.com/vobiz/conference.nonce-123' | openssl dgst -sha256 -hmac tok-ABC -binary | base64
+    # printf '%s' 'https://eda.example.com/vobiz/conference.nonce-123' |
+    #     openssl dgst -sha256 -hmac tok-ABC -binary | base64
     assert (
         signatures.compute_signature('tok-ABC', URL, 'nonce-123', 'v3')
         == 'hf11TyVVKFFLqvqbV0W3B/WeDlHmt2XdYLKUS3fSEPs='

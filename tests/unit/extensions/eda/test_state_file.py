@@ -49,7 +49,8 @@ def test_rooms_and_nonces_survive_a_restart_but_not_member_trust(tmp_path):
 
 
 def test_nonces_of_the_last_second_survive_a_stop_that_writes_nothing(tmp_path):
-    """ansible-rulebook's JVM ends the process at SIGTERM: no state file write at the stop. The journal keeps the nonces."""
+    """ansible-rulebook's JVM ends the process at SIGTERM: no state file write at the stop. The journal keeps the
+    nonces."""
     clock = FakeClock()
     path = tmp_path / 'rooms.json'
     registry, nonces, state = source(path, clock)

@@ -112,7 +112,8 @@ def test_read_timeout_is_retried_and_ambiguous(emulator):
 
 
 def test_urllib3_never_retries_silently(emulator):
-    """With retries=0 a lost reply is one request and uncertain (it may have been done), never a false 'already absent'."""
+    """With retries=0 a lost reply is one request and uncertain (it may have been done), never a false 'already
+    absent'."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
     outcome = make_client(emulator, retries=0).hangup('r')
@@ -135,7 +136,8 @@ def test_urllib3_never_retries_silently(emulator):
     ids=['504-after-acting', 'lost-reply', '503'],
 )
 def test_a_run_stopped_while_a_retry_waits_reports_what_the_attempts_got(emulator, fault, outcome, status):
-    """Another worker's fatal error (a 403 elsewhere) during the backoff: the attempt that went out is this room's outcome.
+    """Another worker's fatal error (a 403 elsewhere) during the backoff: the attempt that went out is this room's
+    outcome.
 
     Never "not sent": a room that may have been hung up must not drop out of the result.
     """

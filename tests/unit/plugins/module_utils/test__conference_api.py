@@ -72,7 +72,8 @@ def test_lost_reply_then_404_of_a_room_seen_live_is_hung_up_by_this_run(emulator
 
 @pytest.mark.parametrize('kind', ['502', '504'])
 def test_gateway_error_after_the_api_acted_then_404_of_a_room_seen_live_is_hung_up_by_this_run(emulator, kind):
-    """A gateway's 502/504 may come after the API carried the DELETE out: for a room seen live, the retry's 404 is then this run's doing."""
+    """A gateway's 502/504 may come after the API carried the DELETE out: for a room seen live, the retry's 404 is
+    then this run's doing."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': kind, 'method': 'DELETE', 'first_n': 1, 'processed': True}])
     outcome = make_client(emulator).hangup('r', seen_live=True)
@@ -131,7 +132,8 @@ def test_gateway_error_until_the_retries_are_used_up_is_uncertain(emulator, faul
 
 
 def test_an_error_answer_after_a_lost_reply_is_uncertain(emulator):
-    """The first DELETE's reply is lost (it may have hung the room up), the retries get 503s: whether it was hung up is unknown."""
+    """The first DELETE's reply is lost (it may have hung the room up), the retries get 503s: whether it was hung up
+    is unknown."""
     emulator.add_conference('r')
     emulator.configure(
         faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}, {'kind': '503', 'method': 'DELETE'}]
@@ -204,7 +206,8 @@ CONFERENCE_NOT_FOUND = {'error': 'conference not found'}
     ],
 )
 def test_member_outcome_after_an_attempt_that_may_have_been_done(body, ambiguous, removing, room_wide, expected):
-    """Only a removal that may have been done unheard takes a later 404 as its own doing (the room ends with its last member)."""
+    """Only a removal that may have been done unheard takes a later 404 as its own doing (the room ends with its last
+    member)."""
     answer = _conference_api.MemberActionResult(
         'r', 'all', None, 'DELETE', False, 404, body, is_conference_gone(404, body), 'not found', 2, ambiguous
     )

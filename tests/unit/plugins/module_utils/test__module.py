@@ -409,8 +409,9 @@ def test_json_keys_of_an_answer_are_redacted(tmp_path):
     from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import TOKEN
 
     escaped = ''.join('\\u{0:04x}'.format(ord(char)) for char in TOKEN)
-    body = '{{"conference_name": "r", "conference_run_time": "1", "conference_member_count": "0", "members": [], "{0}": "x"}}'.format(
-        escaped
+    body = (
+        '{{"conference_name": "r", "conference_run_time": "1", "conference_member_count": "0", '
+        '"members": [], "{0}": "x"}}'.format(escaped)
     )
 
     def answer(entry):

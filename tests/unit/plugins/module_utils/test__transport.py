@@ -10,8 +10,8 @@ errors, TLS; and the client's requests byte for byte against golden bytes captur
 The golden bytes: a loopback socket server records the raw bytes of each kind of request the client sends. The API
 URL names a fixed host and port; the test routes every connection to the loopback server, so the Host header and
 every other byte are the same on every run. The one value that differs between environments is requests' default
-``Accept-Encoding`` (it lists ``br``/``zstd`` when those decoders are installed): the golden file holds a placeholder for
-it, filled in from requests.
+``Accept-Encoding`` (it lists ``br``/``zstd`` when those decoders are installed): the golden file holds a placeholder
+for it, filled in from requests.
 """
 
 import base64
@@ -97,7 +97,8 @@ def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
     assert trickled['client_hung_up'] is True
     assert 1 <= trickled['bytes_written'] < trickled['body_size'] // 2
     assert len(trickled['write_times']) == trickled['bytes_written']
-    # The first attempt hung the room (seen live) up; its answer never arrived in full, so the 404 on the retry is this run's doing.
+    # The first attempt hung the room (seen live) up; its answer never arrived in full, so the 404 on the retry is this
+    # run's doing.
     assert outcome.outcome == _conference_api.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2
     assert any('no complete reply within 1 s' in w for w in client.warnings)
 
@@ -193,7 +194,8 @@ NOT_FOUND_BODY = b'{"error": "conference not found"}'  # the API's own 404, not 
 
 # What the server answers to a request for the room named "set-cookie": later requests carry the cookie.
 COOKIE_ANSWER = (
-    b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nSet-Cookie: lb=node7; Path=/\r\nContent-Length: %d\r\n\r\n%s'
+    b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n'
+    b'Set-Cookie: lb=node7; Path=/\r\nContent-Length: %d\r\n\r\n%s'
     % (
         len(NOT_FOUND_BODY),
         NOT_FOUND_BODY,

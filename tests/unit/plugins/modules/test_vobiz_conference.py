@@ -363,7 +363,8 @@ def test_lost_reply_of_a_listed_room_is_reported_hung_up(emulator):
 
 @pytest.mark.parametrize('processed', [False, True], ids=['gateway-only', 'api-acted'])
 def test_a_404_after_a_maybe_done_attempt_on_a_named_room_is_gone_unconfirmed(emulator, tmp_path, processed):
-    """Issue 23: named rooms (not seen live) behind a 502: gone, cause unknown; no change, no failure; msg and audit say so."""
+    """Issue 23: named rooms (not seen live) behind a 502: gone, cause unknown; no change, no failure; msg and audit
+    say so."""
     audit = tmp_path / 'audit.jsonl'
     if processed:
         emulator.add_conference('r')
@@ -408,7 +409,8 @@ def test_partial_failure(emulator, tmp_path):
 
 
 def test_403_fails_with_finished_outcomes(emulator, tmp_path):
-    """The room refused with 403 was sent (failed); the rooms after it were never sent (not_started): each in one list."""
+    """The room refused with 403 was sent (failed); the rooms after it were never sent (not_started): each in one
+    list."""
     audit = str(tmp_path / 'audit.jsonl')
     for name in ['a', 'b', 'secret', 'c']:
         emulator.add_conference(name)
@@ -433,7 +435,8 @@ def test_403_fails_with_finished_outcomes(emulator, tmp_path):
     [{'forbidden': ['r']}, {'faults': [{'kind': '502', 'first_n': 1, 'processed': True}, {'kind': 'gateway_404'}]}],
 )
 def test_a_fatal_answer_after_a_maybe_done_attempt_is_uncertain(emulator, tmp_path, fatal):
-    """Issue 23: DELETE -> 502 (the API acted) -> retry -> 401/403 or a gateway 404: the room is uncertain, audited, never lost."""
+    """Issue 23: DELETE -> 502 (the API acted) -> retry -> 401/403 or a gateway 404: the room is uncertain, audited,
+    never lost."""
     audit = tmp_path / 'audit.jsonl'
     emulator.add_conference('r')
     if 'forbidden' in fatal:
@@ -578,7 +581,8 @@ def test_2xx_error_answer_is_uncertain_never_hung_up(emulator, tmp_path, rule):
     failed, result = run(emulator, name=['Board Room', 'Lobby', 'Gone'], audit_log=audit, parallel=1)
     assert failed and result['changed'] is False
     assert result['hung_up'] == [] and result['already_absent'] == ['Gone']
-    # Uncertain: a failure (the list stays complete for a retry) that is also named in uncertain; the 400 is a plain failure.
+    # Uncertain: a failure (the list stays complete for a retry) that is also named in uncertain; the 400 is a plain
+    # failure.
     assert result['uncertain'] == ['Board Room']
     uncertain, plain = result['failures']
     assert uncertain['name'] == 'Board Room' and uncertain['status'] == rule.get('status', 200)
@@ -629,7 +633,8 @@ def test_all_with_an_answer_that_cannot_tell_is_uncertain(emulator, tmp_path, fa
 
 
 def test_all_that_fails_with_an_empty_list_puts_no_nameless_entry_in_failures(emulator):
-    """Issue 23: with all=true and a list that named nobody, a failed hang-up of all conferences is in msg, not a None entry."""
+    """Issue 23: with all=true and a list that named nobody, a failed hang-up of all conferences is in msg, not a None
+    entry."""
     emulator.add_conference('Board Room')
     emulator.configure(list_lies=True, faults=[{'kind': '500', 'method': 'DELETE'}])
     failed, result = run(emulator, all=True, retries=0)
@@ -698,7 +703,7 @@ def test_a_retrieve_answering_another_room_is_never_this_room(emulator):
     assert emulator.requests(method='DELETE') == [] and emulator.live_names() == ['other', 'target']
 
 
-# --- scheduled policies (running_longer_than, members_at_most, conference_uuid) ----------------------------------------
+# --- scheduled policies (running_longer_than, members_at_most, conference_uuid) ---------------------------------------
 
 
 def rooms(emu):

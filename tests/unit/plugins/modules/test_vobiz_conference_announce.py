@@ -142,7 +142,7 @@ def test_member_not_found_is_a_failure_not_absent(emulator):
     assert result['failures'] == [{'name': 'r', 'status': 404, 'message': 'member not found'}]
 
 
-# --- selection ---------------------------------------------------------------------------------------------------------
+# --- selection --------------------------------------------------------------------------------------------------------
 
 
 def test_match_and_exclude(emulator):
@@ -165,7 +165,7 @@ def test_check_mode_unreadable_is_uncertain(emulator):
     assert posts(emulator) == []
 
 
-# --- wait ------------------------------------------------------------------------------------------------------------------
+# --- wait -------------------------------------------------------------------------------------------------------------
 
 
 def test_wait_once_after_all_rooms(emulator, waits):
@@ -185,7 +185,7 @@ def test_no_wait_without_announcement_or_in_check_mode(emulator, waits, check_mo
     assert (result['announced'], result['absent']) == ((['a'], []) if check_mode else ([], ['a']))
 
 
-# --- failures ----------------------------------------------------------------------------------------------------------------
+# --- failures ---------------------------------------------------------------------------------------------------------
 
 
 def test_partial_failure_keeps_results(emulator, tmp_path, waits):
@@ -255,7 +255,7 @@ def test_bulk_rooms_concurrently(emulator):
     assert len(emulator.requests()) == 60 and emulator.connection_count <= 8
 
 
-# --- bad input -----------------------------------------------------------------------------------------------------------------
+# --- bad input --------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,7 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     assert emulator.requests() == []
 
 
-# --- normalisation of odd answers -----------------------------------------------------------------------------------------
+# --- normalisation of odd answers -------------------------------------------------------------------------------------
 
 
 def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):

@@ -283,7 +283,8 @@ def test_gateway_error_after_a_kick_is_reported_done(emulator):
 
 @pytest.mark.parametrize('member_id, members', [('all', ['10', '15']), ('10', ['10'])])
 def test_removal_done_unheard_then_room_gone_is_reported_done(emulator, monkeypatch, member_id, members):
-    """A 504 that came after the API hung the member(s) up; the room ends before the retry, which finds it gone: acted."""
+    """A 504 that came after the API hung the member(s) up; the room ends before the retry, which finds it gone:
+    acted."""
     room(emulator)
     emulator.configure(faults=[{'kind': '504', 'method': 'DELETE', 'first_n': 1, 'processed': True}])
     monkeypatch.setattr(
