@@ -44,17 +44,30 @@ os.environ.setdefault('UV_VENV_SEED', 'true')
 
 
 def real_python(version: str) -> str | None:
-    """A working interpreter for ``version``: pyenv's shims of versions it does not have fail (ansible-test drops PYENV_VERSION)."""
-    ours = str(HERE / '.nox' / 'pythons')  # a nox run inside a session finds our links (or a venv's, to them) first on PATH
-    found = shutil.which(f'python{version}', path=os.pathsep.join(entry for entry in os.environ.get('PATH', '').split(os.pathsep) if entry != ours))
+    """A working interpreter for ``version``: pyenv's shims of versions it does not have fail (ansible-test drops
+    PYENV_VERSION)."""
+    ours = str(
+        HERE / '.nox' / 'pythons'
+    )  # a nox run inside a session finds our links (or a venv's, to them) first on PATH
+    found = shutil.which(
+        f'python{version}',
+        path=os.pathsep.join(entry for entry in os.environ.get('PATH', '').split(os.pathsep) if entry != ours),
+    )
     try:
         pyenv_root = subprocess.run(['pyenv', 'root'], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         pyenv_root = os.environ.get('PYENV_ROOT', '')
     candidates = [found] if found and '/shims/' not in found else []
-    candidates += sorted(glob.glob(f'{pyenv_root}/versions/{version}.*/bin/python{version}'), reverse=True) if pyenv_root else []
+    candidates += (
+        sorted(glob.glob(f'{pyenv_root}/versions/{version}.*/bin/python{version}'), reverse=True) if pyenv_root else []
+    )
     for candidate in candidates + ([found] if found else []):
-        probe = subprocess.run([candidate, '-c', 'import sys, venv; print(sys.version_info[:2])'], capture_output=True, text=True, check=False)
+        probe = subprocess.run(
+            [candidate, '-c', 'import sys, venv; print(sys.version_info[:2])'],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if probe.returncode == 0 and probe.stdout.strip() == str(tuple(int(part) for part in version.split('.'))):
             return candidate
     return None
@@ -124,7 +137,8 @@ def after_ansible_test() -> None:
 
 
 def ansible_test(command: str, core: str, python: str, *args: str, leg: str = '') -> None:
-    """``ansible-test COMMAND --venv`` on ansible-core ``core`` from PyPI, on ``python`` (every Python found if empty)."""
+    """``ansible-test COMMAND --venv`` on ansible-core ``core`` from PyPI, on ``python`` (every Python found if
+    empty)."""
     what = ', '.join(
         [
             command,
@@ -142,7 +156,10 @@ def ansible_test(command: str, core: str, python: str, *args: str, leg: str = ''
         ansible_core_source='pypi',
         register_name=command,
         # What the CI job installs (antsibull-nox's shared workflows read 'python' as the Pythons to set up).
-        register_extra_data={'display-name': what, 'python': python or '\n'.join(f'3.{minor}' for minor in range(8, 14))},
+        register_extra_data={
+            'display-name': what,
+            'python': python or '\n'.join(f'3.{minor}' for minor in range(8, 14)),
+        },
         callback_before=before_ansible_test(python),
         callback_after=after_ansible_test,
     )
@@ -166,7 +183,9 @@ def pytest_session(name: str, directory: str, description: str) -> None:
     """Plain pytest, two workers, on ``directory`` of a copy of the collection; JUnit into tests/output/junit."""
 
     def run(session: nox.Session) -> None:
-        session.install('ansible-core', 'ansible-runner', 'requests', 'pytest', 'pytest-xdist', 'hypothesis', 'trustme', *PINS)
+        session.install(
+            'ansible-core', 'ansible-runner', 'requests', 'pytest', 'pytest-xdist', 'hypothesis', 'trustme', *PINS
+        )
         tree = collection_tree(session)
         if tree is None:
             return
@@ -174,18 +193,36 @@ def pytest_session(name: str, directory: str, description: str) -> None:
         env = {'PYTHONPATH': str(tree.current_place), 'VOBIZ_FIGURES_FILE': str(output / 'reliability-figures.md')}
         junit = str(output / 'junit' / f'{name}.xml')
         with session.chdir(tree.current_path):  # after --: more pytest arguments (-k NAME, a file)
-            session.run('pytest', '-p', 'no:cacheprovider', '-n', '2', '--rootdir', 'tests', '--junitxml', junit, directory, *session.posargs, env=env)
+            session.run(
+                'pytest',
+                '-p',
+                'no:cacheprovider',
+                '-n',
+                '2',
+                '--rootdir',
+                'tests',
+                '--junitxml',
+                junit,
+                directory,
+                *session.posargs,
+                env=env,
+            )
 
     run.__doc__ = description
     nox.session(name=name, python=DEV_PYTHON)(run)
 
 
-pytest_session('reliability', 'tests/reliability', "The reliability suite: the collection's promises under faults, lies, load, TLS, interrupts")
+pytest_session(
+    'reliability',
+    'tests/reliability',
+    "The reliability suite: the collection's promises under faults, lies, load, TLS, interrupts",
+)
 pytest_session('emulator', 'tests/emulator/tests', "The Vobiz emulator's own tests")
 
 
 def tool_session(name: str, description: str, packages: tuple, *command: str, skip_unless=None) -> None:
-    """A script of tools/ in a venv of ``packages`` (pinned by requirements-dev.txt); ``skip_unless()``: why it cannot run."""
+    """A script of tools/ in a venv of ``packages`` (pinned by requirements-dev.txt); ``skip_unless()``: why it
+    cannot run."""
 
     def run(session: nox.Session) -> None:
         reason = skip_unless() if skip_unless else ''
@@ -216,7 +253,16 @@ COLLECTION = ('ansible-core', 'requests', 'pyyaml')
 tool_session(
     'tools-tests',
     'Tests of the scripts in tools/ (and that CI runs what the gate runs: nox and antsibull-nox)',
-    (*COLLECTION, 'ansible-builder', 'antsibull-docs-parser', 'pytest', 'nox', 'antsibull-nox', '-c', 'requirements-nox.txt'),
+    (
+        *COLLECTION,
+        'ansible-builder',
+        'antsibull-docs-parser',
+        'pytest',
+        'nox',
+        'antsibull-nox',
+        '-c',
+        'requirements-nox.txt',
+    ),
     '-m',
     'pytest',
     '-p',
@@ -231,7 +277,12 @@ tool_session(
     (*COLLECTION, 'antsibull-docs', 'sphinx-ansible-theme'),
     'tools/build_docs.py',
 )
-tool_session('check-awx', 'The AWX credential type, by AWX\'s own rules', ('jsonschema', 'jinja2', 'pyyaml'), 'tools/check_awx_credential_type.py')
+tool_session(
+    'check-awx',
+    'The AWX credential type, by AWX\'s own rules',
+    ('jsonschema', 'jinja2', 'pyyaml'),
+    'tools/check_awx_credential_type.py',
+)
 tool_session(
     'check-eda',
     'The EDA credential type, by AWX\'s rules',
@@ -239,7 +290,12 @@ tool_session(
     'tools/check_awx_credential_type.py',
     'extensions/eda/credential_type_vobiz.yml',
 )
-tool_session('check-accounts', 'ci_teardown over 20 accounts with forks 10, one with a bad token', COLLECTION, 'tools/check_many_accounts.py')
+tool_session(
+    'check-accounts',
+    'ci_teardown over 20 accounts with forks 10, one with a bad token',
+    COLLECTION,
+    'tools/check_many_accounts.py',
+)
 tool_session(
     'check-rulebook',
     'ansible-rulebook runs enforce_limits against the emulator\'s signed callbacks',

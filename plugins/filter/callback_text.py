@@ -75,12 +75,18 @@ def callback_text(value, escaped=False):
     if value is None:
         return None
     if not isinstance(value, str):
-        raise AnsibleFilterError('vobiz.voice.callback_text expects a text value of a conference_callbacks event, got {0}'.format(type(value).__name__))
+        raise AnsibleFilterError(
+            'vobiz.voice.callback_text expects a text value of a conference_callbacks event, got {0}'.format(
+                type(value).__name__
+            )
+        )
     if value.startswith(PREFIX):
         try:
             value = base64.b64decode(value[len(PREFIX) :], validate=True).decode('utf-8', 'surrogatepass')
         except (binascii.Error, ValueError) as exc:
-            raise AnsibleFilterError('vobiz.voice.callback_text: {0} is not valid base64 of UTF-8 text: {1}'.format(value[:40], exc)) from None
+            raise AnsibleFilterError(
+                'vobiz.voice.callback_text: {0} is not valid base64 of UTF-8 text: {1}'.format(value[:40], exc)
+            ) from None
     return _as_data(escape_name(value) if escaped else str(value))
 
 

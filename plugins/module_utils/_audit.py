@@ -80,7 +80,18 @@ class AuditLog:
     ``writer`` (``os.write`` by default) is there for tests.
     """
 
-    def __init__(self, path, auth_id, check_mode=False, action='hang_up', option='audit_log', run_id=None, change_id=None, reason=None, writer=None):
+    def __init__(
+        self,
+        path,
+        auth_id,
+        check_mode=False,
+        action='hang_up',
+        option='audit_log',
+        run_id=None,
+        change_id=None,
+        reason=None,
+        writer=None,
+    ):
         self.path = path
         self.auth_id = auth_id
         self.check_mode = bool(check_mode)
@@ -101,9 +112,13 @@ class AuditLog:
         except OSError as exc:
             if os.path.islink(path):
                 raise VobizInputError(
-                    '{0} {1!r} is a symbolic link; refusing to follow it: set {0} to the path of the file itself'.format(option, path), option=option
+                    '{0} {1!r} is a symbolic link; refusing to follow it: '
+                    'set {0} to the path of the file itself'.format(option, path),
+                    option=option,
                 )
-            raise VobizInputError('{0} {1!r} cannot be opened for appending: {2}'.format(option, path, exc.strerror or exc), option=option)
+            raise VobizInputError(
+                '{0} {1!r} cannot be opened for appending: {2}'.format(option, path, exc.strerror or exc), option=option
+            )
         self._needs_newline = not self._ends_with_newline()
 
     def _ends_with_newline(self):
@@ -143,12 +158,17 @@ class AuditLog:
         except OSError as exc:
             # A failed write() wrote nothing: what comes next starts where this line would have.
             self.failed = True
-            raise VobizFatalError('Writing the audit log {0!r} failed ({1}); stopped so that nothing goes unrecorded.'.format(self.path, exc.strerror or exc))
+            raise VobizFatalError(
+                'Writing the audit log {0!r} failed ({1}); stopped so that nothing goes unrecorded.'.format(
+                    self.path, exc.strerror or exc
+                )
+            )
         if written != len(data):
             self.failed = True
             self._end_partial_line()
             raise VobizFatalError(
-                'Short write to the audit log {0!r} ({1} of {2} bytes); stopped so that nothing goes unrecorded.'.format(self.path, written, len(data))
+                'Short write to the audit log {0!r} ({1} of {2} bytes); '
+                'stopped so that nothing goes unrecorded.'.format(self.path, written, len(data))
             )
         self._needs_newline = False
 
@@ -190,8 +210,14 @@ def outcome_summary(result, check_mode, message, stopped=False, interrupted=Fals
     stopped the run), ``partial`` or ``failed`` (the run ``stopped`` with or without hang-ups), else ``ok`` or
     ``nothing_to_do``.
     """
-    uncertain = list(result.get('uncertain', [])) + [name for name in result.get('interrupted', []) if name not in result.get('uncertain', [])]
-    failed = [entry['name'] for entry in result.get('failures', []) if entry.get('name') is not None and entry['name'] not in uncertain]
+    uncertain = list(result.get('uncertain', [])) + [
+        name for name in result.get('interrupted', []) if name not in result.get('uncertain', [])
+    ]
+    failed = [
+        entry['name']
+        for entry in result.get('failures', [])
+        if entry.get('name') is not None and entry['name'] not in uncertain
+    ]
     lists = dict((key, list(result.get(key, []))) for key in SUMMARY_LISTS)
     lists.update(uncertain=uncertain, failed=failed, excluded=list(result.get('excluded', [])))
     if running:
@@ -202,7 +228,13 @@ def outcome_summary(result, check_mode, message, stopped=False, interrupted=Fals
         status = 'partial' if lists['hung_up'] else 'failed'
     else:
         status = 'ok' if lists['hung_up'] else 'nothing_to_do'
-    return dict(lists, status=status, check_mode=bool(check_mode), message=message, counts=dict((key, len(value)) for key, value in lists.items()))
+    return dict(
+        lists,
+        status=status,
+        check_mode=bool(check_mode),
+        message=message,
+        counts=dict((key, len(value)) for key, value in lists.items()),
+    )
 
 
 def write_report(path, data):

@@ -68,7 +68,9 @@ class RunControl:
         with self._lock:
             self.interrupt_count += 1
             if self.interrupted is None:
-                self.interrupted = VobizInterrupted('Interrupted by {0}: no request was started after it.'.format(signal_name), signal_name)
+                self.interrupted = VobizInterrupted(
+                    'Interrupted by {0}: no request was started after it.'.format(signal_name), signal_name
+                )
             error = self.interrupted
         self.stop(error)
 
@@ -129,13 +131,14 @@ def run_in_threads(control, func, items, parallel, redact, on_result=None, on_er
                     results[index] = on_error(
                         items[index],
                         VobizItemError(
-                            'in flight when the run was interrupted by {0}; no answer came, so whether it was done is unknown'.format(
-                                control.interrupted.signal_name
-                            ),
+                            'in flight when the run was interrupted by {0}; '
+                            'no answer came, so whether it was done is unknown'.format(control.interrupted.signal_name),
                             interrupted=True,
                         ),
                     )
-                    callback_ok = _deliver(control, redact, on_result if callback_ok else None, items[index], results[index])
+                    callback_ok = _deliver(
+                        control, redact, on_result if callback_ok else None, items[index], results[index]
+                    )
             # Hand out work only as threads free up, so that nothing new starts once the
             # batch is stopped (a pre-filled queue would start the next item at once).
             # The first item goes alone until the server has answered anything but 401/403:
@@ -165,7 +168,9 @@ def run_in_threads(control, func, items, parallel, redact, on_result=None, on_er
                     # The item whose request got the fatal answer was sent: it failed (uncertain when an earlier attempt
                     # of it may have been carried out unheard), and is recorded like any other result.
                     control.stop(value)
-                    value = on_error(items[index], VobizItemError(value.message, status=value.status, ambiguous=value.ambiguous))
+                    value = on_error(
+                        items[index], VobizItemError(value.message, status=value.status, ambiguous=value.ambiguous)
+                    )
                 else:
                     value = on_error(items[index], _item_error(redact, items[index], value))
             unknown.discard(index)
@@ -196,7 +201,10 @@ def _deliver(control, redact, on_result, item, result):
     except Exception as exc:  # pylint: disable=broad-except
         control.stop(
             VobizFatalError(
-                redact('Recording the outcome for {0!r} failed ({1}: {2}); stopped so that nothing goes unrecorded.'.format(item, type(exc).__name__, exc))
+                redact(
+                    'Recording the outcome for {0!r} failed ({1}: {2}); '
+                    'stopped so that nothing goes unrecorded.'.format(item, type(exc).__name__, exc)
+                )
             )
         )
         return False

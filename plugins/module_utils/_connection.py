@@ -32,7 +32,12 @@ def _check_header_value(value, option):
         raise VobizInputError('{0} must not start or end with whitespace'.format(option), option=option)
     if any(ord(c) < 33 or ord(c) > 126 for c in value):
         # Never show the value: it may be the token.
-        raise VobizInputError('{0} contains characters that cannot be sent in an HTTP header (only printable ASCII is allowed)'.format(option), option=option)
+        raise VobizInputError(
+            '{0} contains characters that cannot be sent in an HTTP header (only printable ASCII is allowed)'.format(
+                option
+            ),
+            option=option,
+        )
 
 
 def _finite_number(value, option):
@@ -75,13 +80,17 @@ def validate_connection_params(params):
     if parallel is None:
         parallel = DEFAULT_PARALLEL
     if isinstance(parallel, bool) or not isinstance(parallel, int) or not 1 <= parallel <= MAX_PARALLEL:
-        raise VobizInputError('parallel must be an integer between 1 and {0}, got {1!r}'.format(MAX_PARALLEL, parallel), option='parallel')
+        raise VobizInputError(
+            'parallel must be an integer between 1 and {0}, got {1!r}'.format(MAX_PARALLEL, parallel), option='parallel'
+        )
 
     retries = params.get('retries', DEFAULT_RETRIES)
     if retries is None:
         retries = DEFAULT_RETRIES
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
-        raise VobizInputError('retries must be an integer between 0 and {0}, got {1!r}'.format(MAX_RETRIES, retries), option='retries')
+        raise VobizInputError(
+            'retries must be an integer between 0 and {0}, got {1!r}'.format(MAX_RETRIES, retries), option='retries'
+        )
 
     timeout = params.get('timeout', DEFAULT_TIMEOUT)
     timeout = _finite_number(DEFAULT_TIMEOUT if timeout is None else timeout, 'timeout')
@@ -89,15 +98,22 @@ def validate_connection_params(params):
         raise VobizInputError('timeout must be greater than 0 seconds, got {0!r}'.format(timeout), option='timeout')
 
     retry_max_wait = params.get('retry_max_wait', DEFAULT_RETRY_MAX_WAIT)
-    retry_max_wait = _finite_number(DEFAULT_RETRY_MAX_WAIT if retry_max_wait is None else retry_max_wait, 'retry_max_wait')
+    retry_max_wait = _finite_number(
+        DEFAULT_RETRY_MAX_WAIT if retry_max_wait is None else retry_max_wait, 'retry_max_wait'
+    )
     if retry_max_wait < 0:
-        raise VobizInputError('retry_max_wait must be 0 or more seconds, got {0!r}'.format(retry_max_wait), option='retry_max_wait')
+        raise VobizInputError(
+            'retry_max_wait must be 0 or more seconds, got {0!r}'.format(retry_max_wait), option='retry_max_wait'
+        )
 
     rate_limit = params.get('rate_limit')
     if rate_limit is not None:
         rate_limit = _finite_number(rate_limit, 'rate_limit')
         if rate_limit <= 0:
-            raise VobizInputError('rate_limit must be greater than 0 requests per second, got {0!r}'.format(rate_limit), option='rate_limit')
+            raise VobizInputError(
+                'rate_limit must be greater than 0 requests per second, got {0!r}'.format(rate_limit),
+                option='rate_limit',
+            )
 
     validate_certs = params.get('validate_certs', True)
     if validate_certs is None:
@@ -112,9 +128,8 @@ def validate_connection_params(params):
             warnings.append('ca_path is ignored because validate_certs is false.')
     if not validate_certs:
         warnings.append(
-            'validate_certs is false: the certificate of {0} is not checked, and the auth token can be intercepted. Prefer ca_path for a private CA.'.format(
-                api_url
-            )
+            'validate_certs is false: the certificate of {0} is not checked, and the auth token can be intercepted. '
+            'Prefer ca_path for a private CA.'.format(api_url)
         )
 
     kwargs = dict(

@@ -85,7 +85,10 @@ def build_plan(selection, policy, targets, retrieved, excluded, auth_id, api_url
         auth_id=auth_id,
         api_url=api_url,
         selection=chosen,
-        conferences=[dict(name=escape_name(name), member_count=read(name, 'member_count'), run_time=read(name, 'run_time')) for name in targets],
+        conferences=[
+            dict(name=escape_name(name), member_count=read(name, 'member_count'), run_time=read(name, 'run_time'))
+            for name in targets
+        ],
         excluded=escape_names(excluded),
     )
     plan['digest'] = digest_of(plan, token)
@@ -115,11 +118,17 @@ class Plan:
         if plan['api_url'] != api_url:
             raise _refused(f"it was made for api_url {plan['api_url']}, and this run's api_url is {api_url}")
         if not hmac.compare_digest(str(plan['digest']), digest_of(plan, token)):
-            raise _refused('its digest does not verify: it was changed after it was made, or made with another auth token')
+            raise _refused(
+                'its digest does not verify: it was changed after it was made, or made with another auth token'
+            )
         created = datetime.datetime.strptime(plan['created'], _TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
         age = ((now or _utcnow()) - created).total_seconds()
         if age > max_seconds:
-            raise _refused(f"it was made at {plan['created']}, {int(age)} s ago, more than plan_max_age ({max_seconds} s); make a new plan", 'plan_max_age')
+            raise _refused(
+                f"it was made at {plan['created']}, {int(age)} s ago, "
+                f'more than plan_max_age ({max_seconds} s); make a new plan',
+                'plan_max_age',
+            )
         if age < -CLOCK_SKEW_SECONDS:
             raise _refused(f"its creation time {plan['created']} lies in the future")
         chosen = plan['selection']
@@ -160,7 +169,9 @@ def _form_problem(plan):
     selection, conferences = plan['selection'], plan['conferences']
     if not isinstance(selection, dict) or set(selection) != set(SELECTION_KEYS):
         return 'selection: expected the keys ' + ', '.join(SELECTION_KEYS)
-    if not isinstance(conferences, list) or not all(isinstance(entry, dict) and set(entry) == set(CONFERENCE_KEYS) for entry in conferences):
+    if not isinstance(conferences, list) or not all(
+        isinstance(entry, dict) and set(entry) == set(CONFERENCE_KEYS) for entry in conferences
+    ):
         return 'conferences: a list of ' + ', '.join(CONFERENCE_KEYS)
     names = [entry['name'] for entry in conferences] + list(plan['excluded'] or ())
     for key in ('name', 'match', 'exclude'):
@@ -179,4 +190,10 @@ def plan_from_params(params):
         why = 'the plan names the rooms to end; pass the plan alone'
         raise VobizInputError(f"plan cannot be combined with {', '.join(given)}: {why}", option='plan', also=given)
     connection = validate_connection_params(params)[0]
-    return Plan.verify(params['plan'], connection['auth_id'], connection['api_url'].rstrip('/'), connection['auth_token'], params.get('plan_max_age'))
+    return Plan.verify(
+        params['plan'],
+        connection['auth_id'],
+        connection['api_url'].rstrip('/'),
+        connection['auth_token'],
+        params.get('plan_max_age'),
+    )

@@ -60,7 +60,9 @@ def parse_duration(value, option='running_longer_than'):
     """
     seconds = _duration_seconds(value)
     if seconds is None or seconds < 0:
-        raise VobizInputError('{0} must be a number of seconds or a duration such as 4h, 30m, 90s or 1h30m'.format(option), option=option)
+        raise VobizInputError(
+            '{0} must be a number of seconds or a duration such as 4h, 30m, 90s or 1h30m'.format(option), option=option
+        )
     return seconds
 
 
@@ -101,20 +103,26 @@ class Policy:
             return None
         if params.get('all'):
             raise VobizInputError(
-                'all=true cannot be combined with running_longer_than, members_at_most or conference_uuid: all hangs up every '
-                'live conference with one call; leave all out to apply the policy to every live conference',
+                'all=true cannot be combined with running_longer_than, members_at_most or conference_uuid: '
+                'all hangs up every live conference with one call; '
+                'leave all out to apply the policy to every live conference',
                 option='all',
             )
         names = normalize_name_list(params.get('name'), 'name', escaped=bool(params.get('names_escaped')))
         if uuid is not None and (not uuid or params.get('match') is not None or len(names or ()) != 1):
-            raise VobizInputError('conference_uuid must be a non-empty string, with exactly one name (and no match)', option='conference_uuid')
+            raise VobizInputError(
+                'conference_uuid must be a non-empty string, with exactly one name (and no match)',
+                option='conference_uuid',
+            )
         if longer is not None:
             longer = parse_duration(longer)
         if at_most is not None:
             # type='raw': Ansible's own int conversion crashes on .inf; an integer or its plain decimal string only.
             count = read_number(at_most.strip() if isinstance(at_most, str) else at_most)
             if count is None:
-                raise VobizInputError('members_at_most must be an integer >= 0, got {0!r}'.format(at_most), option='members_at_most')
+                raise VobizInputError(
+                    'members_at_most must be an integer >= 0, got {0!r}'.format(at_most), option='members_at_most'
+                )
             at_most = count
         return cls(longer, at_most, uuid)
 
@@ -151,11 +159,19 @@ class Policy:
             if not isinstance(reported, str) or not reported:
                 return VERDICT_UNREADABLE, 'no readable conference_uuid ({0!r})'.format(reported), count
             if reported != self.conference_uuid:
-                return VERDICT_OTHER_INSTANCE, 'retrieve reports conference_uuid {0!r}, not {1!r}'.format(reported, self.conference_uuid), count
+                return (
+                    VERDICT_OTHER_INSTANCE,
+                    'retrieve reports conference_uuid {0!r}, not {1!r}'.format(reported, self.conference_uuid),
+                    count,
+                )
         if self.running_longer_than is not None:
             run_time = read_number(conference.get('conference_run_time'))
             if run_time is None:
-                return VERDICT_UNREADABLE, 'no readable conference_run_time ({0!r})'.format(conference.get('conference_run_time')), count
+                return (
+                    VERDICT_UNREADABLE,
+                    'no readable conference_run_time ({0!r})'.format(conference.get('conference_run_time')),
+                    count,
+                )
             if run_time <= self.running_longer_than:
                 return VERDICT_SPARED, None, count
         if self.members_at_most is not None:
@@ -187,6 +203,7 @@ class Policy:
 
 
 def unreadable_warning(name, reason):
-    return 'Conference {0!r} could not be checked against the policy ({1}); it was not selected: a policy never ends a room it could not read.'.format(
-        name, reason
+    return (
+        'Conference {0!r} could not be checked against the policy ({1}); '
+        'it was not selected: a policy never ends a room it could not read.'.format(name, reason)
     )

@@ -104,12 +104,22 @@ def unescape_name(text):
             index += 2
         elif kind in _HEX_DIGITS:
             digits = text[index + 2 : index + 2 + _HEX_DIGITS[kind]]
-            if len(digits) != _HEX_DIGITS[kind] or not all(c in '0123456789abcdefABCDEF' for c in digits) or int(digits, 16) > 0x10FFFF:
-                raise ValueError('{0!r} is no escape at character {1}'.format(text[index : index + 2 + _HEX_DIGITS[kind]], index))
+            if (
+                len(digits) != _HEX_DIGITS[kind]
+                or not all(c in '0123456789abcdefABCDEF' for c in digits)
+                or int(digits, 16) > 0x10FFFF
+            ):
+                raise ValueError(
+                    '{0!r} is no escape at character {1}'.format(text[index : index + 2 + _HEX_DIGITS[kind]], index)
+                )
             result.append(chr(int(digits, 16)))
             index += 2 + len(digits)
         else:
-            raise ValueError('a backslash must start \\\\, \\t, \\n, \\r, \\xHH, \\uHHHH or \\UHHHHHHHH (at character {0})'.format(index))
+            raise ValueError(
+                'a backslash must start \\\\, \\t, \\n, \\r, \\xHH, \\uHHHH or \\UHHHHHHHH (at character {0})'.format(
+                    index
+                )
+            )
     return ''.join(result)
 
 
@@ -138,7 +148,9 @@ class Redactor:
         # Every answer is redacted with these: computed once.
         self._variants = _token_variants(token)
         self._pieces = (
-            frozenset(token[i : i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1)) if token and len(token) >= TOKEN_PIECE else frozenset()
+            frozenset(token[i : i + TOKEN_PIECE] for i in range(len(token) - TOKEN_PIECE + 1))
+            if token and len(token) >= TOKEN_PIECE
+            else frozenset()
         )
 
     def redact(self, text):
@@ -188,7 +200,13 @@ def _token_variants(token):
     if not token:
         return ()
     variants = []
-    for form in (token, quote(token, safe=''), quote(token), json.dumps(token)[1:-1], json.dumps(token, ensure_ascii=False)[1:-1]):
+    for form in (
+        token,
+        quote(token, safe=''),
+        quote(token),
+        json.dumps(token)[1:-1],
+        json.dumps(token, ensure_ascii=False)[1:-1],
+    ):
         for variant in (form, form.replace('/', '\\/')):
             if variant and variant not in variants:
                 variants.append(variant)

@@ -21,9 +21,13 @@ from ansible_collections.vobiz.voice.plugins.module_utils._redaction import unes
 #: Text that a shell, Ansible or Windows would have replaced: a pattern or name holding it was meant to hold a value.
 #: ``%C3%`` and ``%A9t%`` in ``%C3%A9t%C3%A9`` are percent-encodings: a ``%`` then two hex digits is one unless what
 #: follows up to the next ``%`` is an upper-case variable name (``%DEPLOY_ENV%``).
-UNEXPANDED = re.compile(r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%(?![0-9A-Fa-f]{2}(?:%|[A-Za-z0-9_]*[a-z]))[A-Za-z_][A-Za-z0-9_]*%')
+UNEXPANDED = re.compile(
+    r'\$\{[^}]*\}|\$\([^)]*\)|\{\{.*?\}\}|%(?![0-9A-Fa-f]{2}(?:%|[A-Za-z0-9_]*[a-z]))[A-Za-z_][A-Za-z0-9_]*%'
+)
 
-LIST_MAY_LIE_WARNING = 'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, so {consequence}'
+LIST_MAY_LIE_WARNING = (
+    'The Vobiz conference list {how}. Vobiz has been seen listing no rooms while some were live, so {consequence}'
+)
 
 
 def selection_options(*names):
@@ -32,7 +36,9 @@ def selection_options(*names):
     ``type='raw'`` because a string is one entry, commas included (see ``normalize_name_list``); ``names_escaped`` is
     a bool. The options are documented once, in the ``vobiz.voice.selection`` doc fragments.
     """
-    return dict((name, dict(type='bool', default=False) if name == 'names_escaped' else dict(type='raw')) for name in names)
+    return dict(
+        (name, dict(type='bool', default=False) if name == 'names_escaped' else dict(type='raw')) for name in names
+    )
 
 
 def normalize_name_list(value, option, escaped=False):
@@ -52,7 +58,10 @@ def normalize_name_list(value, option, escaped=False):
         values = list(value)
     else:
         raise VobizInputError(
-            '{0} must be a string or a list of strings, got {1} (quote names that look like numbers)'.format(option, type(value).__name__), option=option
+            '{0} must be a string or a list of strings, got {1} (quote names that look like numbers)'.format(
+                option, type(value).__name__
+            ),
+            option=option,
         )
     if not values:
         raise VobizInputError('{0} must not be an empty list'.format(option), option=option)
@@ -61,10 +70,15 @@ def normalize_name_list(value, option, escaped=False):
     for index, entry in enumerate(values):
         if not isinstance(entry, str):
             raise VobizInputError(
-                '{0}[{1}] must be a string, got {2} (quote names that look like numbers)'.format(option, index, type(entry).__name__), option=option
+                '{0}[{1}] must be a string, got {2} (quote names that look like numbers)'.format(
+                    option, index, type(entry).__name__
+                ),
+                option=option,
             )
         if not entry:
-            raise VobizInputError('{0} must not contain an empty string (entry {1})'.format(option, index), option=option)
+            raise VobizInputError(
+                '{0} must not contain an empty string (entry {1})'.format(option, index), option=option
+            )
         try:
             entry.encode('utf-8')
         except UnicodeEncodeError:
@@ -73,12 +87,18 @@ def normalize_name_list(value, option, escaped=False):
             try:
                 entry = unescape_name(entry)
             except ValueError as exc:
-                raise VobizInputError('{0}[{1}] is not an escaped name (names_escaped is true): {2}'.format(option, index, exc), option=option)
+                raise VobizInputError(
+                    '{0}[{1}] is not an escaped name (names_escaped is true): {2}'.format(option, index, exc),
+                    option=option,
+                )
         unexpanded = None if escaped else UNEXPANDED.search(entry)
         if unexpanded:
             raise VobizInputError(
-                '{0}[{1}] holds {2!r}, a variable that was never expanded (a shell, Ansible or Windows would have replaced it); '
-                'refusing: it would select no conference, or the wrong ones. Pass the value itself.'.format(option, index, unexpanded.group(0)),
+                '{0}[{1}] holds {2!r}, a variable that was never expanded '
+                '(a shell, Ansible or Windows would have replaced it); '
+                'refusing: it would select no conference, or the wrong ones. Pass the value itself.'.format(
+                    option, index, unexpanded.group(0)
+                ),
                 option=option,
             )
         if entry not in seen:
@@ -94,7 +114,10 @@ def normalize_member_ids(value, option):
     """
     ids = list(dict.fromkeys(item.strip() for entry in value or () for item in str(entry).split(',')))
     if not ids or not all(ids) or ('all' in ids and len(ids) > 1):
-        raise VobizInputError('{0} must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)'.format(option), option=option)
+        raise VobizInputError(
+            '{0} must be "all" or a non-empty list of member ids (no empty ids, and "all" alone)'.format(option),
+            option=option,
+        )
     return 'all' if ids == ['all'] else ids
 
 
@@ -274,7 +297,9 @@ def broad_glob(pattern):
     """True for a glob that selects rooms by little more than their length: a ``*`` and otherwise only ``?`` and
     negated sets (``[!c]*`` selects every name that does not start with ``c``)."""
     tokens = glob_tokens(pattern)
-    return _STAR in tokens and all(token in (_STAR, _ANY) or (token[0] == '[' and token[1].startswith('[!')) for token in tokens)
+    return _STAR in tokens and all(
+        token in (_STAR, _ANY) or (token[0] == '[' and token[1].startswith('[!')) for token in tokens
+    )
 
 
 def refuse_match_everything(match, all_option='all'):
@@ -287,8 +312,13 @@ def refuse_match_everything(match, all_option='all'):
     if verdict or verdict is None:
         shown = ', '.join(repr(pattern) for pattern in match)
         raise VobizInputError(
-            'match {0} {1} (as "${{PREFIX}}*" does when the prefix is empty); refusing. To hang up every live conference, set {2}=true instead.'.format(
-                shown, 'selects every conference' if verdict else 'is too intricate to check against selecting every conference', all_option
+            'match {0} {1} (as "${{PREFIX}}*" does when the prefix is empty); refusing. '
+            'To hang up every live conference, set {2}=true instead.'.format(
+                shown,
+                'selects every conference'
+                if verdict
+                else 'is too intricate to check against selecting every conference',
+                all_option,
             ),
             option='match',
             also=(all_option,),

@@ -106,8 +106,14 @@ def _as_send_error(exc):
         reason = exc.reason
         if isinstance(reason, low.ConnectTimeoutError) and not isinstance(reason, low.NewConnectionError):
             return exceptions.ConnectTimeout(exc)
-        by_reason = ((low.ResponseError, exceptions.RetryError), (low.ProxyError, exceptions.ProxyError), (low.SSLError, exceptions.SSLError))
-        mapped = next((target for source, target in by_reason if isinstance(reason, source)), exceptions.ConnectionError)
+        by_reason = (
+            (low.ResponseError, exceptions.RetryError),
+            (low.ProxyError, exceptions.ProxyError),
+            (low.SSLError, exceptions.SSLError),
+        )
+        mapped = next(
+            (target for source, target in by_reason if isinstance(reason, source)), exceptions.ConnectionError
+        )
         return mapped(exc)
     by_error = (
         ((low.ProtocolError, OSError, low.ClosedPoolError), exceptions.ConnectionError),
@@ -124,7 +130,9 @@ def _is_cert_error(exc):
     import ssl
 
     for cause in _iter_causes(exc):
-        if isinstance(cause, getattr(ssl, 'SSLCertVerificationError', ())) or isinstance(cause, getattr(ssl, 'CertificateError', ())):
+        if isinstance(cause, getattr(ssl, 'SSLCertVerificationError', ())) or isinstance(
+            cause, getattr(ssl, 'CertificateError', ())
+        ):
             return True
         if 'CERTIFICATE_VERIFY_FAILED' in str(cause) or 'hostname mismatch' in str(cause).lower():
             return True
@@ -229,7 +237,9 @@ class Transport:
             if template is None:
                 prepared = self._session.prepare_request(requests.Request(method, self.account_url, json=body))
                 # A plain dict keeps the headers' order and case and is cheaper for urllib3 to copy and walk.
-                template = self._templates[key] = _Outgoing(prepared.method, dict(prepared.headers.items()), prepared.body)
+                template = self._templates[key] = _Outgoing(
+                    prepared.method, dict(prepared.headers.items()), prepared.body
+                )
             # Shared: nothing on the send path changes a request's headers or body.
             return _Outgoing(template.method, template.headers, template.body, url)
         prepared = self._session.prepare_request(requests.Request(method, url, json=body))
@@ -243,7 +253,12 @@ class Transport:
         exceptions = requests.exceptions
         if isinstance(exc, _AttemptDeadline):
             # Headers came, the body did not arrive in full: like a read timeout, the request may have been carried out.
-            return 'no complete reply within {0:g} s (timeout; the answer was still arriving)'.format(self.timeout), True, True, False
+            return (
+                'no complete reply within {0:g} s (timeout; the answer was still arriving)'.format(self.timeout),
+                True,
+                True,
+                False,
+            )
         detail = self._redactor.outgoing(exc)
         if isinstance(exc, exceptions.SSLError):
             if _is_cert_error(exc):
@@ -359,7 +374,11 @@ class Transport:
 
     def _receive(self, response, deadline):
         """Read a streamed body within the deadline and ``MAX_ANSWER_BYTES``: ``(bytes, problem or None)``."""
-        too_large = 'the answer was too large to read (over {0} bytes); it was not read, so what it says is unknown'.format(MAX_ANSWER_BYTES)
+        too_large = (
+            'the answer was too large to read (over {0} bytes); it was not read, so what it says is unknown'.format(
+                MAX_ANSWER_BYTES
+            )
+        )
         length = response.headers.get('Content-Length')
         if length is not None and length.strip().isdigit() and int(length) > MAX_ANSWER_BYTES:
             return b'', too_large

@@ -71,24 +71,34 @@ def validate_api_url(api_url):
     parts = urlsplit(api_url)
     if parts.scheme.lower() not in ('http', 'https') or not api_url.lower().startswith(parts.scheme.lower() + '://'):
         raise VobizInputError(
-            'api_url must start with https:// (or http://), for example {0}; got {1!r}'.format(DEFAULT_API_URL, api_url if '@' not in api_url else '<hidden>'),
+            'api_url must start with https:// (or http://), for example {0}; got {1!r}'.format(
+                DEFAULT_API_URL, api_url if '@' not in api_url else '<hidden>'
+            ),
             option='api_url',
         )
     if '@' in parts.netloc:
-        raise VobizInputError('api_url must not contain credentials (user:password@); use auth_id and auth_token', option='api_url')
+        raise VobizInputError(
+            'api_url must not contain credentials (user:password@); use auth_id and auth_token', option='api_url'
+        )
     if not parts.hostname:
         raise VobizInputError('api_url has no host name: {0!r}'.format(api_url), option='api_url')
     if '?' in api_url:
-        raise VobizInputError('api_url must not contain a query string: remove {0!r}'.format(api_url[api_url.index('?') :]), option='api_url')
+        raise VobizInputError(
+            'api_url must not contain a query string: remove {0!r}'.format(api_url[api_url.index('?') :]),
+            option='api_url',
+        )
     if '#' in api_url:
-        raise VobizInputError('api_url must not contain a fragment: remove {0!r}'.format(api_url[api_url.index('#') :]), option='api_url')
+        raise VobizInputError(
+            'api_url must not contain a fragment: remove {0!r}'.format(api_url[api_url.index('#') :]), option='api_url'
+        )
     segments = parts.path.split('/')
     for index, segment in enumerate(segments):
         if unquote(segment).lower() == 'account':
             # The documented account base (.../api/v1/Account/MA_X/): the modules add /Account/{auth_id}/ themselves,
             # and the doubled path is answered with a 404 that could be read as "conference not found".
             raise VobizInputError(
-                'api_url must be the API base such as {0}, without the account part: remove {1!r} (the modules add /Account/{{auth_id}}/ themselves)'.format(
+                'api_url must be the API base such as {0}, without the account part: '
+                'remove {1!r} (the modules add /Account/{{auth_id}}/ themselves)'.format(
                     DEFAULT_API_URL, '/'.join(segments[index:]).join(('/', ''))
                 ),
                 option='api_url',
@@ -98,5 +108,9 @@ def validate_api_url(api_url):
     except ValueError:
         raise VobizInputError('api_url has an invalid port: {0!r}'.format(api_url), option='api_url')
     if parts.scheme.lower() == 'http' and not _is_loopback_host(parts.hostname):
-        warnings.append('api_url {0} uses plain http:// to a host that is not loopback: the auth token travels unencrypted. Use https://.'.format(api_url))
+        warnings.append(
+            'api_url {0} uses plain http:// to a host that is not loopback: the auth token travels unencrypted. Use https://.'.format(
+                api_url
+            )
+        )
     return api_url.rstrip('/'), warnings

@@ -463,7 +463,12 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     hangup_all_outcomes,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, check_summary_file
-from ansible_collections.vobiz.voice.plugins.module_utils._plan import DEFAULT_PLAN_MAX_AGE, build_plan, new_plan_id, plan_from_params
+from ansible_collections.vobiz.voice.plugins.module_utils._plan import (
+    DEFAULT_PLAN_MAX_AGE,
+    build_plan,
+    new_plan_id,
+    plan_from_params,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
@@ -517,7 +522,9 @@ class ConferenceHangup(VobizModule):
 
     def summary_head(self):
         of_plan = f' of plan {self.plan_id}' if self.plan_id else ''
-        return f"{'Would hang up' if self.check_mode else 'Hung up'} {len(self.result['hung_up'])} conference(s){of_plan}"
+        return (
+            f"{'Would hang up' if self.check_mode else 'Hung up'} {len(self.result['hung_up'])} conference(s){of_plan}"
+        )
 
     def result_for(self, msg):
         changed = bool(self.result['hung_up']) or self.change_possible
@@ -564,7 +571,9 @@ class ConferenceHangup(VobizModule):
             api, chosen = self.api, (self.selection, self.policy)
             targets, excluded = self.result['hung_up'], self.result['excluded']
             token = self.params['auth_token']
-            self.result['plan'] = build_plan(*chosen, targets, self.retrieved, excluded, api.auth_id, api.api_url, token, self.plan_id)
+            self.result['plan'] = build_plan(
+                *chosen, targets, self.retrieved, excluded, api.auth_id, api.api_url, token, self.plan_id
+            )
         super().finish(failed_msg, msg)
 
     def audit_line(self, name, outcome, status=None, **extra):

@@ -244,9 +244,8 @@ class ConferenceInfo(VobizModule):
             else:
                 self.result['unreadable'].append(retrieved.name)
                 self.warnings.append(
-                    'Conference {0!r} could not be read ({1}); it may well be live: Vobiz has been seen answering this way for live rooms.'.format(
-                        retrieved.name, retrieved.reason
-                    )
+                    'Conference {0!r} could not be read ({1}); it may well be live: '
+                    'Vobiz has been seen answering this way for live rooms.'.format(retrieved.name, retrieved.reason)
                 )
 
 

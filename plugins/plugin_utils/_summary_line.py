@@ -24,7 +24,9 @@ def summary_line(prefix, summary):
     """``PREFIX {json}``: one line whatever the content (the JSON is ASCII, so no text can put a line break of any kind
     into it)."""
     if not re.match(r'^[A-Za-z0-9_]+$', prefix or ''):
-        raise AnsibleError('summary_line: prefix must hold letters, digits and underscores only, not {0!r}'.format(prefix))
+        raise AnsibleError(
+            'summary_line: prefix must hold letters, digits and underscores only, not {0!r}'.format(prefix)
+        )
     if not isinstance(summary, dict):
         raise AnsibleError('summary_line: each term must be a dictionary, not {0}'.format(type(summary).__name__))
     return '{0} {1}'.format(prefix, json.dumps(summary, sort_keys=True, ensure_ascii=True))

@@ -119,7 +119,12 @@ class StrategyModule(LinearStrategyModule):
                 self._report_interrupt(iterator, play_context)
             except Exception as exc:  # pylint: disable=broad-except
                 # Never let the report replace the interrupt (and its exit code 99).
-                show('vobiz.voice: could not say what the hang-up did: {0}: {1}'.format(type(exc).__name__, printable(str(exc))), C.COLOR_ERROR)
+                show(
+                    'vobiz.voice: could not say what the hang-up did: {0}: {1}'.format(
+                        type(exc).__name__, printable(str(exc))
+                    ),
+                    C.COLOR_ERROR,
+                )
             raise
 
     def _report_interrupt(self, iterator, play_context):
@@ -129,24 +134,37 @@ class StrategyModule(LinearStrategyModule):
         show('')  # after the ^C the terminal echoed
         hosts = self._hosts_cache or sorted(self._hang_ups)
         # A hang-up whose result has not come back may still be running: it writes its summary when it stops.
-        summaries = self._wait_for_summaries([name for name in hosts if self._hang_ups.get(name, (None,))[0] and self._blocked_hosts.get(name)])
+        summaries = self._wait_for_summaries(
+            [name for name in hosts if self._hang_ups.get(name, (None,))[0] and self._blocked_hosts.get(name)]
+        )
         for name in hosts:
             if name in self._hang_ups:
                 path, before = self._hang_ups[name]
                 if path is None:
-                    show('{0}: the hang-up has no summary_file: its audit log, if it has one, says what it did.'.format(printable(name)), C.COLOR_ERROR)
+                    show(
+                        '{0}: the hang-up has no summary_file: its audit log, if it has one, says what it did.'.format(
+                            printable(name)
+                        ),
+                        C.COLOR_ERROR,
+                    )
                     continue
                 summary = summaries.get(name) or read_summary(path, before)
                 if summary is None:
                     show(
-                        '{0}: the hang-up wrote no summary to {1}; its audit log has what it recorded.'.format(printable(name), printable(path)), C.COLOR_ERROR
+                        '{0}: the hang-up wrote no summary to {1}; its audit log has what it recorded.'.format(
+                            printable(name), printable(path)
+                        ),
+                        C.COLOR_ERROR,
                     )
                     continue
                 show(describe(name, summary), C.COLOR_WARN)
             else:
                 message = 'Interrupted before the hang-up started: no conference was hung up.'
                 if name in self._announced:
-                    message += ' An announcement was sent or started: the rooms it reached are still live (its audit log names them).'
+                    message += (
+                        ' An announcement was sent or started: the rooms it reached are still live '
+                        '(its audit log names them).'
+                    )
                 summary = outcome_summary({}, getattr(play_context, 'check_mode', False), message, interrupted=True)
                 show('{0}: {1}'.format(printable(name), message), C.COLOR_WARN)
             if prefix:
@@ -157,7 +175,10 @@ class StrategyModule(LinearStrategyModule):
         found = {}
         if not names:
             return found
-        show('Interrupted: waiting for the hang-up to stop and write its summary (Ctrl-C again to stop waiting) ...', C.COLOR_WARN)
+        show(
+            'Interrupted: waiting for the hang-up to stop and write its summary (Ctrl-C again to stop waiting) ...',
+            C.COLOR_WARN,
+        )
         # ansible-core 2.19+ left SIGINT at SIG_DFL (a second Ctrl-C would kill this process before it prints anything):
         # a second Ctrl-C only ends the wait here.
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -224,11 +245,18 @@ def describe(host, summary):
     counts = summary.get('counts') or {}
     predicted = bool(summary.get('check_mode'))
     shown = ', '.join(
-        '{0} {1}'.format('would hang up' if predicted and key == 'hung_up' else label, counts.get(key, len(summary.get(key) or []))) for key, label in COUNTS
+        '{0} {1}'.format(
+            'would hang up' if predicted and key == 'hung_up' else label, counts.get(key, len(summary.get(key) or []))
+        )
+        for key, label in COUNTS
     )
     mode = ' (check mode: predictions)' if predicted else ''
     return '{0}: {1}{2}; status {3}. {4}'.format(
-        printable(host), shown, mode, printable(str(summary.get('status'))), printable(str(summary.get('message') or ''))
+        printable(host),
+        shown,
+        mode,
+        printable(str(summary.get('status'))),
+        printable(str(summary.get('message') or '')),
     )
 
 

@@ -156,10 +156,14 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get('Content-Length') or 0)
         body = self.rfile.read(length) if length else None
         parts = urllib.parse.urlsplit(self.path)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ('proxy-connection', 'connection', 'keep-alive')}
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ('proxy-connection', 'connection', 'keep-alive')
+        }
         upstream = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         try:
-            upstream.request(self.command, parts.path + ('?' + parts.query if parts.query else ''), body=body, headers=headers)
+            upstream.request(
+                self.command, parts.path + ('?' + parts.query if parts.query else ''), body=body, headers=headers
+            )
             answer = upstream.getresponse()
             payload = answer.read()
             self.send_response(answer.status, answer.reason)

@@ -83,7 +83,11 @@ def describe_faults(counts):
 
 def deleted_names(entries):
     """Conference names that some DELETE really hung up (204, or a lost reply, which the emulator carries out)."""
-    return {e['conference'] for e in entries if e['method'] == 'DELETE' and e['action'] == 'hangup' and (e['status'] == 204 or e['fault'] == 'lost_reply')}
+    return {
+        e['conference']
+        for e in entries
+        if e['method'] == 'DELETE' and e['action'] == 'hangup' and (e['status'] == 204 or e['fault'] == 'lost_reply')
+    }
 
 
 def collections_root():
@@ -136,8 +140,22 @@ def run_module_process(module, args, env=None):
 
     No time limit: a module that hangs is ended by the gate, which ends a step silent (no output, no CPU) for minutes.
     """
-    cmd = [sys.executable, '-c', LAUNCHER, sys.executable, '-m', 'ansible_collections.vobiz.voice.plugins.modules.' + module]
+    cmd = [
+        sys.executable,
+        '-c',
+        LAUNCHER,
+        sys.executable,
+        '-m',
+        'ansible_collections.vobiz.voice.plugins.modules.' + module,
+    ]
     payload = json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode('utf-8')
     started = time.monotonic()
-    proc = subprocess.run(cmd, input=payload, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or subprocess_env(), check=False)
-    return ModuleProcess(proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace'), time.monotonic() - started)
+    proc = subprocess.run(
+        cmd, input=payload, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or subprocess_env(), check=False
+    )
+    return ModuleProcess(
+        proc.returncode,
+        proc.stdout.decode('utf-8', 'replace'),
+        proc.stderr.decode('utf-8', 'replace'),
+        time.monotonic() - started,
+    )

@@ -38,8 +38,18 @@ CALLS = [
 ]
 
 CREDENTIALS = [
-    ('wrong token', dict(auth_token=WRONG_TOKEN), 401, ["auth_id 'MA_TEST'", 'Check auth_id and auth_token', 'HTTP 401']),
-    ('wrong auth_id', dict(auth_id='MA_NOBODY'), 401, ["auth_id 'MA_NOBODY'", 'Check auth_id and auth_token', 'HTTP 401']),
+    (
+        'wrong token',
+        dict(auth_token=WRONG_TOKEN),
+        401,
+        ["auth_id 'MA_TEST'", 'Check auth_id and auth_token', 'HTTP 401'],
+    ),
+    (
+        'wrong auth_id',
+        dict(auth_id='MA_NOBODY'),
+        401,
+        ["auth_id 'MA_NOBODY'", 'Check auth_id and auth_token', 'HTTP 401'],
+    ),
 ]
 
 
@@ -51,7 +61,9 @@ def assert_no_token(result, *extra):
 
 @pytest.mark.parametrize('module, args, check_mode', CALLS, ids=lambda v: str(v)[:40])
 @pytest.mark.parametrize('label, creds, status, wanted', CREDENTIALS, ids=[c[0] for c in CREDENTIALS])
-def test_bad_credentials_one_request_fast_actionable(emu, sleeps, figures, module, args, check_mode, label, creds, status, wanted):
+def test_bad_credentials_one_request_fast_actionable(
+    emu, sleeps, figures, module, args, check_mode, label, creds, status, wanted
+):
     emu.add_conference('Board Room')
     kwargs = dict(args, retries=20, **creds)
     seconds, (failed, result) = timed(run, module, emu, check_mode=check_mode, **kwargs)
@@ -104,14 +116,26 @@ def test_bad_token_in_a_batch_sends_one_request(emu, sleeps, figures):
     for name in names:
         emu.add_conference(name, members=0)
     emu.configure(latency_ms=50)  # like a real network: the 401 comes back after a round trip
-    seconds, (failed, result) = timed(run, 'vobiz_conference', emu, name=names, auth_token=WRONG_TOKEN, parallel=16, retries=20)
+    seconds, (failed, result) = timed(
+        run, 'vobiz_conference', emu, name=names, auth_token=WRONG_TOKEN, parallel=16, retries=20
+    )
     log = emu.requests()
     assert failed and 'Authentication failed' in result['msg']
     assert len(log) == 1 and log[0]['status'] == 401
     assert sleeps == []
     assert result['hung_up'] == [] and len(emu.live_names()) == 60
     assert_no_token(result)
-    figures.record('4c', 'auth: wrong token, 60-room batch', '60 rooms, parallel=16, 50 ms latency', 'HTTP 401 (wrong token)', len(log), 0, 0, 0, seconds)
+    figures.record(
+        '4c',
+        'auth: wrong token, 60-room batch',
+        '60 rooms, parallel=16, 50 ms latency',
+        'HTTP 401 (wrong token)',
+        len(log),
+        0,
+        0,
+        0,
+        seconds,
+    )
 
 
 def test_forbidden_names_the_room(emu):
@@ -128,11 +152,21 @@ def test_forbidden_names_the_room(emu):
 def test_wrong_token_in_a_real_process_never_prints_a_token(emu, figures):
     """The same, across a real process boundary: stdout and stderr of the module process."""
     emu.add_conference('Board Room')
-    args = dict(auth_id=AUTH_ID, auth_token=WRONG_TOKEN, api_url=emu.api_url, name=['Board Room'], retries=20, _ansible_verbosity=4, _ansible_debug=True)
+    args = dict(
+        auth_id=AUTH_ID,
+        auth_token=WRONG_TOKEN,
+        api_url=emu.api_url,
+        name=['Board Room'],
+        retries=20,
+        _ansible_verbosity=4,
+        _ansible_debug=True,
+    )
     proc = run_module_process('vobiz_conference', args)
     assert proc.returncode == 1, proc.stderr
     assert proc.result['failed'] is True and 'Authentication failed' in proc.result['msg']
     assert len(emu.requests()) == 1  # retries=20, yet the 401 was not retried
     for token in (TOKEN, WRONG_TOKEN):
         assert token not in proc.stdout and token not in proc.stderr
-    figures.record('4d', 'auth: wrong token, module process', '1 room', 'HTTP 401', len(emu.requests()), 0, 0, 0, proc.seconds)
+    figures.record(
+        '4d', 'auth: wrong token, module process', '1 room', 'HTTP 401', len(emu.requests()), 0, 0, 0, proc.seconds
+    )

@@ -17,7 +17,11 @@ import time
 import pytest
 
 from ansible_collections.vobiz.voice.tests.reliability.helpers import MODULES, TOKEN
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import BAD_CONNECTION_VALUES, module_args, run_module
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
+    BAD_CONNECTION_VALUES,
+    module_args,
+    run_module,
+)
 
 MISSING = object()
 
@@ -30,7 +34,13 @@ BASE = {
 }
 
 #: Values of the wrong type for Ansible's argument spec, and an option no module has.
-MISTYPED_OR_UNKNOWN = {'validate_certs': 'maybe', 'timeout': 'soon', 'retries': 'many', 'parallel': 'x', 'bogus_option': 1}
+MISTYPED_OR_UNKNOWN = {
+    'validate_certs': 'maybe',
+    'timeout': 'soon',
+    'retries': 'many',
+    'parallel': 'x',
+    'bogus_option': 1,
+}
 
 #: The connection options, shared by every module: (changes, option the message must name). The bad values are
 #: the unit tests' table of connection rules; here come what only a module shows: required options, Ansible's
@@ -143,7 +153,9 @@ def test_every_invalid_combination_fails_before_any_request(emu, figures, no_vob
         requests = emu.requests()
         emu.clear_log()
         shown = json.dumps(result)
-        label = '{0} {1!r}'.format(module, dict((k, '<missing>' if v is MISSING else v) for k, v in changes.items()))[:160]
+        label = '{0} {1!r}'.format(module, dict((k, '<missing>' if v is MISSING else v) for k, v in changes.items()))[
+            :160
+        ]
         if not failed:
             problems.append('{0}: did not fail ({1})'.format(label, result.get('msg')))
         elif option not in (result.get('msg') or ''):

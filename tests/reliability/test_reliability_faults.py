@@ -58,7 +58,16 @@ def test_transient_faults_at_scale(emulators, sleeps, figures, tmp_path):
 
     # Selected from the live list: the rooms are seen live before their DELETE, so a DELETE that may have been carried
     # out unheard and then finds the room gone is this run's doing.
-    seconds, (failed, result) = timed(run, 'vobiz_conference', emu, match='ci-[0-9][0-9][0-9]', audit_log=audit, retries=20, retry_max_wait=600, parallel=16)
+    seconds, (failed, result) = timed(
+        run,
+        'vobiz_conference',
+        emu,
+        match='ci-[0-9][0-9][0-9]',
+        audit_log=audit,
+        retries=20,
+        retry_max_wait=600,
+        parallel=16,
+    )
     log = emu.requests()
     deletes = [e for e in log if e['method'] == 'DELETE']
     faults = fault_counts(log)
@@ -104,7 +113,14 @@ def test_transient_faults_at_scale(emulators, sleeps, figures, tmp_path):
     emu.clear_log()
     emu.configure(seed=SEED + 1, faults=fault_mix(TRANSIENT_KINDS, 0.3))
     seconds, (failed, result) = timed(
-        run, 'vobiz_conference', emu, name=names, audit_log=str(tmp_path / 'rerun.jsonl'), retries=20, retry_max_wait=600, parallel=16
+        run,
+        'vobiz_conference',
+        emu,
+        name=names,
+        audit_log=str(tmp_path / 'rerun.jsonl'),
+        retries=20,
+        retry_max_wait=600,
+        parallel=16,
     )
     log = emu.requests()
     maybe_done = {e['conference'] for e in log if e['fault'] in MAYBE_DONE_KINDS}
@@ -171,7 +187,9 @@ def test_member_hangup_reply_lost(emu, sleeps, figures):
     emu.add_conference('Town Hall', members=['10', '15', '20'])
     emu.configure(faults=[dict(kind='lost_reply', method='DELETE', first_n=1)])
 
-    seconds, (failed, result) = timed(run, 'vobiz_conference_member', emu, conference='Town Hall', member_id=['10', '15'], state='absent')
+    seconds, (failed, result) = timed(
+        run, 'vobiz_conference_member', emu, conference='Town Hall', member_id=['10', '15'], state='absent'
+    )
     log = emu.requests(method='DELETE')
 
     assert not failed, result['msg']
@@ -210,7 +228,15 @@ def test_persistent_failure_names_exactly_the_broken_rooms(emu, sleeps, figures,
     names = healthy + broken[:3] + flaky + gone + broken[3:]
 
     seconds, (failed, result) = timed(
-        run, 'vobiz_conference', emu, name=names, audit_log=audit, retries=retries, timeout=timeout, retry_max_wait=retry_max_wait, parallel=16
+        run,
+        'vobiz_conference',
+        emu,
+        name=names,
+        audit_log=audit,
+        retries=retries,
+        timeout=timeout,
+        retry_max_wait=retry_max_wait,
+        parallel=16,
     )
     log = emu.requests()
 

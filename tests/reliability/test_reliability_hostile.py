@@ -50,8 +50,14 @@ def test_wrong_api_url_fails_naming_api_url_and_touches_nothing(emu, figures, tm
         emu.add_conference(name, members=2)
     members_before = dict((name, emu.conference(name)['members']) for name in emu.live_names())
     api_url = emu.api_url.replace('/api/v1', '/api/v2')
-    extra = dict(audit_log=str(tmp_path / 'audit.jsonl')) if module in ('vobiz_conference', 'vobiz_conference_announce') else {}
-    seconds, (failed, result) = timed(run, module, emu, check_mode=check_mode, api_url=api_url, retries=5, **dict(args, **extra))
+    extra = (
+        dict(audit_log=str(tmp_path / 'audit.jsonl'))
+        if module in ('vobiz_conference', 'vobiz_conference_announce')
+        else {}
+    )
+    seconds, (failed, result) = timed(
+        run, module, emu, check_mode=check_mode, api_url=api_url, retries=5, **dict(args, **extra)
+    )
     log = emu.requests()
 
     assert failed
@@ -64,7 +70,9 @@ def test_wrong_api_url_fails_naming_api_url_and_touches_nothing(emu, figures, tm
     assert sorted(emu.live_names()) == ['Board Room', 'Side Room']
     assert dict((name, emu.conference(name)['members']) for name in emu.live_names()) == members_before
     if extra:
-        assert [line for line in read_audit(extra['audit_log']) if line['outcome'] in ('hung_up', 'already_absent')] == []
+        assert [
+            line for line in read_audit(extra['audit_log']) if line['outcome'] in ('hung_up', 'already_absent')
+        ] == []
     figures.record(
         '14a',
         'hostile: wrong api_url (gateway 404), {0}{1}'.format(module, ' check' if check_mode else ''),
@@ -86,7 +94,8 @@ def pieces(token):
 
 
 def test_echoed_token_never_leaves_a_module_process(emulators, figures, tmp_path):
-    """Error texts echo the request's token at every offset around the cuts; nothing of it reaches stdout, stderr or the audit log."""
+    """Error texts echo the request's token at every offset around the cuts; nothing of it reaches stdout, stderr or
+    the audit log."""
     emu = emulators(auth_token=ECHO_TOKEN)
     rules = []
     names = []
@@ -157,7 +166,9 @@ def test_huge_answers_are_not_buffered(emulators, figures, declare_length):
     names = ['huge-{0}'.format(i) for i in range(4)]
     for name in names:
         emu.add_conference(name, members=0)
-    emu.configure(faults=[dict(kind='huge_body', size=50 * 1024 * 1024, declare_length=declare_length, method='DELETE')])
+    emu.configure(
+        faults=[dict(kind='huge_body', size=50 * 1024 * 1024, declare_length=declare_length, method='DELETE')]
+    )
     args = dict(auth_id=AUTH_ID, auth_token='unit-test-token-9f8e7d', api_url=emu.api_url, name=names, parallel=4)
     proc = run_module_process('vobiz_conference', args)
 
@@ -166,7 +177,9 @@ def test_huge_answers_are_not_buffered(emulators, figures, declare_length):
     assert proc.peak_rss_kb is not None and proc.peak_rss_kb < MAX_PEAK_KB, proc.peak_rss_kb
     figures.record(
         '14c',
-        'hostile: 50 MB answers ({0}), peak RSS {1:.1f} MiB'.format('declared' if declare_length else 'streamed', proc.peak_rss_kb / 1024.0),
+        'hostile: 50 MB answers ({0}), peak RSS {1:.1f} MiB'.format(
+            'declared' if declare_length else 'streamed', proc.peak_rss_kb / 1024.0
+        ),
         '4 rooms, parallel 4',
         'huge_body',
         len(emu.requests()),

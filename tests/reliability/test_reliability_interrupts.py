@@ -33,7 +33,14 @@ import uuid
 import pytest
 from ansible.executor.task_queue_manager import TaskQueueManager
 
-from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, HANG_GUARD_SECONDS, TOKEN, module_args, read_audit, subprocess_env
+from ansible_collections.vobiz.voice.tests.reliability.helpers import (
+    AUTH_ID,
+    HANG_GUARD_SECONDS,
+    TOKEN,
+    module_args,
+    read_audit,
+    subprocess_env,
+)
 
 ROOMS = ['intr-%03d' % i for i in range(200)]
 
@@ -146,7 +153,11 @@ def interrupted_playbook(emu, tmp_path, argv, signal_name, target, **environment
     [
         ('SIGINT', 'process group'),
         pytest.param(
-            'SIGTERM', 'ansible-playbook', marks=pytest.mark.skipif(not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module')
+            'SIGTERM',
+            'ansible-playbook',
+            marks=pytest.mark.skipif(
+                not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module'
+            ),
         ),
         ('SIGTERM', 'module process'),
     ],
@@ -160,11 +171,15 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
     playbook = tmp_path / 'site.yml'
     playbook.write_text(PLAYBOOK, encoding='utf-8')
     inventory = tmp_path / 'hosts'
-    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(sys.executable), encoding='utf-8')
+    inventory.write_text(
+        'localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(sys.executable), encoding='utf-8'
+    )
     extra = tmp_path / 'vars.json'
     extra.write_text(json.dumps(dict(rooms=ROOMS, audit_log=str(audit))), encoding='utf-8')
     started = time.monotonic()
-    returncode, output, dummy = interrupted_playbook(emu, tmp_path, ['-i', str(inventory), str(playbook), '-e', '@' + str(extra)], signal_name, target)
+    returncode, output, dummy = interrupted_playbook(
+        emu, tmp_path, ['-i', str(inventory), str(playbook), '-e', '@' + str(extra)], signal_name, target
+    )
     assert returncode != 0, output[-3000:]
     seconds = time.monotonic() - started
 
@@ -193,7 +208,9 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
     not_started = {name for name, seen in outcomes.items() if seen == {'not_started'}}
     assert set(outcomes) - unknown_names - not_started <= {e['conference'] for e in log}
     assert not not_started & {e['conference'] for e in log}
-    assert set(outcomes) == set(ROOMS) and all(len(seen) == 1 or seen == {'unknown', 'hung_up'} for seen in outcomes.values())
+    assert set(outcomes) == set(ROOMS) and all(
+        len(seen) == 1 or seen == {'unknown', 'hung_up'} for seen in outcomes.values()
+    )
     if target == 'module process':
         # ansible-playbook lived on and shows the module's failed result.
         assert 'Interrupted by SIGTERM' in output, output[-3000:]
@@ -215,7 +232,15 @@ def test_interrupt_loses_nothing(emulators, figures, tmp_path, signal_name, targ
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='finds the module process through /proc')
 @pytest.mark.parametrize(
     'signal_name',
-    ['SIGINT', pytest.param('SIGTERM', marks=pytest.mark.skipif(not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module'))],
+    [
+        'SIGINT',
+        pytest.param(
+            'SIGTERM',
+            marks=pytest.mark.skipif(
+                not PASSES_SIGNALS_ON, reason='this ansible-core does not pass SIGTERM on to the module'
+            ),
+        ),
+    ],
 )
 def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, signal_name):
     """Issue 23: a cancelled CI job (SIGINT to the process group, SIGTERM to ansible-playbook) still leaves the summary
@@ -231,7 +256,13 @@ def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, s
     extra = json.dumps(dict(ci_teardown_match=['ci-*'], ci_teardown_summary_file=str(summary_file)))
     target = 'process group' if signal_name == 'SIGINT' else 'ansible-playbook'
     returncode, output, dummy = interrupted_playbook(
-        emu, tmp_path, ['vobiz.voice.ci_teardown', '-e', extra], signal_name, target, PWD=str(tmp_path), ANSIBLE_STRATEGY='vobiz.voice.summary_on_interrupt'
+        emu,
+        tmp_path,
+        ['vobiz.voice.ci_teardown', '-e', extra],
+        signal_name,
+        target,
+        PWD=str(tmp_path),
+        ANSIBLE_STRATEGY='vobiz.voice.summary_on_interrupt',
     )
     assert returncode != 0, output[-3000:]
     summary = json.loads(summary_file.read_text())
@@ -239,7 +270,9 @@ def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, s
     answered_204 = {e['conference'] for e in log if e['method'] == 'DELETE' and e['status'] == 204}
     requested = {e['conference'] for e in log if e['method'] == 'DELETE'}
     assert summary['status'] == 'interrupted' and 'Interrupted by ' + signal_name in summary['message']
-    lists = [summary[key] for key in ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'failed', 'not_started')]
+    lists = [
+        summary[key] for key in ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'failed', 'not_started')
+    ]
     assert sorted(name for names in lists for name in names) == rooms  # each room in exactly one list
     assert set(summary['hung_up']) <= answered_204 <= set(summary['hung_up']) | set(summary['uncertain'])
     assert summary['not_started'] and not set(summary['not_started']) & requested
@@ -251,8 +284,8 @@ def test_a_cancelled_ci_teardown_still_leaves_its_summary(emulators, tmp_path, s
         assert [json.loads(line[len('VOBIZ_TEARDOWN_SUMMARY ') :]) for line in printed] == [summary], output[-3000:]
         counts = summary['counts']
         assert (
-            'localhost: hung up {0}, already absent {1}, gone (whether this run ended them is unknown) {2}, uncertain {3}, failed {4}, '
-            'not started {5}, excluded {6}; status interrupted. {7}'.format(
+            'localhost: hung up {0}, already absent {1}, gone (whether this run ended them is unknown) {2}, '
+            'uncertain {3}, failed {4}, not started {5}, excluded {6}; status interrupted. {7}'.format(
                 counts['hung_up'],
                 counts['already_absent'],
                 counts['gone_unconfirmed'],

@@ -126,7 +126,15 @@ def test_check_mode_predicts_change_for_unreadable_rooms(emu, sleeps, figures, l
     )
 
     emu.clear_log()
-    failed, result = run('vobiz_conference_member', emu, check_mode=True, conference='Board Room', member_id=['1'], state='muted', retries=2)
+    failed, result = run(
+        'vobiz_conference_member',
+        emu,
+        check_mode=True,
+        conference='Board Room',
+        member_id=['1'],
+        state='muted',
+        retries=2,
+    )
     assert not failed and result['changed'] is True and result['uncertain'] is True and result['members'] == ['1']
 
     failed, result = run('vobiz_conference_announce', emu, check_mode=True, name=names, text='Closing.', retries=2)

@@ -104,7 +104,9 @@ FIXED = [
 # Names that hold an unexpanded variable (${X}, %X%, ...) are refused before any request (issue 23): left out here.
 NAMES = st.one_of(
     st.text(min_size=1, max_size=40),  # any Unicode text (hypothesis leaves out lone surrogates, which are not text)
-    st.lists(st.one_of(st.sampled_from(SPECIALS), st.text(min_size=1, max_size=4)), min_size=1, max_size=12).map(''.join),
+    st.lists(st.one_of(st.sampled_from(SPECIALS), st.text(min_size=1, max_size=4)), min_size=1, max_size=12).map(
+        ''.join
+    ),
     st.sampled_from(FIXED),
     st.builds(
         lambda unit, count: unit * count,  # very long names: up to 36 kB of path
@@ -177,7 +179,9 @@ def test_any_name_one_request_exact_path(emulators, figures):
     emu = emulators(socket_timeout=0.5)
     stats = dict(names=0, requests=0, bystanders=0, longest=0)
 
-    @settings(max_examples=1000, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=1000, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(name=NAMES)
     def check(name):
         log, others = check_one_run(emu, [name])
@@ -194,7 +198,9 @@ def test_any_name_one_request_exact_path(emulators, figures):
     figures.record(
         '5a',
         'generated names (hypothesis)',
-        '{0} names, {1} look-alike bystanders, longest path {2} B'.format(stats['names'], stats['bystanders'], stats['longest']),
+        '{0} names, {1} look-alike bystanders, longest path {2} B'.format(
+            stats['names'], stats['bystanders'], stats['longest']
+        ),
         'none',
         stats['requests'],
         stats['names'],

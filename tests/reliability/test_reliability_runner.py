@@ -129,7 +129,9 @@ def make_pdd(base, name, playbook, python, envvars=None, extravars=None):
     (pdd / 'project').mkdir(parents=True)
     (pdd / 'inventory').mkdir()
     (pdd / 'project' / 'site.yml').write_text(playbook, encoding='utf-8')
-    (pdd / 'inventory' / 'hosts').write_text('localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(python), encoding='utf-8')
+    (pdd / 'inventory' / 'hosts').write_text(
+        'localhost ansible_connection=local ansible_python_interpreter={0}\n'.format(python), encoding='utf-8'
+    )
     if envvars is not None or extravars is not None:
         (pdd / 'env').mkdir()
     if envvars is not None:
@@ -187,16 +189,36 @@ def test_ansible_runner_artifacts(emulators, figures, tmp_path):
     token_file.write_text(TOKEN, encoding='utf-8')
     token_file.chmod(0o600)
 
-    cli = make_pdd(tmp_path, 'cli', FULL_PLAYBOOK, sys.executable, envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN), extravars=dict(audit_dir=str(audit_dir)))
-    by_file = make_pdd(tmp_path, 'file', SHORT_PLAYBOOK, sys.executable, envvars=connection, extravars=dict(room='run-file', token_file=str(token_file)))
+    cli = make_pdd(
+        tmp_path,
+        'cli',
+        FULL_PLAYBOOK,
+        sys.executable,
+        envvars=dict(connection, VOBIZ_AUTH_TOKEN=TOKEN),
+        extravars=dict(audit_dir=str(audit_dir)),
+    )
+    by_file = make_pdd(
+        tmp_path,
+        'file',
+        SHORT_PLAYBOOK,
+        sys.executable,
+        envvars=connection,
+        extravars=dict(room='run-file', token_file=str(token_file)),
+    )
 
     started = time.monotonic()
     procs = {
         'cli': subprocess.Popen(
-            [sys.executable, '-m', 'ansible_runner', 'run', str(cli), '-p', 'site.yml', '-vvvv'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            [sys.executable, '-m', 'ansible_runner', 'run', str(cli), '-p', 'site.yml', '-vvvv'],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         ),
         'file': subprocess.Popen(
-            [sys.executable, '-m', 'ansible_runner', 'run', str(by_file), '-p', 'site.yml'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            [sys.executable, '-m', 'ansible_runner', 'run', str(by_file), '-p', 'site.yml'],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         ),
     }
     outputs = {}
@@ -265,7 +287,11 @@ def test_ci_teardown_through_the_runner_api(way, emulators, tmp_path, monkeypatc
     from ansible.constants import DEFAULT_VAULT_ID_MATCH  # pylint: disable=import-outside-toplevel
     from ansible.parsing.vault import VaultLib, VaultSecret  # pylint: disable=import-outside-toplevel
 
-    for name in ('VOBIZ_AUTH_ID', 'VOBIZ_AUTH_TOKEN', 'VOBIZ_API_URL'):  # ansible-runner records this process's environment
+    for name in (
+        'VOBIZ_AUTH_ID',
+        'VOBIZ_AUTH_TOKEN',
+        'VOBIZ_API_URL',
+    ):  # ansible-runner records this process's environment
         monkeypatch.delenv(name, raising=False)
     emu = emulators()
     for name in CI_ROOMS + BYSTANDERS:
@@ -286,20 +312,35 @@ def test_ci_teardown_through_the_runner_api(way, emulators, tmp_path, monkeypatc
         password = secrets.token_hex(16)
         hidden.append(password)
         vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password.encode()))])
-        (pdd / 'project' / 'secrets.vault.yml').write_bytes(vault.encrypt(json.dumps(dict(conference_maintenance_auth_token=TOKEN))))
+        (pdd / 'project' / 'secrets.vault.yml').write_bytes(
+            vault.encrypt(json.dumps(dict(conference_maintenance_auth_token=TOKEN)))
+        )
         kwargs.update(cmdline='--ask-vault-pass -e @secrets.vault.yml', passwords={VAULT_PROMPT: password})
     else:
         envvars['VOBIZ_AUTH_TOKEN'] = TOKEN
 
     runner = ansible_runner.run(private_data_dir=str(pdd), **kwargs)
 
-    assert (runner.status, runner.rc) == ('successful', 0), next(pdd.glob('artifacts/*/stdout')).read_text(encoding='utf-8')[-3000:]
+    assert (runner.status, runner.rc) == ('successful', 0), next(pdd.glob('artifacts/*/stdout')).read_text(
+        encoding='utf-8'
+    )[-3000:]
     assert emu.live_names() == sorted(BYSTANDERS)
-    assert sorted({path for secret in hidden for path in files_holding(pdd, secret)}) == ([] if way == 'vaulted' else ['artifacts/<ident>/command'])
+    assert sorted({path for secret in hidden for path in files_holding(pdd, secret)}) == (
+        [] if way == 'vaulted' else ['artifacts/<ident>/command']
+    )
     assert not (pdd / 'env').exists()
     hang_up, summary, stats = hang_up_and_summary(list(runner.events))
     assert sorted(hang_up['hung_up']) == CI_ROOMS and hang_up['changed']
     assert hang_up['invocation']['module_args'].get('auth_token') in (None, 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER')
-    assert (summary['status'], sorted(summary['hung_up']), summary['failed'], summary['check_mode']) == ('ok', CI_ROOMS, [], False)
+    assert (summary['status'], sorted(summary['hung_up']), summary['failed'], summary['check_mode']) == (
+        'ok',
+        CI_ROOMS,
+        [],
+        False,
+    )
     assert not stats['failures'] and not stats['dark'] and 'localhost' in stats['ok']
-    assert stats['artifact_data']['vobiz_teardown_summary'] == summary == json.loads(summary_file.read_text(encoding='utf-8'))
+    assert (
+        stats['artifact_data']['vobiz_teardown_summary']
+        == summary
+        == json.loads(summary_file.read_text(encoding='utf-8'))
+    )

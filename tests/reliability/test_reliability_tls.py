@@ -46,7 +46,9 @@ def test_default_validation_fails_with_a_clear_certificate_message(tls_emu, slee
     assert tls_emu.live_names() == ['Board Room']
     assert TOKEN not in json.dumps(result)
     if module == 'vobiz_conference' and not check_mode:
-        figures.record('9a', 'TLS, default validate_certs', '1 room', 'certificate from an unknown CA', 0, 0, 0, 0, seconds)
+        figures.record(
+            '9a', 'TLS, default validate_certs', '1 room', 'certificate from an unknown CA', 0, 0, 0, 0, seconds
+        )
 
 
 def test_a_different_ca_fails_too(tls_emu, emulators):
@@ -70,7 +72,9 @@ def test_validate_certs_false_succeeds_with_a_warning(tls_emu, figures):
     assert result['hung_up'] == ['Board Room']
     assert any('validate_certs is false' in w and 'ca_path' in w for w in result['warnings'])
     assert tls_emu.live_names() == []
-    figures.record('9c', 'TLS, validate_certs=false', '1 room', 'none (warned)', len(tls_emu.requests()), 1, 1, 0, seconds)
+    figures.record(
+        '9c', 'TLS, validate_certs=false', '1 room', 'none (warned)', len(tls_emu.requests()), 1, 1, 0, seconds
+    )
 
 
 def test_ca_path_with_validate_certs_false_warns_that_it_is_ignored(tls_emu):

@@ -1,4 +1,5 @@
-"""Fixtures of the unit tests: the emulator fixtures shared with the other suites (tests/emulator/pytest_fixtures.py)."""
+"""Fixtures of the unit tests: the emulator fixtures shared with the other suites
+(tests/emulator/pytest_fixtures.py)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,9 @@ class ApiClient:
         """One API request on Conference/{parts...}/ with the account's credentials."""
         all_headers = dict(self.headers) if auth else {}
         all_headers.update(headers or {})
-        return self.session.request(method, self.emu.url + self.path(*parts, auth_id=auth_id), headers=all_headers, timeout=timeout, **kwargs)
+        return self.session.request(
+            method, self.emu.url + self.path(*parts, auth_id=auth_id), headers=all_headers, timeout=timeout, **kwargs
+        )
 
     def raw(self, method, target, body=None, headers=None, auth=True, timeout=GUARD):
         """Send ``target`` byte for byte on a fresh connection; returns (status, headers, body bytes)."""

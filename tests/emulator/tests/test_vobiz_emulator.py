@@ -158,14 +158,21 @@ def test_play_and_speak_are_recorded_per_conference(emulator, api):
     play = api.call('POST', 'Board Room', 'Member', 'all', 'Play', json={'url': 'https://example.com/bye.mp3'})
     assert play.status_code == 202
     assert play.json()['message'] == 'play started' and play.json()['member_id'] == ['1', '2']
-    speak = api.call('POST', 'Board Room', 'Member', '2', 'Speak', json={'text': 'Goodbye', 'voice': 'MAN', 'language': 'en-GB'})
+    speak = api.call(
+        'POST', 'Board Room', 'Member', '2', 'Speak', json={'text': 'Goodbye', 'voice': 'MAN', 'language': 'en-GB'}
+    )
     assert speak.status_code == 202
     assert speak.json()['message'] == 'speak started' and speak.json()['member_id'] == ['2']
     assert api.call('DELETE', 'Board Room', 'Member', 'all', 'Play').status_code == 204
     assert api.call('DELETE', 'Board Room', 'Member', '2', 'Speak').status_code == 204
     assert api.call('DELETE', 'Board Room').status_code == 204
     events = emulator.announcements('Board Room')
-    assert [(e['action'], e['member_id']) for e in events] == [('play', ['1', '2']), ('speak', ['2']), ('stop_play', ['1', '2']), ('stop_speak', ['2'])]
+    assert [(e['action'], e['member_id']) for e in events] == [
+        ('play', ['1', '2']),
+        ('speak', ['2']),
+        ('stop_play', ['1', '2']),
+        ('stop_speak', ['2']),
+    ]
     assert events[0]['url'] == 'https://example.com/bye.mp3'
     assert (events[1]['text'], events[1]['voice'], events[1]['language']) == ('Goodbye', 'MAN', 'en-GB')
     state = api.control('GET', '/state').json()
@@ -199,7 +206,10 @@ def test_speak_rejects_bad_bodies(emulator, api, body):
     assert emulator.announcements('Board Room') == []
 
 
-@pytest.mark.parametrize('body', [{}, {'url': 'http://example.com/a.mp3'}, {'url': 'ftp://example.com/a.mp3'}, {'url': 'https://'}, {'url': 7}])
+@pytest.mark.parametrize(
+    'body',
+    [{}, {'url': 'http://example.com/a.mp3'}, {'url': 'ftp://example.com/a.mp3'}, {'url': 'https://'}, {'url': 7}],
+)
 def test_play_needs_an_https_url(emulator, api, body):
     emulator.add_conference('Board Room')
     assert api.call('POST', 'Board Room', 'Member', 'all', 'Play', json=body).status_code == 400
@@ -208,7 +218,9 @@ def test_play_needs_an_https_url(emulator, api, body):
 
 def test_record_start_stop_and_finalise_on_hangup(emulator, api):
     emulator.add_conference('Board Room')
-    response = api.call('POST', 'Board Room', 'Record', json={'file_format': 'wav', 'callback_url': 'https://example.com/cb'})
+    response = api.call(
+        'POST', 'Board Room', 'Record', json={'file_format': 'wav', 'callback_url': 'https://example.com/cb'}
+    )
     assert response.status_code == 202
     body = response.json()
     assert body['recording_id'] and body['url'].endswith('.wav') and body['message']
@@ -270,7 +282,9 @@ def test_member_action_on_empty_room_and_all(emulator, api):
 @pytest.mark.parametrize('data', [b'{not json', b'\xff\xfe{}', b'[' * 60000])
 def test_bad_json_body_is_400(emulator, api, data):
     emulator.add_conference('Board Room')
-    response = api.call('POST', 'Board Room', 'Member', 'all', 'Mute', data=data, headers={'Content-Type': 'application/json'})
+    response = api.call(
+        'POST', 'Board Room', 'Member', 'all', 'Mute', data=data, headers={'Content-Type': 'application/json'}
+    )
     assert response.status_code == 400
     assert 'JSON' in response.json()['error']
     assert emulator.requests()[-1]['body'] is None
@@ -421,7 +435,11 @@ def test_token_never_appears_in_log_state_or_config(tmp_path, make_emulator):
     headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': secret}
     session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD)
     session.delete(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=headers, timeout=GUARD)
-    session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers={'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': secret + 'x'}, timeout=GUARD)
+    session.get(
+        emu.api_url + '/Account/MA_TEST/Conference/',
+        headers={'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': secret + 'x'},
+        timeout=GUARD,
+    )
     outputs = [json.dumps(emu.requests()), json.dumps(emu.state()), json.dumps(emu.config), log_file.read_text()]
     for name in ('/log', '/state', '/config'):
         outputs.append(session.get(emu.url + '/_emulator' + name, timeout=GUARD).text)
@@ -435,7 +453,20 @@ def test_token_never_appears_in_log_state_or_config(tmp_path, make_emulator):
 # ----- names
 
 
-NAMES = ['Board Room', 'caf\u00e9 \u4f1a\u8bae \U0001f4de', 'a/b', '..', '.', 'what?', 'room#1', '100%', 'a+b', 'tab\there', ' lead', 'all']
+NAMES = [
+    'Board Room',
+    'caf\u00e9 \u4f1a\u8bae \U0001f4de',
+    'a/b',
+    '..',
+    '.',
+    'what?',
+    'room#1',
+    '100%',
+    'a+b',
+    'tab\there',
+    ' lead',
+    'all',
+]
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -494,7 +525,12 @@ def test_raw_utf8_bytes_in_the_path_are_decoded(emulator, api):
     assert emulator.requests()[-1]['conference'] == 'caf\u00e9'
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(name=st.text(alphabet=st.characters(blacklist_categories=('Cs',)), min_size=1, max_size=24))
 def test_any_name_round_trips(emulator, api, name):
     emulator.add_conference(name, members=1)
@@ -525,7 +561,9 @@ def test_list_lies(make_emulator):
     response = requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=client_headers, timeout=GUARD)
     assert response.status_code == 200
     assert response.json() == {'conferences': []}
-    retrieve = requests.get(emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=client_headers, timeout=GUARD)
+    retrieve = requests.get(
+        emu.api_url + '/Account/MA_TEST/Conference/Board%20Room/', headers=client_headers, timeout=GUARD
+    )
     assert retrieve.json()['conference_name'] == 'Board Room'
 
 
@@ -553,7 +591,12 @@ def test_forbidden_conferences_answer_403_for_everything(emulator, api):
     emulator.add_conference('ci-1')
     emulator.add_conference('Board Room')
     emulator.configure(forbidden=['ci-1', 'never-existed'])
-    for method, parts in (('GET', ()), ('DELETE', ()), ('POST', ('Member', 'all', 'Kick')), ('DELETE', ('Member', 'all'))):
+    for method, parts in (
+        ('GET', ()),
+        ('DELETE', ()),
+        ('POST', ('Member', 'all', 'Kick')),
+        ('DELETE', ('Member', 'all')),
+    ):
         response = api.call(method, 'ci-1', *parts, json={} if method == 'POST' else None)
         assert response.status_code == 403
         assert response.json()['error']
@@ -606,7 +649,12 @@ def test_error_style_flat_is_the_default(emulator, api):
 
 @pytest.mark.parametrize(
     'shape, body',
-    [('gateway', b'{"message": "Not Found"}'), ('error', b'{"error": "not found"}'), ('empty', b''), ('html', b'<!DOCTYPE html>')],
+    [
+        ('gateway', b'{"message": "Not Found"}'),
+        ('error', b'{"error": "not found"}'),
+        ('empty', b''),
+        ('html', b'<!DOCTYPE html>'),
+    ],
 )
 def test_not_found_body_of_an_unknown_path(emulator, api, shape, body):
     """The 404 of a path the API does not know (an api_url ending in /Account/MA_X doubles the account part)."""
@@ -624,7 +672,14 @@ def test_not_found_body_is_checked(emulator):
 
 def test_switches_at_construction(make_emulator):
     emu = make_emulator(
-        conferences=['Board Room'], members=1, member_action_status=200, error_style='envelope', trailing_slash='accept', forbidden=['x'], latency_ms=1, seed=5
+        conferences=['Board Room'],
+        members=1,
+        member_action_status=200,
+        error_style='envelope',
+        trailing_slash='accept',
+        forbidden=['x'],
+        latency_ms=1,
+        seed=5,
     )
     config = emu.config
     assert config['member_action_status'] == 200 and config['error_style'] == 'envelope'
@@ -813,17 +868,23 @@ def test_control_state_shows_accounts_rooms_and_no_tokens(emulator, api):
 
 def test_control_add_and_remove_conferences(emulator, api):
     emulator.add_account('MA_OTHER', 'other-token')
-    response = api.control('POST', '/conferences', json={'name': 'Board Room', 'members': ['7', {'member_id': '8', 'muted': True}]})
+    response = api.control(
+        'POST', '/conferences', json={'name': 'Board Room', 'members': ['7', {'member_id': '8', 'muted': True}]}
+    )
     assert response.status_code == 201
     assert [m['member_id'] for m in response.json()['members']] == ['7', '8']
     assert api.control('POST', '/conferences', json={'name': 'ci-1'}).json()['conference_member_count'] == '2'
-    assert api.control('POST', '/conferences', json={'name': 'x', 'members': 0, 'auth_id': 'MA_OTHER'}).status_code == 201
+    assert (
+        api.control('POST', '/conferences', json={'name': 'x', 'members': 0, 'auth_id': 'MA_OTHER'}).status_code == 201
+    )
     assert api.call('GET').json()['conferences'] == ['Board Room', 'ci-1']
     assert emulator.conference('Board Room')['members'][1]['muted'] is True
     assert emulator.live_names('MA_OTHER') == ['x']
     assert api.control('POST', '/conferences/remove', json={'name': 'Board Room'}).json() == {'removed': True}
     assert api.control('POST', '/conferences/remove', json={'name': 'Board Room'}).json() == {'removed': False}
-    assert api.control('POST', '/conferences/remove', json={'name': 'x', 'auth_id': 'MA_OTHER'}).json() == {'removed': True}
+    assert api.control('POST', '/conferences/remove', json={'name': 'x', 'auth_id': 'MA_OTHER'}).json() == {
+        'removed': True
+    }
     assert emulator.live_names() == ['ci-1'] and emulator.live_names('MA_OTHER') == []
     for bad in (
         {},
@@ -843,14 +904,18 @@ def test_control_add_and_remove_conferences(emulator, api):
 def test_control_accounts(emulator, api):
     assert api.control('POST', '/accounts', json={'auth_id': 'MA_NEW', 'token': 'new-token'}).status_code == 201
     emulator.add_conference('r', auth_id='MA_NEW')
-    response = api.call('GET', auth=False, auth_id='MA_NEW', headers={'X-Auth-ID': 'MA_NEW', 'X-Auth-Token': 'new-token'})
+    response = api.call(
+        'GET', auth=False, auth_id='MA_NEW', headers={'X-Auth-ID': 'MA_NEW', 'X-Auth-Token': 'new-token'}
+    )
     assert response.json()['conferences'] == ['r']
     assert api.control('POST', '/accounts', json={'auth_id': 'MA_NEW'}).status_code == 400
 
 
 def test_control_config_read_and_partial_update(emulator, api):
     assert api.control('GET', '/config').json() == DEFAULT_SWITCHES
-    response = api.control('POST', '/config', json={'list_lies': True, 'rate_limit': 'plivo', 'faults': [{'kind': '503', 'first_n': 1}]})
+    response = api.control(
+        'POST', '/config', json={'list_lies': True, 'rate_limit': 'plivo', 'faults': [{'kind': '503', 'first_n': 1}]}
+    )
     assert response.status_code == 200
     config = response.json()
     assert config['list_lies'] is True and config['rate_limit'] == {'requests': 300, 'per_seconds': 5}
@@ -932,7 +997,9 @@ def test_python_api_lifecycle_and_context_manager():
 
 
 def test_constructor_accounts_and_validation(make_emulator):
-    emu = make_emulator(accounts={'MA_B': 'b-token', 'MA_C': {'token': 'c-token', 'conferences': ['c1', {'name': 'c2', 'members': 1}]}})
+    emu = make_emulator(
+        accounts={'MA_B': 'b-token', 'MA_C': {'token': 'c-token', 'conferences': ['c1', {'name': 'c2', 'members': 1}]}}
+    )
     assert emu.live_names('MA_C') == ['c1', 'c2']
     assert emu.conference('c2', 'MA_C')['conference_member_count'] == '1'
     assert emu.live_names('MA_B') == []

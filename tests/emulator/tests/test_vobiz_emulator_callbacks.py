@@ -95,8 +95,12 @@ def test_join_and_leave_send_signed_enter_and_exit_callbacks(emu, receiver):
         assert item['path'] == '/vobiz/conference?tenant=1'
         assert headers['Content-Type'] == 'application/x-www-form-urlencoded'
         # signed over the URL without its query string
-        assert headers['X-Vobiz-Signature-V3'] == expected('cb-token', receiver.url + '.' + headers['X-Vobiz-Signature-V3-Nonce'])
-        assert headers['X-Vobiz-Signature-V2'] == expected('cb-token', receiver.url + headers['X-Vobiz-Signature-V2-Nonce'])
+        assert headers['X-Vobiz-Signature-V3'] == expected(
+            'cb-token', receiver.url + '.' + headers['X-Vobiz-Signature-V3-Nonce']
+        )
+        assert headers['X-Vobiz-Signature-V2'] == expected(
+            'cb-token', receiver.url + headers['X-Vobiz-Signature-V2-Nonce']
+        )
     nonces = [item['headers']['X-Vobiz-Signature-V3-Nonce'] for item in receiver.received]
     assert len(set(nonces)) == len(nonces)
 
@@ -112,10 +116,16 @@ def test_the_last_member_leaving_ends_the_room(emu, receiver):
 def test_a_hang_up_sends_an_exit_for_every_member_the_last_flagged(emu, receiver):
     emu.add_conference('r', members=['1', '2', '3'])
     headers = {'X-Auth-ID': 'MA_CB', 'X-Auth-Token': 'cb-token'}
-    assert requests.delete(emu.api_url + '/Account/MA_CB/Conference/r/', headers=headers, timeout=GUARD).status_code == 204
+    assert (
+        requests.delete(emu.api_url + '/Account/MA_CB/Conference/r/', headers=headers, timeout=GUARD).status_code == 204
+    )
     assert emu.callback_sender.wait_idle()
     exits = [item['form'] for item in receiver.received if item['form']['ConferenceAction'] == 'exit']
-    assert [(form['ConferenceMemberID'], form['ConferenceLastMember']) for form in exits] == [('1', 'false'), ('2', 'false'), ('3', 'true')]
+    assert [(form['ConferenceMemberID'], form['ConferenceLastMember']) for form in exits] == [
+        ('1', 'false'),
+        ('2', 'false'),
+        ('3', 'true'),
+    ]
 
 
 def test_kick_sends_an_exit(emu, receiver):
@@ -157,7 +167,10 @@ def test_a_replay_with_another_body_keeps_the_signature_headers(emu, receiver):
     assert replay['headers']['X-Vobiz-Signature-V3'] == sent['headers']['X-Vobiz-Signature-V3']
     assert replay['headers']['X-Vobiz-Signature-V3-Nonce'] == sent['headers']['X-Vobiz-Signature-V3-Nonce']
     assert replay['form'] == dict(sent['form'], ConferenceName='Forged {{ 7 * 7 }}', ConferenceFirstMember='true')
-    assert [(entry['kind'], entry['conference']) for entry in emu.callback_sender.log()] == [('sent', 'r'), ('replay_body', 'Forged {{ 7 * 7 }}')]
+    assert [(entry['kind'], entry['conference']) for entry in emu.callback_sender.log()] == [
+        ('sent', 'r'),
+        ('replay_body', 'Forged {{ 7 * 7 }}'),
+    ]
 
 
 def test_a_delayed_replay_is_sent_after_the_delay_and_waited_for(emu, receiver):
@@ -176,11 +189,21 @@ def test_template_rooms_for_tests_of_literal_names(emu, receiver):
     canary = '/nonexistent/canary'
     response = control(emu, 'POST', '/conferences/template_names', canary=canary, members=1, started_ago=60)
     names = response.json()['conferences']
-    assert response.status_code == 201 and names == template_room_names(canary) and sorted(emu.live_names()) == sorted(names)
-    assert any('{{' in name for name in names) and any('{%' in name for name in names) and any('\n' in name for name in names)
+    assert (
+        response.status_code == 201
+        and names == template_room_names(canary)
+        and sorted(emu.live_names()) == sorted(names)
+    )
+    assert (
+        any('{{' in name for name in names)
+        and any('{%' in name for name in names)
+        and any('\n' in name for name in names)
+    )
     assert all(canary in name for name in names[:3])
     assert emu.callback_sender.wait_idle()
-    assert sorted(item['form']['ConferenceName'] for item in receiver.received) == sorted(names)  # callbacks carry them as they are
+    assert sorted(item['form']['ConferenceName'] for item in receiver.received) == sorted(
+        names
+    )  # callbacks carry them as they are
     assert control(emu, 'POST', '/conferences/template_names').status_code == 400
 
 

@@ -121,7 +121,12 @@ def test_an_emulator_process_ends_with_the_process_that_launched_it(tmp_path):
         'print(emu.process.pid, flush=True)\n'
         'sys.stdin.read()\n'
     )
-    tool = subprocess.Popen([sys.executable, '-c', launcher, os.path.dirname(SCRIPT), str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    tool = subprocess.Popen(
+        [sys.executable, '-c', launcher, os.path.dirname(SCRIPT), str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     emulator = vobiz_emulator.owner.identify(int(tool.stdout.readline()))
     tool.kill()
     tool.communicate()
@@ -145,16 +150,21 @@ def test_the_owner_is_the_outermost_of_the_nearest_ancestors_with_the_name(tmp_p
         'import os, subprocess, sys\n'
         'worker = os.fork()\n'
         'if worker == 0:\n'
-        '    found = subprocess.run(\'"%s" "%s" ansible-playbook\' % (sys.executable, sys.argv[1]), shell=True, capture_output=True, text=True)\n'
+        '    found = subprocess.run(\'"%s" "%s" ansible-playbook\' % (sys.executable, sys.argv[1]), '
+        'shell=True, capture_output=True, text=True)\n'
         '    print(found.stdout.strip() or found.stderr.strip(), flush=True)\n'
         '    os._exit(0)\n'
         'os.waitpid(worker, 0)\n'
         'print(os.getpid(), flush=True)\n'
     )
-    runs = subprocess.run([sys.executable, str(playbook), vobiz_emulator.owner.__file__], capture_output=True, text=True, check=True)
+    runs = subprocess.run(
+        [sys.executable, str(playbook), vobiz_emulator.owner.__file__], capture_output=True, text=True, check=True
+    )
     found, playbook_pid = runs.stdout.split()
     assert found == playbook_pid
-    nothing = subprocess.run([sys.executable, vobiz_emulator.owner.__file__, 'no-such-program'], capture_output=True, text=True, check=False)
+    nothing = subprocess.run(
+        [sys.executable, vobiz_emulator.owner.__file__, 'no-such-program'], capture_output=True, text=True, check=False
+    )
     assert (nothing.returncode, nothing.stderr) == (1, 'owner.py: no ancestor process named no-such-program\n')
 
 
@@ -222,7 +232,9 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
     )
     control = 'http://127.0.0.1:%d/_emulator' % port
     state = requests.get(control + '/state', timeout=GUARD).json()['accounts']
-    assert list(state['MA_A']['conferences']) == ['a1', 'a2', 'extra'] + vobiz_emulator.template_room_names('/nonexistent/canary')
+    assert list(state['MA_A']['conferences']) == ['a1', 'a2', 'extra'] + vobiz_emulator.template_room_names(
+        '/nonexistent/canary'
+    )
     assert state['MA_A']['conferences']['a1']['conference_member_count'] == '4'
     assert state['MA_A']['conferences']['a2']['conference_member_count'] == '1'
     assert list(state['MA_B']['conferences']) == ['b1'] and state['MA_C']['conferences'] == {}
@@ -239,9 +251,17 @@ def test_cli_config_file_accounts_and_every_switch_flag(cli, tmp_path):
         ('slow', None, None, 'b*'),
     ]
     api = 'http://127.0.0.1:%d/api/v1/Account/' % port
-    assert requests.get(api + 'MA_C/Conference', headers=headers_for('MA_C', 'c:token:with:colons'), timeout=GUARD).json() == {'conferences': []}
-    assert requests.get(api + 'MA_A/Conference/a1/', headers=headers_for('MA_A', 'a-token'), timeout=GUARD).status_code == 502
-    a2_statuses = [requests.get(api + 'MA_A/Conference/a2/', headers=headers_for('MA_A', 'a-token'), timeout=GUARD).status_code for dummy in range(2)]
+    assert requests.get(
+        api + 'MA_C/Conference', headers=headers_for('MA_C', 'c:token:with:colons'), timeout=GUARD
+    ).json() == {'conferences': []}
+    assert (
+        requests.get(api + 'MA_A/Conference/a1/', headers=headers_for('MA_A', 'a-token'), timeout=GUARD).status_code
+        == 502
+    )
+    a2_statuses = [
+        requests.get(api + 'MA_A/Conference/a2/', headers=headers_for('MA_A', 'a-token'), timeout=GUARD).status_code
+        for dummy in range(2)
+    ]
     assert a2_statuses == [502, 403]  # faults come before auth and permissions; first_n counts per path
     assert requests.post(control + '/shutdown', timeout=GUARD).json() == {'message': 'shutting down'}
     out, err = process.communicate(timeout=GUARD)
@@ -314,7 +334,9 @@ def test_cli_port_in_use_exits_1(capsys):
 
 def test_parse_fault_arg():
     assert vobiz_emulator.parse_fault_arg('503') == {'kind': '503'}
-    assert vobiz_emulator.parse_fault_arg('kind=429_retry_after,retry_after=3,method=DELETE,match=ci-*,rate=0.5,first_n=null') == {
+    assert vobiz_emulator.parse_fault_arg(
+        'kind=429_retry_after,retry_after=3,method=DELETE,match=ci-*,rate=0.5,first_n=null'
+    ) == {
         'kind': '429_retry_after',
         'retry_after': 3,
         'method': 'DELETE',
@@ -323,7 +345,11 @@ def test_parse_fault_arg():
         'first_n': None,
     }
     assert vobiz_emulator.parse_fault_arg('{"kind": "slow", "delay": 2}') == {'kind': 'slow', 'delay': 2}
-    assert vobiz_emulator.parse_fault_arg('kind=504,processed=yes,declare_length=false') == {'kind': '504', 'processed': True, 'declare_length': False}
+    assert vobiz_emulator.parse_fault_arg('kind=504,processed=yes,declare_length=false') == {
+        'kind': '504',
+        'processed': True,
+        'declare_length': False,
+    }
     with pytest.raises(ValueError, match='processed must be true or false'):
         vobiz_emulator.parse_fault_arg('kind=504,processed=maybe')
 

@@ -19,7 +19,16 @@ from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulat
 
 @pytest.mark.parametrize(
     'kind, status',
-    [('429', 429), ('429_retry_after', 429), ('429_retry_after_date', 429), ('500', 500), ('502', 502), ('503', 503), ('503_retry_after', 503), ('504', 504)],
+    [
+        ('429', 429),
+        ('429_retry_after', 429),
+        ('429_retry_after_date', 429),
+        ('500', 500),
+        ('502', 502),
+        ('503', 503),
+        ('503_retry_after', 503),
+        ('504', 504),
+    ],
 )
 def test_status_faults_answer_before_anything_happens(emulator, api, kind, status):
     emulator.add_conference('Board Room')
@@ -162,7 +171,14 @@ def test_same_seed_gives_the_same_faults_in_another_emulator(make_emulator):
         emu = make_emulator(seed=1234, faults=[{'kind': '500', 'rate': 0.3}])
         headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
         with requests.Session() as session:
-            patterns.append([session.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD).status_code for dummy in range(30)])
+            patterns.append(
+                [
+                    session.get(
+                        emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD
+                    ).status_code
+                    for dummy in range(30)
+                ]
+            )
     assert patterns[0] == patterns[1]
     assert 500 in patterns[0] and 200 in patterns[0]
 
@@ -278,7 +294,8 @@ def test_64_concurrent_keep_alive_requests_overlap(emulator, capsys, record_prop
     record_property('concurrency_64_seconds', round(elapsed, 4))
     with capsys.disabled():
         sys.stdout.write(
-            '\n[emulator] %d concurrent keep-alive requests at %d ms latency: %.0f ms (serial would be %.0f ms, ratio %.2f)\n'
+            '\n[emulator] %d concurrent keep-alive requests at %d ms latency: '
+            '%.0f ms (serial would be %.0f ms, ratio %.2f)\n'
             % (count, latency * 1000, elapsed * 1000, serial * 1000, elapsed / serial)
         )
     assert emulator.connection_count == connections == count
@@ -295,11 +312,17 @@ def test_body_over_64_kib_is_413_and_the_server_keeps_serving(emulator, api):
     assert response.json()['error']
     entry = emulator.requests()[-1]
     assert (entry['status'], entry['body'], entry['action']) == (413, None, 'speak')
-    assert api.call('POST', 'Board Room', 'Member', 'all', 'Speak', data=b'{"text": "' + b'x' * 900 + b'"}').status_code == 202
+    assert (
+        api.call('POST', 'Board Room', 'Member', 'all', 'Speak', data=b'{"text": "' + b'x' * 900 + b'"}').status_code
+        == 202
+    )
 
 
 def test_huge_declared_body_is_refused_without_reading_it(emulator, api):
-    request = b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 500000000\r\nContent-Type: application/json\r\n\r\n{'
+    request = (
+        b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\n'
+        b'Host: x\r\nContent-Length: 500000000\r\nContent-Type: application/json\r\n\r\n{'
+    )
     reply = api.raw_bytes(request)
     assert reply.startswith(b'HTTP/1.1 413 ')
     assert b'Connection: close' in reply
@@ -339,15 +362,25 @@ def test_expect_100_continue_is_answered_at_once(emulator, api):
 
 
 def test_invalid_content_length_is_400(emulator, api):
-    reply = api.raw_bytes(b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n')
+    reply = api.raw_bytes(
+        b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n'
+    )
     assert reply.startswith(b'HTTP/1.1 400 ')
 
 
 @pytest.mark.parametrize(
-    'target', [b'/api/v1/Account/MA_TEST/Conference/%FF%FE/', b'/api/v1/Account/MA_TEST/Conference/\xff\xfe/', b'/api/v1/Account/%C3/Conference/']
+    'target',
+    [
+        b'/api/v1/Account/MA_TEST/Conference/%FF%FE/',
+        b'/api/v1/Account/MA_TEST/Conference/\xff\xfe/',
+        b'/api/v1/Account/%C3/Conference/',
+    ],
 )
 def test_non_utf8_path_bytes_are_400(emulator, api, target):
-    request = b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\nX-Auth-Token: unit-test-token-9f8e7d\r\nConnection: close\r\n\r\n'
+    request = (
+        b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nX-Auth-ID: MA_TEST\r\n'
+        b'X-Auth-Token: unit-test-token-9f8e7d\r\nConnection: close\r\n\r\n'
+    )
     reply = api.raw_bytes(request)
     assert reply.startswith(b'HTTP/1.1 400 ')
     assert emulator.requests()[-1]['raw_path'] == target.decode('latin-1')
@@ -401,9 +434,14 @@ def test_silent_client_does_not_block_others_and_is_timed_out(make_emulator):
 def test_half_sent_body_times_out_without_pinning_the_server(make_emulator):
     emu = make_emulator(socket_timeout=0.3)
     with socket.create_connection(('127.0.0.1', emu.port), timeout=GUARD) as stalled:
-        stalled.sendall(b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a"')
+        stalled.sendall(
+            b'POST /api/v1/Account/MA_TEST/Conference/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a"'
+        )
         headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
-        assert requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD).status_code == 200
+        assert (
+            requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=headers, timeout=GUARD).status_code
+            == 200
+        )
         assert stalled.recv(65536) == b''  # closed after the socket timeout, without an answer
     assert emu.wait_for_log(2)
     entry = emu.requests(method='POST')[0]
@@ -478,7 +516,12 @@ def test_huge_body_is_generated_and_counted(emulator, api, declare_length):
     assert received == size
     assert emulator.wait_for_log(1)
     entry = finished_entry(emulator)
-    assert (entry['fault'], entry['bytes_written'], entry['body_size'], entry['client_hung_up']) == ('huge_body', size, size, False)
+    assert (entry['fault'], entry['bytes_written'], entry['body_size'], entry['client_hung_up']) == (
+        'huge_body',
+        size,
+        size,
+        False,
+    )
 
 
 def test_huge_body_stops_when_the_client_hangs_up(emulator, api):
@@ -542,7 +585,16 @@ def test_echo_token_puts_the_request_token_at_the_offset(emulator, api, shape):
 
 
 @pytest.mark.parametrize(
-    'rule', [{'status': 99}, {'status': True}, {'size': -1}, {'interval': -1}, {'offset': 'x'}, {'shape': 'xml'}, {'declare_length': 'yes'}]
+    'rule',
+    [
+        {'status': 99},
+        {'status': True},
+        {'size': -1},
+        {'interval': -1},
+        {'offset': 'x'},
+        {'shape': 'xml'},
+        {'declare_length': 'yes'},
+    ],
 )
 def test_hostile_fault_keys_are_validated(emulator, rule):
     with pytest.raises(ValueError):
@@ -561,4 +613,7 @@ def test_other_conference_answers_a_retrieve_with_another_rooms_object(emulator,
     emulator.remove_conference('other')
     emulator.add_conference('alone')
     made_up = api.call('GET', 'alone').json()
-    assert made_up['conference_name'] == 'alone (another room)' and [e['fault'] for e in emulator.requests()][-1] == 'other_conference'
+    assert (
+        made_up['conference_name'] == 'alone (another room)'
+        and [e['fault'] for e in emulator.requests()][-1] == 'other_conference'
+    )

@@ -1,15 +1,17 @@
-"""Emulator of the Vobiz conference API, for offline tests and demos.
+r"""Emulator of the Vobiz conference API, for offline tests and demos.
 
 It serves the conference routes under ``/api/v1/Account/{auth_id}/`` on 127.0.0.1, keeps live
 conferences in memory, and can be switched to behave like the live service where it deviates from
 the documentation (lying GETs, 202 answers, error body shapes), to add latency, and to inject faults
 (429 with or without Retry-After, 5xx, dropped connections, lost replies, slow answers).
 
-Standard library only; ``trustme`` is imported lazily for ``--tls``.  See ../README.md, which also maps the files of this package.
+Standard library only; ``trustme`` is imported lazily for ``--tls``.  See ../README.md, which also maps the files of
+this package.
 
 Command line (the package directory runs as a script; ``python -m`` works too)::
 
-    python tests/emulator/vobiz_emulator --port 0 --port-file /tmp/port --auth-id MA_DEMO --auth-token TOKEN --conference "Board Room"
+    python tests/emulator/vobiz_emulator --port 0 --port-file /tmp/port --auth-id MA_DEMO --auth-token TOKEN \
+        --conference "Board Room"
 
 In-process::
 

@@ -25,15 +25,18 @@ if TYPE_CHECKING:
 def callback_signature(token: str, url: str, nonce: str, version: str) -> str:
     """Vobiz's callback signature: base64(HMAC-SHA256(token, URL + nonce)) for V2, URL + "." + nonce for V3."""
     message = url + ('.' if version == 'v3' else '') + nonce
-    return base64.b64encode(hmac.new(token.encode('utf-8'), message.encode('utf-8'), hashlib.sha256).digest()).decode('ascii')
+    return base64.b64encode(hmac.new(token.encode('utf-8'), message.encode('utf-8'), hashlib.sha256).digest()).decode(
+        'ascii'
+    )
 
 
 def template_room_names(canary: str) -> list:
-    """Conference names that are templates or shell code: each would create the file ``canary`` if anything evaluated it.
+    """Conference names that are templates or shell code: each would create the file ``canary`` if anything evaluated
+    it.
 
-    For tests of "no event value is ever evaluated": a Jinja lookup, a statement, a comment, a ``#jinja2:`` header that
-    changes the delimiters (ansible-core reads it), ``${...}`` and other shell syntax, quotes, a newline, and a name that
-    looks like the event source's own ``base64:`` form.
+    For tests of "no event value is ever evaluated": a Jinja lookup, a statement, a comment, a ``#jinja2:`` header
+    that changes the delimiters (ansible-core reads it), ``${...}`` and other shell syntax, quotes, a newline, and a
+    name that looks like the event source's own ``base64:`` form.
     """
     touch = "lookup('pipe', 'touch %s')" % canary
     return [
@@ -57,7 +60,11 @@ def callback_fields(conf: dict, member: dict, action: str, flag: bool) -> dict:
     }
     if action == 'enter':
         fields.update(
-            ConferenceFirstMember='true' if flag else 'false', From=member['from'], To=member['to'], Direction=member['direction'], CallStatus='in-progress'
+            ConferenceFirstMember='true' if flag else 'false',
+            From=member['from'],
+            To=member['to'],
+            Direction=member['direction'],
+            CallStatus='in-progress',
         )
     else:
         fields['ConferenceLastMember'] = 'true' if flag else 'false'
@@ -154,7 +161,12 @@ class CallbackSender:
                 self._post(cfg, fields, headers, 'replay')
             if cfg['callback_replay_body']:
                 # a captured signature replayed with another body (Vobiz signs URL + nonce, not the body)
-                replay = (time.monotonic() + cfg['callback_replay_delay_ms'] / 1000.0, next(self._seq), dict(fields, **cfg['callback_replay_body']), headers)
+                replay = (
+                    time.monotonic() + cfg['callback_replay_delay_ms'] / 1000.0,
+                    next(self._seq),
+                    dict(fields, **cfg['callback_replay_body']),
+                    headers,
+                )
                 with self._cond:
                     heapq.heappush(self._delayed, replay)
                     self._cond.notify_all()
@@ -189,7 +201,10 @@ class CallbackSender:
         target = parts.path or '/'
         if parts.query:
             target += '?' + parts.query
-        headers = dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'VobizEmulator/' + __version__})
+        headers = dict(
+            headers,
+            **{'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'VobizEmulator/' + __version__},
+        )
         status = None
         try:
             # A receiver slowed by a loaded machine still gets its callback; the bound only ends a receiver that hangs.
@@ -226,7 +241,9 @@ class CallbackSender:
             self._log.append(entry)
 
 
-def member_callbacks(conf: dict, members: list, action: str, room_empty_after: bool, room_was_empty: bool = False) -> list:
+def member_callbacks(
+    conf: dict, members: list, action: str, room_empty_after: bool, room_was_empty: bool = False
+) -> list:
     """Callbacks for members entering (the first of an empty room gets ConferenceFirstMember) or leaving
     (the last one, when the room is empty afterwards, gets ConferenceLastMember)."""
     batch = []

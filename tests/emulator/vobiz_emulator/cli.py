@@ -48,37 +48,91 @@ def parse_fault_arg(text: str) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line interface."""
-    parser = argparse.ArgumentParser(prog='vobiz_emulator', description='Emulate the Vobiz conference API on 127.0.0.1.')
+    parser = argparse.ArgumentParser(
+        prog='vobiz_emulator', description='Emulate the Vobiz conference API on 127.0.0.1.'
+    )
     add = parser.add_argument
     add('--port', type=int, default=0, help='TCP port (default 0: any free port)')
     add('--port-file', metavar='PATH', help='write the port number there (atomically) once listening')
     add('--auth-id', default=None, help='the first account (default MA_DEMO)')
     add('--auth-token', default=None, help='token of the first account')
     add('--account', action='append', default=[], metavar='ID:TOKEN', help='an extra account (repeatable)')
-    add('--conference', action='append', default=[], metavar='NAME', help='a live conference of the first account (repeatable)')
+    add(
+        '--conference',
+        action='append',
+        default=[],
+        metavar='NAME',
+        help='a live conference of the first account (repeatable)',
+    )
     add('--members', type=int, default=None, help='callers per seeded conference (default 2)')
-    add('--config', metavar='JSON_FILE', help='{"accounts": {"MA_X": {"token": ..., "conferences": [...]}}, "members": N, switches...}')
+    add(
+        '--config',
+        metavar='JSON_FILE',
+        help='{"accounts": {"MA_X": {"token": ..., "conferences": [...]}}, "members": N, switches...}',
+    )
     add('--latency-ms', type=float, default=None, help='added to every API request')
     add('--jitter-ms', type=float, default=None, help='random extra latency, 0..N ms')
     add('--seed', type=int, default=None, help='seed for fault rates and jitter (default 0)')
     add('--rate-limit', default=None, metavar='plivo|N/S|off', help='token bucket per account; plivo = 300/5')
-    add('--fault', action='append', default=None, metavar='RULE', help='fault rule: JSON or kind=503,method=DELETE,first_n=2 (repeatable)')
+    add(
+        '--fault',
+        action='append',
+        default=None,
+        metavar='RULE',
+        help='fault rule: JSON or kind=503,method=DELETE,first_n=2 (repeatable)',
+    )
     add('--list-lies', action='store_true', default=None, help='GET Conference/ answers {"conferences": []}')
-    add('--retrieve-lies', action='store_true', default=None, help='GET Conference/{name}/ answers 200 {"error": "failed"}')
-    add('--retrieve-uuid', action='store_true', default=None, help='GET Conference/{name}/ also answers the conference_uuid (undocumented)')
-    add('--template-rooms', metavar='CANARY', help='also start rooms named with template and shell syntax, which would create CANARY if evaluated')
+    add(
+        '--retrieve-lies',
+        action='store_true',
+        default=None,
+        help='GET Conference/{name}/ answers 200 {"error": "failed"}',
+    )
+    add(
+        '--retrieve-uuid',
+        action='store_true',
+        default=None,
+        help='GET Conference/{name}/ also answers the conference_uuid (undocumented)',
+    )
+    add(
+        '--template-rooms',
+        metavar='CANARY',
+        help='also start rooms named with template and shell syntax, which would create CANARY if evaluated',
+    )
     add('--callback-url', metavar='URL', default=None, help='send signed conference callbacks there (the event source)')
     add('--callback-signed-url', metavar='URL', default=None, help='signed over this URL (default: --callback-url)')
-    add('--member-action-status', type=int, choices=(200, 202), default=None, help='status of POST actions (default 202)')
+    add(
+        '--member-action-status',
+        type=int,
+        choices=(200, 202),
+        default=None,
+        help='status of POST actions (default 202)',
+    )
     add('--error-style', choices=('flat', 'envelope'), default=None, help='error body shape (default flat)')
     add('--trailing-slash', choices=('reject', 'accept'), default=None, help='missing trailing slash (default reject)')
     add('--forbidden', action='append', default=None, metavar='NAME', help='a conference answering 403 (repeatable)')
-    add('--not-found-body', choices=NOT_FOUND_BODIES, default=None, help='the 404 body of a path the API does not know (default gateway)')
+    add(
+        '--not-found-body',
+        choices=NOT_FOUND_BODIES,
+        default=None,
+        help='the 404 body of a path the API does not know (default gateway)',
+    )
     add('--tls', action='store_true', help='serve HTTPS with a throw-away CA (needs trustme)')
     add('--ca-file', metavar='PATH', help='where to write the CA certificate (PEM) with --tls')
     add('--log-file', metavar='PATH', help='append every request log entry there as a JSON line')
-    add('--idle-timeout', type=float, default=900.0, help='stop after this many seconds without requests (0: never; default 900)')
-    add('--owner-pid', type=int, default=None, metavar='PID', help='stop when process PID has ended (the test run that started it)')
+    add(
+        '--idle-timeout',
+        type=float,
+        default=900.0,
+        help='stop after this many seconds without requests (0: never; default 900)',
+    )
+    add(
+        '--owner-pid',
+        type=int,
+        default=None,
+        metavar='PID',
+        help='stop when process PID has ended (the test run that started it)',
+    )
     add('--socket-timeout', type=float, default=30.0, help='per-connection socket timeout in seconds (default 30)')
     add('--verbose', action='store_true', help='one line per API request on stderr')
     return parser
@@ -140,15 +194,21 @@ def emulator_from_args(args: argparse.Namespace) -> Emulator:
         raise ValueError('account %s has no token' % auth_id)
     if args.owner_pid is not None:
         if args.owner_pid <= 1:
-            raise ValueError('--owner-pid %d: give the pid of the process whose end stops the emulator' % args.owner_pid)
+            raise ValueError(
+                '--owner-pid %d: give the pid of the process whose end stops the emulator' % args.owner_pid
+            )
         try:
             identify(args.owner_pid)
         except ProcessLookupError:
-            raise ValueError('--owner-pid %d: no such process (it must run when the emulator starts)' % args.owner_pid) from None
+            raise ValueError(
+                '--owner-pid %d: no such process (it must run when the emulator starts)' % args.owner_pid
+            ) from None
     return Emulator(
         auth_id=auth_id,
         auth_token=token,
-        conferences=conferences + list(args.conference) + (template_room_names(args.template_rooms) if args.template_rooms else []),
+        conferences=conferences
+        + list(args.conference)
+        + (template_room_names(args.template_rooms) if args.template_rooms else []),
         members=members,
         accounts=accounts,
         tls=args.tls,

@@ -1,4 +1,5 @@
-"""Constants, helpers and the behaviour switches: their defaults and validation (fault rules, rate limits, callbacks)."""
+"""Constants, helpers and the behaviour switches: their defaults and validation (fault rules, rate limits,
+callbacks)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ PLIVO_RATE_LIMIT = {'requests': 300, 'per_seconds': 5}
 GATEWAY_NOT_FOUND = {'message': 'Not Found'}
 #: How often an emulator started with an owner (--owner-pid) checks that the owner still runs.
 OWNER_POLL_SECONDS = 1.0
-#: The idle timeout of an emulator whose owner is watched: only a safety net, longer than any test run on a slow machine.
+#: The idle timeout of an emulator whose owner is watched: only a safety net, longer than any test run on a slow
+#: machine.
 SAFETY_NET_IDLE_SECONDS = 3 * 60 * 60
 #: The bound on a wait that only guards against a hang (a port file, log entries, queued callbacks): far beyond what any
 #: load makes it take; a wait whose condition comes true returns at once.
@@ -79,7 +81,9 @@ HUGE_BODY_DEFAULT = 50 * 1024 * 1024
 TRICKLE_PAD_DEFAULT = 64
 #: The control_chars fault's message: colour escapes, cursor control, CR, BEL, a bidi override, and a forged line.
 CONTROL_CHARS_MESSAGE = 'bad \x1b[31mred\x1b[0m \x1b[2K\rerased\x07 \u202etxt.exe\n[ERROR]: forged'
-HTML_PAGE = b'<!DOCTYPE html>\n<html><head><title>Error</title></head><body><h1>Something went wrong</h1></body></html>\n'
+HTML_PAGE = (
+    b'<!DOCTYPE html>\n<html><head><title>Error</title></head><body><h1>Something went wrong</h1></body></html>\n'
+)
 
 DEFAULT_SWITCHES = {
     'latency_ms': 0,
@@ -138,11 +142,21 @@ def parse_rate_limit(value):
                 raise ValueError(value)
             value = {'requests': int(parts[0]), 'per_seconds': float(parts[1])}
         except ValueError:
-            raise ValueError('rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % value)
+            raise ValueError(
+                'rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % value
+            )
     if not isinstance(value, dict) or set(value) != {'requests', 'per_seconds'}:
-        raise ValueError('rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % (value,))
+        raise ValueError(
+            'rate_limit must be null, "plivo", "N/S" or {"requests": N, "per_seconds": S}, got %r' % (value,)
+        )
     requests_, per = value['requests'], value['per_seconds']
-    if not isinstance(requests_, int) or isinstance(requests_, bool) or requests_ < 1 or not _is_number(per) or per <= 0:
+    if (
+        not isinstance(requests_, int)
+        or isinstance(requests_, bool)
+        or requests_ < 1
+        or not _is_number(per)
+        or per <= 0
+    ):
         raise ValueError('rate_limit needs requests >= 1 and per_seconds > 0')
     return {'requests': requests_, 'per_seconds': per}
 
@@ -265,7 +279,8 @@ CALLBACK_DEFAULTS = {
     'callback_reorder': False,  # send each batch (e.g. the exits of one hang-up) in reverse order
     'callback_duplicate': False,  # send every callback twice (the second with a fresh nonce, as a re-delivery)
     'callback_replay': False,  # send every callback again verbatim (same nonce and signature: a replay)
-    'callback_replay_body': None,  # {field: text}: send every callback again with its signature headers and these fields changed
+    # {field: text}: send every callback again with its signature headers and these fields changed
+    'callback_replay_body': None,
     'callback_replay_delay_ms': 0,  # wait this long before that replay with another body (e.g. past the replay window)
     'callback_drop_rate': 0.0,  # drop this share of callbacks (seeded by "seed")
 }
@@ -294,7 +309,9 @@ def normalize_callback_switch(name: str, value):
             raise ValueError('%s must be a number >= 0' % name)
         return value
     if name == 'callback_replay_body':
-        if value is not None and (not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values())):
+        if value is not None and (
+            not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values())
+        ):
             raise ValueError('callback_replay_body must be null or an object of form fields and their texts')
         return value
     if name == 'callback_drop_rate':

@@ -53,7 +53,9 @@ def _callback_control(handler, emulator: 'Emulator', parts) -> bool:
                 members = body.get('members', body.get('count', 1))
                 reply = Reply(201, emulator.join_members(name, members, auth_id=body.get('auth_id')))
             else:
-                reply = Reply(200, emulator.leave_member(name, decode_segment(segments[3]), auth_id=body.get('auth_id')))
+                reply = Reply(
+                    200, emulator.leave_member(name, decode_segment(segments[3]), auth_id=body.get('auth_id'))
+                )
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         reply = Reply(404 if 'not live' in str(exc) or 'no member' in str(exc) else 400, {'error': str(exc)})
     handler._send(reply)
@@ -112,18 +114,29 @@ class _ControlMixin:
             if method == 'DELETE':
                 emulator.clear_log()
                 return Reply(204)
-            return Reply(200, {'requests': emulator.requests(method=(query.get('method') or [None])[0], action=(query.get('action') or [None])[0])})
+            return Reply(
+                200,
+                {
+                    'requests': emulator.requests(
+                        method=(query.get('method') or [None])[0], action=(query.get('action') or [None])[0]
+                    )
+                },
+            )
         if name == '/state':
             return Reply(200, emulator.state())
         if name == '/conferences':
-            shown = emulator.add_conference(body.get('name'), body.get('members'), auth_id=body.get('auth_id'), started_ago=body.get('started_ago'))
+            shown = emulator.add_conference(
+                body.get('name'), body.get('members'), auth_id=body.get('auth_id'), started_ago=body.get('started_ago')
+            )
             return Reply(201, shown)
         if name == '/conferences/template_names':
             if not isinstance(body.get('canary'), str) or not body['canary']:
                 raise ValueError('"canary" is required: the file a template in the names would create')
             names = template_room_names(body['canary'])
             for room in names:
-                emulator.add_conference(room, body.get('members'), auth_id=body.get('auth_id'), started_ago=body.get('started_ago'))
+                emulator.add_conference(
+                    room, body.get('members'), auth_id=body.get('auth_id'), started_ago=body.get('started_ago')
+                )
             return Reply(201, {'conferences': names})
         if name == '/conferences/remove':
             if not isinstance(body.get('name'), str):

@@ -8,7 +8,14 @@ import math
 import time
 import uuid
 
-from .config import CONTROL_CHARS_MESSAGE, FAULT_STATUS_DEFAULTS, GATEWAY_NOT_FOUND, HTML_PAGE, HUGE_BODY_DEFAULT, utc_now
+from .config import (
+    CONTROL_CHARS_MESSAGE,
+    FAULT_STATUS_DEFAULTS,
+    GATEWAY_NOT_FOUND,
+    HTML_PAGE,
+    HUGE_BODY_DEFAULT,
+    utc_now,
+)
 from .reply import Reply
 from .state import render_conference
 
@@ -74,7 +81,9 @@ class _FaultsMixin:
             self._buckets[key] = (tokens, now)
             return max(1, int(math.ceil((1 - tokens) / rate)))
 
-    def _pick_fault(self, cfg: dict, method: str, path_key: str, conference: str | None, action: str | None) -> dict | None:
+    def _pick_fault(
+        self, cfg: dict, method: str, path_key: str, conference: str | None, action: str | None
+    ) -> dict | None:
         """The first fault rule that fires for this request, if any."""
         chosen = None
         for index, rule in enumerate(cfg['faults']):
@@ -116,15 +125,23 @@ class _FaultsMixin:
         """A retrieve answered 200 with another live conference's object (or a made-up one when none is live)."""
         with self._lock:
             account = self._accounts.get(route.auth_id)
-            others = [conf for name, conf in (account.conferences.items() if account else ()) if name != route.conference]
+            others = [
+                conf for name, conf in (account.conferences.items() if account else ()) if name != route.conference
+            ]
             shown = render_conference(others[0], time.time()) if others else None
         if shown is None:
-            shown = {'conference_name': route.conference + ' (another room)', 'conference_run_time': '3600', 'conference_member_count': '0', 'members': []}
+            shown = {
+                'conference_name': route.conference + ' (another room)',
+                'conference_run_time': '3600',
+                'conference_member_count': '0',
+                'members': [],
+            }
         shown['api_id'] = str(uuid.uuid4())
         return Reply(200, shown)
 
     def _hostile_reply(self, rule: dict, cfg: dict, headers) -> Reply:
-        """The hostile answers: a gateway 404, HTML, 2xx error bodies, huge bodies, control characters, echoed tokens."""
+        """The hostile answers: a gateway 404, HTML, 2xx error bodies, huge bodies, control characters, echoed
+        tokens."""
         kind = rule['kind']
         status = rule['status'] if rule['status'] is not None else FAULT_STATUS_DEFAULTS.get(kind, 404)
         if kind == 'gateway_404':

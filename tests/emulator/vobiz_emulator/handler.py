@@ -181,7 +181,9 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
             hung_up = True
         if not hung_up:
             hung_up = self._client_gone()
-        emulator._update_entry(entry, status=status, bytes_written=written, body_size=len(body), write_times=times, client_hung_up=hung_up)
+        emulator._update_entry(
+            entry, status=status, bytes_written=written, body_size=len(body), write_times=times, client_hung_up=hung_up
+        )
 
     def _send_huge(self, emulator: Emulator, entry: dict, reply: Reply, rule: dict | None) -> None:
         """``reply.huge`` bytes of a JSON-looking error text, generated chunk by chunk; logs the bytes written."""
@@ -263,7 +265,12 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
             if route.kind == 'api' and not route.slash and cfg['trailing_slash'] == 'reject':
                 route = Route('not_found')
             if route.kind in ('api', 'lowercase'):
-                entry.update(auth_id=route.auth_id, conference=route.conference, member=route.member, action=route.actions.get(method, 'method_not_allowed'))
+                entry.update(
+                    auth_id=route.auth_id,
+                    conference=route.conference,
+                    member=route.member,
+                    action=route.actions.get(method, 'method_not_allowed'),
+                )
             else:
                 entry['action'] = 'not_found' if route.kind == 'not_found' else 'bad_path'
             try:
@@ -284,7 +291,9 @@ class _Handler(_ControlMixin, http.server.BaseHTTPRequestHandler):
                     entry['fault'] = 'rate_limit'
                     reply = emulator._error(429, 'rate limit exceeded', cfg, {'Retry-After': str(retry)})
                 else:
-                    rule = emulator._pick_fault(cfg, method, target.split('?', 1)[0], route.conference, route.actions.get(method))
+                    rule = emulator._pick_fault(
+                        cfg, method, target.split('?', 1)[0], route.conference, route.actions.get(method)
+                    )
                 kind = rule['kind'] if rule else None
                 if kind:
                     entry['fault'] = kind

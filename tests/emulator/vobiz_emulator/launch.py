@@ -47,7 +47,9 @@ class EmulatorProcess:
     def control(self, method: str, path: str, body=None):
         """Call a control endpoint (``path`` after ``/_emulator``, e.g. ``/state``); the parsed JSON answer or None."""
         data = json.dumps(body).encode('utf-8') if body is not None else None
-        request = urllib.request.Request(self.url + CONTROL_PREFIX + path, data=data, method=method, headers={'Content-Type': 'application/json'})
+        request = urllib.request.Request(
+            self.url + CONTROL_PREFIX + path, data=data, method=method, headers={'Content-Type': 'application/json'}
+        )
         with urllib.request.urlopen(request, timeout=HANG_GUARD_SECONDS) as response:  # noqa: S310 - loopback only
             raw = response.read()
         return json.loads(raw) if raw else None
@@ -80,7 +82,9 @@ def _tail(path: str, size: int = 2000) -> str:
         return ''
 
 
-def start_emulator_process(args=(), workdir=None, python: str | None = None, timeout: float = HANG_GUARD_SECONDS) -> EmulatorProcess:
+def start_emulator_process(
+    args=(), workdir=None, python: str | None = None, timeout: float = HANG_GUARD_SECONDS
+) -> EmulatorProcess:
     """Start the emulator's command line with ``args`` (all but --port/--port-file) on a free port.
 
     Its owner is this process (``--owner-pid``): it stops when this process ends, however it ends. Its idle timeout is
@@ -93,7 +97,16 @@ def start_emulator_process(args=(), workdir=None, python: str | None = None, tim
     rundir = tempfile.mkdtemp(prefix='vobiz-emulator-', dir=None if workdir is None else str(workdir))
     port_file = os.path.join(rundir, 'port')
     output = os.path.join(rundir, 'emulator.out')
-    command = [python or sys.executable, PACKAGE_DIR, '--port', '0', '--port-file', port_file, '--owner-pid', str(os.getpid())]
+    command = [
+        python or sys.executable,
+        PACKAGE_DIR,
+        '--port',
+        '0',
+        '--port-file',
+        port_file,
+        '--owner-pid',
+        str(os.getpid()),
+    ]
     command += ['--idle-timeout', str(SAFETY_NET_IDLE_SECONDS)] + [str(arg) for arg in args]
     with open(output, 'wb') as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
@@ -106,7 +119,8 @@ def start_emulator_process(args=(), workdir=None, python: str | None = None, tim
 
 
 def _wait_for_port(process: subprocess.Popen, port_file: str, output: str, timeout: float) -> int:
-    """Poll for the port file (the emulator writes it atomically once it listens) until it exits or ``timeout`` passes."""
+    """Poll for the port file (the emulator writes it atomically once it listens) until it exits or ``timeout``
+    passes."""
     deadline = time.monotonic() + timeout
     while True:
         if os.path.exists(port_file):
@@ -115,7 +129,9 @@ def _wait_for_port(process: subprocess.Popen, port_file: str, output: str, timeo
             if text:
                 return int(text)
         if process.poll() is not None:
-            raise EmulatorStartError('the emulator exited at start (status %s): %s' % (process.returncode, _tail(output)))
+            raise EmulatorStartError(
+                'the emulator exited at start (status %s): %s' % (process.returncode, _tail(output))
+            )
         if time.monotonic() > deadline:
             raise EmulatorStartError('the emulator wrote no port file within %g s: %s' % (timeout, _tail(output)))
         time.sleep(0.05)

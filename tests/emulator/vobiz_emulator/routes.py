@@ -129,7 +129,9 @@ class _RoutesMixin:
         with self._lock:
             account = self._accounts.get(header_id)
             token = account.token if account is not None else None
-        if token is None or not hmac.compare_digest(token.encode('utf-8', 'surrogateescape'), header_token.encode('utf-8', 'surrogateescape')):
+        if token is None or not hmac.compare_digest(
+            token.encode('utf-8', 'surrogateescape'), header_token.encode('utf-8', 'surrogateescape')
+        ):
             return self._error(401, 'invalid X-Auth-ID or X-Auth-Token', cfg)
         if route.kind == 'lowercase':
             return self._error(401, 'path segments are case-sensitive: use Account, Conference, Member, ...', cfg)
@@ -166,7 +168,9 @@ class _RoutesMixin:
             return self._error(404, 'conference not found', cfg)
         if cfg['retrieve_lies']:
             return Reply(200, {'error': 'failed'})
-        if cfg['retrieve_uuid']:  # not in the documented object: the instance's ConferenceUUID, as its callbacks carry it
+        if cfg[
+            'retrieve_uuid'
+        ]:  # not in the documented object: the instance's ConferenceUUID, as its callbacks carry it
             shown['conference_uuid'] = conf['uuid']
         shown['api_id'] = str(uuid.uuid4())
         return Reply(200, shown)
@@ -206,10 +210,23 @@ class _RoutesMixin:
             recording_id = str(uuid.uuid4())
             url = 'https://recordings.vobiz-emulator.invalid/%s/%s.%s' % (route.auth_id, recording_id, file_format)
             history.append(
-                {'recording_id': recording_id, 'url': url, 'file_format': file_format, 'callback_url': callback, 'started': utc_now(), 'stopped': None}
+                {
+                    'recording_id': recording_id,
+                    'url': url,
+                    'file_format': file_format,
+                    'callback_url': callback,
+                    'started': utc_now(),
+                    'stopped': None,
+                }
             )
         return Reply(
-            cfg['member_action_status'], {'message': 'conference recording started', 'recording_id': recording_id, 'url': url, 'api_id': str(uuid.uuid4())}
+            cfg['member_action_status'],
+            {
+                'message': 'conference recording started',
+                'recording_id': recording_id,
+                'url': url,
+                'api_id': str(uuid.uuid4()),
+            },
         )
 
     def _do_stop_record(self, route: Route, body: dict, cfg: dict) -> Reply:
@@ -234,7 +251,9 @@ class _RoutesMixin:
         elif action == 'speak':
             text, voice, language = body.get('text'), body.get('voice', 'WOMAN'), body.get('language', 'en-US')
             if not isinstance(text, str) or not text.strip() or len(text) > SPEAK_MAX_CHARS:
-                return self._error(400, 'text must be a non-empty string of at most %d characters' % SPEAK_MAX_CHARS, cfg)
+                return self._error(
+                    400, 'text must be a non-empty string of at most %d characters' % SPEAK_MAX_CHARS, cfg
+                )
             if voice not in ('WOMAN', 'MAN'):
                 return self._error(400, 'voice must be "WOMAN" or "MAN"', cfg)
             if not isinstance(language, str) or not language:
@@ -269,5 +288,8 @@ class _RoutesMixin:
                 event.update(details)
                 account.announcements.setdefault(route.conference, []).append(event)
         if action in POST_MESSAGES:
-            return Reply(cfg['member_action_status'], {'message': POST_MESSAGES[action], 'member_id': ids, 'api_id': str(uuid.uuid4())})
+            return Reply(
+                cfg['member_action_status'],
+                {'message': POST_MESSAGES[action], 'member_id': ids, 'api_id': str(uuid.uuid4())},
+            )
         return Reply(204)

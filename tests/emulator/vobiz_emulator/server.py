@@ -98,7 +98,11 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
         for other_id, spec in (accounts or {}).items():
             if isinstance(spec, str):
                 spec = {'token': spec}
-            if not isinstance(spec, dict) or not isinstance(spec.get('token'), str) or set(spec) - {'token', 'conferences'}:
+            if (
+                not isinstance(spec, dict)
+                or not isinstance(spec.get('token'), str)
+                or set(spec) - {'token', 'conferences'}
+            ):
                 raise ValueError('account %r needs {"token": str, "conferences": [...]}' % other_id)
             self.add_account(other_id, spec['token'])
             for conf in spec.get('conferences') or ():
@@ -264,7 +268,15 @@ class Emulator(_StateMixin, _FaultsMixin, _RoutesMixin):
                 self._log_handle.write(line + '\n')
                 self._log_handle.flush()
         if self.verbose:
-            sys.stderr.write('%s %s -> %s%s\n' % (entry['method'], entry['raw_path'], entry['status'], ' [%s]' % entry['fault'] if entry['fault'] else ''))
+            sys.stderr.write(
+                '%s %s -> %s%s\n'
+                % (
+                    entry['method'],
+                    entry['raw_path'],
+                    entry['status'],
+                    ' [%s]' % entry['fault'] if entry['fault'] else '',
+                )
+            )
             sys.stderr.flush()
 
     def _update_entry(self, entry: dict, **fields) -> None:

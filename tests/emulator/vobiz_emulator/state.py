@@ -63,7 +63,9 @@ class _StateMixin:
         if isinstance(spec, dict):
             if not set(spec) <= {'name', 'members', 'started_ago'}:
                 raise ValueError('a conference entry takes "name", "members" and "started_ago"')
-            self.add_conference(spec.get('name'), spec.get('members'), auth_id=auth_id, started_ago=spec.get('started_ago'))
+            self.add_conference(
+                spec.get('name'), spec.get('members'), auth_id=auth_id, started_ago=spec.get('started_ago')
+            )
         else:
             self.add_conference(spec, auth_id=auth_id)
 
@@ -186,7 +188,9 @@ class _StateMixin:
             return {
                 'accounts': {
                     auth_id: {
-                        'conferences': {name: render_conference(conf, now) for name, conf in account.conferences.items()},
+                        'conferences': {
+                            name: render_conference(conf, now) for name, conf in account.conferences.items()
+                        },
                         'announcements': copy.deepcopy(account.announcements),
                         'recordings': copy.deepcopy(account.recordings),
                     }

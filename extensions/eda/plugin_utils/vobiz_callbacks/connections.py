@@ -91,7 +91,9 @@ class RefusalLog:
         since = 'since the start' if self._last_report is None else 'in the last %d s' % (now - self._last_report)
         reasons = ', '.join('%d %s' % (n, reason) for reason, n in self._reasons.most_common())
         top = ', '.join('%s (%d)' % item for item in self._addresses.most_common(3))
-        line = self.headline.format(count=sum(self._reasons.values()), since=since, reasons=reasons, top='; most from %s' % top if top else '')
+        line = self.headline.format(
+            count=sum(self._reasons.values()), since=since, reasons=reasons, top='; most from %s' % top if top else ''
+        )
         if self._note:
             line += '. ' + self._note
         self.logger.warning('%s', line)

@@ -45,17 +45,32 @@ def check_writable(path: str, option: str) -> None:
 class CallbackService:
     """One source's state and logic; the HTTP entry calls ``check`` and ``accept``, ``run`` does the rest."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.settings = settings
         self.clock = clock
         self.nonces = NonceMemory(settings.replay_window, clock)
-        self.verifier = SignatureVerifier(settings.public_url, settings.auth_token, settings.parent_auth_token, settings.accept_v2, self.nonces)
+        self.verifier = SignatureVerifier(
+            settings.public_url, settings.auth_token, settings.parent_auth_token, settings.accept_v2, self.nonces
+        )
         self.registry = RoomRegistry(settings.forget_after, settings.max_rooms, clock)
-        self.timers = LimitTimers(settings.max_duration, settings.lonely_after, settings.repeat_after, settings.max_emissions)
+        self.timers = LimitTimers(
+            settings.max_duration, settings.lonely_after, settings.repeat_after, settings.max_emissions
+        )
         self.refusals = RefusalLog(clock=monotonic)
         self.signed_elsewhere = 0  # refused signatures that hold over the URL the request reached (see ``check``)
-        self.dropped = RefusalLog(clock=monotonic, headline='Dropped {count} callback event(s) {since}: the rules engine was behind')
-        self.state = StateFile(settings.state_file, self.registry, self.nonces, monotonic=monotonic) if settings.state_file else None
+        self.dropped = RefusalLog(
+            clock=monotonic, headline='Dropped {count} callback event(s) {since}: the rules engine was behind'
+        )
+        self.state = (
+            StateFile(settings.state_file, self.registry, self.nonces, monotonic=monotonic)
+            if settings.state_file
+            else None
+        )
         self.pending: collections.deque = collections.deque()
         self.pending_callbacks = 0
         self.accepted = 0
@@ -63,7 +78,12 @@ class CallbackService:
         if settings.audit_log:
             check_writable(settings.audit_log, 'audit_log')
         if self.state is not None and self.state.load():
-            LOGGER.info('Loaded %d live room(s) and %d nonce(s) from %s', len(self.registry.rooms), len(self.nonces), self.state.path)
+            LOGGER.info(
+                'Loaded %d live room(s) and %d nonce(s) from %s',
+                len(self.registry.rooms),
+                len(self.nonces),
+                self.state.path,
+            )
 
     def check(self, headers, address: str | None = None, reached_url: str | None = None) -> tuple[int | None, str]:
         """The signature verdict of one callback: ``(None, version)`` or ``(401 or 403, reason)`` (counted).
@@ -113,7 +133,12 @@ class CallbackService:
         self.registry.forget_stale()
         events = self.timers.due(self.registry, self.clock())
         for event in events:
-            LOGGER.info('Conference %r is %s (emission %d)', event['vobiz']['conference_name'], event['vobiz']['type'], event['vobiz']['emission'])
+            LOGGER.info(
+                'Conference %r is %s (emission %d)',
+                event['vobiz']['conference_name'],
+                event['vobiz']['type'],
+                event['vobiz']['emission'],
+            )
             self._emit(event)
         self.refusals.report()
         self.dropped.report()

@@ -100,7 +100,9 @@ def default_state_file(port: int, environ) -> str:
 
     Under the home directory, which a container image gives its user (ansible-builder's images: ``/runner``).
     """
-    base = environ.get('XDG_STATE_HOME') or os.path.join(environ.get('HOME') or os.path.expanduser('~'), '.local', 'state')
+    base = environ.get('XDG_STATE_HOME') or os.path.join(
+        environ.get('HOME') or os.path.expanduser('~'), '.local', 'state'
+    )
     return os.path.join(base, 'vobiz.voice', 'conference_callbacks-%d.json' % port)
 
 
@@ -249,7 +251,9 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
                 % (numbers['forget_after'], limit, numbers[limit])
             )
     if numbers['max_connections_per_address'] > numbers['max_connections']:
-        raise ConfigError('max_connections_per_address must not exceed max_connections (%s)' % numbers['max_connections'])
+        raise ConfigError(
+            'max_connections_per_address must not exceed max_connections (%s)' % numbers['max_connections']
+        )
     keep_state = _flag('keep_state', args.get('keep_state'))
     state_file = None
     if keep_state:

@@ -79,7 +79,8 @@ class NonceMemory:
             self.forgotten_early += len(self._drop_oldest())
 
     def _second(self, when: float) -> int:
-        """The whole second of ``when``, or the newest kept if the clock went back (the order stays, nonces are kept longer)."""
+        """The whole second of ``when``, or the newest kept if the clock went back (the order stays, nonces are kept
+        longer)."""
         newest = next(reversed(self._by_second)) if self._by_second else None
         return int(when) if newest is None else max(int(when), newest)
 
@@ -108,7 +109,8 @@ class NonceMemory:
         self.prune()
 
     def state_parts(self) -> list[str]:
-        """The JSON members (``"nonce": second``) of every second, one string each; a second that is over keeps its text."""
+        """The JSON members (``"nonce": second``) of every second, one string each; a second that is over keeps its
+        text."""
         self.prune()
         now = int(self.clock())
         parts = []
@@ -125,7 +127,14 @@ class NonceMemory:
 class SignatureVerifier:
     """Checks the signature headers of one callback against the public URL, and refuses replayed nonces."""
 
-    def __init__(self, public_url: str, auth_token: str, parent_auth_token: str | None = None, accept_v2: bool = True, nonces: NonceMemory | None = None):
+    def __init__(
+        self,
+        public_url: str,
+        auth_token: str,
+        parent_auth_token: str | None = None,
+        accept_v2: bool = True,
+        nonces: NonceMemory | None = None,
+    ):
         self.url = signed_url(public_url)
         self._tokens = {'account': auth_token, 'parent': parent_auth_token}
         self.accept_v2 = accept_v2
@@ -158,7 +167,10 @@ class SignatureVerifier:
             checked.append((version, nonce))
         accepted = [version for version, nonce in checked if version == 'v3' or self.accept_v2]
         if not accepted:
-            return 401, 'only a V2 signature, and accept_v2 is false' if checked else 'no signature this source can verify'
+            return (
+                401,
+                'only a V2 signature, and accept_v2 is false' if checked else 'no signature this source can verify',
+            )
         nonces = [nonce for version, nonce in checked]
         if any(self.nonces.seen(nonce) for nonce in nonces):
             return 403, 'replayed nonce'

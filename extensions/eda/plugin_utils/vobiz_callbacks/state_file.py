@@ -7,10 +7,10 @@ accepted since it was last written, in a journal beside it.
 ``read_state`` checks every value's type and fails closed with one ``ConfigError`` naming the first wrong one:
 a damaged file never starts a source with timers quietly off or nonces forgotten. ``StateFile`` writes at most
 once per ``interval`` seconds, in a worker thread (the event loop makes the JSON of what changed, a few hundred rooms
-per turn, and keeps that of the rest), atomically (a new file renamed over the old, mode 0600). ansible-rulebook's JVM ends the process at SIGTERM without
-letting its sources finish, so what came in the last second before a stop is not in the file; ``NonceJournal``
-keeps the nonces of that second: each is appended (one small write, before the callback is answered) to a journal
-segment that is removed once a state file written after it holds its nonces.
+per turn, and keeps that of the rest), atomically (a new file renamed over the old, mode 0600). ansible-rulebook's
+JVM ends the process at SIGTERM without letting its sources finish, so what came in the last second before a stop is
+not in the file; ``NonceJournal`` keeps the nonces of that second: each is appended (one small write, before the
+callback is answered) to a journal segment that is removed once a state file written after it holds its nonces.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ _ROOM_HEAD = '{"name": %s, "uuid": %s, "first_seen": %s'
 _ROOM_TAIL = '%s, "last_heard": %s, "present": %s, "left": %s, "emitted": %s}'
 _EMITTED = '{"overdue": %s, "lonely": %s}'
 _NOT_EMITTED = _EMITTED % ('[]', '[]')
-#: Rooms a write handles in one go, on the event loop (their JSON) or in its thread (writing), before it lets the other run.
+#: Rooms a write handles in one go, on the event loop (their JSON) or in its thread (writing), before it lets the other
+#: run.
 STEP = 256
 _ENDED = '{"name": %s, "uuid": %s, "time": %s, "members": %s}'
 #: A time this far after now is damage (or a clock set back far): it would keep a timer from ever firing.
@@ -59,7 +60,9 @@ def _text(value, where: str, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value:
-        raise _Damaged('%s must be a non-empty string%s, got %s' % (where, ' or null' if optional else '', json.dumps(value)))
+        raise _Damaged(
+            '%s must be a non-empty string%s, got %s' % (where, ' or null' if optional else '', json.dumps(value))
+        )
     return value
 
 
@@ -95,10 +98,16 @@ def _checked(data, now: float) -> dict:
             'name': _text(item['name'], where + '.name'),
             'uuid': _text(item['uuid'], where + '.uuid', optional=True),
             'first_seen': _number(item['first_seen'], where + '.first_seen', now),
-            'present': [_text(m, '%s.present[%d]' % (where, i)) for i, m in enumerate(_list(item['present'], where + '.present'))],
+            'present': [
+                _text(m, '%s.present[%d]' % (where, i))
+                for i, m in enumerate(_list(item['present'], where + '.present'))
+            ],
             'left': [_text(m, '%s.left[%d]' % (where, i)) for i, m in enumerate(_list(item['left'], where + '.left'))],
             'emitted': {
-                kind: [_number(t, '%s.emitted.%s[%d]' % (where, kind, i), now) for i, t in enumerate(_list(times, '%s.emitted.%s' % (where, kind)))]
+                kind: [
+                    _number(t, '%s.emitted.%s[%d]' % (where, kind, i), now)
+                    for i, t in enumerate(_list(times, '%s.emitted.%s' % (where, kind)))
+                ]
                 for kind, times in emitted.items()
             },
         }
@@ -114,7 +123,10 @@ def _checked(data, now: float) -> dict:
                 'name': _text(item['name'], where + '.name'),
                 'uuid': _text(item['uuid'], where + '.uuid', optional=True),
                 'time': _number(item['time'], where + '.time', now),
-                'members': [_text(m, '%s.members[%d]' % (where, i)) for i, m in enumerate(_list(item['members'], where + '.members'))],
+                'members': [
+                    _text(m, '%s.members[%d]' % (where, i))
+                    for i, m in enumerate(_list(item['members'], where + '.members'))
+                ],
             }
         )
     nonces = data['nonces']
@@ -138,8 +150,8 @@ def read_state(path: str, now: float) -> dict | None:
         return _checked(data, now)
     except _Damaged as exc:
         raise ConfigError(
-            'state_file %s is damaged: %s. Nothing was started: fix or remove the file (removing it forgets the live rooms '
-            'and the nonces of the replay window)' % (path, exc)
+            'state_file %s is damaged: %s. Nothing was started: fix or remove the file (removing it forgets the live '
+            'rooms and the nonces of the replay window)' % (path, exc)
         ) from None
 
 
@@ -229,7 +241,11 @@ class NonceJournal:
 
     def _failed(self, exc: OSError) -> None:
         if not self.failures:  # once, not once per callback: the nonces stay in memory and in the next state file
-            LOGGER.error('Cannot write the nonce journal beside the state file (%s): nonces of the last second may not survive a crash', exc)
+            LOGGER.error(
+                'Cannot write the nonce journal beside the state file (%s): '
+                'nonces of the last second may not survive a crash',
+                exc,
+            )
         self.failures += 1
 
     def remove_through(self, number: int | None) -> None:
@@ -293,7 +309,10 @@ class StateFile:
         try:
             journaled = self.journal.read(now)
         except _Damaged as exc:
-            raise ConfigError('state_file %s: its nonce journal is damaged: %s. Nothing was started: remove that journal file' % (self.path, exc)) from None
+            raise ConfigError(
+                'state_file %s: its nonce journal is damaged: %s. Nothing was started: remove that journal file'
+                % (self.path, exc)
+            ) from None
         self.journal.start_segment()  # the older segments go once a state file holds their nonces
         if state is None and not journaled:
             return False
@@ -318,20 +337,42 @@ class StateFile:
             else:
                 head = self._heads.get(name)
                 if head is None or head[0] != (room.uuid, room.first_seen):
-                    head = self._heads[name] = ((room.uuid, room.first_seen), _ROOM_HEAD % (_encode(name), _encode(room.uuid), _encode(room.first_seen)))
+                    head = self._heads[name] = (
+                        (room.uuid, room.first_seen),
+                        _ROOM_HEAD % (_encode(name), _encode(room.uuid), _encode(room.first_seen)),
+                    )
                 overdue, lonely = room.emitted['overdue'], room.emitted['lonely']
                 emitted = _EMITTED % (_encode(overdue), _encode(lonely)) if overdue or lonely else _NOT_EMITTED
-                self._rooms[name] = _ROOM_TAIL % (head[1], _encode(room.last_heard), _encode(sorted(room.present)), _encode(sorted(room.left)), emitted)
+                self._rooms[name] = _ROOM_TAIL % (
+                    head[1],
+                    _encode(room.last_heard),
+                    _encode(sorted(room.present)),
+                    _encode(sorted(room.left)),
+                    emitted,
+                )
             if record is None:
                 self._ended.pop(name, None)
             else:
-                self._ended[name] = _ENDED % (_encode(name), _encode(record[0]), _encode(record[1]), _encode(sorted(record[2])))
+                self._ended[name] = _ENDED % (
+                    _encode(name),
+                    _encode(record[0]),
+                    _encode(record[1]),
+                    _encode(sorted(record[2])),
+                )
 
     def _contents(self) -> tuple:
         """The file's texts (lists are joined with commas by ``write_atomically``) and the journal segment they cover:
         every nonce of the segment closed here is in them, so it can go once they are written."""
         header = '{"version": %d, "saved_at": %s, "rooms": [' % (STATE_VERSION, _encode(self.registry.clock()))
-        chunks = [header, list(self._rooms.values()), '], "ended": [', list(self._ended.values()), '], "nonces": {', self.nonces.state_parts(), '}}\n']
+        chunks = [
+            header,
+            list(self._rooms.values()),
+            '], "ended": [',
+            list(self._ended.values()),
+            '], "nonces": {',
+            self.nonces.state_parts(),
+            '}}\n',
+        ]
         return chunks, self.journal.start_segment()
 
     async def collect(self) -> tuple:
@@ -372,7 +413,9 @@ class StateFile:
                 await asyncio.shield(self._writing)
             except OSError as exc:
                 if not self.failures:  # once per run of failures, not once a second
-                    LOGGER.error('Cannot write state_file %s (trying again every %g s): %s', self.path, self.interval, exc)
+                    LOGGER.error(
+                        'Cannot write state_file %s (trying again every %g s): %s', self.path, self.interval, exc
+                    )
                 self.failures += 1
                 self._dirty.set()
             else:

@@ -10,9 +10,11 @@ DOCUMENTATION = r"""
 ---
 short_description: Receive signed Vobiz conference callbacks and report overdue and lonely rooms.
 description:
-  - Listens for Vobiz's conference callbacks (form-encoded C(POST)s, V(enter) or V(exit)) at the path of O(public_url).
+  - Listens for Vobiz's conference callbacks (form-encoded C(POST)s, V(enter) or V(exit)) at the path of
+    O(public_url).
   - A callback needs a valid C(X-Vobiz-Signature-V3) (or C(-V2), unless O(accept_v2=false)) with its nonce, over
-    O(public_url) without its query, keyed with O(auth_token); C(-MA-V3)/C(-MA-V2) are checked with O(parent_auth_token).
+    O(public_url) without its query, keyed with O(auth_token); C(-MA-V3)/C(-MA-V2) are checked with
+    O(parent_auth_token).
     No signature, or one without its nonce header, is answered 401; a wrong signature or a nonce seen within
     O(replay_window) 403. A good callback is answered 204 and emitted (C(type=callback)).
   - Keeps a registry of live rooms from the callbacks, and emits V(overdue) (live more than O(max_duration) seconds)
@@ -28,7 +30,8 @@ description:
     it cannot write, and a misspelt rulebook variable (O(known_variables)).
   - Durations (O(max_duration), O(lonely_after), O(repeat_after), O(replay_window), O(forget_after)) are whole
     seconds or C(4h), C(30m), C(90s), C(1h30m), as the playbook C(vobiz.voice.enforce_limits) takes them.
-  - Event shapes and the security model are in the guide C(docs/docsite/rst/enforce_limits.rst). Tokens are never logged.
+  - Event shapes and the security model are in the guide C(docs/docsite/rst/enforce_limits.rst). Tokens are never
+    logged.
 options:
   host:
     description:
@@ -45,8 +48,12 @@ options:
         The listener serves its path; signatures are checked against it, never against the request's URL.
     type: str
     required: true
-  auth_token: {description: 'The signing key: the Vobiz auth token of the account. Default: E(VOBIZ_AUTH_TOKEN).', type: str}
-  parent_auth_token: {description: "For a sub-account, the main account's token (checks the C(MA-) signatures).", type: str}
+  auth_token:
+    description: 'The signing key: the Vobiz auth token of the account. Default: E(VOBIZ_AUTH_TOKEN).'
+    type: str
+  parent_auth_token:
+    description: "For a sub-account, the main account's token (checks the C(MA-) signatures)."
+    type: str
   accept_v2: {description: Accept callbacks signed only with C(X-Vobiz-Signature-V2)., type: bool, default: true}
   replay_window:
     description: Seconds a nonce is remembered (also across restarts with O(keep_state)).
@@ -63,8 +70,14 @@ options:
     description: Seconds before an V(overdue) or V(lonely) event is emitted again for a room still known.
     type: raw
     default: 300
-  max_emissions: {description: How many times at most each of V(overdue) and V(lonely) is emitted for one room., type: int, default: 3}
-  keep_state: {description: Keep the registry and the nonces in O(state_file). Turn off only for tests., type: bool, default: true}
+  max_emissions:
+    description: How many times at most each of V(overdue) and V(lonely) is emitted for one room.
+    type: int
+    default: 3
+  keep_state:
+    description: Keep the registry and the nonces in O(state_file). Turn off only for tests.
+    type: bool
+    default: true
   state_file:
     description:
       - Where the registry and the nonces of the replay window are kept (mode 0600, written at most once a second,
@@ -85,8 +98,14 @@ options:
     description: Seconds after which a room no callback mentioned is forgotten.
     type: raw
     default: 86400
-  max_rooms: {description: 'Rooms the registry keeps; beyond, the one heard of least recently is forgotten.', type: int, default: 50000}
-  max_connections: {description: 'Open connections; when full, the oldest one still waiting for a request is closed.', type: int, default: 1024}
+  max_rooms:
+    description: 'Rooms the registry keeps; beyond, the one heard of least recently is forgotten.'
+    type: int
+    default: 50000
+  max_connections:
+    description: 'Open connections; when full, the oldest one still waiting for a request is closed.'
+    type: int
+    default: 1024
   max_connections_per_address:
     description: Open connections from one address; more are refused at once. Behind a proxy all come from the proxy.
     type: int
@@ -170,8 +189,12 @@ HANDLER_LIMITS = {'max_line_size': 4096, 'max_field_size': 4096, 'max_headers': 
 
 def _load_units():
     """ansible-rulebook runs this file with ``runpy.run_path``, outside any package: load the units by their path."""
-    directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, 'plugin_utils', 'vobiz_callbacks')
-    spec = importlib.util.spec_from_file_location(UNITS, os.path.join(directory, '__init__.py'), submodule_search_locations=[directory])
+    directory = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, 'plugin_utils', 'vobiz_callbacks'
+    )
+    spec = importlib.util.spec_from_file_location(
+        UNITS, os.path.join(directory, '__init__.py'), submodule_search_locations=[directory]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[UNITS] = module
     spec.loader.exec_module(module)
@@ -305,4 +328,14 @@ if __name__ == '__main__':
         async def put(self, item):
             print(json.dumps(item), flush=True)
 
-    asyncio.run(main(_PrintQueue(), {'port': 5050, 'public_url': 'http://127.0.0.1:5050/vobiz/conference', 'max_duration': 60, 'keep_state': False}))
+    asyncio.run(
+        main(
+            _PrintQueue(),
+            {
+                'port': 5050,
+                'public_url': 'http://127.0.0.1:5050/vobiz/conference',
+                'max_duration': 60,
+                'keep_state': False,
+            },
+        )
+    )

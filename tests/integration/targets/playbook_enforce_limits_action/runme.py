@@ -57,14 +57,19 @@ def load_by_path(name: str, path: pathlib.Path) -> types.ModuleType:
     return module
 
 
-EVENTS = load_by_path('conference_callbacks_events', TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'events.py')
+EVENTS = load_by_path(
+    'conference_callbacks_events',
+    TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'events.py',
+)
 # Results carry names escaped (printable, one line); the playbook reports them so.
 # ansible-test copies tests/ and extensions/ to where the target runs, not plugins/: take it from the collection that
 # ansible-playbook uses (ANSIBLE_COLLECTIONS_PATH).
 COLLECTION = next(
     path
     for path in [
-        pathlib.Path(entry) / 'ansible_collections' / 'vobiz' / 'voice' for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':') if entry
+        pathlib.Path(entry) / 'ansible_collections' / 'vobiz' / 'voice'
+        for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(':')
+        if entry
     ]
     + [TESTS.parent]
     if (path / 'plugins').is_dir()
@@ -75,8 +80,12 @@ escape_name = load_by_path('vobiz_redaction', COLLECTION / 'plugins' / 'module_u
 def extra_vars(kind: str, name: str, uuid: str | None, announcement: str = '', raw: bool = False) -> dict:
     """What ansible-rulebook hands the playbook for one event of the rulebook vobiz.voice.enforce_limits."""
     now = time.time()
-    room = types.SimpleNamespace(name=name, uuid=uuid, first_seen=now - 7200, lonely_since=now - 600, emitted={'overdue': [now], 'lonely': [now]})
-    event = EVENTS.limit_event(kind, room, now, 1 if kind == 'lonely' else None, MAX_DURATION if kind == 'overdue' else LONELY_AFTER)
+    room = types.SimpleNamespace(
+        name=name, uuid=uuid, first_seen=now - 7200, lonely_since=now - 600, emitted={'overdue': [now], 'lonely': [now]}
+    )
+    event = EVENTS.limit_event(
+        kind, room, now, 1 if kind == 'lonely' else None, MAX_DURATION if kind == 'overdue' else LONELY_AFTER
+    )
     if raw:  # the control: the name as the source emitted it before it made every text inert
         event['vobiz']['conference_name'] = name
     return {
@@ -142,11 +151,17 @@ def main() -> int:
     work = pathlib.Path(tempfile.mkdtemp(prefix='enforce-limits-action-', dir=os.environ.get('OUTPUT_DIR')))
     canary = work / ('canary-%s' % secrets.token_hex(4))
     control_canary = work / 'control-canary'
-    with Emulator(auth_id=AUTH_ID, auth_token='action-' + secrets.token_hex(8), members=2, retrieve_uuid=True, idle_timeout=0) as emu:
+    with Emulator(
+        auth_id=AUTH_ID, auth_token='action-' + secrets.token_hex(8), members=2, retrieve_uuid=True, idle_timeout=0
+    ) as emu:
         # The control: a raw template in the event is evaluated (on every ansible-core version).
-        control = run_action(work, emu, 'control', extra_vars('overdue', template_room_names(str(control_canary))[0], None, raw=True))
+        control = run_action(
+            work, emu, 'control', extra_vars('overdue', template_room_names(str(control_canary))[0], None, raw=True)
+        )
         if not control_canary.exists():
-            problems.append('control: a raw template in the event was not evaluated; this test could not see the defect')
+            problems.append(
+                'control: a raw template in the event was not evaluated; this test could not see the defect'
+            )
         hostile = template_room_names(str(canary))
         for name in hostile:
             emu.add_conference(name, members=2, started_ago=7200)
@@ -167,15 +182,33 @@ def main() -> int:
         emu.configure(faults=[unreadable, {'kind': 'error_body', 'method': 'POST', 'match': 'Announce Fails'}])
         emu.clear_log()  # the control run's requests went to the evaluated name
         fails = 'Announce Fails'
-        cases = [('hostile-%d' % i, extra_vars('overdue', name, uuids[name]), name, 'hung_up') for i, name in enumerate(hostile)]
+        cases = [
+            ('hostile-%d' % i, extra_vars('overdue', name, uuids[name]), name, 'hung_up')
+            for i, name in enumerate(hostile)
+        ]
         cases += [
-            ('overdue-announced', extra_vars('overdue', 'Overdue Announced', uuids['Overdue Announced'], 'Time is up'), 'Overdue Announced', 'hung_up'),
+            (
+                'overdue-announced',
+                extra_vars('overdue', 'Overdue Announced', uuids['Overdue Announced'], 'Time is up'),
+                'Overdue Announced',
+                'hung_up',
+            ),
             ('announce-fails', extra_vars('overdue', fails, uuids[fails], 'Time is up'), fails, 'hung_up'),
             ('inside', extra_vars('overdue', 'Inside Limits', uuids['Inside Limits']), 'Inside Limits', 'kept'),
-            ('inside-announced', extra_vars('overdue', 'Inside Announced', uuids['Inside Announced'], 'Time is up'), 'Inside Announced', 'kept'),
+            (
+                'inside-announced',
+                extra_vars('overdue', 'Inside Announced', uuids['Inside Announced'], 'Time is up'),
+                'Inside Announced',
+                'kept',
+            ),
             ('two-members', extra_vars('lonely', 'Two Members', uuids['Two Members']), 'Two Members', 'kept'),
             ('left-alone', extra_vars('lonely', 'Left Alone', uuids['Left Alone']), 'Left Alone', 'hung_up'),
-            ('other-instance', extra_vars('overdue', 'Other Instance', 'uuid-of-an-instance-that-ended'), 'Other Instance', 'other_instance'),
+            (
+                'other-instance',
+                extra_vars('overdue', 'Other Instance', 'uuid-of-an-instance-that-ended'),
+                'Other Instance',
+                'other_instance',
+            ),
             ('unreadable', extra_vars('overdue', 'Unreadable', uuids['Unreadable']), 'Unreadable', 'unreadable'),
         ]
         outputs = {'left-alone': QUIET, 'overdue-announced': JSON_STDOUT}
@@ -191,20 +224,27 @@ def main() -> int:
             problems.extend(check_json_stdout(run))
         if (run['rc'] != 0 and tag != 'announce-fails') or line is None:
             problems.append(
-                '%s: ansible-playbook exited %s without its VOBIZ_ENFORCE_LIMITS line:\n%s\n%s' % (tag, run['rc'], run['stdout'][-3000:], run['stderr'][-2000:])
+                '%s: ansible-playbook exited %s without its VOBIZ_ENFORCE_LIMITS line:\n%s\n%s'
+                % (tag, run['rc'], run['stdout'][-3000:], run['stderr'][-2000:])
             )
             continue
         if line['conference'] != escape_name(name):
-            problems.append('%s: the playbook reported the conference %r, not the literal name %r' % (tag, line['conference'], name))
+            problems.append(
+                '%s: the playbook reported the conference %r, not the literal name %r' % (tag, line['conference'], name)
+            )
         deletes = [entry for entry in log if entry['method'] == 'DELETE' and entry['conference'] == name]
         posts = [entry for entry in log if entry['method'] == 'POST' and entry['conference'] == name]
         if expected == 'hung_up':
             if line['hung_up'] != [escape_name(name)] or [entry['status'] for entry in deletes] != [204]:
-                problems.append('%s: expected one DELETE of %r answered 204, got %s (reported %s)' % (tag, name, [e['status'] for e in deletes], line))
+                problems.append(
+                    '%s: expected one DELETE of %r answered 204, got %s (reported %s)'
+                    % (tag, name, [e['status'] for e in deletes], line)
+                )
         else:
             if deletes or posts or line['hung_up']:
                 problems.append(
-                    '%s: %r was touched although the API did not confirm the reason: %s' % (tag, name, [(e['method'], e['action']) for e in deletes + posts])
+                    '%s: %r was touched although the API did not confirm the reason: %s'
+                    % (tag, name, [(e['method'], e['action']) for e in deletes + posts])
                 )
             if expected in ('unreadable', 'other_instance') and line[expected] != [escape_name(name)]:
                 problems.append('%s: expected %r in %s, got %s' % (tag, name, expected, line))
@@ -223,7 +263,10 @@ def main() -> int:
         print('FAILED: ' + problem)
     if problems:
         return 1
-    print('PASSED: %d events, %d hostile names hung up by their literal name, no canary; the re-check kept %d rooms' % (len(cases), len(hostile), 5))
+    print(
+        'PASSED: %d events, %d hostile names hung up by their literal name, no canary; the re-check kept %d rooms'
+        % (len(cases), len(hostile), 5)
+    )
     print('a failed announcement reported as failed, the room hung up; the line with ok hosts hidden, a JSON callback')
     print('control run (raw name) output tail: %s' % control['stdout'].strip().splitlines()[-1:])
     return 0

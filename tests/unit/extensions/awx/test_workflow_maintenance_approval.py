@@ -75,9 +75,18 @@ def test_every_field_is_one_the_awx_modules_declare(definition):
     [
         (lambda d: d['job_templates'][0].update(job_typ='check'), 'job_templates[0]: job_typ is not an option'),
         (lambda d: d['job_templates'][0].update(job_type='dry'), "job_templates[0].job_type: 'dry' is not one of"),
-        (lambda d: d['workflow_job_template']['workflow_nodes'][1].pop('identifier'), 'workflow_nodes[1]: identifier is required'),
-        (lambda d: d['workflow_job_template']['workflow_nodes'][1]['unified_job_template'].update(timeout='1d'), "timeout: '1d' is not a int"),
-        (lambda d: d['workflow_job_template']['workflow_nodes'][0]['related'].update(on_success=[]), 'related: on_success is not an option'),
+        (
+            lambda d: d['workflow_job_template']['workflow_nodes'][1].pop('identifier'),
+            'workflow_nodes[1]: identifier is required',
+        ),
+        (
+            lambda d: d['workflow_job_template']['workflow_nodes'][1]['unified_job_template'].update(timeout='1d'),
+            "timeout: '1d' is not a int",
+        ),
+        (
+            lambda d: d['workflow_job_template']['workflow_nodes'][0]['related'].update(on_success=[]),
+            'related: on_success is not an option',
+        ),
     ],
 )
 def test_the_check_finds_a_field_the_modules_do_not_take(definition, change, problem):

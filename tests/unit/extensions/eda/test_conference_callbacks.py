@@ -23,7 +23,14 @@ import yaml
 
 from ansible_collections.vobiz.voice.extensions.eda.plugins.event_source import conference_callbacks as source
 from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator
-from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import PARENT, TOKEN, URL, enter, sign, v3_headers
+from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import (
+    PARENT,
+    TOKEN,
+    URL,
+    enter,
+    sign,
+    v3_headers,
+)
 
 PATH = '/vobiz/conference'
 
@@ -110,13 +117,21 @@ def test_a_good_callback_is_answered_204_and_emitted(listener):
     served = listener()
     assert post(served, v3_headers('h-1'), enter('Board Room', '11', first=True)) == 204
     [event] = served.events()
-    assert (event['type'], event['action'], event['conference_name'], event['members'], event['signature']) == ('callback', 'enter', 'Board Room', 1, 'v3')
+    assert (event['type'], event['action'], event['conference_name'], event['members'], event['signature']) == (
+        'callback',
+        'enter',
+        'Board Room',
+        1,
+        'v3',
+    )
 
 
 def test_unsigned_forged_replayed_and_nonce_less_callbacks_emit_nothing(listener):
     served = listener()
     assert post(served, {}, enter('r', '1', first=True)) == 401
-    assert post(served, {'X-Vobiz-Signature-V3': sign(TOKEN, URL + '.')}, enter('r', '1', first=True)) == 401  # no nonce header
+    assert (
+        post(served, {'X-Vobiz-Signature-V3': sign(TOKEN, URL + '.')}, enter('r', '1', first=True)) == 401
+    )  # no nonce header
     assert post(served, v3_headers('h-2', token='forged'), enter('r', '1', first=True)) == 403
     assert post(served, v3_headers('h-3'), enter('r', '1', first=True)) == 204
     assert post(served, v3_headers('h-3'), enter('r', '2')) == 403
@@ -159,13 +174,19 @@ def test_slow_headers_and_slow_bodies_are_cut_off(listener):
     slow_headers = raw_connection(served.port)
     slow_headers.sendall(b'POST /vobiz/conference HTTP/1.1\r\nHost: x\r\n')  # and never the end of the headers
     headers = v3_headers('h-6')
-    head = 'POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n' % PATH
+    head = (
+        'POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n'
+        % PATH
+    )
     head += ''.join('%s: %s\r\n' % item for item in headers.items()) + '\r\n'
     slow_body = raw_connection(served.port)
     slow_body.sendall(head.encode() + b'ConferenceName=a')  # 16 of the 100 bytes announced
     assert read_all(slow_headers) == b''  # closed by the server without an answer
     assert read_all(slow_body).startswith(b'HTTP/1.1 408')
-    assert served.service.refusals.total == {'request headers not complete within header_timeout': 1, 'body not complete within body_timeout': 1}
+    assert served.service.refusals.total == {
+        'request headers not complete within header_timeout': 1,
+        'body not complete within body_timeout': 1,
+    }
     assert served.events() == []
 
 
@@ -183,7 +204,8 @@ def many_file_handles():
 
 
 def wait_while_changing(value, target):
-    """Wait until ``value()`` reaches ``target``; fail only when it stops changing (a watchdog on silence, not a clock)."""
+    """Wait until ``value()`` reaches ``target``; fail only when it stops changing (a watchdog on silence, not a
+    clock)."""
     last, quiet = None, 0
     while value() < target:
         current = value()
@@ -204,7 +226,9 @@ def test_5000_slow_connections_do_not_stop_a_signed_callback(listener, many_file
             slow.append(sock)
         counts = served.guard.counts
         wait_while_changing(lambda: counts['admitted'] + counts['refused'], 5000)
-        assert counts['admitted'] == 64 and counts['refused'] == 4936  # the excess refused at once, before any byte is read
+        assert (
+            counts['admitted'] == 64 and counts['refused'] == 4936
+        )  # the excess refused at once, before any byte is read
         assert len(served.guard.open) == 64  # so the listener holds 64 file handles for them, not 5,000
         assert post(served, v3_headers('good'), enter('Board Room', '1', first=True)) == 204
         assert [event['conference_name'] for event in served.events()] == ['Board Room']
@@ -223,7 +247,9 @@ def test_a_restart_keeps_the_nonces_of_the_window(tmp_path):
             queue = asyncio.Queue()
             task = asyncio.ensure_future(source.main(queue, dict(args, port=port)))
             await wait_listening(port)
-            statuses = [await asyncio.get_running_loop().run_in_executor(None, post_to, port, headers) for headers in send]
+            statuses = [
+                await asyncio.get_running_loop().run_in_executor(None, post_to, port, headers) for headers in send
+            ]
             task.cancel()  # ansible-rulebook cancels its sources when it stops
             await asyncio.gather(task, return_exceptions=True)
             return statuses
@@ -256,7 +282,9 @@ def post_to(port, headers):
     conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)
     try:
         body = urllib.parse.urlencode(enter('r', '1', first=True))
-        conn.request('POST', PATH, body=body, headers=dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded'}))
+        conn.request(
+            'POST', PATH, body=body, headers=dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded'})
+        )
         return conn.getresponse().status
     finally:
         conn.close()
@@ -275,14 +303,24 @@ def post_to(port, headers):
 )
 def test_the_emulators_callbacks_build_the_registry(listener, switches):
     served = listener(parent_auth_token=PARENT)
-    with Emulator(auth_id='MA_X', auth_token=TOKEN, callback_url=served.url(), callback_signed_url=URL, callback_parent_token=PARENT, **switches) as emu:
+    with Emulator(
+        auth_id='MA_X',
+        auth_token=TOKEN,
+        callback_url=served.url(),
+        callback_signed_url=URL,
+        callback_parent_token=PARENT,
+        **switches,
+    ) as emu:
         emu.add_conference('Kept', members=['1', '2'])
         emu.add_conference('Ended', members=['3', '4', '5'])
         emu.leave_member('Kept', '2')
         emu.remove_conference('Ended')  # silent: no callbacks
         emu.add_conference('Hung', members=['6', '7'])
         headers = {'X-Auth-ID': 'MA_X', 'X-Auth-Token': TOKEN}
-        assert requests.delete(emu.api_url + '/Account/MA_X/Conference/Hung/', headers=headers, timeout=60).status_code == 204
+        assert (
+            requests.delete(emu.api_url + '/Account/MA_X/Conference/Hung/', headers=headers, timeout=60).status_code
+            == 204
+        )
         assert emu.callback_sender.wait_idle(60)
         log = emu.callback_sender.log()
     assert {entry['status'] for entry in log} == {204}
@@ -302,7 +340,11 @@ def test_forged_and_replayed_emulator_callbacks_are_refused(listener):
         emu.configure(callback_signing='none')
         emu.add_conference('Unsigned', members=1)
         assert emu.callback_sender.wait_idle(60)
-        emu.configure(callback_signing='v2+v3', callback_replay=True, callback_replay_body={'ConferenceName': 'Replayed {{ 7 * 7 }}'})
+        emu.configure(
+            callback_signing='v2+v3',
+            callback_replay=True,
+            callback_replay_body={'ConferenceName': 'Replayed {{ 7 * 7 }}'},
+        )
         emu.add_conference('Real', members=1)
         assert emu.callback_sender.wait_idle(60)
         statuses = [(entry['conference'], entry['kind'], entry['status']) for entry in emu.callback_sender.log()]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.connections import ConnectionGuard, RefusalLog
+from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.connections import (
+    ConnectionGuard,
+    RefusalLog,
+)
 from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import FakeClock
 
 
@@ -72,7 +75,19 @@ def guard(max_connections=10, per_address=3):
         inners.append(FakeInner())
         return inners[-1]
 
-    return ConnectionGuard(factory, max_connections, per_address, idle_timeout=60, header_timeout=10, refusals=RefusalLog(), call_later=timers), timers, inners
+    return (
+        ConnectionGuard(
+            factory,
+            max_connections,
+            per_address,
+            idle_timeout=60,
+            header_timeout=10,
+            refusals=RefusalLog(),
+            call_later=timers,
+        ),
+        timers,
+        inners,
+    )
 
 
 def connect(the_guard, address):
@@ -105,7 +120,12 @@ def test_when_full_the_oldest_connection_waiting_for_a_request_makes_room():
     the_guard.busy(busy_transport)  # its request is being handled: never closed for room
     waiting = [connect(the_guard, '10.0.0.%d' % n) for n in (2, 3)]
     newest, newest_transport = connect(the_guard, '10.0.0.4')
-    assert not busy_transport.aborted and waiting[0][1].aborted and not waiting[1][1].aborted and not newest_transport.aborted
+    assert (
+        not busy_transport.aborted
+        and waiting[0][1].aborted
+        and not waiting[1][1].aborted
+        and not newest_transport.aborted
+    )
     assert the_guard.counts['evicted'] == 1 and len(the_guard.open) == 3
     the_guard.busy(waiting[1][1])
     the_guard.busy(newest_transport)
@@ -148,7 +168,10 @@ def test_refusals_are_logged_as_one_line_per_interval(caplog):
         log.count('invalid X-Vobiz-Signature-V3 (403)', '10.0.0.%d' % (n % 3))
     log.count('over max_connections_per_address', '10.0.0.9')
     line = log.report()
-    assert 'Refused 5001 connection(s) or callback(s) since the start' in line and '5000 invalid X-Vobiz-Signature-V3 (403)' in line
+    assert (
+        'Refused 5001 connection(s) or callback(s) since the start' in line
+        and '5000 invalid X-Vobiz-Signature-V3 (403)' in line
+    )
     for n in range(100):
         log.count('no signature this source can verify (401)')
     clock.advance(59)

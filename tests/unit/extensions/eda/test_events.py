@@ -40,7 +40,18 @@ def test_inert_is_reversible_and_never_a_template(text):
 
 def test_every_text_of_a_callback_event_is_inert():
     hostile = "x{{ lookup('pipe', 'id') }}"
-    fields = {key: hostile for key in ('ConferenceAction', 'ConferenceName', 'ConferenceUUID', 'ConferenceMemberID', 'CallUUID', 'From', 'To')}
+    fields = {
+        key: hostile
+        for key in (
+            'ConferenceAction',
+            'ConferenceName',
+            'ConferenceUUID',
+            'ConferenceMemberID',
+            'CallUUID',
+            'From',
+            'To',
+        )
+    }
     fields.update({'Direction': hostile, 'CallStatus': hostile, hostile: hostile})
     event = events.callback_event(fields, None, 'v3')['vobiz']
 
@@ -53,11 +64,20 @@ def test_every_text_of_a_callback_event_is_inert():
             yield value
 
     assert all(not could_be_a_template(text) for text in texts(event))
-    assert events.literal(event['conference_name']) == hostile and events.literal(event['fields'][events.inert(hostile)]) == hostile
+    assert (
+        events.literal(event['conference_name']) == hostile
+        and events.literal(event['fields'][events.inert(hostile)]) == hostile
+    )
 
 
 def test_limit_events():
-    room = types.SimpleNamespace(name='{{ x }}', uuid='U1', first_seen=100.0, lonely_since=130.0, emitted={'overdue': [1.0], 'lonely': [1.0, 2.0]})
+    room = types.SimpleNamespace(
+        name='{{ x }}',
+        uuid='U1',
+        first_seen=100.0,
+        lonely_since=130.0,
+        emitted={'overdue': [1.0], 'lonely': [1.0, 2.0]},
+    )
     overdue = events.limit_event('overdue', room, 190.5, 3, 60)['vobiz']
     assert overdue == {
         'type': 'overdue',

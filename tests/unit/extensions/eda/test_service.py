@@ -48,7 +48,9 @@ def test_a_flood_of_signed_callbacks_for_distinct_rooms_keeps_memory_bounded(mon
     assert len(service.registry.rooms) == 1000 and service.registry.forgotten == 9000
     assert len(service.nonces) <= 1200  # the replay window's worth (10 s at 100 a second), not 10,000
     assert len(service.pending) == 500 and service.dropped.total['callback'] == 9500
-    assert after_all - after_half < 512 * 1024, 'the second 5,000 callbacks grew memory by %d bytes' % (after_all - after_half)
+    assert after_all - after_half < 512 * 1024, 'the second 5,000 callbacks grew memory by %d bytes' % (
+        after_all - after_half
+    )
 
 
 def test_overdue_and_lonely_events_are_never_dropped(monkeypatch):

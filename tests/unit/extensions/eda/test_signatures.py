@@ -5,17 +5,34 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks import signatures
-from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import PARENT, TOKEN, URL, FakeClock, sign, v2_headers, v3_headers
+from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import (
+    PARENT,
+    TOKEN,
+    URL,
+    FakeClock,
+    sign,
+    v2_headers,
+    v3_headers,
+)
 
 
 def verifier(clock=None, window=300, **kwargs):
-    return signatures.SignatureVerifier(URL, TOKEN, nonces=signatures.NonceMemory(window, clock or FakeClock()), **kwargs)
+    return signatures.SignatureVerifier(
+        URL, TOKEN, nonces=signatures.NonceMemory(window, clock or FakeClock()), **kwargs
+    )
 
 
 def test_signatures_match_vectors_computed_with_openssl():
-    # printf '%s' 'https://eda.example.com/vobiz/conference.nonce-123' | openssl dgst -sha256 -hmac tok-ABC -binary | base64
-    assert signatures.compute_signature('tok-ABC', URL, 'nonce-123', 'v3') == 'hf11TyVVKFFLqvqbV0W3B/WeDlHmt2XdYLKUS3fSEPs='
-    assert signatures.compute_signature('tok-ABC', URL, 'nonce-123', 'v2') == 'qV2NZ1RTfFUegvL5uVLYN/E8KcpkoNj9OhFz283ah5w='
+    # printf '%s' 'https://eda.example.com/vobiz/conference.nonce-123' |
+    #     openssl dgst -sha256 -hmac tok-ABC -binary | base64
+    assert (
+        signatures.compute_signature('tok-ABC', URL, 'nonce-123', 'v3')
+        == 'hf11TyVVKFFLqvqbV0W3B/WeDlHmt2XdYLKUS3fSEPs='
+    )
+    assert (
+        signatures.compute_signature('tok-ABC', URL, 'nonce-123', 'v2')
+        == 'qV2NZ1RTfFUegvL5uVLYN/E8KcpkoNj9OhFz283ah5w='
+    )
 
 
 def test_signed_url_drops_the_query_string():
@@ -39,9 +56,18 @@ def test_verification_uses_the_public_url_without_query():
         ({}, (401, 'no signature this source can verify')),
         ({'X-Vobiz-Signature': 'legacy-v1-only'}, (401, 'no signature this source can verify')),
         (v3_headers(token='wrong'), (403, 'invalid X-Vobiz-Signature-V3')),
-        (dict(v3_headers(), **{'X-Vobiz-Signature-V3-Nonce': 'other'}), (403, 'invalid X-Vobiz-Signature-V3')),  # nonce swapped
-        (dict(v3_headers(), **v2_headers(token='wrong')), (403, 'invalid X-Vobiz-Signature-V2')),  # every signature present must hold
-        ({'X-Vobiz-Signature-V3': 'x', 'X-Vobiz-Signature-V3-Nonce': 'n' * 257}, (403, 'X-Vobiz-Signature-V3-Nonce longer than 256 characters')),
+        (
+            dict(v3_headers(), **{'X-Vobiz-Signature-V3-Nonce': 'other'}),
+            (403, 'invalid X-Vobiz-Signature-V3'),
+        ),  # nonce swapped
+        (
+            dict(v3_headers(), **v2_headers(token='wrong')),
+            (403, 'invalid X-Vobiz-Signature-V2'),
+        ),  # every signature present must hold
+        (
+            {'X-Vobiz-Signature-V3': 'x', 'X-Vobiz-Signature-V3-Nonce': 'n' * 257},
+            (403, 'X-Vobiz-Signature-V3-Nonce longer than 256 characters'),
+        ),
     ],
 )
 def test_missing_or_bad_signatures_are_refused_with_their_reason(headers, expected):
@@ -73,7 +99,10 @@ def test_v2_alone_is_refused_when_not_accepted():
 def test_ma_signatures_are_checked_with_the_parent_token():
     check = verifier(parent_auth_token=PARENT)
     assert check.check(v3_headers('m-1', token=PARENT, prefix='X-Vobiz-Signature-MA-V3'))[0] is None
-    assert check.check(dict(v3_headers('m-2'), **v3_headers('m-3', token=TOKEN, prefix='X-Vobiz-Signature-MA-V3')))[0] == 403
+    assert (
+        check.check(dict(v3_headers('m-2'), **v3_headers('m-3', token=TOKEN, prefix='X-Vobiz-Signature-MA-V3')))[0]
+        == 403
+    )
     # without a parent token the MA headers are not checkable: they alone are not enough
     assert verifier().check(v3_headers('m-4', token=PARENT, prefix='X-Vobiz-Signature-MA-V3'))[0] == 401
 

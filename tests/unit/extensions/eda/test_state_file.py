@@ -14,7 +14,10 @@ import pytest
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks import state_file
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.registry import RoomRegistry
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.settings import ConfigError
-from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.signatures import NonceMemory, SignatureVerifier
+from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.signatures import (
+    NonceMemory,
+    SignatureVerifier,
+)
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.timers import LimitTimers
 from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import TOKEN, URL, FakeClock, enter, v3_headers
 
@@ -46,7 +49,8 @@ def test_rooms_and_nonces_survive_a_restart_but_not_member_trust(tmp_path):
 
 
 def test_nonces_of_the_last_second_survive_a_stop_that_writes_nothing(tmp_path):
-    """ansible-rulebook's JVM ends the process at SIGTERM: no state file write at the stop. The journal keeps the nonces."""
+    """ansible-rulebook's JVM ends the process at SIGTERM: no state file write at the stop. The journal keeps the
+    nonces."""
     clock = FakeClock()
     path = tmp_path / 'rooms.json'
     registry, nonces, state = source(path, clock)
@@ -74,7 +78,9 @@ def test_a_journal_line_cut_short_is_left_out_and_a_damaged_one_fails_closed(tmp
     registry, nonces, state = source(path, FakeClock())
     assert state.load() and nonces.seen('a') and not nonces.seen('b')
     (tmp_path / 'rooms.json.nonces-4').write_text('{"a": 1}\n', encoding='utf-8')
-    with pytest.raises(ConfigError, match=r'nonce journal is damaged: .*rooms.json.nonces-4 line 1 must be \[nonce, second\]'):
+    with pytest.raises(
+        ConfigError, match=r'nonce journal is damaged: .*rooms.json.nonces-4 line 1 must be \[nonce, second\]'
+    ):
         source(path, FakeClock())[2].load()
 
 
@@ -83,7 +89,14 @@ def test_no_file_is_a_fresh_start_and_its_directory_is_made(tmp_path):
     assert state.load() is False and (tmp_path / 'new').is_dir()
 
 
-GOOD_ROOM = {'name': 'r', 'uuid': 'U1', 'first_seen': 900.0, 'present': ['1'], 'left': [], 'emitted': {'overdue': [950.0], 'lonely': []}}
+GOOD_ROOM = {
+    'name': 'r',
+    'uuid': 'U1',
+    'first_seen': 900.0,
+    'present': ['1'],
+    'left': [],
+    'emitted': {'overdue': [950.0], 'lonely': []},
+}
 
 
 def state_with(**changes):
@@ -112,7 +125,10 @@ def state_with(**changes):
         (state_with(room_uuid=5), 'rooms[0].uuid must be a non-empty string or null'),
         (state_with(rooms={'r': GOOD_ROOM}), 'rooms must be a list'),
         (state_with(rooms=['r']), 'rooms[0] must be an object'),
-        (state_with(ended=[{'name': 'e', 'uuid': None, 'time': 1.0, 'members': 'abc'}]), 'ended[0].members must be a list'),
+        (
+            state_with(ended=[{'name': 'e', 'uuid': None, 'time': 1.0, 'members': 'abc'}]),
+            'ended[0].members must be a list',
+        ),
         (state_with(version=2), 'version must be 1'),
         (state_with(version=True), 'version must be 1'),
         ('{"version": 1, "rooms": []}', 'the file has no ended, nonces'),
@@ -143,7 +159,12 @@ def test_a_good_file_loads(tmp_path):
     path = tmp_path / 'rooms.json'
     path.write_text(state_with(), encoding='utf-8')
     registry, nonces, state = source(path, FakeClock())
-    assert state.load() and list(registry.rooms) == ['r'] and registry.rooms['r'].emitted['overdue'] == [950.0] and nonces.seen('n-1')
+    assert (
+        state.load()
+        and list(registry.rooms) == ['r']
+        and registry.rooms['r'].emitted['overdue'] == [950.0]
+        and nonces.seen('n-1')
+    )
 
 
 def test_a_write_makes_json_only_for_what_changed_a_few_hundred_rooms_a_turn(tmp_path, monkeypatch):
@@ -180,7 +201,9 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(state_file.os, 'replace', broken_replace)
     with pytest.raises(OSError):
         state.save_now()
-    assert path.read_bytes() == before and not [name for name in os.listdir(tmp_path) if name.startswith('.vobiz-state-')]  # no temp file left
+    assert path.read_bytes() == before and not [
+        name for name in os.listdir(tmp_path) if name.startswith('.vobiz-state-')
+    ]  # no temp file left
 
 
 def test_the_writer_writes_at_most_once_per_interval_in_a_worker_thread(tmp_path, monkeypatch):
@@ -207,7 +230,9 @@ def test_the_writer_writes_at_most_once_per_interval_in_a_worker_thread(tmp_path
         await asyncio.sleep(0)
 
     async def scenario():
-        state = state_file.StateFile(str(tmp_path / 'rooms.json'), registry, nonces, interval=1.0, monotonic=clock, sleep=fake_sleep)
+        state = state_file.StateFile(
+            str(tmp_path / 'rooms.json'), registry, nonces, interval=1.0, monotonic=clock, sleep=fake_sleep
+        )
         task = asyncio.ensure_future(state.run())
         for index in range(1000):  # 1000 changes over 10 s of the fake clock, the writer given a turn after each
             registry.apply(enter('room-%d' % index, '1', first=True))

@@ -25,7 +25,17 @@ def test_overdue_once_over_the_limit_then_again_only_after_repeat_after():
     clock.advance(0.1)
     events = timers.due(reg, clock())
     assert events == [
-        {'vobiz': {'type': 'overdue', 'conference_name': 'long', 'conference_uuid': 'U1', 'live_seconds': 61, 'members': 2, 'max_duration': 60, 'emission': 1}}
+        {
+            'vobiz': {
+                'type': 'overdue',
+                'conference_name': 'long',
+                'conference_uuid': 'U1',
+                'live_seconds': 61,
+                'members': 2,
+                'max_duration': 60,
+                'emission': 1,
+            }
+        }
     ]
     clock.advance(99)
     assert timers.due(reg, clock()) == []
@@ -59,7 +69,11 @@ def test_lonely_after_the_room_drops_to_one_member():
     clock.advance(1)
     events = timers.due(reg, clock())
     assert kinds(events) == [('lonely', 'r')]
-    assert (events[0]['vobiz']['lonely_seconds'], events[0]['vobiz']['live_seconds'], events[0]['vobiz']['members']) == (30, 130, 1)
+    assert (
+        events[0]['vobiz']['lonely_seconds'],
+        events[0]['vobiz']['live_seconds'],
+        events[0]['vobiz']['members'],
+    ) == (30, 130, 1)
     clock.advance(5)
     assert timers.due(reg, clock()) == []
     # a second member comes and goes: a new lonely spell, reported afresh

@@ -32,7 +32,10 @@ def test_null_stays_null_and_the_filter_is_registered():
     assert FilterModule().filters()['callback_text'] is callback_text
 
 
-@pytest.mark.parametrize('value, message', [(7, 'expects a text value'), ('base64:!!', 'not valid base64'), ('base64:/w==', 'not valid base64 of UTF-8')])
+@pytest.mark.parametrize(
+    'value, message',
+    [(7, 'expects a text value'), ('base64:!!', 'not valid base64'), ('base64:/w==', 'not valid base64 of UTF-8')],
+)
 def test_what_no_event_holds_is_refused(value, message):
     with pytest.raises(AnsibleFilterError, match=message):
         callback_text(value)

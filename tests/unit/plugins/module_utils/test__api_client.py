@@ -112,12 +112,16 @@ def test_read_timeout_is_retried_and_ambiguous(emulator):
 
 
 def test_urllib3_never_retries_silently(emulator):
-    """With retries=0 a lost reply is one request and uncertain (it may have been done), never a false 'already absent'."""
+    """With retries=0 a lost reply is one request and uncertain (it may have been done), never a false 'already
+    absent'."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}])
     outcome = make_client(emulator, retries=0).hangup('r')
     assert outcome.outcome == _conference_api.OUTCOME_UNCERTAIN and outcome.status is None and outcome.ambiguous
-    assert 'may have reached the server' in outcome.message and 'whether the room was hung up is unknown' in outcome.message
+    assert (
+        'may have reached the server' in outcome.message
+        and 'whether the room was hung up is unknown' in outcome.message
+    )
     assert len(emulator.requests()) == 1
     assert emulator.live_names() == []
 
@@ -132,13 +136,16 @@ def test_urllib3_never_retries_silently(emulator):
     ids=['504-after-acting', 'lost-reply', '503'],
 )
 def test_a_run_stopped_while_a_retry_waits_reports_what_the_attempts_got(emulator, fault, outcome, status):
-    """Another worker's fatal error (a 403 elsewhere) during the backoff: the attempt that went out is this room's outcome.
+    """Another worker's fatal error (a 403 elsewhere) during the backoff: the attempt that went out is this room's
+    outcome.
 
     Never "not sent": a room that may have been hung up must not drop out of the result.
     """
     emulator.add_conference('r')
     emulator.configure(faults=[dict(fault, method='DELETE')])
-    client = make_client(emulator, sleep=lambda seconds: client._control.stop(_errors.VobizAuthError('HTTP 403 elsewhere', status=403)))
+    client = make_client(
+        emulator, sleep=lambda seconds: client._control.stop(_errors.VobizAuthError('HTTP 403 elsewhere', status=403))
+    )
     result = client.hangup('r')
     assert (result.outcome, result.status, result.attempts) == (outcome, status, 1)
     assert len(emulator.requests()) == 1
@@ -264,14 +271,26 @@ def test_non_vobiz_404_on_the_right_prefix_is_an_unknown_route(emulator, rule):
         (404, {'error': 'conference not found'}, 'not_found'),
         (404, {'api_id': 'x', 'error': 'conference not found'}, 'not_found'),
         (404, {'error': ' Conference not found. '}, 'not_found'),
-        (404, {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'conference not found', 'details': None}, 'requestId': 'r'}, 'not_found'),
+        (
+            404,
+            {
+                'status': 'error',
+                'error': {'code': 'NOT_FOUND', 'message': 'conference not found', 'details': None},
+                'requestId': 'r',
+            },
+            'not_found',
+        ),
         # Issue 23: a 404 that is not the conference's own cannot be told from a wrong path's (api_url pasted with
         # /Account/MA_X answered {"error": "not found"}): never "already absent".
         (404, None, 'unknown_route'),
         (404, {'error': 'not found'}, 'unknown_route'),
         (404, {'api_id': 'x', 'error': 'Not Found'}, 'unknown_route'),
         (404, {'error': 'member not found'}, 'unknown_route'),  # only on member routes
-        (404, {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'm', 'details': None}, 'requestId': 'r'}, 'unknown_route'),
+        (
+            404,
+            {'status': 'error', 'error': {'code': 'NOT_FOUND', 'message': 'm', 'details': None}, 'requestId': 'r'},
+            'unknown_route',
+        ),
         (404, {'message': 'Not Found'}, 'unknown_route'),
         (404, {'error': 'x', 'message': 'Not Found'}, 'unknown_route'),
         (404, {'error': ''}, 'unknown_route'),
@@ -292,8 +311,14 @@ def test_classify_answer(status, body, kind):
 
 
 def test_member_routes_also_own_member_not_found():
-    assert _api_client.classify_answer(404, {'error': 'member not found'}, own_404=_api_client.MEMBER_ROUTE_404) == 'not_found'
-    assert _api_client.classify_answer(404, {'error': 'not found'}, own_404=_api_client.MEMBER_ROUTE_404) == 'unknown_route'
+    assert (
+        _api_client.classify_answer(404, {'error': 'member not found'}, own_404=_api_client.MEMBER_ROUTE_404)
+        == 'not_found'
+    )
+    assert (
+        _api_client.classify_answer(404, {'error': 'not found'}, own_404=_api_client.MEMBER_ROUTE_404)
+        == 'unknown_route'
+    )
 
 
 @pytest.mark.parametrize('status', [404, 200])
@@ -302,16 +327,22 @@ def test_classify_answer_non_json_and_unreadable_bodies(status):
     assert _api_client.classify_answer(status, None, problem='too large') == 'error'
 
 
-@pytest.mark.parametrize('shape, status', [('flat', 400), ('envelope', 400), ('text', 400), ('flat', 503), ('text', 200)])
+@pytest.mark.parametrize(
+    'shape, status', [('flat', 400), ('envelope', 400), ('text', 400), ('flat', 503), ('text', 200)]
+)
 def test_an_echoed_token_never_leaves_the_client(shape, status):
     with Emulator(auth_id=AUTH_ID, auth_token=ECHO_TOKEN) as emu:
         client = make_client(emu, auth_token=ECHO_TOKEN, retries=1)
         for size in (40, 210, 320, 600):
             for offset in range(0, size - 5, 1 if size <= 320 else 7):
-                emu.configure(faults=[{'kind': 'echo_token', 'shape': shape, 'status': status, 'offset': offset, 'size': size}])
+                emu.configure(
+                    faults=[{'kind': 'echo_token', 'shape': shape, 'status': status, 'offset': offset, 'size': size}]
+                )
                 outcome = client.hangup('room')
                 # A 2xx that is not JSON cannot tell whether the room was hung up.
-                assert outcome.outcome == (_conference_api.OUTCOME_UNCERTAIN if status == 200 else _conference_api.OUTCOME_FAILED)
+                assert outcome.outcome == (
+                    _conference_api.OUTCOME_UNCERTAIN if status == 200 else _conference_api.OUTCOME_FAILED
+                )
                 assert_no_token_piece(outcome.message)
         assert_no_token_piece(*client.warnings)
 

@@ -52,7 +52,11 @@ def test_run_concurrently_name_that_cannot_be_encoded_fails_alone(emulator):
     for name in names:
         emulator.add_conference(name)
     client = make_client(emulator, parallel=1)
-    results = client.run_concurrently(client.hangup, names, on_error=lambda name, error: _conference_api.Outcome(name, 'failed', message=error.message))
+    results = client.run_concurrently(
+        client.hangup,
+        names,
+        on_error=lambda name, error: _conference_api.Outcome(name, 'failed', message=error.message),
+    )
     assert [o.outcome for o in results] == ['hung_up', 'hung_up', 'failed', 'hung_up', 'hung_up']
     assert results[2].name == '\ud800x' and results[2].message == 'cannot be sent: the name is not valid Unicode'
     assert emulator.live_names() == ['\ud800x']
@@ -64,9 +68,16 @@ def test_run_concurrently_fatal_error_still_stops_the_batch(emulator):
     client = make_client(emulator, parallel=1)
     names = ['a', 'f', 'b', 'c']
     with pytest.raises(VobizAuthError) as info:
-        client.run_concurrently(client.hangup, names, on_error=lambda name, error: ('item error', error.status, error.ambiguous))
+        client.run_concurrently(
+            client.hangup, names, on_error=lambda name, error: ('item error', error.status, error.ambiguous)
+        )
     # The refused item was sent: its result is its error (issue 23: "counted as sent"); the rest never started.
-    assert [getattr(r, 'outcome', r) for r in info.value.results] == ['already_absent', ('item error', 403, False), None, None]
+    assert [getattr(r, 'outcome', r) for r in info.value.results] == [
+        'already_absent',
+        ('item error', 403, False),
+        None,
+        None,
+    ]
     assert len(emulator.requests()) == 2
 
 
@@ -93,7 +104,9 @@ def test_batch_stops_on_auth_error_and_keeps_finished_results(emulator):
     with pytest.raises(VobizAuthError) as info:
         client.run_concurrently(client.hangup, names, on_result=lambda item, result: seen.append(item))
     results = info.value.results
-    assert [r.outcome if isinstance(r, _conference_api.Outcome) else r for r in results[:3] + results[4:]] == ['hung_up'] * 3 + [None] * 4
+    assert [r.outcome if isinstance(r, _conference_api.Outcome) else r for r in results[:3] + results[4:]] == [
+        'hung_up'
+    ] * 3 + [None] * 4
     assert isinstance(results[3], _errors.VobizItemError) and results[3].status == 403 and not results[3].ambiguous
     assert seen == ['n0', 'n1', 'n2', 'n3']
     assert [e['conference'] for e in emulator.requests()] == ['n0', 'n1', 'n2', 'n3']
@@ -148,7 +161,9 @@ def test_interrupt_records_in_flight_as_unknown_then_their_answers(emulator):
             client.hangup,
             names,
             on_result=on_result,
-            on_error=lambda name, error: _conference_api.Outcome(name, 'unknown' if error.interrupted else 'failed', message=error.message),
+            on_error=lambda name, error: _conference_api.Outcome(
+                name, 'unknown' if error.interrupted else 'failed', message=error.message
+            ),
         )
     error = info.value
     assert error.signal_name == 'SIGTERM' and str(error).startswith('Interrupted by SIGTERM')

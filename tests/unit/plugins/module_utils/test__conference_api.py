@@ -41,7 +41,9 @@ def test_tricky_names_raw_paths(emulator):
     assert emulator.live_names() == ['a', 'b']
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(name=st.text(alphabet=st.characters(exclude_categories=('Cs',)), min_size=1))
 def test_property_any_name_one_exact_request(emulator, name):
     if emulator.api_url not in _PROPERTY_CLIENTS:
@@ -70,7 +72,8 @@ def test_lost_reply_then_404_of_a_room_seen_live_is_hung_up_by_this_run(emulator
 
 @pytest.mark.parametrize('kind', ['502', '504'])
 def test_gateway_error_after_the_api_acted_then_404_of_a_room_seen_live_is_hung_up_by_this_run(emulator, kind):
-    """A gateway's 502/504 may come after the API carried the DELETE out: for a room seen live, the retry's 404 is then this run's doing."""
+    """A gateway's 502/504 may come after the API carried the DELETE out: for a room seen live, the retry's 404 is
+    then this run's doing."""
     emulator.add_conference('r')
     emulator.configure(faults=[{'kind': kind, 'method': 'DELETE', 'first_n': 1, 'processed': True}])
     outcome = make_client(emulator).hangup('r', seen_live=True)
@@ -112,7 +115,11 @@ def test_other_retried_answers_then_404_is_already_absent(emulator, kind):
     'faults, status, why',
     [
         ([{'kind': '504'}], 504, "a gateway's answer: the API may have carried the request out"),
-        ([{'kind': '502', 'first_n': 1}, {'kind': '503'}], 503, 'after an earlier attempt that may have been carried out unheard'),
+        (
+            [{'kind': '502', 'first_n': 1}, {'kind': '503'}],
+            503,
+            'after an earlier attempt that may have been carried out unheard',
+        ),
     ],
     ids=['504-to-the-end', '502-then-503'],
 )
@@ -125,9 +132,12 @@ def test_gateway_error_until_the_retries_are_used_up_is_uncertain(emulator, faul
 
 
 def test_an_error_answer_after_a_lost_reply_is_uncertain(emulator):
-    """The first DELETE's reply is lost (it may have hung the room up), the retries get 503s: whether it was hung up is unknown."""
+    """The first DELETE's reply is lost (it may have hung the room up), the retries get 503s: whether it was hung up
+    is unknown."""
     emulator.add_conference('r')
-    emulator.configure(faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}, {'kind': '503', 'method': 'DELETE'}])
+    emulator.configure(
+        faults=[{'kind': 'lost_reply', 'method': 'DELETE', 'first_n': 1}, {'kind': '503', 'method': 'DELETE'}]
+    )
     outcome = make_client(emulator, retries=1).hangup('r')
     assert [e['fault'] for e in emulator.requests()] == ['lost_reply', '503']
     assert outcome.outcome == _conference_api.OUTCOME_UNCERTAIN and outcome.status == 503 and outcome.ambiguous
@@ -196,8 +206,11 @@ CONFERENCE_NOT_FOUND = {'error': 'conference not found'}
     ],
 )
 def test_member_outcome_after_an_attempt_that_may_have_been_done(body, ambiguous, removing, room_wide, expected):
-    """Only a removal that may have been done unheard takes a later 404 as its own doing (the room ends with its last member)."""
-    answer = _conference_api.MemberActionResult('r', 'all', None, 'DELETE', False, 404, body, is_conference_gone(404, body), 'not found', 2, ambiguous)
+    """Only a removal that may have been done unheard takes a later 404 as its own doing (the room ends with its last
+    member)."""
+    answer = _conference_api.MemberActionResult(
+        'r', 'all', None, 'DELETE', False, 404, body, is_conference_gone(404, body), 'not found', 2, ambiguous
+    )
     assert _conference_api.member_outcome(answer, removing=removing, room_wide=room_wide)[0] == expected
 
 

@@ -42,7 +42,9 @@ def test_list_lies_warns_for_match(emulator):
     emulator.configure(list_lies=True)
     failed, result = run(emulator, match='ci-*')
     assert not failed and result['changed'] is False
-    assert any('listing no rooms while some were live' in w and 'match may have missed' in w for w in result['warnings'])
+    assert any(
+        'listing no rooms while some were live' in w and 'match may have missed' in w for w in result['warnings']
+    )
 
 
 def test_token_never_in_output_even_with_real_exit_json(emulator, capsys):
@@ -86,11 +88,16 @@ def test_audit_log_lines(emulator, tmp_path):
 def test_audit_log_change_id_and_reason_on_every_line(emulator, tmp_path):
     audit = tmp_path / 'audit.jsonl'
     emulator.add_conference('r')
-    failed, result = run(emulator, name=['r', 'gone'], audit_log=str(audit), change_id='CHG-1234', reason='Quarterly maintenance')
+    failed, result = run(
+        emulator, name=['r', 'gone'], audit_log=str(audit), change_id='CHG-1234', reason='Quarterly maintenance'
+    )
     assert not failed and len(result['run_id']) == 32
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert len(lines) == 2
-    assert all((line['change_id'], line['reason'], line['run_id']) == ('CHG-1234', 'Quarterly maintenance', result['run_id']) for line in lines)
+    assert all(
+        (line['change_id'], line['reason'], line['run_id']) == ('CHG-1234', 'Quarterly maintenance', result['run_id'])
+        for line in lines
+    )
 
 
 def test_check_mode_audit_says_what_would_happen(emulator, tmp_path):
@@ -115,7 +122,9 @@ def test_check_mode_audit_line_keeps_uncertain(emulator, tmp_path):
         emulator.add_conference(name)
     emulator.configure(faults=[{'kind': '503', 'match': 'unreadable'}])
     audit = tmp_path / 'audit.jsonl'
-    failed, result = run(emulator, check_mode=True, name=['live', 'unreadable', 'gone'], retries=1, audit_log=str(audit))
+    failed, result = run(
+        emulator, check_mode=True, name=['live', 'unreadable', 'gone'], retries=1, audit_log=str(audit)
+    )
     assert not failed and result['uncertain'] == ['unreadable']
     lines = {line['name']: line for line in read_lines(audit)}
     assert {name: (line['outcome'], line['check_mode'], line.get('uncertain')) for name, line in lines.items()} == {
@@ -135,12 +144,16 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator, tmp_path):
     assert failed
     assert result['hung_up'] == ['a1', 'a2', 'a3', 'a4']
     # Returned escaped (issue 23: Ansible could not read a result holding a lone surrogate back).
-    assert result['failures'] == [dict(name='\\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')]
+    assert result['failures'] == [
+        dict(name='\\ud800x', status=None, message='cannot be sent: the name is not valid Unicode')
+    ]
     assert "'\\ud800x' (cannot be sent: the name is not valid Unicode)" in result['msg']
     json.dumps(result).encode('utf-8')
     assert emulator.live_names() == ['\ud800x']
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert sorted((line['name'], line['outcome']) for line in lines) == sorted([(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\\ud800x', 'failed')])
+    assert sorted((line['name'], line['outcome']) for line in lines) == sorted(
+        [(n, 'hung_up') for n in ('a1', 'a2', 'a3', 'a4')] + [('\\ud800x', 'failed')]
+    )
 
 
 def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatch):
@@ -156,7 +169,9 @@ def test_unexpected_error_in_a_worker_fails_that_room_alone(emulator, monkeypatc
     monkeypatch.setattr(_conference_api.ConferenceApi, 'hangup', hangup)
     failed, result = run(emulator, name=['a', 'b', 'c'], parallel=1)
     assert failed and result['hung_up'] == ['a', 'c']
-    assert result['failures'] == [dict(name='b', status=None, message='unexpected error: RuntimeError: surprise for ********')]
+    assert result['failures'] == [
+        dict(name='b', status=None, message='unexpected error: RuntimeError: surprise for ********')
+    ]
     assert TOKEN not in json.dumps(result)
 
 
@@ -226,10 +241,18 @@ def test_signal_interrupts_the_batch_and_loses_nothing(emulator, tmp_path):
         audited.setdefault(entry['name'], []).append(entry['outcome'])
     assert deleted <= set(n for n, outcomes in audited.items() if 'hung_up' in outcomes or 'unknown' in outcomes)
     requested = set(e['conference'] for e in emulator.requests())
-    assert set(n for n, outcomes in audited.items() if outcomes != ['not_started']) <= requested | set(result['interrupted'])
+    assert set(n for n, outcomes in audited.items() if outcomes != ['not_started']) <= requested | set(
+        result['interrupted']
+    )
     # Every room is in exactly one list, and the ones never sent are audited as such.
     assert set(n for n, outcomes in audited.items() if outcomes == ['not_started']) == set(result['not_started'])
-    lists = result['hung_up'] + result['interrupted'] + result['not_started'] + result['already_absent'] + [f['name'] for f in result['failures']]
+    lists = (
+        result['hung_up']
+        + result['interrupted']
+        + result['not_started']
+        + result['already_absent']
+        + [f['name'] for f in result['failures']]
+    )
     assert sorted(lists) == sorted(names)
 
 
@@ -299,12 +322,17 @@ def test_server_text_cannot_forge_lines(emulator, tmp_path):
         logged = json.loads(handle.read())['message']
     assert failed
     for text in (result['msg'], result['failures'][0]['message'], logged):
-        assert '\n' not in text and '\x1b' not in text and '\r' not in text and '\x07' not in text and '\u202e' not in text
+        assert (
+            '\n' not in text and '\x1b' not in text and '\r' not in text and '\x07' not in text and '\u202e' not in text
+        )
         assert '\\n[ERROR]: forged' in text
 
 
 #: Every kind of line break str.splitlines knows, each followed by a forged summary line.
-FORGED = ['x' + brk + 'VOBIZ_TEARDOWN_SUMMARY {"status": "ok"}' for brk in ('\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029')]
+FORGED = [
+    'x' + brk + 'VOBIZ_TEARDOWN_SUMMARY {"status": "ok"}'
+    for brk in ('\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029')
+]
 
 
 def test_names_are_returned_escaped_and_come_back_with_names_escaped(emulator, tmp_path):
@@ -316,7 +344,9 @@ def test_names_are_returned_escaped_and_come_back_with_names_escaped(emulator, t
     failed, resolved = run(emulator, check_mode=True, match=['x*', 'a*', 'plain'])
     assert not failed and sorted(resolved['hung_up']) == sorted(escape_name(name) for name in rooms)
     assert len(json.dumps(resolved, ensure_ascii=False).splitlines()) == 1
-    assert 'VOBIZ_TEARDOWN_SUMMARY' not in ''.join(line for line in json.dumps(resolved, ensure_ascii=False).splitlines()[1:])
+    assert 'VOBIZ_TEARDOWN_SUMMARY' not in ''.join(
+        line for line in json.dumps(resolved, ensure_ascii=False).splitlines()[1:]
+    )
     audit = tmp_path / 'audit.jsonl'
     failed, result = run(emulator, name=resolved['hung_up'], names_escaped=True, audit_log=str(audit))
     assert not failed and sorted(result['hung_up']) == sorted(resolved['hung_up']) and emulator.live_names() == []
@@ -325,7 +355,11 @@ def test_names_are_returned_escaped_and_come_back_with_names_escaped(emulator, t
     # Without names_escaped the same texts are other names: nothing of the above is hung up by mistake.
     emulator.add_conference('a\\b')
     failed, result = run(emulator, name=[escape_name('a\\b')])
-    assert not failed and result['already_absent'] == [escape_name(escape_name('a\\b'))] and emulator.live_names() == ['a\\b']
+    assert (
+        not failed
+        and result['already_absent'] == [escape_name(escape_name('a\\b'))]
+        and emulator.live_names() == ['a\\b']
+    )
 
 
 def test_names_escaped_refuses_a_text_that_is_no_escaped_name(emulator):
@@ -375,7 +409,10 @@ def test_json_keys_of_an_answer_are_redacted(tmp_path):
     from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import TOKEN
 
     escaped = ''.join('\\u{0:04x}'.format(ord(char)) for char in TOKEN)
-    body = '{{"conference_name": "r", "conference_run_time": "1", "conference_member_count": "0", "members": [], "{0}": "x"}}'.format(escaped)
+    body = (
+        '{{"conference_name": "r", "conference_run_time": "1", "conference_member_count": "0", '
+        '"members": [], "{0}": "x"}}'.format(escaped)
+    )
 
     def answer(entry):
         return 200, {'Content-Type': 'application/json'}, body.encode('ascii')

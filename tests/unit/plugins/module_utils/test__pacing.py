@@ -230,7 +230,9 @@ def test_the_client_paces_every_request_of_a_batch_at_rate_limit():
     names = ['room-%d' % index for index in range(6)]
     clock = FakeClock()
     with Emulator(auth_id='MA_PACE', auth_token='pace-token', conferences=names) as emu:
-        client = ConferenceApi('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=4, sleep=clock.sleep, clock=clock)
+        client = ConferenceApi(
+            'MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=4, sleep=clock.sleep, clock=clock
+        )
         outcomes = client.run_concurrently(client.hangup, names)
         assert [outcome.outcome for outcome in outcomes] == ['hung_up'] * 6
         assert len(emu.requests()) == 6
@@ -249,7 +251,15 @@ def test_a_request_waiting_for_its_pace_is_not_sent_once_the_batch_is_stopped():
         clients[0]._control.stopped.set()  # what a fatal error in another worker does
 
     with Emulator(auth_id='MA_PACE', auth_token='pace-token', conferences=['a', 'b']) as emu:
-        client = ConferenceApi('MA_PACE', 'pace-token', api_url=emu.api_url, parallel=1, rate_limit=1, sleep=stop_the_batch_while_waiting, clock=clock)
+        client = ConferenceApi(
+            'MA_PACE',
+            'pace-token',
+            api_url=emu.api_url,
+            parallel=1,
+            rate_limit=1,
+            sleep=stop_the_batch_while_waiting,
+            clock=clock,
+        )
         clients.append(client)
         assert client.hangup('a').outcome == 'hung_up'
         with pytest.raises(VobizBatchAborted):

@@ -28,7 +28,9 @@ MADE = datetime.datetime(2026, 12, 7, 6, 0, 0, tzinfo=datetime.timezone.utc)
 
 def make_plan(selection=None, policy=None, targets=('ci-1', 'ci-2'), excluded=('ci-keep',), retrieved=None):
     selection = selection or Selection(match=['ci-*'], exclude=['ci-keep'])
-    return build_plan(selection, policy, list(targets), retrieved or {}, list(excluded), AUTH_ID, API_URL, TOKEN, now=MADE)
+    return build_plan(
+        selection, policy, list(targets), retrieved or {}, list(excluded), AUTH_ID, API_URL, TOKEN, now=MADE
+    )
 
 
 def verify(plan, auth_id=AUTH_ID, api_url=API_URL, token=TOKEN, max_age='24h', later=60):
@@ -38,10 +40,19 @@ def verify(plan, auth_id=AUTH_ID, api_url=API_URL, token=TOKEN, max_age='24h', l
 def test_plan_holds_rooms_counts_selection_account_and_time_and_no_secret():
     conference = dict(conference_name='ci-1', conference_member_count='2', members=[{}, {}], conference_run_time='310')
     plan = make_plan(retrieved={'ci-1': Retrieved('ci-1', STATE_PRESENT, 200, conference)})
-    assert plan['conferences'] == [dict(name='ci-1', member_count=2, run_time=310), dict(name='ci-2', member_count=None, run_time=None)]
+    assert plan['conferences'] == [
+        dict(name='ci-1', member_count=2, run_time=310),
+        dict(name='ci-2', member_count=None, run_time=None),
+    ]
     assert plan['excluded'] == ['ci-keep'] and plan['auth_id'] == AUTH_ID and plan['api_url'] == API_URL
     assert plan['selection'] == dict(
-        name=None, match=['ci-*'], exclude=['ci-keep'], all=False, running_longer_than=None, members_at_most=None, conference_uuid=None
+        name=None,
+        match=['ci-*'],
+        exclude=['ci-keep'],
+        all=False,
+        running_longer_than=None,
+        members_at_most=None,
+        conference_uuid=None,
     )
     assert plan['created'] == '2026-12-07T06:00:00Z' and len(plan['id']) == 32 and plan['version'] == 1
     assert TOKEN not in json.dumps(plan)
@@ -77,16 +88,32 @@ def test_a_verified_plan_selects_as_the_check_run_did_but_never_all_at_once():
 @pytest.mark.parametrize(
     'change, why, option',
     [
-        (lambda plan: plan['conferences'].append(dict(name='ci-3', member_count=None, run_time=None)), 'digest does not verify', 'plan'),
+        (
+            lambda plan: plan['conferences'].append(dict(name='ci-3', member_count=None, run_time=None)),
+            'digest does not verify',
+            'plan',
+        ),
         (lambda plan: plan['excluded'].clear(), 'digest does not verify', 'plan'),
         (lambda plan: plan.update(created='2026-12-07T06:30:00Z'), 'digest does not verify', 'plan'),
         (lambda plan: plan.update(digest='0' * 64), 'digest does not verify', 'plan'),
-        (lambda plan: plan.update(auth_id='MA_OTHER'), "made for auth_id 'MA_OTHER', and this run's auth_id is 'MA_PLAN'", 'plan'),
-        (lambda plan: plan.update(api_url='https://other.test/api/v1'), 'made for api_url https://other.test/api/v1', 'plan'),
+        (
+            lambda plan: plan.update(auth_id='MA_OTHER'),
+            "made for auth_id 'MA_OTHER', and this run's auth_id is 'MA_PLAN'",
+            'plan',
+        ),
+        (
+            lambda plan: plan.update(api_url='https://other.test/api/v1'),
+            'made for api_url https://other.test/api/v1',
+            'plan',
+        ),
         (lambda plan: plan.pop('digest'), 'not a plan made by vobiz_conference', 'plan'),
         (lambda plan: plan.update(version=2), 'not a plan made by vobiz_conference', 'plan'),
         (lambda plan: plan.update(created='yesterday'), 'not a plan made by vobiz_conference', 'plan'),
-        (lambda plan: plan.update(conferences=[{'name': 3, 'member_count': None, 'run_time': None}]), 'every name must be a text', 'plan'),
+        (
+            lambda plan: plan.update(conferences=[{'name': 3, 'member_count': None, 'run_time': None}]),
+            'every name must be a text',
+            'plan',
+        ),
         (lambda plan: plan['selection'].pop('all'), 'selection: expected the keys', 'plan'),
     ],
 )
@@ -104,7 +131,10 @@ def test_another_token_does_not_verify():
         verify(make_plan(), token='another-token-0123456789')
 
 
-@pytest.mark.parametrize('max_age, later, refused', [('24h', 86400, False), ('24h', 86401, True), (600, 601, True), ('1h', 3000, False), ('24h', -600, True)])
+@pytest.mark.parametrize(
+    'max_age, later, refused',
+    [('24h', 86400, False), ('24h', 86401, True), (600, 601, True), ('1h', 3000, False), ('24h', -600, True)],
+)
 def test_plan_max_age(max_age, later, refused):
     plan = make_plan()
     if not refused:
@@ -122,7 +152,9 @@ def test_a_bad_plan_max_age_names_the_option():
 
 
 def test_the_plan_option_takes_no_selection_option():
-    params = dict(plan=make_plan(), match=['x-*'], all=False, name=None, auth_id=AUTH_ID, auth_token=TOKEN, api_url=API_URL)
+    params = dict(
+        plan=make_plan(), match=['x-*'], all=False, name=None, auth_id=AUTH_ID, auth_token=TOKEN, api_url=API_URL
+    )
     with pytest.raises(VobizInputError, match='plan cannot be combined with match') as error:
         plan_from_params(params)
     assert error.value.options == ['plan', 'match']
@@ -130,7 +162,9 @@ def test_the_plan_option_takes_no_selection_option():
 
 def test_plan_from_params_compares_the_normalized_api_url():
     plan = make_plan()
-    params = dict(plan=copy.deepcopy(plan), auth_id=AUTH_ID, auth_token=TOKEN, api_url=API_URL + '/', plan_max_age='100000d')
+    params = dict(
+        plan=copy.deepcopy(plan), auth_id=AUTH_ID, auth_token=TOKEN, api_url=API_URL + '/', plan_max_age='100000d'
+    )
     with pytest.raises(VobizInputError):  # a duration this parser does not read
         plan_from_params(params)
     params['plan_max_age'] = 10**10  # seconds: the plan made in 2026 is younger than that

@@ -33,7 +33,29 @@ def test_parse_duration(value, seconds):
 
 
 @pytest.mark.parametrize(
-    'value', ['', 'h', '4d', '30m4h', '-5', -5, True, None, '1.5h', [1], 1.5, '²', '٣', '²h', float('inf'), float('-inf'), float('nan'), 'inf', 'nan', '1e3']
+    'value',
+    [
+        '',
+        'h',
+        '4d',
+        '30m4h',
+        '-5',
+        -5,
+        True,
+        None,
+        '1.5h',
+        [1],
+        1.5,
+        '²',
+        '٣',
+        '²h',
+        float('inf'),
+        float('-inf'),
+        float('nan'),
+        'inf',
+        'nan',
+        '1e3',
+    ],
 )
 def test_bad_durations_name_the_option(value):
     with pytest.raises(VobizInputError, match='running_longer_than') as info:
@@ -47,7 +69,11 @@ NO_LIST = object()
 def present(name, run_time='100', count='2', members=None):
     """A retrieved room; by default with as many members listed as ``count`` says (none when it is no plain count)."""
     if members is None:
-        members = [{'member_id': str(i)} for i in range(int(count))] if isinstance(count, str) and count.isascii() and count.isdigit() else []
+        members = (
+            [{'member_id': str(i)} for i in range(int(count))]
+            if isinstance(count, str) and count.isascii() and count.isdigit()
+            else []
+        )
     conference = {'conference_name': name, 'conference_run_time': run_time, 'conference_member_count': count}
     if members is not NO_LIST:
         conference['members'] = members
@@ -85,7 +111,24 @@ def test_members_at_most(retrieved, verdict):
 
 
 #: Counts a policy must not act on (issue 23: each of them once made a policy-only run end the room).
-UNREADABLE_COUNTS = ['2.0', 'two', 2.5, '', ' ', None, '-1', -1, True, '²', '٣', ' 1', '1 ', '0x1', float('inf'), float('nan')]
+UNREADABLE_COUNTS = [
+    '2.0',
+    'two',
+    2.5,
+    '',
+    ' ',
+    None,
+    '-1',
+    -1,
+    True,
+    '²',
+    '٣',
+    ' 1',
+    '1 ',
+    '0x1',
+    float('inf'),
+    float('nan'),
+]
 
 
 @pytest.mark.parametrize('count', UNREADABLE_COUNTS)
@@ -95,12 +138,16 @@ def test_an_unreadable_member_count_is_never_selected(count):
 
 
 def test_a_missing_member_count_is_never_replaced_by_the_list():
-    retrieved = Retrieved('r', 'present', 200, conference={'conference_name': 'r', 'conference_run_time': '9', 'members': []})
+    retrieved = Retrieved(
+        'r', 'present', 200, conference={'conference_name': 'r', 'conference_run_time': '9', 'members': []}
+    )
     assert Policy(members_at_most=1).judge(retrieved)[0] == 'unreadable'
 
 
 def test_a_count_that_disagrees_with_the_members_listed_is_unreadable():
-    verdict, reason, dummy = Policy(members_at_most=1).judge(present('r', count='1', members=[{'member_id': str(i)} for i in range(3)]))
+    verdict, reason, dummy = Policy(members_at_most=1).judge(
+        present('r', count='1', members=[{'member_id': str(i)} for i in range(3)])
+    )
     assert verdict == 'unreadable' and 'does not agree with the 3 member(s) listed' in reason
 
 
@@ -157,7 +204,11 @@ def test_conference_uuid(reported, verdict):
 
 def test_conference_uuid_needs_one_name():
     assert Policy.from_params({'name': 'r', 'conference_uuid': 'U1'}).conference_uuid == 'U1'
-    for params in ({'conference_uuid': 'U1'}, {'name': ['a', 'b'], 'conference_uuid': 'U1'}, {'match': 'r*', 'conference_uuid': 'U1'}):
+    for params in (
+        {'conference_uuid': 'U1'},
+        {'name': ['a', 'b'], 'conference_uuid': 'U1'},
+        {'match': 'r*', 'conference_uuid': 'U1'},
+    ):
         with pytest.raises(VobizInputError, match='conference_uuid'):
             Policy.from_params(params)
 

@@ -21,14 +21,22 @@ from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import AUT
 
 def test_redact_covers_every_form_of_the_token():
     client = ConferenceApi(AUTH_ID, ECHO_TOKEN, api_url='http://127.0.0.1:9/api/v1')
-    for form in (ECHO_TOKEN, quote(ECHO_TOKEN, safe=''), json.dumps(ECHO_TOKEN)[1:-1], json.dumps(ECHO_TOKEN)[1:-1].replace('/', '\\/')):
+    for form in (
+        ECHO_TOKEN,
+        quote(ECHO_TOKEN, safe=''),
+        json.dumps(ECHO_TOKEN)[1:-1],
+        json.dumps(ECHO_TOKEN)[1:-1].replace('/', '\\/'),
+    ):
         assert client.redactor.redact('a ' + form + ' b') == 'a ******** b'
     half = ECHO_TOKEN[: len(ECHO_TOKEN) // 2]
     assert half not in client.redactor.outgoing('cut: ' + half)
 
 
 def test_sanitize_text_escapes_every_control_character():
-    controls = [chr(c) for c in list(range(0x20)) + list(range(0x7F, 0xA0)) + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))]
+    controls = [
+        chr(c)
+        for c in list(range(0x20)) + list(range(0x7F, 0xA0)) + list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
+    ]
     cleaned = _redaction.sanitize_text('a' + ''.join(controls) + 'é☎ z')
     assert not any(c in cleaned for c in controls)
     assert cleaned.startswith('a\\x00') and cleaned.endswith('é☎ z') and '\\n' in cleaned and '\\t' in cleaned

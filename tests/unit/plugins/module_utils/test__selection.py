@@ -43,7 +43,18 @@ EVERYTHING = [
 ]
 
 
-NOT_EVERYTHING = [['ci-*'], ['*-ci'], ['?'], ['??*'], ['[!]*'], ['ci-*', '[!c]*'], ['[!a]*', 'b*'], ['*a*'], ['[a-z]*'], ['[!\x00-\U0010fffe]*']]
+NOT_EVERYTHING = [
+    ['ci-*'],
+    ['*-ci'],
+    ['?'],
+    ['??*'],
+    ['[!]*'],
+    ['ci-*', '[!c]*'],
+    ['[!a]*', 'b*'],
+    ['*a*'],
+    ['[a-z]*'],
+    ['[!\x00-\U0010fffe]*'],
+]
 
 
 @pytest.mark.parametrize('patterns', EVERYTHING, ids=repr)
@@ -66,7 +77,14 @@ def test_a_glob_that_selects_nearly_everything_is_warned_about_not_refused():
     targets, dummy, dummy = selection.resolve(['ci-1', 'prod-1', 'cab'])
     assert targets == ['ci-1', 'prod-1']
     assert len(selection.warnings) == 1 and "'[!c]*' selects nearly every conference" in selection.warnings[0]
-    assert [broad_glob(pattern) for pattern in ('ci-*', '[!c]*', '?*', '[!a-z]?*', 'c*', '*[0-9]')] == [False, True, True, True, False, False]
+    assert [broad_glob(pattern) for pattern in ('ci-*', '[!c]*', '?*', '[!a-z]?*', 'c*', '*[0-9]')] == [
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_glob_set_too_intricate_to_check_is_refused(monkeypatch):
@@ -76,14 +94,21 @@ def test_a_glob_set_too_intricate_to_check_is_refused(monkeypatch):
 
 
 #: Characters the generated globs and names are made of: glob syntax, a few letters, and characters at the edges.
-ALPHABET = st.sampled_from(['a', 'b', 'c', '-', '!', ']', '[', '*', '?', '\\', ' ', '\uffff', '\x00', '\U0010ffff', 'é'])
+ALPHABET = st.sampled_from(
+    ['a', 'b', 'c', '-', '!', ']', '[', '*', '?', '\\', ' ', '\uffff', '\x00', '\U0010ffff', 'é']
+)
 
 
 GLOBS = st.lists(st.text(ALPHABET, min_size=1, max_size=5), min_size=1, max_size=3)
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
-@given(GLOBS, st.lists(st.text(ALPHABET.filter(lambda char: char.isprintable()), min_size=1, max_size=6), min_size=1, max_size=20))
+@given(
+    GLOBS,
+    st.lists(
+        st.text(ALPHABET.filter(lambda char: char.isprintable()), min_size=1, max_size=6), min_size=1, max_size=20
+    ),
+)
 def test_the_token_reading_agrees_with_fnmatch(globs, names):
     """The tokens read each glob as fnmatch does: the automaton run on a name agrees with fnmatchcase."""
     for pattern, name in itertools.product(globs, names):
@@ -136,7 +161,22 @@ def _close(tokens, states):
     return states
 
 
-@pytest.mark.parametrize('invisible', ['\u200e', '\u00ad', '\u2063', '\ufe0f', '\u200b', '\ufeff', '\u2066', '\U000e0041', '\U000e0100', '\u180b', '\u034f'])
+@pytest.mark.parametrize(
+    'invisible',
+    [
+        '\u200e',
+        '\u00ad',
+        '\u2063',
+        '\ufe0f',
+        '\u200b',
+        '\ufeff',
+        '\u2066',
+        '\U000e0041',
+        '\U000e0100',
+        '\u180b',
+        '\u034f',
+    ],
+)
 def test_exclude_ignores_every_invisible_character(invisible):
     """Issue 23: "keep" written with U+200E, U+00AD, U+2063 or U+FE0F (and every other Cf, and variation selectors)."""
     for name in ('ke' + invisible + 'ep', invisible + 'keep', 'keep' + invisible):
@@ -145,7 +185,9 @@ def test_exclude_ignores_every_invisible_character(invisible):
     assert exclusion_match('kept', ['keep']) is None
 
 
-@pytest.mark.parametrize('value', ['ci-${CI_PIPELINE_ID}-*', 'ci-$(date +%s)-*', 'ci-{{ id }}-*', 'ci-%BUILD_ID%-*', '${X}', '%CI%'])
+@pytest.mark.parametrize(
+    'value', ['ci-${CI_PIPELINE_ID}-*', 'ci-$(date +%s)-*', 'ci-{{ id }}-*', 'ci-%BUILD_ID%-*', '${X}', '%CI%']
+)
 @pytest.mark.parametrize('option', ['name', 'match', 'exclude'])
 def test_an_unexpanded_variable_is_refused(option, value):
     with pytest.raises(VobizInputError, match='never expanded') as info:
@@ -153,7 +195,10 @@ def test_an_unexpanded_variable_is_refused(option, value):
     assert info.value.option == option and option in str(info.value)
 
 
-@pytest.mark.parametrize('value', ['100%', 'Q$ review', '$5 deal', '$VIP', 'a%b', '{x}', 'costs $ and %', 'Board Room', '%C3%A9t%C3%A9', '%2E%2E'])
+@pytest.mark.parametrize(
+    'value',
+    ['100%', 'Q$ review', '$5 deal', '$VIP', 'a%b', '{x}', 'costs $ and %', 'Board Room', '%C3%A9t%C3%A9', '%2E%2E'],
+)
 def test_dollar_and_percent_signs_alone_are_names(value):
     assert normalize_name_list(value, 'name') == [value]
 

@@ -10,8 +10,8 @@ errors, TLS; and the client's requests byte for byte against golden bytes captur
 The golden bytes: a loopback socket server records the raw bytes of each kind of request the client sends. The API
 URL names a fixed host and port; the test routes every connection to the loopback server, so the Host header and
 every other byte are the same on every run. The one value that differs between environments is requests' default
-``Accept-Encoding`` (it lists ``br``/``zstd`` when those decoders are installed): the golden file holds a placeholder for
-it, filled in from requests.
+``Accept-Encoding`` (it lists ``br``/``zstd`` when those decoders are installed): the golden file holds a placeholder
+for it, filled in from requests.
 """
 
 import base64
@@ -87,7 +87,9 @@ def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
     outcome = client.hangup('room', seen_live=True)
     log = emulator.requests()
     assert [e['fault'] for e in log] == ['trickle', None] and log[1]['status'] == 404
-    for dummy in range(12000):  # the emulator notes the bytes it wrote once the client has hung up (the bound ends a hang)
+    for dummy in range(
+        12000
+    ):  # the emulator notes the bytes it wrote once the client has hung up (the bound ends a hang)
         if 'bytes_written' in emulator.requests()[0]:
             break
         threading.Event().wait(0.025)
@@ -95,7 +97,8 @@ def test_trickled_body_ends_the_attempt_at_the_timeout(emulator):
     assert trickled['client_hung_up'] is True
     assert 1 <= trickled['bytes_written'] < trickled['body_size'] // 2
     assert len(trickled['write_times']) == trickled['bytes_written']
-    # The first attempt hung the room (seen live) up; its answer never arrived in full, so the 404 on the retry is this run's doing.
+    # The first attempt hung the room (seen live) up; its answer never arrived in full, so the 404 on the retry is this
+    # run's doing.
     assert outcome.outcome == _conference_api.OUTCOME_HUNG_UP and outcome.ambiguous and outcome.attempts == 2
     assert any('no complete reply within 1 s' in w for w in client.warnings)
 
@@ -111,8 +114,20 @@ def _urlopen_errors():
     return [
         # (error, reason starts with, maybe sent, retryable, fatal)
         (low.MaxRetryError(None, '/x/', refused), 'connection failed', False, True, False),
-        (low.MaxRetryError(None, '/x/', low.ConnectTimeoutError(None, 'connect timed out')), 'connect timeout', False, True, False),
-        (low.MaxRetryError(None, '/x/', low.ProxyError('Unable to connect to proxy', OSError('refused'))), 'proxy error', False, True, False),
+        (
+            low.MaxRetryError(None, '/x/', low.ConnectTimeoutError(None, 'connect timed out')),
+            'connect timeout',
+            False,
+            True,
+            False,
+        ),
+        (
+            low.MaxRetryError(None, '/x/', low.ProxyError('Unable to connect to proxy', OSError('refused'))),
+            'proxy error',
+            False,
+            True,
+            False,
+        ),
         (low.MaxRetryError(None, '/x/', cert), 'TLS certificate verification failed', False, False, True),
         (
             low.ProtocolError('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')),
@@ -178,9 +193,13 @@ NOT_FOUND_BODY = b'{"error": "conference not found"}'  # the API's own 404, not 
 
 
 # What the server answers to a request for the room named "set-cookie": later requests carry the cookie.
-COOKIE_ANSWER = b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nSet-Cookie: lb=node7; Path=/\r\nContent-Length: %d\r\n\r\n%s' % (
-    len(NOT_FOUND_BODY),
-    NOT_FOUND_BODY,
+COOKIE_ANSWER = (
+    b'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n'
+    b'Set-Cookie: lb=node7; Path=/\r\nContent-Length: %d\r\n\r\n%s'
+    % (
+        len(NOT_FOUND_BODY),
+        NOT_FOUND_BODY,
+    )
 )
 
 
@@ -234,7 +253,16 @@ def open_wire(monkeypatch):
         return real_create_connection(('127.0.0.1', server.port), *args, **kwargs)
 
     monkeypatch.setattr(urllib3.util.connection, 'create_connection', to_loopback)
-    for key in ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'):
+    for key in (
+        'HTTP_PROXY',
+        'http_proxy',
+        'HTTPS_PROXY',
+        'https_proxy',
+        'ALL_PROXY',
+        'all_proxy',
+        'NO_PROXY',
+        'no_proxy',
+    ):
         monkeypatch.delenv(key, raising=False)
     return _conference_api.ConferenceApi(WIRE_AUTH_ID, WIRE_TOKEN, api_url=WIRE_API_URL, parallel=1, retries=0), server
 

@@ -16,6 +16,7 @@ def no_real_backoff(monkeypatch):
     """Record the client's backoff delays instead of sleeping (tests that ask for this fixture assert on them)."""
     sleeps = []
     monkeypatch.setattr(_conference_api.ConferenceApi, '_sleep', lambda self, seconds: sleeps.append(seconds))
-    # The pacer's waits (all workers hold for a 429's Retry-After) are not backoff: tests/unit/plugins/module_utils/test__pacing.py
+    # The pacer's waits (all workers hold for a 429's Retry-After) are not backoff:
+    # tests/unit/plugins/module_utils/test__pacing.py
     monkeypatch.setattr(_conference_api.ConferenceApi, '_pace_wait', lambda self, seconds: None)
     return sleeps

@@ -81,7 +81,11 @@ def test_check_mode_offers_the_closest_live_names_of_a_typo(emulator):
         emulator.add_conference(name)
     failed, result = run(emulator, check_mode=True, name=['Bord Room', 'Lobby'], match='suport-*')
     assert not failed and result['closest'] == {'Bord Room': ['Board Room']}
-    assert [e['action'] for e in emulator.requests()] == ['list', 'retrieve', 'retrieve']  # the list read anyway: no second one
+    assert [e['action'] for e in emulator.requests()] == [
+        'list',
+        'retrieve',
+        'retrieve',
+    ]  # the list read anyway: no second one
     failed, result = run(emulator, name=['Bord Room'])
     assert result['closest'] == {}  # a real run reads nothing for it
 
@@ -197,7 +201,10 @@ def test_all_hangs_up_everything_with_one_delete(emulator):
     assert_result_keys(result)
     assert sorted(result['hung_up']) == ['a', 'b', 'c']
     log = emulator.requests()
-    assert [(e['method'], e['action'], e['raw_path']) for e in log] == [('GET', 'list', PREFIX), ('DELETE', 'hangup_all', PREFIX)]
+    assert [(e['method'], e['action'], e['raw_path']) for e in log] == [
+        ('GET', 'list', PREFIX),
+        ('DELETE', 'hangup_all', PREFIX),
+    ]
     assert emulator.live_names() == []
 
 
@@ -333,7 +340,9 @@ def test_faults_are_retried_with_one_warning(emulator, no_real_backoff, kind, fi
     assert [e['fault'] for e in r_log] == [kind] * first_n + [None]
     assert len([e for e in emulator.requests() if e['conference'] == 's']) == 1
     retry_warnings = [w for w in result['warnings'] if 'attempts' in w]
-    assert len(retry_warnings) == 1 and "'r'" in retry_warnings[0] and '%d attempts' % (first_n + 1) in retry_warnings[0]
+    assert (
+        len(retry_warnings) == 1 and "'r'" in retry_warnings[0] and '%d attempts' % (first_n + 1) in retry_warnings[0]
+    )
     assert len(no_real_backoff) == first_n
     if expect_sleep is not None:
         assert no_real_backoff == [expect_sleep]
@@ -346,22 +355,35 @@ def test_lost_reply_of_a_listed_room_is_reported_hung_up(emulator):
     failed, result = run(emulator, match='r*')
     assert not failed and result['changed'] is True
     assert result['hung_up'] == ['r'] and result['already_absent'] == [] and result['gone_unconfirmed'] == []
-    assert [(e['fault'], e['status']) for e in emulator.requests(method='DELETE')] == [('lost_reply', None), (None, 404)]
+    assert [(e['fault'], e['status']) for e in emulator.requests(method='DELETE')] == [
+        ('lost_reply', None),
+        (None, 404),
+    ]
 
 
 @pytest.mark.parametrize('processed', [False, True], ids=['gateway-only', 'api-acted'])
 def test_a_404_after_a_maybe_done_attempt_on_a_named_room_is_gone_unconfirmed(emulator, tmp_path, processed):
-    """Issue 23: named rooms (not seen live) behind a 502: gone, cause unknown; no change, no failure; msg and audit say so."""
+    """Issue 23: named rooms (not seen live) behind a 502: gone, cause unknown; no change, no failure; msg and audit
+    say so."""
     audit = tmp_path / 'audit.jsonl'
     if processed:
         emulator.add_conference('r')
     emulator.configure(faults=[{'kind': '502', 'method': 'DELETE', 'first_n': 1, 'processed': processed}])
     failed, result = run(emulator, name=['r'], audit_log=str(audit))
     assert not failed and result['changed'] is False
-    assert result['gone_unconfirmed'] == ['r'] and result['hung_up'] == [] and result['already_absent'] == [] and result['failures'] == []
+    assert (
+        result['gone_unconfirmed'] == ['r']
+        and result['hung_up'] == []
+        and result['already_absent'] == []
+        and result['failures'] == []
+    )
     assert result['msg'] == "Hung up 0 conference(s); 1 gone, whether this run hung them up is unknown ('r')."
     line = json.loads(audit.read_text())
-    assert line['outcome'] == 'gone_unconfirmed' and line['status'] == 404 and 'whether this run hung it up is unknown' in line['message']
+    assert (
+        line['outcome'] == 'gone_unconfirmed'
+        and line['status'] == 404
+        and 'whether this run hung it up is unknown' in line['message']
+    )
 
 
 def test_partial_failure(emulator, tmp_path):
@@ -387,7 +409,8 @@ def test_partial_failure(emulator, tmp_path):
 
 
 def test_403_fails_with_finished_outcomes(emulator, tmp_path):
-    """The room refused with 403 was sent (failed); the rooms after it were never sent (not_started): each in one list."""
+    """The room refused with 403 was sent (failed); the rooms after it were never sent (not_started): each in one
+    list."""
     audit = str(tmp_path / 'audit.jsonl')
     for name in ['a', 'b', 'secret', 'c']:
         emulator.add_conference(name)
@@ -407,9 +430,13 @@ def test_403_fails_with_finished_outcomes(emulator, tmp_path):
         ]
 
 
-@pytest.mark.parametrize('fatal', [{'forbidden': ['r']}, {'faults': [{'kind': '502', 'first_n': 1, 'processed': True}, {'kind': 'gateway_404'}]}])
+@pytest.mark.parametrize(
+    'fatal',
+    [{'forbidden': ['r']}, {'faults': [{'kind': '502', 'first_n': 1, 'processed': True}, {'kind': 'gateway_404'}]}],
+)
 def test_a_fatal_answer_after_a_maybe_done_attempt_is_uncertain(emulator, tmp_path, fatal):
-    """Issue 23: DELETE -> 502 (the API acted) -> retry -> 401/403 or a gateway 404: the room is uncertain, audited, never lost."""
+    """Issue 23: DELETE -> 502 (the API acted) -> retry -> 401/403 or a gateway 404: the room is uncertain, audited,
+    never lost."""
     audit = tmp_path / 'audit.jsonl'
     emulator.add_conference('r')
     if 'forbidden' in fatal:
@@ -429,7 +456,10 @@ def test_a_fatal_answer_after_a_maybe_done_attempt_is_uncertain(emulator, tmp_pa
     assert failed and result['uncertain'] == ['r'] and [f['name'] for f in result['failures']] == ['r']
     assert 'whether it was done is unknown' in result['failures'][0]['message']
     assert result['not_started'] == ['other'] and result['hung_up'] == [] and result['changed'] is False
-    assert [(line['name'], line['outcome']) for line in map(json.loads, audit.read_text().splitlines())] == [('r', 'uncertain'), ('other', 'not_started')]
+    assert [(line['name'], line['outcome']) for line in map(json.loads, audit.read_text().splitlines())] == [
+        ('r', 'uncertain'),
+        ('other', 'not_started'),
+    ]
     assert emulator.live_names() == []  # the API did end it
 
 
@@ -439,7 +469,10 @@ def test_audit_log_for_all(emulator, tmp_path):
     assert run(emulator, all=True, audit_log=str(audit))[1]['changed'] is True
     assert run(emulator, all=True, audit_log=str(audit))[1]['changed'] is False
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert [(line['name'], line['outcome'], line['scope']) for line in lines] == [('a', 'hung_up', 'all'), (None, 'unknown', 'all')]
+    assert [(line['name'], line['outcome'], line['scope']) for line in lines] == [
+        ('a', 'hung_up', 'all'),
+        (None, 'unknown', 'all'),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -476,7 +509,9 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     assert TOKEN not in result['msg']
 
 
-@pytest.mark.parametrize('match', ['*', '**', '*?*', '?*', ['ci-*', '*'], '[!\uffff]*', '[\x01-\U0010ffff]*', ['[a-m]*', '[!a-m]*']])
+@pytest.mark.parametrize(
+    'match', ['*', '**', '*?*', '?*', ['ci-*', '*'], '[!\uffff]*', '[\x01-\U0010ffff]*', ['[a-m]*', '[!a-m]*']]
+)
 def test_match_of_wildcards_alone_is_refused(emulator, match):
     # "${CI_ROOM_PREFIX}*" with an empty prefix: it would select every room, which is all=true's job.
     emulator.add_conference('prod-1')
@@ -520,33 +555,57 @@ def test_an_unexpanded_variable_in_match_touches_nothing(emulator):
     """Issue 23: ci-${CI_PIPELINE_ID}-* matched nothing and the job was green; now it is refused before any request."""
     emulator.add_conference('ci-77-a')
     failed, result = run(emulator, match='ci-${CI_PIPELINE_ID}-*')
-    assert failed and 'never expanded' in result['msg'] and "'${CI_PIPELINE_ID}'" in result['msg'] and emulator.requests() == []
+    assert (
+        failed
+        and 'never expanded' in result['msg']
+        and "'${CI_PIPELINE_ID}'" in result['msg']
+        and emulator.requests() == []
+    )
 
 
 @pytest.mark.parametrize(
-    'rule', [{'kind': 'error_body'}, {'kind': 'html', 'status': 200}, {'kind': 'error_body', 'status': 202}], ids=['200-error', '200-html', '202-error']
+    'rule',
+    [{'kind': 'error_body'}, {'kind': 'html', 'status': 200}, {'kind': 'error_body', 'status': 202}],
+    ids=['200-error', '200-html', '202-error'],
 )
 def test_2xx_error_answer_is_uncertain_never_hung_up(emulator, tmp_path, rule):
     emulator.add_conference('Board Room')
     emulator.add_conference('Lobby')
-    emulator.configure(faults=[dict(rule, method='DELETE', match='Board Room'), {'kind': 'control_chars', 'method': 'DELETE', 'match': 'Lobby'}])
+    emulator.configure(
+        faults=[
+            dict(rule, method='DELETE', match='Board Room'),
+            {'kind': 'control_chars', 'method': 'DELETE', 'match': 'Lobby'},
+        ]
+    )
     audit = str(tmp_path / 'audit.jsonl')
     failed, result = run(emulator, name=['Board Room', 'Lobby', 'Gone'], audit_log=audit, parallel=1)
     assert failed and result['changed'] is False
     assert result['hung_up'] == [] and result['already_absent'] == ['Gone']
-    # Uncertain: a failure (the list stays complete for a retry) that is also named in uncertain; the 400 is a plain failure.
+    # Uncertain: a failure (the list stays complete for a retry) that is also named in uncertain; the 400 is a plain
+    # failure.
     assert result['uncertain'] == ['Board Room']
     uncertain, plain = result['failures']
     assert uncertain['name'] == 'Board Room' and uncertain['status'] == rule.get('status', 200)
-    assert 'could not be read as a success' in uncertain['message'] and 'whether the room was hung up is unknown' in uncertain['message']
+    assert (
+        'could not be read as a success' in uncertain['message']
+        and 'whether the room was hung up is unknown' in uncertain['message']
+    )
     assert plain['name'] == 'Lobby' and plain['status'] == 400
-    assert result['msg'].startswith('Could not hang up 2 conference(s) (1 uncertain: may or may not have been hung up): ')
+    assert result['msg'].startswith(
+        'Could not hang up 2 conference(s) (1 uncertain: may or may not have been hung up): '
+    )
     assert "'Board Room' (" in result['msg'] and "'Lobby' (" in result['msg']
     with open(audit) as handle:
         lines = [json.loads(line) for line in handle]
-    assert [(line['name'], line['outcome']) for line in lines] == [('Board Room', 'uncertain'), ('Lobby', 'failed'), ('Gone', 'already_absent')]
+    assert [(line['name'], line['outcome']) for line in lines] == [
+        ('Board Room', 'uncertain'),
+        ('Lobby', 'failed'),
+        ('Gone', 'already_absent'),
+    ]
     assert (
-        lines[0]['message'] == uncertain['message'] and lines[0]['status'] == uncertain['status'] and 'uncertain' not in lines[0]
+        lines[0]['message'] == uncertain['message']
+        and lines[0]['status'] == uncertain['status']
+        and 'uncertain' not in lines[0]
     )  # no check-mode flag: the outcome says it
 
 
@@ -574,7 +633,8 @@ def test_all_with_an_answer_that_cannot_tell_is_uncertain(emulator, tmp_path, fa
 
 
 def test_all_that_fails_with_an_empty_list_puts_no_nameless_entry_in_failures(emulator):
-    """Issue 23: with all=true and a list that named nobody, a failed hang-up of all conferences is in msg, not a None entry."""
+    """Issue 23: with all=true and a list that named nobody, a failed hang-up of all conferences is in msg, not a None
+    entry."""
     emulator.add_conference('Board Room')
     emulator.configure(list_lies=True, faults=[{'kind': '500', 'method': 'DELETE'}])
     failed, result = run(emulator, all=True, retries=0)
@@ -589,7 +649,9 @@ def test_exclude_protects_a_name_with_glob_characters_and_warns_on_a_normalised_
     assert not failed and result['hung_up'] == ['room2']
     assert sorted(result['excluded']) == sorted(['room[1]', 'Cafe\u0301'])
     assert sorted(emulator.live_names()) == sorted(['room[1]', 'Cafe\u0301'])
-    assert [w for w in result['warnings'] if 'normalisation' in w] == [_selection.normalized_exclude_warning('Cafe\u0301')]
+    assert [w for w in result['warnings'] if 'normalisation' in w] == [
+        _selection.normalized_exclude_warning('Cafe\u0301')
+    ]
 
 
 @pytest.mark.parametrize('tail', ['/Account/MA_TEST', '/Account/MA_TEST/', '/account/x', '/Account'])
@@ -606,7 +668,9 @@ def test_a_404_that_is_not_the_conferences_own_stops_the_run_naming_api_url(emul
     for name in ('a', 'b'):
         emulator.add_conference(name)
     emulator.configure(not_found_body=body)
-    failed, result = run_module(vobiz_conference.main, module_args(emulator, api_url=emulator.url + '/api/v2', name=['a', 'b'], parallel=1))
+    failed, result = run_module(
+        vobiz_conference.main, module_args(emulator, api_url=emulator.url + '/api/v2', name=['a', 'b'], parallel=1)
+    )
     assert failed and 'check api_url' in result['msg'] and '/api/v2' in result['msg']
     assert result['already_absent'] == [] and result['hung_up'] == [] and result['changed'] is False
     assert [f['name'] for f in result['failures']] == ['a'] and result['not_started'] == ['b']
@@ -639,7 +703,7 @@ def test_a_retrieve_answering_another_room_is_never_this_room(emulator):
     assert emulator.requests(method='DELETE') == [] and emulator.live_names() == ['other', 'target']
 
 
-# --- scheduled policies (running_longer_than, members_at_most, conference_uuid) ----------------------------------------
+# --- scheduled policies (running_longer_than, members_at_most, conference_uuid) ---------------------------------------
 
 
 def rooms(emu):
@@ -709,7 +773,9 @@ def test_a_lying_retrieve_selects_nothing(emulator):
 def test_conference_uuid_spares_another_instance_of_the_name(emulator):
     emulator.add_conference('Standup', members=1, started_ago=7200)
     emulator.configure(retrieve_uuid=True)
-    failed, result = run(emulator, name='Standup', conference_uuid='uuid-of-the-instance-that-ended', running_longer_than=3600)
+    failed, result = run(
+        emulator, name='Standup', conference_uuid='uuid-of-the-instance-that-ended', running_longer_than=3600
+    )
     assert not failed and result['changed'] is False
     assert result['other_instance'] == ['Standup'] and result['hung_up'] == []
     assert any('another instance' in warning for warning in result['warnings'])
@@ -719,7 +785,9 @@ def test_conference_uuid_spares_another_instance_of_the_name(emulator):
 def test_conference_uuid_of_the_live_instance_is_hung_up(emulator):
     emulator.add_conference('Standup', members=1, started_ago=7200)
     emulator.configure(retrieve_uuid=True)
-    failed, result = run(emulator, name='Standup', conference_uuid=emulator.conference_uuid('Standup'), running_longer_than=3600)
+    failed, result = run(
+        emulator, name='Standup', conference_uuid=emulator.conference_uuid('Standup'), running_longer_than=3600
+    )
     assert not failed and result['hung_up'] == ['Standup'] and result['other_instance'] == []
 
 
@@ -816,16 +884,24 @@ def test_check_mode_with_a_plan_predicts_the_apply(emulator):
     plan = check_plan(emulator, match='ci-*')
     emulator.add_conference('ci-2')
     failed, result = run(emulator, check_mode=True, plan=plan)
-    assert not failed and result['changed'] is True and result['hung_up'] == ['ci-1'] and result['not_in_plan'] == ['ci-2']
+    assert (
+        not failed and result['changed'] is True and result['hung_up'] == ['ci-1'] and result['not_in_plan'] == ['ci-2']
+    )
     assert 'plan' not in result and result['plan_id'] == plan['id'] and methods(emulator) == ['GET', 'GET']
 
 
 @pytest.mark.parametrize(
     'change, words',
     [
-        (lambda plan: plan['conferences'].append(dict(name='ci-9', member_count=None, run_time=None)), 'digest does not verify'),
+        (
+            lambda plan: plan['conferences'].append(dict(name='ci-9', member_count=None, run_time=None)),
+            'digest does not verify',
+        ),
         (lambda plan: plan.update(auth_id='MA_OTHER'), "made for auth_id 'MA_OTHER'"),
-        (lambda plan: plan.update(api_url='https://api.vobiz.ai/api/v1'), 'made for api_url https://api.vobiz.ai/api/v1'),
+        (
+            lambda plan: plan.update(api_url='https://api.vobiz.ai/api/v1'),
+            'made for api_url https://api.vobiz.ai/api/v1',
+        ),
         (lambda plan: plan.update(created='2020-01-01T00:00:00Z'), 'digest does not verify'),
     ],
 )

@@ -23,7 +23,9 @@ TEXT = 'This conference ends in one minute.'
 def waits(monkeypatch):
     """Record the module's ``wait`` instead of sleeping."""
     calls = []
-    monkeypatch.setattr(_conference_api.ConferenceApi, 'wait_unless_interrupted', lambda self, seconds: calls.append(seconds) or True)
+    monkeypatch.setattr(
+        _conference_api.ConferenceApi, 'wait_unless_interrupted', lambda self, seconds: calls.append(seconds) or True
+    )
     return calls
 
 
@@ -44,7 +46,9 @@ def test_speak_to_all_members(emulator):
     assert RESULT_KEYS <= set(result)
     assert result['announced'] == ['Board Room'] and result['absent'] == [] and result['failures'] == []
     log = emulator.requests()
-    assert [(e['method'], e['raw_path'], e['status']) for e in log] == [('POST', PREFIX + 'Board%20Room/Member/all/Speak/', 202)]
+    assert [(e['method'], e['raw_path'], e['status']) for e in log] == [
+        ('POST', PREFIX + 'Board%20Room/Member/all/Speak/', 202)
+    ]
     assert log[0]['body'] == {'text': TEXT, 'voice': 'WOMAN', 'language': 'en-US'}
     spoken = emulator.announcements('Board Room')
     assert [(a['action'], a['text'], sorted(a['member_id'])) for a in spoken] == [('speak', TEXT, ['1', '2'])]
@@ -122,7 +126,9 @@ def test_live_shape_200_conference_not_found_is_absent(emulator, monkeypatch):
     emulator.add_conference('r')
 
     def live_answer(self, method, url, **kwargs):
-        return _api_client.ApiResponse(200, {'error': 'conference not found'}, '', True, 1, False, 'conference not found')
+        return _api_client.ApiResponse(
+            200, {'error': 'conference not found'}, '', True, 1, False, 'conference not found'
+        )
 
     monkeypatch.setattr(_conference_api.ConferenceApi, 'request_url', live_answer)
     failed, result = run(emulator, name='r', text=TEXT)
@@ -136,7 +142,7 @@ def test_member_not_found_is_a_failure_not_absent(emulator):
     assert result['failures'] == [{'name': 'r', 'status': 404, 'message': 'member not found'}]
 
 
-# --- selection ---------------------------------------------------------------------------------------------------------
+# --- selection --------------------------------------------------------------------------------------------------------
 
 
 def test_match_and_exclude(emulator):
@@ -159,7 +165,7 @@ def test_check_mode_unreadable_is_uncertain(emulator):
     assert posts(emulator) == []
 
 
-# --- wait ------------------------------------------------------------------------------------------------------------------
+# --- wait -------------------------------------------------------------------------------------------------------------
 
 
 def test_wait_once_after_all_rooms(emulator, waits):
@@ -179,7 +185,7 @@ def test_no_wait_without_announcement_or_in_check_mode(emulator, waits, check_mo
     assert (result['announced'], result['absent']) == ((['a'], []) if check_mode else ([], ['a']))
 
 
-# --- failures ----------------------------------------------------------------------------------------------------------------
+# --- failures ---------------------------------------------------------------------------------------------------------
 
 
 def test_partial_failure_keeps_results(emulator, tmp_path, waits):
@@ -187,7 +193,9 @@ def test_partial_failure_keeps_results(emulator, tmp_path, waits):
     for name in ['ok-1', 'ok-2', 'bad-1']:
         emulator.add_conference(name)
     emulator.configure(faults=[{'kind': '503', 'method': 'POST', 'match': 'bad-*'}])
-    failed, result = run(emulator, name=['ok-1', 'ok-2', 'bad-1', 'gone'], text=TEXT, retries=1, audit_log=audit, wait=2)
+    failed, result = run(
+        emulator, name=['ok-1', 'ok-2', 'bad-1', 'gone'], text=TEXT, retries=1, audit_log=audit, wait=2
+    )
     assert failed and result['changed'] is True
     assert result['announced'] == ['ok-1', 'ok-2'] and result['absent'] == ['gone']
     assert [(f['name'], f['status']) for f in result['failures']] == [('bad-1', 503)]
@@ -247,7 +255,7 @@ def test_bulk_rooms_concurrently(emulator):
     assert len(emulator.requests()) == 60 and emulator.connection_count <= 8
 
 
-# --- bad input -----------------------------------------------------------------------------------------------------------------
+# --- bad input --------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -285,7 +293,14 @@ def test_audit_log_check_mode_and_run_id(emulator, tmp_path):
     audit = tmp_path / 'announce.jsonl'
     emulator.add_conference('live')
     dummy, check = run(
-        emulator, check_mode=True, name=['live', 'gone'], text=TEXT, parallel=1, audit_log=str(audit), change_id='CHG-7', reason='warn before the hang-up'
+        emulator,
+        check_mode=True,
+        name=['live', 'gone'],
+        text=TEXT,
+        parallel=1,
+        audit_log=str(audit),
+        change_id='CHG-7',
+        reason='warn before the hang-up',
     )
     emulator.configure(retrieve_lies=True)
     run(emulator, check_mode=True, name=['live'], text=TEXT, audit_log=str(audit))
@@ -308,7 +323,9 @@ def test_name_that_cannot_be_encoded_fails_alone(emulator):
         emulator.add_conference(name)
     failed, result = run(emulator, match='*', text=TEXT, parallel=1)
     assert failed and result['announced'] == ['a', 'c']
-    assert result['failures'] == [dict(name='\\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')]
+    assert result['failures'] == [
+        dict(name='\\ud800b', status=None, message='cannot be sent: the name is not valid Unicode')
+    ]
 
 
 # --- answers that are not what they seem (issue 13) ------------------------------------------------------------
@@ -328,7 +345,11 @@ def test_2xx_error_answer_is_not_an_announcement(emulator, rule):
 
 @pytest.mark.parametrize(
     'rule, status',
-    [({'kind': 'error_body', 'status': 202}, 202), ({'kind': 'lost_reply'}, None), ({'kind': '504', 'processed': True}, 504)],
+    [
+        ({'kind': 'error_body', 'status': 202}, 202),
+        ({'kind': 'lost_reply'}, None),
+        ({'kind': '504', 'processed': True}, 504),
+    ],
     ids=['2xx-error-body', 'lost-reply', '504'],
 )
 def test_an_answer_that_cannot_tell_is_uncertain(emulator, tmp_path, rule, status):
@@ -351,7 +372,9 @@ def test_the_room_refused_with_403_is_sent_and_the_rest_not_started(emulator, tm
     emulator.configure(forbidden=['secret'])
     failed, result = run(emulator, name=['a', 'secret', 'b'], text=TEXT, parallel=1, audit_log=str(audit))
     assert failed and result['announced'] == ['a'] and result['not_started'] == ['b']
-    assert [(f['name'], f['status']) for f in result['failures']] == [('secret', 403)] and result['msg'].endswith('1 not started.')
+    assert [(f['name'], f['status']) for f in result['failures']] == [('secret', 403)] and result['msg'].endswith(
+        '1 not started.'
+    )
     assert [(line['name'], line['outcome']) for line in map(json.loads, audit.read_text().splitlines())] == [
         ('a', 'announced'),
         ('secret', 'failed'),

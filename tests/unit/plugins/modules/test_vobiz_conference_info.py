@@ -131,7 +131,9 @@ def test_match_with_lying_list_warns(emulator):
     emulator.configure(list_lies=True)
     failed, result = run(emulator, match='ci-*')
     assert not failed and result['conferences'] == []
-    assert any('listing no rooms while some were live' in w and 'match may have missed' in w for w in result['warnings'])
+    assert any(
+        'listing no rooms while some were live' in w and 'match may have missed' in w for w in result['warnings']
+    )
 
 
 # --- honest about the live service's lies ------------------------------------------------------------------------
@@ -178,7 +180,7 @@ def test_bad_input_fails_before_any_request(emulator, args, option):
     assert emulator.requests() == []
 
 
-# --- normalisation of odd answers -----------------------------------------------------------------------------------------
+# --- normalisation of odd answers -------------------------------------------------------------------------------------
 
 
 def test_name_that_cannot_be_encoded_is_unreadable_alone(emulator):

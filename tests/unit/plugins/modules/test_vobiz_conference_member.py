@@ -283,10 +283,13 @@ def test_gateway_error_after_a_kick_is_reported_done(emulator):
 
 @pytest.mark.parametrize('member_id, members', [('all', ['10', '15']), ('10', ['10'])])
 def test_removal_done_unheard_then_room_gone_is_reported_done(emulator, monkeypatch, member_id, members):
-    """A 504 that came after the API hung the member(s) up; the room ends before the retry, which finds it gone: acted."""
+    """A 504 that came after the API hung the member(s) up; the room ends before the retry, which finds it gone:
+    acted."""
     room(emulator)
     emulator.configure(faults=[{'kind': '504', 'method': 'DELETE', 'first_n': 1, 'processed': True}])
-    monkeypatch.setattr(_conference_api.ConferenceApi, '_sleep', lambda self, seconds: emulator.remove_conference(ROOM))  # the backoff
+    monkeypatch.setattr(
+        _conference_api.ConferenceApi, '_sleep', lambda self, seconds: emulator.remove_conference(ROOM)
+    )  # the backoff
     failed, result = run(emulator, member_id=member_id, state='absent')
     assert not failed and result['changed'] is True and result['conference_absent'] is False and result['already'] == []
     assert result['members'] == members
@@ -361,7 +364,9 @@ def test_tricky_conference_name(emulator):
 def test_audit_log_one_line_per_member(emulator, tmp_path):
     audit = tmp_path / 'members.jsonl'
     room(emulator)
-    failed, result = run(emulator, member_id=['10', '99'], state='muted', audit_log=str(audit), change_id='INC-977', reason='noisy line')
+    failed, result = run(
+        emulator, member_id=['10', '99'], state='muted', audit_log=str(audit), change_id='INC-977', reason='noisy line'
+    )
     assert failed and result['members'] == ['10'] and [f['member_id'] for f in result['failures']] == ['99']
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert sorted((line['member_id'], line['outcome'], line['status'], line.get('message')) for line in lines) == [
@@ -452,7 +457,11 @@ def test_2xx_error_answer_to_a_member_action_is_a_failure(emulator, member_id):
 
 @pytest.mark.parametrize(
     'rule, status',
-    [({'kind': 'error_body', 'status': 202}, 202), ({'kind': '504'}, 504), ({'kind': 'lost_reply', 'first_n': None}, None)],
+    [
+        ({'kind': 'error_body', 'status': 202}, 202),
+        ({'kind': '504'}, 504),
+        ({'kind': 'lost_reply', 'first_n': None}, None),
+    ],
     ids=['2xx-error-body', '504-to-the-end', 'lost-replies'],
 )
 def test_an_action_whose_answer_cannot_tell_is_uncertain(emulator, tmp_path, rule, status):
@@ -460,7 +469,11 @@ def test_an_action_whose_answer_cannot_tell_is_uncertain(emulator, tmp_path, rul
     room(emulator)
     emulator.configure(faults=[dict(rule, method='POST')])
     failed, result = run(emulator, member_id=['10'], state='muted', retries=1, audit_log=str(audit))
-    assert failed and result['uncertain_members'] == ['10'] and [(f['member_id'], f['status']) for f in result['failures']] == [('10', status)]
+    assert (
+        failed
+        and result['uncertain_members'] == ['10']
+        and [(f['member_id'], f['status']) for f in result['failures']] == [('10', status)]
+    )
     assert '(1 uncertain: may or may not have been carried out)' in result['msg']
     assert [line['outcome'] for line in map(json.loads, audit.read_text().splitlines())] == ['uncertain']
 

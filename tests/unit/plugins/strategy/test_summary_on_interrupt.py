@@ -24,8 +24,9 @@ SUMMARY = dict(
 
 def test_the_counts_line_names_every_count():
     assert describe('localhost', SUMMARY) == (
-        'localhost: hung up 2, already absent 1, gone (whether this run ended them is unknown) 0, uncertain 3, failed 0, '
-        'not started 4, excluded 5; status interrupted. Interrupted by SIGINT: no request was started after it.'
+        'localhost: hung up 2, already absent 1, gone (whether this run ended them is unknown) 0, uncertain 3, '
+        'failed 0, not started 4, excluded 5; status interrupted. '
+        'Interrupted by SIGINT: no request was started after it.'
     )
 
 

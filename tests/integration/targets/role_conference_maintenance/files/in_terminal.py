@@ -64,7 +64,9 @@ def main():
         # The wait paces the retyping at the prompt and the reads of the log before Ctrl-C; otherwise the child may be
         # silent for as long as a loaded machine makes it (a child that hangs is ended by the gate, which ends a step
         # silent for minutes).
-        chunk = read_available(fd, CTRL_C_POLL_SECONDS if pressing else 2 if at_prompt is not None and not answered else None)
+        chunk = read_available(
+            fd, CTRL_C_POLL_SECONDS if pressing else 2 if at_prompt is not None and not answered else None
+        )
         if chunk is None:
             break
         transcript += chunk

@@ -52,4 +52,10 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         hosts = sorted(stats.processed.keys())
-        self._display.display(json.dumps({'plays': self.plays, 'stats': {host: stats.summarize(host) for host in hosts}}, indent=4, sort_keys=True))
+        self._display.display(
+            json.dumps(
+                {'plays': self.plays, 'stats': {host: stats.summarize(host) for host in hosts}},
+                indent=4,
+                sort_keys=True,
+            )
+        )
