@@ -54,7 +54,9 @@ URI_N, OUR_NS, SMALL_N, COUNT_N, CPU_N, RATE_LIMIT_N = 30, (300, 1000), 30, 300,
 LATENCIES_MS, PARALLELS, DEFAULT_PARALLEL = (20, 50), (8, 16, 32, 64), 16
 PLIVO = {'requests': 300, 'per_seconds': 5.0}  # the emulator's --rate-limit plivo; the module runs with its defaults
 GOAL_PER_CONFERENCE_RATIO = 100.0  # ours at least this many times cheaper per conference than the uri loop (20 ms)
-GOAL_LIMIT_RATIO = 1.3  # 1000 conferences at 50 ms: wall time within this factor of the limit, for these parallel values
+GOAL_LIMIT_RATIO = (
+    1.3  # 1000 conferences at 50 ms: wall time within this factor of the limit, for these parallel values
+)
 GOAL_LIMIT_PARALLELS = (DEFAULT_PARALLEL,)  # the others are shown for information (no room for the one module start)
 GOAL_RATE_LIMIT_RATIO, GOAL_RATE_LIMIT_429_SHARE = 1.10, 0.02
 GOAL_CPU_RATIO = 0.5  # module CPU per conference (N = CPU_N): at most this share of the baseline's
@@ -123,7 +125,12 @@ class Emulator(fleet_tools.Emulator):
     def prepare(self, names: list) -> None:
         """Exactly ``names`` live, empty log, full bucket; reset drops the switches, so they are set again."""
         self.control('POST', '/reset', {'conferences': names, 'members': 1, 'auth_id': AUTH_ID})
-        if self.control('POST', '/config', {'latency_ms': self.latency_ms, 'rate_limit': self.rate_limit})['latency_ms'] != self.latency_ms:
+        if (
+            self.control('POST', '/config', {'latency_ms': self.latency_ms, 'rate_limit': self.rate_limit})[
+                'latency_ms'
+            ]
+            != self.latency_ms
+        ):
             raise BenchError(f'the emulator did not take latency_ms={self.latency_ms}')
 
     def log(self) -> list:
@@ -155,7 +162,10 @@ def plain_client(kind: str, port: int, token: str, names: list, threads: int, re
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         reader = conn.makefile('rb')
         while (name := take()) is not None:
-            head = f'DELETE {path % name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Auth-ID: {AUTH_ID}\r\nX-Auth-Token: {token}\r\nContent-Length: 0\r\n\r\n'
+            head = (
+                f'DELETE {path % name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'
+                f'X-Auth-ID: {AUTH_ID}\r\nX-Auth-Token: {token}\r\nContent-Length: 0\r\n\r\n'
+            )
             conn.sendall(head.encode())
             status, length = int(reader.readline().split()[1]), 0
             while (line := reader.readline()) not in (b'\r\n', b''):
@@ -181,13 +191,21 @@ def plain_client(kind: str, port: int, token: str, names: list, threads: int, re
 def uri_tasks() -> list:
     env = "{{ lookup('env', '%s') }}"
     url = env % 'VOBIZ_API_URL' + '/Account/' + env % 'VOBIZ_AUTH_ID' + '/Conference/{{ item | urlencode }}/'
-    uri = {'url': url, 'method': 'DELETE', 'headers': {'X-Auth-ID': env % 'VOBIZ_AUTH_ID', 'X-Auth-Token': env % 'VOBIZ_AUTH_TOKEN'}, 'status_code': [204, 404]}
+    uri = {
+        'url': url,
+        'method': 'DELETE',
+        'headers': {'X-Auth-ID': env % 'VOBIZ_AUTH_ID', 'X-Auth-Token': env % 'VOBIZ_AUTH_TOKEN'},
+        'status_code': [204, 404],
+    }
     return [{'name': 'Hang up each (uri loop)', 'ansible.builtin.uri': uri, 'loop': '{{ rooms }}'}]
 
 
 def ours_tasks(parallel: int | None = None) -> list:
     return [
-        {'name': 'Hang up the conferences (one task)', 'vobiz.voice.vobiz_conference': {'name': '{{ rooms }}', **({'parallel': parallel} if parallel else {})}}
+        {
+            'name': 'Hang up the conferences (one task)',
+            'vobiz.voice.vobiz_conference': {'name': '{{ rooms }}', **({'parallel': parallel} if parallel else {})},
+        }
     ]
 
 
@@ -202,18 +220,33 @@ class Bench:
     """Scratch directory, plays, emulators (one per latency and rate limit), and the figures of each phase."""
 
     def __init__(self, workdir: pathlib.Path, reps: int, uri_reps: int, load: int):
-        self.workdir, self.reps, self.uri_reps, self.data, self.emulators, self.count = workdir, reps, uri_reps, {'load_workers': load}, {}, 0
+        self.workdir, self.reps, self.uri_reps, self.data, self.emulators, self.count = (
+            workdir,
+            reps,
+            uri_reps,
+            {'load_workers': load},
+            {},
+            0,
+        )
         (workdir / 'collections' / 'ansible_collections' / 'vobiz').mkdir(parents=True)
         (workdir / 'collections' / 'ansible_collections' / 'vobiz' / 'voice').symlink_to(ROOT)
         (workdir / 'callback_plugins').mkdir()
         (workdir / 'callback_plugins' / 'bench_results.py').write_text(CALLBACK, encoding='utf-8')
         self.env = {key: value for key, value in os.environ.items() if not key.startswith(('ANSIBLE_', 'VOBIZ_'))}
         self.env.update(
-            ANSIBLE_COLLECTIONS_PATH=str(workdir / 'collections'), ANSIBLE_PYTHON_INTERPRETER=str(BIN / 'python'), ANSIBLE_LOCALHOST_WARNING='false'
+            ANSIBLE_COLLECTIONS_PATH=str(workdir / 'collections'),
+            ANSIBLE_PYTHON_INTERPRETER=str(BIN / 'python'),
+            ANSIBLE_LOCALHOST_WARNING='false',
         )
-        self.env.update(ANSIBLE_CALLBACK_PLUGINS=str(workdir / 'callback_plugins'), ANSIBLE_CALLBACKS_ENABLED='bench_results', ANSIBLE_NOCOLOR='true')
         self.env.update(
-            ANSIBLE_RETRY_FILES_ENABLED='false', ANSIBLE_HOME=str(workdir / 'ansible_home'), PATH=str(BIN) + os.pathsep + os.environ.get('PATH', '')
+            ANSIBLE_CALLBACK_PLUGINS=str(workdir / 'callback_plugins'),
+            ANSIBLE_CALLBACKS_ENABLED='bench_results',
+            ANSIBLE_NOCOLOR='true',
+        )
+        self.env.update(
+            ANSIBLE_RETRY_FILES_ENABLED='false',
+            ANSIBLE_HOME=str(workdir / 'ansible_home'),
+            PATH=str(BIN) + os.pathsep + os.environ.get('PATH', ''),
         )
 
     def emulator(self, latency_ms: int, rate_limit: str | None = None) -> Emulator:
@@ -221,24 +254,54 @@ class Bench:
             self.emulators[(latency_ms, rate_limit)] = Emulator(self.workdir, latency_ms, rate_limit)
         return self.emulators[(latency_ms, rate_limit)]
 
-    def play(self, name: str, tasks: list, play_vars: dict | None = None, directory: pathlib.Path | None = None) -> pathlib.Path:
-        play = {'name': name, 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks, 'vars': play_vars or {}}
+    def play(
+        self, name: str, tasks: list, play_vars: dict | None = None, directory: pathlib.Path | None = None
+    ) -> pathlib.Path:
+        play = {
+            'name': name,
+            'hosts': 'localhost',
+            'connection': 'local',
+            'gather_facts': False,
+            'tasks': tasks,
+            'vars': play_vars or {},
+        }
         path = (directory or self.workdir) / (name + '.yml')
         path.write_text(json.dumps([play]) + '\n', encoding='utf-8')  # JSON is YAML
         return path
 
-    def run(self, playbook: pathlib.Path, emu: Emulator, what: str, check: bool = False, env: dict | None = None, task: bool = True) -> dict:
+    def run(
+        self,
+        playbook: pathlib.Path,
+        emu: Emulator,
+        what: str,
+        check: bool = False,
+        env: dict | None = None,
+        task: bool = True,
+    ) -> dict:
         """One ansible-playbook run: its wall time, and (``task``) the one task's result, which must be ok."""
         self.count += 1
         result_file = self.workdir / f'result-{self.count}.jsonl'
-        env = dict(self.env, BENCH_RESULT_FILE=str(result_file), VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_AUTH_TOKEN=emu.token, VOBIZ_API_URL=emu.api_url, **(env or {}))
+        env = dict(
+            self.env,
+            BENCH_RESULT_FILE=str(result_file),
+            VOBIZ_AUTH_ID=AUTH_ID,
+            VOBIZ_AUTH_TOKEN=emu.token,
+            VOBIZ_API_URL=emu.api_url,
+            **(env or {}),
+        )
         cmd = [str(BIN / 'ansible-playbook'), str(playbook), *(['--check'] if check else [])]
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=self.workdir, env=env, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
-        results = [json.loads(line) for line in result_file.read_text(encoding='utf-8').splitlines()] if result_file.exists() else []
+        results = (
+            [json.loads(line) for line in result_file.read_text(encoding='utf-8').splitlines()]
+            if result_file.exists()
+            else []
+        )
         if proc.returncode != 0 or (task and (len(results) != 1 or results[0]['outcome'] != 'ok')):
-            raise BenchError(f'{what}: ansible-playbook exited {proc.returncode}\n' + '\n'.join(proc.stdout.splitlines()[-15:]))
+            raise BenchError(
+                f'{what}: ansible-playbook exited {proc.returncode}\n' + '\n'.join(proc.stdout.splitlines()[-15:])
+            )
         return dict(results[0] if results else {}, wall_s=wall, rc=proc.returncode)
 
     # -- phases
@@ -248,12 +311,20 @@ class Bench:
         figures = {}
         for latency in LATENCIES_MS:
             emu = self.emulator(latency)
-            raw, with_requests = self.drive(emu, 'raw', 1, 128 if latency <= 20 else 256), self.drive(emu, 'requests', 2, 64)
+            raw, with_requests = (
+                self.drive(emu, 'raw', 1, 128 if latency <= 20 else 256),
+                self.drive(emu, 'requests', 2, 64),
+            )
             figures[str(latency)] = dict(
-                latency_ms=latency, rate=raw['server_rate'], raw=raw, requests_rate=with_requests['server_rate'], requests=with_requests
+                latency_ms=latency,
+                rate=raw['server_rate'],
+                raw=raw,
+                requests_rate=with_requests['server_rate'],
+                requests=with_requests,
             )
             say(
-                f"  emulator ceiling at {latency} ms: {raw['server_rate']:.0f} requests/s (raw keep-alive client, {raw['threads_per_process']} threads); "
+                f"  emulator ceiling at {latency} ms: {raw['server_rate']:.0f} requests/s (raw keep-alive client, "
+                f"{raw['threads_per_process']} threads); "
                 f"requests sessions (2 processes x 64 threads): {with_requests['server_rate']:.0f} requests/s"
             )
         return figures
@@ -264,7 +335,10 @@ class Bench:
         emu.prepare(names)
         ready, bad = context.Barrier(processes + 1), context.Value('i', 0)
         port = int(emu.url.rsplit(':', 1)[1])
-        children = [context.Process(target=plain_client, args=(kind, port, emu.token, names[i::processes], threads, ready, bad)) for i in range(processes)]
+        children = [
+            context.Process(target=plain_client, args=(kind, port, emu.token, names[i::processes], threads, ready, bad))
+            for i in range(processes)
+        ]
         try:
             for child in children:
                 child.start()
@@ -280,18 +354,35 @@ class Bench:
         log = emu.log()
         if bad.value or len(log) != n or any(child.exitcode for child in children):
             raise BenchError(f'ceiling run: {bad.value} non-204 answers, {len(log)} requests logged of {n}')
-        return dict(processes=processes, threads_per_process=threads, requests=n, wall_s=wall, server_rate=server_rate(log, emu.latency_ms / 1000))
+        return dict(
+            processes=processes,
+            threads_per_process=threads,
+            requests=n,
+            wall_s=wall,
+            server_rate=server_rate(log, emu.latency_ms / 1000),
+        )
 
     def floor(self) -> dict:
         emu = self.emulator(20)
-        debug, ping = {'name': 'floor', 'ansible.builtin.debug': {'msg': 'floor'}}, {'name': 'one module start', 'ansible.builtin.ping': {}}
-        plays = {'empty': self.play('empty', []), 'debug': self.play('debug', [debug]), 'ping': self.play('ping', [ping])}
+        debug, ping = (
+            {'name': 'floor', 'ansible.builtin.debug': {'msg': 'floor'}},
+            {'name': 'one module start', 'ansible.builtin.ping': {}},
+        )
+        plays = {
+            'empty': self.play('empty', []),
+            'debug': self.play('debug', [debug]),
+            'ping': self.play('ping', [ping]),
+        }
         walls = {key: [] for key in plays}
         for _rep in range(self.reps):
             for key, playbook in plays.items():
                 walls[key].append(self.run(playbook, emu, key + ' play', task=key != 'empty')['wall_s'])
         figures = {key: dict(walls=values, wall_s=statistics.median(values)) for key, values in walls.items()}
-        say('  startup: empty play {:.2f} s, debug play {:.2f} s, ping play {:.2f} s (median of {})'.format(*(figures[k]['wall_s'] for k in plays), self.reps))
+        say(
+            '  startup: empty play {:.2f} s, debug play {:.2f} s, ping play {:.2f} s (median of {})'.format(
+                *(figures[k]['wall_s'] for k in plays), self.reps
+            )
+        )
         return figures
 
     def uri(self) -> dict:
@@ -310,7 +401,9 @@ class Bench:
     def ours(self, latency: int, configs: list) -> dict:
         """One task with N names for each (N, parallel), every config once per repetition, round robin."""
         emu, latency_s = self.emulator(latency), latency / 1000
-        plays = {(n, p): self.play(f'ours_{latency}_{n}_{p}', ours_tasks(p), {'rooms': rooms(n, 'ours')}) for n, p in configs}
+        plays = {
+            (n, p): self.play(f'ours_{latency}_{n}_{p}', ours_tasks(p), {'rooms': rooms(n, 'ours')}) for n, p in configs
+        }
         collected = {key: [] for key in configs}
         for _rep in range(self.reps):
             for n, parallel in configs:
@@ -319,23 +412,45 @@ class Bench:
                 started = time.time()
                 run, log = self.run(plays[(n, parallel)], emu, f'vobiz_conference N={n} parallel={parallel}'), emu.log()
                 deletes, hung_up = [e for e in log if e['method'] == 'DELETE'], len(run.get('hung_up', ()))
-                if emu.live() & set(names) or hung_up != n or len(deletes) != n or any(e['status'] != 204 for e in deletes):
-                    raise BenchError(f'vobiz_conference N={n} parallel={parallel}: {hung_up} hung up, {len(deletes)} DELETEs')
+                if (
+                    emu.live() & set(names)
+                    or hung_up != n
+                    or len(deletes) != n
+                    or any(e['status'] != 204 for e in deletes)
+                ):
+                    raise BenchError(
+                        f'vobiz_conference N={n} parallel={parallel}: {hung_up} hung up, {len(deletes)} DELETEs'
+                    )
                 starts = sorted(parse_time(e['time']) for e in log)
-                collected[(n, parallel)].append(dict(wall_s=run['wall_s'], requests=len(log), rate=server_rate(log, latency_s), first=starts[0] - started))
+                collected[(n, parallel)].append(
+                    dict(
+                        wall_s=run['wall_s'],
+                        requests=len(log),
+                        rate=server_rate(log, latency_s),
+                        first=starts[0] - started,
+                    )
+                )
                 collected[(n, parallel)][-1]['http'] = starts[-1] - starts[0] + latency_s
         figures = {}
         for (n, parallel), reps in collected.items():
             walls, middle = [rep['wall_s'] for rep in reps], sorted(reps, key=lambda rep: rep['wall_s'])[len(reps) // 2]
             figures[f'{n}_{parallel}'] = dict(
-                n=n, parallel=parallel, latency_ms=latency, walls=walls, wall_s=statistics.median(walls), to_first_request_s=middle['first']
+                n=n,
+                parallel=parallel,
+                latency_ms=latency,
+                walls=walls,
+                wall_s=statistics.median(walls),
+                to_first_request_s=middle['first'],
             )
-            figures[f'{n}_{parallel}'].update(requests_per_conference=middle['requests'] / n, server_rate=max(rep['rate'] or 0 for rep in reps))
-            figures[f'{n}_{parallel}'].update(http_phase_s=middle['http'], http_phase_ideal_s=math.ceil(n / parallel) * latency_s)
+            figures[f'{n}_{parallel}'].update(
+                requests_per_conference=middle['requests'] / n, server_rate=max(rep['rate'] or 0 for rep in reps)
+            )
+            figures[f'{n}_{parallel}'].update(
+                http_phase_s=middle['http'], http_phase_ideal_s=math.ceil(n / parallel) * latency_s
+            )
             say(
-                f'  ours, N={n:4d} parallel={parallel:2d} at {latency} ms: {statistics.median(walls):.2f} s (median of {len(walls)}; '
-                + ' '.join(f'{w:.2f}' for w in walls)
-                + ')'
+                f'  ours, N={n:4d} parallel={parallel:2d} at {latency} ms: {statistics.median(walls):.2f} s (median '
+                f'of {len(walls)}; ' + ' '.join(f'{w:.2f}' for w in walls) + ')'
             )
         return figures
 
@@ -349,13 +464,24 @@ class Bench:
             run, log = self.run(playbook, emu, mode + ' mode', check=mode == 'check'), emu.log()
             gets = [entry['conference'] for entry in log if entry['method'] == 'GET']
             figures[mode] = dict(
-                requests=len(log), requests_per_conference=len(log) / COUNT_N, gets_per_conference=len(gets) / COUNT_N, writes=len(log) - len(gets)
+                requests=len(log),
+                requests_per_conference=len(log) / COUNT_N,
+                gets_per_conference=len(gets) / COUNT_N,
+                writes=len(log) - len(gets),
             )
-            figures[mode].update(max_gets_per_name=max([gets.count(name) for name in set(gets)] or [0]), deletes=sum(e['method'] == 'DELETE' for e in log))
-            figures[mode].update(statuses=sorted({e['status'] for e in log}), changed=run.get('changed'), rooms_left=len(emu.live() & set(names)))
+            figures[mode].update(
+                max_gets_per_name=max([gets.count(name) for name in set(gets)] or [0]),
+                deletes=sum(e['method'] == 'DELETE' for e in log),
+            )
+            figures[mode].update(
+                statuses=sorted({e['status'] for e in log}),
+                changed=run.get('changed'),
+                rooms_left=len(emu.live() & set(names)),
+            )
         normal, check, rerun = (figures[mode] for mode in ('normal', 'check', 'rerun'))
         say(
-            f"  requests per conference (N={COUNT_N}): normal {normal['requests_per_conference']:.3f}, check mode {check['gets_per_conference']:.3f} GET + "
+            f"  requests per conference (N={COUNT_N}): normal {normal['requests_per_conference']:.3f}, check mode "
+            f"{check['gets_per_conference']:.3f} GET + "
             f"{check['writes']} writes, rerun {rerun['requests_per_conference']:.3f}"
         )
         return figures
@@ -369,17 +495,33 @@ class Bench:
         interpreter = {'ansible_python_interpreter': str(wrapper)}  # a play variable overrides implicit localhost's
         # ansible-playbook looks for collections next to the playbook first: the baseline's plays live elsewhere.
         (self.workdir / 'baseline_plays').mkdir()
-        plays = {'ping': (self.play('cpu_ping', [{'name': 'one module start', 'ansible.builtin.ping': {}}], interpreter), None, None)}
-        for tree, directory, collections in (('current', None, None), ('baseline', self.workdir / 'baseline_plays', baseline)):
+        plays = {
+            'ping': (
+                self.play('cpu_ping', [{'name': 'one module start', 'ansible.builtin.ping': {}}], interpreter),
+                None,
+                None,
+            )
+        }
+        for tree, directory, collections in (
+            ('current', None, None),
+            ('baseline', self.workdir / 'baseline_plays', baseline),
+        ):
             for size, names in (('1', rooms(1, 'cpu1')), ('many', rooms(CPU_N, 'cpu'))):
-                plays[f'{tree}_{size}'] = (self.play('cpu_ours_' + size, ours_tasks(), dict(interpreter, rooms=names), directory), names, collections)
+                plays[f'{tree}_{size}'] = (
+                    self.play('cpu_ours_' + size, ours_tasks(), dict(interpreter, rooms=names), directory),
+                    names,
+                    collections,
+                )
         samples = {key: [] for key in plays}
         for _rep in range(self.reps):  # interleaved, so that the baseline sees the same machine
             for key, (playbook, names, collections) in plays.items():
                 if names:
                     emu.prepare(names)
                 usage_file.unlink(missing_ok=True)
-                env = {'BENCH_RUSAGE_FILE': str(usage_file), **({'ANSIBLE_COLLECTIONS_PATH': str(collections)} if collections else {})}
+                env = {
+                    'BENCH_RUSAGE_FILE': str(usage_file),
+                    **({'ANSIBLE_COLLECTIONS_PATH': str(collections)} if collections else {}),
+                }
                 hung_up = len(self.run(playbook, emu, 'CPU run ' + key, env=env).get('hung_up', ()))
                 if names and (hung_up != len(names) or emu.live() & set(names)):
                     raise BenchError(f'CPU run {key}: {hung_up} of {len(names)} hung up')
@@ -388,31 +530,46 @@ class Bench:
                     raise BenchError(f'CPU run {key}: {len(accounted)} module processes accounted, expected 1')
                 samples[key].append(sum(json.loads(accounted[0]).values()))
         median = {key: statistics.median(values) for key, values in samples.items()}
-        figures = dict(n=CPU_N, latency_ms=20, baseline_ref=ref, baseline_commit=commit, samples=samples, median_s=median)
+        figures = dict(
+            n=CPU_N, latency_ms=20, baseline_ref=ref, baseline_commit=commit, samples=samples, median_s=median
+        )
         for tree in ('current', 'baseline'):
             many, one = median[tree + '_many'], median[tree + '_1']
-            figures[tree] = dict(per_conference_ms=many / CPU_N * 1000, marginal_ms=(many - one) / (CPU_N - 1) * 1000, start_s=one)
+            figures[tree] = dict(
+                per_conference_ms=many / CPU_N * 1000, marginal_ms=(many - one) / (CPU_N - 1) * 1000, start_s=one
+            )
         current, base = figures['current']['per_conference_ms'], figures['baseline']['per_conference_ms']
         say(
-            f"  module CPU (user+system, median of {self.reps}): ping {median['ping']:.3f} s; N={CPU_N}: this tree {current:.2f} ms/conf "
-            f"(1 room {median['current_1']:.3f} s), baseline {ref} ({commit}) {base:.2f} ms/conf (1 room {median['baseline_1']:.3f} s)"
+            f"  module CPU (user+system, median of {self.reps}): ping {median['ping']:.3f} s; N={CPU_N}: this tree "
+            f"{current:.2f} ms/conf "
+            f"(1 room {median['current_1']:.3f} s), baseline {ref} ({commit}) {base:.2f} ms/conf (1 room "
+            f"{median['baseline_1']:.3f} s)"
         )
         # The spread says how much other work moved the figures (compare it with the gap between the trees).
-        spread = '; baseline '.join(' '.join(f'{v:.3f}' for v in samples[key]) for key in ('current_many', 'baseline_many'))
+        spread = '; baseline '.join(
+            ' '.join(f'{v:.3f}' for v in samples[key]) for key in ('current_many', 'baseline_many')
+        )
         say(f'  module CPU at N={CPU_N}, every repetition (s): this tree {spread}')
         return figures
 
     def baseline(self) -> tuple:
         """(ref, commit, collections dir holding the baseline's tree as ansible_collections/vobiz/voice)."""
         for ref in BASELINE_REFS:
-            probe = subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--verify', '--quiet', ref + '^{commit}'], capture_output=True, text=True, check=False)
+            probe = subprocess.run(
+                ['git', '-C', str(ROOT), 'rev-parse', '--verify', '--quiet', ref + '^{commit}'],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if probe.returncode == 0:
                 break
         else:
             raise BenchError('no baseline for the CPU goal: none of %s is a commit here' % ', '.join(BASELINE_REFS))
         target = self.workdir / 'baseline' / 'ansible_collections' / 'vobiz' / 'voice'
         target.mkdir(parents=True)
-        archive = subprocess.run(['git', '-C', str(ROOT), 'archive', '--format=tar', probe.stdout.strip()], capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ['git', '-C', str(ROOT), 'archive', '--format=tar', probe.stdout.strip()], capture_output=True, check=True
+        ).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(target, filter='data')
         return ref, probe.stdout.strip()[:12], self.workdir / 'baseline'
@@ -427,23 +584,47 @@ class Bench:
         except BenchError as exc:  # a failed task is a figure (no failure is a goal), not a broken bench
             run = dict(wall_s=time.time() - started, rc=1, outcome='failed', msg=str(exc)[:2000])
         log = emu.log()
-        limited, starts = [e['conference'] for e in log if e['fault'] == 'rate_limit'], sorted(parse_time(e['time']) for e in log)
-        figures = dict(n=RATE_LIMIT_N, latency_ms=20, wall_s=run['wall_s'], rc=run['rc'], outcome=run.get('outcome'), msg=run.get('msg'))
-        figures.update(hung_up_reported=len(run.get('hung_up', ())), failures=len(run.get('failures') or ()), warnings=len(run.get('warnings') or ()))
-        figures.update(
-            hung_up_server=sum(e['method'] == 'DELETE' and e['status'] == 204 for e in log), rooms_left=len(emu.live() & set(names)), requests=len(log)
+        limited, starts = (
+            [e['conference'] for e in log if e['fault'] == 'rate_limit'],
+            sorted(parse_time(e['time']) for e in log),
         )
-        figures.update(rate_limited=len(limited), max_429_per_conference=max([limited.count(name) for name in set(limited)] or [0]))
-        figures.update(http_phase_s=starts[-1] - starts[0] if starts else 0, to_first_request_s=starts[0] - started if starts else 0)
+        figures = dict(
+            n=RATE_LIMIT_N,
+            latency_ms=20,
+            wall_s=run['wall_s'],
+            rc=run['rc'],
+            outcome=run.get('outcome'),
+            msg=run.get('msg'),
+        )
+        figures.update(
+            hung_up_reported=len(run.get('hung_up', ())),
+            failures=len(run.get('failures') or ()),
+            warnings=len(run.get('warnings') or ()),
+        )
+        figures.update(
+            hung_up_server=sum(e['method'] == 'DELETE' and e['status'] == 204 for e in log),
+            rooms_left=len(emu.live() & set(names)),
+            requests=len(log),
+        )
+        figures.update(
+            rate_limited=len(limited), max_429_per_conference=max([limited.count(name) for name in set(limited)] or [0])
+        )
+        figures.update(
+            http_phase_s=starts[-1] - starts[0] if starts else 0,
+            to_first_request_s=starts[0] - started if starts else 0,
+        )
         say(
-            f"  rate-limited (plivo), N={RATE_LIMIT_N}: {run['wall_s']:.2f} s (first request after {figures['to_first_request_s']:.2f} s, requests over "
-            f"{figures['http_phase_s']:.2f} s), rc {run['rc']}, {figures['rooms_left']} rooms left, {len(log)} requests of which {len(limited)} answered 429 "
+            f"  rate-limited (plivo), N={RATE_LIMIT_N}: {run['wall_s']:.2f} s (first request after "
+            f"{figures['to_first_request_s']:.2f} s, requests over "
+            f"{figures['http_phase_s']:.2f} s), rc {run['rc']}, {figures['rooms_left']} rooms left, {len(log)} "
+            f"requests of which {len(limited)} answered 429 "
             f'({100 * len(limited) / max(len(log), 1):.1f} %)'
         )
         return figures
 
     def accounts(self, rooms_each: int = 100, accounts: int = 20) -> dict:
-        """ci_teardown over one inventory host per account (tools/check_many_accounts.py): 1 account against 20, several forks."""
+        """ci_teardown over one inventory host per account (tools/check_many_accounts.py): 1 account against 20,
+        several forks."""
         runs = []
         for n_accounts, forks in ((1, 1), (accounts, 1), (accounts, 5), (accounts, accounts)):
             rundir = self.workdir / f'accounts-{n_accounts}-forks-{forks}'
@@ -456,7 +637,10 @@ class Bench:
                 wall = time.monotonic() - started
                 left = sum(name.startswith('ci-') for names in emulator.live_rooms().values() for name in names)
             if result.returncode != 0 or left:
-                raise BenchError(f'ci_teardown over {n_accounts} account(s), forks {forks}: rc {result.returncode}, {left} ci-* rooms left')
+                raise BenchError(
+                    f'ci_teardown over {n_accounts} account(s), forks {forks}: rc {result.returncode}, {left} ci-* '
+                    'rooms left'
+                )
             runs.append(dict(accounts=n_accounts, forks=forks, rooms=n_accounts * rooms_each, wall_s=round(wall, 2)))
             say(f'  ci_teardown: {n_accounts:2d} account(s) x {rooms_each} rooms, forks {forks:2d}: {wall:6.2f} s')
         return dict(latency_ms=20, rooms_per_account=rooms_each, runs=runs)
@@ -467,7 +651,10 @@ PHASES = [
     Phase('ceiling', Bench.ceiling),
     Phase('floor', Bench.floor),
     Phase('uri', Bench.uri),
-    Phase('ours20', lambda bench: bench.ours(20, [(SMALL_N, DEFAULT_PARALLEL)] + [(n, p) for n in OUR_NS for p in PARALLELS])),
+    Phase(
+        'ours20',
+        lambda bench: bench.ours(20, [(SMALL_N, DEFAULT_PARALLEL)] + [(n, p) for n in OUR_NS for p in PARALLELS]),
+    ),
     Phase('counts', Bench.counts),
     Phase('cpu', Bench.cpu),
     Phase('ours50', lambda bench: bench.ours(50, [(n, p) for n in OUR_NS for p in PARALLELS])),
@@ -482,7 +669,9 @@ def evaluate(data: dict, goal) -> list:
     lines = []
 
     def row(label: str, text: str, name: str = '', figure=None, target: str = '', passed: bool = False) -> None:
-        lines.append(f'  {label:<44} {text}' + (f'  goal {target}  {goal(name, figure, target, passed)}' if name else ''))
+        lines.append(
+            f'  {label:<44} {text}' + (f'  goal {target}  {goal(name, figure, target, passed)}' if name else '')
+        )
 
     floor, ping = data['floor']['debug']['wall_s'], data['floor']['ping']['wall_s']
     start, uri, load = max(ping - floor, 0.0), data['uri'], data['load_workers']
@@ -497,8 +686,14 @@ def evaluate(data: dict, goal) -> list:
     for n in (SMALL_N, *OUR_NS):
         wall = data['ours20'][f'{n}_{DEFAULT_PARALLEL}']['wall_s']
         ratio = uri_per / ((wall - floor) / n)
-        text = f'{wall:8.2f} s  {(wall - floor) / n * 1000:9.2f} ms/conf  {ratio:6.0f}x cheaper' + (' (same N, informational)' if n == SMALL_N else ' ')
-        name = f'per-conference cost at 20 ms, N={n} (default parallel {DEFAULT_PARALLEL}): uri loop / ours' if n != SMALL_N else ''
+        text = f'{wall:8.2f} s  {(wall - floor) / n * 1000:9.2f} ms/conf  {ratio:6.0f}x cheaper' + (
+            ' (same N, informational)' if n == SMALL_N else ' '
+        )
+        name = (
+            f'per-conference cost at 20 ms, N={n} (default parallel {DEFAULT_PARALLEL}): uri loop / ours'
+            if n != SMALL_N
+            else ''
+        )
         row(
             f'vobiz_conference, N={n}, parallel={DEFAULT_PARALLEL}',
             text,
@@ -509,44 +704,102 @@ def evaluate(data: dict, goal) -> list:
         )
 
     for latency in LATENCIES_MS:
-        lines += ['', f'vobiz_conference against the limit at {latency} ms (limit = debug play + ceil(N/parallel) x RTT; "+1 start" adds one module start)']
-        head = ('N', 'parallel', 'wall s', 'limit s', 'ratio', '+1 start ratio', 'HTTP s/ideal', 'req/conf', 'server req/s')
+        lines += [
+            '',
+            (
+                f'vobiz_conference against the limit at {latency} ms (limit = debug play + ceil(N/parallel) x RTT; "+1 '
+                'start" adds one module start)'
+            ),
+        ]
+        head = (
+            'N',
+            'parallel',
+            'wall s',
+            'limit s',
+            'ratio',
+            '+1 start ratio',
+            'HTTP s/ideal',
+            'req/conf',
+            'server req/s',
+        )
         lines.append('  ' + ' '.join(f'{text:>{width}}' for text, width in zip(head, (6, 8, 8, 8, 7, 14, 12, 9, 13))))
         for n in OUR_NS:
             for parallel in PARALLELS:
                 run = data[f'ours{latency}'][f'{n}_{parallel}']
                 run['limit_s'] = floor + math.ceil(n / parallel) * latency / 1000
-                run['limit_ratio'], run['limit_with_start_ratio'] = run['wall_s'] / run['limit_s'], run['wall_s'] / (run['limit_s'] + start)
+                run['limit_ratio'], run['limit_with_start_ratio'] = (
+                    run['wall_s'] / run['limit_s'],
+                    run['wall_s'] / (run['limit_s'] + start),
+                )
                 note = ''
                 if (latency, n) == (50, 1000) and parallel not in GOAL_LIMIT_PARALLELS:
-                    note = f"  (info: {'within' if run['limit_ratio'] <= GOAL_LIMIT_RATIO else 'over'} {GOAL_LIMIT_RATIO:g}x)"
-                elif (latency, n) == (50, 1000):  # under --load the start of the one module is part of the limit (issue 17)
+                    within = 'within' if run['limit_ratio'] <= GOAL_LIMIT_RATIO else 'over'
+                    note = f'  (info: {within} {GOAL_LIMIT_RATIO:g}x)'
+                elif (latency, n) == (
+                    50,
+                    1000,
+                ):  # under --load the start of the one module is part of the limit (issue 17)
                     gated = run['limit_with_start_ratio'] if load else run['limit_ratio']
                     what = f'1000 conferences at 50 ms, parallel {parallel}' + (
                         f', --load {load}: wall / (limit + one module start)' if load else ': wall / limit'
                     )
                     verdict = goal(what, round(gated, 3), f'<= {GOAL_LIMIT_RATIO:g}x', gated <= GOAL_LIMIT_RATIO)
                     note = f"  goal {'+1 start ' if load else ''}<= {GOAL_LIMIT_RATIO:g}x  {verdict}"
-                ratios = f"{run['limit_ratio']:6.2f}x {run['limit_with_start_ratio']:13.2f}x {run['http_phase_s']:5.2f}/{run['http_phase_ideal_s']:<6.2f}"
+                ratios = (
+                    f"{run['limit_ratio']:6.2f}x {run['limit_with_start_ratio']:13.2f}x "
+                    f"{run['http_phase_s']:5.2f}/{run['http_phase_ideal_s']:<6.2f}"
+                )
                 rates = f"{run['requests_per_conference']:9.3f} {run['server_rate']:13.0f}"
-                lines.append(f"  {n:6d} {parallel:8d} {run['wall_s']:8.2f} {run['limit_s']:8.2f} {ratios} {rates}{note}")
+                lines.append(
+                    f"  {n:6d} {parallel:8d} {run['wall_s']:8.2f} {run['limit_s']:8.2f} {ratios} {rates}{note}"
+                )
 
     normal, check, rerun = (data['counts'][mode] for mode in ('normal', 'check', 'rerun'))
     exact = normal['requests'] == normal['deletes'] == COUNT_N and normal['rooms_left'] == 0
     reads_only = check['max_gets_per_name'] <= 1 and check['writes'] == 0 and check['rooms_left'] == COUNT_N
     lines += ['', f'Requests per conference (N={COUNT_N}, from the emulator log)']
     text = f"{normal['requests_per_conference']:8.3f}  ({normal['requests']} requests, {normal['deletes']} DELETE)"
-    row('normal mode', text, 'normal mode: requests per conference', normal['requests_per_conference'], 'exactly 1.0', exact)
-    text = f"{check['gets_per_conference']:8.3f} GET/conf, max {check['max_gets_per_name']} GET per name, {check['writes']} writes"
+    row(
+        'normal mode',
+        text,
+        'normal mode: requests per conference',
+        normal['requests_per_conference'],
+        'exactly 1.0',
+        exact,
+    )
+    text = (
+        f"{check['gets_per_conference']:8.3f} GET/conf, max {check['max_gets_per_name']} GET per name, "
+        f"{check['writes']} writes"
+    )
     figure = f"{check['max_gets_per_name']} GET max, {check['writes']} writes"
-    row('check mode', text, 'check mode: GETs per name (max) and writes', figure, '<= 1 GET per name, 0 writes', reads_only)
-    row('rerun (all already gone)', f"{rerun['requests_per_conference']:8.3f}  (answers {rerun['statuses']}, changed={rerun['changed']})")
+    row(
+        'check mode',
+        text,
+        'check mode: GETs per name (max) and writes',
+        figure,
+        '<= 1 GET per name, 0 writes',
+        reads_only,
+    )
+    row(
+        'rerun (all already gone)',
+        f"{rerun['requests_per_conference']:8.3f}  (answers {rerun['statuses']}, changed={rerun['changed']})",
+    )
 
     rl = data['ratelimit']
     rl['limit_min_s'] = floor + (RATE_LIMIT_N - PLIVO['requests']) / (PLIVO['requests'] / PLIVO['per_seconds'])
     rl['limit_ratio'], rl['share_429'] = rl['wall_s'] / rl['limit_min_s'], rl['rate_limited'] / max(rl['requests'], 1)
-    share, ratio, fine = (RATE_LIMIT_N - rl['rooms_left']) / RATE_LIMIT_N, rl['limit_ratio'], rl['rc'] == 0 and not rl['failures'] and rl['outcome'] == 'ok'
-    lines += ['', f'Rate-limited: plivo preset (300 per 5 s), N={RATE_LIMIT_N} at 20 ms, module defaults: parallel 16, retries 5, retry_max_wait 60']
+    share, ratio, fine = (
+        (RATE_LIMIT_N - rl['rooms_left']) / RATE_LIMIT_N,
+        rl['limit_ratio'],
+        rl['rc'] == 0 and not rl['failures'] and rl['outcome'] == 'ok',
+    )
+    lines += [
+        '',
+        (
+            f'Rate-limited: plivo preset (300 per 5 s), N={RATE_LIMIT_N} at 20 ms, module defaults: parallel 16, '
+            'retries 5, retry_max_wait 60'
+        ),
+    ]
     lines.append(f"  minimum the limit allows: debug play + ({RATE_LIMIT_N} - 300) / 60 s = {rl['limit_min_s']:.2f} s")
     row(
         'hung up',
@@ -566,7 +819,10 @@ def evaluate(data: dict, goal) -> list:
     )
     figure = f"rc {rl['rc']}, {rl['failures']} failures"
     row('task result', figure + ' ', 'rate-limited run: no failure', figure, 'no failure', fine)
-    text = f"{rl['requests']} requests, {rl['rate_limited']} answered 429 (at most {rl['max_429_per_conference']} for one conference; retries allow 5)"
+    text = (
+        f"{rl['requests']} requests, {rl['rate_limited']} answered 429 "
+        f"(at most {rl['max_429_per_conference']} for one conference; retries allow 5)"
+    )
     row('traffic', text + f", {rl['warnings']} retry warnings")
     figure, passed = f"{rl['share_429'] * 100:.1f} %", rl['share_429'] <= GOAL_RATE_LIMIT_429_SHARE
     row(
@@ -582,14 +838,26 @@ def evaluate(data: dict, goal) -> list:
     cpu['ratio'] = cpu['current']['per_conference_ms'] / cpu['baseline']['per_conference_ms']
     lines += [
         '',
-        f"Module process CPU (user + system from its own accounting; load-independent), 20 ms, default parallel, median of {len(cpu['samples']['ping'])}",
+        (
+            "Module process CPU (user + system from its own accounting; load-independent), 20 ms, default parallel, "
+            f"median of {len(cpu['samples']['ping'])}"
+        ),
     ]
     row('ansible.builtin.ping (one module start)', f"{median['ping']:8.3f} s")
-    for tree, label in (('baseline', f"baseline {cpu['baseline_ref']} ({cpu['baseline_commit']})"), ('current', 'this tree')):
-        per, marginal, one, many = cpu[tree]['per_conference_ms'], cpu[tree]['marginal_ms'], median[tree + '_1'], median[tree + '_many']
+    for tree, label in (
+        ('baseline', f"baseline {cpu['baseline_ref']} ({cpu['baseline_commit']})"),
+        ('current', 'this tree'),
+    ):
+        per, marginal, one, many = (
+            cpu[tree]['per_conference_ms'],
+            cpu[tree]['marginal_ms'],
+            median[tree + '_1'],
+            median[tree + '_many'],
+        )
         row(
             'vobiz_conference, ' + label,
-            f'{one:8.3f} s with 1 room; {many:.3f} s with {CPU_N}: {per:.3f} ms/conf ({marginal:.3f} ms/conf beyond the 1-room run)',
+            f'{one:8.3f} s with 1 room; {many:.3f} s with {CPU_N}: {per:.3f} ms/conf ({marginal:.3f} ms/conf beyond '
+            'the 1-room run)',
         )
     name = f"module CPU per conference at N={CPU_N} against {cpu['baseline_ref']}"
     row(
@@ -601,10 +869,18 @@ def evaluate(data: dict, goal) -> list:
         cpu['ratio'] <= GOAL_CPU_RATIO,
     )
 
-    lines += ['', f'The emulator is not the bottleneck: every contender (N >= 300) below {EMULATOR_HEADROOM * 100:.0f} % of the ceiling']
+    lines += [
+        '',
+        (
+            f'The emulator is not the bottleneck: every contender (N >= 300) below {EMULATOR_HEADROOM * 100:.0f} % of '
+            'the ceiling'
+        ),
+    ]
     for latency in LATENCIES_MS:
         ceiling = data['ceiling'][str(latency)]
-        worst = max((run for run in data[f'ours{latency}'].values() if run['n'] >= 300), key=lambda run: run['server_rate'])
+        worst = max(
+            (run for run in data[f'ours{latency}'].values() if run['n'] >= 300), key=lambda run: run['server_rate']
+        )
         share = worst['server_rate'] / ceiling['rate']
         verdict = goal(
             f'emulator headroom at {latency} ms: busiest contender / ceiling',
@@ -619,7 +895,8 @@ def evaluate(data: dict, goal) -> list:
     many = {(run['accounts'], run['forks']): run['wall_s'] for run in data['accounts']['runs']}
     ratios = [many[key] / many[(1, 1)] for key in ((20, 20), (20, 5), (20, 1))]
     lines.append(
-        'Many accounts: 20 x 100 rooms took {:.1f}x one account x 100 rooms with forks 20, {:.1f}x with forks 5, {:.1f}x with forks 1 '.format(*ratios)
+        'Many accounts: 20 x 100 rooms took {:.1f}x one account x 100 rooms with forks 20, {:.1f}x with forks 5, '
+        '{:.1f}x with forks 1 '.format(*ratios)
     )
     lines[-1] += '(info: forks run the accounts side by side)'
     return lines
@@ -632,20 +909,55 @@ def plot(data: dict, path: pathlib.Path) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 
-    floor, uri, rl, grid = data['floor']['debug']['wall_s'], data['uri'], data['ratelimit'], [10, 30, 100, 300, 1000, 2000]
+    floor, uri, rl, grid = (
+        data['floor']['debug']['wall_s'],
+        data['uri'],
+        data['ratelimit'],
+        [10, 30, 100, 300, 1000, 2000],
+    )
     fig, axes = plt.subplots(1, len(LATENCIES_MS), figsize=(13, 5.5), sharey=True)
     for ax, latency in zip(axes, LATENCIES_MS):
         for parallel, colour in zip(PARALLELS, ('tab:blue', 'tab:orange', 'tab:green', 'tab:purple')):
-            points = sorted((run['n'], run['wall_s']) for run in data[f'ours{latency}'].values() if run['parallel'] == parallel)
-            ax.plot(*zip(*points), 'o-', color=colour, label=f"vobiz_conference, parallel={parallel}{' (default)' if parallel == DEFAULT_PARALLEL else ''}")
-            ax.plot(grid, [floor + math.ceil(n / parallel) * latency / 1000 for n in grid], '--', color=colour, alpha=0.6, label=f'limit, parallel={parallel}')
+            points = sorted(
+                (run['n'], run['wall_s']) for run in data[f'ours{latency}'].values() if run['parallel'] == parallel
+            )
+            ax.plot(
+                *zip(*points),
+                'o-',
+                color=colour,
+                label=f"vobiz_conference, parallel={parallel}{' (default)' if parallel == DEFAULT_PARALLEL else ''}",
+            )
+            ax.plot(
+                grid,
+                [floor + math.ceil(n / parallel) * latency / 1000 for n in grid],
+                '--',
+                color=colour,
+                alpha=0.6,
+                label=f'limit, parallel={parallel}',
+            )
         if latency == 20:
             ax.plot([uri['n']], [uri['wall_s']], 's', color='tab:red', markersize=8, label='uri DELETE loop (measured)')
-            ax.plot(grid, [floor + (uri['wall_s'] - floor) / uri['n'] * n for n in grid], ':', color='tab:red', label='uri loop, extrapolated (flat per item)')
-            ax.plot([rl['n']], [rl['wall_s']], 'X', color='black', markersize=9, label='rate-limited (plivo), parallel=16')
+            ax.plot(
+                grid,
+                [floor + (uri['wall_s'] - floor) / uri['n'] * n for n in grid],
+                ':',
+                color='tab:red',
+                label='uri loop, extrapolated (flat per item)',
+            )
+            ax.plot(
+                [rl['n']], [rl['wall_s']], 'X', color='black', markersize=9, label='rate-limited (plivo), parallel=16'
+            )
             ax.plot([rl['n']], [rl['limit_min_s']], '+', color='black', markersize=11, label='rate limit minimum')
         ax.axhline(floor, color='grey', linewidth=0.8)
-        ax.text(grid[-1], floor * 0.9, f'debug play {floor:.2f} s (the floor)', color='grey', fontsize=8, ha='right', va='top')
+        ax.text(
+            grid[-1],
+            floor * 0.9,
+            f'debug play {floor:.2f} s (the floor)',
+            color='grey',
+            fontsize=8,
+            ha='right',
+            va='top',
+        )
         ax.set(xscale='log', yscale='log', xlabel='conferences (N)', title=f'RTT {latency} ms')
         ax.grid(True, which='both', alpha=0.3)
     axes[0].set_ylabel('wall time of ansible-playbook (s)')
@@ -660,9 +972,17 @@ def plot(data: dict, path: pathlib.Path) -> None:
 def machine() -> dict:
     from ansible.release import __version__ as ansible_core  # pylint: disable=import-outside-toplevel
 
-    models = [line.split(':', 1)[1].strip() for line in pathlib.Path('/proc/cpuinfo').read_text(encoding='utf-8').splitlines() if line.startswith('model name')]
+    models = [
+        line.split(':', 1)[1].strip()
+        for line in pathlib.Path('/proc/cpuinfo').read_text(encoding='utf-8').splitlines()
+        if line.startswith('model name')
+    ]
     return dict(
-        nproc=os.cpu_count(), cpu=(models or ['unknown'])[0], python=platform.python_version(), ansible_core=ansible_core, requests=requests.__version__
+        nproc=os.cpu_count(),
+        cpu=(models or ['unknown'])[0],
+        python=platform.python_version(),
+        ansible_core=ansible_core,
+        requests=requests.__version__,
     )
 
 
@@ -670,11 +990,22 @@ def main() -> int:
     names = [phase.name for phase in PHASES]
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--reps', type=int, default=3, help='repetitions of each timed play (median; default 3)')
-    parser.add_argument('--uri-reps', type=int, default=1, help='repetitions of the uri loop (default 1: 30 items already average)')
-    parser.add_argument('--keep', action='store_true', help='keep the scratch directory (playbooks, emulator output)')
-    parser.add_argument('--load', type=int, default=0, metavar='N', help='start N busy CPU workers for the timed phases (a busy controller); default 0')
     parser.add_argument(
-        '--only', default=','.join(names), metavar='PHASE[,...]', help='these phases only: figures, no goals, results.json or plot (%s)' % ', '.join(names)
+        '--uri-reps', type=int, default=1, help='repetitions of the uri loop (default 1: 30 items already average)'
+    )
+    parser.add_argument('--keep', action='store_true', help='keep the scratch directory (playbooks, emulator output)')
+    parser.add_argument(
+        '--load',
+        type=int,
+        default=0,
+        metavar='N',
+        help='start N busy CPU workers for the timed phases (a busy controller); default 0',
+    )
+    parser.add_argument(
+        '--only',
+        default=','.join(names),
+        metavar='PHASE[,...]',
+        help='these phases only: figures, no goals, results.json or plot (%s)' % ', '.join(names),
     )
     args = parser.parse_args()
     only = [phase.strip() for phase in args.only.split(',') if phase.strip()]
@@ -685,11 +1016,19 @@ def main() -> int:
             else '--load must be 0 or more'
         )
 
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds like Ctrl+C: every emulator stops
+    signal.signal(
+        signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum)
+    )  # unwinds like Ctrl+C: every emulator stops
     info, load_before, cpus = machine(), os.getloadavg(), os.cpu_count() or 1
-    say(f"vobiz.voice bench: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, ansible-core {info['ansible_core']}")
+    say(
+        f"vobiz.voice bench: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, ansible-core "
+        f"{info['ansible_core']}"
+    )
     if load_before[0] > 0.5 * cpus:
-        say(f'NOTE: load average {load_before[0]:.1f} on {cpus} CPUs before the bench: other work shares the machine, figures will be noisier.')
+        say(
+            f'NOTE: load average {load_before[0]:.1f} on {cpus} CPUs before the bench: other work shares the machine, '
+            'figures will be noisier.'
+        )
     workdir = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-bench-'))
     bench, busy, started = Bench(workdir, args.reps, args.uri_reps, args.load), [], time.perf_counter()
     try:
@@ -727,19 +1066,30 @@ def main() -> int:
         goals.append(dict(name=name, figure=figure, goal=target, passed=bool(passed)))
         return 'PASS' if passed else 'MISS'
 
-    lines = evaluate(data, goal) + [line for phase in PHASES if phase.evaluate for line in phase.evaluate(data[phase.name], goal)]
+    lines = evaluate(data, goal) + [
+        line for phase in PHASES if phase.evaluate for line in phase.evaluate(data[phase.name], goal)
+    ]
     say('\n' + '\n'.join(lines))
     data.update(
-        machine=info, load_average=dict(before=load_before, after=os.getloadavg()), goals=goals, date=datetime.datetime.now(datetime.timezone.utc).isoformat()
+        machine=info,
+        load_average=dict(before=load_before, after=os.getloadavg()),
+        goals=goals,
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(),
     )
     RESULTS_FILE.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n', encoding='utf-8')
     plot(data, PLOT_FILE)
     busiest = max(load_before[0], data['load_average']['after'][0])
     if busiest > 0.75 * cpus:
-        say(f'\nWARNING: load average reached {busiest:.1f} on {cpus} CPUs: other work inflated these timings (module and playbook starts most).')
+        say(
+            f'\nWARNING: load average reached {busiest:.1f} on {cpus} CPUs: other work inflated these timings (module '
+            'and playbook starts most).'
+        )
         say('Rerun on a quiet machine before reading much into a missed timing goal.')
     wall, after = data['bench_wall_s'], data['load_average']['after'][0]
-    say(f'\nBench time {wall:.0f} s; load average {load_before[0]:.1f} before, {after:.1f} after. Wrote bench/{RESULTS_FILE.name} and bench/{PLOT_FILE.name}.')
+    say(
+        f'\nBench time {wall:.0f} s; load average {load_before[0]:.1f} before, {after:.1f} after. Wrote '
+        f'bench/{RESULTS_FILE.name} and bench/{PLOT_FILE.name}.'
+    )
     for missed in (g for g in goals if not g['passed']):
         say(f"GOAL MISSED: {missed['name']} = {missed['figure']} (goal {missed['goal']})")
     if all(g['passed'] for g in goals):

@@ -4,8 +4,8 @@ The source listens in this process (``start_listener``, as ansible-rulebook runs
 process sends it signed callbacks, ``CONCURRENCY`` at a time, over keep-alive connections. First ``ROOMS`` rooms
 are made live (one ``enter`` each, not timed); then ``CALLBACKS`` more callbacks (members entering and leaving
 random live rooms) are timed: the throughput, and the answer time of each request (its p50 and p99). The same run
-with the state file kept and without one, ``REPS`` times each in turn, gives the ratios of the medians. Goals (issue 22): with the state file, at least 0.8x
-the throughput and a p99 within 2x of the run without it.
+with the state file kept and without one, ``REPS`` times each in turn, gives the ratios of the medians. Goals
+(issue 22): with the state file, at least 0.8x the throughput and a p99 within 2x of the run without it.
 
     .venv/bin/python bench/bench.py --only events
 """
@@ -71,12 +71,21 @@ async def _run(keep_state: bool, workdir: pathlib.Path) -> dict:
                     await send(fields, times)
 
             rooms = [
-                {'ConferenceAction': 'enter', 'ConferenceName': 'room-%05d' % n, 'ConferenceMemberID': 'm0', 'ConferenceFirstMember': 'true'}
+                {
+                    'ConferenceAction': 'enter',
+                    'ConferenceName': 'room-%05d' % n,
+                    'ConferenceMemberID': 'm0',
+                    'ConferenceFirstMember': 'true',
+                }
                 for n in range(ROOMS)
             ]
             await asyncio.gather(*(worker(rooms[i::CONCURRENCY]) for i in range(CONCURRENCY)))
             jobs = [
-                {'ConferenceAction': action, 'ConferenceName': 'room-%05d' % rng.randrange(ROOMS), 'ConferenceMemberID': 'm%d' % n}
+                {
+                    'ConferenceAction': action,
+                    'ConferenceName': 'room-%05d' % rng.randrange(ROOMS),
+                    'ConferenceMemberID': 'm%d' % n,
+                }
                 for n, action in ((n, rng.choice(('enter', 'exit'))) for n in range(1, CALLBACKS + 1))
             ]
             times = []
@@ -109,8 +118,12 @@ async def _drain(queue) -> None:
 
 
 def measure(say) -> dict:
-    """Both configurations, without and with the state file, ``REPS`` times each in turn; prints and returns the medians."""
-    say('Phase events: the event source at %d live rooms, %d timed signed callbacks, %d at a time, client in-process' % (ROOMS, CALLBACKS, CONCURRENCY))
+    """Both configurations, without and with the state file, ``REPS`` times each in turn; prints and returns the
+    medians."""
+    say(
+        'Phase events: the event source at %d live rooms, %d timed signed callbacks, %d at a time, client in-process'
+        % (ROOMS, CALLBACKS, CONCURRENCY)
+    )
     runs = {False: [], True: []}
     with tempfile.TemporaryDirectory(prefix='vobiz-bench-events-') as workdir:
         for _rep in range(REPS):
@@ -118,10 +131,14 @@ def measure(say) -> dict:
                 runs[keep_state].append(asyncio.run(_run(keep_state, pathlib.Path(workdir))))
     results = {}
     for keep_state, reps in runs.items():
-        median = {key: statistics.median(run[key] for run in reps) for key in ('per_s', 'p50_ms', 'p99_ms', 'state_writes', 'live_rooms')}
+        median = {
+            key: statistics.median(run[key] for run in reps)
+            for key in ('per_s', 'p50_ms', 'p99_ms', 'state_writes', 'live_rooms')
+        }
         results['with_state' if keep_state else 'without_state'] = dict(median, reps=reps)
         say(
-            '  %-20s %6.0f callbacks/s  p50 %6.2f ms  p99 %6.2f ms  (medians of %d; %d live rooms, %d state file writes)'
+            '  %-20s %6.0f callbacks/s  p50 %6.2f ms  p99 %6.2f ms  (medians of %d; %d live rooms, %d state file '
+            'writes)'
             % (
                 'with state file' if keep_state else 'without state file',
                 median['per_s'],
@@ -148,10 +165,19 @@ def evaluate(results: dict, goal) -> list:
         % (
             'throughput with / without',
             throughput,
-            goal('event source throughput with / without state file', round(throughput, 2), '>= %.1f' % THROUGHPUT_GOAL, throughput >= THROUGHPUT_GOAL),
+            goal(
+                'event source throughput with / without state file',
+                round(throughput, 2),
+                '>= %.1f' % THROUGHPUT_GOAL,
+                throughput >= THROUGHPUT_GOAL,
+            ),
         ),
         '  %-44s %8.2fx  %s'
-        % ('p99 answer time with / without', p99, goal('event source p99 with / without state file', round(p99, 2), '<= %.1f' % P99_GOAL, p99 <= P99_GOAL)),
+        % (
+            'p99 answer time with / without',
+            p99,
+            goal('event source p99 with / without state file', round(p99, 2), '<= %.1f' % P99_GOAL, p99 <= P99_GOAL),
+        ),
         '',
     ]
 

@@ -39,14 +39,23 @@ DOCSITE = ROOT / 'docs' / 'docsite'
 GENERATED_DOCSITE = re.compile(r'^(?:.*/)?rst/collections/vobiz/voice/docsite/([^/:]+\.rst)(:\d+)?')
 # Labels of docs.ansible.com that the antsibull-docs templates link to (antsibull-docs 2.x).
 ANSIBLE_LABELS = {
-    'ansible_configuration_settings': ('reference_appendices/config.html#ansible-configuration-settings', 'Ansible Configuration Settings'),
+    'ansible_configuration_settings': (
+        'reference_appendices/config.html#ansible-configuration-settings',
+        'Ansible Configuration Settings',
+    ),
     'common_return_values': ('reference_appendices/common_return_values.html#common-return-values', 'Return Values'),
-    'collections_keyword': ('collections_guide/collections_using_playbooks.html#collections-keyword', 'Simplifying module names'),
+    'collections_keyword': (
+        'collections_guide/collections_using_playbooks.html#collections-keyword',
+        'Simplifying module names',
+    ),
     'list_of_collections': ('collections/index.html#list-of-collections', 'Collection Index'),
     'action_plugins': ('plugins/action.html#action-plugins', 'Action plugins'),
     'callback_plugins': ('plugins/callback.html#callback-plugins', 'Callback plugins'),
     'list_of_callback_plugins': ('plugins/callback.html#callback-plugin-list', 'Plugin list'),
-    'ansible_collections.ansible.builtin.linear_strategy': ('collections/ansible/builtin/linear_strategy.html', 'ansible.builtin.linear strategy'),
+    'ansible_collections.ansible.builtin.linear_strategy': (
+        'collections/ansible/builtin/linear_strategy.html',
+        'ansible.builtin.linear strategy',
+    ),
 }
 # Environment variables of ansible-core that our plugin docs name (E(...)): with envvars of its own in
 # docs/docsite/config.yml, antsibull-docs makes every known one a link, which the offline fallback must resolve.
@@ -54,10 +63,14 @@ ANSIBLE_ENVVARS = ('ANSIBLE_DISPLAY_OK_HOSTS', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIB
 
 
 def write_inventory(path: pathlib.Path, project: str, entries: dict[str, tuple[str, str]], envvars=()) -> None:
-    """A Sphinx objects.inv (version 2) with ``std:label`` entries, and ``std:envvar`` ones of the configuration page."""
+    """A Sphinx objects.inv (version 2) with ``std:label`` entries, and ``std:envvar`` ones of the configuration
+    page."""
     body = ''.join(f'{name} std:label -1 {uri} {title}\n' for name, (uri, title) in sorted(entries.items()))
     body += ''.join(f'{name} std:envvar -1 reference_appendices/config.html#envvar-{name} -\n' for name in envvars)
-    header = f'# Sphinx inventory version 2\n# Project: {project}\n# Version: \n# The remainder of this file is compressed using zlib.\n'
+    header = (
+        f'# Sphinx inventory version 2\n# Project: {project}\n# Version: \n'
+        '# The remainder of this file is compressed using zlib.\n'
+    )
     path.write_bytes(header.encode() + zlib.compress(body.encode()))
 
 
@@ -96,18 +109,26 @@ def environment_index() -> str:
 
 def map_output(text: str) -> list[str]:
     """Sphinx warnings about the copied guides, pointed back at docs/docsite/rst/."""
-    return [GENERATED_DOCSITE.sub(lambda match: f'docs/docsite/rst/{match.group(1)}{match.group(2) or ""}', line) for line in text.splitlines()]
+    return [
+        GENERATED_DOCSITE.sub(lambda match: f'docs/docsite/rst/{match.group(1)}{match.group(2) or ""}', line)
+        for line in text.splitlines()
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Build the docsite."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--dest', type=pathlib.Path, default=ROOT / 'build' / 'docs', help='where the HTML goes (default: build/docs)')
+    parser.add_argument(
+        '--dest', type=pathlib.Path, default=ROOT / 'build' / 'docs', help='where the HTML goes (default: build/docs)'
+    )
     args = parser.parse_args(argv)
     work = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-docs-'))  # 0700, as antsibull-docs insists
     try:
         env = dict(
-            os.environ, ANSIBLE_COLLECTIONS_PATH=docs_collection(work), PATH=os.pathsep.join([str(BIN), os.environ.get('PATH', '')]), ANSIBLE_NOCOLOR='1'
+            os.environ,
+            ANSIBLE_COLLECTIONS_PATH=docs_collection(work),
+            PATH=os.pathsep.join([str(BIN), os.environ.get('PATH', '')]),
+            ANSIBLE_NOCOLOR='1',
         )
         site = work / 'site'
         site.mkdir(mode=0o700)
@@ -126,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             output = map_output(result.stdout + result.stderr)
             if result.returncode != 0:
                 warnings = [line for line in output if re.search(r'\bWARNING\b|\bERROR\b|Traceback|Exception:', line)]
-                print(f"build_docs: {' '.join(cmd[:2])} failed (exit {result.returncode})\n" + '\n'.join(warnings or output[-30:]))
+                print(
+                    f"build_docs: {' '.join(cmd[:2])} failed (exit {result.returncode})\n"
+                    + '\n'.join(warnings or output[-30:])
+                )
                 if 'sphinx_ansible_theme' in result.stdout + result.stderr:
                     print('pip install sphinx-ansible-theme==0.10.4 (pinned in requirements-dev.txt)')
                 return 1
@@ -138,11 +162,17 @@ def main(argv: list[str] | None = None) -> int:
                 # Sphinx runs conf.py after build.sh has put antsibull-docs's pages in place: ours replaces its index.
                 index = site / 'rst' / 'collections' / 'environment_variables.rst'
                 with open(site / 'conf.py', 'a', encoding='utf-8') as conf:
-                    conf.write(f'\nintersphinx_timeout = 5\n__import__("pathlib").Path({str(index)!r}).write_text({environment_index()!r})\n')
+                    conf.write(
+                        '\nintersphinx_timeout = '
+                        f'5\n__import__("pathlib").Path({str(index)!r}).write_text({environment_index()!r})\n'
+                    )
         shutil.rmtree(args.dest, ignore_errors=True)
         shutil.copytree(site / 'build' / 'html', args.dest)
         guides = len(list(args.dest.glob('**/docsite/*.html')))
-        print(f"ok   {len(list(args.dest.rglob('*.html')))} HTML pages in {args.dest} ({guides} scenario guides); start at {args.dest / 'index.html'}")
+        print(
+            f"ok   {len(list(args.dest.rglob('*.html')))} HTML pages in {args.dest} ({guides} scenario guides); start "
+            f"at {args.dest / 'index.html'}"
+        )
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

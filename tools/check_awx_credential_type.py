@@ -32,8 +32,10 @@ DEFAULT_FILE = ROOT / 'extensions' / 'awx' / 'credential_type_vobiz.yml'
 
 # awx/main/constants.py (AWX devel after 24.6.1, October 2024): environment variables a credential must not set.
 ENV_BLOCKLIST = frozenset(
-    'VIRTUAL_ENV PATH PYTHONPATH JOB_ID INVENTORY_ID INVENTORY_SOURCE_ID INVENTORY_UPDATE_ID AD_HOC_COMMAND_ID REST_API_URL REST_API_TOKEN '
-    'MAX_EVENT_RES CALLBACK_QUEUE CALLBACK_CONNECTION CACHE JOB_CALLBACK_DEBUG INVENTORY_HOSTVARS AWX_HOST PROJECT_REVISION SUPERVISOR_CONFIG_PATH'.split()
+    'VIRTUAL_ENV PATH PYTHONPATH JOB_ID INVENTORY_ID INVENTORY_SOURCE_ID INVENTORY_UPDATE_ID AD_HOC_COMMAND_ID '
+    'REST_API_URL REST_API_TOKEN '
+    'MAX_EVENT_RES CALLBACK_QUEUE CALLBACK_CONNECTION CACHE JOB_CALLBACK_DEBUG INVENTORY_HOSTVARS AWX_HOST '
+    'PROJECT_REVISION SUPERVISOR_CONFIG_PATH'.split()
 )
 VARIABLE_NAME = '^[a-zA-Z_]+[a-zA-Z0-9_]*$'
 # CredentialTypeInputField.schema()
@@ -50,16 +52,31 @@ FIELD = {'type': 'object', 'properties': FIELD_PROPERTIES, 'additionalProperties
 INPUTS_SCHEMA = {
     'type': 'object',
     'additionalProperties': False,
-    'properties': {'required': {'type': 'array', 'items': {'type': 'string'}}, 'fields': {'type': 'array', 'items': FIELD}},
+    'properties': {
+        'required': {'type': 'array', 'items': {'type': 'string'}},
+        'fields': {'type': 'array', 'items': FIELD},
+    },
 }
 # CredentialTypeInjectorField.schema()
-EXTRA_VARS = {r'^[a-zA-Z_\{\}]+[a-zA-Z0-9_\{\}]*$': {'anyOf': [{'type': 'string'}, {'type': 'array'}, {'$ref': '#/properties/extra_vars'}]}}
+EXTRA_VARS = {
+    r'^[a-zA-Z_\{\}]+[a-zA-Z0-9_\{\}]*$': {
+        'anyOf': [{'type': 'string'}, {'type': 'array'}, {'$ref': '#/properties/extra_vars'}]
+    }
+}
 INJECTORS_SCHEMA = {
     'type': 'object',
     'additionalProperties': False,
     'properties': {
-        'file': {'type': 'object', 'patternProperties': {r'^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$': {'type': 'string'}}, 'additionalProperties': False},
-        'env': {'type': 'object', 'patternProperties': {VARIABLE_NAME: {'type': 'string', 'pattern': '^[\x00-\x7f]*$'}}, 'additionalProperties': False},
+        'file': {
+            'type': 'object',
+            'patternProperties': {r'^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$': {'type': 'string'}},
+            'additionalProperties': False,
+        },
+        'env': {
+            'type': 'object',
+            'patternProperties': {VARIABLE_NAME: {'type': 'string', 'pattern': '^[\x00-\x7f]*$'}},
+            'additionalProperties': False,
+        },
         'extra_vars': {'type': 'object', 'patternProperties': EXTRA_VARS, 'additionalProperties': False},
     },
 }
@@ -114,7 +131,9 @@ class Checker:
     def schema(self, where: str, schema: dict, value, prefix: tuple) -> bool:
         """Validate ``value`` like AWX's JSONSchemaField (Draft 4); True when valid."""
         valid = True
-        for error in sorted(jsonschema.Draft4Validator(schema).iter_errors(value), key=lambda err: list(err.absolute_path)):
+        for error in sorted(
+            jsonschema.Draft4Validator(schema).iter_errors(value), key=lambda err: list(err.absolute_path)
+        ):
             valid = False
             message = error.message
             if error.validator == 'pattern' and 'error' in error.schema:
@@ -122,7 +141,11 @@ class Checker:
             path = prefix + tuple(error.absolute_path)
             node = self.key_node(path) if path else self.root
             label = '.'.join([where] + [str(part) for part in error.absolute_path])
-            unexpected = re.findall(r"'([^']+)' (?:was|were) unexpected", message) if error.validator == 'additionalProperties' else []
+            unexpected = (
+                re.findall(r"'([^']+)' (?:was|were) unexpected", message)
+                if error.validator == 'additionalProperties'
+                else []
+            )
             if unexpected:
                 for name in unexpected:
                     self.add(self.key_node(path + (name,)) or node, f'{label}: {message}')
@@ -142,8 +165,13 @@ class Checker:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, 'problem_mark', None)
-            what = ' '.join(str(part) for part in (getattr(exc, 'context', None), getattr(exc, 'problem', None)) if part) or str(exc)
-            self.add(mark.line + 1 if mark else 0, f'not valid YAML: {what}' + (f' (column {mark.column + 1})' if mark else ''))
+            what = ' '.join(
+                str(part) for part in (getattr(exc, 'context', None), getattr(exc, 'problem', None)) if part
+            ) or str(exc)
+            self.add(
+                mark.line + 1 if mark else 0,
+                f'not valid YAML: {what}' + (f' (column {mark.column + 1})' if mark else ''),
+            )
             return
         if not isinstance(data, dict):
             self.add(self.root or 0, 'the file must be a mapping with name, kind, inputs and injectors')
@@ -152,7 +180,9 @@ class Checker:
         inputs = data.get('inputs') if isinstance(data.get('inputs'), dict) else {}
         injectors = data.get('injectors') if isinstance(data.get('injectors'), dict) else {}
         inputs_ok = isinstance(data.get('inputs'), dict) and self.check_inputs(inputs)
-        if isinstance(data.get('injectors'), dict) and self.schema('injectors', INJECTORS_SCHEMA, injectors, ('injectors',)):
+        if isinstance(data.get('injectors'), dict) and self.schema(
+            'injectors', INJECTORS_SCHEMA, injectors, ('injectors',)
+        ):
             self.check_env_names(injectors)
             if inputs_ok:  # like AWX: templates are only checked against valid inputs
                 self.check_templates(inputs, injectors)
@@ -176,7 +206,10 @@ class Checker:
     def check_inputs(self, inputs: dict) -> bool:
         """CredentialTypeInputField.validate() and CredentialTypeSerializer.validate(); True when valid."""
         if 'dependencies' in inputs:
-            self.add(self.key_node(('inputs', 'dependencies')), "inputs: 'dependencies' is not supported for custom credentials.")
+            self.add(
+                self.key_node(('inputs', 'dependencies')),
+                "inputs: 'dependencies' is not supported for custom credentials.",
+            )
             return False
         if not self.schema('inputs', INPUTS_SCHEMA, inputs, ('inputs',)):
             return False
@@ -201,11 +234,17 @@ class Checker:
                     self.add(self.key_node(where + (key,)), f'{key} not allowed for {field_type} type ({field_id})')
                     valid = False
             if field.get('ask_at_runtime', False):
-                self.add(self.key_node(where + ('ask_at_runtime',)), "'ask_at_runtime' is not supported for custom credentials.")
+                self.add(
+                    self.key_node(where + ('ask_at_runtime',)),
+                    "'ask_at_runtime' is not supported for custom credentials.",
+                )
                 valid = False
         for index, required in enumerate(inputs.get('required', [])):
             if required not in ids:  # ours: AWX accepts it, but no credential could ever satisfy it
-                self.add(self.node(['inputs', 'required', index]), f'required lists {required!r}, which is not the id of any field')
+                self.add(
+                    self.node(['inputs', 'required', index]),
+                    f'required lists {required!r}, which is not the id of any field',
+                )
                 valid = False
         return valid
 
@@ -214,7 +253,11 @@ class Checker:
         for name in injectors.get('env', {}):
             node = self.key_node(('injectors', 'env', name))
             if name.startswith('ANSIBLE_'):
-                self.add(node, f'Environment variable {name} may affect Ansible configuration so its use is not allowed in credentials.')
+                self.add(
+                    node,
+                    f'Environment variable {name} may affect Ansible configuration so its use is not allowed in '
+                    'credentials.',
+                )
             elif name in ENV_BLOCKLIST:
                 self.add(node, f'Environment variable {name} is not allowed to be used in credentials.')
 
@@ -226,7 +269,9 @@ class Checker:
         if 'template' in template_names:
             tower.filename = 'EXAMPLE_FILENAME'
             if len(template_names) > 1:
-                self.add(self.key_node(('injectors', 'file')), 'Must use multi-file syntax when injecting multiple files')
+                self.add(
+                    self.key_node(('injectors', 'file')), 'Must use multi-file syntax when injecting multiple files'
+                )
         else:
             for name in template_names:
                 setattr(tower.filename, name.split('.')[1], 'EXAMPLE_FILENAME')
@@ -265,10 +310,15 @@ class Checker:
         """Ours: secrets are secret, and the modules' variables are all set."""
         fields = {field['id']: (index, field) for index, field in enumerate(inputs.get('fields', []))}
         for field_id, (index, field) in fields.items():
-            if SECRET_WORDS.search(field_id) and field.get('type', 'string') == 'string' and not field.get('secret', False):
+            if (
+                SECRET_WORDS.search(field_id)
+                and field.get('type', 'string') == 'string'
+                and not field.get('secret', False)
+            ):
                 self.add(
                     self.node(['inputs', 'fields', index, 'id']),
-                    f'field {field_id!r} holds a secret but is not secret: true (AWX would show it and store it unencrypted)',
+                    f'field {field_id!r} holds a secret but is not secret: true (AWX would show it and store it '
+                    'unencrypted)',
                 )
         env = injectors.get('env', {})
         for name in REQUIRED_ENV:
@@ -281,7 +331,10 @@ class Checker:
             for field_id in re.findall(r'\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)', str(env.get(name, ''))):
                 if field_id in fields and not fields[field_id][1].get('secret', False):
                     index = fields[field_id][0]
-                    self.add(self.node(['inputs', 'fields', index, 'id']), f'field {field_id!r} is injected as {name} but is not secret: true')
+                    self.add(
+                        self.node(['inputs', 'fields', index, 'id']),
+                        f'field {field_id!r} is injected as {name} but is not secret: true',
+                    )
 
 
 class _ExplodingNamespace:
@@ -315,7 +368,9 @@ def check_file(path: pathlib.Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Check the files; print one line per problem and a summary."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('files', nargs='*', type=pathlib.Path, help=f'credential type files (default: {display_path(DEFAULT_FILE)})')
+    parser.add_argument(
+        'files', nargs='*', type=pathlib.Path, help=f'credential type files (default: {display_path(DEFAULT_FILE)})'
+    )
     args = parser.parse_args(argv)
     failed = 0
     for path in args.files or [DEFAULT_FILE]:
@@ -325,7 +380,10 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             failed += 1
         else:
-            print(f'{display_path(path)}: OK (AWX credential type rules: inputs, injectors, env names, templates, secrets)')
+            print(
+                f'{display_path(path)}: OK (AWX credential type rules: inputs, injectors, env names, templates, '
+                'secrets)'
+            )
     print(f'check_awx_credential_type: {failed} file(s) with problems')
     return 1 if failed else 0
 

@@ -63,7 +63,11 @@ def section(text: str) -> list[str]:
     """The lines of the guide's first-run section, up to the next section title."""
     lines = text.splitlines()
     start = lines.index(SECTION) + 2
-    end = next(i for i in range(start, len(lines) - 1) if lines[i + 1] and set(lines[i + 1]) == {'-'} and len(lines[i + 1]) == len(lines[i]))
+    end = next(
+        i
+        for i in range(start, len(lines) - 1)
+        if lines[i + 1] and set(lines[i + 1]) == {'-'} and len(lines[i + 1]) == len(lines[i])
+    )
     return lines[start:end]
 
 
@@ -108,13 +112,18 @@ def script(guide_text: str, home: pathlib.Path) -> tuple[str, list[str]]:
     for language, caption, body in found:
         if language == 'yaml' and caption:
             path = pathlib.Path(caption.replace('~', str(home), 1))
-            steps.append('cat > %s <<"VOBIZ_GUIDE_FILE"\n%s\nVOBIZ_GUIDE_FILE' % (shlex.quote(str(path)), '\n'.join(body)))
+            steps.append(
+                'cat > %s <<"VOBIZ_GUIDE_FILE"\n%s\nVOBIZ_GUIDE_FILE' % (shlex.quote(str(path)), '\n'.join(body))
+            )
         elif language == 'console':
             block = commands(body)
             if block == consoles[0]:
                 block = INSTALLED_HERE + block[len(INSTALL) :]
             if block == consoles[-1]:
-                steps.append('curl -fs "$EMULATOR/log" > "$CHECK_DIR/requests.json"; curl -fs "$EMULATOR/state" > "$CHECK_DIR/state.json"')
+                steps.append(
+                    'curl -fs "$EMULATOR/log" > "$CHECK_DIR/requests.json"; curl -fs "$EMULATOR/state" > '
+                    '"$CHECK_DIR/state.json"'
+                )
             steps.extend(block)
     return 'set -e\n' + '\n'.join(steps) + '\n', problems
 
@@ -126,17 +135,30 @@ def check(home: pathlib.Path, check_dir: pathlib.Path, token: str) -> list[str]:
     limits = yaml.safe_load((work / 'limits.yml').read_text(encoding='utf-8'))
     log = (work / 'rulebook.log').read_text(encoding='utf-8', errors='replace')
     prefix = 'VOBIZ_ENFORCE_LIMITS '
-    outcomes = {line['conference']: line for line in (json.loads(text[len(prefix) :]) for text in log.splitlines() if text.startswith(prefix))}
+    outcomes = {
+        line['conference']: line
+        for line in (json.loads(text[len(prefix) :]) for text in log.splitlines() if text.startswith(prefix))
+    }
     requests = json.loads((check_dir / 'requests.json').read_text(encoding='utf-8'))['requests']
     heard = json.loads((check_dir / 'state.json').read_text(encoding='utf-8'))['accounts']['MA_TRYOUT']['announcements']
-    audit = [json.loads(line) for line in (work / 'audit.jsonl').read_text(encoding='utf-8').splitlines() if line.strip()]
+    audit = [
+        json.loads(line) for line in (work / 'audit.jsonl').read_text(encoding='utf-8').splitlines() if line.strip()
+    ]
     for room, event in ROOMS.items():
         outcome = outcomes.get(room)
-        if not outcome or outcome['event'] != event or outcome['hung_up'] != [room] or outcome['announcement'] != 'spoken' or outcome['failed']:
+        if (
+            not outcome
+            or outcome['event'] != event
+            or outcome['hung_up'] != [room]
+            or outcome['announcement'] != 'spoken'
+            or outcome['failed']
+        ):
             problems.append('%s: expected an %s action that announced and hung it up, got %s' % (room, event, outcome))
         changes = [entry for entry in requests if entry['conference'] == room and entry['method'] in ('POST', 'DELETE')]
         if [entry['action'] for entry in changes] != ['speak', 'hangup']:
-            problems.append('%s: expected a speak POST then a hang-up DELETE in the emulator log, got %s' % (room, changes))
+            problems.append(
+                '%s: expected a speak POST then a hang-up DELETE in the emulator log, got %s' % (room, changes)
+            )
         elif stamp(changes[1]['time']) - stamp(changes[0]['time']) < limits['vobiz_grace_seconds']:
             problems.append('%s: hung up less than vobiz_grace_seconds after its announcement: %s' % (room, changes))
         texts = [entry['text'] for entry in heard.get(room, [])]
@@ -172,17 +194,29 @@ def main(argv: list[str] | None = None) -> int:
         text, problems = script(GUIDE.read_text(encoding='utf-8'), home)
         if not problems:
             (check_dir / 'guide.sh').write_text(text, encoding='utf-8')
-            env = {key: value for key, value in os.environ.items() if not key.startswith(('VOBIZ_', 'ANSIBLE_', 'VIRTUAL_ENV', 'PYTHON'))}
+            env = {
+                key: value
+                for key, value in os.environ.items()
+                if not key.startswith(('VOBIZ_', 'ANSIBLE_', 'VIRTUAL_ENV', 'PYTHON'))
+            }
             env.update({'HOME': str(home), 'CHECK_DIR': str(check_dir)})
             print('running the guide\'s steps (%s), in a fresh home directory' % GUIDE.relative_to(ROOT), flush=True)
             with open(check_dir / 'run.log', 'w', encoding='utf-8') as output:
                 # Its own session, so that whatever it leaves running is ended with it.
                 proc = subprocess.Popen(
-                    ['bash', str(check_dir / 'guide.sh')], cwd=home, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                    ['bash', str(check_dir / 'guide.sh')],
+                    cwd=home,
+                    env=env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
                 status = proc.wait()
             if status != 0:
-                problems.append('the guide\'s commands failed (exit %s):\n%s' % (status, (check_dir / 'run.log').read_text(encoding='utf-8')[-4000:]))
+                problems.append(
+                    'the guide\'s commands failed (exit %s):\n%s'
+                    % (status, (check_dir / 'run.log').read_text(encoding='utf-8')[-4000:])
+                )
             else:
                 problems = check(home, check_dir, 'tryout-token')
             if problems and (home / 'vobiz-limits' / 'rulebook.log').exists():

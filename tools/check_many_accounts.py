@@ -39,7 +39,9 @@ from vobiz_emulator.launch import start_emulator_process  # noqa: E402  pylint: 
 BIN = pathlib.Path(sys.executable).parent
 GROUP = 'vobiz_accounts'
 BYSTANDERS = ('Board Room', 'prod-ci-1')  # prod-ci-1 looks like a CI room, but ci-* must never select it
-RECAP = re.compile(r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)')
+RECAP = re.compile(
+    r'^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)'
+)
 
 
 @dataclasses.dataclass
@@ -69,13 +71,18 @@ class Fleet:
     def emulator_config(self) -> dict:
         """The emulator's ``--config`` JSON."""
         return {
-            'accounts': {acct.auth_id: {'token': acct.token, 'conferences': acct.ci_rooms + acct.bystanders} for acct in self.accounts},
+            'accounts': {
+                acct.auth_id: {'token': acct.token, 'conferences': acct.ci_rooms + acct.bystanders}
+                for acct in self.accounts
+            },
             'members': self.members,
         }
 
     def inventory(self, api_url: str) -> dict:
         """The shipped extensions/inventory/vobiz_accounts.yml with these accounts as its hosts and ``api_url``."""
-        inventory = yaml.safe_load((ROOT / 'extensions' / 'inventory' / 'vobiz_accounts.yml').read_text(encoding='utf-8'))
+        inventory = yaml.safe_load(
+            (ROOT / 'extensions' / 'inventory' / 'vobiz_accounts.yml').read_text(encoding='utf-8')
+        )
         group = inventory['all']['children'][GROUP]
         group['vars']['vobiz_api_url'] = api_url
         group['hosts'] = {acct.host: {'vobiz_auth_id': acct.auth_id} for acct in self.accounts}
@@ -130,7 +137,9 @@ def encrypt(text: str, password: str) -> bytes:
 class Emulator:
     """The Vobiz emulator in its own process (the emulator package's launcher), on a free loopback port."""
 
-    def __init__(self, workdir: pathlib.Path, config: dict | None = None, args: list[str] | None = None, latency_ms: int = 0):
+    def __init__(
+        self, workdir: pathlib.Path, config: dict | None = None, args: list[str] | None = None, latency_ms: int = 0
+    ):
         cmd = []
         if config is not None:
             config_file = workdir / 'emulator.json'
@@ -149,7 +158,10 @@ class Emulator:
 
     def live_rooms(self) -> dict[str, list[str]]:
         """Live conference names per account."""
-        return {auth_id: sorted(account['conferences']) for auth_id, account in self.control('GET', '/state')['accounts'].items()}
+        return {
+            auth_id: sorted(account['conferences'])
+            for auth_id, account in self.control('GET', '/state')['accounts'].items()
+        }
 
     def stop(self) -> None:
         """Stop the emulator."""
@@ -192,7 +204,11 @@ def playbook_env(workdir: pathlib.Path, extra: dict | None = None) -> dict[str, 
 
 
 def run_ci_teardown(
-    workdir: pathlib.Path, paths: dict[str, pathlib.Path], forks: int = 10, match: str = 'ci-*', extra_args: list[str] | None = None
+    workdir: pathlib.Path,
+    paths: dict[str, pathlib.Path],
+    forks: int = 10,
+    match: str = 'ci-*',
+    extra_args: list[str] | None = None,
 ) -> subprocess.CompletedProcess:
     """``ansible-playbook vobiz.voice.ci_teardown`` over every account of the inventory (no time limit: see gate.py)."""
     cmd = [
@@ -221,7 +237,9 @@ def parse_recap(stdout: str) -> dict[str, dict[str, int]]:
     return recap
 
 
-def verify(fleet: Fleet, result: subprocess.CompletedProcess, live: dict[str, list[str]], workdir: pathlib.Path) -> list[str]:
+def verify(
+    fleet: Fleet, result: subprocess.CompletedProcess, live: dict[str, list[str]], workdir: pathlib.Path
+) -> list[str]:
     """Everything that must hold after the run; return the problems."""
     problems = []
     recap = parse_recap(result.stdout)
@@ -236,7 +254,8 @@ def verify(fleet: Fleet, result: subprocess.CompletedProcess, live: dict[str, li
             continue
         if counters['failed'] != (1 if acct.bad else 0) or counters['unreachable']:
             problems.append(
-                f'{acct.host}: PLAY RECAP failed={counters["failed"]} unreachable={counters["unreachable"]}, expected failed={1 if acct.bad else 0}'
+                f'{acct.host}: PLAY RECAP failed={counters["failed"]} unreachable={counters["unreachable"]}, expected '
+                f'failed={1 if acct.bad else 0}'
             )
         rooms = live.get(acct.auth_id, [])
         expected = sorted(acct.ci_rooms + acct.bystanders) if acct.bad else sorted(acct.bystanders)
@@ -251,7 +270,11 @@ def verify(fleet: Fleet, result: subprocess.CompletedProcess, live: dict[str, li
         elif acct.bad and summary.get('hung_up'):
             problems.append(f'{acct.host}: the bad account hung up {summary.get("hung_up")}')
     for host in bad_hosts:
-        fatal = [line for line in result.stdout.splitlines() if line.startswith(('fatal: [' + host + ']', 'failed: [' + host + ']'))]
+        fatal = [
+            line
+            for line in result.stdout.splitlines()
+            if line.startswith(('fatal: [' + host + ']', 'failed: [' + host + ']'))
+        ]
         if not fatal:
             problems.append(f'{host}: its failure is not reported as fatal/failed in the output')
         elif not re.search(r'401|auth', ' '.join(fatal), re.IGNORECASE):
@@ -276,22 +299,35 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         with Emulator(workdir, fleet.emulator_config()) as emulator:
-            result = run_ci_teardown(workdir, fleet.write(workdir, emulator.api_url, secrets.token_hex(16)), forks=args.forks)
+            result = run_ci_teardown(
+                workdir, fleet.write(workdir, emulator.api_url, secrets.token_hex(16)), forks=args.forks
+            )
             elapsed, live = time.monotonic() - started, emulator.live_rooms()
         (workdir / 'ansible-playbook.log').write_text(result.stdout + result.stderr, encoding='utf-8')
         problems, recap = verify(fleet, result, live, workdir), parse_recap(result.stdout)
         good = [acct for acct in fleet.accounts if not acct.bad]
         cleared = sum(len(acct.ci_rooms) for acct in good if live.get(acct.auth_id) == sorted(acct.bystanders))
         kept = sum(set(acct.bystanders) <= set(live.get(acct.auth_id, [])) for acct in fleet.accounts)
-        setup = f'{len(fleet.accounts)} accounts x {args.rooms} ci-* rooms + {len(BYSTANDERS)} bystanders, forks={args.forks}, {args.bad} with a wrong token'
+        setup = (
+            f'{len(fleet.accounts)} accounts x {args.rooms} ci-* rooms + {len(BYSTANDERS)} bystanders, '
+            f'forks={args.forks}, {args.bad} with a wrong token'
+        )
         print(f'{setup}: ansible-playbook rc={result.returncode} in {elapsed:.1f}s')
         total = sum(len(acct.ci_rooms) for acct in good)
-        print(f'hung up: {cleared} of {total} ci-* rooms of the good accounts; bystanders kept: {kept} of {len(fleet.accounts)} accounts')
+        print(
+            f'hung up: {cleared} of {total} ci-* rooms of the good accounts; bystanders kept: {kept} of '
+            f'{len(fleet.accounts)} accounts'
+        )
         for acct in (acct for acct in fleet.accounts if acct.bad):
             fatal = next((line for line in result.stdout.splitlines() if line.startswith(f'fatal: [{acct.host}]')), '')
             print(f'bad account {acct.host}: PLAY RECAP {recap.get(acct.host)}; {fatal[:200]}')
-        print('PLAY RECAP failed per host: ' + ' '.join(f'{host}={counters["failed"]}' for host, counters in sorted(recap.items())))
-        for line in ['PROBLEM: ' + problem for problem in problems] + (['--- last lines of the ansible-playbook output ---'] if problems else []):
+        print(
+            'PLAY RECAP failed per host: '
+            + ' '.join(f'{host}={counters["failed"]}' for host, counters in sorted(recap.items()))
+        )
+        for line in ['PROBLEM: ' + problem for problem in problems] + (
+            ['--- last lines of the ansible-playbook output ---'] if problems else []
+        ):
             print(line)
         if problems:
             print('\n'.join((result.stdout + result.stderr).splitlines()[-40:]))

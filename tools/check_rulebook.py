@@ -72,7 +72,9 @@ def load_emulator_module():
 
 def _load_escape_name():
     """``escape_name``: a name as vobiz.voice results (and so the action's VOBIZ_ENFORCE_LIMITS line) carry it."""
-    spec = importlib.util.spec_from_file_location('vobiz_redaction', ROOT / 'plugins' / 'module_utils' / '_redaction.py')
+    spec = importlib.util.spec_from_file_location(
+        'vobiz_redaction', ROOT / 'plugins' / 'module_utils' / '_redaction.py'
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.escape_name
@@ -98,14 +100,33 @@ def free_port() -> int:
 class Rulebook:
     """``ansible-rulebook -r vobiz.voice.enforce_limits`` in its own process group, output to a file."""
 
-    def __init__(self, work: pathlib.Path, api_url: str, token: str, variables: dict, auth_id: str = AUTH_ID, run: str = 'ansible-rulebook'):
+    def __init__(
+        self,
+        work: pathlib.Path,
+        api_url: str,
+        token: str,
+        variables: dict,
+        auth_id: str = AUTH_ID,
+        run: str = 'ansible-rulebook',
+    ):
         self.work = work
         self.port = variables['vobiz_callback_port']
         self.output = work / (run + '.log')
-        variables = dict(variables, vobiz_state_file=rulebook_state_file(work, variables))  # never the default, under $HOME
+        variables = dict(
+            variables, vobiz_state_file=rulebook_state_file(work, variables)
+        )  # never the default, under $HOME
         inventory = work / 'inventory.yml'
         inventory.write_text(
-            json.dumps({'all': {'hosts': {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}), encoding='utf-8'
+            json.dumps(
+                {
+                    'all': {
+                        'hosts': {
+                            'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
+                        }
+                    }
+                }
+            ),
+            encoding='utf-8',
         )
         vars_file = work / 'vars.yml'
         vars_file.write_text(json.dumps(variables), encoding='utf-8')
@@ -123,9 +144,26 @@ class Rulebook:
                 'HOME': env.get('HOME', str(work)),
             }
         )
-        cmd = [str(BIN / 'ansible-rulebook'), '-r', 'vobiz.voice.enforce_limits', '-i', str(inventory), '--vars', str(vars_file), '-v']
+        cmd = [
+            str(BIN / 'ansible-rulebook'),
+            '-r',
+            'vobiz.voice.enforce_limits',
+            '-i',
+            str(inventory),
+            '--vars',
+            str(vars_file),
+            '-v',
+        ]
         self._handle = open(self.output, 'w', encoding='utf-8')
-        self.proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=self._handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=work,
+            env=env,
+            stdout=self._handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def text(self) -> str:
         return self.output.read_text(encoding='utf-8', errors='replace')
@@ -184,7 +222,11 @@ def wait_for(condition, timeout: float) -> bool:
 
 
 def deletes(emulator, name: str) -> list:
-    return [entry for entry in emulator.requests(method='DELETE') if entry['conference'] == name and entry['action'] == 'hangup']
+    return [
+        entry
+        for entry in emulator.requests(method='DELETE')
+        if entry['conference'] == name and entry['action'] == 'hangup'
+    ]
 
 
 def post_raw(port: int, headers: dict, fields: dict) -> int:
@@ -192,7 +234,10 @@ def post_raw(port: int, headers: dict, fields: dict) -> int:
     conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
     try:
         conn.request(
-            'POST', '/vobiz/conference', body=urllib.parse.urlencode(fields), headers=dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded'})
+            'POST',
+            '/vobiz/conference',
+            body=urllib.parse.urlencode(fields),
+            headers=dict(headers, **{'Content-Type': 'application/x-www-form-urlencoded'}),
         )
         response = conn.getresponse()
         response.read()
@@ -246,14 +291,22 @@ def first_run(work, emulator, port, variables, token, problems) -> tuple:
         emulator.configure(callback_url=None)
         emulator.add_conference('Replayed Room', members=1)  # live, but Vobiz never told the source
         stolen = next(entry for entry in sender.log() if entry['conference'] == 'Overdue Room')
-        forged_body = dict(stolen['fields'], ConferenceName='Replayed Room', ConferenceUUID='replayed-uuid', ConferenceFirstMember='true')
+        forged_body = dict(
+            stolen['fields'],
+            ConferenceName='Replayed Room',
+            ConferenceUUID='replayed-uuid',
+            ConferenceFirstMember='true',
+        )
         replay_status = post_raw(port, stolen['headers'], forged_body)
         emulator.configure(callback_url='http://127.0.0.1:%d/vobiz/conference' % port)
 
         statuses = {(entry['conference'], entry['status']) for entry in sender.log()}
         for room, status in (('Unsigned Room', 401), ('Forged Room', 403), ('Overdue Room', 204), ('Lonely Room', 204)):
             if (room, status) not in statuses:
-                problems.append('%s: expected its callbacks to be answered %d, got %s' % (room, status, sorted(s for r, s in statuses if r == room)))
+                problems.append(
+                    '%s: expected its callbacks to be answered %d, got %s'
+                    % (room, status, sorted(s for r, s in statuses if r == room))
+                )
         if replay_status != 403:
             problems.append('the replayed signature headers were answered %s, not 403' % replay_status)
 
@@ -265,9 +318,19 @@ def first_run(work, emulator, port, variables, token, problems) -> tuple:
         wait_for(lambda: all(deletes(emulator, room) for room in overdue) or canary.exists(), 180)
         problems.extend('%r was not hung up' % room for room in overdue if not deletes(emulator, room))
         # let the actions that hung them up finish (and any other action queued before them)
-        wait_for(lambda: {line['conference'] for line in outcomes(rulebook)} >= {escape_name(room) for room in overdue} or canary.exists(), 90)
+        wait_for(
+            lambda: (
+                {line['conference'] for line in outcomes(rulebook)} >= {escape_name(room) for room in overdue}
+                or canary.exists()
+            ),
+            90,
+        )
         reported = {line['conference'] for line in outcomes(rulebook)}
-        problems.extend('the action playbook did not report the outcome for %r' % room for room in overdue if escape_name(room) not in reported)
+        problems.extend(
+            'the action playbook did not report the outcome for %r' % room
+            for room in overdue
+            if escape_name(room) not in reported
+        )
         # a room that starts now is in the state file, young, when ansible-rulebook stops
         emulator.add_conference('Standup', members=3)
         sender.wait_idle()
@@ -292,7 +355,8 @@ def first_run(work, emulator, port, variables, token, problems) -> tuple:
 
 
 def second_run(work, emulator, port, variables, token, before_restart, problems) -> Rulebook:
-    """After a restart from a state file whose room ended unheard: the new instance is left alone, old nonces refused."""
+    """After a restart from a state file whose room ended unheard: the new instance is left alone, old nonces
+    refused."""
     old_uuid = emulator.conference_uuid('Standup')
     emulator.configure(callback_drop_rate=1.0)  # the source is down: Vobiz's callbacks are lost
     emulator.add_conference('Standup', members=2)  # the old instance ends, a new one of the same name starts
@@ -301,7 +365,14 @@ def second_run(work, emulator, port, variables, token, before_restart, problems)
     rulebook = Rulebook(work, emulator.api_url, token, variables, run='ansible-rulebook-2')
     try:
         rulebook.wait_listening()
-        if post_raw(port, before_restart, {'ConferenceAction': 'enter', 'ConferenceName': 'After Restart', 'ConferenceMemberID': '1'}) != 403:
+        if (
+            post_raw(
+                port,
+                before_restart,
+                {'ConferenceAction': 'enter', 'ConferenceName': 'After Restart', 'ConferenceMemberID': '1'},
+            )
+            != 403
+        ):
             problems.append('after the restart, the nonce of a callback sent before it was accepted again')
         if not wait_for(lambda: any(line['conference'] == 'Standup' for line in outcomes(rulebook)), 120):
             problems.append('the stale Standup from the state file never became overdue after the restart')
@@ -309,7 +380,9 @@ def second_run(work, emulator, port, variables, token, before_restart, problems)
         rulebook.stop()
     standup = [line for line in outcomes(rulebook) if line['conference'] == 'Standup']
     if deletes(emulator, 'Standup'):
-        problems.append('the new instance of Standup was hung up on a stale event from the state file (old UUID %s)' % old_uuid)
+        problems.append(
+            'the new instance of Standup was hung up on a stale event from the state file (old UUID %s)' % old_uuid
+        )
     elif standup and not (standup[0]['other_instance'] == ['Standup'] and standup[0]['kept']):
         problems.append('the action did not report Standup as another instance: %s' % standup[0])
     return rulebook
@@ -388,7 +461,10 @@ def scenario(work: pathlib.Path, emu_module, max_duration: int, lonely_after: in
     expected = {'Overdue Room', 'Lonely Room', 'Inside Room', 'Standup', *hostile}
     strays = sorted({repr(entry['conference']) for entry in emulator.requests() if entry['conference'] not in expected})
     if strays:
-        problems.append('requests for conferences no good callback named (refused callbacks, or names evaluated): %s' % ', '.join(strays))
+        problems.append(
+            'requests for conferences no good callback named (refused callbacks, or names evaluated): %s'
+            % ', '.join(strays)
+        )
     output = ''.join(run.text() for run in runs)
     actions = collections.Counter(line['conference'] for run in runs for line in outcomes(run))
     twice = sorted(room for room, count in actions.items() if count > 1)

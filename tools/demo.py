@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
 from vobiz_emulator.launch import EmulatorStartError, start_emulator_process  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 AUTH_ID = 'MA_DEMO'
-# How long act 5 waits for ansible-rulebook to listen and to act: each wait ends as soon as it happened; a loaded machine
-# can take minutes to start the JVM, and no demo should fail for that.
+# How long act 5 waits for ansible-rulebook to listen and to act: each wait ends as soon as it happened; a loaded
+# machine can take minutes to start the JVM, and no demo should fail for that.
 DEMO_PATIENCE = 600
 ROOMS = {  # name -> callers
     'Board Room': 6,
@@ -109,13 +109,25 @@ class Demo:
                 'PWD': str(self.workdir),  # the playbooks write their audit log and summary files to $PWD
             }
         )
-        cmd = [str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), f'vobiz.voice.{name}', '-e', json.dumps(extra_vars), *flags]
-        print('$ ansible-playbook vobiz.voice.%s -e %s %s' % (name, "'" + json.dumps(extra_vars) + "'", ' '.join(flags)), flush=True)
+        cmd = [
+            str(pathlib.Path(sys.executable).parent / 'ansible-playbook'),
+            f'vobiz.voice.{name}',
+            '-e',
+            json.dumps(extra_vars),
+            *flags,
+        ]
+        print(
+            '$ ansible-playbook vobiz.voice.%s -e %s %s' % (name, "'" + json.dumps(extra_vars) + "'", ' '.join(flags)),
+            flush=True,
+        )
         returncode = subprocess.run(cmd, env=env, cwd=self.workdir, check=False).returncode
         sent = {}
         for entry in self.control('GET', '/log')['requests']:
             sent[entry['method']] = sent.get(entry['method'], 0) + 1
-        print('--> requests sent to Vobiz: ' + (', '.join(f'{count} {method}' for method, count in sorted(sent.items())) or 'none'))
+        print(
+            '--> requests sent to Vobiz: '
+            + (', '.join(f'{count} {method}' for method, count in sorted(sent.items())) or 'none')
+        )
         return returncode
 
     def run(self) -> int:
@@ -127,14 +139,42 @@ class Demo:
             print(f'  {name:<14} {callers} caller(s)')
         failures = 0
         failures += (
-            self.playbook('1. Dry run of the maintenance window (--check --diff): reads only', 'maintenance_window', MAINTENANCE_VARS, '--check', '--diff') != 0
+            self.playbook(
+                '1. Dry run of the maintenance window (--check --diff): reads only',
+                'maintenance_window',
+                MAINTENANCE_VARS,
+                '--check',
+                '--diff',
+            )
+            != 0
         )
-        failures += self.playbook('2. The maintenance window for real: announce, wait once, hang up', 'maintenance_window', MAINTENANCE_VARS, '--diff') != 0
+        failures += (
+            self.playbook(
+                '2. The maintenance window for real: announce, wait once, hang up',
+                'maintenance_window',
+                MAINTENANCE_VARS,
+                '--diff',
+            )
+            != 0
+        )
         announcements = {
-            name: self.control('GET', '/state')['accounts'][AUTH_ID]['announcements'].get(name, []) for name in MAINTENANCE_VARS['conference_maintenance_names']
+            name: self.control('GET', '/state')['accounts'][AUTH_ID]['announcements'].get(name, [])
+            for name in MAINTENANCE_VARS['conference_maintenance_names']
         }
-        failures += self.playbook('3. CI teardown of ci-* (prod-ci-3 must survive)', 'ci_teardown', {'ci_teardown_match': ['ci-*']}) != 0
-        failures += self.playbook('4. CI teardown again: everything already gone, nothing changes', 'ci_teardown', {'ci_teardown_match': ['ci-*']}) != 0
+        failures += (
+            self.playbook(
+                '3. CI teardown of ci-* (prod-ci-3 must survive)', 'ci_teardown', {'ci_teardown_match': ['ci-*']}
+            )
+            != 0
+        )
+        failures += (
+            self.playbook(
+                '4. CI teardown again: everything already gone, nothing changes',
+                'ci_teardown',
+                {'ci_teardown_match': ['ci-*']},
+            )
+            != 0
+        )
         after = self.rooms()
         banner('Rooms before and after')
         print(f'  {"room":<14} {"before":<12} {"after":<12}')
@@ -143,8 +183,13 @@ class Demo:
         banner('What the callers heard before their room closed')
         for name, items in announcements.items():
             for item in items:
-                print(f'  {name}: {item.get("text") or item.get("url")!r} ({item.get("voice", "")} {item.get("language", "")})'.rstrip())
-        print('\nAudit log: ' + str(self.workdir / 'vobiz-maintenance-audit.jsonl') + ' (removed with the demo directory)')
+                print(
+                    f'  {name}: {item.get("text") or item.get("url")!r} ({item.get("voice", "")} '
+                    f'{item.get("language", "")})'.rstrip()
+                )
+        print(
+            '\nAudit log: ' + str(self.workdir / 'vobiz-maintenance-audit.jsonl') + ' (removed with the demo directory)'
+        )
         failures += self.event_driven() != 0
         return 1 if failures else 0
 
@@ -164,13 +209,19 @@ class Demo:
         public_url = 'https://eda.example.test/vobiz/conference'
         emulator = (
             check_rulebook.load_emulator_module()
-            .Emulator(auth_id=AUTH_ID, auth_token=self.token, callback_url=f'http://127.0.0.1:{port}/vobiz/conference', callback_signed_url=public_url)
+            .Emulator(
+                auth_id=AUTH_ID,
+                auth_token=self.token,
+                callback_url=f'http://127.0.0.1:{port}/vobiz/conference',
+                callback_signed_url=public_url,
+            )
             .start()
         )
         rulebook = None
         try:
             print(
-                '$ ansible-rulebook -r vobiz.voice.enforce_limits -i inventory.yml --vars limits.yml   # vobiz_max_duration: 5, callbacks on port %d' % port,
+                '$ ansible-rulebook -r vobiz.voice.enforce_limits -i inventory.yml --vars limits.yml   # '
+                'vobiz_max_duration: 5, callbacks on port %d' % port,
                 flush=True,
             )
             rulebook = check_rulebook.Rulebook(
@@ -208,7 +259,11 @@ class Demo:
             print('  Town Hall was NOT hung up; ansible-rulebook said:\n' + rulebook.text()[-3000:])
             return 1
         lived = check_rulebook.parse_time(hangups[0]['time']) - check_rulebook.parse_time(sent[0]['time'])
-        spoken = [entry for entry in emulator.requests(method='POST') if entry['action'] == 'speak' and entry['status'] in (200, 202)]
+        spoken = [
+            entry
+            for entry in emulator.requests(method='POST')
+            if entry['action'] == 'speak' and entry['status'] in (200, 202)
+        ]
         print(
             f'  the rulebook announced ({len(spoken)} POST Speak), then hung Town Hall up '
             f'({hangups[0]["method"]} -> {hangups[0]["status"]}) {lived:.0f} s after its first callback'

@@ -33,7 +33,14 @@ SCHEMA = SOURCE.parent / 'schemas' / 'conference_callbacks.json'
 NAME = 'vobiz.voice.conference_callbacks'
 LABEL = 'ansible_collections.vobiz.voice.docsite.event_source'
 #: DOCUMENTATION types -> JSON Schema types. ``raw`` is a duration here: seconds, or a text such as ``4h``.
-JSON_TYPES = {'str': 'string', 'int': 'integer', 'float': 'number', 'bool': 'boolean', 'list': 'array', 'raw': ['integer', 'string']}
+JSON_TYPES = {
+    'str': 'string',
+    'int': 'integer',
+    'float': 'number',
+    'bool': 'boolean',
+    'list': 'array',
+    'raw': ['integer', 'string'],
+}
 TYPE_NAMES = {'str': 'string', 'int': 'integer', 'float': 'float', 'bool': 'boolean', 'list': 'list', 'raw': 'duration'}
 
 
@@ -41,7 +48,9 @@ def documentation(path: pathlib.Path = SOURCE) -> dict:
     """The source's DOCUMENTATION, read without importing the file (it needs aiohttp)."""
     tree = ast.parse(path.read_text(encoding='utf-8'))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(target, 'id', None) for target in node.targets] == ['DOCUMENTATION']:
+        if isinstance(node, ast.Assign) and [getattr(target, 'id', None) for target in node.targets] == [
+            'DOCUMENTATION'
+        ]:
             return yaml.safe_load(node.value.value)
     raise ValueError('%s has no DOCUMENTATION' % path)
 
@@ -64,7 +73,9 @@ def _plain(text) -> str:
     """A description as plain text for JSON: the markup's content without its letters and brackets (O(port): port)."""
     from antsibull_docs_parser.parser import Context, parse  # pylint: disable=import-outside-toplevel
 
-    return ' '.join(''.join(_plain_part(part) for part in paragraph) for paragraph in parse(_paragraphs(text), Context()))
+    return ' '.join(
+        ''.join(_plain_part(part) for part in paragraph) for paragraph in parse(_paragraphs(text), Context())
+    )
 
 
 def schema(doc: dict | None = None) -> dict:
@@ -72,7 +83,11 @@ def schema(doc: dict | None = None) -> dict:
     doc = documentation() if doc is None else doc
     properties = {}
     for name, option in doc['options'].items():
-        prop = {'description': _plain(option['description']), 'type': JSON_TYPES[option['type']], 'title': name.replace('_', ' ').capitalize()}
+        prop = {
+            'description': _plain(option['description']),
+            'type': JSON_TYPES[option['type']],
+            'title': name.replace('_', ' ').capitalize(),
+        }
         if option['type'] == 'list':
             prop['items'] = {'type': JSON_TYPES[option.get('elements', 'str')]}
         if 'default' in option:

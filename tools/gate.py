@@ -36,13 +36,21 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Outside the tree (ansible-test and ansible-lint scan whatever is inside it); one per checkout,
 # or VOBIZ_GATE_WORK for several runs of one checkout at once.
 WORK = pathlib.Path(
-    os.environ.get('VOBIZ_GATE_WORK') or pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10])
+    os.environ.get('VOBIZ_GATE_WORK')
+    or pathlib.Path(tempfile.gettempdir()) / ('vobiz-voice-' + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10])
 )
 LOGS = WORK / 'logs'
 # The venvs of the nox sessions, kept from run to run, and what they are built from: when one of these files
 # changes, each session's venv is brought up to date once (-r instead of -R).
 NOX_ENVS = WORK / 'nox'
-NOX_INPUTS = ('requirements-dev.txt', 'requirements-nox.txt', 'antsibull-nox.toml', 'noxfile.py', 'tools/legs/floor.txt', 'tools/legs/newest.txt')
+NOX_INPUTS = (
+    'requirements-dev.txt',
+    'requirements-nox.txt',
+    'antsibull-nox.toml',
+    'noxfile.py',
+    'tools/legs/floor.txt',
+    'tools/legs/newest.txt',
+)
 # Where build-import-check builds the tarball and galaxy-importer writes its result.
 IMPORTER_RESULT = NOX_ENVS / 'build-import-check' / 'tmp' / 'collection' / 'importer_result.json'
 PYTEST_SUMMARY = re.compile(r'^=+ .*\b(passed|failed|error|errors|skipped|no tests ran)\b.* in [\d.]+s.* =+$')
@@ -68,7 +76,8 @@ class Step:
 
 @dataclasses.dataclass
 class Chain:
-    """Steps run one after the other on one copy, with ``constraints`` pinning ansible-core; ``row``: its place in the table."""
+    """Steps run one after the other on one copy, with ``constraints`` pinning ansible-core; ``row``: its place in
+    the table."""
 
     name: str
     row: int
@@ -119,7 +128,13 @@ MAIN_STEPS = [
     Step('pytest tools/tests (checker tests)', 'tools-tests', 'checkers', 'junit'),
 ]
 SUITES_STEPS = [
-    Step('reliability suite (tests/reliability, pytest)', 'reliability', 'reliability suite', 'junit', show='tests/output/reliability-figures.md'),
+    Step(
+        'reliability suite (tests/reliability, pytest)',
+        'reliability',
+        'reliability suite',
+        'junit',
+        show='tests/output/reliability-figures.md',
+    ),
     Step('emulator suite (tests/emulator/tests, pytest)', 'emulator', 'emulator suite', 'junit'),
     Step('AWX credential type (AWX rules)', 'check-awx', 'awx'),
     Step('ci_teardown: 20 accounts, forks 10, 1 bad', 'check-accounts', 'accounts'),
@@ -128,7 +143,9 @@ SUITES_STEPS = [
     Step('EDA credential type (AWX rules)', 'check-eda', 'eda'),
 ]
 # The build contexts stay in WORK, so that the engine's layer cache serves an unchanged tree.
-IMAGES_STEPS = [Step('images: EE and DE built and run', 'images', 'images ee', posargs=('--work', str(WORK / 'images')))]
+IMAGES_STEPS = [
+    Step('images: EE and DE built and run', 'images', 'images ee', posargs=('--work', str(WORK / 'images')))
+]
 
 
 LEG_COUNTS = (('units', 'junit'), ('integration', 'targets'))
@@ -136,7 +153,10 @@ LEG_COUNTS = (('units', 'junit'), ('integration', 'targets'))
 
 def leg_steps(leg: str, core: str, python: str) -> list[Step]:
     """Units and integration on one end of requires_ansible."""
-    return [Step(f'{what} (core {leg} {core} on py{python})', f'ansible-test-{what}-{core}', f'{leg} matrix', count) for what, count in LEG_COUNTS]
+    return [
+        Step(f'{what} (core {leg} {core} on py{python})', f'ansible-test-{what}-{core}', f'{leg} matrix', count)
+        for what, count in LEG_COUNTS
+    ]
 
 
 # Started in this order, two at a time, longest first so that both lanes end close together: main (about 10 min),
@@ -153,10 +173,19 @@ CHAINS = (
 def source_files() -> list[str]:
     """The files that make up the collection: tracked plus untracked-but-not-ignored."""
     if (ROOT / '.git').exists():
-        out = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT, capture_output=True, check=True).stdout
+        out = subprocess.run(
+            ['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
         return sorted({name for name in out.decode().split('\0') if name and (ROOT / name).is_file()})
     skip = ('.venv', '.nox', '.git', 'tests/output', 'collections', 'build', 'dist', '.ansible')
-    return sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob('*') if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip))
+    return sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob('*')
+        if path.is_file() and not str(path.relative_to(ROOT)).startswith(skip)
+    )
 
 
 def copy_of(chain: str) -> pathlib.Path:
@@ -177,7 +206,11 @@ def sync_collection(coll: pathlib.Path) -> None:
 
 def nox_env(constraints: str) -> dict[str, str]:
     """Environment for nox: the real interpreters first, plain output, ansible-core pinned by ``constraints``."""
-    env = {key: value for key, value in os.environ.items() if key not in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_PYTHON_INTERPRETER', 'PYENV_VERSION')}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ('ANSIBLE_COLLECTIONS_PATH', 'ANSIBLE_PYTHON_INTERPRETER', 'PYENV_VERSION')
+    }
     env['PATH'] = os.pathsep.join([str(ROOT / '.venv' / 'bin'), env.get('PATH', '')])
     pins = str(ROOT / constraints)
     # CI mode: plain output, and antsibull-nox's formatters check instead of rewriting (the copy would hide it).
@@ -255,7 +288,8 @@ def junit_counts(directory: pathlib.Path) -> tuple[int, int, int]:
 
 
 def count_cases(result: Result, count: str, lines: list[str], junit_dir: pathlib.Path) -> None:
-    """Test cases by ``count``: the JUnit files of tests/output/junit, the integration targets run, or the step itself."""
+    """Test cases by ``count``: the JUnit files of tests/output/junit, the integration targets run, or the step
+    itself."""
     if count == 'junit':
         result.passed, result.failed, result.skipped = junit_counts(junit_dir)
     elif count == 'targets':
@@ -282,7 +316,9 @@ class Gate:
 
     def wanted(self, step: Step) -> bool:
         """True when the step was selected by one of its words or its session's name (all by default)."""
-        return not self.step_filter or any(word in step.words.split() or word == step.session for word in self.step_filter)
+        return not self.step_filter or any(
+            word in step.words.split() or word == step.session for word in self.step_filter
+        )
 
     def say(self, *lines: str) -> None:
         """Print lines as one block, so that the output of steps ending at once does not interleave."""
@@ -296,14 +332,18 @@ class Gate:
         self.chain.steps = steps + 1
         return (index, steps)
 
-    def run(self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path, count: str = 'one', check=None) -> Result:
+    def run(
+        self, name: str, cmd: list[str], *, env: dict[str, str], cwd: pathlib.Path, count: str = 'one', check=None
+    ) -> Result:
         """Run one step; count its test cases by ``count`` ('one', 'junit' or 'targets').
 
         No limit on its time: it is ended only when silent (no output, no CPU) for ``self.silent_limit`` seconds.
         """
         order = self.next_order()
         if self.stopping:
-            return self._record(Result(name, 'FAILED', note='not run: the gate was interrupted', order=order), time.monotonic(), [])
+            return self._record(
+                Result(name, 'FAILED', note='not run: the gate was interrupted', order=order), time.monotonic(), []
+            )
         junit_dir = cwd / 'tests' / 'output' / 'junit'
         if count == 'junit' and junit_dir.exists():
             shutil.rmtree(junit_dir)
@@ -315,13 +355,23 @@ class Gate:
             log.write('$ ' + ' '.join(cmd) + '\n')
             try:
                 proc = subprocess.Popen(
-                    cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                    cmd,
+                    cwd=cwd,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
             except OSError as exc:
-                return self._record(Result(name, 'FAILED', note=f'cannot start: {exc}', order=order), started, [str(exc)])
+                return self._record(
+                    Result(name, 'FAILED', note=f'cannot start: {exc}', order=order), started, [str(exc)]
+                )
             with self.lock:
                 self.running[proc.pid] = proc
-            watch = silence_watch.SilenceWatch(proc.pid, self.silent_limit, lambda: silence_watch.end_step(proc.pid), **self.watch_options)
+            watch = silence_watch.SilenceWatch(
+                proc.pid, self.silent_limit, lambda: silence_watch.end_step(proc.pid), **self.watch_options
+            )
             watch.start()
             try:
                 read_lines(proc, log, lines, watch)
@@ -360,7 +410,9 @@ class Gate:
 
     def _record(self, result: Result, started: float, lines: list[str]) -> Result:
         result.seconds = time.monotonic() - started
-        block = ['    ' + line.strip() for line in lines if PYTEST_SUMMARY.match(line.strip()) or line.startswith('TOTAL ')]
+        block = [
+            '    ' + line.strip() for line in lines if PYTEST_SUMMARY.match(line.strip()) or line.startswith('TOTAL ')
+        ]
         if result.status == 'FAILED':
             block.append(f'FAILED {result.name} ({result.note}); last lines of its output:')
             block.extend('    | ' + line for line in lines[-TAIL_LINES:])
@@ -386,7 +438,15 @@ class Gate:
                 # the other chains' results and the closing table are kept.
                 name = getattr(chain, '__name__', 'chain').replace('_', ' ')
                 self._record(
-                    Result(f'{name}: stopped', 'FAILED', failed=1, note=str(exc) or type(exc).__name__, order=self.next_order()), time.monotonic(), [repr(exc)]
+                    Result(
+                        f'{name}: stopped',
+                        'FAILED',
+                        failed=1,
+                        note=str(exc) or type(exc).__name__,
+                        order=self.next_order(),
+                    ),
+                    time.monotonic(),
+                    [repr(exc)],
                 )
 
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
@@ -401,7 +461,8 @@ class Gate:
             pool.shutdown(wait=True)
 
     def stop(self) -> None:
-        """Ctrl-C: start no further step and end the running ones (each runs in its own session, out of the terminal's reach)."""
+        """Ctrl-C: start no further step and end the running ones (each runs in its own session, out of the
+        terminal's reach)."""
         self.stopping = True
         with self.lock:
             procs = list(self.running.values())
@@ -431,7 +492,11 @@ class Gate:
 def main() -> int:
     """Run the gate."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('steps', nargs='*', help='run only the steps with one of these words (or nox session names); see CONTRIBUTING.md')
+    parser.add_argument(
+        'steps',
+        nargs='*',
+        help='run only the steps with one of these words (or nox session names); see CONTRIBUTING.md',
+    )
     parser.add_argument(
         '--jobs',
         type=int,
@@ -445,7 +510,8 @@ def main() -> int:
         directory.mkdir(parents=True, exist_ok=True)
     gate = Gate(args.steps)
     print(
-        f'No step has a time limit: one is ended only when silent (no output, no CPU) for {silence_watch.describe(gate.silent_limit)}'
+        'No step has a time limit: one is ended only when silent (no output, no CPU) for '
+        f'{silence_watch.describe(gate.silent_limit)}'
         f' ({silence_watch.SILENT_MINUTES_ENV})',
         flush=True,
     )
@@ -466,9 +532,19 @@ def main() -> int:
                 stamp = NOX_ENVS / f'{step.session}.inputs.sha256'
                 current = stamp.exists() and stamp.read_text(encoding='utf-8').strip() == digest
                 # -R reuses a venv without installing; -r reuses it and lets the installer bring it to the current pins.
-                cmd = [str(nox), '-R' if current else '-r', '--default-venv-backend', 'uv', '--envdir', str(NOX_ENVS), '--no-error-on-missing-interpreters']
+                cmd = [
+                    str(nox),
+                    '-R' if current else '-r',
+                    '--default-venv-backend',
+                    'uv',
+                    '--envdir',
+                    str(NOX_ENVS),
+                    '--no-error-on-missing-interpreters',
+                ]
                 cmd += ['-s', step.session, *(['--', *step.posargs] if step.posargs else [])]
-                result = gate.run(step.name, cmd, env=nox_env(chain.constraints), cwd=coll, count=step.count, check=step.check)
+                result = gate.run(
+                    step.name, cmd, env=nox_env(chain.constraints), cwd=coll, count=step.count, check=step.check
+                )
                 if result.status == 'PASSED':
                     stamp.write_text(digest + '\n', encoding='utf-8')
                 elif stamp.exists():
@@ -485,7 +561,10 @@ def main() -> int:
         print('\ninterrupted: the running steps were ended', flush=True)
         gate.report()
         return 130
-    print(f'\nwall time {(time.monotonic() - gate_started) / 60:.1f} min with up to {args.jobs} chains at once', flush=True)
+    print(
+        f'\nwall time {(time.monotonic() - gate_started) / 60:.1f} min with up to {args.jobs} chains at once',
+        flush=True,
+    )
     return gate.report()
 
 

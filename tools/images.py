@@ -17,7 +17,8 @@ that outstays its limit is hung up once, not before; a room with forged callback
 the token or a warning. On podman the containers get this process's open-files limit and at most MAX_PROCESSES
 processes (a ``CONTAINERS_CONF`` in the work directory): podman's defaults raise both, which sandboxes refuse.
 
-    python tools/images.py [--engine podman|docker] [--base IMAGE|local-debian] [--build-arg KEY=VALUE] [--work DIR] [--no-run] [--keep]
+    python tools/images.py [--engine podman|docker] [--base IMAGE|local-debian] [--build-arg KEY=VALUE]
+                           [--work DIR] [--no-run] [--keep]
 
 Exit status: 0 passed, 1 failed, 3 no container engine (the gate reports the step as skipped).
 """
@@ -91,11 +92,22 @@ def say(line: str = '') -> None:
     print(line, flush=True)
 
 
-def run(cmd: list[str], *, env: dict | None = None, cwd: pathlib.Path | None = None, stdin=None, quiet: bool = False) -> tuple[int, str]:
+def run(
+    cmd: list[str], *, env: dict | None = None, cwd: pathlib.Path | None = None, stdin=None, quiet: bool = False
+) -> tuple[int, str]:
     """Run a command, streaming its output (indented) unless ``quiet``; return the exit code and the output."""
     if not quiet:
         say('$ ' + ' '.join(cmd))
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace')
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors='replace',
+    )
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -138,7 +150,10 @@ def engine_env(engine: str, work: pathlib.Path) -> dict:
         return env
     limits = []
     for name, which, cap in (('nofile', resource.RLIMIT_NOFILE, None), ('nproc', resource.RLIMIT_NPROC, MAX_PROCESSES)):
-        soft, hard = (cap if cap and (value == resource.RLIM_INFINITY or value > cap) else value for value in resource.getrlimit(which))
+        soft, hard = (
+            cap if cap and (value == resource.RLIM_INFINITY or value > cap) else value
+            for value in resource.getrlimit(which)
+        )
         if hard != resource.RLIM_INFINITY:
             soft = hard if soft == resource.RLIM_INFINITY else soft
             limits.append(f'"{name}={soft}:{hard}"')
@@ -171,7 +186,13 @@ def host_ca_bundle() -> pathlib.Path | None:
 def debian_base_tag(mirror: str) -> str:
     """The local Debian base's tag: a hash of everything that goes into it."""
     digest = hashlib.sha256()
-    recipe = {'suite': DEBIAN_SUITE, 'mirror': mirror, 'packages': DEBIAN_PACKAGES, 'venv': DEBIAN_VENV, 'recipe': DEBIAN_RECIPE}
+    recipe = {
+        'suite': DEBIAN_SUITE,
+        'mirror': mirror,
+        'packages': DEBIAN_PACKAGES,
+        'venv': DEBIAN_VENV,
+        'recipe': DEBIAN_RECIPE,
+    }
     digest.update(json.dumps(recipe, sort_keys=True).encode())
     bundle = host_ca_bundle()
     digest.update(bundle.read_bytes() if bundle else b'')
@@ -179,22 +200,36 @@ def debian_base_tag(mirror: str) -> str:
 
 
 def build_debian_base(engine: str, env: dict, work: pathlib.Path, mirror: str) -> str | None:
-    """The local Debian base, built once per set of inputs; its tag, or None (after saying why) when it cannot be built."""
+    """The local Debian base, built once per set of inputs; its tag, or None (after saying why) when it cannot be
+    built."""
     tag = debian_base_tag(mirror)
     if image_present(engine, tag, env):
         say(f'local Debian base: {tag} (cached; built from the same inputs before)')
         return tag
     if os.geteuid() != 0:
-        say('FAILED: building the local Debian base needs root (debootstrap); or name a base image you can pull: --base IMAGE')
+        say(
+            'FAILED: building the local Debian base needs root (debootstrap); or name a base image you can pull: '
+            '--base IMAGE'
+        )
         return None
     if not shutil.which('debootstrap'):
-        say('FAILED: debootstrap is not installed (apt-get install debootstrap); or name a base image you can pull: --base IMAGE')
+        say(
+            'FAILED: debootstrap is not installed (apt-get install debootstrap); or name a base image you can pull: '
+            '--base IMAGE'
+        )
         return None
     rootfs = work / 'debian-rootfs'
     shutil.rmtree(rootfs, ignore_errors=True)
     say(f'local Debian base: building {tag} with debootstrap ({DEBIAN_SUITE}, {mirror}); a few minutes, once')
     steps = [
-        ['debootstrap', '--variant=minbase', '--include=' + ','.join(DEBIAN_PACKAGES), DEBIAN_SUITE, str(rootfs), mirror],
+        [
+            'debootstrap',
+            '--variant=minbase',
+            '--include=' + ','.join(DEBIAN_PACKAGES),
+            DEBIAN_SUITE,
+            str(rootfs),
+            mirror,
+        ],
         # ansible-builder's pip step runs ensurepip, which Debian refuses on its system Python: a venv has its own pip.
         ['chroot', str(rootfs), 'python3', '-m', 'venv', DEBIAN_VENV],
     ]
@@ -215,7 +250,11 @@ def build_debian_base(engine: str, env: dict, work: pathlib.Path, mirror: str) -
         run(['chroot', str(rootfs), 'apt-get', 'clean'], env=env)
         say(f'$ tar -C {rootfs} -c . | {engine} import - {tag}')
         with subprocess.Popen(['tar', '-C', str(rootfs), '-c', '.'], stdout=subprocess.PIPE) as tar:
-            code = run([engine, 'import', '--change', f'ENV PATH={DEBIAN_VENV}/bin:/usr/sbin:/usr/bin:/sbin:/bin', '-', tag], env=env, stdin=tar.stdout)[0]
+            code = run(
+                [engine, 'import', '--change', f'ENV PATH={DEBIAN_VENV}/bin:/usr/sbin:/usr/bin:/sbin:/bin', '-', tag],
+                env=env,
+                stdin=tar.stdout,
+            )[0]
             tar.stdout.close()
         if code != 0 or tar.returncode != 0:
             say('FAILED: the local Debian base could not be imported')
@@ -230,7 +269,9 @@ def build_debian_base(engine: str, env: dict, work: pathlib.Path, mirror: str) -
     return tag
 
 
-def choose_base(engine: str, env: dict, work: pathlib.Path, base: str | None, mirror: str, default: str) -> tuple[str | None, dict]:
+def choose_base(
+    engine: str, env: dict, work: pathlib.Path, base: str | None, mirror: str, default: str
+) -> tuple[str | None, dict]:
     """The base image and the build arguments that go with it; (None, {}) when there is none."""
     if base == LOCAL_DEBIAN:
         tag = build_debian_base(engine, env, work, mirror)
@@ -264,7 +305,9 @@ def reproducible_tarball(tarball: pathlib.Path) -> bytes:
         with tarfile.open(fileobj=compressed, mode='w') as target:
             for member in sorted(source.getmembers(), key=lambda m: m.name):
                 member.mtime, member.uid, member.gid, member.uname, member.gname = 0, 0, 0, '', ''
-                member.pax_headers = {key: value for key, value in member.pax_headers.items() if key not in ('mtime', 'atime', 'ctime')}
+                member.pax_headers = {
+                    key: value for key, value in member.pax_headers.items() if key not in ('mtime', 'atime', 'ctime')
+                }
                 target.addfile(member, source.extractfile(member) if member.isfile() else None)
     return buffer.getvalue()
 
@@ -275,19 +318,30 @@ def definition_base(definition: pathlib.Path) -> str:
 
 
 def decision_environment_problems(definition: dict) -> list[str]:
-    """What the DE needs before it is built: ansible-rulebook pinned exactly, aiohttp, a Java 17 for rpm and dpkg bases."""
+    """What the DE needs before it is built: ansible-rulebook pinned exactly, aiohttp, a Java 17 for rpm and dpkg
+    bases."""
     python, system = (map(str, (definition.get('dependencies') or {}).get(key) or []) for key in ('python', 'system'))
     python, system = list(python), list(system)
     rulebook = [item for item in python if re.match(r'ansible-rulebook\b', item)]
-    problems = [f'pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z) in dependencies.python, not {rulebook}'] if len(rulebook) != 1 else []
+    problems = (
+        [f'pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z) in dependencies.python, not {rulebook}']
+        if len(rulebook) != 1
+        else []
+    )
     problems += [
-        f'pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not {item!r}' for item in rulebook if not re.fullmatch(r'ansible-rulebook==[\w.]+', item)
+        f'pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not {item!r}'
+        for item in rulebook
+        if not re.fullmatch(r'ansible-rulebook==[\w.]+', item)
     ]
     if not any(re.match(r'aiohttp\b', item) for item in python):
         problems.append('the event source vobiz.voice.conference_callbacks needs aiohttp in dependencies.python')
     for family in ('rpm', 'dpkg'):
-        if not any(re.match(r'(?:java-17-openjdk|openjdk-17-)', item) and f'platform:{family}' in item for item in system):
-            problems.append(f'no Java 17 runtime for platform:{family} bases in dependencies.system (ansible-rulebook needs one)')
+        if not any(
+            re.match(r'(?:java-17-openjdk|openjdk-17-)', item) and f'platform:{family}' in item for item in system
+        ):
+            problems.append(
+                f'no Java 17 runtime for platform:{family} bases in dependencies.system (ansible-rulebook needs one)'
+            )
     return problems
 
 
@@ -296,7 +350,12 @@ def source_tree(work: pathlib.Path) -> pathlib.Path:
     gate copies them), so that caches and stray files of the checkout stay out of the images."""
     if not (ROOT / '.git').exists():
         return ROOT
-    listed = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=ROOT, capture_output=True, check=True).stdout
+    listed = subprocess.run(
+        ['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     tree = work / 'src' / 'ansible_collections' / 'vobiz' / 'voice'
     shutil.rmtree(work / 'src', ignore_errors=True)
     for name in sorted({name for name in listed.decode().split('\0') if name and (ROOT / name).is_file()}):
@@ -308,7 +367,18 @@ def source_tree(work: pathlib.Path) -> pathlib.Path:
 def build_tarball(work: pathlib.Path, env: dict) -> pathlib.Path | None:
     dist = work / 'dist'
     shutil.rmtree(dist, ignore_errors=True)
-    code = run([str(BIN / 'ansible-galaxy'), 'collection', 'build', '--force', '--output-path', str(dist), str(source_tree(work))], env=env)[0]
+    code = run(
+        [
+            str(BIN / 'ansible-galaxy'),
+            'collection',
+            'build',
+            '--force',
+            '--output-path',
+            str(dist),
+            str(source_tree(work)),
+        ],
+        env=env,
+    )[0]
     found = sorted(dist.glob('vobiz-voice-*.tar.gz'))
     return found[0] if code == 0 and found else None
 
@@ -329,9 +399,24 @@ def prepare_definition(name: str, definition: pathlib.Path, tarball: pathlib.Pat
     return target / definition.name
 
 
-def build_image(engine: str, env: dict, definition: pathlib.Path, context: pathlib.Path, tag: str, build_args: dict, kept: set) -> bool:
+def build_image(
+    engine: str, env: dict, definition: pathlib.Path, context: pathlib.Path, tag: str, build_args: dict, kept: set
+) -> bool:
     """``ansible-builder build``; the IDs of the images it made or reused go into ``kept``."""
-    cmd = [str(BIN / 'ansible-builder'), 'build', '-f', str(definition), '--context', str(context), '-t', tag, '--container-runtime', engine, '-v', '3']
+    cmd = [
+        str(BIN / 'ansible-builder'),
+        'build',
+        '-f',
+        str(definition),
+        '--context',
+        str(context),
+        '-t',
+        tag,
+        '--container-runtime',
+        engine,
+        '-v',
+        '3',
+    ]
     cmd += [f'--build-arg={key}={value}' for key, value in build_args.items()]
     cmd += ['--extra-build-cli-args', f'--label {LABEL}=1']
     code, output = run(cmd, env=env)
@@ -346,7 +431,17 @@ def drop_stale_layers(engine: str, env: dict, kept: set) -> None:
     removed = True
     while removed:
         removed = False
-        dangling = [engine, 'images', '--no-trunc', '--filter', 'dangling=true', '--filter', f'label={LABEL}', '--format', '{{.ID}}']
+        dangling = [
+            engine,
+            'images',
+            '--no-trunc',
+            '--filter',
+            'dangling=true',
+            '--filter',
+            f'label={LABEL}',
+            '--format',
+            '{{.ID}}',
+        ]
         for image in run(dangling, env=env, quiet=True)[1].split():
             image = image.split(':')[-1]
             if not any(image.startswith(short) or short.startswith(image) for short in kept):
@@ -372,7 +467,9 @@ def free_port() -> int:
 def files_holding(directory: pathlib.Path, needle: str) -> list[str]:
     """The files under ``directory`` that contain ``needle``."""
     return sorted(
-        str(path.relative_to(directory)) for path in directory.rglob('*') if path.is_file() and not path.is_symlink() and needle.encode() in path.read_bytes()
+        str(path.relative_to(directory))
+        for path in directory.rglob('*')
+        if path.is_file() and not path.is_symlink() and needle.encode() in path.read_bytes()
     )
 
 
@@ -406,20 +503,57 @@ class TeardownCheck:
         deletes = [entry for entry in self.emulator.requests(method='DELETE') if entry['action'] == 'hangup']
         hung_up = sorted(entry['conference'] for entry in deletes if entry['status'] == 204)
         if hung_up != CI_ROOMS or len(deletes) != len(CI_ROOMS):
-            problems.append(f'{where}: expected one DELETE (204) for each of {CI_ROOMS}, the log has {[(e["conference"], e["status"]) for e in deletes]}')
-        touched = sorted({entry['conference'] for entry in self.emulator.requests() if entry['conference'] in BYSTANDERS and entry['method'] != 'GET'})
+            problems.append(
+                f'{where}: expected one DELETE (204) for each of {CI_ROOMS}, the log has '
+                f'{[(e["conference"], e["status"]) for e in deletes]}'
+            )
+        touched = sorted(
+            {
+                entry['conference']
+                for entry in self.emulator.requests()
+                if entry['conference'] in BYSTANDERS and entry['method'] != 'GET'
+            }
+        )
         if touched or sorted(self.emulator.live_names()) != sorted(BYSTANDERS):
             problems.append(f'{where}: bystanders touched {touched}, live rooms {self.emulator.live_names()}')
         summaries = [json.loads(match) for match in SUMMARY.findall(output)]
         if not summaries or summaries[-1].get('status') != 'ok' or sorted(summaries[-1].get('hung_up', [])) != CI_ROOMS:
-            problems.append(f'{where}: the VOBIZ_TEARDOWN_SUMMARY line says {summaries[-1] if summaries else "nothing (missing)"}')
+            problems.append(
+                f'{where}: the VOBIZ_TEARDOWN_SUMMARY line says {summaries[-1] if summaries else "nothing (missing)"}'
+            )
         return problems + output_problems(where, output, self.token)
 
 
 def ee_podman_run(engine: str, env: dict, image: str, check: TeardownCheck) -> list[str]:
     check.reset()
-    cmd = [engine, 'run', '--rm', '--network', 'host', '-e', 'VOBIZ_AUTH_ID', '-e', 'VOBIZ_AUTH_TOKEN', '-e', 'VOBIZ_API_URL', '-e', 'ANSIBLE_NOCOLOR=1', image]
-    code, output = run(cmd + ['ansible-playbook', '-i', 'localhost,', 'vobiz.voice.ci_teardown', '-e', json.dumps({'ci_teardown_match': ['ci-*']})], env=env)
+    cmd = [
+        engine,
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '-e',
+        'VOBIZ_AUTH_ID',
+        '-e',
+        'VOBIZ_AUTH_TOKEN',
+        '-e',
+        'VOBIZ_API_URL',
+        '-e',
+        'ANSIBLE_NOCOLOR=1',
+        image,
+    ]
+    code, output = run(
+        cmd
+        + [
+            'ansible-playbook',
+            '-i',
+            'localhost,',
+            'vobiz.voice.ci_teardown',
+            '-e',
+            json.dumps({'ci_teardown_match': ['ci-*']}),
+        ],
+        env=env,
+    )
     return check.problems(f'{engine} run', code, output)
 
 
@@ -428,9 +562,13 @@ def private_data_dir(scratch: pathlib.Path, name: str, api_url: str) -> pathlib.
     pdd = scratch / name
     for sub in ('project', 'inventory', 'env'):
         (pdd / sub).mkdir(parents=True)
-    (pdd / 'project' / 'site.yml').write_text('---\n- name: Vobiz CI teardown\n  ansible.builtin.import_playbook: vobiz.voice.ci_teardown\n', encoding='utf-8')
+    (pdd / 'project' / 'site.yml').write_text(
+        '---\n- name: Vobiz CI teardown\n  ansible.builtin.import_playbook: vobiz.voice.ci_teardown\n', encoding='utf-8'
+    )
     (pdd / 'inventory' / 'hosts').write_text('localhost ansible_connection=local\n', encoding='utf-8')
-    (pdd / 'env' / 'envvars').write_text(json.dumps({'VOBIZ_AUTH_ID': AUTH_ID, 'VOBIZ_API_URL': api_url, 'ANSIBLE_NOCOLOR': '1'}), encoding='utf-8')
+    (pdd / 'env' / 'envvars').write_text(
+        json.dumps({'VOBIZ_AUTH_ID': AUTH_ID, 'VOBIZ_API_URL': api_url, 'ANSIBLE_NOCOLOR': '1'}), encoding='utf-8'
+    )
     (pdd / 'env' / 'extravars').write_text(json.dumps({'ci_teardown_match': ['ci-*']}), encoding='utf-8')
     return pdd
 
@@ -440,15 +578,31 @@ def trace_problems(where: str, pdd: pathlib.Path, token: str) -> list[str]:
     problems = [f'{where}: the auth token is in {name}' for name in files_holding(pdd, token)]
     env_lists = sorted(pdd.glob('artifacts/*/env.list'))
     if not env_lists or not any(f'VOBIZ_AUTH_ID={AUTH_ID}' in path.read_text(encoding='utf-8') for path in env_lists):
-        problems.append(f'{where}: no artifacts/*/env.list holding VOBIZ_AUTH_ID (the search for the token would prove nothing)')
+        problems.append(
+            f'{where}: no artifacts/*/env.list holding VOBIZ_AUTH_ID (the search for the token would prove nothing)'
+        )
     return problems
 
 
 def ee_runner(engine: str, env: dict, image: str, check: TeardownCheck, scratch: pathlib.Path) -> list[str]:
     check.reset()
     pdd = private_data_dir(scratch, 'runner', check.emulator.api_url)
-    cmd = [str(BIN / 'ansible-runner'), 'run', str(pdd), '-p', 'site.yml', '--process-isolation', '--process-isolation-executable', engine]
-    cmd += ['--container-image', image, '--container-option=--network=host', '--container-option=--env=VOBIZ_AUTH_TOKEN']
+    cmd = [
+        str(BIN / 'ansible-runner'),
+        'run',
+        str(pdd),
+        '-p',
+        'site.yml',
+        '--process-isolation',
+        '--process-isolation-executable',
+        engine,
+    ]
+    cmd += [
+        '--container-image',
+        image,
+        '--container-option=--network=host',
+        '--container-option=--env=VOBIZ_AUTH_TOKEN',
+    ]
     if os.geteuid() == 0:
         # The image runs as uid 1000, which cannot write runner's private data dir (0700, owned by root).
         cmd.append('--container-option=--user=0')
@@ -456,7 +610,10 @@ def ee_runner(engine: str, env: dict, image: str, check: TeardownCheck, scratch:
     status = sorted(pdd.glob('artifacts/*/status'))
     problems = check.problems('ansible-runner --process-isolation', code, output)
     if not status or status[-1].read_text(encoding='utf-8').strip() != 'successful':
-        problems.append(f'ansible-runner --process-isolation: status {status[-1].read_text(encoding="utf-8").strip() if status else "missing"}')
+        problems.append(
+            'ansible-runner --process-isolation: status '
+            f'{status[-1].read_text(encoding="utf-8").strip() if status else "missing"}'
+        )
     return problems + trace_problems('ansible-runner --process-isolation', pdd, check.token)
 
 
@@ -465,7 +622,10 @@ def message_queue_ready() -> str:
     if pathlib.Path('/dev/mqueue').is_dir():
         return ''
     if os.geteuid() != 0:
-        return '/dev/mqueue is missing (ansible-navigator with podman needs it; as root: mkdir /dev/mqueue && mount -t mqueue none /dev/mqueue)'
+        return (
+            '/dev/mqueue is missing (ansible-navigator with podman needs it; '
+            'as root: mkdir /dev/mqueue && mount -t mqueue none /dev/mqueue)'
+        )
     # What systemd does at boot on most machines; some sandboxes leave it out.
     pathlib.Path('/dev/mqueue').mkdir()
     code, output = run(['mount', '-t', 'mqueue', 'none', '/dev/mqueue'])
@@ -479,14 +639,46 @@ def ee_navigator(engine: str, env: dict, image: str, check: TeardownCheck, scrat
         return []
     check.reset()
     pdd = private_data_dir(scratch, 'navigator', check.emulator.api_url)
-    cmd = [str(BIN / 'ansible-navigator'), 'run', 'project/site.yml', '-i', 'inventory/hosts', '--mode', 'stdout', '--ce', engine, '--eei', image]
-    cmd += ['--pull-policy', 'never', '--pae', 'false', '--lf', str(scratch / 'navigator.log'), '--senv', f'VOBIZ_AUTH_ID={AUTH_ID}']
+    cmd = [
+        str(BIN / 'ansible-navigator'),
+        'run',
+        'project/site.yml',
+        '-i',
+        'inventory/hosts',
+        '--mode',
+        'stdout',
+        '--ce',
+        engine,
+        '--eei',
+        image,
+    ]
+    cmd += [
+        '--pull-policy',
+        'never',
+        '--pae',
+        'false',
+        '--lf',
+        str(scratch / 'navigator.log'),
+        '--senv',
+        f'VOBIZ_AUTH_ID={AUTH_ID}',
+    ]
     # No --user=0 here: ansible-navigator itself runs the image as root when it runs as root.
-    cmd += ['--senv', f'VOBIZ_API_URL={check.emulator.api_url}', '--senv', 'ANSIBLE_NOCOLOR=1', '--co=--network=host', '--co=--env=VOBIZ_AUTH_TOKEN']
+    cmd += [
+        '--senv',
+        f'VOBIZ_API_URL={check.emulator.api_url}',
+        '--senv',
+        'ANSIBLE_NOCOLOR=1',
+        '--co=--network=host',
+        '--co=--env=VOBIZ_AUTH_TOKEN',
+    ]
     cmd += ['-e', json.dumps({'ci_teardown_match': ['ci-*']})]
     code, output = run(cmd, env=env, cwd=pdd)
     log = scratch / 'navigator.log'
-    leaked = ['ansible-navigator: the auth token is in its log file'] if log.is_file() and check.token in log.read_text(encoding='utf-8') else []
+    leaked = (
+        ['ansible-navigator: the auth token is in its log file']
+        if log.is_file() and check.token in log.read_text(encoding='utf-8')
+        else []
+    )
     return check.problems('ansible-navigator', code, output) + leaked
 
 
@@ -496,7 +688,15 @@ class Container:
     def __init__(self, engine: str, env: dict, name: str, cmd: list[str]):
         self.engine, self.env, self.name = engine, env, name
         say('$ ' + ' '.join(cmd))
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors='replace')
+        self.proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors='replace',
+        )
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -546,7 +746,9 @@ def de_rulebook(engine: str, env: dict, image: str, emulator, token: str, scratc
     files.mkdir()
     data.mkdir()
     data.chmod(0o777)  # the image runs as uid 1000: its state file and audit log go here
-    (files / 'inventory.yml').write_text(json.dumps({'all': {'hosts': {'localhost': {'ansible_connection': 'local'}}}}), encoding='utf-8')
+    (files / 'inventory.yml').write_text(
+        json.dumps({'all': {'hosts': {'localhost': {'ansible_connection': 'local'}}}}), encoding='utf-8'
+    )
     variables = {
         'vobiz_callback_host': '127.0.0.1',
         'vobiz_callback_port': port,
@@ -562,15 +764,39 @@ def de_rulebook(engine: str, env: dict, image: str, emulator, token: str, scratc
     emulator.clear_log()
     emulator.configure(callback_url=f'http://127.0.0.1:{port}/vobiz/conference', callback_signed_url=PUBLIC_URL)
     name = f'vobiz-de-check-{os.getpid()}'
-    cmd = [engine, 'run', '--rm', '--name', name, '--network', 'host', '-e', 'VOBIZ_AUTH_ID', '-e', 'VOBIZ_AUTH_TOKEN', '-e', 'VOBIZ_API_URL']
+    cmd = [
+        engine,
+        'run',
+        '--rm',
+        '--name',
+        name,
+        '--network',
+        'host',
+        '-e',
+        'VOBIZ_AUTH_ID',
+        '-e',
+        'VOBIZ_AUTH_TOKEN',
+        '-e',
+        'VOBIZ_API_URL',
+    ]
     cmd += ['-e', 'ANSIBLE_NOCOLOR=1', '-v', f'{files}:/vobiz:ro,Z', '-v', f'{data}:/vobiz-data:Z', image]
-    cmd += ['ansible-rulebook', '-r', 'vobiz.voice.enforce_limits', '-i', '/vobiz/inventory.yml', '--vars', '/vobiz/vars.yml']
+    cmd += [
+        'ansible-rulebook',
+        '-r',
+        'vobiz.voice.enforce_limits',
+        '-i',
+        '/vobiz/inventory.yml',
+        '--vars',
+        '/vobiz/vars.yml',
+    ]
     container = Container(engine, env, name, cmd)
     problems = []
     started = 0.0
     try:
         if not container.wait_for(lambda: listening(port), f'the event source listened on port {port}'):
-            return ['ansible-rulebook in the DE: the event source never listened'] + output_problems('ansible-rulebook', container.text(), token)
+            return ['ansible-rulebook in the DE: the event source never listened'] + output_problems(
+                'ansible-rulebook', container.text(), token
+            )
         sender = emulator.callback_sender
         emulator.configure(callback_signing='wrong_key')
         emulator.add_conference('Forged Room', members=1)
@@ -599,8 +825,13 @@ def de_rulebook(engine: str, env: dict, image: str, emulator, token: str, scratc
     for entry in deletes:
         at = datetime.datetime.fromisoformat(entry['time'].replace('Z', '+00:00')).timestamp()
         if at < started + MAX_DURATION:
-            problems.append(f'ansible-rulebook in the DE: Overdue Room hung up at {entry["time"]}, before its {MAX_DURATION} s limit')
-    statuses = sorted({entry['status'] for entry in emulator.callback_sender.log() if entry['conference'] == 'Forged Room'})
+            problems.append(
+                f'ansible-rulebook in the DE: Overdue Room hung up at {entry["time"]}, before its {MAX_DURATION} s '
+                'limit'
+            )
+    statuses = sorted(
+        {entry['status'] for entry in emulator.callback_sender.log() if entry['conference'] == 'Forged Room'}
+    )
     if statuses != [403]:
         problems.append(f'ansible-rulebook in the DE: forged callbacks were answered {statuses}, expected 403')
     touching = [entry['action'] for entry in emulator.requests() if entry['conference'] == 'Forged Room']
@@ -608,7 +839,10 @@ def de_rulebook(engine: str, env: dict, image: str, emulator, token: str, scratc
         problems.append(f'ansible-rulebook in the DE: forged callbacks caused requests {touching}')
     audit = (data / 'audit.jsonl').read_text(encoding='utf-8') if (data / 'audit.jsonl').is_file() else ''
     if 'Overdue Room' not in audit or token in audit:
-        problems.append(f'ansible-rulebook in the DE: the audit log (uid 1000, on a volume) does not name Overdue Room or holds the token: {audit[:300]!r}')
+        problems.append(
+            'ansible-rulebook in the DE: the audit log (uid 1000, on a volume) does not name Overdue Room or holds '
+            f'the token: {audit[:300]!r}'
+        )
     return problems + output_problems('ansible-rulebook in the DE', container.text(), token)
 
 
@@ -621,14 +855,27 @@ def run_images(engine: str, env: dict, tags: dict, scratch: pathlib.Path) -> lis
         check = TeardownCheck(emulator, token)
         for title, leg in (
             ('EE: ci_teardown through podman run', lambda: ee_podman_run(engine, run_env, tags['ee'], check)),
-            ('EE: ci_teardown through ansible-runner --process-isolation', lambda: ee_runner(engine, run_env, tags['ee'], check, scratch)),
-            ('EE: ci_teardown through ansible-navigator', lambda: ee_navigator(engine, run_env, tags['ee'], check, scratch)),
-            ('DE: the enforce_limits rulebook against signed callbacks', lambda: de_rulebook(engine, run_env, tags['de'], emulator, token, scratch)),
+            (
+                'EE: ci_teardown through ansible-runner --process-isolation',
+                lambda: ee_runner(engine, run_env, tags['ee'], check, scratch),
+            ),
+            (
+                'EE: ci_teardown through ansible-navigator',
+                lambda: ee_navigator(engine, run_env, tags['ee'], check, scratch),
+            ),
+            (
+                'DE: the enforce_limits rulebook against signed callbacks',
+                lambda: de_rulebook(engine, run_env, tags['de'], emulator, token, scratch),
+            ),
         ):
             say(f'\n==> {title}')
             started = time.monotonic()
             found = leg()
-            say('\n'.join(f'FAILED: {problem}' for problem in found) if found else f'ok: {title} ({time.monotonic() - started:.0f} s)')
+            say(
+                '\n'.join(f'FAILED: {problem}' for problem in found)
+                if found
+                else f'ok: {title} ({time.monotonic() - started:.0f} s)'
+            )
             problems += found
     finally:
         emulator.stop()
@@ -637,13 +884,30 @@ def run_images(engine: str, env: dict, tags: dict, scratch: pathlib.Path) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--engine', choices=('podman', 'docker'), help='the container engine (default: podman, else docker)')
     parser.add_argument(
-        '--base', help=f'the base image of both images, or {LOCAL_DEBIAN} (default: the definitions\' own; {LOCAL_DEBIAN} when it cannot be pulled)'
+        '--engine', choices=('podman', 'docker'), help='the container engine (default: podman, else docker)'
     )
-    parser.add_argument('--build-arg', action='append', default=[], metavar='KEY=VALUE', help='a further build argument for ansible-builder (repeatable)')
-    parser.add_argument('--debian-mirror', default=DEBIAN_MIRROR, help=f'the mirror debootstrap uses (default {DEBIAN_MIRROR})')
-    parser.add_argument('--work', type=pathlib.Path, default=ROOT / 'build' / 'images', help='build contexts and scratch files (default: build/images)')
+    parser.add_argument(
+        '--base',
+        help=f'the base image of both images, or {LOCAL_DEBIAN} (default: the definitions\' own; {LOCAL_DEBIAN} when '
+        'it cannot be pulled)',
+    )
+    parser.add_argument(
+        '--build-arg',
+        action='append',
+        default=[],
+        metavar='KEY=VALUE',
+        help='a further build argument for ansible-builder (repeatable)',
+    )
+    parser.add_argument(
+        '--debian-mirror', default=DEBIAN_MIRROR, help=f'the mirror debootstrap uses (default {DEBIAN_MIRROR})'
+    )
+    parser.add_argument(
+        '--work',
+        type=pathlib.Path,
+        default=ROOT / 'build' / 'images',
+        help='build contexts and scratch files (default: build/images)',
+    )
     parser.add_argument('--no-run', action='store_true', help='build only')
     parser.add_argument('--keep', action='store_true', help='keep the scratch directory of the runs')
     args = parser.parse_args(argv)
@@ -665,7 +929,11 @@ def main(argv: list[str] | None = None) -> int:
     kept: set = set()
     tags = {}
     for name, definition, tag in IMAGES:
-        problems = decision_environment_problems(yaml.safe_load(definition.read_text(encoding='utf-8'))) if name == 'de' else []
+        problems = (
+            decision_environment_problems(yaml.safe_load(definition.read_text(encoding='utf-8')))
+            if name == 'de'
+            else []
+        )
         if problems:
             say('\n'.join(f'FAILED: {definition.relative_to(ROOT)}: {problem}' for problem in problems))
             return 1

@@ -91,13 +91,16 @@ def step_processes(root: int) -> dict[tuple[int, int], int] | None:
 
 
 class SilenceWatch(threading.Thread):
-    """Watch one step (a process that leads its own session); call ``on_silent`` once it has been silent for ``limit`` s.
+    """Watch one step (a process that leads its own session); call ``on_silent`` once it has been silent for
+    ``limit`` s.
 
     The step's reader calls ``heard()`` on every piece of output. ``idle_share`` is the share of one core below which a
     sample counts as no CPU (tests pass 0: any CPU at all is activity).
     """
 
-    def __init__(self, root: int, limit: float, on_silent, sample: float | None = None, idle_share: float = IDLE_CPU_SHARE):
+    def __init__(
+        self, root: int, limit: float, on_silent, sample: float | None = None, idle_share: float = IDLE_CPU_SHARE
+    ):
         super().__init__(name=f'silence-watch-{root}', daemon=True)
         self.root = root
         self.limit = limit

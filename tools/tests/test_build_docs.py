@@ -11,7 +11,10 @@ import yaml
 
 def test_sphinx_warnings_about_copied_guides_point_at_the_sources():
     line = '/scratch/site/rst/collections/vobiz/voice/docsite/awx.rst:12: WARNING: undefined label: foo'
-    assert build_docs.map_output(line + '\nother line') == ['docs/docsite/rst/awx.rst:12: WARNING: undefined label: foo', 'other line']
+    assert build_docs.map_output(line + '\nother line') == [
+        'docs/docsite/rst/awx.rst:12: WARNING: undefined label: foo',
+        'other line',
+    ]
 
 
 def environment_variables_read() -> set[str]:
@@ -29,7 +32,9 @@ def environment_variables_read() -> set[str]:
                 text = path.read_text(encoding='utf-8')
                 for pattern in patterns:
                     names.update(re.findall(pattern, text))
-    settings = (build_docs.ROOT / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'settings.py').read_text(encoding='utf-8')
+    settings = (build_docs.ROOT / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks' / 'settings.py').read_text(
+        encoding='utf-8'
+    )
     names.update(re.findall(r"'([A-Za-z_]+)'", re.search(r'CONTAINER_VARIABLES = \((.*)\)', settings).group(1)))
     return names
 

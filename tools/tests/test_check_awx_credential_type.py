@@ -26,16 +26,51 @@ def test_the_shipped_credential_type_passes(capsys):
 # (old text, new text, text on the line that must be reported, part of the message)
 BROKEN = {
     'token not secret': ('      secret: true', '      secret: false', '- id: vobiz_auth_token', 'not secret: true'),
-    'undefined field in a template': ('"{{ vobiz_auth_token }}"', '"{{ vobiz_auth_tokn }}"', 'VOBIZ_AUTH_TOKEN:', "'vobiz_auth_tokn' is undefined"),
-    'template syntax error': ('"{{ vobiz_auth_id }}"', '"{{ vobiz_auth_id }"', 'VOBIZ_AUTH_ID:', 'Syntax error rendering template'),
+    'undefined field in a template': (
+        '"{{ vobiz_auth_token }}"',
+        '"{{ vobiz_auth_tokn }}"',
+        'VOBIZ_AUTH_TOKEN:',
+        "'vobiz_auth_tokn' is undefined",
+    ),
+    'template syntax error': (
+        '"{{ vobiz_auth_id }}"',
+        '"{{ vobiz_auth_id }"',
+        'VOBIZ_AUTH_ID:',
+        'Syntax error rendering template',
+    ),
     'reserved env var': ('    VOBIZ_API_URL:', '    PATH:', 'PATH:', 'Environment variable PATH is not allowed'),
-    'ANSIBLE_ env var': ('    VOBIZ_API_URL:', '    ANSIBLE_CONFIG:', 'ANSIBLE_CONFIG:', 'may affect Ansible configuration'),
-    'invalid field id': ('    - id: vobiz_api_url', '    - id: vobiz-api-url', 'id: vobiz-api-url', 'is an invalid variable name'),
-    'duplicate field id': ('    - id: vobiz_api_url', '    - id: vobiz_auth_id', 'id: vobiz_auth_id\n', 'field IDs must be unique'),
-    'unknown field key': ('      help_text: Change only', '      helptext: Change only', 'helptext:', "'helptext' was unexpected"),
+    'ANSIBLE_ env var': (
+        '    VOBIZ_API_URL:',
+        '    ANSIBLE_CONFIG:',
+        'ANSIBLE_CONFIG:',
+        'may affect Ansible configuration',
+    ),
+    'invalid field id': (
+        '    - id: vobiz_api_url',
+        '    - id: vobiz-api-url',
+        'id: vobiz-api-url',
+        'is an invalid variable name',
+    ),
+    'duplicate field id': (
+        '    - id: vobiz_api_url',
+        '    - id: vobiz_auth_id',
+        'id: vobiz_auth_id\n',
+        'field IDs must be unique',
+    ),
+    'unknown field key': (
+        '      help_text: Change only',
+        '      helptext: Change only',
+        'helptext:',
+        "'helptext' was unexpected",
+    ),
     'unknown injector kind': ('  env:', '  environment:', 'environment:', "'environment' was unexpected"),
     'bad kind': ('kind: cloud', 'kind: vault', 'kind: vault', "Must be 'cloud' or 'net'"),
-    'required id missing': ('    - vobiz_api_url\n', '    - vobiz_api_uri\n', '- vobiz_api_uri', "'vobiz_api_uri', which is not the id of any field"),
+    'required id missing': (
+        '    - vobiz_api_url\n',
+        '    - vobiz_api_uri\n',
+        '- vobiz_api_uri',
+        "'vobiz_api_uri', which is not the id of any field",
+    ),
     'secret on a boolean': (
         '      type: string\n      secret: true',
         '      type: boolean\n      secret: true',
@@ -60,7 +95,9 @@ def test_a_broken_credential_type_fails_with_file_and_line(case, tmp_path, capsy
     expected_line = (
         line_of(text, marker)
         if case != 'duplicate field id'
-        else [number for number, line in enumerate(text.splitlines(), start=1) if line.strip() == '- id: vobiz_auth_id'][-1]
+        else [
+            number for number, line in enumerate(text.splitlines(), start=1) if line.strip() == '- id: vobiz_auth_id'
+        ][-1]
     )
     expected = f'{path}:{expected_line}: '
     assert any(line.startswith(expected) and message in line for line in out.splitlines()), out
@@ -76,7 +113,8 @@ def test_extra_vars_and_file_injectors_are_checked_like_awx(tmp_path):
     text = GOOD.replace(
         'injectors:\n  env:\n',
         'injectors:\n  file:\n    template.cfg: "id={{ vobiz_auth_id }}"\n'
-        '  extra_vars:\n    vobiz_cfg: "{{ tower.filename.cfg }}"\n    vobiz_bad: "{{ tower.filename.other }}"\n  env:\n',
+        '  extra_vars:\n    vobiz_cfg: "{{ tower.filename.cfg }}"\n    vobiz_bad: "{{ tower.filename.other }}"\n  '
+        'env:\n',
     )
     path = tmp_path / 'ct.yml'
     path.write_text(text, encoding='utf-8')
@@ -86,4 +124,7 @@ def test_extra_vars_and_file_injectors_are_checked_like_awx(tmp_path):
 
 
 def test_pathlib_default_points_at_the_shipped_file():
-    assert checker.DEFAULT_FILE == pathlib.Path(checker.__file__).resolve().parent.parent / 'extensions' / 'awx' / 'credential_type_vobiz.yml'
+    assert (
+        checker.DEFAULT_FILE
+        == pathlib.Path(checker.__file__).resolve().parent.parent / 'extensions' / 'awx' / 'credential_type_vobiz.yml'
+    )

@@ -14,7 +14,14 @@ def test_build_fleet_makes_n_accounts_of_m_rooms_with_the_last_ones_bad():
     assert len({acct.token for acct in fleet.accounts}) == 12
     config = fleet.emulator_config()
     assert set(config['accounts']) == {acct.auth_id for acct in fleet.accounts}
-    assert config['accounts']['MA_ACCT01']['conferences'] == ['ci-01-1', 'ci-01-2', 'ci-01-3', 'ci-01-4', 'Board Room', 'prod-ci-1']
+    assert config['accounts']['MA_ACCT01']['conferences'] == [
+        'ci-01-1',
+        'ci-01-2',
+        'ci-01-3',
+        'ci-01-4',
+        'Board Room',
+        'prod-ci-1',
+    ]
     tokens = fleet.vault_vars()['vault_vobiz_tokens']
     assert tokens['MA_ACCT01'] == config['accounts']['MA_ACCT01']['token']
     assert tokens['MA_ACCT12'] != config['accounts']['MA_ACCT12']['token']
@@ -26,7 +33,11 @@ def test_the_written_inventory_is_the_shipped_example_with_the_fleet_and_a_vault
     group = yaml.safe_load(paths['inventory'].read_text(encoding='utf-8'))['all']['children']['vobiz_accounts']
     assert group['vars']['conference_maintenance_auth_token'] == '{{ vault_vobiz_tokens[vobiz_auth_id] }}'
     assert group['vars']['vobiz_api_url'] == 'http://127.0.0.1:1/api/v1'
-    assert group['hosts'] == {'acct-1': {'vobiz_auth_id': 'MA_ACCT1'}, 'acct-2': {'vobiz_auth_id': 'MA_ACCT2'}, 'acct-3': {'vobiz_auth_id': 'MA_ACCT3'}}
+    assert group['hosts'] == {
+        'acct-1': {'vobiz_auth_id': 'MA_ACCT1'},
+        'acct-2': {'vobiz_auth_id': 'MA_ACCT2'},
+        'acct-3': {'vobiz_auth_id': 'MA_ACCT3'},
+    }
     assert paths['vault_file'].read_text(encoding='utf-8').startswith('$ANSIBLE_VAULT;1.1;AES256')
     assert fleet.accounts[0].token not in paths['vault_file'].read_text(encoding='utf-8')
 
@@ -34,8 +45,10 @@ def test_the_written_inventory_is_the_shipped_example_with_the_fleet_and_a_vault
 def test_parse_recap():
     out = (
         'PLAY RECAP *****\n'
-        'acct-01                    : ok=11   changed=1    unreachable=0    failed=0    skipped=4    rescued=0    ignored=0   \n'
-        'acct-02                    : ok=11   changed=0    unreachable=0    failed=1    skipped=2    rescued=1    ignored=0   \n'
+        'acct-01                    : ok=11   changed=1    unreachable=0    failed=0    skipped=4    rescued=0    '
+        'ignored=0   \n'
+        'acct-02                    : ok=11   changed=0    unreachable=0    failed=1    skipped=2    rescued=1    '
+        'ignored=0   \n'
     )
     recap = many.parse_recap(out)
     assert recap['acct-01']['failed'] == 0 and recap['acct-02']['failed'] == 1 and recap['acct-02']['rescued'] == 1

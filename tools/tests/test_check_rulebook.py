@@ -1,4 +1,5 @@
-"""tools/check_rulebook.py: the reusable pieces (the real ansible-rulebook run is the script itself, gate step ``rulebook``)."""
+"""tools/check_rulebook.py: the reusable pieces (the real ansible-rulebook run is the script itself, gate step
+``rulebook``)."""
 
 from __future__ import annotations
 

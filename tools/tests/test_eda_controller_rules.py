@@ -39,7 +39,9 @@ INVENTORY_ACTIONS = frozenset(('run_playbook', 'run_module'))
 INJECTOR_KEYS = frozenset(('env', 'extra_vars', 'file'))
 RESERVED_EXTRA_VAR_KEYS = frozenset(('ansible', 'eda'))
 FIELD_TYPES = ('string', 'boolean')
-FIELD_FORMATS = frozenset(('aes_key', 'aes_salt', 'binary_base64', 'pem_certificate', 'ssh_private_key', 'url', 'vault_id'))
+FIELD_FORMATS = frozenset(
+    ('aes_key', 'aes_salt', 'binary_base64', 'pem_certificate', 'ssh_private_key', 'url', 'vault_id')
+)
 FIELD_STRINGS, FIELD_BOOLEANS = ('help_text', 'format'), ('secret', 'multiline')
 EDA_PREFIX = 'EDA_'
 
@@ -74,7 +76,9 @@ def find_ports(rulebook: list, safe_plugins, variables: dict) -> list[tuple]:
 
 def guide_port_forward_setting() -> list[str]:
     """The plugins of the EDA_SAFE_PLUGINS_FOR_PORT_FORWARD line the guide gives (dynaconf's ``@json`` form)."""
-    match = re.search(r"^\s*EDA_SAFE_PLUGINS_FOR_PORT_FORWARD='@json (\[.*\])'$", GUIDE.read_text(encoding='utf-8'), re.M)
+    match = re.search(
+        r"^\s*EDA_SAFE_PLUGINS_FOR_PORT_FORWARD='@json (\[.*\])'$", GUIDE.read_text(encoding='utf-8'), re.M
+    )
     assert match, 'the guide gives no EDA_SAFE_PLUGINS_FOR_PORT_FORWARD setting'
     return json.loads(match.group(1))
 
@@ -126,7 +130,9 @@ def check_credential_type(credential_type: dict) -> None:
     assert not set(injectors.get('env', {})) & RESERVED_EXTRA_VAR_KEYS
     assert not set(injectors.get('extra_vars', {})) & RESERVED_EXTRA_VAR_KEYS
     # every injector template renders from the fields (their defaults, else ''), undefined names refused
-    context = {field['id']: field.get('default') or (True if field.get('type') == 'boolean' else '') for field in fields}
+    context = {
+        field['id']: field.get('default') or (True if field.get('type') == 'boolean' else '') for field in fields
+    }
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
     for value in [value for section in injectors.values() for value in section.values()]:
         env.from_string(value).render(context)

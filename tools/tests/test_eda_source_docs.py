@@ -1,4 +1,5 @@
-"""tools/eda_source_docs.py: the event source's docsite page and its shipped argument schema come from its DOCUMENTATION."""
+"""tools/eda_source_docs.py: the event source's docsite page and its shipped argument schema come from its
+DOCUMENTATION."""
 
 from __future__ import annotations
 

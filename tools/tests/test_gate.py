@@ -77,7 +77,9 @@ def test_a_silent_step_is_ended_with_everything_it_started(runner, tmp_path, cap
 
     assert (result.status, result.failed) == ('FAILED', 1)
     assert result.note == 'silent for 1 s: no output, no CPU'
-    child = int([line for line in (tmp_path / 'silent_step.log').read_text(encoding='utf-8').splitlines() if line.isdigit()][-1])
+    child = int(
+        [line for line in (tmp_path / 'silent_step.log').read_text(encoding='utf-8').splitlines() if line.isdigit()][-1]
+    )
     assert ended(child)
     assert 'gate: step ended, silent for 1 s: no output, no CPU' in capsys.readouterr().out
 
@@ -90,7 +92,10 @@ def test_a_slow_busy_step_is_not_ended(runner, tmp_path):
 
 def test_a_step_whose_busy_process_left_its_session_is_not_ended(runner, tmp_path):
     # The step's own process only waits; the work happens in a process that left the step's session.
-    code = f'import subprocess, sys\nsubprocess.run([sys.executable, "-c", {SPIN!r}], start_new_session=True, check=True)\n'
+    code = (
+        f'import subprocess, sys\n'
+        f'subprocess.run([sys.executable, "-c", {SPIN!r}], start_new_session=True, check=True)\n'
+    )
     result = runner.run('busy grandchild step', python(code), env={}, cwd=tmp_path)
 
     assert (result.status, result.note) == ('PASSED', '')
@@ -122,7 +127,9 @@ def test_the_silence_limit_comes_from_the_environment(monkeypatch):
 
 def test_a_session_that_cannot_run_here_is_a_skipped_row_naming_the_reason(runner, tmp_path, capsys):
     reason = 'python3.12 is not installed on this machine.'
-    result = runner.run('newest units', python(f'print("nox > Session units-2.21 skipped: {reason}")'), env={}, cwd=tmp_path)
+    result = runner.run(
+        'newest units', python(f'print("nox > Session units-2.21 skipped: {reason}")'), env={}, cwd=tmp_path
+    )
 
     assert (result.status, result.note, result.passed, result.failed) == ('SKIPPED', reason, 0, 0)
     assert f'SKIPPED newest units: {reason}' in capsys.readouterr().out
@@ -130,14 +137,31 @@ def test_a_session_that_cannot_run_here_is_a_skipped_row_naming_the_reason(runne
 
 
 def test_ci_runs_exactly_the_sessions_of_the_gate(tmp_path):
-    """The workflow's two jobs run noxfile.py's default sessions and its registered ansible-test sessions: the gate's."""
+    """The workflow's two jobs run noxfile.py's default sessions and its registered ansible-test sessions: the
+    gate's."""
     pytest.importorskip('antsibull_nox', reason='the tools-tests nox session installs nox and antsibull-nox')
     env = dict(os.environ, ANTSIBULL_NOX_MATRIX_JSON=str(tmp_path / 'matrix.json'))
-    listed = subprocess.run([sys.executable, '-m', 'nox', '-l', '--json'], cwd=gate.ROOT, env=env, capture_output=True, text=True, check=True).stdout
-    subprocess.run([sys.executable, '-m', 'nox', '-s', 'matrix-generator'], cwd=gate.ROOT, env=env, capture_output=True, check=True)
-    registered = [session['name'] for sessions in json.loads((tmp_path / 'matrix.json').read_text(encoding='utf-8')).values() for session in sessions]
+    listed = subprocess.run(
+        [sys.executable, '-m', 'nox', '-l', '--json'],
+        cwd=gate.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    subprocess.run(
+        [sys.executable, '-m', 'nox', '-s', 'matrix-generator'], cwd=gate.ROOT, env=env, capture_output=True, check=True
+    )
+    registered = [
+        session['name']
+        for sessions in json.loads((tmp_path / 'matrix.json').read_text(encoding='utf-8')).values()
+        for session in sessions
+    ]
     lint_parts = {'formatters', 'codeqa', 'yamllint', 'antsibull-nox-config'}  # run by the meta session lint
     ci = {session['name'] for session in json.loads(listed)} - lint_parts | set(registered)
     assert ci == {step.session for chain in gate.CHAINS for step in chain.steps}
     jobs = yaml.safe_load((gate.ROOT / '.github' / 'workflows' / 'nox.yml').read_text(encoding='utf-8'))['jobs']
-    assert sorted(job['uses'].split('@')[0].rsplit('/', 1)[1] for job in jobs.values()) == ['reusable-nox-matrix.yml', 'reusable-nox-run.yml']
+    assert sorted(job['uses'].split('@')[0].rsplit('/', 1)[1] for job in jobs.values()) == [
+        'reusable-nox-matrix.yml',
+        'reusable-nox-run.yml',
+    ]

@@ -1,4 +1,5 @@
-"""tools/images.py without a container engine: engine detection, podman's limits, layer reuse, base cache key, output checks.
+"""tools/images.py without a container engine: engine detection, podman's limits, layer reuse, base cache key,
+output checks.
 
 The images themselves are built and run by the gate step ``images`` (``make images``).
 """
@@ -29,7 +30,9 @@ def test_without_an_engine_the_reason_names_each_one(tmp_path, monkeypatch):
 
 
 def test_a_docker_without_a_daemon_is_no_engine(tmp_path, monkeypatch):
-    fake_tool(tmp_path, 'docker', 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1')
+    fake_tool(
+        tmp_path, 'docker', 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2; exit 1'
+    )
     monkeypatch.setenv('PATH', str(tmp_path))
     engine, reason = images.find_engine()
     assert engine is None
@@ -66,7 +69,9 @@ def test_a_callers_containers_conf_and_docker_are_left_alone(tmp_path, monkeypat
 
 def build(tree: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
     subprocess.run(
-        [str(images.BIN / 'ansible-galaxy'), 'collection', 'build', '--force', '--output-path', str(dest), str(tree)], check=True, capture_output=True
+        [str(images.BIN / 'ansible-galaxy'), 'collection', 'build', '--force', '--output-path', str(dest), str(tree)],
+        check=True,
+        capture_output=True,
     )
     return next(dest.glob('*.tar.gz'))
 
@@ -75,12 +80,16 @@ def build(tree: pathlib.Path, dest: pathlib.Path) -> pathlib.Path:
 def fixture_tiny_collection(tmp_path):
     tree = tmp_path / 'src'
     (tree / 'plugins').mkdir(parents=True)
-    (tree / 'galaxy.yml').write_text('namespace: vobiz\nname: voice\nversion: 0.1.0\nreadme: README.md\nauthors: [x]\n', encoding='utf-8')
+    (tree / 'galaxy.yml').write_text(
+        'namespace: vobiz\nname: voice\nversion: 0.1.0\nreadme: README.md\nauthors: [x]\n', encoding='utf-8'
+    )
     (tree / 'README.md').write_text('tiny\n', encoding='utf-8')
     return tree
 
 
-def test_the_same_collection_gives_the_same_tarball_in_any_work_dir_and_ansible_galaxy_installs_it(tmp_path, tiny_collection):
+def test_the_same_collection_gives_the_same_tarball_in_any_work_dir_and_ansible_galaxy_installs_it(
+    tmp_path, tiny_collection
+):
     definition = tmp_path / 'ee' / 'execution-environment.yml'
     definition.parent.mkdir()
     definition.write_text('version: 3\n', encoding='utf-8')
@@ -95,11 +104,21 @@ def test_the_same_collection_gives_the_same_tarball_in_any_work_dir_and_ansible_
     images.prepare_definition('ee', definition, build(tiny_collection, tmp_path / 'three'), tmp_path / 'work-a')
     assert placed.read_bytes() != elsewhere.read_bytes()
     subprocess.run(
-        [str(images.BIN / 'ansible-galaxy'), 'collection', 'install', '--force', '-p', str(tmp_path / 'installed'), str(placed)],
+        [
+            str(images.BIN / 'ansible-galaxy'),
+            'collection',
+            'install',
+            '--force',
+            '-p',
+            str(tmp_path / 'installed'),
+            str(placed),
+        ],
         check=True,
         capture_output=True,
     )
-    assert (tmp_path / 'installed' / 'ansible_collections' / 'vobiz' / 'voice' / 'README.md').read_text(encoding='utf-8') == 'changed\n'
+    assert (tmp_path / 'installed' / 'ansible_collections' / 'vobiz' / 'voice' / 'README.md').read_text(
+        encoding='utf-8'
+    ) == 'changed\n'
 
 
 def test_the_collection_is_built_from_what_git_tracks_not_the_checkouts_caches(tmp_path, monkeypatch, tiny_collection):
@@ -111,7 +130,12 @@ def test_the_collection_is_built_from_what_git_tracks_not_the_checkouts_caches(t
     subprocess.run(['git', '-C', str(tiny_collection), 'add', 'galaxy.yml', 'README.md', '.gitignore'], check=True)
     monkeypatch.setattr(images, 'ROOT', tiny_collection)
     tree = images.source_tree(tmp_path / 'work')
-    assert sorted(str(path.relative_to(tree)) for path in tree.rglob('*') if path.is_file()) == ['.gitignore', 'README.md', 'galaxy.yml', 'untracked.txt']
+    assert sorted(str(path.relative_to(tree)) for path in tree.rglob('*') if path.is_file()) == [
+        '.gitignore',
+        'README.md',
+        'galaxy.yml',
+        'untracked.txt',
+    ]
 
 
 def test_the_debian_base_is_keyed_on_its_inputs(tmp_path, monkeypatch):
@@ -128,33 +152,51 @@ def test_the_debian_base_is_keyed_on_its_inputs(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     'line',
     [
-        '/opt/venv/lib/python3.11/site-packages/ansible/_internal/_ssh/_ssh_agent.py:18: CryptographyDeprecationWarning: DSA is deprecated',
+        (
+            '/opt/venv/lib/python3.11/site-packages/ansible/_internal/_ssh/_ssh_agent.py:18: '
+            'CryptographyDeprecationWarning: DSA is deprecated'
+        ),
         '[WARNING]: No inventory was parsed, only implicit localhost is available',
         '[DEPRECATION WARNING]: something is deprecated.',
     ],
 )
 def test_warnings_in_an_images_output_are_problems(line):
-    assert images.output_problems('here', f'PLAY [x]\n{line}\nok: [localhost]\n', 'tok-123') == [f'here: warnings in the output: [{line!r}]']
+    assert images.output_problems('here', f'PLAY [x]\n{line}\nok: [localhost]\n', 'tok-123') == [
+        f'here: warnings in the output: [{line!r}]'
+    ]
 
 
 def test_the_event_sources_own_log_lines_and_a_clean_run_are_not(capsys):
-    output = '2026-12-07 02:50:54,254 - <run_path> - WARNING - Refused a callback from 127.0.0.1: invalid X-Vobiz-Signature-V3 (HTTP 403)\nok: [localhost]'
+    output = (
+        '2026-12-07 02:50:54,254 - <run_path> - WARNING - Refused a callback from 127.0.0.1: '
+        'invalid X-Vobiz-Signature-V3 (HTTP 403)\nok: [localhost]'
+    )
     assert images.output_problems('here', output, 'tok-123') == []
-    assert images.output_problems('here', output + '\nAuthorization tok-123', 'tok-123') == ['here: the auth token appears in the output']
+    assert images.output_problems('here', output + '\nAuthorization tok-123', 'tok-123') == [
+        'here: the auth token appears in the output'
+    ]
 
 
 def test_without_an_engine_make_images_says_skipped_and_exits_3(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv('PATH', str(tmp_path))
     assert images.main(['--work', str(tmp_path / 'work')]) == images.NO_ENGINE
-    assert capsys.readouterr().out == 'SKIPPED: no container engine (podman is not installed; docker is not installed)\n'
+    assert (
+        capsys.readouterr().out == 'SKIPPED: no container engine (podman is not installed; docker is not installed)\n'
+    )
 
 
 def test_the_tool_runs_as_a_script_without_an_engine(tmp_path):
     env = dict(os.environ, PATH=str(tmp_path))
     proc = subprocess.run(
-        [sys.executable, str(images.ROOT / 'tools' / 'images.py'), '--work', str(tmp_path / 'w')], env=env, capture_output=True, text=True, check=False
+        [sys.executable, str(images.ROOT / 'tools' / 'images.py'), '--work', str(tmp_path / 'w')],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    assert proc.returncode == images.NO_ENGINE and proc.stdout.startswith('SKIPPED: no container engine'), proc.stdout + proc.stderr
+    assert proc.returncode == images.NO_ENGINE and proc.stdout.startswith('SKIPPED: no container engine'), (
+        proc.stdout + proc.stderr
+    )
 
 
 def test_the_callers_ansible_and_vobiz_settings_stay_out_of_the_containers(tmp_path, monkeypatch):
@@ -168,10 +210,18 @@ def test_the_callers_ansible_and_vobiz_settings_stay_out_of_the_containers(tmp_p
 @pytest.mark.parametrize(
     'old, new, message',
     [
-        ('    - ansible-rulebook==', '    - ansible-rulebook>=', "pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not 'ansible-rulebook>="),
+        (
+            '    - ansible-rulebook==',
+            '    - ansible-rulebook>=',
+            "pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not 'ansible-rulebook>=",
+        ),
         ('    - aiohttp>=3.9,<4\n', '', 'needs aiohttp in dependencies.python'),
         ('    - openjdk-17-jre-headless [platform:dpkg !compile]\n', '', 'no Java 17 runtime for platform:dpkg bases'),
-        ('    - java-17-openjdk-headless [platform:rpm !compile]', '    - java-11-openjdk-headless [platform:rpm]', 'no Java 17 runtime for platform:rpm'),
+        (
+            '    - java-17-openjdk-headless [platform:rpm !compile]',
+            '    - java-11-openjdk-headless [platform:rpm]',
+            'no Java 17 runtime for platform:rpm',
+        ),
     ],
     ids=['ansible-rulebook not pinned', 'no aiohttp', 'no Java for Debian bases', 'Java 11 for RPM bases'],
 )
