@@ -480,14 +480,19 @@ class VobizModule:
         wait = self.api.wait_unless_interrupted
         verified, unverified = verify_ended(self.read_quietly, names, within, wait, uuids=self.uuids_hung_up())
         self.result.update(verified=verified, unverified=unverified)
-        for name in verified:
-            self.audit_line(name, OUTCOME_HUNG_UP, 404, verification='verified')
-        for entry in unverified:
-            extra = dict(message=entry['message'], conference_uuid=entry['conference_uuid'])
-            self.audit_line(entry['name'], OUTCOME_HUNG_UP, entry['status'], verification='unverified', **extra)
         if unverified:
             shown = failures_message('Could not verify the end of', unverified)
             self.warnings.append(f'{shown}. They were hung up (the API acknowledged it) and not hung up again.')
+        try:
+            for name in verified:
+                self.audit_line(name, OUTCOME_HUNG_UP, 404, verification='verified')
+            for entry in unverified:
+                extra = dict(message=entry['message'], conference_uuid=entry['conference_uuid'])
+                self.audit_line(entry['name'], OUTCOME_HUNG_UP, entry['status'], verification='unverified', **extra)
+        except VobizFatalError as exc:  # the audit log could not be written: the run fails, the result says all
+            self.finish(failed_msg=f'{exc} {self.summary()}')
+        if self.api.interrupted:  # the hang-ups were done; the verification was cut short
+            self.finish(failed_msg=f'{self.api.interrupted} {self.summary()}')
 
     def uuids_hung_up(self):
         """The ``conference_uuid`` of each instance hung up, where known: as retrieved before (a policy), or as the

@@ -8,10 +8,11 @@
 
 import functools
 import json
+import os
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api, _selection, _verify
+from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _conference_api, _selection, _verify
 from ansible_collections.vobiz.voice.plugins.module_utils._plan import digest_of
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
@@ -920,6 +921,41 @@ def test_verify_all_and_an_unreadable_retrieve(emulator, fake_time):
     assert not failed and result['hung_up'] == ['a', 'b'] and result['verified'] == ['a']
     unreadable = 'its retrieve could not be read (HTTP 200 with an error: failed)'
     assert result['unverified'] == [dict(name='b', status=200, conference_uuid=None, message=unreadable)]
+
+
+def test_verify_cut_short_by_an_interrupt_fails_and_keeps_the_hang_up(emulator, monkeypatch, tmp_path):
+    """SIGINT during the verification's pause: no more reads, the room stays hung up (unverified, saying so), the
+    task fails as an interrupted run does; a full disk on the verification's audit line fails the run cleanly."""
+
+    def interrupted_wait(self, seconds):
+        self.interrupt('SIGINT')
+        return False
+
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'wait_unless_interrupted', interrupted_wait)
+    emulator.add_conference('a')
+    emulator.configure(retrieve_stale=100)
+    failed, result = run(emulator, name='a', verify=30)
+    assert failed and result['hung_up'] == ['a'] and result['verified'] == []
+    assert result['unverified'][0]['message'].startswith('the run was stopped before it was verified')
+    assert result['msg'].startswith('Interrupted by SIGINT') and 'Hung up 1 conference(s)' in result['msg']
+    assert [entry['method'] for entry in emulator.requests()] == ['DELETE', 'GET']
+    emulator.add_conference('b')
+    monkeypatch.setattr(_audit, '_write_audit', full_disk_after(1))
+    failed, result = run(emulator, name='b', verify=30, audit_log=str(tmp_path / 'audit.jsonl'))
+    assert failed and 'Writing the audit log' in result['msg'] and result['hung_up'] == ['b']
+
+
+def full_disk_after(lines):
+    """An ``os.write`` of the audit log that writes ``lines`` lines, then finds the disk full."""
+    written = []
+
+    def write(fd, data):
+        if len(written) >= lines:
+            raise OSError(28, 'No space left on device')
+        written.append(data)
+        return os.write(fd, data)
+
+    return write
 
 
 def test_verify_never_reads_in_check_mode_nor_without_it(emulator, fake_time):
