@@ -1,1182 +1,656 @@
 #!/usr/bin/env python
-"""``make bench``: what tearing down N conferences costs, against the Vobiz emulator.
+"""``make bench``: what tearing down N conferences costs, against the Vobiz emulator (bench/README.md).
 
-Contenders, all measured in one run so that every figure is a ratio on the same machine state:
+One run, one machine state: the floor (an empty play, one ``debug``, one ``ping``); an ``ansible.builtin.uri``
+DELETE loop; one ``vobiz.voice.vobiz_conference`` task with N names at several ``parallel`` values and two
+latencies, against the limit (debug play + ceil(N / parallel) x RTT); requests per conference; a run under the
+``plivo`` rate limit; the emulator's own ceiling (plain clients); the module process's CPU against a baseline
+commit; ci_teardown over many accounts; the event source with and without its state file (event_phase.py).
+``--load N`` adds N busy CPU workers, ``--only`` runs some phases.
+Prints every figure beside its goal, writes ``bench/results.json`` and ``bench/bulk.png``; exit 0 when every goal is
+met, 1 when one is missed, 2 when a run went wrong, 130 on Ctrl+C.
 
-* the floor: an empty play and a play with one ``ansible.builtin.debug``;
-* what users write today: an ``ansible.builtin.uri`` DELETE loop (N = 30, 20 ms latency);
-* ours: one ``vobiz.voice.vobiz_conference`` task with N names, at several ``parallel`` values
-  and two latencies;
-* the limit: debug-play time + ceil(N / parallel) x RTT;
-* requests per conference (normal, check mode, rerun), from the emulator's request log;
-* a run under the emulator's ``plivo`` rate limit (300 requests per 5 s);
-* the emulator's own throughput ceiling, measured with a plain client, so that the bench can fail
-  loudly when the emulator, not the contender, sets the pace;
-* load-independent figures: the CPU time (user + system) of the module process, per conference
-  (N = 1000) for this tree and for a baseline commit, and for one ``ansible.builtin.ping`` start,
-  and the share of requests answered 429 under the rate limit.
-
-``--load N`` starts N busy CPU workers for the timed phases; ``--only`` runs some phases only.
-
-Prints a table with every goal beside its figure, writes ``bench/results.json`` and the plot
-``bench/bulk.png``, and exits non-zero when a goal is missed. See bench/README.md.
+A phase is a ``Phase`` in ``PHASES``: ``measure(bench)`` returns its figures (kept in results.json under its name).
+A phase of another file also gives ``evaluate(figures, goal)``, its table lines; ``goal(name, figure, target,
+passed)`` records a goal and returns PASS or MISS.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import io
 import json
 import math
+import multiprocessing
 import os
 import pathlib
 import platform
 import secrets
+import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
+sys.path[:0] = [str(ROOT / 'tools'), str(ROOT / 'tests' / 'emulator')]
+import check_many_accounts as fleet_tools  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import event_phase  # noqa: E402  pylint: disable=wrong-import-position,import-error
-from vobiz_emulator.launch import EmulatorStartError, start_emulator_process  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from vobiz_emulator.launch import EmulatorStartError  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
-RESULTS_FILE = ROOT / 'bench' / 'results.json'
-PLOT_FILE = ROOT / 'bench' / 'bulk.png'
+RESULTS_FILE, PLOT_FILE = ROOT / 'bench' / 'results.json', ROOT / 'bench' / 'bulk.png'
 AUTH_ID = 'MA_BENCH'
-VENV_BIN = pathlib.Path(sys.executable).parent
-
-# What is measured. Every figure that a goal uses comes from this run.
-URI_N = 30
-OUR_NS = (300, 1000)
-SMALL_N = 30  # ours at the uri loop's N (default parallel only), for a same-N comparison
-LATENCIES_MS = (20, 50)
-PARALLELS = (8, 16, 32, 64)
-DEFAULT_PARALLEL = 16  # the module's default
-COUNT_N = 300  # the requests-per-conference runs
-RATE_LIMIT_N = 1000
-RATE_LIMIT_LATENCY_MS = 20
-PLIVO = {'requests': 300, 'per_seconds': 5.0}
-# Module options of the rate-limited run: the defaults (retries 5, retry_max_wait 60 s, parallel 16),
-# which is what a CI user who copied the README example has. Stated in the output.
-RATE_LIMIT_OPTIONS: dict = {}
-
-# Goals.
+BIN = pathlib.Path(sys.executable).parent
+URI_N, OUR_NS, SMALL_N, COUNT_N, CPU_N, RATE_LIMIT_N = 30, (300, 1000), 30, 300, 1000, 1000
+LATENCIES_MS, PARALLELS, DEFAULT_PARALLEL = (20, 50), (8, 16, 32, 64), 16
+PLIVO = {'requests': 300, 'per_seconds': 5.0}  # the emulator's --rate-limit plivo; the module runs with its defaults
 GOAL_PER_CONFERENCE_RATIO = 100.0  # ours at least this many times cheaper per conference than the uri loop (20 ms)
-GOAL_LIMIT_RATIO = 1.3  # 1000 conferences at 50 ms: wall time within this factor of the limit
-# ... for these parallel values. The others are shown beside them, for information: at parallel 32/64 the
-# limit (debug play + 0.8 s at 64) leaves no room for the one module start (~0.3 s) that any module pays.
-GOAL_LIMIT_PARALLELS = (DEFAULT_PARALLEL,)
-GOAL_RATE_LIMIT_RATIO = 1.10  # rate-limited run: within this factor of the limit's minimum
-GOAL_RATE_LIMIT_429_SHARE = 0.02  # rate-limited run: at most this share of all requests answered 429
+GOAL_LIMIT_RATIO = 1.3  # 1000 conferences at 50 ms: wall time within this factor of the limit, for these parallel values
+GOAL_LIMIT_PARALLELS = (DEFAULT_PARALLEL,)  # the others are shown for information (no room for the one module start)
+GOAL_RATE_LIMIT_RATIO, GOAL_RATE_LIMIT_429_SHARE = 1.10, 0.02
 GOAL_CPU_RATIO = 0.5  # module CPU per conference (N = CPU_N): at most this share of the baseline's
-CPU_N = 1000  # the CPU-time runs: N rooms at 20 ms, default parallel
-# The baseline of the CPU goal: the release tag when there is one, else the commit before issue 17's work.
-BASELINE_REFS = ('0.1.0', 'ffbb1db')
-PHASES = ('ceiling', 'floor', 'uri', 'ours20', 'counts', 'cpu', 'ours50', 'ratelimit', 'accounts', 'events')
+BASELINE_REFS = ('0.1.0', 'ffbb1db')  # the release tag when there is one, else the commit before issue 17's work
 EMULATOR_HEADROOM = 0.8  # a contender at >= 80 % of the emulator's ceiling means the emulator is the bottleneck
 
-CALLBACK = r'''
-# Written by bench/bench.py: records each task result in the JSON file named by BENCH_RESULT_FILE.
-import json
-import os
-
+# Enabled for every play: each task result, one JSON line, in BENCH_RESULT_FILE (the bench checks what it reported).
+CALLBACK = """import json, os
 from ansible.plugins.callback import CallbackBase
-
-KEEP = ('changed', 'failed', 'msg', 'hung_up', 'already_absent', 'failures', 'uncertain', 'warnings', 'status')
-
-
 class CallbackModule(CallbackBase):
-    CALLBACK_VERSION = 2.0
-    CALLBACK_TYPE = 'aggregate'
-    CALLBACK_NAME = 'bench_results'
-    CALLBACK_NEEDS_ENABLED = True
-
-    def __init__(self, *args, **kwargs):
-        super(CallbackModule, self).__init__(*args, **kwargs)
-        self.tasks = []
-
-    def _add(self, result, outcome):
-        raw = getattr(result, 'result', None)
-        if raw is None:
-            raw = result._result
-        entry = dict((k, raw[k]) for k in KEEP if k in raw)
-        entry['outcome'] = outcome
-        entry['task'] = result.task_name if hasattr(result, 'task_name') else result._task.get_name()
-        if isinstance(raw.get('results'), list):
-            entry['items'] = [dict(status=r.get('status'), failed=bool(r.get('failed')), changed=bool(r.get('changed')))
-                              for r in raw['results'] if isinstance(r, dict)]
-        self.tasks.append(entry)
-
+    CALLBACK_VERSION, CALLBACK_TYPE, CALLBACK_NAME, CALLBACK_NEEDS_ENABLED = 2.0, 'aggregate', 'bench_results', True
+    def _write(self, result, outcome):
+        with open(os.environ['BENCH_RESULT_FILE'], 'a') as handle:
+            handle.write(json.dumps(dict(result._result, outcome=outcome), default=str) + '\\n')
     def v2_runner_on_ok(self, result):
-        self._add(result, 'ok')
-
+        self._write(result, 'ok')
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._add(result, 'failed')
-
-    def v2_runner_on_unreachable(self, result):
-        self._add(result, 'unreachable')
-
-    def v2_playbook_on_stats(self, stats):
-        with open(os.environ['BENCH_RESULT_FILE'], 'w') as handle:
-            json.dump(self.tasks, handle)
-'''
-
-
-# The module interpreter for the CPU runs: runs the real interpreter as its child and appends the child's
-# own CPU accounting (os.wait4) to BENCH_RUSAGE_FILE. The wrapper's own start is not in the figure.
-RUSAGE_WRAPPER = r'''#!{python}
+        self._write(result, 'failed')
+"""
+# The module interpreter of the CPU runs: runs the real one as its child and appends the child's own CPU accounting.
+RUSAGE_WRAPPER = """#!{python}
 import json, os, sys
-REAL = {python!r}
 pid = os.fork()
 if pid == 0:
-    os.execv(REAL, [REAL] + sys.argv[1:])
+    os.execv({python!r}, [{python!r}] + sys.argv[1:])
 _pid, status, usage = os.wait4(pid, 0)
 with open(os.environ['BENCH_RUSAGE_FILE'], 'a') as handle:
-    handle.write(json.dumps(dict(script=os.path.basename(sys.argv[-1]) if len(sys.argv) > 1 else '',
-                                 user_s=usage.ru_utime, system_s=usage.ru_stime)) + '\n')
-sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, 'waitstatus_to_exitcode') else status >> 8)
-'''
-
-BUSY_WORKER = 'while True:\n    pass\n'
+    handle.write(json.dumps(dict(user_s=usage.ru_utime, system_s=usage.ru_stime)) + '\\n')
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 class BenchError(Exception):
-    """A run that went wrong (not a missed goal): the bench stops and exits non-zero."""
+    """A run that went wrong (not a missed goal): the bench stops and exits 2."""
 
 
 def say(text: str = '') -> None:
-    sys.stdout.write(text + '\n')
-    sys.stdout.flush()
+    print(text, flush=True)
 
 
 def parse_time(stamp: str) -> float:
     return datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00')).timestamp()
 
 
-def room_names(n: int, tag: str) -> list:
-    return ['bench-%s-%04d' % (tag, i) for i in range(n)]
-
-
-# ---------------------------------------------------------------------------------------------
-# the emulator
-
-
-class Emulator:
-    """One emulator process (the emulator package's launcher), stopped for sure by stop()."""
-
-    def __init__(self, workdir: pathlib.Path, latency_ms: float, rate_limit: str | None = None):
-        self.workdir = workdir
-        self.latency_ms = latency_ms
-        self.rate_limit = rate_limit
-        self.token = secrets.token_hex(16)
-        self.proc = None
-        self.url = None
-        self.session = requests.Session()
-
-    @property
-    def api_url(self) -> str:
-        return self.url + '/api/v1'
-
-    @property
-    def switches(self) -> dict:
-        """What the command line set; /_emulator/reset drops switches, so they are applied again after it."""
-        return {'latency_ms': self.latency_ms, 'rate_limit': self.rate_limit}
-
-    def start(self) -> Emulator:
-        args = ['--auth-id', AUTH_ID, '--auth-token', self.token, '--latency-ms', str(self.latency_ms)]
-        if self.rate_limit:
-            args += ['--rate-limit', self.rate_limit]
-        try:
-            self.proc = start_emulator_process(args, workdir=self.workdir)
-        except EmulatorStartError as exc:
-            raise BenchError(str(exc)) from exc
-        self.url = self.proc.url
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.stop()
-        self.session.close()
-
-    def control(self, method: str, path: str, body=None):
-        response = self.session.request(method, self.url + '/_emulator' + path, json=body, timeout=60)
-        if response.status_code >= 300:
-            raise BenchError('emulator %s %s: HTTP %s %s' % (method, path, response.status_code, response.text[:200]))
-        return response.json() if response.content else None
-
-    def prepare(self, names: list) -> None:
-        """Exactly ``names`` live (one caller each), empty log, full rate-limit bucket, the launch switches."""
-        self.control('POST', '/reset', {'conferences': names, 'members': 1, 'auth_id': AUTH_ID})
-        config = self.control('POST', '/config', self.switches)
-        if config['latency_ms'] != self.latency_ms:
-            raise BenchError('the emulator did not take latency_ms=%s' % self.latency_ms)
-        # the bucket is full again: configure() cleared it after reset did (and the rooms were set without requests)
-
-    def log(self) -> list:
-        return self.control('GET', '/log')['requests']
-
-    def live(self) -> set:
-        return set(self.control('GET', '/state')['accounts'][AUTH_ID]['conferences'])
+def rooms(n: int, tag: str) -> list:
+    return [f'bench-{tag}-{i:04d}' for i in range(n)]
 
 
 def server_rate(log: list, latency_s: float) -> float | None:
     """Requests per second the emulator served: n / (last start - first start + one latency)."""
     starts = sorted(parse_time(entry['time']) for entry in log)
-    if len(starts) < 2:
-        return None
-    return len(starts) / (starts[-1] - starts[0] + latency_s)
+    return len(starts) / (starts[-1] - starts[0] + latency_s) if len(starts) > 1 else None
 
 
-# ---------------------------------------------------------------------------------------------
-# the emulator's own ceiling, with plain clients
+class Emulator(fleet_tools.Emulator):
+    """The emulator in its own process (stopped with the bench, whichever way it ends), with the bench's account."""
 
-# The frame both plain clients share: argv, the names on stdin, the shared queue of names, "ready" on stdout, the "go"
-# line, the count of answers other than 204 on stdout. Each client adds its own worker().
-_CLIENT_HEAD = r"""
-import sys, threading
-port, auth_id, token, conc = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-names = sys.stdin.readline().split()
-it = iter(names)
-lock = threading.Lock()
-bad = []
-def next_name():
-    with lock:
-        return next(it, None)
-"""
-_CLIENT_TAIL = r"""
-threads = [threading.Thread(target=worker) for _ in range(conc)]
-sys.stdout.write('ready\n')  # imports done: the clock may start
-sys.stdout.flush()
-sys.stdin.readline()          # go
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-sys.stdout.write('%d\n' % len(bad))
-"""
+    def __init__(self, workdir: pathlib.Path, latency_ms: int, rate_limit: str | None = None):
+        self.token, self.latency_ms, self.rate_limit = secrets.token_hex(16), latency_ms, rate_limit
+        args = ['--auth-id', AUTH_ID, '--auth-token', self.token] + (['--rate-limit', rate_limit] if rate_limit else [])
+        try:
+            super().__init__(workdir, args=args, latency_ms=latency_ms)
+        except EmulatorStartError as exc:
+            raise BenchError(str(exc)) from exc
 
-# Threads, each with one keep-alive connection, writing the request and reading the answer by hand:
-# about 0.05 ms of CPU per request, so the emulator (about 0.35 ms per request) is what it measures.
-RAW_CLIENT = (
-    _CLIENT_HEAD
-    + r"""
-import socket
-def worker():
-    conn = socket.create_connection(('127.0.0.1', port))
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    reader = conn.makefile('rb')
-    while True:
-        name = next_name()
-        if name is None:
-            conn.close()
-            return
-        conn.sendall(('DELETE /api/v1/Account/%s/Conference/%s/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Auth-ID: %s\r\n'
-                      'X-Auth-Token: %s\r\nContent-Length: 0\r\n\r\n' % (auth_id, name, port, auth_id, token)).encode())
-        status = int(reader.readline().split()[1])
-        length = 0
-        while True:
-            line = reader.readline()
-            if line in (b'\r\n', b''):
-                break
-            key, _sep, value = line.partition(b':')
-            if key.strip().lower() == b'content-length':
-                length = int(value)
-        reader.read(length)
-        if status != 204:
-            bad.append(status)
-"""
-    + _CLIENT_TAIL
-)
+    def prepare(self, names: list) -> None:
+        """Exactly ``names`` live, empty log, full bucket; reset drops the switches, so they are set again."""
+        self.control('POST', '/reset', {'conferences': names, 'members': 1, 'auth_id': AUTH_ID})
+        if self.control('POST', '/config', {'latency_ms': self.latency_ms, 'rate_limit': self.rate_limit})['latency_ms'] != self.latency_ms:
+            raise BenchError(f'the emulator did not take latency_ms={self.latency_ms}')
 
-# Threads, each with its own requests.Session: what a Python client built on requests can drive.
-REQUESTS_CLIENT = (
-    _CLIENT_HEAD
-    + r"""
-import requests
-def worker():
-    session = requests.Session()
-    session.headers.update({'X-Auth-ID': auth_id, 'X-Auth-Token': token})
-    while True:
-        name = next_name()
-        if name is None:
-            return
-        status = session.delete('http://127.0.0.1:%d/api/v1/Account/%s/Conference/%s/' % (port, auth_id, name)).status_code
-        if status != 204:
-            bad.append(status)
-"""
-    + _CLIENT_TAIL
-)
+    def log(self) -> list:
+        return self.control('GET', '/log')['requests']
+
+    def live(self) -> set:
+        return set(self.live_rooms().get(AUTH_ID, []))
 
 
-def drive(emulator: Emulator, code: str, processes: int, threads: int, n: int) -> dict:
-    """Hang up n rooms with a plain client: ``processes`` x ``threads``, all released at once."""
-    names = room_names(n, 'ceil')
-    emulator.prepare(names)
-    port = emulator.url.rsplit(':', 1)[1]
-    children = []
-    try:
-        for index in range(processes):
-            child = subprocess.Popen(
-                [sys.executable, '-c', code, port, AUTH_ID, emulator.token, str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-            )
-            children.append(child)
-            child.stdin.write(' '.join(names[index::processes]) + '\n')
-            child.stdin.flush()
-        for child in children:  # imports done before the clock starts, however long they take on a loaded machine
-            if child.stdout.readline() != 'ready\n':
-                raise BenchError('a plain client did not start: exit %s' % child.wait())
-        start = time.perf_counter()
-        for child in children:
-            child.stdin.write('go\n')
-            child.stdin.flush()
-        failures = 0
-        for child in children:
-            out, _err = child.communicate()
-            failures += int(out.strip() or n)
-        wall = time.perf_counter() - start
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-    log = emulator.log()
-    if failures or len(log) != n:
-        raise BenchError('ceiling run: %d non-204 answers, %d requests logged of %d' % (failures, len(log), n))
-    return dict(processes=processes, threads_per_process=threads, requests=n, wall_s=wall, server_rate=server_rate(log, emulator.latency_ms / 1000.0))
+def plain_client(kind: str, port: int, token: str, names: list, threads: int, ready, bad) -> None:
+    """One process of the ceiling's client: ``threads`` threads hang up ``names``, started together once all are ready.
 
-
-def measure_ceiling(emulator: Emulator) -> dict:
-    """The emulator's throughput ceiling at its latency.
-
-    ``rate`` (what the headroom check uses) comes from the raw keep-alive client, with enough
-    connections to keep far more requests in flight than the emulator can serve. ``requests_rate``
-    is the same with requests sessions (2 processes of 64 threads); on a 2-core machine that client
-    runs out of CPU first, so it is shown, not used.
+    raw: a keep-alive connection per thread, the request written and the answer read by hand (about 0.05 ms of CPU
+    per request, so that the emulator, about 0.35 ms, is what it measures); requests: a requests.Session per thread.
     """
-    threads = 128 if emulator.latency_ms <= 20 else 256
-    raw = drive(emulator, RAW_CLIENT, 1, threads, 3000)
-    with_requests = drive(emulator, REQUESTS_CLIENT, 2, 64, 3000)
-    return dict(latency_ms=emulator.latency_ms, rate=raw['server_rate'], raw=raw, requests_rate=with_requests['server_rate'], requests=with_requests)
+    pending, lock, path = iter(names), threading.Lock(), f'/api/v1/Account/{AUTH_ID}/Conference/%s/'
 
+    def take():
+        with lock:
+            return next(pending, None)
 
-# ---------------------------------------------------------------------------------------------
-# playbooks
+    def count(status: int) -> None:
+        if status != 204:
+            with bad.get_lock():
+                bad.value += 1
 
+    def raw() -> None:
+        conn = socket.create_connection(('127.0.0.1', port))
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = conn.makefile('rb')
+        while (name := take()) is not None:
+            head = f'DELETE {path % name} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Auth-ID: {AUTH_ID}\r\nX-Auth-Token: {token}\r\nContent-Length: 0\r\n\r\n'
+            conn.sendall(head.encode())
+            status, length = int(reader.readline().split()[1]), 0
+            while (line := reader.readline()) not in (b'\r\n', b''):
+                key, _sep, value = line.partition(b':')
+                length = int(value) if key.strip().lower() == b'content-length' else length
+            reader.read(length)
+            count(status)
 
-class Runner:
-    """Writes playbooks into a scratch dir and runs ansible-playbook against an emulator."""
+    def with_requests() -> None:
+        session = requests.Session()
+        session.headers.update({'X-Auth-ID': AUTH_ID, 'X-Auth-Token': token})
+        while (name := take()) is not None:
+            count(session.delete(f'http://127.0.0.1:{port}' + path % name).status_code)
 
-    def __init__(self, workdir: pathlib.Path):
-        self.workdir = workdir
-        collections = workdir / 'collections'
-        (collections / 'ansible_collections' / 'vobiz').mkdir(parents=True)
-        (collections / 'ansible_collections' / 'vobiz' / 'voice').symlink_to(ROOT)
-        callbacks = workdir / 'callback_plugins'
-        callbacks.mkdir()
-        (callbacks / 'bench_results.py').write_text(CALLBACK, encoding='utf-8')
-        self.base_env = dict(os.environ)
-        for key in [k for k in self.base_env if k.startswith('ANSIBLE_') or k.startswith('VOBIZ_')]:
-            del self.base_env[key]
-        self.base_env.update(
-            ANSIBLE_COLLECTIONS_PATH=str(collections),
-            ANSIBLE_PYTHON_INTERPRETER=str(VENV_BIN / 'python'),
-            ANSIBLE_LOCALHOST_WARNING='false',
-            ANSIBLE_CALLBACK_PLUGINS=str(callbacks),
-            ANSIBLE_CALLBACKS_ENABLED='bench_results',
-            ANSIBLE_NOCOLOR='true',
-            ANSIBLE_RETRY_FILES_ENABLED='false',
-            ANSIBLE_HOME=str(workdir / 'ansible_home'),
-            PATH=str(VENV_BIN) + os.pathsep + os.environ.get('PATH', ''),
-        )
-        self.count = 0
-
-    def write(self, name: str, tasks: list, play_vars: dict | None = None, directory: pathlib.Path | None = None) -> pathlib.Path:
-        play = {'name': name, 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks}
-        if play_vars:
-            play['vars'] = play_vars
-        path = (directory or self.workdir) / ('%s.yml' % name)
-        path.write_text(json.dumps([play], indent=1) + '\n', encoding='utf-8')  # JSON is YAML
-        return path
-
-    def run(self, playbook: pathlib.Path, emulator: Emulator | None = None, check: bool = False, env_extra: dict | None = None) -> dict:
-        self.count += 1
-        result_file = self.workdir / ('result-%d.json' % self.count)
-        env = dict(self.base_env, BENCH_RESULT_FILE=str(result_file), **(env_extra or {}))
-        if emulator is not None:
-            env.update(VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_AUTH_TOKEN=emulator.token, VOBIZ_API_URL=emulator.api_url)
-        cmd = [str(VENV_BIN / 'ansible-playbook'), str(playbook)] + (['--check'] if check else [])
-        start = time.perf_counter()
-        proc = subprocess.run(
-            cmd, cwd=self.workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, check=False
-        )
-        wall = time.perf_counter() - start
-        tasks = json.loads(result_file.read_text(encoding='utf-8')) if result_file.exists() else None
-        return dict(wall_s=wall, rc=proc.returncode, tasks=tasks, output=proc.stdout)
+    workers = [threading.Thread(target=raw if kind == 'raw' else with_requests) for dummy in range(threads)]
+    ready.wait()  # started (and imported) everywhere: the clock starts
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
 def uri_tasks() -> list:
+    env = "{{ lookup('env', '%s') }}"
+    url = env % 'VOBIZ_API_URL' + '/Account/' + env % 'VOBIZ_AUTH_ID' + '/Conference/{{ item | urlencode }}/'
+    uri = {'url': url, 'method': 'DELETE', 'headers': {'X-Auth-ID': env % 'VOBIZ_AUTH_ID', 'X-Auth-Token': env % 'VOBIZ_AUTH_TOKEN'}, 'status_code': [204, 404]}
+    return [{'name': 'Hang up each (uri loop)', 'ansible.builtin.uri': uri, 'loop': '{{ rooms }}'}]
+
+
+def ours_tasks(parallel: int | None = None) -> list:
     return [
-        {
-            'name': 'Hang up each conference (uri loop)',
-            'ansible.builtin.uri': {
-                'url': "{{ lookup('env', 'VOBIZ_API_URL') }}/Account/{{ lookup('env', 'VOBIZ_AUTH_ID') }}/Conference/{{ item | urlencode }}/",
-                'method': 'DELETE',
-                'headers': {'X-Auth-ID': "{{ lookup('env', 'VOBIZ_AUTH_ID') }}", 'X-Auth-Token': "{{ lookup('env', 'VOBIZ_AUTH_TOKEN') }}"},
-                'status_code': [204, 404],
-            },
-            'loop': '{{ rooms }}',
-        }
+        {'name': 'Hang up the conferences (one task)', 'vobiz.voice.vobiz_conference': {'name': '{{ rooms }}', **({'parallel': parallel} if parallel else {})}}
     ]
 
 
-def ours_tasks(parallel: int | None, options: dict | None = None) -> list:
-    args = {'name': '{{ rooms }}'}
-    if parallel is not None:
-        args['parallel'] = parallel
-    args.update(options or {})
-    return [{'name': 'Hang up the conferences (one task)', 'vobiz.voice.vobiz_conference': args}]
-
-
-# ---------------------------------------------------------------------------------------------
-# the bench
+@dataclasses.dataclass
+class Phase:
+    name: str
+    measure: object  # measure(bench) -> figures
+    evaluate: object = None  # evaluate(figures, goal) -> table lines; the built-in phases' are in evaluate() below
 
 
 class Bench:
-    def __init__(self, workdir: pathlib.Path, reps: int, uri_reps: int, load: int = 0, only: tuple = PHASES):
-        self.workdir = workdir
-        self.reps = reps
-        self.uri_reps = uri_reps
-        self.load = load
-        self.only = only
-        self.runner = Runner(workdir)
-        self.emulators = []
-        self.busy = []
-        self.data = {'runs': {}, 'ceiling': {}, 'load_workers': load}
-        self.errors = []
+    """Scratch directory, plays, emulators (one per latency and rate limit), and the figures of each phase."""
 
-    # -- helpers
+    def __init__(self, workdir: pathlib.Path, reps: int, uri_reps: int, load: int):
+        self.workdir, self.reps, self.uri_reps, self.data, self.emulators, self.count = workdir, reps, uri_reps, {'load_workers': load}, {}, 0
+        (workdir / 'collections' / 'ansible_collections' / 'vobiz').mkdir(parents=True)
+        (workdir / 'collections' / 'ansible_collections' / 'vobiz' / 'voice').symlink_to(ROOT)
+        (workdir / 'callback_plugins').mkdir()
+        (workdir / 'callback_plugins' / 'bench_results.py').write_text(CALLBACK, encoding='utf-8')
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith(('ANSIBLE_', 'VOBIZ_'))}
+        self.env.update(
+            ANSIBLE_COLLECTIONS_PATH=str(workdir / 'collections'), ANSIBLE_PYTHON_INTERPRETER=str(BIN / 'python'), ANSIBLE_LOCALHOST_WARNING='false'
+        )
+        self.env.update(ANSIBLE_CALLBACK_PLUGINS=str(workdir / 'callback_plugins'), ANSIBLE_CALLBACKS_ENABLED='bench_results', ANSIBLE_NOCOLOR='true')
+        self.env.update(
+            ANSIBLE_RETRY_FILES_ENABLED='false', ANSIBLE_HOME=str(workdir / 'ansible_home'), PATH=str(BIN) + os.pathsep + os.environ.get('PATH', '')
+        )
 
-    def emulator(self, latency_ms: float, rate_limit: str | None = None) -> Emulator:
-        emu = Emulator(self.workdir, latency_ms, rate_limit)
-        self.emulators.append(emu)
-        return emu.start()
+    def emulator(self, latency_ms: int, rate_limit: str | None = None) -> Emulator:
+        if (latency_ms, rate_limit) not in self.emulators:
+            self.emulators[(latency_ms, rate_limit)] = Emulator(self.workdir, latency_ms, rate_limit)
+        return self.emulators[(latency_ms, rate_limit)]
 
-    def stop_all(self) -> None:
-        self.stop_load()
-        for emu in self.emulators:
-            emu.stop()
+    def play(self, name: str, tasks: list, play_vars: dict | None = None, directory: pathlib.Path | None = None) -> pathlib.Path:
+        play = {'name': name, 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'tasks': tasks, 'vars': play_vars or {}}
+        path = (directory or self.workdir) / (name + '.yml')
+        path.write_text(json.dumps([play]) + '\n', encoding='utf-8')  # JSON is YAML
+        return path
 
-    def start_load(self) -> None:
-        """``--load N``: N busy CPU workers of our own, so that the figures show a busy controller."""
-        for _index in range(self.load):
-            self.busy.append(
-                subprocess.Popen([sys.executable, '-c', BUSY_WORKER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            )
-
-    def stop_load(self) -> None:
-        for worker in self.busy:
-            if worker.poll() is None:
-                worker.kill()
-            worker.wait()
-        self.busy = []
-
-    def task(self, run: dict, what: str) -> dict:
-        tasks = run['tasks'] or []
-        if run['rc'] != 0 or len(tasks) != 1 or tasks[0]['outcome'] != 'ok':
-            tail = '\n'.join(run['output'].splitlines()[-15:])
-            raise BenchError('%s: ansible-playbook exited %s\n%s' % (what, run['rc'], tail))
-        return tasks[0]
+    def run(self, playbook: pathlib.Path, emu: Emulator, what: str, check: bool = False, env: dict | None = None, task: bool = True) -> dict:
+        """One ansible-playbook run: its wall time, and (``task``) the one task's result, which must be ok."""
+        self.count += 1
+        result_file = self.workdir / f'result-{self.count}.jsonl'
+        env = dict(self.env, BENCH_RESULT_FILE=str(result_file), VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_AUTH_TOKEN=emu.token, VOBIZ_API_URL=emu.api_url, **(env or {}))
+        cmd = [str(BIN / 'ansible-playbook'), str(playbook), *(['--check'] if check else [])]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=self.workdir, env=env, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+        results = [json.loads(line) for line in result_file.read_text(encoding='utf-8').splitlines()] if result_file.exists() else []
+        if proc.returncode != 0 or (task and (len(results) != 1 or results[0]['outcome'] != 'ok')):
+            raise BenchError(f'{what}: ansible-playbook exited {proc.returncode}\n' + '\n'.join(proc.stdout.splitlines()[-15:]))
+        return dict(results[0] if results else {}, wall_s=wall, rc=proc.returncode)
 
     # -- phases
 
-    def floor(self, emu: Emulator) -> None:
-        empty = self.runner.write('empty', [])
-        debug = self.runner.write('debug', [{'name': 'floor', 'ansible.builtin.debug': {'msg': 'floor'}}])
-        ping = self.runner.write('ping', [{'name': 'one module start', 'ansible.builtin.ping': {}}])
-        walls = {'empty': [], 'debug': [], 'ping': []}
-        for _rep in range(self.reps):
-            for key, playbook in (('empty', empty), ('debug', debug), ('ping', ping)):
-                run = self.runner.run(playbook, emu)
-                if run['rc'] != 0:
-                    raise BenchError('%s play failed:\n%s' % (key, run['output'][-2000:]))
-                walls[key].append(run['wall_s'])
-        for key, values in walls.items():
-            self.data['runs'][key] = dict(walls=values, wall_s=statistics.median(values))
-        say(
-            '  startup: empty play %.2f s, debug play %.2f s, ping play %.2f s (median of %d)'
-            % (self.data['runs']['empty']['wall_s'], self.data['runs']['debug']['wall_s'], self.data['runs']['ping']['wall_s'], self.reps)
-        )
-
-    def uri_loop(self, emu: Emulator) -> None:
-        rooms = room_names(URI_N, 'uri')
-        playbook = self.runner.write('uri_loop', uri_tasks(), {'rooms': rooms})
-        walls = []
-        for _rep in range(self.uri_reps):
-            emu.prepare(rooms)
-            run = self.runner.run(playbook, emu)
-            task = self.task(run, 'uri loop')
-            log = emu.log()
-            statuses = [entry['status'] for entry in log]
-            if len(log) != URI_N or set(statuses) != {204} or emu.live() & set(rooms):
-                raise BenchError('uri loop: %d requests, statuses %s, %d rooms left' % (len(log), sorted(set(statuses)), len(emu.live() & set(rooms))))
-            if len(task.get('items', ())) != URI_N:
-                raise BenchError('uri loop: %d item results' % len(task.get('items', ())))
-            walls.append(run['wall_s'])
-        self.data['runs']['uri'] = dict(n=URI_N, latency_ms=emu.latency_ms, walls=walls, wall_s=statistics.median(walls))
-        say('  uri loop, N=%d at %g ms: %.2f s (median of %d)' % (URI_N, emu.latency_ms, statistics.median(walls), len(walls)))
-
-    def ours(self, emu: Emulator, configs: list) -> None:
-        """configs: (n, parallel); every config once per repetition, round robin."""
-        latency_s = emu.latency_ms / 1000.0
-        playbooks = {}
-        for n, parallel in configs:
-            playbooks[(n, parallel)] = self.runner.write(
-                'ours_%d_%d_%d' % (emu.latency_ms, n, parallel), ours_tasks(parallel), {'rooms': room_names(n, 'ours')}
+    def ceiling(self) -> dict:
+        """The emulator's throughput at each latency: a raw client (used) and requests sessions (shown only)."""
+        figures = {}
+        for latency in LATENCIES_MS:
+            emu = self.emulator(latency)
+            raw, with_requests = self.drive(emu, 'raw', 1, 128 if latency <= 20 else 256), self.drive(emu, 'requests', 2, 64)
+            figures[str(latency)] = dict(
+                latency_ms=latency, rate=raw['server_rate'], raw=raw, requests_rate=with_requests['server_rate'], requests=with_requests
             )
+            say(
+                f"  emulator ceiling at {latency} ms: {raw['server_rate']:.0f} requests/s (raw keep-alive client, {raw['threads_per_process']} threads); "
+                f"requests sessions (2 processes x 64 threads): {with_requests['server_rate']:.0f} requests/s"
+            )
+        return figures
+
+    def drive(self, emu: Emulator, kind: str, processes: int, threads: int, n: int = 3000) -> dict:
+        """Hang up n rooms with a plain client: ``processes`` x ``threads``, all released at once."""
+        names, context = rooms(n, 'ceil'), multiprocessing.get_context('fork')
+        emu.prepare(names)
+        ready, bad = context.Barrier(processes + 1), context.Value('i', 0)
+        port = int(emu.url.rsplit(':', 1)[1])
+        children = [context.Process(target=plain_client, args=(kind, port, emu.token, names[i::processes], threads, ready, bad)) for i in range(processes)]
+        try:
+            for child in children:
+                child.start()
+            ready.wait()
+            start = time.perf_counter()
+            for child in children:
+                child.join()
+            wall = time.perf_counter() - start
+        finally:
+            for child in children:
+                child.kill()
+                child.join()
+        log = emu.log()
+        if bad.value or len(log) != n or any(child.exitcode for child in children):
+            raise BenchError(f'ceiling run: {bad.value} non-204 answers, {len(log)} requests logged of {n}')
+        return dict(processes=processes, threads_per_process=threads, requests=n, wall_s=wall, server_rate=server_rate(log, emu.latency_ms / 1000))
+
+    def floor(self) -> dict:
+        emu = self.emulator(20)
+        debug, ping = {'name': 'floor', 'ansible.builtin.debug': {'msg': 'floor'}}, {'name': 'one module start', 'ansible.builtin.ping': {}}
+        plays = {'empty': self.play('empty', []), 'debug': self.play('debug', [debug]), 'ping': self.play('ping', [ping])}
+        walls = {key: [] for key in plays}
+        for _rep in range(self.reps):
+            for key, playbook in plays.items():
+                walls[key].append(self.run(playbook, emu, key + ' play', task=key != 'empty')['wall_s'])
+        figures = {key: dict(walls=values, wall_s=statistics.median(values)) for key, values in walls.items()}
+        say('  startup: empty play {:.2f} s, debug play {:.2f} s, ping play {:.2f} s (median of {})'.format(*(figures[k]['wall_s'] for k in plays), self.reps))
+        return figures
+
+    def uri(self) -> dict:
+        emu, names, walls = self.emulator(20), rooms(URI_N, 'uri'), []
+        playbook = self.play('uri_loop', uri_tasks(), {'rooms': names})
+        for _rep in range(self.uri_reps):
+            emu.prepare(names)
+            run, log = self.run(playbook, emu, 'uri loop'), emu.log()
+            statuses, left = sorted({entry['status'] for entry in log}), len(emu.live() & set(names))
+            if len(log) != URI_N or statuses != [204] or left or len(run.get('results', ())) != URI_N:
+                raise BenchError(f'uri loop: {len(log)} requests, statuses {statuses}, {left} rooms left')
+            walls.append(run['wall_s'])
+        say(f'  uri loop, N={URI_N} at 20 ms: {statistics.median(walls):.2f} s (median of {len(walls)})')
+        return dict(n=URI_N, latency_ms=20, walls=walls, wall_s=statistics.median(walls))
+
+    def ours(self, latency: int, configs: list) -> dict:
+        """One task with N names for each (N, parallel), every config once per repetition, round robin."""
+        emu, latency_s = self.emulator(latency), latency / 1000
+        plays = {(n, p): self.play(f'ours_{latency}_{n}_{p}', ours_tasks(p), {'rooms': rooms(n, 'ours')}) for n, p in configs}
         collected = {key: [] for key in configs}
         for _rep in range(self.reps):
             for n, parallel in configs:
-                rooms = room_names(n, 'ours')
-                emu.prepare(rooms)
+                names = rooms(n, 'ours')
+                emu.prepare(names)
                 started = time.time()
-                run = self.runner.run(playbooks[(n, parallel)], emu)
-                task = self.task(run, 'vobiz_conference N=%d parallel=%d' % (n, parallel))
-                log = emu.log()
+                run, log = self.run(plays[(n, parallel)], emu, f'vobiz_conference N={n} parallel={parallel}'), emu.log()
+                deletes, hung_up = [e for e in log if e['method'] == 'DELETE'], len(run.get('hung_up', ()))
+                if emu.live() & set(names) or hung_up != n or len(deletes) != n or any(e['status'] != 204 for e in deletes):
+                    raise BenchError(f'vobiz_conference N={n} parallel={parallel}: {hung_up} hung up, {len(deletes)} DELETEs')
                 starts = sorted(parse_time(e['time']) for e in log)
-                left = emu.live() & set(rooms)
-                deletes = [e for e in log if e['method'] == 'DELETE']
-                if left or len(task.get('hung_up', ())) != n or len(deletes) != n or any(e['status'] != 204 for e in deletes):
-                    raise BenchError(
-                        'vobiz_conference N=%d parallel=%d: %d rooms left, %d hung up, %d DELETEs'
-                        % (n, parallel, len(left), len(task.get('hung_up', ())), len(deletes))
-                    )
-                collected[(n, parallel)].append(
-                    dict(
-                        wall_s=run['wall_s'],
-                        requests=len(log),
-                        server_rate=server_rate(log, latency_s),
-                        to_first_request_s=starts[0] - started,
-                        http_phase_s=starts[-1] - starts[0] + latency_s,
-                        warnings=len(task.get('warnings') or ()),
-                    )
-                )
+                collected[(n, parallel)].append(dict(wall_s=run['wall_s'], requests=len(log), rate=server_rate(log, latency_s), first=starts[0] - started))
+                collected[(n, parallel)][-1]['http'] = starts[-1] - starts[0] + latency_s
+        figures = {}
         for (n, parallel), reps in collected.items():
-            key = 'ours_%g_%d_%d' % (emu.latency_ms, n, parallel)
-            walls = [r['wall_s'] for r in reps]
-            median_rep = sorted(reps, key=lambda r: r['wall_s'])[len(reps) // 2]
-            self.data['runs'][key] = dict(
-                n=n,
-                parallel=parallel,
-                latency_ms=emu.latency_ms,
-                walls=walls,
-                wall_s=statistics.median(walls),
-                requests=median_rep['requests'],
-                requests_per_conference=median_rep['requests'] / n,
-                server_rate=max(r['server_rate'] or 0 for r in reps),
-                to_first_request_s=median_rep['to_first_request_s'],
-                http_phase_s=median_rep['http_phase_s'],
-                http_phase_ideal_s=math.ceil(n / parallel) * latency_s,
+            walls, middle = [rep['wall_s'] for rep in reps], sorted(reps, key=lambda rep: rep['wall_s'])[len(reps) // 2]
+            figures[f'{n}_{parallel}'] = dict(
+                n=n, parallel=parallel, latency_ms=latency, walls=walls, wall_s=statistics.median(walls), to_first_request_s=middle['first']
             )
+            figures[f'{n}_{parallel}'].update(requests_per_conference=middle['requests'] / n, server_rate=max(rep['rate'] or 0 for rep in reps))
+            figures[f'{n}_{parallel}'].update(http_phase_s=middle['http'], http_phase_ideal_s=math.ceil(n / parallel) * latency_s)
             say(
-                '  ours, N=%4d parallel=%2d at %g ms: %.2f s (median of %d; %s)'
-                % (n, parallel, emu.latency_ms, statistics.median(walls), len(walls), ' '.join('%.2f' % w for w in walls))
+                f'  ours, N={n:4d} parallel={parallel:2d} at {latency} ms: {statistics.median(walls):.2f} s (median of {len(walls)}; '
+                + ' '.join(f'{w:.2f}' for w in walls)
+                + ')'
             )
+        return figures
 
-    def counts(self, emu: Emulator) -> None:
-        rooms = room_names(COUNT_N, 'count')
-        playbook = self.runner.write('count', ours_tasks(None), {'rooms': rooms})
-        result = {}
-
-        def play(label: str, check: bool = False) -> tuple:
-            """Run the playbook once; the task's result and the emulator's request log."""
-            return self.task(self.runner.run(playbook, emu, check=check), label), emu.log()
-
-        # check mode, rooms live
-        emu.prepare(rooms)
-        task, log = play('check mode', check=True)
-        gets = [e for e in log if e['method'] == 'GET']
-        per_name = {}
-        for entry in gets:
-            per_name[entry['conference']] = per_name.get(entry['conference'], 0) + 1
-        result['check'] = dict(
-            requests=len(log),
-            gets=len(gets),
-            writes=len(log) - len(gets),
-            max_gets_per_name=max(per_name.values() or [0]),
-            gets_per_conference=len(gets) / COUNT_N,
-            predicted=len(task.get('hung_up', ())),
-            rooms_left=len(emu.live() & set(rooms)),
-        )
-        # normal mode
-        emu.control('DELETE', '/log')
-        task, log = play('normal mode')
-        result['normal'] = dict(
-            requests=len(log),
-            deletes=sum(1 for e in log if e['method'] == 'DELETE'),
-            requests_per_conference=len(log) / COUNT_N,
-            hung_up=len(task.get('hung_up', ())),
-            changed=task.get('changed'),
-            rooms_left=len(emu.live() & set(rooms)),
-        )
-        # rerun: all already gone
-        emu.control('DELETE', '/log')
-        task, log = play('rerun')
-        result['rerun'] = dict(
-            requests=len(log),
-            requests_per_conference=len(log) / COUNT_N,
-            statuses=sorted(set(e['status'] for e in log)),
-            already_absent=len(task.get('already_absent', ())),
-            changed=task.get('changed'),
-        )
-        self.data['counts'] = result
+    def counts(self) -> dict:
+        """Requests per conference from the emulator's log: check mode (rooms live), normal mode, rerun (all gone)."""
+        emu, names, figures = self.emulator(20), rooms(COUNT_N, 'count'), {}
+        playbook = self.play('count', ours_tasks(), {'rooms': names})
+        emu.prepare(names)
+        for mode in ('check', 'normal', 'rerun'):
+            emu.control('DELETE', '/log')
+            run, log = self.run(playbook, emu, mode + ' mode', check=mode == 'check'), emu.log()
+            gets = [entry['conference'] for entry in log if entry['method'] == 'GET']
+            figures[mode] = dict(
+                requests=len(log), requests_per_conference=len(log) / COUNT_N, gets_per_conference=len(gets) / COUNT_N, writes=len(log) - len(gets)
+            )
+            figures[mode].update(max_gets_per_name=max([gets.count(name) for name in set(gets)] or [0]), deletes=sum(e['method'] == 'DELETE' for e in log))
+            figures[mode].update(statuses=sorted({e['status'] for e in log}), changed=run.get('changed'), rooms_left=len(emu.live() & set(names)))
+        normal, check, rerun = (figures[mode] for mode in ('normal', 'check', 'rerun'))
         say(
-            '  requests per conference (N=%d): normal %.3f, check mode %.3f GET + %d writes, rerun %.3f'
-            % (
-                COUNT_N,
-                result['normal']['requests_per_conference'],
-                result['check']['gets_per_conference'],
-                result['check']['writes'],
-                result['rerun']['requests_per_conference'],
-            )
+            f"  requests per conference (N={COUNT_N}): normal {normal['requests_per_conference']:.3f}, check mode {check['gets_per_conference']:.3f} GET + "
+            f"{check['writes']} writes, rerun {rerun['requests_per_conference']:.3f}"
         )
+        return figures
 
-    def rate_limited(self, emu: Emulator) -> None:
-        rooms = room_names(RATE_LIMIT_N, 'rl')
-        playbook = self.runner.write('rate_limited', ours_tasks(None, RATE_LIMIT_OPTIONS), {'rooms': rooms})
-        emu.prepare(rooms)
-        started = time.time()
-        run = self.runner.run(playbook, emu)
-        tasks = run['tasks'] or []
-        task = tasks[0] if tasks else {}
-        log = emu.log()
-        left = emu.live() & set(rooms)
-        limited = [e for e in log if e['fault'] == 'rate_limit']
-        per_room = {}
-        for entry in limited:
-            per_room[entry['conference']] = per_room.get(entry['conference'], 0) + 1
-        deletes_ok = sum(1 for e in log if e['method'] == 'DELETE' and e['status'] == 204)
-        starts = sorted(parse_time(e['time']) for e in log)
-        self.data['runs']['rate_limited'] = dict(
-            n=RATE_LIMIT_N,
-            latency_ms=emu.latency_ms,
-            options=dict(RATE_LIMIT_OPTIONS),
-            wall_s=run['wall_s'],
-            rc=run['rc'],
-            outcome=task.get('outcome'),
-            hung_up_reported=len(task.get('hung_up', ())),
-            hung_up_server=deletes_ok,
-            rooms_left=len(left),
-            failures=len(task.get('failures') or ()),
-            requests=len(log),
-            rate_limited=len(limited),
-            max_429_per_conference=max(per_room.values() or [0]),
-            warnings=len(task.get('warnings') or ()),
-            msg=task.get('msg'),
-            http_phase_s=(starts[-1] - starts[0]) if starts else None,
-            to_first_request_s=(starts[0] - started) if starts else None,
-            output_tail='\n'.join(run['output'].splitlines()[-8:]) if run['rc'] else None,
-        )
+    def cpu(self) -> dict:
+        """CPU (user + system) of the module process: ping, ours with 1 and CPU_N rooms, this tree and the baseline."""
+        emu, wrapper, usage_file = self.emulator(20), self.workdir / 'rusage_python', self.workdir / 'rusage.jsonl'
+        wrapper.write_text(RUSAGE_WRAPPER.format(python=str(BIN / 'python')), encoding='utf-8')
+        wrapper.chmod(0o755)
+        ref, commit, baseline = self.baseline()
+        interpreter = {'ansible_python_interpreter': str(wrapper)}  # a play variable overrides implicit localhost's
+        # ansible-playbook looks for collections next to the playbook first: the baseline's plays live elsewhere.
+        (self.workdir / 'baseline_plays').mkdir()
+        plays = {'ping': (self.play('cpu_ping', [{'name': 'one module start', 'ansible.builtin.ping': {}}], interpreter), None, None)}
+        for tree, directory, collections in (('current', None, None), ('baseline', self.workdir / 'baseline_plays', baseline)):
+            for size, names in (('1', rooms(1, 'cpu1')), ('many', rooms(CPU_N, 'cpu'))):
+                plays[f'{tree}_{size}'] = (self.play('cpu_ours_' + size, ours_tasks(), dict(interpreter, rooms=names), directory), names, collections)
+        samples = {key: [] for key in plays}
+        for _rep in range(self.reps):  # interleaved, so that the baseline sees the same machine
+            for key, (playbook, names, collections) in plays.items():
+                if names:
+                    emu.prepare(names)
+                usage_file.unlink(missing_ok=True)
+                env = {'BENCH_RUSAGE_FILE': str(usage_file), **({'ANSIBLE_COLLECTIONS_PATH': str(collections)} if collections else {})}
+                hung_up = len(self.run(playbook, emu, 'CPU run ' + key, env=env).get('hung_up', ()))
+                if names and (hung_up != len(names) or emu.live() & set(names)):
+                    raise BenchError(f'CPU run {key}: {hung_up} of {len(names)} hung up')
+                accounted = usage_file.read_text(encoding='utf-8').splitlines() if usage_file.exists() else []
+                if len(accounted) != 1:
+                    raise BenchError(f'CPU run {key}: {len(accounted)} module processes accounted, expected 1')
+                samples[key].append(sum(json.loads(accounted[0]).values()))
+        median = {key: statistics.median(values) for key, values in samples.items()}
+        figures = dict(n=CPU_N, latency_ms=20, baseline_ref=ref, baseline_commit=commit, samples=samples, median_s=median)
+        for tree in ('current', 'baseline'):
+            many, one = median[tree + '_many'], median[tree + '_1']
+            figures[tree] = dict(per_conference_ms=many / CPU_N * 1000, marginal_ms=(many - one) / (CPU_N - 1) * 1000, start_s=one)
+        current, base = figures['current']['per_conference_ms'], figures['baseline']['per_conference_ms']
         say(
-            '  rate-limited (plivo), N=%d: %.2f s (first request after %.2f s, requests over %.2f s), rc %s, %d rooms left, '
-            '%d requests of which %d answered 429 (%.1f %%)'
-            % (
-                RATE_LIMIT_N,
-                run['wall_s'],
-                starts[0] - started if starts else 0,
-                starts[-1] - starts[0] if starts else 0,
-                run['rc'],
-                len(left),
-                len(log),
-                len(limited),
-                100.0 * len(limited) / max(len(log), 1),
-            )
+            f"  module CPU (user+system, median of {self.reps}): ping {median['ping']:.3f} s; N={CPU_N}: this tree {current:.2f} ms/conf "
+            f"(1 room {median['current_1']:.3f} s), baseline {ref} ({commit}) {base:.2f} ms/conf (1 room {median['baseline_1']:.3f} s)"
         )
+        # The spread says how much other work moved the figures (compare it with the gap between the trees).
+        spread = '; baseline '.join(' '.join(f'{v:.3f}' for v in samples[key]) for key in ('current_many', 'baseline_many'))
+        say(f'  module CPU at N={CPU_N}, every repetition (s): this tree {spread}')
+        return figures
 
-    def baseline_collections(self) -> tuple:
+    def baseline(self) -> tuple:
         """(ref, commit, collections dir holding the baseline's tree as ansible_collections/vobiz/voice)."""
         for ref in BASELINE_REFS:
-            probe = subprocess.run(
-                ['git', '-C', str(ROOT), 'rev-parse', '--verify', '--quiet', ref + '^{commit}'],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                check=False,
-            )
+            probe = subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--verify', '--quiet', ref + '^{commit}'], capture_output=True, text=True, check=False)
             if probe.returncode == 0:
                 break
         else:
             raise BenchError('no baseline for the CPU goal: none of %s is a commit here' % ', '.join(BASELINE_REFS))
-        commit = probe.stdout.strip()
-        collections = self.workdir / 'baseline'
-        target = collections / 'ansible_collections' / 'vobiz' / 'voice'
+        target = self.workdir / 'baseline' / 'ansible_collections' / 'vobiz' / 'voice'
         target.mkdir(parents=True)
-        archive = subprocess.run(['git', '-C', str(ROOT), 'archive', '--format=tar', commit], stdout=subprocess.PIPE, check=True)
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            try:
-                tar.extractall(target, filter='data')
-            except TypeError:  # Python without extraction filters
-                tar.extractall(target)
-        return ref, commit[:12], collections
+        archive = subprocess.run(['git', '-C', str(ROOT), 'archive', '--format=tar', probe.stdout.strip()], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter='data')
+        return ref, probe.stdout.strip()[:12], self.workdir / 'baseline'
 
-    def cpu(self, emu: Emulator) -> None:
-        """CPU time (user + system) of the module process: ping, and ours with 1 and CPU_N rooms, this tree and the baseline."""
-        wrapper = self.workdir / 'rusage_python'
-        wrapper.write_text(RUSAGE_WRAPPER.format(python=str(VENV_BIN / 'python')), encoding='utf-8')
-        wrapper.chmod(0o755)
-        usage_file = self.workdir / 'rusage.jsonl'
-        ref, commit, baseline = self.baseline_collections()
-        many = room_names(CPU_N, 'cpu')
-        one = room_names(1, 'cpu1')
-        # Implicit localhost sets ansible_python_interpreter itself: a play variable overrides it.
-        interpreter = {'ansible_python_interpreter': str(wrapper)}
-        ping = self.runner.write('cpu_ping', [{'name': 'one module start', 'ansible.builtin.ping': {}}], interpreter)
-        ours_many = self.runner.write('cpu_ours_many', ours_tasks(None), dict(interpreter, rooms=many))
-        ours_one = self.runner.write('cpu_ours_one', ours_tasks(None), dict(interpreter, rooms=one))
-        # ansible-playbook looks for collections next to the playbook first (workdir/collections links this
-        # tree): the baseline's plays live in a directory of their own.
-        elsewhere = self.workdir / 'baseline_plays'
-        elsewhere.mkdir()
-        plays = {
-            'current': (ours_one, ours_many),
-            'baseline': (
-                self.runner.write('cpu_ours_one', ours_tasks(None), dict(interpreter, rooms=one), elsewhere),
-                self.runner.write('cpu_ours_many', ours_tasks(None), dict(interpreter, rooms=many), elsewhere),
-            ),
-        }
-        samples = {}
-
-        def measure(key, playbook, names, collections):
-            if names:
-                emu.prepare(names)
-            if usage_file.exists():
-                usage_file.unlink()
-            env = {'BENCH_RUSAGE_FILE': str(usage_file)}
-            if collections is not None:
-                env['ANSIBLE_COLLECTIONS_PATH'] = str(collections)
-            run = self.runner.run(playbook, emu, env_extra=env)
-            task = self.task(run, 'CPU run %s' % key)
-            if names and (len(task.get('hung_up', ())) != len(names) or emu.live() & set(names)):
-                raise BenchError('CPU run %s: %d of %d hung up' % (key, len(task.get('hung_up', ())), len(names)))
-            accounted = usage_file.read_text(encoding='utf-8').splitlines() if usage_file.exists() else []
-            if len(accounted) != 1:
-                raise BenchError('CPU run %s: %d module processes accounted, expected 1' % (key, len(accounted)))
-            usage = json.loads(accounted[0])
-            samples.setdefault(key, []).append(usage['user_s'] + usage['system_s'])
-
-        for _rep in range(self.reps):
-            measure('ping', ping, None, None)
-            for tree, collections in (('current', None), ('baseline', baseline)):
-                measure(tree + '_1', plays[tree][0], one, collections)
-                measure(tree + '_many', plays[tree][1], many, collections)
-        cpu = dict(
-            n=CPU_N,
-            latency_ms=emu.latency_ms,
-            baseline_ref=ref,
-            baseline_commit=commit,
-            samples=samples,
-            median_s=dict((key, statistics.median(values)) for key, values in samples.items()),
+    def rate_limited(self) -> dict:
+        emu, names = self.emulator(20, 'plivo'), rooms(RATE_LIMIT_N, 'rl')
+        playbook = self.play('rate_limited', ours_tasks(), {'rooms': names})
+        emu.prepare(names)
+        started = time.time()
+        try:
+            run = self.run(playbook, emu, 'rate-limited run')
+        except BenchError as exc:  # a failed task is a figure (no failure is a goal), not a broken bench
+            run = dict(wall_s=time.time() - started, rc=1, outcome='failed', msg=str(exc)[:2000])
+        log = emu.log()
+        limited, starts = [e['conference'] for e in log if e['fault'] == 'rate_limit'], sorted(parse_time(e['time']) for e in log)
+        figures = dict(n=RATE_LIMIT_N, latency_ms=20, wall_s=run['wall_s'], rc=run['rc'], outcome=run.get('outcome'), msg=run.get('msg'))
+        figures.update(hung_up_reported=len(run.get('hung_up', ())), failures=len(run.get('failures') or ()), warnings=len(run.get('warnings') or ()))
+        figures.update(
+            hung_up_server=sum(e['method'] == 'DELETE' and e['status'] == 204 for e in log), rooms_left=len(emu.live() & set(names)), requests=len(log)
         )
-        for tree in ('current', 'baseline'):
-            median = cpu['median_s']
-            cpu[tree] = dict(
-                per_conference_ms=median[tree + '_many'] / CPU_N * 1000,
-                marginal_ms=(median[tree + '_many'] - median[tree + '_1']) / (CPU_N - 1) * 1000,
-                start_s=median[tree + '_1'],
-            )
-        self.data['cpu'] = cpu
+        figures.update(rate_limited=len(limited), max_429_per_conference=max([limited.count(name) for name in set(limited)] or [0]))
+        figures.update(http_phase_s=starts[-1] - starts[0] if starts else 0, to_first_request_s=starts[0] - started if starts else 0)
         say(
-            '  module CPU (user+system, median of %d): ping %.3f s; N=%d: this tree %.2f ms/conf (1 room %.3f s), '
-            'baseline %s (%s) %.2f ms/conf (1 room %.3f s)'
-            % (
-                self.reps,
-                cpu['median_s']['ping'],
-                CPU_N,
-                cpu['current']['per_conference_ms'],
-                cpu['current']['start_s'],
-                ref,
-                commit,
-                cpu['baseline']['per_conference_ms'],
-                cpu['baseline']['start_s'],
-            )
+            f"  rate-limited (plivo), N={RATE_LIMIT_N}: {run['wall_s']:.2f} s (first request after {figures['to_first_request_s']:.2f} s, requests over "
+            f"{figures['http_phase_s']:.2f} s), rc {run['rc']}, {figures['rooms_left']} rooms left, {len(log)} requests of which {len(limited)} answered 429 "
+            f'({100 * len(limited) / max(len(log), 1):.1f} %)'
         )
-        # The spread says how much other work moved the figures (compare it with the gap between the trees).
-        say(
-            '  module CPU at N=%d, every repetition (s): this tree %s; baseline %s'
-            % (CPU_N, ' '.join('%.3f' % v for v in samples['current_many']), ' '.join('%.3f' % v for v in samples['baseline_many']))
-        )
+        return figures
 
-    def ceiling(self, emu: Emulator) -> None:
-        ceiling = measure_ceiling(emu)
-        self.data['ceiling'][str(emu.latency_ms)] = ceiling
-        say(
-            '  emulator ceiling at %g ms: %.0f requests/s (raw keep-alive client, %d threads); requests sessions '
-            '(2 processes x 64 threads): %.0f requests/s' % (emu.latency_ms, ceiling['rate'], ceiling['raw']['threads_per_process'], ceiling['requests_rate'])
-        )
-
-    def run(self) -> None:
-        started = time.perf_counter()
-        want = self.only.__contains__
-        configs = [(SMALL_N, DEFAULT_PARALLEL)] + [(n, p) for n in OUR_NS for p in PARALLELS]
-        if self.load:
-            say('%d busy CPU workers run during the timed phases (--load %d)' % (self.load, self.load))
-        self.start_load()
-        if any(map(want, ('ceiling', 'floor', 'uri', 'ours20', 'counts', 'cpu'))):
-            say('Phase 1/3: emulator at 20 ms latency')
-            emu = self.emulator(20)
-            for phase, action in (
-                ('ceiling', self.ceiling),
-                ('floor', self.floor),
-                ('uri', self.uri_loop),
-                ('ours20', lambda e: self.ours(e, configs)),
-                ('counts', self.counts),
-                ('cpu', self.cpu),
-            ):
-                if want(phase):
-                    action(emu)
-            emu.stop()
-        if any(map(want, ('ceiling', 'ours50'))):
-            say('Phase 2/3: emulator at 50 ms latency')
-            emu = self.emulator(50)
-            if want('ceiling'):
-                self.ceiling(emu)
-            if want('ours50'):
-                self.ours(emu, [(n, p) for n in OUR_NS for p in PARALLELS])
-            emu.stop()
-        if want('ratelimit'):
-            say('Phase 3/3: emulator at %d ms latency with --rate-limit plivo' % RATE_LIMIT_LATENCY_MS)
-            emu = self.emulator(RATE_LIMIT_LATENCY_MS, 'plivo')
-            self.rate_limited(emu)
-            emu.stop()
-        if want('events'):
-            self.data['events'] = event_phase.measure(say)
-        self.stop_load()
-        self.data['bench_wall_s'] = time.perf_counter() - started
+    def accounts(self, rooms_each: int = 100, accounts: int = 20) -> dict:
+        """ci_teardown over one inventory host per account (tools/check_many_accounts.py): 1 account against 20, several forks."""
+        runs = []
+        for n_accounts, forks in ((1, 1), (accounts, 1), (accounts, 5), (accounts, accounts)):
+            rundir = self.workdir / f'accounts-{n_accounts}-forks-{forks}'
+            rundir.mkdir()
+            fleet = fleet_tools.build_fleet(n_accounts, rooms_each, bad=0)
+            with fleet_tools.Emulator(rundir, config=fleet.emulator_config(), latency_ms=20) as emulator:
+                paths = fleet.write(rundir, emulator.api_url, secrets.token_hex(8))
+                started = time.monotonic()
+                result = fleet_tools.run_ci_teardown(rundir, paths, forks=forks)
+                wall = time.monotonic() - started
+                left = sum(name.startswith('ci-') for names in emulator.live_rooms().values() for name in names)
+            if result.returncode != 0 or left:
+                raise BenchError(f'ci_teardown over {n_accounts} account(s), forks {forks}: rc {result.returncode}, {left} ci-* rooms left')
+            runs.append(dict(accounts=n_accounts, forks=forks, rooms=n_accounts * rooms_each, wall_s=round(wall, 2)))
+            say(f'  ci_teardown: {n_accounts:2d} account(s) x {rooms_each} rooms, forks {forks:2d}: {wall:6.2f} s')
+        return dict(latency_ms=20, rooms_per_account=rooms_each, runs=runs)
 
 
-# ---------------------------------------------------------------------------------------------
-# evaluation, table, plot
+# In this order; each phase's figures go to results.json under its name.
+PHASES = [
+    Phase('ceiling', Bench.ceiling),
+    Phase('floor', Bench.floor),
+    Phase('uri', Bench.uri),
+    Phase('ours20', lambda bench: bench.ours(20, [(SMALL_N, DEFAULT_PARALLEL)] + [(n, p) for n in OUR_NS for p in PARALLELS])),
+    Phase('counts', Bench.counts),
+    Phase('cpu', Bench.cpu),
+    Phase('ours50', lambda bench: bench.ours(50, [(n, p) for n in OUR_NS for p in PARALLELS])),
+    Phase('ratelimit', Bench.rate_limited),
+    Phase('accounts', Bench.accounts),
+    Phase('events', lambda bench: event_phase.measure(say), event_phase.evaluate),
+]
 
 
-def limit_s(floor_s: float, n: int, parallel: int, latency_ms: float) -> float:
-    return floor_s + math.ceil(n / parallel) * latency_ms / 1000.0
-
-
-def evaluate(data: dict) -> tuple:
-    """Return (table lines, goals); goals: list of dicts with name, figure, goal, passed."""
-    runs = data['runs']
-    floor = runs['debug']['wall_s']
+def evaluate(data: dict, goal) -> list:
+    """The table of the built-in phases' figures, each goal beside its figure."""
     lines = []
-    goals = []
 
-    def goal(name, figure, target, passed):
-        goals.append(dict(name=name, figure=figure, goal=target, passed=bool(passed)))
-        return 'PASS' if passed else 'MISS'
+    def row(label: str, text: str, name: str = '', figure=None, target: str = '', passed: bool = False) -> None:
+        lines.append(f'  {label:<44} {text}' + (f'  goal {target}  {goal(name, figure, target, passed)}' if name else ''))
 
+    floor, ping = data['floor']['debug']['wall_s'], data['floor']['ping']['wall_s']
+    start, uri, load = max(ping - floor, 0.0), data['uri'], data['load_workers']
     lines.append('Startup (the floor every contender pays)')
-    lines.append('  %-44s %8.2f s' % ('empty play', runs['empty']['wall_s']))
-    lines.append('  %-44s %8.2f s' % ('play with one ansible.builtin.debug', floor))
-    module_start = max(runs['ping']['wall_s'] - floor, 0.0)
-    loaded = bool(data.get('load_workers'))
-    lines.append('  %-44s %8.2f s  (one module start = ping - debug = %.2f s)' % ('play with one ansible.builtin.ping', runs['ping']['wall_s'], module_start))
-    lines.append('')
+    row('empty play', f"{data['floor']['empty']['wall_s']:8.2f} s")
+    row('play with one ansible.builtin.debug', f'{floor:8.2f} s')
+    row('play with one ansible.builtin.ping', f'{ping:8.2f} s  (one module start = ping - debug = {start:.2f} s)')
 
-    uri = runs['uri']
     uri_per = (uri['wall_s'] - floor) / uri['n']
-    lines.append('Per-conference cost at 20 ms: (wall - debug play) / N')
-    lines.append('  %-44s %8.2f s  %9.1f ms/conf' % ('uri DELETE loop, N=%d' % uri['n'], uri['wall_s'], uri_per * 1000))
-    small = runs.get('ours_20_%d_%d' % (SMALL_N, DEFAULT_PARALLEL))
-    if small:
-        per = (small['wall_s'] - floor) / small['n']
-        lines.append(
-            '  %-44s %8.2f s  %9.2f ms/conf  %6.0fx cheaper (same N, informational)'
-            % ('vobiz_conference, N=%d, parallel=%d' % (small['n'], DEFAULT_PARALLEL), small['wall_s'], per * 1000, uri_per / per)
-        )
-    for n in OUR_NS:
-        run = runs['ours_20_%d_%d' % (n, DEFAULT_PARALLEL)]
-        per = (run['wall_s'] - floor) / n
-        ratio = uri_per / per
-        verdict = goal(
-            'per-conference cost at 20 ms, N=%d (default parallel %d): uri loop / ours' % (n, DEFAULT_PARALLEL),
+    lines += ['', 'Per-conference cost at 20 ms: (wall - debug play) / N']
+    row(f"uri DELETE loop, N={uri['n']}", f"{uri['wall_s']:8.2f} s  {uri_per * 1000:9.1f} ms/conf")
+    for n in (SMALL_N, *OUR_NS):
+        wall = data['ours20'][f'{n}_{DEFAULT_PARALLEL}']['wall_s']
+        ratio = uri_per / ((wall - floor) / n)
+        text = f'{wall:8.2f} s  {(wall - floor) / n * 1000:9.2f} ms/conf  {ratio:6.0f}x cheaper' + (' (same N, informational)' if n == SMALL_N else ' ')
+        name = f'per-conference cost at 20 ms, N={n} (default parallel {DEFAULT_PARALLEL}): uri loop / ours' if n != SMALL_N else ''
+        row(
+            f'vobiz_conference, N={n}, parallel={DEFAULT_PARALLEL}',
+            text,
+            name,
             round(ratio, 1),
-            '>= %gx' % GOAL_PER_CONFERENCE_RATIO,
+            f'>= {GOAL_PER_CONFERENCE_RATIO:g}x',
             ratio >= GOAL_PER_CONFERENCE_RATIO,
         )
-        lines.append(
-            '  %-44s %8.2f s  %9.2f ms/conf  %6.0fx cheaper   goal >= %gx  %s'
-            % ('vobiz_conference, N=%d, parallel=%d' % (n, DEFAULT_PARALLEL), run['wall_s'], per * 1000, ratio, GOAL_PER_CONFERENCE_RATIO, verdict)
-        )
-    lines.append('')
 
     for latency in LATENCIES_MS:
-        lines.append('vobiz_conference against the limit at %d ms (limit = debug play + ceil(N/parallel) x RTT; "+1 start" adds one module start)' % latency)
-        lines.append(
-            '  %6s %8s %8s %8s %7s %14s %12s %9s %13s'
-            % ('N', 'parallel', 'wall s', 'limit s', 'ratio', '+1 start ratio', 'HTTP s/ideal', 'req/conf', 'server req/s')
-        )
+        lines += ['', f'vobiz_conference against the limit at {latency} ms (limit = debug play + ceil(N/parallel) x RTT; "+1 start" adds one module start)']
+        head = ('N', 'parallel', 'wall s', 'limit s', 'ratio', '+1 start ratio', 'HTTP s/ideal', 'req/conf', 'server req/s')
+        lines.append('  ' + ' '.join(f'{text:>{width}}' for text, width in zip(head, (6, 8, 8, 8, 7, 14, 12, 9, 13))))
         for n in OUR_NS:
             for parallel in PARALLELS:
-                run = runs['ours_%d_%d_%d' % (latency, n, parallel)]
-                limit = limit_s(floor, n, parallel, latency)
-                ratio = run['wall_s'] / limit
-                run['limit_s'] = limit
-                run['limit_ratio'] = ratio
-                run['limit_with_start_ratio'] = run['wall_s'] / (limit + module_start)
+                run = data[f'ours{latency}'][f'{n}_{parallel}']
+                run['limit_s'] = floor + math.ceil(n / parallel) * latency / 1000
+                run['limit_ratio'], run['limit_with_start_ratio'] = run['wall_s'] / run['limit_s'], run['wall_s'] / (run['limit_s'] + start)
                 note = ''
-                if latency == 50 and n == 1000:
-                    if parallel in GOAL_LIMIT_PARALLELS and loaded:
-                        # Under --load the start of the one module is part of the limit (issue 17).
-                        gated = run['limit_with_start_ratio']
-                        note = '  goal +1 start <= %gx  %s' % (
-                            GOAL_LIMIT_RATIO,
-                            goal(
-                                '1000 conferences at 50 ms, parallel %d, --load %d: wall / (limit + one module start)' % (parallel, data['load_workers']),
-                                round(gated, 3),
-                                '<= %gx' % GOAL_LIMIT_RATIO,
-                                gated <= GOAL_LIMIT_RATIO,
-                            ),
-                        )
-                    elif parallel in GOAL_LIMIT_PARALLELS:
-                        note = '  goal <= %gx  %s' % (
-                            GOAL_LIMIT_RATIO,
-                            goal(
-                                '1000 conferences at 50 ms, parallel %d: wall / limit' % parallel,
-                                round(ratio, 3),
-                                '<= %gx' % GOAL_LIMIT_RATIO,
-                                ratio <= GOAL_LIMIT_RATIO,
-                            ),
-                        )
-                    else:
-                        note = '  (info: %s %gx)' % ('within' if ratio <= GOAL_LIMIT_RATIO else 'over', GOAL_LIMIT_RATIO)
-                lines.append(
-                    '  %6d %8d %8.2f %8.2f %6.2fx %13.2fx %5.2f/%-6.2f %9.3f %13.0f%s'
-                    % (
-                        n,
-                        parallel,
-                        run['wall_s'],
-                        limit,
-                        ratio,
-                        run['limit_with_start_ratio'],
-                        run['http_phase_s'],
-                        run['http_phase_ideal_s'],
-                        run['requests_per_conference'],
-                        run['server_rate'],
-                        note,
+                if (latency, n) == (50, 1000) and parallel not in GOAL_LIMIT_PARALLELS:
+                    note = f"  (info: {'within' if run['limit_ratio'] <= GOAL_LIMIT_RATIO else 'over'} {GOAL_LIMIT_RATIO:g}x)"
+                elif (latency, n) == (50, 1000):  # under --load the start of the one module is part of the limit (issue 17)
+                    gated = run['limit_with_start_ratio'] if load else run['limit_ratio']
+                    what = f'1000 conferences at 50 ms, parallel {parallel}' + (
+                        f', --load {load}: wall / (limit + one module start)' if load else ': wall / limit'
                     )
-                )
-        lines.append('')
+                    verdict = goal(what, round(gated, 3), f'<= {GOAL_LIMIT_RATIO:g}x', gated <= GOAL_LIMIT_RATIO)
+                    note = f"  goal {'+1 start ' if load else ''}<= {GOAL_LIMIT_RATIO:g}x  {verdict}"
+                ratios = f"{run['limit_ratio']:6.2f}x {run['limit_with_start_ratio']:13.2f}x {run['http_phase_s']:5.2f}/{run['http_phase_ideal_s']:<6.2f}"
+                rates = f"{run['requests_per_conference']:9.3f} {run['server_rate']:13.0f}"
+                lines.append(f"  {n:6d} {parallel:8d} {run['wall_s']:8.2f} {run['limit_s']:8.2f} {ratios} {rates}{note}")
 
-    counts = data['counts']
-    lines.append('Requests per conference (N=%d, from the emulator log)' % COUNT_N)
-    normal = counts['normal']
-    lines.append(
-        '  %-44s %8.3f  (%d requests, %d DELETE)  goal exactly 1.0  %s'
-        % (
-            'normal mode',
-            normal['requests_per_conference'],
-            normal['requests'],
-            normal['deletes'],
-            goal(
-                'normal mode: requests per conference',
-                normal['requests_per_conference'],
-                '== 1.0',
-                normal['requests'] == COUNT_N and normal['deletes'] == COUNT_N and normal['rooms_left'] == 0,
-            ),
-        )
-    )
-    check = counts['check']
-    lines.append(
-        '  %-44s %8.3f GET/conf, max %d GET per name, %d writes  goal <= 1 GET per name, 0 writes  %s'
-        % (
-            'check mode',
-            check['gets_per_conference'],
-            check['max_gets_per_name'],
-            check['writes'],
-            goal(
-                'check mode: GETs per name (max) and writes',
-                '%d GET max, %d writes' % (check['max_gets_per_name'], check['writes']),
-                '<= 1 GET per name, 0 writes',
-                check['max_gets_per_name'] <= 1 and check['writes'] == 0 and check['rooms_left'] == COUNT_N,
-            ),
-        )
-    )
-    rerun = counts['rerun']
-    lines.append(
-        '  %-44s %8.3f  (answers %s, changed=%s)' % ('rerun (all already gone)', rerun['requests_per_conference'], rerun['statuses'], rerun['changed'])
-    )
-    lines.append('')
+    normal, check, rerun = (data['counts'][mode] for mode in ('normal', 'check', 'rerun'))
+    exact = normal['requests'] == normal['deletes'] == COUNT_N and normal['rooms_left'] == 0
+    reads_only = check['max_gets_per_name'] <= 1 and check['writes'] == 0 and check['rooms_left'] == COUNT_N
+    lines += ['', f'Requests per conference (N={COUNT_N}, from the emulator log)']
+    text = f"{normal['requests_per_conference']:8.3f}  ({normal['requests']} requests, {normal['deletes']} DELETE)"
+    row('normal mode', text, 'normal mode: requests per conference', normal['requests_per_conference'], 'exactly 1.0', exact)
+    text = f"{check['gets_per_conference']:8.3f} GET/conf, max {check['max_gets_per_name']} GET per name, {check['writes']} writes"
+    figure = f"{check['max_gets_per_name']} GET max, {check['writes']} writes"
+    row('check mode', text, 'check mode: GETs per name (max) and writes', figure, '<= 1 GET per name, 0 writes', reads_only)
+    row('rerun (all already gone)', f"{rerun['requests_per_conference']:8.3f}  (answers {rerun['statuses']}, changed={rerun['changed']})")
 
-    rl = runs['rate_limited']
-    rl_min = floor + (RATE_LIMIT_N - PLIVO['requests']) / (PLIVO['requests'] / PLIVO['per_seconds'])
-    rl['limit_min_s'] = rl_min
-    rl['limit_ratio'] = rl['wall_s'] / rl_min
-    share = (RATE_LIMIT_N - rl['rooms_left']) / RATE_LIMIT_N
-    options = ', '.join('%s=%s' % kv for kv in sorted(rl['options'].items())) or 'module defaults: parallel 16, retries 5, retry_max_wait 60'
-    lines.append('Rate-limited: plivo preset (300 per 5 s), N=%d at %d ms, %s' % (RATE_LIMIT_N, rl['latency_ms'], options))
-    lines.append('  minimum the limit allows: debug play + (%d - 300) / 60 s = %.2f s' % (RATE_LIMIT_N, rl_min))
-    lines.append(
-        '  %-44s %7.1f %%   goal 100 %%  %s'
-        % (
-            'hung up',
-            share * 100,
-            goal('rate-limited run: share hung up', '%.1f %%' % (share * 100), '100 %', share == 1.0 and rl['hung_up_server'] == RATE_LIMIT_N),
-        )
+    rl = data['ratelimit']
+    rl['limit_min_s'] = floor + (RATE_LIMIT_N - PLIVO['requests']) / (PLIVO['requests'] / PLIVO['per_seconds'])
+    rl['limit_ratio'], rl['share_429'] = rl['wall_s'] / rl['limit_min_s'], rl['rate_limited'] / max(rl['requests'], 1)
+    share, ratio, fine = (RATE_LIMIT_N - rl['rooms_left']) / RATE_LIMIT_N, rl['limit_ratio'], rl['rc'] == 0 and not rl['failures'] and rl['outcome'] == 'ok'
+    lines += ['', f'Rate-limited: plivo preset (300 per 5 s), N={RATE_LIMIT_N} at 20 ms, module defaults: parallel 16, retries 5, retry_max_wait 60']
+    lines.append(f"  minimum the limit allows: debug play + ({RATE_LIMIT_N} - 300) / 60 s = {rl['limit_min_s']:.2f} s")
+    row(
+        'hung up',
+        f'{share * 100:7.1f} % ',
+        'rate-limited run: share hung up',
+        f'{share * 100:.1f} %',
+        '100 %',
+        share == 1 and rl['hung_up_server'] == RATE_LIMIT_N,
     )
-    verdict = goal(
-        'rate-limited run: wall / minimum', round(rl['limit_ratio'], 3), '<= %gx' % GOAL_RATE_LIMIT_RATIO, rl['limit_ratio'] <= GOAL_RATE_LIMIT_RATIO
+    row(
+        'wall time',
+        f"{rl['wall_s']:8.2f} s  {ratio:.2f}x the minimum ",
+        'rate-limited run: wall / minimum',
+        round(ratio, 3),
+        f'<= {GOAL_RATE_LIMIT_RATIO:g}x',
+        ratio <= 1.1,
     )
-    lines.append('  %-44s %8.2f s  %.2fx the minimum   goal <= %gx  %s' % ('wall time', rl['wall_s'], rl['limit_ratio'], GOAL_RATE_LIMIT_RATIO, verdict))
-    lines.append(
-        '  %-44s rc %s, %d failures   goal no failure  %s'
-        % (
-            'task result',
-            rl['rc'],
-            rl['failures'],
-            goal(
-                'rate-limited run: no failure',
-                'rc %s, %d failures' % (rl['rc'], rl['failures']),
-                'rc 0, 0 failures',
-                rl['rc'] == 0 and rl['failures'] == 0 and rl['outcome'] == 'ok',
-            ),
-        )
+    figure = f"rc {rl['rc']}, {rl['failures']} failures"
+    row('task result', figure + ' ', 'rate-limited run: no failure', figure, 'no failure', fine)
+    text = f"{rl['requests']} requests, {rl['rate_limited']} answered 429 (at most {rl['max_429_per_conference']} for one conference; retries allow 5)"
+    row('traffic', text + f", {rl['warnings']} retry warnings")
+    figure, passed = f"{rl['share_429'] * 100:.1f} %", rl['share_429'] <= GOAL_RATE_LIMIT_429_SHARE
+    row(
+        'requests answered 429',
+        f'{figure:>9} ',
+        'rate-limited run: share of requests answered 429',
+        figure,
+        f'<= {GOAL_RATE_LIMIT_429_SHARE * 100:g} %',
+        passed,
     )
-    lines.append(
-        '  %-44s %d requests, %d answered 429 (at most %d for one conference; retries allow %d), %d retry warnings'
-        % ('traffic', rl['requests'], rl['rate_limited'], rl['max_429_per_conference'], rl['options'].get('retries', 5), rl['warnings'])
-    )
-    rl['share_429'] = rl['rate_limited'] / float(max(rl['requests'], 1))
-    lines.append(
-        '  %-44s %7.1f %%   goal <= %g %%  %s'
-        % (
-            'requests answered 429',
-            rl['share_429'] * 100,
-            GOAL_RATE_LIMIT_429_SHARE * 100,
-            goal(
-                'rate-limited run: share of requests answered 429',
-                '%.1f %%' % (rl['share_429'] * 100),
-                '<= %g %%' % (GOAL_RATE_LIMIT_429_SHARE * 100),
-                rl['share_429'] <= GOAL_RATE_LIMIT_429_SHARE,
-            ),
-        )
-    )
-    lines.append('')
 
-    cpu = data['cpu']
-    lines.append(
-        'Module process CPU (user + system from its own accounting; load-independent), 20 ms, default parallel, median of %d' % len(cpu['samples']['ping'])
-    )
-    lines.append('  %-44s %8.3f s' % ('ansible.builtin.ping (one module start)', cpu['median_s']['ping']))
-    for tree, label in (('baseline', 'baseline %s (%s)' % (cpu['baseline_ref'], cpu['baseline_commit'])), ('current', 'this tree')):
-        lines.append(
-            '  %-44s %8.3f s with 1 room; %.3f s with %d: %.3f ms/conf (%.3f ms/conf beyond the 1-room run)'
-            % (
-                'vobiz_conference, ' + label,
-                cpu['median_s'][tree + '_1'],
-                cpu['median_s'][tree + '_many'],
-                CPU_N,
-                cpu[tree]['per_conference_ms'],
-                cpu[tree]['marginal_ms'],
-            )
-        )
+    cpu, median = data['cpu'], data['cpu']['median_s']
     cpu['ratio'] = cpu['current']['per_conference_ms'] / cpu['baseline']['per_conference_ms']
-    lines.append(
-        '  %-44s %8.2fx the baseline   goal <= %gx  %s'
-        % (
-            'CPU per conference, N=%d' % CPU_N,
-            cpu['ratio'],
-            GOAL_CPU_RATIO,
-            goal(
-                'module CPU per conference at N=%d against %s' % (CPU_N, cpu['baseline_ref']),
-                round(cpu['ratio'], 3),
-                '<= %gx' % GOAL_CPU_RATIO,
-                cpu['ratio'] <= GOAL_CPU_RATIO,
-            ),
+    lines += [
+        '',
+        f"Module process CPU (user + system from its own accounting; load-independent), 20 ms, default parallel, median of {len(cpu['samples']['ping'])}",
+    ]
+    row('ansible.builtin.ping (one module start)', f"{median['ping']:8.3f} s")
+    for tree, label in (('baseline', f"baseline {cpu['baseline_ref']} ({cpu['baseline_commit']})"), ('current', 'this tree')):
+        per, marginal, one, many = cpu[tree]['per_conference_ms'], cpu[tree]['marginal_ms'], median[tree + '_1'], median[tree + '_many']
+        row(
+            'vobiz_conference, ' + label,
+            f'{one:8.3f} s with 1 room; {many:.3f} s with {CPU_N}: {per:.3f} ms/conf ({marginal:.3f} ms/conf beyond the 1-room run)',
         )
+    name = f"module CPU per conference at N={CPU_N} against {cpu['baseline_ref']}"
+    row(
+        f'CPU per conference, N={CPU_N}',
+        f"{cpu['ratio']:8.2f}x the baseline ",
+        name,
+        round(cpu['ratio'], 3),
+        f'<= {GOAL_CPU_RATIO:g}x',
+        cpu['ratio'] <= GOAL_CPU_RATIO,
     )
-    lines.append('')
 
-    lines.append('The emulator is not the bottleneck: every contender (N >= 300) below %d %% of the ceiling' % (EMULATOR_HEADROOM * 100))
+    lines += ['', f'The emulator is not the bottleneck: every contender (N >= 300) below {EMULATOR_HEADROOM * 100:.0f} % of the ceiling']
     for latency in LATENCIES_MS:
-        ceiling = data['ceiling'][str(latency)]['rate']
-        worst = max((r for r in runs.values() if r.get('latency_ms') == latency and r.get('parallel') and r['n'] >= 300), key=lambda r: r['server_rate'])
-        share = worst['server_rate'] / ceiling
-        lines.append(
-            '  %d ms: ceiling %.0f req/s (requests-session client: %.0f); busiest contender %.0f req/s (N=%d parallel=%d) = %.0f %%  %s'
-            % (
-                latency,
-                ceiling,
-                data['ceiling'][str(latency)]['requests_rate'],
-                worst['server_rate'],
-                worst['n'],
-                worst['parallel'],
-                share * 100,
-                goal(
-                    'emulator headroom at %d ms: busiest contender / ceiling' % latency,
-                    '%.0f %%' % (share * 100),
-                    '< %d %%' % (EMULATOR_HEADROOM * 100),
-                    share < EMULATOR_HEADROOM,
-                ),
-            )
+        ceiling = data['ceiling'][str(latency)]
+        worst = max((run for run in data[f'ours{latency}'].values() if run['n'] >= 300), key=lambda run: run['server_rate'])
+        share = worst['server_rate'] / ceiling['rate']
+        verdict = goal(
+            f'emulator headroom at {latency} ms: busiest contender / ceiling',
+            f'{share * 100:.0f} %',
+            f'< {EMULATOR_HEADROOM * 100:.0f} %',
+            share < EMULATOR_HEADROOM,
         )
-    lines += event_phase.evaluate(data['events'], goal)
-    return lines, goals
+        busiest = f"busiest contender {worst['server_rate']:.0f} req/s (N={worst['n']} parallel={worst['parallel']})"
+        rates = f"ceiling {ceiling['rate']:.0f} req/s (requests-session client: {ceiling['requests_rate']:.0f})"
+        lines.append(f'  {latency} ms: {rates}; {busiest} = {share * 100:.0f} %  {verdict}')
+
+    many = {(run['accounts'], run['forks']): run['wall_s'] for run in data['accounts']['runs']}
+    ratios = [many[key] / many[(1, 1)] for key in ((20, 20), (20, 5), (20, 1))]
+    lines.append(
+        'Many accounts: 20 x 100 rooms took {:.1f}x one account x 100 rooms with forks 20, {:.1f}x with forks 5, {:.1f}x with forks 1 '.format(*ratios)
+    )
+    lines[-1] += '(info: forks run the accounts side by side)'
+    return lines
 
 
 def plot(data: dict, path: pathlib.Path) -> None:
-    import matplotlib
+    """Wall time against N for each contender and for the limit, one panel per latency."""
+    import matplotlib  # pylint: disable=import-outside-toplevel
 
     matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 
-    runs = data['runs']
-    floor = runs['debug']['wall_s']
-    uri = runs['uri']
-    uri_per = (uri['wall_s'] - floor) / uri['n']
-    colours = dict(zip(PARALLELS, ('tab:blue', 'tab:orange', 'tab:green', 'tab:purple')))
+    floor, uri, rl, grid = data['floor']['debug']['wall_s'], data['uri'], data['ratelimit'], [10, 30, 100, 300, 1000, 2000]
     fig, axes = plt.subplots(1, len(LATENCIES_MS), figsize=(13, 5.5), sharey=True)
     for ax, latency in zip(axes, LATENCIES_MS):
-        grid = [10, 30, 100, 300, 1000, 2000]
-        for parallel in PARALLELS:
-            points = [(n, runs['ours_%d_%d_%d' % (latency, n, parallel)]['wall_s']) for n in OUR_NS]
-            if latency == 20 and parallel == DEFAULT_PARALLEL:
-                points.insert(0, (SMALL_N, runs['ours_20_%d_%d' % (SMALL_N, DEFAULT_PARALLEL)]['wall_s']))
-            ax.plot(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                'o-',
-                color=colours[parallel],
-                label='vobiz_conference, parallel=%d%s' % (parallel, ' (default)' if parallel == DEFAULT_PARALLEL else ''),
-            )
-            ax.plot(grid, [limit_s(floor, n, parallel, latency) for n in grid], '--', color=colours[parallel], alpha=0.6, label='limit, parallel=%d' % parallel)
+        for parallel, colour in zip(PARALLELS, ('tab:blue', 'tab:orange', 'tab:green', 'tab:purple')):
+            points = sorted((run['n'], run['wall_s']) for run in data[f'ours{latency}'].values() if run['parallel'] == parallel)
+            ax.plot(*zip(*points), 'o-', color=colour, label=f"vobiz_conference, parallel={parallel}{' (default)' if parallel == DEFAULT_PARALLEL else ''}")
+            ax.plot(grid, [floor + math.ceil(n / parallel) * latency / 1000 for n in grid], '--', color=colour, alpha=0.6, label=f'limit, parallel={parallel}')
         if latency == 20:
             ax.plot([uri['n']], [uri['wall_s']], 's', color='tab:red', markersize=8, label='uri DELETE loop (measured)')
-            ax.plot(grid, [floor + uri_per * n for n in grid], ':', color='tab:red', label='uri loop, extrapolated (flat per item)')
+            ax.plot(grid, [floor + (uri['wall_s'] - floor) / uri['n'] * n for n in grid], ':', color='tab:red', label='uri loop, extrapolated (flat per item)')
+            ax.plot([rl['n']], [rl['wall_s']], 'X', color='black', markersize=9, label='rate-limited (plivo), parallel=16')
+            ax.plot([rl['n']], [rl['limit_min_s']], '+', color='black', markersize=11, label='rate limit minimum')
         ax.axhline(floor, color='grey', linewidth=0.8)
-        ax.text(grid[-1], floor * 0.9, 'debug play %.2f s (the floor)' % floor, color='grey', fontsize=8, ha='right', va='top')
-        ax.set_xscale('log')
-        ax.set_yscale('log')
-        ax.set_xlabel('conferences (N)')
-        ax.set_title('RTT %d ms' % latency)
+        ax.text(grid[-1], floor * 0.9, f'debug play {floor:.2f} s (the floor)', color='grey', fontsize=8, ha='right', va='top')
+        ax.set(xscale='log', yscale='log', xlabel='conferences (N)', title=f'RTT {latency} ms')
         ax.grid(True, which='both', alpha=0.3)
     axes[0].set_ylabel('wall time of ansible-playbook (s)')
-    if 'rate_limited' in runs:
-        rl = runs['rate_limited']
-        axes[0].plot([rl['n']], [rl['wall_s']], 'X', color='black', markersize=9, label='rate-limited (plivo), parallel=16')
-        axes[0].plot([rl['n']], [rl.get('limit_min_s', rl['wall_s'])], '+', color='black', markersize=11, label='rate limit minimum')
-    handles, labels = [], []
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            if label not in labels:
-                handles.append(handle)
-                labels.append(label)
-    fig.legend(handles, labels, loc='center right', fontsize=8)
+    legend = {label: handle for ax in axes for handle, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(list(legend.values()), list(legend), loc='center right', fontsize=8)
     fig.suptitle('Hanging up N conferences: one vobiz_conference task vs an ansible.builtin.uri loop')
     fig.tight_layout(rect=(0, 0, 0.78, 0.95))
     fig.savefig(path, dpi=110)
@@ -1184,143 +658,93 @@ def plot(data: dict, path: pathlib.Path) -> None:
 
 
 def machine() -> dict:
-    cpu = 'unknown'
-    try:
-        for line in pathlib.Path('/proc/cpuinfo').read_text(encoding='utf-8').splitlines():
-            if line.startswith('model name'):
-                cpu = line.split(':', 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        from ansible.release import __version__ as ansible_version
-    except ImportError:
-        ansible_version = 'unknown'
+    from ansible.release import __version__ as ansible_core  # pylint: disable=import-outside-toplevel
+
+    models = [line.split(':', 1)[1].strip() for line in pathlib.Path('/proc/cpuinfo').read_text(encoding='utf-8').splitlines() if line.startswith('model name')]
     return dict(
-        nproc=os.cpu_count(),
-        cpu=cpu,
-        python=platform.python_version(),
-        ansible_core=ansible_version,
-        requests=requests.__version__,
-        platform=platform.platform(),
+        nproc=os.cpu_count(), cpu=(models or ['unknown'])[0], python=platform.python_version(), ansible_core=ansible_core, requests=requests.__version__
     )
 
 
-def measure_many_accounts(workdir: pathlib.Path, rooms: int = 100, accounts: int = 20, latency_ms: int = 20) -> dict:
-    """ci_teardown over one inventory host per account: 1 account against 20 with several fork counts."""
-    sys.path.insert(0, str(ROOT / 'tools'))
-    import check_many_accounts as fleet_tools  # pylint: disable=import-outside-toplevel,import-error
-
-    runs = []
-    for n_accounts, forks in ((1, 1), (accounts, 1), (accounts, 5), (accounts, accounts)):
-        rundir = workdir / ('accounts-%d-forks-%d' % (n_accounts, forks))
-        rundir.mkdir()
-        fleet = fleet_tools.build_fleet(n_accounts, rooms, bad=0)
-        with fleet_tools.Emulator(rundir, config=fleet.emulator_config(), latency_ms=latency_ms) as emulator:
-            paths = fleet.write(rundir, emulator.api_url, secrets.token_hex(8))
-            started = time.monotonic()
-            result = fleet_tools.run_ci_teardown(rundir, paths, forks=forks)
-            wall = time.monotonic() - started
-            left = sum(1 for names in emulator.live_rooms().values() for name in names if name.startswith('ci-'))
-        if result.returncode != 0 or left:
-            raise BenchError('ci_teardown over %d account(s), forks %d: rc %d, %d ci-* rooms left' % (n_accounts, forks, result.returncode, left))
-        runs.append(dict(accounts=n_accounts, forks=forks, rooms=n_accounts * rooms, wall_s=round(wall, 2)))
-        say('  ci_teardown: %2d account(s) x %d rooms, forks %2d: %6.2f s' % (n_accounts, rooms, forks, wall))
-    return dict(latency_ms=latency_ms, rooms_per_account=rooms, runs=runs)
-
-
 def main() -> int:
+    names = [phase.name for phase in PHASES]
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--reps', type=int, default=3, help='repetitions of each timed play (median; default 3)')
     parser.add_argument('--uri-reps', type=int, default=1, help='repetitions of the uri loop (default 1: 30 items already average)')
     parser.add_argument('--keep', action='store_true', help='keep the scratch directory (playbooks, emulator output)')
     parser.add_argument('--load', type=int, default=0, metavar='N', help='start N busy CPU workers for the timed phases (a busy controller); default 0')
     parser.add_argument(
-        '--only',
-        default=','.join(PHASES),
-        metavar='PHASE[,PHASE...]',
-        help='run these phases only and print their figures, without goals, results.json or plot (phases: %s)' % ', '.join(PHASES),
+        '--only', default=','.join(names), metavar='PHASE[,...]', help='these phases only: figures, no goals, results.json or plot (%s)' % ', '.join(names)
     )
     args = parser.parse_args()
-    only = tuple(phase.strip() for phase in args.only.split(',') if phase.strip())
-    unknown = sorted(set(only) - set(PHASES))
-    if unknown or args.load < 0:
-        parser.error('unknown phase(s) %s; phases: %s' % (', '.join(unknown), ', '.join(PHASES)) if unknown else '--load must be 0 or more')
-    partial = set(only) != set(PHASES)
-
-    # SIGTERM (e.g. from a CI timeout) unwinds like Ctrl+C, so every emulator is stopped.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    info = machine()
-    say('vobiz.voice bench: %s CPUs (%s), Python %s, ansible-core %s' % (info['nproc'], info['cpu'], info['python'], info['ansible_core']))
-    load_before = os.getloadavg()
-    if load_before[0] > 0.5 * (os.cpu_count() or 1):
-        say(
-            'NOTE: load average %.1f on %d CPUs before the bench: other work shares the machine, figures will be noisier.'
-            % (load_before[0], os.cpu_count() or 1)
+    only = [phase.strip() for phase in args.only.split(',') if phase.strip()]
+    if set(only) - set(names) or args.load < 0:
+        parser.error(
+            f"unknown phase(s) {', '.join(sorted(set(only) - set(names)))}; phases: {', '.join(names)}"
+            if set(only) - set(names)
+            else '--load must be 0 or more'
         )
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds like Ctrl+C: every emulator stops
+    info, load_before, cpus = machine(), os.getloadavg(), os.cpu_count() or 1
+    say(f"vobiz.voice bench: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, ansible-core {info['ansible_core']}")
+    if load_before[0] > 0.5 * cpus:
+        say(f'NOTE: load average {load_before[0]:.1f} on {cpus} CPUs before the bench: other work shares the machine, figures will be noisier.')
     workdir = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-bench-'))
-    bench = Bench(workdir, args.reps, args.uri_reps, load=args.load, only=only)
+    bench, busy, started = Bench(workdir, args.reps, args.uri_reps, args.load), [], time.perf_counter()
     try:
-        bench.run()
-        if 'accounts' in only:
-            say('\nMany accounts (one inventory host per Vobiz account, ci_teardown, 20 ms)')
-            bench.data['many_accounts'] = measure_many_accounts(workdir)
-    except BenchError as exc:
-        say('\nBENCH FAILED: %s' % exc)
+        if args.load:
+            say(f'{args.load} busy CPU workers run during the timed phases (--load {args.load})')
+            busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for dummy in range(args.load)]
+        for phase in PHASES:
+            if phase.name in only:
+                say(f'Phase {phase.name}')
+                bench.data[phase.name] = phase.measure(bench)
+    except (BenchError, OSError) as exc:  # OSError: the emulator's control endpoint refused a request
+        say(f'\nBENCH FAILED: {exc}')
         return 2
     except KeyboardInterrupt:
         say('\ninterrupted')
         return 130
     finally:
-        bench.stop_all()
+        for worker in busy:
+            worker.kill()
+            worker.wait()
+        for emulator in bench.emulators.values():
+            emulator.stop()
         if args.keep:
-            say('scratch directory kept: %s' % workdir)
+            say(f'scratch directory kept: {workdir}')
         else:
-            import shutil
-
             shutil.rmtree(workdir, ignore_errors=True)
-
-    data = bench.data
-    if partial:
-        say(
-            '\nPartial run (--only %s): the phase figures are above; no goals, results.json or plot. '
-            'Load average %.1f before, %.1f after.' % (','.join(only), load_before[0], os.getloadavg()[0])
-        )
+    data = dict(bench.data, bench_wall_s=time.perf_counter() - started)
+    if set(only) != set(names):
+        say(f"\nPartial run (--only {','.join(only)}): the phase figures are above; no goals, results.json or plot.")
+        say(f'Load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after.')
         return 0
-    lines, goals = evaluate(data)
-    say('')
-    for line in lines:
-        say(line)
-    many = {(run['accounts'], run['forks']): run['wall_s'] for run in data['many_accounts']['runs']}
-    one = many[(1, 1)]
-    say(
-        'Many accounts: 20 x 100 rooms took %.1fx one account x 100 rooms with forks 20, %.1fx with forks 5, %.1fx with forks 1 '
-        '(info: forks run the accounts side by side)' % (many[(20, 20)] / one, many[(20, 5)] / one, many[(20, 1)] / one)
+    goals = []
+
+    def goal(name, figure, target, passed):
+        goals.append(dict(name=name, figure=figure, goal=target, passed=bool(passed)))
+        return 'PASS' if passed else 'MISS'
+
+    lines = evaluate(data, goal) + [line for phase in PHASES if phase.evaluate for line in phase.evaluate(data[phase.name], goal)]
+    say('\n' + '\n'.join(lines))
+    data.update(
+        machine=info, load_average=dict(before=load_before, after=os.getloadavg()), goals=goals, date=datetime.datetime.now(datetime.timezone.utc).isoformat()
     )
-    data['machine'] = info
-    data['load_average'] = dict(before=load_before, after=os.getloadavg())
-    data['goals'] = goals
-    data['date'] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
     RESULTS_FILE.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n', encoding='utf-8')
     plot(data, PLOT_FILE)
-    missed = [g for g in goals if not g['passed']]
     busiest = max(load_before[0], data['load_average']['after'][0])
-    say('')
-    if busiest > 0.75 * (os.cpu_count() or 1):
-        say(
-            'WARNING: load average reached %.1f on %d CPUs: other work inflated these timings (module and playbook '
-            'starts most). Rerun on a quiet machine before reading much into a missed timing goal.' % (busiest, os.cpu_count() or 1)
-        )
-    say(
-        'Bench time %.0f s; load average %.1f before, %.1f after. Wrote %s and %s.'
-        % (data['bench_wall_s'], load_before[0], data['load_average']['after'][0], RESULTS_FILE.relative_to(ROOT), PLOT_FILE.relative_to(ROOT))
-    )
-    if missed:
-        for g in missed:
-            say('GOAL MISSED: %s = %s (goal %s)' % (g['name'], g['figure'], g['goal']))
-        return 1
-    say('All %d goals met.' % len(goals))
-    return 0
+    if busiest > 0.75 * cpus:
+        say(f'\nWARNING: load average reached {busiest:.1f} on {cpus} CPUs: other work inflated these timings (module and playbook starts most).')
+        say('Rerun on a quiet machine before reading much into a missed timing goal.')
+    wall, after = data['bench_wall_s'], data['load_average']['after'][0]
+    say(f'\nBench time {wall:.0f} s; load average {load_before[0]:.1f} before, {after:.1f} after. Wrote bench/{RESULTS_FILE.name} and bench/{PLOT_FILE.name}.')
+    for missed in (g for g in goals if not g['passed']):
+        say(f"GOAL MISSED: {missed['name']} = {missed['figure']} (goal {missed['goal']})")
+    if all(g['passed'] for g in goals):
+        say(f'All {len(goals)} goals met.')
+    return 0 if all(g['passed'] for g in goals) else 1
 
 
 if __name__ == '__main__':

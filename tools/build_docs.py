@@ -1,31 +1,21 @@
 #!/usr/bin/env python
-"""Build the collection's HTML docsite with antsibull-docs and Sphinx into ``build/docs/``.
+"""Build the collection's HTML docsite with antsibull-docs and Sphinx into ``build/docs/`` (``--dest`` to change).
 
-Steps, all in a scratch directory outside the tree: ``antsibull-docs sphinx-init --use-current``
-(the site skeleton: ``conf.py``, ``antsibull-docs.cfg``), ``antsibull-docs collection`` (RST for
-the modules, the role and ``docs/docsite/rst/``), then ``sphinx-build -W --keep-going``, so that any
-warning, such as a ``:ref:`` to a label that does not exist, fails the build. The HTML is copied to
-``build/docs/`` (``--dest`` to change).
+``antsibull-docs sphinx-init`` writes the site (``conf.py``, ``build.sh``, our landing page as ``rst/index.rst``) into a
+scratch directory and ``build.sh`` builds it: ``antsibull-docs collection`` (RST for the modules, the role and
+``docs/docsite/rst/``), then ``sphinx-build -W --keep-going``, so that any warning, such as a ``:ref:`` to a label
+that does not exist, fails the build; warnings about the copied guides are reported against ``docs/docsite/rst/``.
 
 What antsibull-docs does not know, the build adds, generated, never copied by hand: the page of the event source
 ``vobiz.voice.conference_callbacks`` (antsibull-docs documents no Event-Driven Ansible source), rendered from its
 ``DOCUMENTATION`` by ``tools/eda_source_docs.py`` into the docsite of the collection copy antsibull-docs reads (a
-``Reference`` entry); the environment variable index, which antsibull-docs fills only from plugins' ``env:``
+``Reference`` entry); and the environment variable index, which antsibull-docs fills only from plugins' ``env:``
 entries (modules have none), listing the variables of ``docs/docsite/config.yml`` (``envvar_directives``, described
-with ``.. envvar::`` in the guides); and the landing page.
+with ``.. envvar::`` in the guides).
 
-Before that, a quick check of our own sources names the file and line of a ``docs/docsite/extra-docs.yml``
-toctree entry without a file and of a ``:ref:`` to a ``ansible_collections.vobiz.voice.docsite.*`` label that no
-guide defines; Sphinx warnings about the copied guides are reported against ``docs/docsite/rst/``.
-
-Offline: the generated ``conf.py`` maps intersphinx to docs.python.org, jinja and docs.ansible.com, each with a
-local fallback file. This script writes those fallbacks: empty ones, and for docs.ansible.com the handful of labels
-the antsibull-docs templates link to, so that the build also passes without network (the links then still point to
-docs.ansible.com).
-
-Needs, in the same environment as this Python: antsibull-docs, Sphinx, sphinx-ansible-theme, ansible-pygments.
-
-    python tools/build_docs.py [--dest DIR]
+Offline: the generated ``conf.py`` maps intersphinx to docs.python.org, jinja and docs.ansible.com, each with a local
+fallback file. This script writes those fallbacks: empty ones, and for docs.ansible.com the handful of labels the
+antsibull-docs templates link to (the links still point to docs.ansible.com).
 """
 
 from __future__ import annotations
@@ -46,9 +36,6 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(sys.executable).parent
 DOCSITE = ROOT / 'docs' / 'docsite'
-LABEL_PREFIX = 'ansible_collections.vobiz.voice.docsite.'
-REF = re.compile(r':ref:`(?:[^`<]*<)?([^`>]+)>?`')
-LABEL = re.compile(r'^\.\. _([^:]+):\s*$')
 GENERATED_DOCSITE = re.compile(r'^(?:.*/)?rst/collections/vobiz/voice/docsite/([^/:]+\.rst)(:\d+)?')
 # Labels of docs.ansible.com that the antsibull-docs templates link to (antsibull-docs 2.x).
 ANSIBLE_LABELS = {
@@ -64,23 +51,14 @@ ANSIBLE_LABELS = {
 # Environment variables of ansible-core that our plugin docs name (E(...)): with envvars of its own in
 # docs/docsite/config.yml, antsibull-docs makes every known one a link, which the offline fallback must resolve.
 ANSIBLE_ENVVARS = ('ANSIBLE_DISPLAY_OK_HOSTS', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_STRATEGY')
-THEME_HINT = 'pip install sphinx-ansible-theme==0.10.4 (pinned in requirements-dev.txt)'
 
 
-def tool(name: str) -> str:
-    """A console script of this Python's environment, else from PATH."""
-    candidate = BIN / name
-    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
-
-
-def collections_path(workdir: pathlib.Path) -> str:
-    """A collections path holding this checkout as vobiz.voice."""
-    if ROOT.parent.name == 'vobiz' and ROOT.parent.parent.name == 'ansible_collections':
-        return str(ROOT.parent.parent.parent)
-    link = workdir / 'collections' / 'ansible_collections' / 'vobiz' / 'voice'
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(ROOT)
-    return str(workdir / 'collections')
+def write_inventory(path: pathlib.Path, project: str, entries: dict[str, tuple[str, str]], envvars=()) -> None:
+    """A Sphinx objects.inv (version 2) with ``std:label`` entries, and ``std:envvar`` ones of the configuration page."""
+    body = ''.join(f'{name} std:label -1 {uri} {title}\n' for name, (uri, title) in sorted(entries.items()))
+    body += ''.join(f'{name} std:envvar -1 reference_appendices/config.html#envvar-{name} -\n' for name in envvars)
+    header = f'# Sphinx inventory version 2\n# Project: {project}\n# Version: \n# The remainder of this file is compressed using zlib.\n'
+    path.write_bytes(header.encode() + zlib.compress(body.encode()))
 
 
 def docs_collection(workdir: pathlib.Path) -> str:
@@ -116,73 +94,9 @@ def environment_index() -> str:
     return '\n'.join(lines) + '\n'
 
 
-def display_path(path: pathlib.Path | str) -> str:
-    """The path relative to the current directory when it is below it."""
-    try:
-        return str(pathlib.Path(path).resolve().relative_to(pathlib.Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def check_sources() -> list[str]:
-    """Our own cross-references, with file and line: toctree entries and :ref: to our labels."""
-    problems = []
-    rst_dir = DOCSITE / 'rst'
-    documents = {path.stem for path in rst_dir.glob('*.rst')}
-    labels: set[str] = set()
-    refs: list[tuple[pathlib.Path, int, str]] = []
-    for path in sorted(rst_dir.glob('*.rst')):
-        for number, line in enumerate(path.read_text(encoding='utf-8').splitlines(), start=1):
-            match = LABEL.match(line)
-            if match:
-                labels.add(match.group(1))
-            refs.extend((path, number, target.strip()) for target in REF.findall(line))
-    for path, number, target in refs:
-        if target.startswith(LABEL_PREFIX) and target not in labels | {eda_source_docs.LABEL}:
-            problems.append(f'{display_path(path)}:{number}: :ref: target {target!r} is not defined in docs/docsite/rst/')
-    index = DOCSITE / 'extra-docs.yml'
-    if index.exists():
-        root = yaml.compose(index.read_text(encoding='utf-8'), Loader=yaml.SafeLoader)
-        for section in _mapping_get(root, 'sections').value if isinstance(_mapping_get(root, 'sections'), yaml.SequenceNode) else []:
-            toctree = _mapping_get(section, 'toctree')
-            for entry in toctree.value if isinstance(toctree, yaml.SequenceNode) else []:
-                node = _mapping_get(entry, 'ref') if isinstance(entry, yaml.MappingNode) else entry
-                if isinstance(node, yaml.ScalarNode) and node.value not in documents:
-                    problems.append(f'{display_path(index)}:{node.start_mark.line + 1}: toctree entry {node.value!r} has no docs/docsite/rst/{node.value}.rst')
-    return problems
-
-
-def _mapping_get(node, key: str):
-    """The value node of ``key`` in a mapping node, or None."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == key:
-                return value_node
-    return None
-
-
-def write_inventory(path: pathlib.Path, project: str, entries: dict[str, tuple[str, str]], envvars=()) -> None:
-    """A Sphinx objects.inv (version 2) with ``std:label`` entries, and ``std:envvar`` ones of the configuration page."""
-    body = ''.join(f'{name} std:label -1 {uri} {title}\n' for name, (uri, title) in sorted(entries.items()))
-    body += ''.join(f'{name} std:envvar -1 reference_appendices/config.html#envvar-{name} -\n' for name in envvars)
-    header = f'# Sphinx inventory version 2\n# Project: {project}\n# Version: \n# The remainder of this file is compressed using zlib.\n'
-    path.write_bytes(header.encode() + zlib.compress(body.encode()))
-
-
-def run(cmd: list[str], cwd: pathlib.Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run a step, capturing its output (no time limit: the gate ends a step that hangs, silent for minutes)."""
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-
-
 def map_output(text: str) -> list[str]:
     """Sphinx warnings about the copied guides, pointed back at docs/docsite/rst/."""
-    lines = []
-    for line in text.splitlines():
-        match = GENERATED_DOCSITE.match(line)
-        if match:
-            line = f"{display_path(DOCSITE / 'rst' / match.group(1))}{match.group(2) or ''}{line[match.end() :]}"
-        lines.append(line)
-    return lines
+    return [GENERATED_DOCSITE.sub(lambda match: f'docs/docsite/rst/{match.group(1)}{match.group(2) or ""}', line) for line in text.splitlines()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,79 +104,45 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--dest', type=pathlib.Path, default=ROOT / 'build' / 'docs', help='where the HTML goes (default: build/docs)')
     args = parser.parse_args(argv)
-
-    problems = check_sources()
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f'build_docs: {len(problems)} broken reference(s) in docs/docsite/')
-        return 1
-    try:
-        __import__('sphinx_ansible_theme')
-    except ImportError:
-        print(f'build_docs: the Sphinx theme is missing: {THEME_HINT}')
-        return 1
-
     work = pathlib.Path(tempfile.mkdtemp(prefix='vobiz-docs-'))  # 0700, as antsibull-docs insists
     try:
-        env = dict(os.environ)
-        collections = docs_collection(work)
-        env.update({'ANSIBLE_COLLECTIONS_PATH': collections, 'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]), 'ANSIBLE_NOCOLOR': '1'})
+        env = dict(
+            os.environ, ANSIBLE_COLLECTIONS_PATH=docs_collection(work), PATH=os.pathsep.join([str(BIN), os.environ.get('PATH', '')]), ANSIBLE_NOCOLOR='1'
+        )
         site = work / 'site'
         site.mkdir(mode=0o700)
-        steps = [
-            ('sphinx-init', [tool('antsibull-docs'), 'sphinx-init', '--use-current', '--fail-on-error', '--dest-dir', str(site), 'vobiz.voice'], work),
-            (
-                'collection RST',
-                [
-                    tool('antsibull-docs'),
-                    '--config-file',
-                    'antsibull-docs.cfg',
-                    'collection',
-                    '--cleanup',
-                    'everything',
-                    '--use-current',
-                    '--fail-on-error',
-                    '--dest-dir',
-                    'rst',
-                    'vobiz.voice',
-                ],
-                site,
-            ),
-            ('sphinx-build', [tool('sphinx-build'), '-M', 'html', 'rst', 'build', '-c', '.', '-W', '--keep-going'], site),
+        init = [
+            'antsibull-docs',
+            'sphinx-init',
+            '--use-current',
+            '--fail-on-error',
+            '--index-rst-source',
+            str(DOCSITE / 'landing.rst'),
+            '--dest-dir',
+            str(site),
         ]
-        for name, cmd, cwd in steps:
-            if name == 'collection RST':
-                (site / 'rst').chmod(0o700)
-                for inv in ('python2', 'python3', 'jinja2'):
-                    write_inventory(site / f'{inv}.inv', inv, {})
-                write_inventory(site / 'ansible_devel.inv', 'Ansible', ANSIBLE_LABELS, ANSIBLE_ENVVARS)
-                with open(site / 'conf.py', 'a', encoding='utf-8') as conf:
-                    conf.write('\n# Added by tools/build_docs.py: do not wait long for unreachable inventories.\nintersphinx_timeout = 5\n')
-            if name == 'sphinx-build':
-                # Our landing page (the user stories, the playbooks, the guides) instead of the generator's template.
-                shutil.copyfile(DOCSITE / 'landing.rst', site / 'rst' / 'index.rst')
-                (site / 'rst' / 'collections' / 'environment_variables.rst').write_text(environment_index(), encoding='utf-8')
-            result = run(cmd, cwd, env)
+        for cmd, cwd in ((init + ['vobiz.voice'], work), (['bash', 'build.sh'], site)):
+            result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
             output = map_output(result.stdout + result.stderr)
-            warnings = [line for line in output if re.search(r'\bWARNING\b|\bERROR\b|Traceback|Exception:', line)]
             if result.returncode != 0:
-                print(f'build_docs: {name} failed (exit {result.returncode})')
-                print('\n'.join(warnings or output[-30:]))
+                warnings = [line for line in output if re.search(r'\bWARNING\b|\bERROR\b|Traceback|Exception:', line)]
+                print(f"build_docs: {' '.join(cmd[:2])} failed (exit {result.returncode})\n" + '\n'.join(warnings or output[-30:]))
                 if 'sphinx_ansible_theme' in result.stdout + result.stderr:
-                    print(THEME_HINT)
+                    print('pip install sphinx-ansible-theme==0.10.4 (pinned in requirements-dev.txt)')
                 return 1
-            print(f'ok   {name}')
-        html = site / 'build' / 'html'
-        if args.dest.exists():
-            shutil.rmtree(args.dest)
-        shutil.copytree(html, args.dest)
-        pages = sorted(str(path.relative_to(args.dest)) for path in args.dest.rglob('*.html'))
-        guides = [page for page in pages if '/docsite/' in page]
-        print(
-            f'ok   {len(pages)} HTML pages in {display_path(args.dest)} ({len(guides)} scenario guides); '
-            f'start at {display_path(args.dest / "collections" / "vobiz" / "voice" / "index.html")}'
-        )
+            print(f"ok   {' '.join(cmd[:2])}")
+            if cmd[0] != 'bash':  # the offline fallbacks of the intersphinx inventories, and no long wait for them
+                for name in ('python2', 'python3', 'jinja2'):
+                    write_inventory(site / f'{name}.inv', name, {})
+                write_inventory(site / 'ansible_devel.inv', 'Ansible', ANSIBLE_LABELS, ANSIBLE_ENVVARS)
+                # Sphinx runs conf.py after build.sh has put antsibull-docs's pages in place: ours replaces its index.
+                index = site / 'rst' / 'collections' / 'environment_variables.rst'
+                with open(site / 'conf.py', 'a', encoding='utf-8') as conf:
+                    conf.write(f'\nintersphinx_timeout = 5\n__import__("pathlib").Path({str(index)!r}).write_text({environment_index()!r})\n')
+        shutil.rmtree(args.dest, ignore_errors=True)
+        shutil.copytree(site / 'build' / 'html', args.dest)
+        guides = len(list(args.dest.glob('**/docsite/*.html')))
+        print(f"ok   {len(list(args.dest.rglob('*.html')))} HTML pages in {args.dest} ({guides} scenario guides); start at {args.dest / 'index.html'}")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -32,79 +32,35 @@ DEFAULT_FILE = ROOT / 'extensions' / 'awx' / 'credential_type_vobiz.yml'
 
 # awx/main/constants.py (AWX devel after 24.6.1, October 2024): environment variables a credential must not set.
 ENV_BLOCKLIST = frozenset(
-    (
-        'VIRTUAL_ENV',
-        'PATH',
-        'PYTHONPATH',
-        'JOB_ID',
-        'INVENTORY_ID',
-        'INVENTORY_SOURCE_ID',
-        'INVENTORY_UPDATE_ID',
-        'AD_HOC_COMMAND_ID',
-        'REST_API_URL',
-        'REST_API_TOKEN',
-        'MAX_EVENT_RES',
-        'CALLBACK_QUEUE',
-        'CALLBACK_CONNECTION',
-        'CACHE',
-        'JOB_CALLBACK_DEBUG',
-        'INVENTORY_HOSTVARS',
-        'AWX_HOST',
-        'PROJECT_REVISION',
-        'SUPERVISOR_CONFIG_PATH',
-    )
+    'VIRTUAL_ENV PATH PYTHONPATH JOB_ID INVENTORY_ID INVENTORY_SOURCE_ID INVENTORY_UPDATE_ID AD_HOC_COMMAND_ID REST_API_URL REST_API_TOKEN '
+    'MAX_EVENT_RES CALLBACK_QUEUE CALLBACK_CONNECTION CACHE JOB_CALLBACK_DEBUG INVENTORY_HOSTVARS AWX_HOST PROJECT_REVISION SUPERVISOR_CONFIG_PATH'.split()
 )
 VARIABLE_NAME = '^[a-zA-Z_]+[a-zA-Z0-9_]*$'
 # CredentialTypeInputField.schema()
+FIELD_PROPERTIES = {
+    'type': {'enum': ['string', 'boolean']},
+    'format': {'enum': ['ssh_private_key', 'url']},
+    'choices': {'type': 'array', 'minItems': 1, 'items': {'type': 'string'}, 'uniqueItems': True},
+    'id': {'type': 'string', 'pattern': VARIABLE_NAME, 'error': '{instance} is an invalid variable name'},
+    **{key: {'type': 'string'} for key in ('label', 'help_text')},
+    **{key: {'type': 'boolean'} for key in ('multiline', 'secret', 'ask_at_runtime')},
+    'default': {},
+}
+FIELD = {'type': 'object', 'properties': FIELD_PROPERTIES, 'additionalProperties': False, 'required': ['id', 'label']}
 INPUTS_SCHEMA = {
     'type': 'object',
     'additionalProperties': False,
-    'properties': {
-        'required': {'type': 'array', 'items': {'type': 'string'}},
-        'fields': {
-            'type': 'array',
-            'items': {
-                'type': 'object',
-                'properties': {
-                    'type': {'enum': ['string', 'boolean']},
-                    'format': {'enum': ['ssh_private_key', 'url']},
-                    'choices': {'type': 'array', 'minItems': 1, 'items': {'type': 'string'}, 'uniqueItems': True},
-                    'id': {'type': 'string', 'pattern': VARIABLE_NAME, 'error': '{instance} is an invalid variable name'},
-                    'label': {'type': 'string'},
-                    'help_text': {'type': 'string'},
-                    'multiline': {'type': 'boolean'},
-                    'secret': {'type': 'boolean'},
-                    'ask_at_runtime': {'type': 'boolean'},
-                    'default': {},
-                },
-                'additionalProperties': False,
-                'required': ['id', 'label'],
-            },
-        },
-    },
+    'properties': {'required': {'type': 'array', 'items': {'type': 'string'}}, 'fields': {'type': 'array', 'items': FIELD}},
 }
 # CredentialTypeInjectorField.schema()
+EXTRA_VARS = {r'^[a-zA-Z_\{\}]+[a-zA-Z0-9_\{\}]*$': {'anyOf': [{'type': 'string'}, {'type': 'array'}, {'$ref': '#/properties/extra_vars'}]}}
 INJECTORS_SCHEMA = {
     'type': 'object',
     'additionalProperties': False,
     'properties': {
-        'file': {
-            'type': 'object',
-            'patternProperties': {r'^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$': {'type': 'string'}},
-            'additionalProperties': False,
-        },
-        'env': {
-            'type': 'object',
-            'patternProperties': {VARIABLE_NAME: {'type': 'string', 'pattern': '^[\x00-\x7f]*$'}},
-            'additionalProperties': False,
-        },
-        'extra_vars': {
-            'type': 'object',
-            'patternProperties': {
-                r'^[a-zA-Z_\{\}]+[a-zA-Z0-9_\{\}]*$': {'anyOf': [{'type': 'string'}, {'type': 'array'}, {'$ref': '#/properties/extra_vars'}]},
-            },
-            'additionalProperties': False,
-        },
+        'file': {'type': 'object', 'patternProperties': {r'^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$': {'type': 'string'}}, 'additionalProperties': False},
+        'env': {'type': 'object', 'patternProperties': {VARIABLE_NAME: {'type': 'string', 'pattern': '^[\x00-\x7f]*$'}}, 'additionalProperties': False},
+        'extra_vars': {'type': 'object', 'patternProperties': EXTRA_VARS, 'additionalProperties': False},
     },
 }
 TOP_LEVEL = {'name': str, 'description': str, 'kind': str, 'inputs': dict, 'injectors': dict}

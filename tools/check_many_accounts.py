@@ -24,6 +24,7 @@ import os
 import pathlib
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,24 +74,12 @@ class Fleet:
         }
 
     def inventory(self, api_url: str) -> dict:
-        """The inventory (same shape as extensions/inventory/vobiz_accounts.yml)."""
-        return {
-            'all': {
-                'children': {
-                    GROUP: {
-                        'vars': {
-                            'ansible_connection': 'local',
-                            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
-                            'vobiz_api_url': api_url,
-                            'conference_maintenance_auth_id': '{{ vobiz_auth_id }}',
-                            'conference_maintenance_auth_token': '{{ vault_vobiz_tokens[vobiz_auth_id] }}',
-                            'conference_maintenance_api_url': '{{ vobiz_api_url }}',
-                        },
-                        'hosts': {acct.host: {'vobiz_auth_id': acct.auth_id} for acct in self.accounts},
-                    }
-                }
-            }
-        }
+        """The shipped extensions/inventory/vobiz_accounts.yml with these accounts as its hosts and ``api_url``."""
+        inventory = yaml.safe_load((ROOT / 'extensions' / 'inventory' / 'vobiz_accounts.yml').read_text(encoding='utf-8'))
+        group = inventory['all']['children'][GROUP]
+        group['vars']['vobiz_api_url'] = api_url
+        group['hosts'] = {acct.host: {'vobiz_auth_id': acct.auth_id} for acct in self.accounts}
+        return inventory
 
     def vault_vars(self) -> dict:
         """What the vault file holds: one token per auth ID."""
@@ -287,32 +276,24 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         with Emulator(workdir, fleet.emulator_config()) as emulator:
-            paths = fleet.write(workdir, emulator.api_url, secrets.token_hex(16))
-            result = run_ci_teardown(workdir, paths, forks=args.forks)
-            elapsed = time.monotonic() - started
-            live = emulator.live_rooms()
+            result = run_ci_teardown(workdir, fleet.write(workdir, emulator.api_url, secrets.token_hex(16)), forks=args.forks)
+            elapsed, live = time.monotonic() - started, emulator.live_rooms()
         (workdir / 'ansible-playbook.log').write_text(result.stdout + result.stderr, encoding='utf-8')
-        problems = verify(fleet, result, live, workdir)
-        recap = parse_recap(result.stdout)
+        problems, recap = verify(fleet, result, live, workdir), parse_recap(result.stdout)
         good = [acct for acct in fleet.accounts if not acct.bad]
-        print(
-            f'{len(fleet.accounts)} accounts x {args.rooms} ci-* rooms + {len(BYSTANDERS)} bystanders, forks={args.forks}, '
-            f'{args.bad} with a wrong token: ansible-playbook rc={result.returncode} in {elapsed:.1f}s'
-        )
-        print(
-            f'hung up: {sum(len(acct.ci_rooms) for acct in good if live.get(acct.auth_id) == sorted(acct.bystanders))} of '
-            f'{sum(len(acct.ci_rooms) for acct in good)} ci-* rooms of the good accounts; bystanders kept: '
-            f'{sum(1 for acct in fleet.accounts if set(acct.bystanders) <= set(live.get(acct.auth_id, [])))} of {len(fleet.accounts)} accounts'
-        )
-        for acct in fleet.accounts:
-            if acct.bad:
-                fatal = next((line for line in result.stdout.splitlines() if line.startswith(f'fatal: [{acct.host}]')), '')
-                print(f'bad account {acct.host}: PLAY RECAP {recap.get(acct.host)}; {fatal[:200]}')
+        cleared = sum(len(acct.ci_rooms) for acct in good if live.get(acct.auth_id) == sorted(acct.bystanders))
+        kept = sum(set(acct.bystanders) <= set(live.get(acct.auth_id, [])) for acct in fleet.accounts)
+        setup = f'{len(fleet.accounts)} accounts x {args.rooms} ci-* rooms + {len(BYSTANDERS)} bystanders, forks={args.forks}, {args.bad} with a wrong token'
+        print(f'{setup}: ansible-playbook rc={result.returncode} in {elapsed:.1f}s')
+        total = sum(len(acct.ci_rooms) for acct in good)
+        print(f'hung up: {cleared} of {total} ci-* rooms of the good accounts; bystanders kept: {kept} of {len(fleet.accounts)} accounts')
+        for acct in (acct for acct in fleet.accounts if acct.bad):
+            fatal = next((line for line in result.stdout.splitlines() if line.startswith(f'fatal: [{acct.host}]')), '')
+            print(f'bad account {acct.host}: PLAY RECAP {recap.get(acct.host)}; {fatal[:200]}')
         print('PLAY RECAP failed per host: ' + ' '.join(f'{host}={counters["failed"]}' for host, counters in sorted(recap.items())))
-        for problem in problems:
-            print('PROBLEM: ' + problem)
+        for line in ['PROBLEM: ' + problem for problem in problems] + (['--- last lines of the ansible-playbook output ---'] if problems else []):
+            print(line)
         if problems:
-            print('--- last lines of the ansible-playbook output ---')
             print('\n'.join((result.stdout + result.stderr).splitlines()[-40:]))
         print(f'check_many_accounts: {len(problems)} problem(s)')
         return 1 if problems else 0
@@ -320,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f'kept {workdir}')
         else:
-            subprocess.run(['rm', '-rf', str(workdir)], check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == '__main__':

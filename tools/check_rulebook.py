@@ -61,7 +61,7 @@ PUBLIC_URL = 'https://eda.example.test/vobiz/conference'
 JAVA_MISSING = 'java not found (ansible-rulebook needs a JDK 17)'
 
 sys.path.insert(0, str(ROOT / 'tools'))
-from build_docs import collections_path  # noqa: E402  pylint: disable=wrong-import-position
+from check_many_accounts import collections_path  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def load_emulator_module():
@@ -114,7 +114,7 @@ class Rulebook:
             {
                 'PATH': os.pathsep.join([str(BIN), env.get('PATH', '')]),
                 'JAVA_HOME': java_home() or '',
-                'ANSIBLE_COLLECTIONS_PATH': str(work / 'collections') if (work / 'collections').exists() else collections_path(work),
+                'ANSIBLE_COLLECTIONS_PATH': collections_path(work),
                 'ANSIBLE_NOCOLOR': '1',
                 'ANSIBLE_LOCALHOST_WARNING': 'false',
                 'VOBIZ_AUTH_ID': auth_id,

@@ -1,37 +1,23 @@
 #!/usr/bin/env python
 """``make images``: build the execution environment (EE) and the decision environment (DE), then run them.
 
-Build
-    ``extensions/ee/execution-environment.yml`` and ``extensions/de/decision-environment.yml``, each with a
-    fresh tarball of this checkout, with ansible-builder on podman (or docker), tagged ``vobiz-ee:latest``
-    and ``vobiz-de:latest``. The base image is the definitions' own (``docker.io/redhat/ubi9:latest``),
-    pulled when missing, or the one named with ``--base IMAGE``. When the default base cannot be pulled (no
-    registry reachable), or with ``--base local-debian``, a local Debian base is built instead: debootstrap
-    (minbase), Python in a venv at ``/opt/venv`` (ansible-builder's pip step runs ``ensurepip``, which
-    Debian refuses on its system Python), and the host's CA certificates (pip inside the build goes
-    through the same TLS setup as the host). It is tagged ``vobiz-debian-base:KEY``, KEY being a hash of
-    its inputs, and reused while they stay the same. Builds reuse the engine's layer cache: the collection
-    is built from the files git tracks (as the gate copies them) into a reproducible tarball (no timestamps),
-    so an unchanged collection rebuilds nothing, from whichever checkout or work directory.
+Build: ``extensions/ee/execution-environment.yml`` and ``extensions/de/decision-environment.yml`` with a reproducible
+tarball of the files git tracks (an unchanged collection reuses every layer), with ansible-builder on podman (or
+docker), tagged ``vobiz-ee:latest`` and ``vobiz-de:latest``; the DE only with what its rulebook needs. The base is the
+definitions' own (ubi9), pulled when missing, or ``--base IMAGE``; when it cannot be pulled (no registry reachable),
+or with ``--base local-debian``, a local Debian base is built with debootstrap: Python in a venv at ``/opt/venv``
+(Debian refuses ansible-builder's ``ensurepip`` on its system Python) and the host's CA certificates, tagged with a
+hash of its inputs and reused while they stay the same.
 
-Run (against the Vobiz emulator, started in this process on 127.0.0.1; the containers use the host's network)
-    EE: ``ansible-playbook vobiz.voice.ci_teardown`` through ``podman run``, ``ansible-runner
-    --process-isolation`` and ``ansible-navigator``. Each must hang up exactly the ``ci-*`` rooms (one
-    DELETE each in the emulator's log, the bystander rooms untouched) and print a ``VOBIZ_TEARDOWN_SUMMARY``
-    line saying so. The token goes from this process's environment to the engine by name only
-    (``--env VOBIZ_AUTH_TOKEN``): no file of runner's private data dir may hold it, while its ``env.list``
-    (where runner writes the job's environment) must hold the auth id it was given.
-    DE: ``ansible-rulebook -r vobiz.voice.enforce_limits`` in the DE; the emulator's signed callbacks
-    announce a room that outstays ``vobiz_max_duration`` and a room whose callbacks are forged. The
-    overstaying room must be hung up exactly once, not before its limit; the forged one never touched.
+Run, against the Vobiz emulator in this process (the containers use the host's network): ``ci_teardown`` in the EE
+through ``podman run``, ``ansible-runner --process-isolation`` and ``ansible-navigator``, each hanging up exactly the
+``ci-*`` rooms and printing its ``VOBIZ_TEARDOWN_SUMMARY``; the token passes by name only (``--env VOBIZ_AUTH_TOKEN``):
+no file of runner's private data dir may hold it. ``ansible-rulebook -r vobiz.voice.enforce_limits`` in the DE: a room
+that outstays its limit is hung up once, not before; a room with forged callbacks is never touched. No output may hold
+the token or a warning. On podman the containers get this process's open-files limit and at most MAX_PROCESSES
+processes (a ``CONTAINERS_CONF`` in the work directory): podman's defaults raise both, which sandboxes refuse.
 
-No output of the images may hold the auth token or any warning. On podman, the containers get this
-process's open-files limit and at most MAX_PROCESSES processes (a ``CONTAINERS_CONF`` written into the work
-directory, which ansible-builder's builds read too): podman's defaults raise both, which sandboxed machines
-refuse.
-
-    python tools/images.py [--engine podman|docker] [--base IMAGE|local-debian] [--build-arg KEY=VALUE]
-                           [--work DIR] [--no-run] [--keep]
+    python tools/images.py [--engine podman|docker] [--base IMAGE|local-debian] [--build-arg KEY=VALUE] [--work DIR] [--no-run] [--keep]
 
 Exit status: 0 passed, 1 failed, 3 no container engine (the gate reports the step as skipped).
 """
@@ -286,6 +272,23 @@ def reproducible_tarball(tarball: pathlib.Path) -> bytes:
 def definition_base(definition: pathlib.Path) -> str:
     """The base image a definition names."""
     return yaml.safe_load(definition.read_text(encoding='utf-8'))['images']['base_image']['name']
+
+
+def decision_environment_problems(definition: dict) -> list[str]:
+    """What the DE needs before it is built: ansible-rulebook pinned exactly, aiohttp, a Java 17 for rpm and dpkg bases."""
+    python, system = (map(str, (definition.get('dependencies') or {}).get(key) or []) for key in ('python', 'system'))
+    python, system = list(python), list(system)
+    rulebook = [item for item in python if re.match(r'ansible-rulebook\b', item)]
+    problems = [f'pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z) in dependencies.python, not {rulebook}'] if len(rulebook) != 1 else []
+    problems += [
+        f'pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not {item!r}' for item in rulebook if not re.fullmatch(r'ansible-rulebook==[\w.]+', item)
+    ]
+    if not any(re.match(r'aiohttp\b', item) for item in python):
+        problems.append('the event source vobiz.voice.conference_callbacks needs aiohttp in dependencies.python')
+    for family in ('rpm', 'dpkg'):
+        if not any(re.match(r'(?:java-17-openjdk|openjdk-17-)', item) and f'platform:{family}' in item for item in system):
+            problems.append(f'no Java 17 runtime for platform:{family} bases in dependencies.system (ansible-rulebook needs one)')
+    return problems
 
 
 def source_tree(work: pathlib.Path) -> pathlib.Path:
@@ -662,6 +665,10 @@ def main(argv: list[str] | None = None) -> int:
     kept: set = set()
     tags = {}
     for name, definition, tag in IMAGES:
+        problems = decision_environment_problems(yaml.safe_load(definition.read_text(encoding='utf-8'))) if name == 'de' else []
+        if problems:
+            say('\n'.join(f'FAILED: {definition.relative_to(ROOT)}: {problem}' for problem in problems))
+            return 1
         default = definition_base(definition)
         if default not in bases:
             started = time.monotonic()

@@ -18,14 +18,23 @@ Two private data dirs, run at the same time:
 * ``file``: the token in a 0600 file outside the private data dir, read by the playbook with
   ``lookup('file')`` into ``module_defaults``: no file under the private data dir holds it.
 
-``suppress_env_files=True`` (no ``env/envvars``, but ``artifacts/<ident>/command`` still holds the
-token) is checked once, by ``tools/check_runner.py`` (gate step ``runner``).
+And ``ci_teardown`` through ``ansible_runner.run()``, the Python API AWX drives, two ways
+(``test_ci_teardown_through_the_runner_api``):
+
+* ``vaulted``: the token in a vault-encrypted vars file of the project, the vault password answered
+  through ``passwords`` (as AWX answers it), ``suppress_env_files=True``: no file of the private data
+  dir, artifacts included, holds the token or the vault password; the job events carry the hang-up,
+  the ``VOBIZ_TEARDOWN_SUMMARY`` line and the summary published by ``set_stats``;
+* ``suppressed``: the token in ``envvars`` with ``suppress_env_files=True``: no ``env/`` file, but
+  ``artifacts/<ident>/command`` still holds it (ansible-runner 2.4 writes the whole job environment
+  there): the test notices when a later ansible-runner changes that.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -33,7 +42,7 @@ import time
 
 import pytest
 
-from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, subprocess_env
+from ansible_collections.vobiz.voice.tests.reliability.helpers import AUTH_ID, TOKEN, collections_root, subprocess_env
 
 pytest.importorskip('ansible_runner', reason='ansible-runner is not installed (requirements-dev.txt lists it)')
 
@@ -151,18 +160,23 @@ def _generic(relpath):
     return '/'.join(parts)
 
 
+def playbook_first_on_path(tmp_path):
+    """PATH with an ``ansible-playbook`` of this interpreter first (the one ansible-runner starts)."""
+    shim_dir = tmp_path / 'bin'
+    shim_dir.mkdir()
+    shim = shim_dir / 'ansible-playbook'
+    shim.write_text('#!/bin/sh\nexec "{0}" -m ansible.cli.playbook "$@"\n'.format(sys.executable), encoding='utf-8')
+    shim.chmod(0o755)
+    return os.pathsep.join([str(shim_dir), os.environ.get('PATH', '')])
+
+
 def test_ansible_runner_artifacts(emulators, figures, tmp_path):
     emu = emulators()
     for name in ('run-1', 'run-2', 'run-3', 'run-broken', 'run-forbidden', 'run-file'):
         emu.add_conference(name)
     emu.configure(forbidden=['run-forbidden'], faults=[dict(kind='503', method='DELETE', match='run-broken')])
 
-    shim_dir = tmp_path / 'bin'
-    shim_dir.mkdir()
-    shim = shim_dir / 'ansible-playbook'
-    shim.write_text('#!/bin/sh\nexec "{0}" -m ansible.cli.playbook "$@"\n'.format(sys.executable), encoding='utf-8')
-    shim.chmod(0o755)
-    env = subprocess_env(PATH=os.pathsep.join([str(shim_dir), os.environ.get('PATH', '')]), RUNNER_WRONG_TOKEN=WRONG_TOKEN)
+    env = subprocess_env(PATH=playbook_first_on_path(tmp_path), RUNNER_WRONG_TOKEN=WRONG_TOKEN)
     for name in ('ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_CALLBACKS_ENABLED'):
         env.pop(name, None)
     connection = dict(VOBIZ_AUTH_ID=AUTH_ID, VOBIZ_API_URL=emu.api_url)
@@ -227,3 +241,65 @@ def test_ansible_runner_artifacts(emulators, figures, tmp_path):
         0,
         seconds,
     )
+
+
+CI_TEARDOWN_SITE = '---\n- name: Vobiz CI teardown\n  ansible.builtin.import_playbook: vobiz.voice.ci_teardown\n'
+CI_ROOMS = ['ci-101', 'ci-102', 'ci-103']
+BYSTANDERS = ['Board Room', 'prod-ci-3']
+VAULT_PROMPT = r'^Vault password:\s*?$'  # the pattern AWX answers (awx/main/tasks/jobs.py)
+
+
+def hang_up_and_summary(events):
+    """The hang-up task's result, the summary line (parsed) and the play's stats, from the job events."""
+    results = [event['event_data']['res'] for event in events if event.get('event') == 'runner_on_ok']
+    hang_ups = [res for res in results if res.get('hung_up') is not None]
+    prefix = 'VOBIZ_TEARDOWN_SUMMARY '
+    lines = [line for event in events for line in (event.get('stdout') or '').splitlines() if line.startswith(prefix)]
+    stats = [event['event_data'] for event in events if event.get('event') == 'playbook_on_stats']
+    return hang_ups[-1], json.loads(lines[-1][len(prefix) :]), stats[-1]
+
+
+@pytest.mark.parametrize('way', ['vaulted', 'suppressed'])
+def test_ci_teardown_through_the_runner_api(way, emulators, tmp_path, monkeypatch):
+    import ansible_runner  # pylint: disable=import-outside-toplevel
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH  # pylint: disable=import-outside-toplevel
+    from ansible.parsing.vault import VaultLib, VaultSecret  # pylint: disable=import-outside-toplevel
+
+    for name in ('VOBIZ_AUTH_ID', 'VOBIZ_AUTH_TOKEN', 'VOBIZ_API_URL'):  # ansible-runner records this process's environment
+        monkeypatch.delenv(name, raising=False)
+    emu = emulators()
+    for name in CI_ROOMS + BYSTANDERS:
+        emu.add_conference(name, members=1)
+    pdd = make_pdd(tmp_path, way, CI_TEARDOWN_SITE, sys.executable)
+    envvars = dict(
+        PATH=playbook_first_on_path(tmp_path),
+        ANSIBLE_COLLECTIONS_PATH=str(collections_root()),
+        ANSIBLE_NOCOLOR='1',
+        VOBIZ_AUTH_ID=AUTH_ID,
+        VOBIZ_API_URL=emu.api_url,
+    )
+    summary_file = tmp_path / 'summary.json'
+    kwargs = dict(playbook='site.yml', envvars=envvars, suppress_env_files=True, quiet=True)
+    kwargs['extravars'] = dict(ci_teardown_match=['ci-*'], ci_teardown_summary_file=str(summary_file))
+    hidden = [TOKEN]
+    if way == 'vaulted':
+        password = secrets.token_hex(16)
+        hidden.append(password)
+        vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password.encode()))])
+        (pdd / 'project' / 'secrets.vault.yml').write_bytes(vault.encrypt(json.dumps(dict(conference_maintenance_auth_token=TOKEN))))
+        kwargs.update(cmdline='--ask-vault-pass -e @secrets.vault.yml', passwords={VAULT_PROMPT: password})
+    else:
+        envvars['VOBIZ_AUTH_TOKEN'] = TOKEN
+
+    runner = ansible_runner.run(private_data_dir=str(pdd), **kwargs)
+
+    assert (runner.status, runner.rc) == ('successful', 0), next(pdd.glob('artifacts/*/stdout')).read_text(encoding='utf-8')[-3000:]
+    assert emu.live_names() == sorted(BYSTANDERS)
+    assert sorted({path for secret in hidden for path in files_holding(pdd, secret)}) == ([] if way == 'vaulted' else ['artifacts/<ident>/command'])
+    assert not (pdd / 'env').exists()
+    hang_up, summary, stats = hang_up_and_summary(list(runner.events))
+    assert sorted(hang_up['hung_up']) == CI_ROOMS and hang_up['changed']
+    assert hang_up['invocation']['module_args'].get('auth_token') in (None, 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER')
+    assert (summary['status'], sorted(summary['hung_up']), summary['failed'], summary['check_mode']) == ('ok', CI_ROOMS, [], False)
+    assert not stats['failures'] and not stats['dark'] and 'localhost' in stats['ok']
+    assert stats['artifact_data']['vobiz_teardown_summary'] == summary == json.loads(summary_file.read_text(encoding='utf-8'))

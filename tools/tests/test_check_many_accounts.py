@@ -20,13 +20,13 @@ def test_build_fleet_makes_n_accounts_of_m_rooms_with_the_last_ones_bad():
     assert tokens['MA_ACCT12'] != config['accounts']['MA_ACCT12']['token']
 
 
-def test_the_written_inventory_matches_the_shipped_example(tmp_path):
+def test_the_written_inventory_is_the_shipped_example_with_the_fleet_and_a_vaulted_token(tmp_path):
     fleet = many.build_fleet(3, 1, 0)
     paths = fleet.write(tmp_path, 'http://127.0.0.1:1/api/v1', 'pw')
-    written = yaml.safe_load(paths['inventory'].read_text(encoding='utf-8'))['all']['children']['vobiz_accounts']['vars']
-    example = yaml.safe_load((many.ROOT / 'extensions' / 'inventory' / 'vobiz_accounts.yml').read_text(encoding='utf-8'))
-    shipped = example['all']['children']['vobiz_accounts']['vars']
-    assert {key: value for key, value in written.items() if key != 'vobiz_api_url'} == {key: value for key, value in shipped.items() if key != 'vobiz_api_url'}
+    group = yaml.safe_load(paths['inventory'].read_text(encoding='utf-8'))['all']['children']['vobiz_accounts']
+    assert group['vars']['conference_maintenance_auth_token'] == '{{ vault_vobiz_tokens[vobiz_auth_id] }}'
+    assert group['vars']['vobiz_api_url'] == 'http://127.0.0.1:1/api/v1'
+    assert group['hosts'] == {'acct-1': {'vobiz_auth_id': 'MA_ACCT1'}, 'acct-2': {'vobiz_auth_id': 'MA_ACCT2'}, 'acct-3': {'vobiz_auth_id': 'MA_ACCT3'}}
     assert paths['vault_file'].read_text(encoding='utf-8').startswith('$ANSIBLE_VAULT;1.1;AES256')
     assert fleet.accounts[0].token not in paths['vault_file'].read_text(encoding='utf-8')
 

@@ -8,10 +8,14 @@ what they assert does not depend on how fast the machine is: a busy process is g
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 
 import gate
 import pytest
+import yaml
 
 LIMIT = 1.0  # seconds of silence that end a step, in these tests
 WATCH = {'sample': 0.1, 'idle_share': 0}
@@ -114,3 +118,26 @@ def test_the_silence_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv('VOBIZ_GATE_SILENT_MINUTES', 'soon')
     with pytest.raises(SystemExit, match='VOBIZ_GATE_SILENT_MINUTES'):
         gate.Gate([])
+
+
+def test_a_session_that_cannot_run_here_is_a_skipped_row_naming_the_reason(runner, tmp_path, capsys):
+    reason = 'python3.12 is not installed on this machine.'
+    result = runner.run('newest units', python(f'print("nox > Session units-2.21 skipped: {reason}")'), env={}, cwd=tmp_path)
+
+    assert (result.status, result.note, result.passed, result.failed) == ('SKIPPED', reason, 0, 0)
+    assert f'SKIPPED newest units: {reason}' in capsys.readouterr().out
+    assert runner.report() == 0
+
+
+def test_ci_runs_exactly_the_sessions_of_the_gate(tmp_path):
+    """The workflow's two jobs run noxfile.py's default sessions and its registered ansible-test sessions: the gate's."""
+    pytest.importorskip('antsibull_nox', reason='the tools-tests nox session installs nox and antsibull-nox')
+    env = dict(os.environ, ANTSIBULL_NOX_MATRIX_JSON=str(tmp_path / 'matrix.json'))
+    listed = subprocess.run([sys.executable, '-m', 'nox', '-l', '--json'], cwd=gate.ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    subprocess.run([sys.executable, '-m', 'nox', '-s', 'matrix-generator'], cwd=gate.ROOT, env=env, capture_output=True, check=True)
+    registered = [session['name'] for sessions in json.loads((tmp_path / 'matrix.json').read_text(encoding='utf-8')).values() for session in sessions]
+    lint_parts = {'formatters', 'codeqa', 'yamllint', 'antsibull-nox-config'}  # run by the meta session lint
+    ci = {session['name'] for session in json.loads(listed)} - lint_parts | set(registered)
+    assert ci == {step.session for chain in gate.CHAINS for step in chain.steps}
+    jobs = yaml.safe_load((gate.ROOT / '.github' / 'workflows' / 'nox.yml').read_text(encoding='utf-8'))['jobs']
+    assert sorted(job['uses'].split('@')[0].rsplit('/', 1)[1] for job in jobs.values()) == ['reusable-nox-matrix.yml', 'reusable-nox-run.yml']

@@ -14,6 +14,7 @@ import sys
 
 import images
 import pytest
+import yaml
 
 
 def fake_tool(directory: pathlib.Path, name: str, script: str) -> None:
@@ -162,3 +163,21 @@ def test_the_callers_ansible_and_vobiz_settings_stay_out_of_the_containers(tmp_p
     env = images.engine_env('podman', tmp_path)
     assert not [key for key in env if key.startswith(('ANSIBLE_', 'VOBIZ_'))]
     assert env['PATH'] == os.environ['PATH']
+
+
+@pytest.mark.parametrize(
+    'old, new, message',
+    [
+        ('    - ansible-rulebook==', '    - ansible-rulebook>=', "pin ansible-rulebook exactly (ansible-rulebook==X.Y.Z), not 'ansible-rulebook>="),
+        ('    - aiohttp>=3.9,<4\n', '', 'needs aiohttp in dependencies.python'),
+        ('    - openjdk-17-jre-headless [platform:dpkg !compile]\n', '', 'no Java 17 runtime for platform:dpkg bases'),
+        ('    - java-17-openjdk-headless [platform:rpm !compile]', '    - java-11-openjdk-headless [platform:rpm]', 'no Java 17 runtime for platform:rpm'),
+    ],
+    ids=['ansible-rulebook not pinned', 'no aiohttp', 'no Java for Debian bases', 'Java 11 for RPM bases'],
+)
+def test_a_decision_environment_without_what_the_rulebook_needs_is_refused(old, new, message):
+    text = images.IMAGES[1][1].read_text(encoding='utf-8')
+    assert images.decision_environment_problems(yaml.safe_load(text)) == []
+    assert old in text
+    problems = images.decision_environment_problems(yaml.safe_load(text.replace(old, new, 1)))
+    assert len(problems) == 1 and message in problems[0], problems
