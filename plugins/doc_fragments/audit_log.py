@@ -26,7 +26,10 @@ options:
         V(gone_unconfirmed) and V(unknown) outcomes; C(uncertain=true) when check
         mode could not read the conference. Announce lines add C(route) (V(Speak) or V(Play)) and C(member); member
         lines add C(member_id) and C(state); lines of a hang-up with O(vobiz.voice.vobiz_conference#module:all=true) add
-        C(scope=all), and of one with O(vobiz.voice.vobiz_conference#module:plan) C(plan_id). Never the token.'
+        C(scope=all), and of one with O(vobiz.voice.vobiz_conference#module:plan) C(plan_id). Lines of a hang-up with
+        O(vobiz.voice.vobiz_conference#module:verify) add C(verification) - V(pending) on the line of the hang-up, then
+        V(verified) or V(unverified) on a second line with the outcome V(hung_up) again (and C(message) and
+        C(conference_uuid) when unverified). Never the token.'
       - 'Outcomes of a real run. V(hang_up): V(hung_up), V(already_absent), V(gone_unconfirmed), V(failed),
         V(uncertain). V(announce): V(announced), V(absent), V(failed), V(uncertain). V(member): V(acted), V(already)
         (not in the room, or already in the state), V(conference_absent), V(failed), V(uncertain). Any

@@ -12,8 +12,9 @@ PRIVATE: part of the vobiz.voice collection only; may change in any release.
 of an HTTP answer): the hang-up of one room (an ``Outcome``) and of all rooms (``hangup_all_outcomes``: what it means
 for each listed room), retrieve (``Retrieved``), the live list, member actions (``MemberActionResult``, read by
 ``member_outcome``; the room-wide one by ``room_wide_outcome``) and announcements (an ``Outcome``). Check mode reads
-instead of acting: ``predicted_outcome`` (from a retrieve) and ``member_plan`` (which members need an action). The
-outcome constants, the records the modules get, and the reading of a retrieved conference object live here too.
+instead of acting: ``predicted_outcome`` (from a retrieve) and ``member_plan`` (which members need an action). What a
+retrieve after a hang-up says about the room's end is ``ended_verdict``. The outcome constants, the records the
+modules get, and the reading of a retrieved conference object live here too.
 """
 
 import re
@@ -436,6 +437,32 @@ def predicted_outcome(retrieved, change, absent):
     if retrieved.state != STATE_PRESENT:
         return Outcome(retrieved.name, OUTCOME_UNCERTAIN, retrieved.status, retrieved.reason)
     return Outcome(retrieved.name, change, retrieved.status)
+
+
+def ended_verdict(retrieved, uuid_hung_up=None):
+    """What one retrieve after this run's hang-up says about the room: ``(ended, message, conference_uuid)``.
+
+    Only the conference API's own 404 proves that no room of the name is live now (``ended``). A 200 with the
+    conference's object is a live room of that name: a new instance (a new call re-created it) when its
+    ``conference_uuid`` differs from ``uuid_hung_up``, the instance hung up (a stale answer, or a hang-up not carried
+    out) when it is the same, either when no UUID is known; ``conference_uuid`` is the one retrieve gave, else
+    ``None``. An answer that cannot be read says nothing (the message says why). Never a reason to hang up again.
+    """
+    if retrieved.state == STATE_ABSENT:
+        return True, None, None
+    if retrieved.state != STATE_PRESENT:
+        return False, f'its retrieve could not be read ({retrieved.reason})', None
+    reported = retrieved.conference.get('conference_uuid')
+    reported = reported if isinstance(reported, str) and reported else None
+    live = 'retrieve still answers 200 with a live room of that name'
+    if reported and uuid_hung_up and reported != uuid_hung_up:
+        why = f're-created: {live}, a new instance (conference_uuid {reported!r}, not the {uuid_hung_up!r} hung up)'
+    elif reported and uuid_hung_up:
+        why = f'{live}, the instance hung up (conference_uuid {reported!r}): a stale answer, or the hang-up has not '
+        why += 'taken effect'
+    else:
+        why = f'{live}: a new instance started by a new call, or a stale answer for the one hung up'
+    return False, why, reported
 
 
 def all_failure_text(answer):

@@ -34,9 +34,11 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     CHECK_MODE_OUTCOMES,
     OUTCOME_FAILED,
     OUTCOME_GONE_UNCONFIRMED,
+    OUTCOME_HUNG_UP,
     OUTCOME_NOT_STARTED,
     OUTCOME_UNCERTAIN,
     OUTCOME_UNKNOWN,
+    STATE_UNREADABLE,
     ConferenceApi,
     Outcome,
     Retrieved,
@@ -59,6 +61,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
     list_warning,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.vobiz.voice.plugins.module_utils._verify import verify_ended
 
 #: The label of the requests that were in flight when the run was interrupted.
 INTERRUPTED_LABEL = 'interrupted in flight (outcome unknown)'
@@ -78,6 +81,8 @@ SUMMARY_LABELS = {
     'gone_unconfirmed': gone_unconfirmed_label,
     'excluded': 'excluded',
     'not_in_plan': 'selected now but not in the plan (left alone)',
+    'verified': 'verified as ended',
+    'unverified': 'not verified as ended (see unverified)',
 }
 #: The outcomes whose audit line carries the message (it says why); the others speak for themselves.
 EXPLAINED_OUTCOMES = (OUTCOME_FAILED, OUTCOME_UNCERTAIN, OUTCOME_UNKNOWN, OUTCOME_GONE_UNCONFIRMED)
@@ -213,8 +218,9 @@ class VobizModule:
         for key in self.name_keys:
             if isinstance(result.get(key), list):
                 result[key] = escape_names(result[key])
-        if isinstance(result.get('failures'), list):
-            result['failures'] = [_escaped_entry(entry) for entry in result['failures']]
+        for key in ('failures', 'unverified'):
+            if isinstance(result.get(key), list):
+                result[key] = [_escaped_entry(entry) for entry in result[key]]
         if isinstance(result.get('conferences'), list):  # conference objects: every text in them
             result['conferences'] = escape_tree(result['conferences'])
         if isinstance(result.get('closest'), dict):
@@ -321,6 +327,8 @@ class VobizModule:
             return
         if self.check_mode:
             outcome = CHECK_MODE_OUTCOMES.get(outcome, outcome)
+        elif self.params.get('verify') and outcome == OUTCOME_HUNG_UP:
+            extra.setdefault('verification', 'pending')  # the line of its verification follows (verify_hung_up)
         if 'member_id' in extra:
             extra['member_id'] = escape_name(extra['member_id'])
         self.audit.record(escape_name(name), outcome, status, **extra)
@@ -460,6 +468,49 @@ class VobizModule:
             self.finish(msg=policy.nothing_selected(len(verdicts.unreadable)))
         return verdicts.selected
 
+    def verify_hung_up(self):
+        """A real run's verified termination (option ``verify``, ``verify_ended``): re-read the rooms in the result's
+        ``hung_up`` for up to ``verify`` seconds (``0``: not at all), into ``verified`` and ``unverified`` (with a
+        warning), and a second audit line each with its ``verification`` (see ``audit_line``). Check mode never
+        verifies; nor does a run an interrupt or a fatal answer stopped."""
+        names = [name for name in self.result['hung_up'] if name is not None]
+        within = self.params.get('verify')
+        if self.check_mode or not within or not names or self.api.aborted:
+            return
+        wait = self.api.wait_unless_interrupted
+        verified, unverified = verify_ended(self.read_quietly, names, within, wait, uuids=self.uuids_hung_up())
+        self.result.update(verified=verified, unverified=unverified)
+        if unverified:
+            shown = failures_message('Could not verify the end of', unverified)
+            self.warnings.append(f'{shown}. They were hung up (the API acknowledged it) and not hung up again.')
+        try:
+            for name in verified:
+                self.audit_line(name, OUTCOME_HUNG_UP, 404, verification='verified')
+            for entry in unverified:
+                extra = dict(message=entry['message'], conference_uuid=entry['conference_uuid'])
+                self.audit_line(entry['name'], OUTCOME_HUNG_UP, entry['status'], verification='unverified', **extra)
+        except VobizFatalError as exc:  # the audit log could not be written: the run fails, the result says all
+            self.finish(failed_msg=f'{exc} {self.summary()}')
+        if self.api.interrupted:  # the hang-ups were done; the verification was cut short
+            self.finish(failed_msg=f'{self.api.interrupted} {self.summary()}')
+
+    def uuids_hung_up(self):
+        """The ``conference_uuid`` of each instance hung up, where known: as retrieved before (a policy), or as the
+        option ``conference_uuid`` names it (one room)."""
+        known, meant = self.retrieved.items(), self.params.get('conference_uuid')
+        read = dict((name, got.conference.get('conference_uuid')) for name, got in known if got.conference)
+        return dict(read, **dict.fromkeys(self.result['hung_up'], meant)) if meant else read
+
+    def read_quietly(self, names):
+        """``GET`` every named conference, concurrently: a ``Retrieved`` each, in order; a fatal answer makes the
+        rest unreadable instead of ending the run (the hang-ups are done and reported)."""
+        try:
+            return self.api.run_concurrently(self.api.retrieve, names, on_error=Retrieved.unreadable_after)
+        except VobizFatalError as exc:
+            done = exc.results or [None] * len(names)
+            unread = Retrieved(None, STATE_UNREADABLE, reason=str(exc))
+            return [got or unread._replace(name=name) for name, got in zip(names, done)]
+
     def retrieve_all(self, names, record=None):
         """``GET`` every named conference, concurrently: a ``Retrieved`` each; a name the worker could not handle is
         unreadable."""
@@ -494,14 +545,21 @@ def _failure_text(entry):
 
 
 def _escaped_entry(entry):
-    """A ``failures`` entry with its ``name`` and ``member_id`` escaped."""
-    return dict(entry, **dict((key, escape_name(entry[key])) for key in ('name', 'member_id') if key in entry))
+    """A ``failures`` (or ``unverified``) entry with its ``name``, ``member_id`` and ``conference_uuid`` escaped."""
+    keys = ('name', 'member_id', 'conference_uuid')
+    return dict(entry, **dict((key, escape_name(entry[key])) for key in keys if entry.get(key) is not None))
 
 
 def refuse(module, error, **result):
     """Fail the module for bad input (``VobizInputError``) before any request: the message, and the options it is about
     (``refused_options``), so that a role can name the variables behind them."""
     module.fail_json(msg=str(error), refused_options=error.options, **result)
+
+
+def check_verify(seconds):
+    """Refuse a negative ``verify`` (``VobizInputError``), before any request."""
+    if (seconds or 0) < 0:
+        raise VobizInputError(f'verify must be 0 (off) or a number of seconds, got {seconds}', option='verify')
 
 
 def check_summary_file(path):

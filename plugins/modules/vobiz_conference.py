@@ -156,6 +156,26 @@ options:
     type: raw
     default: 24h
     version_added: 0.2.0
+  verify:
+    description:
+      - Verified termination. A V(204) to a hang-up acknowledges the request; with O(verify) above V(0), a real run then
+        re-reads each conference it hung up (one C(GET) each, about every 1, 2, 4, then 10 seconds) until retrieve
+        answers the conference API's own V(404) or O(verify) seconds have passed since the reads began. Each hung-up
+        conference ends in RV(verified) or RV(unverified). V(0) (the default) does not verify.
+      - Retrieve is not reliable on the live service. An answer that cannot be read (V(200) C({"error" "failed"}), a
+        V(5xx), no answer) leaves the room unverified with the reason. A V(200) with the conference leaves it
+        unverified too, as the room hung up (a stale answer) or a new instance that a new call started under the same
+        name, told apart by C(conference_uuid) where retrieve gives one and the instance hung up is known
+        (O(conference_uuid), or a policy's retrieve). This option never hangs a room up again; the hang-up stays in
+        RV(hung_up).
+      - Check mode never verifies (it reads only what a dry run reads); nor does a run stopped by an interrupt or a
+        fatal answer. An unverified room is warned about and does not fail the task.
+      - With O(audit_log), the line of each hang-up has C(verification=pending), and a second line for the room follows
+        when its verification ends, with the outcome V(hung_up) again and C(verification) V(verified) or
+        V(unverified) (with C(message) and C(conference_uuid)).
+    type: int
+    default: 0
+    version_added: 0.2.0
   state:
     description:
       - V(absent) hangs the selected conferences up. It is the only state; a conference cannot be created through the
@@ -226,6 +246,18 @@ EXAMPLES = r'''
   vobiz.voice.vobiz_conference:
     running_longer_than: 30m
     members_at_most: 1
+
+# Verified termination: after the hang-ups, re-read each room for up to 60 seconds until the API says it is gone.
+- name: Hang up the CI rooms and verify that they ended
+  vobiz.voice.vobiz_conference:
+    match: ci-*
+    verify: 60
+  register: verified_teardown
+
+- name: Show the rooms whose end could not be verified
+  ansible.builtin.debug:
+    var: verified_teardown.unverified
+  when: verified_teardown.unverified | length > 0
 '''
 
 RETURN = r'''
@@ -432,6 +464,46 @@ plan:
     excluded: []
     digest: 3f1c0e6a2b9d8c7e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e
   version_added: 0.2.0
+verified:
+  description:
+    - With O(verify), the conferences of RV(hung_up) whose retrieve answered the conference API's own V(404) within
+      O(verify) seconds. Empty without O(verify) and in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-42"]
+  version_added: 0.2.0
+unverified:
+  description:
+    - With O(verify), the conferences of RV(hung_up) whose end could not be verified within O(verify) seconds, from
+      their last retrieve. They were hung up (the API acknowledged it) and were not hung up again.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The conference name.
+      type: str
+      returned: always
+    status:
+      description: The HTTP status of the last retrieve, or V(null) when no answer came.
+      type: int
+      returned: always
+    message:
+      description:
+        - Why it is unverified - a live room of that name (a new instance, re-created by a new call, or a stale
+          answer), or an answer that could not be read.
+      type: str
+      returned: always
+    conference_uuid:
+      description:
+        - The C(conference_uuid) the last retrieve reported (a new instance's, when it differs from the one hung up),
+          or V(null) when retrieve gave none.
+      type: str
+      returned: always
+  sample: [{"name": "ci-43", "status": 200, "conference_uuid": "0b6c8a5e-2f1d-4c3b-9a8e-7d6f5e4c3b2a",
+            "message": "re-created: retrieve still answers 200 with a live room of that name, a new instance"}]
+  version_added: 0.2.0
 plan_id:
   description: With O(plan), the id of the plan applied (or, in check mode, whose apply was predicted).
   returned: when O(plan) was given
@@ -462,7 +534,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     all_failure_text,
     hangup_all_outcomes,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, check_summary_file
+from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, check_summary_file, check_verify
 from ansible_collections.vobiz.voice.plugins.module_utils._plan import (
     DEFAULT_PLAN_MAX_AGE,
     build_plan,
@@ -487,14 +559,15 @@ class ConferenceHangup(VobizModule):
         conference_uuid=dict(type='str'),
         plan=dict(type='dict'),
         plan_max_age=dict(type='raw', default=DEFAULT_PLAN_MAX_AGE),
+        verify=dict(type='int', default=0),
     )
     audit_action = 'hang_up'
     failure_head = 'Could not hang up'
     uncertain_label = UNCERTAIN_HUNG_UP
     # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
     name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted')
-    name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance', 'not_in_plan')
-    summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded', 'not_in_plan')
+    name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance', 'not_in_plan', 'verified')
+    summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded', 'not_in_plan', 'verified', 'unverified')
     predicts = (OUTCOME_HUNG_UP, OUTCOME_ALREADY_ABSENT, 'hung up')
     plan = plan_id = None  # a verified ``Plan`` (option ``plan``): the run ends exactly its rooms
 
@@ -504,6 +577,7 @@ class ConferenceHangup(VobizModule):
         #: The id of the plan applied, or of the plan check mode makes: every audit line of the run carries it.
         self.plan_id = plan.plan_id if plan is not None else new_plan_id() if self.check_mode else None
         self.result = dict(dict((key, []) for key in self.name_keys), failures=[], run_id=run_id, closest={})
+        self.result['unverified'] = []  # with verify: {name, status, message, conference_uuid} each
         #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
         #: have been carried out unheard is this run's doing only for them (see ``ConferenceApi.hangup``).
         self.seen_live = set()
@@ -513,6 +587,7 @@ class ConferenceHangup(VobizModule):
 
     @staticmethod
     def prepare(params):
+        check_verify(params.get('verify'))
         if params.get('plan') is not None:
             plan = plan_from_params(params)
             return dict(selection=plan.selection, policy=None, plan=plan)
@@ -562,6 +637,7 @@ class ConferenceHangup(VobizModule):
             self.finish(msg=nothing_msg)
         worker = self.predict if self.check_mode else self.hang_up
         self.run_batch(worker, targets, self.record, self.audit_answer, Outcome.after_error, summarise=self.summary)
+        self.verify_hung_up()
         self.conclude()
 
     def finish(self, failed_msg=None, msg=None):
@@ -597,6 +673,7 @@ class ConferenceHangup(VobizModule):
         answer = self.run_batch(call, [None], self.record_all, self.log_all, Outcome.after_error)[0]
         if answer.outcome != OUTCOME_HUNG_UP:
             self.finish(failed_msg=all_failure_text(answer))
+        self.verify_hung_up()
         named = f'{len(listed)} conference(s)' if listed else 'none'
         self.finish(msg=f'Sent the hang-up of all conferences; the list named {named}.')
 

@@ -587,6 +587,54 @@ def test_retrieve_uuid_adds_the_instance_uuid_its_callbacks_carry(emulator, api)
     assert emulator.conference_uuid('gone') is None
 
 
+def test_retrieve_stale_shows_a_room_hung_up_for_that_many_reads(emulator, api):
+    emulator.add_conference('Board Room', members=2)
+    emulator.add_conference('Other')
+    emulator.configure(retrieve_stale=2, retrieve_uuid=True)
+    hung_up_uuid = emulator.conference_uuid('Board Room')
+    assert api.call('DELETE', 'Board Room').status_code == 204
+    assert emulator.live_names() == ['Other'] and api.call('GET').json()['conferences'] == ['Other']
+    stale = [api.call('GET', 'Board Room') for dummy in range(2)]
+    assert [response.status_code for response in stale] == [200, 200]
+    assert {response.json()['conference_uuid'] for response in stale} == {hung_up_uuid}  # the instance hung up
+    assert stale[0].json()['conference_member_count'] == '2'
+    assert api.call('GET', 'Board Room').status_code == 404  # the reads are used up
+    assert api.call('DELETE', 'Board Room').status_code == 404  # only retrieve is stale
+    emulator.remove_conference('Other')  # a silent end is not stale
+    assert api.call('GET', 'Other').status_code == 404
+    assert api.call('DELETE', 'Other').status_code == 404
+
+
+def test_retrieve_stale_ends_with_reset_and_a_new_instance(emulator, api):
+    for name in ('a', 'b'):
+        emulator.add_conference(name)
+    emulator.add_conference('other')
+    emulator.configure(retrieve_stale={'reads': 5, 'match': '[ab]'})
+    assert emulator.config['retrieve_stale'] == {'reads': 5, 'match': '[ab]'}
+    assert api.call('DELETE').status_code == 204  # the hang-up of all rooms too
+    assert [api.call('GET', name).status_code for name in ('a', 'b', 'other')] == [200, 200, 404]
+    emulator.add_conference('a', members=0)
+    emulator.remove_conference('a')
+    assert api.call('GET', 'a').status_code == 404
+    emulator.reset()
+    assert api.call('GET', 'b').status_code == 404
+
+
+def test_recreate_after_hangup_starts_a_new_instance_under_the_name(emulator, api):
+    emulator.add_conference('ci-1', members=3)
+    emulator.add_conference('keep-1', members=1)
+    emulator.configure(recreate_after_hangup=['ci-*'], retrieve_uuid=True)
+    first = emulator.conference_uuid('ci-1')
+    first_members = member_ids(emulator, 'ci-1')
+    assert api.call('DELETE', 'ci-1').status_code == 204
+    assert emulator.live_names() == ['ci-1', 'keep-1']
+    again = api.call('GET', 'ci-1').json()
+    assert again['conference_uuid'] == emulator.conference_uuid('ci-1') and again['conference_uuid'] != first
+    assert again['conference_member_count'] == '3' and not set(member_ids(emulator, 'ci-1')) & set(first_members)
+    assert api.call('DELETE', 'keep-1').status_code == 204 and emulator.live_names() == ['ci-1']
+    assert api.call('DELETE').status_code == 204 and emulator.live_names() == ['ci-1']  # all: again re-created
+
+
 def test_forbidden_conferences_answer_403_for_everything(emulator, api):
     emulator.add_conference('ci-1')
     emulator.add_conference('Board Room')
@@ -710,6 +758,12 @@ def test_switches_at_construction(make_emulator):
         ('error_style', 'xml'),
         ('trailing_slash', 'maybe'),
         ('forbidden', [1]),
+        ('retrieve_stale', -1),
+        ('retrieve_stale', True),
+        ('retrieve_stale', {'reads': 1, 'glob': 'x'}),
+        ('retrieve_stale', {'reads': 1, 'match': 7}),
+        ('recreate_after_hangup', 'ci-*'),
+        ('recreate_after_hangup', ['']),
     ],
 )
 def test_invalid_switches_are_rejected(emulator, name, value):
@@ -736,6 +790,8 @@ def test_switch_normalisation():
         'list_lies',
         'retrieve_lies',
         'retrieve_uuid',
+        'retrieve_stale',
+        'recreate_after_hangup',
         'member_action_status',
         'error_style',
         'trailing_slash',

@@ -94,6 +94,8 @@ DEFAULT_SWITCHES = {
     'list_lies': False,
     'retrieve_lies': False,
     'retrieve_uuid': False,
+    'retrieve_stale': {'reads': 0, 'match': None},
+    'recreate_after_hangup': [],
     'member_action_status': 202,
     'error_style': 'flat',
     'trailing_slash': 'reject',
@@ -240,6 +242,20 @@ def normalize_switch(name: str, value):
         if not isinstance(value, bool):
             raise ValueError('%s must be true or false' % name)
         return value
+    if name == 'retrieve_stale':
+        stale = {'reads': value, 'match': None} if not isinstance(value, dict) else dict(value)
+        reads, match = stale.get('reads'), stale.get('match')
+        if set(stale) - {'reads', 'match'} or not isinstance(reads, int) or isinstance(reads, bool) or reads < 0:
+            raise ValueError('retrieve_stale must be a number of reads >= 0, or {"reads": N, "match": GLOB}')
+        if match is not None and not isinstance(match, str):
+            raise ValueError('retrieve_stale match must be a conference name glob or null')
+        return {'reads': reads, 'match': match}
+    if name == 'recreate_after_hangup':
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise ValueError('recreate_after_hangup must be a list of conference name globs')
+        return list(value)
     if name == 'member_action_status':
         if value not in (200, 202) or isinstance(value, bool):
             raise ValueError('member_action_status must be 200 or 202')

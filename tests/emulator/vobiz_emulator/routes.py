@@ -162,8 +162,11 @@ class _RoutesMixin:
 
     def _do_retrieve(self, route: Route, body: dict, cfg: dict) -> Reply:
         with self._lock:
-            conf = self._accounts[route.auth_id].conferences.get(route.conference)
-            shown = render_conference(conf, time.time()) if conf is not None else None
+            account = self._accounts[route.auth_id]
+            conf, when = account.conferences.get(route.conference), time.time()
+            if conf is None:  # a room hung up that retrieve still shows, as it was then (retrieve_stale)
+                conf, when = self._stale_conference(account, route.conference) or (None, when)
+            shown = render_conference(conf, when) if conf is not None else None
         if shown is None:
             return self._error(404, 'conference not found', cfg)
         if cfg['retrieve_lies']:
@@ -180,16 +183,14 @@ class _RoutesMixin:
             account = self._accounts[route.auth_id]
             if route.conference not in account.conferences:
                 return self._error(404, 'conference not found', cfg)
-            self._callbacks_for_end(account, route.conference)
-            self._end_conference(account, route.conference)
+            self._hung_up_by_api(account, route.conference, cfg)
         return Reply(204)
 
     def _do_hangup_all(self, route: Route, body: dict, cfg: dict) -> Reply:
         with self._lock:
             account = self._accounts[route.auth_id]
             for name in list(account.conferences):
-                self._callbacks_for_end(account, name)
-                self._end_conference(account, name)
+                self._hung_up_by_api(account, name, cfg)
         return Reply(204)
 
     def _do_record(self, route: Route, body: dict, cfg: dict) -> Reply:

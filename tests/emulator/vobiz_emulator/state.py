@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 import time
 import uuid
 
@@ -20,6 +21,8 @@ class _Account:
         self.conferences = {}
         self.announcements = {}
         self.recordings = {}
+        #: Rooms hung up through the API that retrieve still shows (the ``retrieve_stale`` switch): name -> entry.
+        self.stale = {}
 
 
 def render_conference(conf: dict, now: float) -> dict:
@@ -121,6 +124,7 @@ class _StateMixin:
             if len(set(ids)) != len(ids):
                 raise ValueError('duplicate member ids in %r' % ids)
             account.conferences.pop(name, None)
+            account.stale.pop(name, None)
             account.conferences[name] = {'name': name, 'started': now, 'members': people, 'uuid': str(uuid.uuid4())}
             self.callback_sender.enqueue(member_callbacks(account.conferences[name], people, 'enter', False, True))
             return render_conference(account.conferences[name], time.time())
@@ -153,6 +157,28 @@ class _StateMixin:
         for recording in account.recordings.get(name, ()):
             if recording['stopped'] is None:
                 recording['stopped'] = utc_now()
+
+    def _hung_up_by_api(self, account: _Account, name: str, cfg: dict) -> None:
+        """A room hung up through the API ends (with its exit callbacks); then, as its switches say, retrieve keeps
+        showing it for ``retrieve_stale`` reads, and a room matching ``recreate_after_hangup`` starts again at once as a
+        new instance (a new ConferenceUUID, as many new callers, their enter callbacks). Call with the lock held."""
+        conf, stale = account.conferences[name], cfg['retrieve_stale']
+        self._callbacks_for_end(account, name)
+        self._end_conference(account, name)
+        if any(fnmatch.fnmatchcase(name, glob) for glob in cfg['recreate_after_hangup']):
+            auth_id = next(key for key, value in self._accounts.items() if value is account)
+            self.add_conference(name, len(conf['members']), auth_id=auth_id)
+        elif stale['reads'] and (stale['match'] is None or fnmatch.fnmatchcase(name, stale['match'])):
+            account.stale[name] = {'conf': conf, 'ended': time.time(), 'left': stale['reads']}
+
+    def _stale_conference(self, account: _Account, name: str):
+        """``(internal conference, when it ended)`` of a room hung up that retrieve still shows (one read of its
+        ``retrieve_stale`` used), or None. Call with the lock held."""
+        entry = account.stale.get(name)
+        if entry is None or entry['left'] <= 0:
+            return None
+        entry['left'] -= 1
+        return entry['conf'], entry['ended']
 
     def live_names(self, auth_id: str | None = None) -> list:
         """Sorted names of the live conferences of an account."""
@@ -225,6 +251,8 @@ class _StateMixin:
         """Switches back to the defaults; clears the log, fault counters and rate-limit buckets."""
         with self._lock:
             self._config = copy.deepcopy(DEFAULT_SWITCHES)
+            for account in self._accounts.values():
+                account.stale.clear()
             with self._fault_lock:
                 self._fault_counts.clear()
                 self._buckets.clear()

@@ -330,3 +330,30 @@ def test_normalize_conference_odd_values():
         'members': [{'member_id': '7', 'muted': True, 'deaf': None, 'join_time': 12}],
     }
     assert _conference_api.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
+
+
+# ----- what a retrieve after a hang-up says about the room's end (ended_verdict)
+
+
+def test_ended_verdict_reads_retrieve_after_a_hang_up(emulator):
+    """Only the API's own 404 proves the end; a live room of the name, stale or re-created, and an unreadable answer
+    do not, each saying why, with the UUID retrieve gave."""
+    client = make_client(emulator, retries=0)
+    emulator.add_conference('stale')
+    emulator.add_conference('new')
+    emulator.configure(retrieve_uuid=True, retrieve_stale=10, recreate_after_hangup=['new'])
+    stale_uuid, old_new_uuid = emulator.conference_uuid('stale'), emulator.conference_uuid('new')
+    for name in ('stale', 'new', 'ended'):
+        client.hangup(name)
+    ended = _conference_api.ended_verdict(client.retrieve('ended'))
+    assert ended == (True, None, None)
+    same = _conference_api.ended_verdict(client.retrieve('stale'), stale_uuid)
+    assert same[:1] == (False,) and 'the instance hung up' in same[1] and same[2] == stale_uuid
+    recreated = _conference_api.ended_verdict(client.retrieve('new'), old_new_uuid)
+    new_uuid = emulator.conference_uuid('new')
+    assert recreated[0] is False and recreated[1].startswith('re-created:') and recreated[2] == new_uuid != old_new_uuid
+    unknown = _conference_api.ended_verdict(client.retrieve('new'))  # the instance hung up is not known
+    assert unknown[0] is False and 'a new instance' in unknown[1] and 'or a stale answer' in unknown[1]
+    emulator.configure(faults=[{'kind': 'error_body', 'method': 'GET'}])
+    unreadable = _conference_api.ended_verdict(client.retrieve('new'), old_new_uuid)
+    assert unreadable == (False, 'its retrieve could not be read (HTTP 200 with an error: failed)', None)

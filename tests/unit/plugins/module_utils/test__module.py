@@ -306,6 +306,8 @@ def test_summary_counts_the_uncertain_among_the_failed():
         uncertain=['b'],
         interrupted=[],
         not_in_plan=[],
+        verified=[],
+        unverified=[],
     )
     hangup.check_mode = False
     assert hangup.summary() == 'Hung up 1 conference(s); 2 failed (1 uncertain: may or may not have been hung up).'

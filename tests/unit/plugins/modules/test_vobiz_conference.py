@@ -8,10 +8,11 @@
 
 import functools
 import json
+import os
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _conference_api, _selection
+from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _conference_api, _selection, _verify
 from ansible_collections.vobiz.voice.plugins.module_utils._plan import digest_of
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference
@@ -929,3 +930,122 @@ def test_plan_with_a_selection_option_is_refused(emulator):
     plan = check_plan(emulator, match='ci-*')
     failed, result = run(emulator, plan=plan, name='ci-2')
     assert failed and result['refused_options'] == ['plan', 'name'] and emulator.requests() == []
+
+
+# ----- verify: verified termination
+
+
+@pytest.fixture
+def fake_time(monkeypatch):
+    """The verification's clock and pauses, faked: it moves only when the module waits (``waits`` records each)."""
+    now, waits = [0.0], []
+
+    def wait(self, seconds):
+        waits.append(seconds)
+        now[0] += seconds
+        return True
+
+    monkeypatch.setattr(_verify, 'monotonic', lambda: now[0])
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'wait_unless_interrupted', wait)
+    return waits
+
+
+def test_verify_sorts_the_rooms_hung_up_and_never_hangs_up_again(emulator, tmp_path, fake_time):
+    """A room gone is verified after one retrieve; a stale one and one a new call re-created stay unverified (with the
+    new UUID, told apart by the UUID a policy read first); an absent room is not verified; nothing is sent twice."""
+    for name in ('gone', 'stale', 'recreated', 'absent-later'):
+        emulator.add_conference(name)
+    stale = dict(reads=1000, match='stale')
+    emulator.configure(retrieve_uuid=True, retrieve_stale=stale, recreate_after_hangup=['recreated'])
+    emulator.remove_conference('absent-later')
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, name=['gone', 'stale', 'absent-later'], verify=30, audit_log=str(audit))
+    assert not failed and result['changed'] is True
+    assert result['hung_up'] == ['gone', 'stale'] and result['already_absent'] == ['absent-later']
+    assert result['verified'] == ['gone'] and [entry['name'] for entry in result['unverified']] == ['stale']
+    assert result['unverified'][0]['status'] == 200 and 'stale answer' in result['unverified'][0]['message']
+    assert '1 verified as ended; 1 not verified as ended' in result['msg']
+    assert any("Could not verify the end of 1 conference(s): 'stale'" in text for text in result['warnings'])
+    assert sum(fake_time) == 30
+    log = [(entry['method'], entry['conference'], entry['status']) for entry in emulator.requests()]
+    assert log.count(('GET', 'gone', 404)) == 1 and ('GET', 'absent-later', 404) not in log
+    assert [entry for entry in log if entry[1] == 'stale'][:2] == [('DELETE', 'stale', 204), ('GET', 'stale', 200)]
+    assert [entry[0] for entry in log].count('DELETE') == 3
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    verifications = [(line['name'], line['outcome'], line.get('verification')) for line in lines]
+    assert verifications[-2:] == [('gone', 'hung_up', 'verified'), ('stale', 'hung_up', 'unverified')]
+    assert sorted(verifications[:3]) == [
+        ('absent-later', 'already_absent', None),
+        ('gone', 'hung_up', 'pending'),
+        ('stale', 'hung_up', 'pending'),
+    ]
+    emulator.clear_log()
+    uuid_hung_up = emulator.conference_uuid('recreated')
+    failed, result = run(emulator, name='recreated', conference_uuid=uuid_hung_up, verify=5)
+    new_uuid = emulator.conference_uuid('recreated')
+    assert not failed and result['hung_up'] == ['recreated'] and result['verified'] == []
+    assert result['unverified'][0]['conference_uuid'] == new_uuid != uuid_hung_up
+    assert result['unverified'][0]['message'].startswith('re-created:')
+    assert [entry['method'] for entry in emulator.requests()].count('DELETE') == 1
+
+
+def test_verify_all_and_an_unreadable_retrieve(emulator, fake_time):
+    for name in ('a', 'b'):
+        emulator.add_conference(name)
+    emulator.configure(faults=[{'kind': 'error_body', 'method': 'GET', 'match': 'b'}])
+    failed, result = run(emulator, all=True, verify=3)
+    assert not failed and result['hung_up'] == ['a', 'b'] and result['verified'] == ['a']
+    unreadable = 'its retrieve could not be read (HTTP 200 with an error: failed)'
+    assert result['unverified'] == [dict(name='b', status=200, conference_uuid=None, message=unreadable)]
+
+
+def test_verify_cut_short_by_an_interrupt_fails_and_keeps_the_hang_up(emulator, monkeypatch, tmp_path):
+    """SIGINT during the verification's pause: no more reads, the room stays hung up (unverified, saying so), the
+    task fails as an interrupted run does; a full disk on the verification's audit line fails the run cleanly."""
+
+    def interrupted_wait(self, seconds):
+        self.interrupt('SIGINT')
+        return False
+
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'wait_unless_interrupted', interrupted_wait)
+    emulator.add_conference('a')
+    emulator.configure(retrieve_stale=100)
+    failed, result = run(emulator, name='a', verify=30)
+    assert failed and result['hung_up'] == ['a'] and result['verified'] == []
+    assert result['unverified'][0]['message'].startswith('the run was stopped before it was verified')
+    assert result['msg'].startswith('Interrupted by SIGINT') and 'Hung up 1 conference(s)' in result['msg']
+    assert [entry['method'] for entry in emulator.requests()] == ['DELETE', 'GET']
+    emulator.add_conference('b')
+    monkeypatch.setattr(_audit, '_write_audit', full_disk_after(1))
+    failed, result = run(emulator, name='b', verify=30, audit_log=str(tmp_path / 'audit.jsonl'))
+    assert failed and 'Writing the audit log' in result['msg'] and result['hung_up'] == ['b']
+
+
+def full_disk_after(lines):
+    """An ``os.write`` of the audit log that writes ``lines`` lines, then finds the disk full."""
+    written = []
+
+    def write(fd, data):
+        if len(written) >= lines:
+            raise OSError(28, 'No space left on device')
+        written.append(data)
+        return os.write(fd, data)
+
+    return write
+
+
+def test_verify_never_reads_in_check_mode_nor_without_it(emulator, fake_time):
+    emulator.add_conference('a')
+    failed, result = run(emulator, check_mode=True, name='a', verify=30)
+    assert not failed and result['hung_up'] == ['a'] and result['verified'] == result['unverified'] == []
+    assert [(entry['method'], entry['status']) for entry in emulator.requests()] == [('GET', 200)]  # the dry run's own
+    emulator.clear_log()
+    failed, result = run(emulator, name='a')
+    assert result['verified'] == result['unverified'] == [] and [e['method'] for e in emulator.requests()] == ['DELETE']
+    assert fake_time == []
+
+
+def test_verify_refuses_a_negative_time_before_any_request(emulator):
+    failed, result = run(emulator, name='a', verify=-1)
+    assert failed and result['refused_options'] == ['verify'] and 'verify must be 0' in result['msg']
+    assert emulator.requests() == []
