@@ -204,6 +204,18 @@ def sync_collection(coll: pathlib.Path) -> None:
     subprocess.run(['git', 'init', '-q', str(coll)], check=True)
 
 
+def clear_session_scratch(envs: pathlib.Path) -> None:
+    """Remove each nox session's scratch directory (``<envdir>/<session>/tmp``) left by an earlier run.
+
+    antsibull-nox's formatters session links ``tmp/collection-root/ansible_collections/vobiz/voice`` to the directory
+    nox ran from and keeps an existing link: one left by a gate that ran nox from another place makes ruff check that
+    old tree instead of this one.
+    """
+    for scratch in envs.glob('*/tmp'):
+        if scratch.is_dir() and not scratch.is_symlink():
+            shutil.rmtree(scratch)
+
+
 def nox_env(constraints: str) -> dict[str, str]:
     """Environment for nox: the real interpreters first, plain output, ansible-core pinned by ``constraints``."""
     env = {
@@ -519,7 +531,7 @@ def main() -> int:
     if not nox.exists():
         raise SystemExit(f'{nox} is missing: run make venv first')
     digest = hashlib.sha256(b''.join((ROOT / name).read_bytes() for name in NOX_INPUTS)).hexdigest()
-    IMPORTER_RESULT.unlink(missing_ok=True)
+    clear_session_scratch(NOX_ENVS)
 
     def chain_runner(chain: Chain):
         def run_chain() -> None:

@@ -136,6 +136,24 @@ def test_a_session_that_cannot_run_here_is_a_skipped_row_naming_the_reason(runne
     assert runner.report() == 0
 
 
+def test_an_earlier_runs_session_scratch_is_removed_and_the_venvs_stay(tmp_path):
+    """A collection-root link left by an earlier gate pointed ruff at an old tree (CI's I001 on deleted files)."""
+    old_tree = tmp_path / 'old-copy'
+    old_tree.mkdir()
+    namespace = tmp_path / 'formatters' / 'tmp' / 'collection-root' / 'ansible_collections' / 'vobiz'
+    namespace.mkdir(parents=True)
+    (namespace / 'voice').symlink_to(old_tree, target_is_directory=True)
+    result = tmp_path / 'build-import-check' / 'tmp' / 'collection' / 'importer_result.json'
+    result.parent.mkdir(parents=True)
+    result.write_text('{}', encoding='utf-8')
+    (tmp_path / 'formatters' / 'bin').mkdir()
+    gate.clear_session_scratch(tmp_path)
+    assert not (tmp_path / 'formatters' / 'tmp').exists()
+    assert not result.exists()
+    assert (tmp_path / 'formatters' / 'bin').is_dir()
+    assert old_tree.is_dir()
+
+
 def test_ci_runs_exactly_the_sessions_of_the_gate(tmp_path):
     """The workflow's two jobs run noxfile.py's default sessions and its registered ansible-test sessions: the
     gate's."""
