@@ -17,6 +17,7 @@ import json
 import os
 import pty
 import select
+import signal
 import sys
 import termios
 import time
@@ -49,6 +50,11 @@ def main():
     command = sys.argv[sys.argv.index('--') + 1 :]
     pid, fd = pty.fork()
     if pid == 0:
+        # As an interactive shell starts its foreground job: Ctrl-C and Ctrl-\ at their defaults. A caller started as
+        # a background job of a non-interactive shell ignores SIGINT, Python keeps an ignored SIGINT ignored, and the
+        # command would then never see Ctrl-C.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
         os.execvp(command[0], command)
     transcript = b''
     at_prompt = None
