@@ -539,25 +539,35 @@ def room_wide_outcome(answer, removing, need, already):
     return outcome, ['all'], status, message
 
 
-def member_plan(conference, ids, flag=None):
-    """What a member action would do, from a readable conference: ``(need, others)``: the member ids that need the
-    action, and ``(member id, outcome, message)`` for each other one, in order.
+def member_plan(retrieved, ids, flag=None):
+    """What a member action would do, from the ``Retrieved`` of its conference: ``(need, others, unreadable)``: the
+    member ids that need the action, ``(member id, outcome, status, message)`` for each other one, in order, and why
+    the members' state could not be read (``None`` when it could).
 
     ``ids``: a list, or ``'all'`` for every member listed. ``flag``: ``(key, wanted value)`` for a mute or deaf action
-    (``('muted', True)``), ``None`` for a removal. ``already``: the member holds it already, or the member to remove is
-    not there; ``failed`` (``member not found``): the member to mute or deafen is not in the room.
+    (``('muted', True)``), ``None`` for a removal. A conference not live (the API's own 404): each id (``'all'`` for
+    all) ``conference_absent``, with the status of the read. ``already``: the member holds it already, or the member
+    to remove is not there; ``failed`` (``member not found``): the member to mute or deafen is not in the room. A
+    conference that could not be read, or whose member list cannot be trusted (``members_inconsistency``): each id
+    (``'all'`` for all) needs the action.
     """
-    present = dict((m['member_id'], m) for m in normalize_conference(conference)['members'])
+    asked = ['all'] if ids == 'all' else list(ids)
+    if retrieved.state == STATE_ABSENT:
+        return [], [(member_id, OUTCOME_CONFERENCE_ABSENT, retrieved.status, None) for member_id in asked], None
+    unreadable = members_inconsistency(retrieved.conference) if retrieved.state == STATE_PRESENT else retrieved.reason
+    if unreadable is not None:
+        return asked, [], unreadable
+    present = dict((m['member_id'], m) for m in normalize_conference(retrieved.conference)['members'])
     need, others = [], []
     for member_id in list(present) if ids == 'all' else ids:
         member = present.get(member_id)
         if member is None and flag is not None:
-            others.append((member_id, OUTCOME_FAILED, 'member not found'))
+            others.append((member_id, OUTCOME_FAILED, None, 'member not found'))
         elif member is None or (flag is not None and member.get(flag[0]) is flag[1]):
-            others.append((member_id, OUTCOME_ALREADY, None))
+            others.append((member_id, OUTCOME_ALREADY, None, None))
         else:
             need.append(member_id)
-    return need, others
+    return need, others, None
 
 
 def read_number(value):

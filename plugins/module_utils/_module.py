@@ -115,6 +115,12 @@ class VobizModule:
     summary_counts = ()
     #: The result list that names what the run changed (or would change, in check mode).
     changes = None
+    #: ``--diff`` shows the conferences of ``changes`` (with their member counts) before, and none after: a hang-up.
+    diffs = False
+    #: The ``Selection`` of a module that selects conferences by name (its closest names are suggested in check mode).
+    selection = None
+    #: The id of the plan a run applies or makes (``vobiz_conference``): every audit line of the run carries it.
+    plan_id = None
 
     def __init__(self, module, api, audit=None, run_id=None):
         self.module = module
@@ -134,6 +140,13 @@ class VobizModule:
         #: The GETs already read (``select_by_policy``), by name, and the member counts they gave (``predict``).
         self.retrieved = {}
         self.member_counts = {}
+        #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
+        #: have been carried out unheard is this run's doing only for them (see ``ConferenceApi.hangup``).
+        self.seen_live = set()
+        #: Check mode: a change the result cannot name (the hang-up of all conferences when the list named none).
+        self.change_possible = False
+        #: The rooms the one request for all (``send_once_for_all``) stands for.
+        self.listed = None
 
     @classmethod
     def argument_spec(cls):
@@ -183,9 +196,13 @@ class VobizModule:
         raise NotImplementedError
 
     def result_for(self, msg):
-        """The module's result, ``changed`` when its ``changes`` list names anything; ``msg`` (when given) replaces its
-        summary."""
-        return dict(self.result, changed=bool(self.result[self.changes]), msg=msg or self.summary())
+        """The module's result, ``changed`` when its ``changes`` list names anything (or ``change_possible``); ``msg``
+        (when given) replaces its summary; with ``--diff`` and ``diffs``, ``conferences_diff`` of ``changes``."""
+        changed = bool(self.result[self.changes]) or self.change_possible
+        result = dict(self.result, changed=changed, msg=msg or self.summary())
+        if self.diffs and self.module._diff:
+            result['diff'] = self.conferences_diff(result[self.changes], self.member_counts)
+        return result
 
     def summary_head(self):
         """How the summary starts, e.g. ``'Hung up 2 conference(s)'``."""
@@ -197,8 +214,11 @@ class VobizModule:
         """Exit: the summary file written, the client's warnings, then the module's; the audit log closed; fail when
         ``failed_msg`` is given.
 
-        ``msg`` replaces the summary of a run that did not fail.
+        ``msg`` replaces the summary of a run that did not fail. Check mode's result suggests the closest live names of
+        the names and globs that found no room (when it has ``closest``).
         """
+        if self.check_mode and not failed_msg and 'closest' in self.result:
+            self.result['closest'] = self.closest_to_missing(self.selection.names)
         if self.params.get('summary_file'):
             self.write_summary_file(failed_msg or msg or self.summary(), stopped=bool(failed_msg))
         for warning in self.api.warnings + self.warnings:
@@ -264,11 +284,12 @@ class VobizModule:
         )
         self.write_summary_file(message, stopped=False, sending=targets)
 
-    def conclude(self):
-        """The end of ``run``: fail when the result holds ``failures`` (the first ten named), else exit with the
-        summary."""
+    def conclude(self, msg=None):
+        """The end of ``run``: the verification of what it hung up (``verify_hung_up``), then fail when the result
+        holds ``failures`` (the first ten named), else exit with ``msg`` or the summary."""
+        self.verify_hung_up()
         failures = self.result.get('failures')
-        self.finish(failed_msg=self.failures_text(failures) if failures else None)
+        self.finish(failed_msg=self.failures_text(failures) if failures else None, msg=msg)
 
     def uncertain_count(self):
         uncertain = self.result.get(self.uncertain_key)
@@ -318,7 +339,11 @@ class VobizModule:
         """Check mode: a room whose GET could not be read is predicted to change (a real run still sends its call),
         named in the ``uncertain_key`` list, and warned about (``verb``: e.g. ``'hung up'``)."""
         self.result[self.uncertain_key].append(name)
-        self.warnings.append(f'Conference {name!r} could not be read ({reason}); predicting that it would be {verb}.')
+        self.warn_unreadable(name, reason, f'predicting that it would be {verb}')
+
+    def warn_unreadable(self, name, reason, consequence):
+        """Warn that conference ``name`` could not be read (``reason``), and what the run makes of it."""
+        self.warnings.append(f'Conference {name!r} could not be read ({reason}); {consequence}.')
 
     def audit_line(self, name, outcome, status=None, **extra):
         """One audit line; in check mode the outcome is a prediction (``would_...``), never a claim that something
@@ -331,7 +356,7 @@ class VobizModule:
             extra.setdefault('verification', 'pending')  # the line of its verification follows (verify_hung_up)
         if 'member_id' in extra:
             extra['member_id'] = escape_name(extra['member_id'])
-        self.audit.record(escape_name(name), outcome, status, **extra)
+        self.audit.record(escape_name(name), outcome, status, plan_id=self.plan_id, **extra)
 
     def predict(self, name):
         """Check mode's worker: ``(Retrieved, Outcome)``: the room's GET (read once) and what it predicts
@@ -402,17 +427,25 @@ class VobizModule:
         except (VobizFatalError, VobizRequestError, VobizBatchAborted):
             return None
 
-    def select(self, selection):
-        """The targets of a ``Selection``: the live list (``live``) read only when it needs one (see ``live_names``).
+    def select(self, selection, policy=None):
+        """The targets of a ``Selection``: the live list (``live``) read only when it needs one (see ``live_names``);
+        with a ``Policy``, those of them it selects (``select_by_policy``).
 
         The selected names ``exclude`` protects go to the result's ``excluded``, with a warning for those named
-        explicitly.
+        explicitly; the globs of ``match`` that matched no live name to its ``unmatched`` (when it has one). The names
+        listed and those a policy retrieved as live are in ``seen_live``.
         """
         if selection.needs_list:
             self.live = self.live_names(selection.list_consequence(self.check_mode))
         targets, self.result['excluded'], excluded_explicit = selection.resolve(self.live)
         self.warnings.extend(selection.warnings)
         self.warnings.extend(excluded_name_warning(name) for name in excluded_explicit)
+        self.seen_live.update(self.live or ())
+        if self.params.get('match') and 'unmatched' in self.result:  # the user's globs (a policy alone has its '*')
+            self.result['unmatched'] = selection.unmatched(self.live)
+        if policy is not None and targets:
+            targets = self.select_by_policy(policy, targets)
+            self.seen_live.update(targets)  # retrieved as live
         return targets
 
     def closest_to_missing(self, names):
@@ -448,10 +481,35 @@ class VobizModule:
     def record_not_started(self, items):
         """The items a stopped batch never sent: in the result's ``not_started`` (when it has one) and one audit line
         each."""
+        if items == [None] and self.listed is not None:  # the one request for all (send_once_for_all), not sent
+            items = self.listed
         if 'not_started' in self.result:
             self.result['not_started'] = list(items)
         for item in items:
             self.audit_item(item, OUTCOME_NOT_STARTED)
+
+    def send_once_for_all(self, call, listed, outcomes_of):
+        """``call()``: one request for all the rooms at once (the hang-up of all conferences), whatever the live list
+        said; sent as a batch of one nameless item, so that an interrupt is handled the same way. Returns its answer.
+
+        ``outcomes_of(answer, listed)``: what the answer means for each of the ``listed`` rooms, an ``Outcome`` each
+        (one without a name when none was listed, not put into the result): into the result and the audit log
+        (``scope='all'``); a stopped batch records every listed room as not started.
+        """
+        self.listed = listed
+
+        def send(dummy):
+            return call()
+
+        def record(answers):
+            for outcome in outcomes_of(answers[0], listed) if answers[0] else ():
+                self.add_outcome(outcome if outcome.name is not None else None)  # none named when the list named none
+
+        def log(dummy, answer):
+            for outcome in outcomes_of(answer, listed):
+                self.audit_outcome(outcome.name, outcome, scope='all')
+
+        return self.run_batch(send, [None], record, log, Outcome.after_error)[0]
 
     def select_by_policy(self, policy, candidates):
         """The candidates a ``Policy`` selects, each retrieved (and kept in ``retrieved``) and judged; the unreadable
@@ -473,9 +531,11 @@ class VobizModule:
         ``hung_up`` for up to ``verify`` seconds (``0``: not at all), into ``verified`` and ``unverified`` (with a
         warning), and a second audit line each with its ``verification`` (see ``audit_line``). Check mode never
         verifies; nor does a run an interrupt or a fatal answer stopped."""
-        names = [name for name in self.result['hung_up'] if name is not None]
         within = self.params.get('verify')
-        if self.check_mode or not within or not names or self.api.aborted:
+        if self.check_mode or not within or self.api.aborted:
+            return
+        names = [name for name in self.result['hung_up'] if name is not None]
+        if not names:
             return
         wait = self.api.wait_unless_interrupted
         verified, unverified = verify_ended(self.read_quietly, names, within, wait, uuids=self.uuids_hung_up())

@@ -13,7 +13,9 @@ excluded ones, the selection that produced it, ``auth_id``, ``api_url``, when it
 HMAC-SHA256, keyed with the auth token, over the canonical JSON of everything else (``canonical``): editing any of it
 without the token makes the digest fail, and the plan carries no secret. ``verify`` refuses a plan (``VobizInputError``
 naming ``plan`` or ``plan_max_age``) before any request: not a plan, another ``auth_id``, another ``api_url``, a digest
-that does not verify, or older than ``plan_max_age``.
+that does not verify, or older than ``plan_max_age``. The module's side: its options (``plan_options``), the plan of a
+check run (``plan_for_check_run``) and the plan it applies (``plan_from_params``), both for the connection of its
+params.
 """
 
 import datetime
@@ -48,6 +50,11 @@ def digest_of(content, token):
     """HMAC-SHA256 of ``canonical(content)`` (every key but ``digest``), keyed with the auth token, in hex."""
     unsigned = dict((key, value) for key, value in content.items() if key != 'digest')
     return hmac.new(token.encode('utf-8'), canonical(unsigned), hashlib.sha256).hexdigest()
+
+
+def plan_options():
+    """The options of ``vobiz_conference`` that apply a plan: ``plan`` and ``plan_max_age``."""
+    return dict(plan=dict(type='dict'), plan_max_age=dict(type='raw', default=DEFAULT_PLAN_MAX_AGE))
 
 
 def new_plan_id():
@@ -197,3 +204,13 @@ def plan_from_params(params):
         connection['auth_token'],
         params.get('plan_max_age'),
     )
+
+
+def plan_for_check_run(params, selection, policy, result, retrieved, plan_id):
+    """The plan a check-mode run returns (``build_plan``): the rooms its ``result`` would hang up and those it excluded,
+    with what ``retrieved`` read of them, for the connection of the module's ``params`` as ``plan_from_params`` checks
+    it (``auth_id``, ``api_url``, signed with ``auth_token``)."""
+    connection = validate_connection_params(params)[0]
+    auth_id, api_url, token = connection['auth_id'], connection['api_url'].rstrip('/'), connection['auth_token']
+    targets, excluded = result['hung_up'], result['excluded']
+    return build_plan(selection, policy, targets, retrieved, excluded, auth_id, api_url, token, plan_id)

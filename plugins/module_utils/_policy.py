@@ -28,6 +28,15 @@ _DURATION = re.compile(r'(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?', re.ASCII)
 
 POLICY_OPTIONS = ('running_longer_than', 'members_at_most', 'conference_uuid')
 
+
+def policy_options():
+    """The argument spec of ``POLICY_OPTIONS``: ``type='raw'`` for the two ``Policy.from_params`` reads itself
+    (Ansible's own int conversion crashes on ``.inf``)."""
+    return dict(
+        running_longer_than=dict(type='raw'), members_at_most=dict(type='raw'), conference_uuid=dict(type='str')
+    )
+
+
 VERDICT_SELECTED = 'selected'
 VERDICT_SPARED = 'spared'
 VERDICT_ABSENT = 'absent'

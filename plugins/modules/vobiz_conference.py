@@ -536,12 +536,12 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule, check_summary_file, check_verify
 from ansible_collections.vobiz.voice.plugins.module_utils._plan import (
-    DEFAULT_PLAN_MAX_AGE,
-    build_plan,
     new_plan_id,
+    plan_for_check_run,
     plan_from_params,
+    plan_options,
 )
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, policy_options
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection, selection_options
 
 
@@ -553,12 +553,9 @@ class ConferenceHangup(VobizModule):
         # Not in mutually_exclusive but checked by Selection.from_params: an explicit all=false would count as set.
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
-        running_longer_than=dict(type='raw'),
-        members_at_most=dict(type='raw'),
         summary_file=dict(type='path'),
-        conference_uuid=dict(type='str'),
-        plan=dict(type='dict'),
-        plan_max_age=dict(type='raw', default=DEFAULT_PLAN_MAX_AGE),
+        **policy_options(),
+        **plan_options(),
         verify=dict(type='int', default=0),
     )
     audit_action = 'hang_up'
@@ -569,21 +566,19 @@ class ConferenceHangup(VobizModule):
     name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance', 'not_in_plan', 'verified')
     summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded', 'not_in_plan', 'verified', 'unverified')
     predicts = (OUTCOME_HUNG_UP, OUTCOME_ALREADY_ABSENT, 'hung up')
-    plan = plan_id = None  # a verified ``Plan`` (option ``plan``): the run ends exactly its rooms
+    changes = 'hung_up'
+    diffs = True
 
     def __init__(self, module, api, audit, run_id, selection, policy, plan=None):
         super().__init__(module, api, audit, run_id)
+        # plan: a verified ``Plan`` (option ``plan``), and the run ends exactly its rooms.
         self.selection, self.policy, self.plan = selection, policy, plan
-        #: The id of the plan applied, or of the plan check mode makes: every audit line of the run carries it.
+        # The id of the plan applied, or of the plan check mode makes: every audit line of the run carries it.
         self.plan_id = plan.plan_id if plan is not None else new_plan_id() if self.check_mode else None
         self.result = dict(dict((key, []) for key in self.name_keys), failures=[], run_id=run_id, closest={})
         self.result['unverified'] = []  # with verify: {name, status, message, conference_uuid} each
-        #: The names this run saw live before sending (listed, or retrieved as live): a 404 after a hang-up that may
-        #: have been carried out unheard is this run's doing only for them (see ``ConferenceApi.hangup``).
-        self.seen_live = set()
-        # Check mode with all=true and a list that named no room: the real run still sends its DELETE.
-        self.change_possible = False
-        self.listed = []  # the live list, for the hang-up of all conferences
+        if plan is not None:
+            self.result['plan_id'] = self.plan_id
 
     @staticmethod
     def prepare(params):
@@ -596,40 +591,23 @@ class ConferenceHangup(VobizModule):
         return dict(selection=Selection.from_params(params, policy=policy is not None), policy=policy)
 
     def summary_head(self):
+        verb = 'Would hang up' if self.check_mode else 'Hung up'
         of_plan = f' of plan {self.plan_id}' if self.plan_id else ''
-        return (
-            f"{'Would hang up' if self.check_mode else 'Hung up'} {len(self.result['hung_up'])} conference(s){of_plan}"
-        )
-
-    def result_for(self, msg):
-        changed = bool(self.result['hung_up']) or self.change_possible
-        result = dict(self.result, changed=changed, msg=msg or self.summary())
-        if self.plan is not None:
-            result['plan_id'] = self.plan_id
-        if self.module._diff:
-            result['diff'] = self.conferences_diff(result['hung_up'], self.member_counts)
-        return result
+        return f"{verb} {len(self.result['hung_up'])} conference(s){of_plan}"
 
     def run(self):
-        selection = self.selection
-        targets = self.select(selection)
-        self.seen_live.update(self.live or ())
+        targets = self.select(self.selection, self.policy)
         if self.plan is not None:  # exactly the plan's rooms; any other the selection gives now is left alone
             self.result['not_in_plan'] = [name for name in targets if name not in self.plan.names]
             self.end_each(self.plan.names, 'The plan names no conference; nothing to do.')
-        if self.params['match']:  # the user's globs (a policy alone has its own '*')
-            self.result['unmatched'] = selection.unmatched(self.live)
-        if self.policy is not None and targets:
-            targets = self.select_by_policy(self.policy, targets)
-            self.seen_live.update(targets)  # retrieved as live
-        self.write_running_summary(targets, everything=selection.all)
-        if selection.all and not self.check_mode:
+        self.write_running_summary(targets, everything=self.selection.all)
+        if self.selection.all and not self.check_mode:
             self.hang_up_all(targets)
-        if selection.all and not targets:
+        if self.selection.all and not targets:  # check mode: the real run still sends its DELETE
             self.change_possible = True
             unknown = 'the list named none, so whether any room is live is unknown'
             self.finish(msg=f'Would send the hang-up of all conferences; {unknown}.')
-        self.end_each(targets, selection.nothing_selected(self.result['excluded']))
+        self.end_each(targets, self.selection.nothing_selected(self.result['excluded']))
 
     def end_each(self, targets, nothing_msg):
         """One hang-up (in check mode, one prediction) for each of ``targets``, then the exit."""
@@ -637,53 +615,26 @@ class ConferenceHangup(VobizModule):
             self.finish(msg=nothing_msg)
         worker = self.predict if self.check_mode else self.hang_up
         self.run_batch(worker, targets, self.record, self.audit_answer, Outcome.after_error, summarise=self.summary)
-        self.verify_hung_up()
         self.conclude()
 
     def finish(self, failed_msg=None, msg=None):
-        if self.check_mode and not failed_msg:
-            self.result['closest'] = self.closest_to_missing(self.selection.names)
         if self.check_mode and not failed_msg and self.plan is None:
-            api, chosen = self.api, (self.selection, self.policy)
-            targets, excluded = self.result['hung_up'], self.result['excluded']
-            token = self.params['auth_token']
-            self.result['plan'] = build_plan(
-                *chosen, targets, self.retrieved, excluded, api.auth_id, api.api_url, token, self.plan_id
+            self.result['plan'] = plan_for_check_run(
+                self.params, self.selection, self.policy, self.result, self.retrieved, self.plan_id
             )
         super().finish(failed_msg, msg)
-
-    def audit_line(self, name, outcome, status=None, **extra):
-        super().audit_line(name, outcome, status, plan_id=self.plan_id, **extra)
 
     def hang_up(self, name):
         return self.api.hangup(name, seen_live=name in self.seen_live)
 
-    def record_not_started(self, items):
-        # The hang-up of all conferences is a batch of one nameless item: what it did not start are the listed rooms.
-        super().record_not_started(self.listed if items == [None] else items)
-
     def hang_up_all(self, listed):
-        """``all`` in normal mode: one DELETE of the whole collection, whatever the list said; sent as a batch of one
-        nameless item, so that an interrupt is handled the same way. Each listed room gets the outcome of that call."""
-        self.listed = listed
-
-        def call(dummy):
-            return self.api.hangup_all()
-
-        answer = self.run_batch(call, [None], self.record_all, self.log_all, Outcome.after_error)[0]
+        """``all`` in normal mode: one DELETE of the whole collection, whatever the list said; each listed room gets
+        the outcome of that call."""
+        answer = self.send_once_for_all(self.api.hangup_all, listed, hangup_all_outcomes)
         if answer.outcome != OUTCOME_HUNG_UP:
             self.finish(failed_msg=all_failure_text(answer))
-        self.verify_hung_up()
         named = f'{len(listed)} conference(s)' if listed else 'none'
-        self.finish(msg=f'Sent the hang-up of all conferences; the list named {named}.')
-
-    def record_all(self, answers):
-        for outcome in hangup_all_outcomes(answers[0], self.listed) if answers[0] else ():
-            self.add_outcome(outcome if outcome.name is not None else None)  # none named when the list named none
-
-    def log_all(self, dummy, answer):
-        for outcome in hangup_all_outcomes(answer, self.listed):
-            self.audit_outcome(outcome.name, outcome, scope='all')
+        self.conclude(msg=f'Sent the hang-up of all conferences; the list named {named}.')
 
 
 def main():

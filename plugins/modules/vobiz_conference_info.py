@@ -243,10 +243,8 @@ class ConferenceInfo(VobizModule):
                 self.result['absent'].append(retrieved.name)
             else:
                 self.result['unreadable'].append(retrieved.name)
-                self.warnings.append(
-                    'Conference {0!r} could not be read ({1}); it may well be live: '
-                    'Vobiz has been seen answering this way for live rooms.'.format(retrieved.name, retrieved.reason)
-                )
+                live = 'Vobiz has been seen answering this way for live rooms'
+                self.warn_unreadable(retrieved.name, retrieved.reason, f'it may well be live: {live}')
 
 
 def main():

@@ -221,12 +221,9 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     OUTCOME_CONFERENCE_ABSENT,
     OUTCOME_UNCERTAIN,
     OUTCOME_UNKNOWN,
-    STATE_ABSENT,
-    STATE_PRESENT,
     UNCERTAIN_ACTED,
     member_outcome,
     member_plan,
-    members_inconsistency,
     room_wide_outcome,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
@@ -274,21 +271,16 @@ class MemberAction(VobizModule):
         self.audit_line(self.conference, outcome, status, member_id=item, state=self.state, **extra)
 
     def run(self):
-        retrieved = self.guarded(self.api.retrieve, self.conference)
-        need = ['all'] if self.ids == 'all' else list(self.ids)
-        if retrieved.state == STATE_ABSENT:
-            self.record(need, OUTCOME_CONFERENCE_ABSENT, retrieved.status)
+        # The members that need it; the others are already so, or (mute, deaf) not there, or the room is not live.
+        need, others, unreadable = member_plan(self.guarded(self.api.retrieve, self.conference), self.ids, self.flag)
+        for member_id, outcome, status, message in others:
+            self.record([member_id], outcome, status, message)
+        if self.result['conference_absent']:
             self.finish()
-        reason = members_inconsistency(retrieved.conference) if retrieved.state == STATE_PRESENT else retrieved.reason
-        if reason is None:  # the members that need it; the others are already so, or (mute, deaf) not there
-            need, others = member_plan(retrieved.conference, self.ids, self.flag)
-            for member_id, outcome, message in others:
-                self.record([member_id], outcome, message=message)
-        else:
+        if unreadable is not None:
             self.result['uncertain'] = True
             doing = 'predicting a change' if self.check_mode else 'acting'
-            unread = f'Conference {self.conference!r} could not be read ({reason})'
-            self.warnings.append(f"{unread}; {doing} without knowing the members' state.")
+            self.warn_unreadable(self.conference, unreadable, f"{doing} without knowing the members' state")
         if self.check_mode or (not need and self.ids != 'all'):
             self.result['members'] = need
             for member_id in need:

@@ -332,6 +332,37 @@ def test_normalize_conference_odd_values():
     assert _conference_api.normalize_conference({'conference_name': 'r', 'members': 'junk'})['members'] == []
 
 
+# ----- what the read of a room before a member action says (member_plan)
+
+
+def test_member_plan_reads_the_room_before_a_member_action():
+    """The members that need the action, the others with their outcome, and why the members' state is unknown: a room
+    not live makes every id conference_absent with the read's status; an unreadable room, or a member list that
+    disagrees with its count, leaves every id to act on."""
+    members = [dict(member_id='1', muted='true'), dict(member_id=2, muted=False)]
+    room = dict(conference_name='r', conference_member_count=2, members=members)
+    present = _conference_api.Retrieved('r', _conference_api.STATE_PRESENT, 200, room)
+    mute, hangup = ('muted', True), None
+    assert _conference_api.member_plan(present, ['1', '2', '3'], mute) == (
+        ['2'],
+        [('1', 'already', None, None), ('3', 'failed', None, 'member not found')],
+        None,
+    )
+    assert _conference_api.member_plan(present, 'all', hangup) == (['1', '2'], [], None)
+    assert _conference_api.member_plan(present, ['3'], hangup) == ([], [('3', 'already', None, None)], None)
+    absent = _conference_api.Retrieved('r', _conference_api.STATE_ABSENT, 404)
+    assert _conference_api.member_plan(absent, 'all', mute) == ([], [('all', 'conference_absent', 404, None)], None)
+    assert _conference_api.member_plan(absent, ['1', '2'], hangup)[1] == [
+        ('1', 'conference_absent', 404, None),
+        ('2', 'conference_absent', 404, None),
+    ]
+    unreadable = _conference_api.Retrieved('r', _conference_api.STATE_UNREADABLE, 503, reason='HTTP 503')
+    assert _conference_api.member_plan(unreadable, 'all', mute) == (['all'], [], 'HTTP 503')
+    disagreeing = present._replace(conference=dict(room, conference_member_count='3'))
+    need, others, why = _conference_api.member_plan(disagreeing, ['1'], mute)
+    assert (need, others) == (['1'], []) and 'does not agree with the 2 member(s) listed' in why
+
+
 # ----- what a retrieve after a hang-up says about the room's end (ended_verdict)
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _conference_api, _module
+from ansible_collections.vobiz.voice.plugins.module_utils import _audit, _conference_api, _errors, _module
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference, vobiz_conference_info
 from ansible_collections.vobiz.voice.tests.emulator.stand_ins import ScriptedServer
@@ -291,6 +291,31 @@ def test_bulk_names_share_the_keep_alive_pool(emulator):
     assert emulator.connection_count <= 16
     assert sorted(e['conference'] for e in emulator.requests()) == names  # one DELETE per room
     assert emulator.live_names() == []
+
+
+def test_the_hang_up_of_all_stopped_before_it_was_sent_leaves_every_listed_room_not_started(
+    emulator, tmp_path, monkeypatch
+):
+    """send_once_for_all: the one request for all stands for every listed room; when the batch is stopped before it
+    was sent, each listed room is not_started (none a nameless entry), with its audit line, and no DELETE was sent."""
+    for name in ('a', 'b'):
+        emulator.add_conference(name)
+
+    def stopped_before_sending(self, func, items, on_result=None, on_error=None):
+        error = _errors.VobizFatalError('Interrupted by SIGTERM.')
+        error.results = [None] * len(items)
+        raise error
+
+    monkeypatch.setattr(_conference_api.ConferenceApi, 'run_concurrently', stopped_before_sending)
+    audit = tmp_path / 'audit.jsonl'
+    failed, result = run(emulator, all=True, audit_log=str(audit))
+    assert failed and result['msg'] == 'Interrupted by SIGTERM.'
+    assert result['not_started'] == ['a', 'b'] and result['hung_up'] == [] and result['failures'] == []
+    assert [(line['name'], line['outcome']) for line in read_lines(audit)] == [
+        ('a', 'not_started'),
+        ('b', 'not_started'),
+    ]
+    assert [entry['method'] for entry in emulator.requests()] == ['GET'] and emulator.live_names() == ['a', 'b']
 
 
 def test_summary_counts_the_uncertain_among_the_failed():

@@ -16,7 +16,12 @@ import pytest
 
 from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import STATE_PRESENT, Retrieved
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
-from ansible_collections.vobiz.voice.plugins.module_utils._plan import Plan, build_plan, plan_from_params
+from ansible_collections.vobiz.voice.plugins.module_utils._plan import (
+    Plan,
+    build_plan,
+    plan_for_check_run,
+    plan_from_params,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import Selection
 
@@ -169,3 +174,18 @@ def test_plan_from_params_compares_the_normalized_api_url():
         plan_from_params(params)
     params['plan_max_age'] = 10**10  # seconds: the plan made in 2026 is younger than that
     assert plan_from_params(params).plan_id == plan['id']
+
+
+def test_the_plan_of_a_check_run_is_signed_for_its_connection_and_applies_with_the_same_one():
+    """plan_for_check_run: the rooms the result would hang up and those it excluded, signed for auth_id, the api_url
+    as the run normalizes it and the token of the module's params, so that plan_from_params accepts it from the same
+    connection (and a plan made from the params of another token does not verify)."""
+    result = dict(hung_up=['ci-1', 'ci-2'], excluded=['ci-keep'])
+    params = dict(auth_id=AUTH_ID, auth_token=TOKEN, api_url=API_URL + '/')
+    plan = plan_for_check_run(params, Selection(match=['ci-*'], exclude=['ci-keep']), None, result, {}, 'id-1')
+    assert plan['id'] == 'id-1' and plan['api_url'] == API_URL and plan['excluded'] == ['ci-keep']
+    assert [entry['name'] for entry in plan['conferences']] == ['ci-1', 'ci-2']
+    applied = plan_from_params(dict(params, plan=copy.deepcopy(plan)))
+    assert applied.plan_id == 'id-1' and applied.names == ['ci-1', 'ci-2']
+    with pytest.raises(VobizInputError, match='digest does not verify'):
+        plan_from_params(dict(params, plan=plan, auth_token=TOKEN + '-other'))
