@@ -5,7 +5,7 @@
 """Every check of the collection as a nox session (CONTRIBUTING.md, "Tooling: which command runs what").
 
 antsibull-nox's sessions (configured in antsibull-nox.toml); ansible-test through antsibull-nox without a container
-engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites, the AWX, many-accounts and
+engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites, the many-accounts and
 rulebook checks, the EDA guide as written, the docsite and the images (scripts in tools/). ``nox -l`` lists them,
 ``nox -s NAME`` runs one; ``make test`` (tools/gate.py) runs them all, two chains at a time, and pins each
 ansible-test session's ansible-core (``UV_CONSTRAINT``: requirements-dev.txt or tools/legs/*.txt).
@@ -276,19 +276,6 @@ tool_session(
     'The HTML docsite: antsibull-docs and Sphinx -W into build/docs',
     (*COLLECTION, 'antsibull-docs', 'sphinx-ansible-theme'),
     'tools/build_docs.py',
-)
-tool_session(
-    'check-awx',
-    'The AWX credential type, by AWX\'s own rules',
-    ('jsonschema', 'jinja2', 'pyyaml'),
-    'tools/check_awx_credential_type.py',
-)
-tool_session(
-    'check-eda',
-    'The EDA credential type, by AWX\'s rules',
-    ('jsonschema', 'jinja2', 'pyyaml'),
-    'tools/check_awx_credential_type.py',
-    'extensions/eda/credential_type_vobiz.yml',
 )
 tool_session(
     'check-accounts',
