@@ -156,7 +156,7 @@ def debian_base(work: pathlib.Path, kept: set) -> str | None:
             tar = ['tar', '-C', str(rootfs), '--exclude=./var/cache/apt/archives/*.deb', '-c', '.']
             if run(['debootstrap', '--variant=minbase', include, 'bookworm', str(rootfs)])[0] == 0:
                 with subprocess.Popen(tar, stdout=PIPE) as source:
-                    run(['podman', 'import', '-', DEBOOTSTRAP_IMAGE], stdin=source.stdout)[0]
+                    run(['podman', 'import', '-', DEBOOTSTRAP_IMAGE], stdin=source.stdout)
             if not image_present(DEBOOTSTRAP_IMAGE):
                 say('FAILED: the local Debian base could not be made')
                 return None
