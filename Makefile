@@ -16,8 +16,8 @@ help:
 	@echo "              LOAD=N adds N busy CPU workers, ARGS='--only cpu,ratelimit' runs some phases)"
 	@echo "make docs   - build the HTML docsite into build/docs (antsibull-docs + Sphinx)"
 	@echo "make checks - the tools' tests and the many-accounts check"
-	@echo "make images - build the EE and DE images (podman or docker) and run ci_teardown and the rulebook in them;"
-	@echo "              BASE=IMAGE (default: ubi9, or a local Debian base when no registry answers), ENGINE=docker"
+	@echo "make images - build the EE and DE images (podman) and run ci_teardown and the rulebook in them;"
+	@echo "              BASE=IMAGE (default: ubi9, or a local Debian base when no registry answers)"
 	@echo "make clean  - remove .venv, the nox and version-matrix venvs and build output"
 
 # Each venv holds exactly its pinned file (a copy inside is the stamp): make rebuilds it when the file changes.
@@ -53,7 +53,7 @@ checks: venv
 	@$(VENV_PY) tools/gate.py checkers accounts
 
 images: venv
-	@$(VENV_PY) tools/images.py $(if $(BASE),--base $(BASE)) $(if $(ENGINE),--engine $(ENGINE)) $(ARGS)
+	@$(VENV_PY) tools/images.py $(if $(BASE),--base $(BASE)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-floor .venv-newest .venv-nox .nox tests/output

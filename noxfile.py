@@ -240,7 +240,7 @@ def container_engine() -> str:
     sys.path.insert(0, str(HERE / 'tools'))
     import images  # pylint: disable=import-outside-toplevel,import-error
 
-    return images.find_engine()[1]
+    return images.engine_missing()
 
 
 def java_missing() -> str:
@@ -299,8 +299,8 @@ tool_session(
 )
 tool_session(
     'images',
-    'The EE and DE images built (podman or docker) and run against the emulator',
-    (*COLLECTION, 'ansible-builder', 'ansible-runner', 'ansible-navigator'),
+    'The EE and DE images built (podman) and run against the emulator',
+    (*COLLECTION, 'ansible-builder', 'ansible-runner'),
     'tools/images.py',
     skip_unless=container_engine,
 )
