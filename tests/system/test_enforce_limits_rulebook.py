@@ -27,7 +27,11 @@ from ansible_collections.vobiz.voice.tests.emulator.ansible_runs import (
     java_home,
     parse_time,
 )
-from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import Emulator, template_room_names
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import (
+    HANG_GUARD_SECONDS,
+    Emulator,
+    template_room_names,
+)
 
 pytestmark = pytest.mark.skipif(not java_home(), reason=JAVA_MISSING)
 
@@ -57,7 +61,7 @@ def signed_emulator(make, port: int, **kwargs):
 def post_callback(port: int, headers: dict, fields: dict) -> int:
     """POST a callback with exactly these signature headers and form fields; its status."""
     return requests.post(
-        'http://127.0.0.1:%d/vobiz/conference' % port, data=fields, headers=headers, timeout=60
+        'http://127.0.0.1:%d/vobiz/conference' % port, data=fields, headers=headers, timeout=HANG_GUARD_SECONDS
     ).status_code
 
 
