@@ -15,7 +15,7 @@ help:
 	@echo "make bench  - time one vobiz_conference task against a uri loop on the emulator (about 5 min; not part of make test;"
 	@echo "              LOAD=N adds N busy CPU workers, ARGS='--only cpu,ratelimit' runs some phases)"
 	@echo "make docs   - build the HTML docsite into build/docs (antsibull-docs + Sphinx)"
-	@echo "make checks - the tools' tests and the many-accounts check"
+	@echo "make checks - the tools' tests and ci_teardown over many accounts (tests/system)"
 	@echo "make images - build the EE and DE images (podman) and run ci_teardown and the rulebook in them;"
 	@echo "              BASE=IMAGE (default: ubi9, or a local Debian base when no registry answers)"
 	@echo "make clean  - remove .venv, the nox and version-matrix venvs and build output"

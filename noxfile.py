@@ -5,8 +5,8 @@
 """Every check of the collection as a nox session (CONTRIBUTING.md, "Tooling: which command runs what").
 
 antsibull-nox's sessions (configured in antsibull-nox.toml); ansible-test through antsibull-nox without a container
-engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites, the many-accounts and
-rulebook checks, the EDA guide as written, the docsite and the images (scripts in tools/). ``nox -l`` lists them,
+engine (``--venv``, ansible-core from PyPI); and our own: the process-level suites (reliability, emulator, system),
+the docsite and the images (scripts in tools/). ``nox -l`` lists them,
 ``nox -s NAME`` runs one; ``make test`` (tools/gate.py) runs them all, two chains at a time, and pins each
 ansible-test session's ansible-core (``UV_CONSTRAINT``: requirements-dev.txt or tools/legs/*.txt).
 """
@@ -179,13 +179,17 @@ def collection_tree(session: nox.Session):
     return antsibull_nox.sessions.prepare_collections(session, install_in_site_packages=False, install_out_of_tree=True)
 
 
-def pytest_session(name: str, directory: str, description: str) -> None:
-    """Plain pytest, two workers, on ``directory`` of a copy of the collection; JUnit into tests/output/junit."""
+def pytest_session(name: str, paths: tuple, description: str, *args: str, packages=(), skip_unless=None) -> None:
+    """Plain pytest, two workers, on ``paths`` of a copy of the collection; JUnit into tests/output/junit.
+
+    ``packages``: more than the suites' own; ``skip_unless()``: why the session cannot run on this machine, or ''."""
 
     def run(session: nox.Session) -> None:
-        session.install(
-            'ansible-core', 'ansible-runner', 'requests', 'pytest', 'pytest-xdist', 'hypothesis', 'trustme', *PINS
-        )
+        reason = skip_unless() if skip_unless else ''
+        if reason:
+            session.skip(reason)
+        suites = ('ansible-core', 'ansible-runner', 'requests', 'pytest', 'pytest-xdist', 'hypothesis', 'trustme')
+        session.install(*suites, *packages, *PINS)
         tree = collection_tree(session)
         if tree is None:
             return
@@ -203,7 +207,8 @@ def pytest_session(name: str, directory: str, description: str) -> None:
                 'tests',
                 '--junitxml',
                 junit,
-                directory,
+                *args,
+                *paths,
                 *session.posargs,
                 env=env,
             )
@@ -212,12 +217,32 @@ def pytest_session(name: str, directory: str, description: str) -> None:
     nox.session(name=name, python=DEV_PYTHON)(run)
 
 
+def java_missing() -> str:
+    """Why ansible-rulebook cannot run here, or ''."""
+    return '' if shutil.which('java') else 'java not found (ansible-rulebook needs a JDK 17)'
+
+
 pytest_session(
     'reliability',
-    'tests/reliability',
+    ('tests/reliability',),
     "The reliability suite: the collection's promises under faults, lies, load, TLS, interrupts",
 )
-pytest_session('emulator', 'tests/emulator/tests', "The Vobiz emulator's own tests")
+pytest_session('emulator', ('tests/emulator/tests',), "The Vobiz emulator's own tests")
+# The system suite: ansible-playbook and ansible-rulebook as processes against the emulator (tests/system).
+pytest_session(
+    'system-playbook',
+    ('tests/system/test_many_accounts.py',),
+    'ci_teardown over 20 accounts with forks 10, one with a bad token',
+)
+pytest_session(
+    'system-rulebook',
+    ('tests/system/test_enforce_limits_rulebook.py', 'tests/system/test_enforce_limits_guide.py'),
+    "ansible-rulebook runs enforce_limits against the emulator's callbacks; the guide's first run as written",
+    '--dist',
+    'loadfile',  # a file's tests share its module-scoped run
+    packages=('ansible-rulebook', 'aiohttp'),
+    skip_unless=java_missing,
+)
 
 
 def tool_session(name: str, description: str, packages: tuple, *command: str, skip_unless=None) -> None:
@@ -241,11 +266,6 @@ def container_engine() -> str:
     import images  # pylint: disable=import-outside-toplevel,import-error
 
     return images.engine_missing()
-
-
-def java_missing() -> str:
-    """Why ansible-rulebook cannot run here, or ''."""
-    return '' if shutil.which('java') else 'java not found (ansible-rulebook needs a JDK 17)'
 
 
 # The collection's own requirements: the modules import requests.
@@ -276,26 +296,6 @@ tool_session(
     'The HTML docsite: antsibull-docs and Sphinx -W into build/docs',
     (*COLLECTION, 'antsibull-docs', 'sphinx-ansible-theme'),
     'tools/build_docs.py',
-)
-tool_session(
-    'check-accounts',
-    'ci_teardown over 20 accounts with forks 10, one with a bad token',
-    COLLECTION,
-    'tools/check_many_accounts.py',
-)
-tool_session(
-    'check-rulebook',
-    'ansible-rulebook runs enforce_limits against the emulator\'s signed callbacks',
-    (*COLLECTION, 'ansible-rulebook', 'aiohttp'),
-    'tools/check_rulebook.py',
-    skip_unless=java_missing,
-)
-tool_session(
-    'check-guide',
-    'The enforce_limits guide\'s first run, its files and commands as written, against the emulator',
-    (*COLLECTION, 'ansible-rulebook', 'ansible-runner', 'aiohttp'),
-    'tools/check_guide.py',
-    skip_unless=java_missing,
 )
 tool_session(
     'images',

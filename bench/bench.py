@@ -43,7 +43,7 @@ import requests
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / 'tools'), str(ROOT / 'tests' / 'emulator')]
-import check_many_accounts as fleet_tools  # noqa: E402  pylint: disable=wrong-import-position,import-error
+import ansible_runs as fleet_tools  # noqa: E402  pylint: disable=wrong-import-position,import-error
 import event_phase  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from vobiz_emulator.launch import EmulatorStartError  # noqa: E402  pylint: disable=wrong-import-position,import-error
 

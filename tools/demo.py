@@ -19,17 +19,13 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import check_rulebook  # noqa: E402  pylint: disable=wrong-import-position
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests' / 'emulator'))
+import ansible_runs  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from vobiz_emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position,import-error
 from vobiz_emulator.launch import EmulatorStartError, start_emulator_process  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 AUTH_ID = 'MA_DEMO'
-# How long act 5 waits for ansible-rulebook to listen and to act: each wait ends as soon as it happened; a loaded
-# machine can take minutes to start the JVM, and no demo should fail for that.
-DEMO_PATIENCE = 600
 ROOMS = {  # name -> callers
     'Board Room': 6,
     'Support Line': 3,
@@ -197,26 +193,22 @@ class Demo:
         """Act 5: the rulebook ends a room that overstays a 5-second limit, from Vobiz's callbacks."""
         title = '5. Event-Driven Ansible: a room overstays a 5-second limit and the rulebook ends it'
         banner(title)
-        if not check_rulebook.java_home():
-            print('SKIPPED act 5: ' + check_rulebook.JAVA_MISSING)
+        if not ansible_runs.java_home():
+            print('SKIPPED act 5: ' + ansible_runs.JAVA_MISSING)
             return 0
-        if not (check_rulebook.BIN / 'ansible-rulebook').exists():
+        if not (ansible_runs.BIN / 'ansible-rulebook').exists():
             print('SKIPPED act 5: ansible-rulebook is not installed in this venv (requirements-dev.txt pins it)')
             return 0
         work = self.workdir / 'eda'
         work.mkdir()
-        port = check_rulebook.free_port()
+        port = ansible_runs.free_port()
         public_url = 'https://eda.example.test/vobiz/conference'
-        emulator = (
-            check_rulebook.load_emulator_module()
-            .Emulator(
-                auth_id=AUTH_ID,
-                auth_token=self.token,
-                callback_url=f'http://127.0.0.1:{port}/vobiz/conference',
-                callback_signed_url=public_url,
-            )
-            .start()
-        )
+        emulator = Emulator(
+            auth_id=AUTH_ID,
+            auth_token=self.token,
+            callback_url=f'http://127.0.0.1:{port}/vobiz/conference',
+            callback_signed_url=public_url,
+        ).start()
         rulebook = None
         try:
             print(
@@ -224,7 +216,7 @@ class Demo:
                 'vobiz_max_duration: 5, callbacks on port %d' % port,
                 flush=True,
             )
-            rulebook = check_rulebook.Rulebook(
+            rulebook = ansible_runs.Rulebook(
                 work,
                 emulator.api_url,
                 self.token,
@@ -236,9 +228,11 @@ class Demo:
                     'vobiz_overdue_announcement': 'This conference has reached its time limit.',
                     'vobiz_grace_seconds': 1,
                 },
-                auth_id=AUTH_ID,
+                AUTH_ID,
+                'ansible-rulebook',
             )
-            rulebook.wait_listening(DEMO_PATIENCE)
+            # each wait ends as soon as it happened: a loaded machine can take minutes to start the JVM
+            rulebook.wait_listening()
             print('  the event source listens (the rules engine runs on Java)')
             emulator.add_conference('Town Hall', members=4)
             emulator.callback_sender.wait_idle()
@@ -247,18 +241,16 @@ class Demo:
                 f'  Town Hall starts with 4 callers; Vobiz sends {len(sent)} signed enter callbacks, answered '
                 + ', '.join(sorted({str(entry['status']) for entry in sent}))
             )
-            ended = check_rulebook.wait_for(lambda: check_rulebook.deletes(emulator, 'Town Hall'), DEMO_PATIENCE)
-            if ended:
-                rulebook.wait_outcome('Town Hall', DEMO_PATIENCE)
+            rulebook.wait_until(lambda: any(line['conference'] == 'Town Hall' for line in rulebook.outcomes()))
         finally:
             if rulebook is not None:
                 rulebook.stop()
             emulator.stop()
-        hangups = [entry for entry in check_rulebook.deletes(emulator, 'Town Hall') if entry['status'] == 204]
+        hangups = [entry for entry in ansible_runs.deletes(emulator, 'Town Hall') if entry['status'] == 204]
         if not hangups:
             print('  Town Hall was NOT hung up; ansible-rulebook said:\n' + rulebook.text()[-3000:])
             return 1
-        lived = check_rulebook.parse_time(hangups[0]['time']) - check_rulebook.parse_time(sent[0]['time'])
+        lived = ansible_runs.parse_time(hangups[0]['time']) - ansible_runs.parse_time(sent[0]['time'])
         spoken = [
             entry
             for entry in emulator.requests(method='POST')

@@ -136,9 +136,8 @@ SUITES_STEPS = [
         show='tests/output/reliability-figures.md',
     ),
     Step('emulator suite (tests/emulator/tests, pytest)', 'emulator', 'emulator suite', 'junit'),
-    Step('ci_teardown: 20 accounts, forks 10, 1 bad', 'check-accounts', 'accounts'),
-    Step('ansible-rulebook: enforce_limits against the emulator', 'check-rulebook', 'rulebook'),
-    Step('ansible-rulebook: the enforce_limits guide as written', 'check-guide', 'guide'),
+    Step('system: ci_teardown, 20 accounts, 1 bad', 'system-playbook', 'system accounts', 'junit'),
+    Step('system: ansible-rulebook and the EDA guide', 'system-rulebook', 'system rulebook guide', 'junit'),
 ]
 # The build contexts stay in WORK, so that the engine's layer cache serves an unchanged tree.
 IMAGES_STEPS = [

@@ -1,0 +1,224 @@
+# Copyright (c) 2026, vobiz.voice maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The rulebook ``vobiz.voice.enforce_limits`` in the real ``ansible-rulebook``, against the emulator's callbacks.
+
+The callbacks are signed over a public https URL that differs from the URL they are sent to, as behind a
+TLS-terminating proxy. ``played`` plays one run out (once for this file: nox runs it with ``--dist loadfile``) and
+the tests read what it left: the emulator's request log and callback log, the rulebook's output and the audit log.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+import types
+
+import pytest
+import requests
+
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
+from ansible_collections.vobiz.voice.tests.emulator.ansible_runs import (
+    JAVA_MISSING,
+    Rulebook,
+    deletes,
+    free_port,
+    java_home,
+    parse_time,
+)
+from ansible_collections.vobiz.voice.tests.emulator.vobiz_emulator import (
+    HANG_GUARD_SECONDS,
+    Emulator,
+    template_room_names,
+)
+
+pytestmark = pytest.mark.skipif(not java_home(), reason=JAVA_MISSING)
+
+PUBLIC_URL = 'https://eda.example.test/vobiz/conference'
+MAX_DURATION = 12
+
+
+def limits(port: int, work) -> dict:
+    return {
+        'vobiz_callback_host': '127.0.0.1',
+        'vobiz_callback_port': port,
+        'vobiz_callback_public_url': PUBLIC_URL,
+        'vobiz_max_duration': MAX_DURATION,
+        'vobiz_lonely_after': '3s',  # the playbook's duration form
+        'vobiz_check_interval': 1,
+        'vobiz_replay_window': 600,
+        'vobiz_audit_log': str(work / 'audit.jsonl'),
+    }
+
+
+def signed_emulator(make, port: int, **kwargs):
+    """An emulator whose callbacks go to the source on ``port``, signed over PUBLIC_URL; retrieve gives the UUID."""
+    url = 'http://127.0.0.1:%d/vobiz/conference' % port
+    return make(members=0, callback_url=url, callback_signed_url=PUBLIC_URL, retrieve_uuid=True, **kwargs)
+
+
+def post_callback(port: int, headers: dict, fields: dict) -> int:
+    """POST a callback with exactly these signature headers and form fields; its status."""
+    return requests.post(
+        'http://127.0.0.1:%d/vobiz/conference' % port, data=fields, headers=headers, timeout=HANG_GUARD_SECONDS
+    ).status_code
+
+
+@pytest.fixture(scope='module')
+def played(tmp_path_factory):
+    """Overdue, lonely and template-named rooms, a room inside its limits, and refused callbacks, in one run."""
+    work, port = tmp_path_factory.mktemp('rulebook'), free_port()
+    emulator = signed_emulator(lambda **kwargs: Emulator(auth_id='MA_EDA', **kwargs).start(), port)
+    canary, rulebook = work / 'canary', None
+    hostile = template_room_names(str(canary))
+    try:
+        rulebook = Rulebook(work, emulator.api_url, emulator.auth_token, limits(port, work), 'MA_EDA', 'rulebook')
+        rulebook.wait_listening()
+        sender = emulator.callback_sender
+        for signing, room in (('none', 'Unsigned Room'), ('wrong_key', 'Forged Room'), ('v2+v3', 'Overdue Room')):
+            emulator.configure(callback_signing=signing)
+            emulator.add_conference(room, members=3 if room == 'Overdue Room' else 1)
+            sender.wait_idle()
+        emulator.add_conference('Lonely Room', members=2)
+        for name in hostile:
+            emulator.add_conference(name, members=2)
+        sender.wait_idle()
+        emulator.leave_member('Lonely Room', emulator.conference('Lonely Room')['members'][1]['member_id'])
+        sender.wait_idle()
+        # a replay: a good callback's signature headers (they do not cover the body) with a body naming a live room
+        emulator.configure(callback_url=None)
+        emulator.add_conference('Replayed Room', members=1)  # live, but Vobiz never told the source
+        stolen = next(entry for entry in sender.log() if entry['conference'] == 'Overdue Room')
+        forged = dict(stolen['fields'], ConferenceName='Replayed Room', ConferenceUUID='replayed-uuid')
+        replay_status = post_callback(port, stolen['headers'], dict(forged, ConferenceFirstMember='true'))
+        emulator.configure(callback_url='http://127.0.0.1:%d/vobiz/conference' % port)
+        inside_started = time.time()
+        emulator.add_conference('Inside Room', members=2)
+        sender.wait_idle()
+        ended = {escape_name(room) for room in ['Overdue Room', 'Lonely Room', *hostile]}
+        rulebook.wait_until(lambda: {line['conference'] for line in rulebook.outcomes()} >= ended or canary.exists())
+    finally:
+        if rulebook:
+            rulebook.stop()
+        emulator.stop()
+    audit = work / 'audit.jsonl'
+    return types.SimpleNamespace(
+        emulator=emulator,
+        rulebook=rulebook,
+        hostile=hostile,
+        canary=canary,
+        inside_started=inside_started,
+        replay_status=replay_status,
+        audit=audit.read_text(encoding='utf-8') if audit.exists() else '',
+    )
+
+
+def test_overdue_and_lonely_rooms_are_hung_up_once_each(played):
+    for room in ('Overdue Room', 'Lonely Room'):
+        assert [entry['status'] for entry in deletes(played.emulator, room)] == [204], room
+    assert 'Overdue Room' in played.audit and 'Lonely Room' in played.audit
+
+
+def test_a_room_inside_its_limits_is_kept(played):
+    assert ('Inside Room', 204) in {
+        (entry['conference'], entry['status']) for entry in played.emulator.callback_sender.log()
+    }
+    for entry in deletes(played.emulator, 'Inside Room'):
+        assert parse_time(entry['time']) >= played.inside_started + MAX_DURATION
+
+
+def test_every_room_gets_one_action_at_most(played):
+    actions = collections.Counter(line['conference'] for line in played.rulebook.outcomes())
+    assert [room for room, count in actions.items() if count > 1] == []
+
+
+def test_rooms_named_with_template_and_shell_syntax_are_ended_by_their_literal_names(played):
+    assert not played.canary.exists(), 'a conference name was evaluated'
+    for room in played.hostile:
+        assert [entry['status'] for entry in deletes(played.emulator, room)] == [204], room
+    reported = {line['conference'] for line in played.rulebook.outcomes()}
+    assert {escape_name(room) for room in played.hostile} <= reported
+
+
+def test_unsigned_forged_and_replayed_callbacks_cause_no_request(played):
+    statuses = {(entry['conference'], entry['status']) for entry in played.emulator.callback_sender.log()}
+    assert {('Unsigned Room', 401), ('Forged Room', 403), ('Overdue Room', 204), ('Lonely Room', 204)} <= statuses
+    assert played.replay_status == 403
+    named = {'Overdue Room', 'Lonely Room', 'Inside Room', *played.hostile}
+    assert {entry['conference'] for entry in played.emulator.requests()} <= named
+    assert 'Signatures are checked over public_url %s: check that it is the callback URL' % PUBLIC_URL in (
+        played.rulebook.text()
+    )
+
+
+def test_the_token_is_in_no_output_and_no_audit_line(played):
+    for text in (played.rulebook.text(), played.audit):
+        assert played.emulator.auth_token not in text
+
+
+def test_after_a_restart_a_stale_room_is_rechecked_and_its_new_instance_kept(make_emulator, start_rulebook, tmp_path):
+    """A room ends unheard while the source is down and a new instance of its name starts: the restarted source
+    loads the stale room from its state file, its ``overdue`` comes and the action leaves the new instance alone;
+    the nonce of a callback sent just before the stop is still refused (the nonce journal beside the state file)."""
+    port = free_port()
+    emulator = signed_emulator(make_emulator, port)
+    first = start_rulebook(emulator, limits(port, tmp_path), 'rulebook-1')
+    first.wait_listening()
+    emulator.add_conference('Standup', members=3)
+    emulator.callback_sender.wait_idle()
+    state_file = tmp_path / 'rooms.json'
+    assert first.wait_until(lambda: state_file.exists() and 'Standup' in state_file.read_text(encoding='utf-8'))
+    emulator.join_members('Standup', 1)
+    emulator.callback_sender.wait_idle()
+    # at SIGTERM the JVM ends the process without a last state file write: only the nonce journal keeps this nonce
+    last = emulator.callback_sender.log()[-1]['headers']
+    first.stop()
+    old_uuid = emulator.conference_uuid('Standup')
+    emulator.configure(callback_drop_rate=1.0)  # the source is down: Vobiz's callbacks are lost
+    emulator.add_conference('Standup', members=2)  # the old instance ends, a new one of the same name starts
+    emulator.callback_sender.wait_idle()
+    second = start_rulebook(emulator, limits(port, tmp_path), 'rulebook-2')
+    second.wait_listening()
+    replayed = {'ConferenceAction': 'enter', 'ConferenceName': 'After Restart', 'ConferenceMemberID': '1'}
+    assert post_callback(port, last, replayed) == 403
+    assert second.wait_until(lambda: any(line['conference'] == 'Standup' for line in second.outcomes()))
+    second.stop()
+    assert deletes(emulator, 'Standup') == [], 'the new instance was hung up on a stale event (old UUID %s)' % old_uuid
+    [standup] = [line for line in second.outcomes() if line['conference'] == 'Standup']
+    assert standup['other_instance'] == ['Standup'] and standup['kept']
+
+
+@pytest.mark.parametrize(
+    'change, error',
+    [
+        ({'vobiz_state_file': '{work}/damaged.json'}, 'is damaged: nonces must be an object'),
+        (
+            {'vobiz_max_duration': None, 'vobiz_max_durration': '4h'},
+            'unknown rulebook variable(s): vobiz_max_durration (did you mean vobiz_max_duration?)',
+        ),
+        ({'vobiz_audit_log': '{work}/a-file/a.log'}, 'cannot be written'),
+    ],
+    ids=['damaged state file', 'misspelt duration variable', 'unwritable audit log'],
+)
+def test_what_the_source_cannot_work_with_stops_it_before_it_listens(
+    make_emulator, start_rulebook, tmp_path, change, error
+):
+    """With its one error naming the file or the variable, never a raw exception."""
+    (tmp_path / 'damaged.json').write_text(
+        '{"version": 1, "rooms": [], "ended": [], "nonces": ["a"]}', encoding='utf-8'
+    )
+    (tmp_path / 'a-file').write_text('', encoding='utf-8')
+    variables = limits(free_port(), tmp_path)
+    for key, value in change.items():
+        if value is None:
+            del variables[key]
+        else:
+            variables[key] = value.format(work=tmp_path)
+    rulebook = start_rulebook(signed_emulator(make_emulator, variables['vobiz_callback_port']), variables)
+    assert rulebook.wait_until(lambda: rulebook.proc.poll() is not None)
+    assert rulebook.proc.returncode != 0
+    output = rulebook.text()
+    assert error in output
+    for raw in ('Traceback (most recent call last)', 'AttributeError', 'TypeError', 'KeyError'):
+        assert raw not in output
