@@ -466,6 +466,8 @@ def figures(data: dict, load: int) -> list:
     add('rate-limited: requests answered 429', 100 * rl['rate_limited'] / max(rl['requests'], 1), '<= 2 %')
     add('rate-limited: 429 answers for one room, at most', rl['max_429_per_name'])
     cpu = {tree: data['cpu'][f'cpu_{tree}_{CPU_N}']['cpu_s'] / CPU_N * 1000 for tree in ('current', 'baseline')}
+    add('module CPU of one start: ansible.builtin.ping (s)', data['cpu']['cpu_ping']['cpu_s'])
+    add('module CPU of one start: ours with 1 room, this tree (s)', data['cpu']['cpu_current_1']['cpu_s'])
     add(f'module CPU per conference, N={CPU_N}, this tree (ms)', cpu['current'])
     add(f"module CPU per conference, N={CPU_N}, baseline {data['cpu']['baseline_ref']} (ms)", cpu['baseline'])
     add(f'module CPU per conference, N={CPU_N}, this tree / baseline', cpu['current'] / cpu['baseline'], '<= 0.5x')
