@@ -75,7 +75,7 @@ options:
         it (non-printable characters written out), taken literally, template syntax and all.
     type: bool
     default: false
-    version_added: 0.3.0
+    version_added: 0.2.0
   max_members:
     description:
       - A room-size cap for O(state=kicked) or O(state=absent), judged on the conference as retrieve reports it
@@ -86,13 +86,13 @@ options:
       - With O(member_id=all), the newest members beyond the cap (those with the smallest C(join_time)), one request
         each; nobody when a C(join_time) cannot be read or two members joined in the same second at the cap's edge.
     type: int
-    version_added: 0.3.0
+    version_added: 0.2.0
   conference_uuid:
     description:
       - With O(max_members), remove nobody when retrieve reports another C(conference_uuid) (another instance of the
         room; Vobiz does not document the UUID in retrieve's answer, so one that is not given does not stop it).
     type: str
-    version_added: 0.3.0
+    version_added: 0.2.0
 notes:
   - Idempotent where the API tells the current state; a rerun reports C(changed=false).
 seealso:
@@ -236,7 +236,7 @@ capacity:
       type: list
       elements: str
   sample: {"verdict": "selected", "reason": null, "member_count": 4, "max_members": 3, "members": ["41"]}
-  version_added: 0.3.0
+  version_added: 0.2.0
 run_id:
   description:
     - The random id of this task run. Every line this run wrote to O(audit_log) carries it as C(run_id).
