@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 import types
-import urllib.parse
 
 import yaml
 
@@ -125,19 +124,18 @@ def check_capacity(run: dict, name: str, expected: str, log: list) -> list:
     verdict that kept everyone; from the line and the emulator's log."""
     line, tag = run['line'] or {}, run['tag']
     writes = [
-        (entry['method'], entry['raw_path'].split('/Conference/', 1)[1])
+        (entry['method'], entry['action'], entry['member'])
         for entry in log
         if entry['conference'] == name and entry['method'] != 'GET'
     ]
-    member_path = '%s/Member/4/' % escape_path(name)
     if run['rc'] != 0 or not line:
         return ['%s: exit %s without its line:\n%s' % (tag, run['rc'], run['stdout'][-3000:])]
     if line['conference'] != escape_name(name) or line['member_id'] != '4':
         return ['%s: the line names %r, member %r' % (tag, line['conference'], line['member_id'])]
     if expected == 'kicked':
         announced = tag.endswith('-announced')
-        spoken = [('POST', member_path + 'Speak/')] if announced else []
-        kick = [('POST', member_path + 'Kick/')]
+        spoken = [('POST', 'speak', '4')] if announced else []
+        kick = [('POST', 'kick', '4')]
         if (
             line['kicked'] != ['4']
             or writes != spoken + kick
@@ -148,11 +146,6 @@ def check_capacity(run: dict, name: str, expected: str, log: list) -> list:
     if writes or line['kicked'] or line['verdict'] != expected or not line['reason'] or line['kept'] is not True:
         return ['%s: expected nobody touched (%s), got %s, line %s' % (tag, expected, writes, line)]
     return []
-
-
-def escape_path(name: str) -> str:
-    """The encoded path segment of a conference name, as the emulator's log shows it (``raw_path``)."""
-    return urllib.parse.quote(name, safe='')
 
 
 def summary_lines(text: str) -> list:
