@@ -4,11 +4,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Scheduled policies for vobiz_conference: ``running_longer_than``, ``members_at_most`` and ``conference_uuid``.
+"""Policies judged on what retrieve (``GET Conference/{name}/``) says: for vobiz_conference ``running_longer_than``,
+``members_at_most`` and ``conference_uuid``; for vobiz_conference_member the room-size cap ``max_members``
+(``Capacity``).
 
-A policy filters candidate conferences by what retrieve (``GET Conference/{name}/``) says about
-them. It fails safe: a room whose answer cannot be read, or whose run time or member count is
-missing, is never selected.
+A policy fails safe: a room whose answer cannot be read, or whose run time, member count or member list is missing
+or inconsistent, is never acted on.
 """
 
 import math
@@ -17,6 +18,7 @@ import re
 from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     STATE_ABSENT,
     STATE_PRESENT,
+    members_inconsistency,
     read_member_count,
     read_number,
 )
@@ -42,6 +44,7 @@ VERDICT_SPARED = 'spared'
 VERDICT_ABSENT = 'absent'
 VERDICT_UNREADABLE = 'unreadable'
 VERDICT_OTHER_INSTANCE = 'other_instance'
+VERDICT_NOT_LISTED = 'not_listed'
 
 
 def _duration_seconds(value):
@@ -162,17 +165,9 @@ class Policy:
             return VERDICT_UNREADABLE, retrieved.reason or 'the answer could not be read', None
         conference = retrieved.conference
         count, count_problem = read_member_count(conference)
-        if self.conference_uuid is not None and conference.get('conference_uuid') is not None:
-            # Vobiz does not document a UUID in the retrieve answer; where one comes, it must be the instance meant.
-            reported = conference['conference_uuid']
-            if not isinstance(reported, str) or not reported:
-                return VERDICT_UNREADABLE, 'no readable conference_uuid ({0!r})'.format(reported), count
-            if reported != self.conference_uuid:
-                return (
-                    VERDICT_OTHER_INSTANCE,
-                    'retrieve reports conference_uuid {0!r}, not {1!r}'.format(reported, self.conference_uuid),
-                    count,
-                )
+        verdict, reason = instance_verdict(conference, self.conference_uuid)
+        if verdict is not None:
+            return verdict, reason, count
         if self.running_longer_than is not None:
             run_time = read_number(conference.get('conference_run_time'))
             if run_time is None:
@@ -209,6 +204,122 @@ class Policy:
             else:
                 outcome.unreadable.append((retrieved.name, reason))
         return outcome
+
+
+def instance_verdict(conference, conference_uuid):
+    """``(None, None)`` when a retrieved conference may be the instance ``conference_uuid`` (or none is meant), else
+    ``(VERDICT_UNREADABLE or VERDICT_OTHER_INSTANCE, reason)``.
+
+    Vobiz does not document a UUID in the retrieve answer; where one comes, it must be the instance meant.
+    """
+    reported = conference.get('conference_uuid')
+    if conference_uuid is None or reported is None:
+        return None, None
+    if not isinstance(reported, str) or not reported:
+        return VERDICT_UNREADABLE, 'no readable conference_uuid ({0!r})'.format(reported)
+    if reported != conference_uuid:
+        return VERDICT_OTHER_INSTANCE, 'retrieve reports conference_uuid {0!r}, not {1!r}'.format(
+            reported, conference_uuid
+        )
+    return None, None
+
+
+class CapacityVerdict:
+    """What a room-size cap made of one room: ``verdict`` (``VERDICT_*``), ``reason`` (why nobody is removed, or
+    ``None``), ``member_count`` (as retrieve reported it, when readable) and ``members`` (the member ids to remove)."""
+
+    def __init__(self, verdict, reason=None, member_count=None, members=()):
+        self.verdict, self.reason, self.member_count, self.members = verdict, reason, member_count, list(members)
+
+    def warning(self, name):
+        return 'Nobody was removed from conference {0!r}: {1}.'.format(name, self.reason)
+
+    def as_result(self, max_members):
+        return dict(
+            verdict=self.verdict,
+            reason=self.reason,
+            member_count=self.member_count,
+            max_members=max_members,
+            members=self.members,
+        )
+
+
+class Capacity:
+    """The room-size cap of vobiz_conference_member (``max_members``, and ``conference_uuid``): which members may be
+    removed, judged on retrieve alone. A callback only hints that a room is over its cap; this decides.
+
+    With member ids (the member an ``over_capacity`` event named), each must be listed and the room must keep at
+    least ``max_members`` members without them; with ``all``, the newest members (the smallest ``join_time``) beyond
+    ``max_members``. Nobody is removed from a room that cannot be read, whose count disagrees with its list, whose
+    members' join times cannot be read or tie at the cap's edge, or that is another instance than ``conference_uuid``.
+    """
+
+    def __init__(self, max_members, conference_uuid=None):
+        self.max_members = max_members
+        self.conference_uuid = conference_uuid
+
+    @classmethod
+    def from_params(cls, params, removing):
+        """The cap of the module's options, or None without ``max_members``. Raises ``VobizInputError``."""
+        cap, uuid = params.get('max_members'), params.get('conference_uuid')
+        if cap is None:
+            if uuid is not None:
+                raise VobizInputError('conference_uuid needs max_members', option='conference_uuid')
+            return None
+        if cap < 0:
+            raise VobizInputError('max_members must be an integer >= 0, got {0!r}'.format(cap), option='max_members')
+        if not removing:
+            raise VobizInputError('max_members needs state=kicked or state=absent', option='max_members')
+        if uuid is not None and not uuid:
+            raise VobizInputError('conference_uuid must be a non-empty string', option='conference_uuid')
+        return cls(cap, uuid)
+
+    def judge(self, retrieved, ids):
+        """The ``CapacityVerdict`` of one ``Retrieved`` answer for ``ids`` (a list of member ids, or ``'all'``)."""
+        if retrieved.state == STATE_ABSENT:
+            return CapacityVerdict(VERDICT_ABSENT, 'the conference is gone')
+        if retrieved.state != STATE_PRESENT or not isinstance(retrieved.conference, dict):
+            return CapacityVerdict(VERDICT_UNREADABLE, retrieved.reason or 'the answer could not be read')
+        conference = retrieved.conference
+        verdict, reason = instance_verdict(conference, self.conference_uuid)
+        problem = members_inconsistency(conference)
+        if verdict is None and problem is not None:
+            verdict, reason = VERDICT_UNREADABLE, problem
+        if verdict is not None:
+            return CapacityVerdict(verdict, reason)
+        members = conference['members']
+        count = len(members)
+        if count <= self.max_members:
+            within = '{0} member(s), not more than max_members {1}'.format(count, self.max_members)
+            return CapacityVerdict(VERDICT_SPARED, within, count)
+        if ids == 'all':
+            newest, problem = newest_members(members, count - self.max_members)
+            if problem is not None:
+                return CapacityVerdict(VERDICT_UNREADABLE, problem, count)
+            return CapacityVerdict(VERDICT_SELECTED, None, count, newest)
+        listed = set(member['member_id'] for member in members)
+        missing = [member_id for member_id in ids if member_id not in listed]
+        if missing:
+            return CapacityVerdict(VERDICT_NOT_LISTED, 'member(s) {0} not listed'.format(', '.join(missing)), count)
+        if count - len(ids) < self.max_members:
+            below = 'removing {0} of {1} member(s) would leave fewer than max_members {2}'
+            return CapacityVerdict(VERDICT_SPARED, below.format(len(ids), count, self.max_members), count)
+        return CapacityVerdict(VERDICT_SELECTED, None, count, ids)
+
+
+def newest_members(members, how_many):
+    """``(member ids, None)``: the ``how_many`` members who joined last (the smallest ``join_time``, seconds since
+    joining), newest first; or ``(None, why)`` when a join time cannot be read or two members joined in the same
+    second across the cut (which of them is newer is unknown)."""
+    times = [(read_number(member.get('join_time')), member['member_id']) for member in members]
+    unreadable = [member_id for join_time, member_id in times if join_time is None]
+    if unreadable:
+        return None, 'no readable join_time for member(s) {0}'.format(', '.join(unreadable))
+    times.sort(key=lambda item: item[0])
+    if how_many < len(times) and times[how_many - 1][0] == times[how_many][0]:
+        tied = [member_id for join_time, member_id in times if join_time == times[how_many][0]]
+        return None, 'members {0} joined in the same second at the edge of the cap'.format(', '.join(tied))
+    return [member_id for dummy, member_id in times[:how_many]], None
 
 
 def unreadable_warning(name, reason):

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - vobiz.voice.connection
   - vobiz.voice.selection
+  - vobiz.voice.selection.exclude
   - vobiz.voice.attributes
   - vobiz.voice.attributes.info_module
   - vobiz.voice.attributes.actiongroup_vobiz
@@ -165,6 +166,13 @@ absent:
   type: list
   elements: str
   sample: ["ci-41"]
+excluded:
+  description: Selected names (by O(name) or O(match)) that O(exclude) protected; they are not read.
+  returned: always
+  type: list
+  elements: str
+  sample: ["support-vip"]
+  version_added: 0.2.0
 unreadable:
   description:
     - Selected names whose retrieval could not be read (for example C(200 {"error":"failed"}), which Vobiz has
@@ -193,7 +201,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
-    matches_any,
+    Selection,
     normalize_name_list,
     selection_options,
 )
@@ -202,18 +210,19 @@ from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
 class ConferenceInfo(VobizModule):
     """Reads the live list and the selected conference objects; changes nothing."""
 
-    options = selection_options('name', 'match')
-    name_keys = ('names', 'absent', 'already_absent', 'unreadable')
+    options = selection_options('name', 'match', 'exclude')
+    name_keys = ('names', 'absent', 'already_absent', 'unreadable', 'excluded')
 
-    def __init__(self, module, api, audit, run_id, name, match):
+    def __init__(self, module, api, audit, run_id, name, match, exclude):
         super().__init__(module, api, audit, run_id)
         self.names = name or []
         self.match = match or []
-        self.result = dict(changed=False, names=[], conferences=[], absent=[], unreadable=[])
+        self.selection = Selection(name, match, exclude)
+        self.result = dict(changed=False, names=[], conferences=[], absent=[], unreadable=[], excluded=[])
 
     @staticmethod
     def prepare(params):
-        return dict((option, normalize_name_list(params[option], option)) for option in ('name', 'match'))
+        return dict((option, normalize_name_list(params[option], option)) for option in ('name', 'match', 'exclude'))
 
     def result_for(self, msg):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
@@ -224,11 +233,7 @@ class ConferenceInfo(VobizModule):
         if not self.names and not self.match:
             self.result['names'] = self.live_names('live rooms may be missing from names.')
             self.finish()
-        targets = list(self.names)
-        if self.match:
-            live = self.live_names('match may have missed rooms.')
-            targets.extend(n for n in live if matches_any(n, self.match) and n not in self.names)
-        self.retrieve_all(targets, self.record)
+        self.retrieve_all(self.select(self.selection), self.record)
         self.finish()
 
     def record(self, answers):

@@ -69,6 +69,30 @@ options:
     type: str
     required: true
     choices: [absent, kicked, muted, unmuted, deaf, undeaf]
+  names_escaped:
+    description:
+      - O(conference) is a name as vobiz.voice results and the filter C(vobiz.voice.callback_text(escaped=true)) give
+        it (non-printable characters written out), taken literally, template syntax and all.
+    type: bool
+    default: false
+    version_added: 0.2.0
+  max_members:
+    description:
+      - A room-size cap for O(state=kicked) or O(state=absent), judged on the conference as retrieve reports it
+        (a callback that says a room is too full is only a hint). The room must be readable, its
+        C(conference_member_count) must agree with its member list, and it must have more than O(max_members) members;
+        otherwise nobody is removed, and RV(capacity) says why.
+      - With member ids, each must be listed, and the room must keep at least O(max_members) members without them.
+      - With O(member_id=all), the newest members beyond the cap (those with the smallest C(join_time)), one request
+        each; nobody when a C(join_time) cannot be read or two members joined in the same second at the cap's edge.
+    type: int
+    version_added: 0.2.0
+  conference_uuid:
+    description:
+      - With O(max_members), remove nobody when retrieve reports another C(conference_uuid) (another instance of the
+        room; Vobiz does not document the UUID in retrieve's answer, so one that is not given does not stop it).
+    type: str
+    version_added: 0.2.0
 notes:
   - Idempotent where the API tells the current state; a rerun reports C(changed=false).
 seealso:
@@ -188,6 +212,31 @@ interrupted:
   type: list
   elements: str
   sample: []
+capacity:
+  description:
+    - With O(max_members), what the cap made of the room.
+  returned: when O(max_members) is given
+  type: dict
+  contains:
+    verdict:
+      description: V(selected) (members to remove), V(spared) (not over the cap), V(absent), V(unreadable),
+        V(other_instance) or V(not_listed) (a member id given is not in the room).
+      type: str
+    reason:
+      description: Why nobody was removed, or V(null).
+      type: str
+    member_count:
+      description: The room's member count as retrieve reported it, when it could be read.
+      type: int
+    max_members:
+      description: O(max_members).
+      type: int
+    members:
+      description: The member ids the cap selected for removal.
+      type: list
+      elements: str
+  sample: {"verdict": "selected", "reason": null, "member_count": 4, "max_members": 3, "members": ["41"]}
+  version_added: 0.2.0
 run_id:
   description:
     - The random id of this task run. Every line this run wrote to O(audit_log) carries it as C(run_id).
@@ -227,6 +276,12 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     room_wide_outcome,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
+    VERDICT_ABSENT,
+    VERDICT_SELECTED,
+    VERDICT_SPARED,
+    Capacity,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_member_ids, normalize_name_list
 
 
@@ -237,6 +292,9 @@ class MemberAction(VobizModule):
         conference=dict(type='str', required=True),
         member_id=dict(type='list', elements='str', required=True),
         state=dict(type='str', required=True, choices=list(MEMBER_ACTIONS)),
+        names_escaped=dict(type='bool', default=False),
+        max_members=dict(type='int'),
+        conference_uuid=dict(type='str'),
     )
     audit_action = 'member'
     uncertain_key = 'uncertain_members'
@@ -245,9 +303,9 @@ class MemberAction(VobizModule):
     summary_counts = ('already',)
     changes = 'members'
 
-    def __init__(self, module, api, audit, run_id, ids):
+    def __init__(self, module, api, audit, run_id, ids, conference, capacity):
         super().__init__(module, api, audit, run_id)
-        self.ids, self.conference, self.state = ids, module.params['conference'], module.params['state']
+        self.ids, self.conference, self.state, self.capacity = ids, conference, module.params['state'], capacity
         self.method, self.action, self.flag = MEMBER_ACTIONS[self.state]
         self.removing = self.flag is None
         self.result = dict(dict((key, []) for key in self.name_keys), changed=False, failures=[], run_id=run_id)
@@ -255,8 +313,10 @@ class MemberAction(VobizModule):
 
     @staticmethod
     def prepare(params):
-        normalize_name_list(params['conference'], 'conference')
-        return dict(ids=normalize_member_ids(params['member_id'], 'member_id'))
+        conference = normalize_name_list(params['conference'], 'conference', escaped=params['names_escaped'])[0]
+        ids = normalize_member_ids(params['member_id'], 'member_id')
+        capacity = Capacity.from_params(params, removing=MEMBER_ACTIONS[params['state']][2] is None)
+        return dict(ids=ids, conference=conference, capacity=capacity)
 
     def summary_head(self):
         verb = 'would act on' if self.check_mode else 'acted on'
@@ -271,8 +331,16 @@ class MemberAction(VobizModule):
         self.audit_line(self.conference, outcome, status, member_id=item, state=self.state, **extra)
 
     def run(self):
+        retrieved = self.guarded(self.api.retrieve, self.conference)
+        if self.capacity is not None:  # the cap decides who may go, from this answer alone (_policy.Capacity)
+            verdict = self.capacity.judge(retrieved, self.ids)
+            self.result['capacity'] = verdict.as_result(self.capacity.max_members)
+            if verdict.verdict not in (VERDICT_SELECTED, VERDICT_ABSENT):
+                self.warnings.extend([] if verdict.verdict == VERDICT_SPARED else [verdict.warning(self.conference)])
+                self.finish()
+            self.ids = verdict.members or self.ids
         # The members that need it; the others are already so, or (mute, deaf) not there, or the room is not live.
-        need, others, unreadable = member_plan(self.guarded(self.api.retrieve, self.conference), self.ids, self.flag)
+        need, others, unreadable = member_plan(retrieved, self.ids, self.flag)
         for member_id, outcome, status, message in others:
             self.record([member_id], outcome, status, message)
         if self.result['conference_absent']:

@@ -80,3 +80,19 @@ def limit_event(kind: str, room, now: float, members: int | None, limit: int) ->
         event['lonely_seconds'] = int(now - room.lonely_since)
         event['lonely_after'] = limit
     return {'vobiz': event}
+
+
+def over_capacity_event(fields: dict, room, members: int, max_members: int) -> dict:
+    """An ``over_capacity`` event: the ``enter`` callback ``fields`` took the registry's count of ``room`` to
+    ``members``, over ``max_members``; the member who entered (``member_id``) is the one the action may remove."""
+    return {
+        'vobiz': {
+            'type': 'over_capacity',
+            'conference_name': inert(room.name),
+            'conference_uuid': inert(room.uuid),
+            'member_id': inert(fields.get('ConferenceMemberID')),
+            'call_uuid': inert(fields.get('CallUUID')),
+            'members': members,
+            'max_members': max_members,
+        }
+    }

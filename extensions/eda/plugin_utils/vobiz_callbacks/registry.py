@@ -79,11 +79,13 @@ class RoomRegistry:
         self.rooms.move_to_end(name)
         self._touch(name)
         before = len(room.present)
+        entered = False  # a member new to the room (not a duplicate enter, nor a late one after its exit)
         if action == 'enter':
             if flag(fields.get('ConferenceFirstMember')):
                 room.members_known = True
-            if member is not None and member not in room.left:
+            if member is not None and member not in room.left and member not in room.present:
                 room.present.add(member)
+                entered = True
         else:
             if member is not None:
                 room.present.discard(member)
@@ -100,7 +102,7 @@ class RoomRegistry:
             room.emitted['lonely'] = []  # it was not lonely in between: a later lonely spell starts afresh
         elif before > 1 or room.lonely_since is None:
             room.lonely_since = now
-        return {'members': room.members(), 'ignored': None}
+        return {'members': room.members(), 'ignored': None, 'entered': entered, 'room': room}
 
     def _is_late(self, name: str, uuid: str | None, member: str | None) -> bool:
         ended = self.ended.get(name)

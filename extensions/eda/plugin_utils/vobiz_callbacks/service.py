@@ -14,7 +14,7 @@ import time
 from typing import Callable
 
 from .connections import RefusalLog
-from .events import callback_event
+from .events import callback_event, over_capacity_event
 from .registry import RoomRegistry
 from .settings import ConfigError, Settings
 from .signatures import NonceMemory, SignatureVerifier
@@ -23,7 +23,7 @@ from .timers import LimitTimers
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 #: Callback events waiting for the rules engine; beyond, new ones are dropped (counted, logged once a minute).
-#: ``overdue`` and ``lonely`` events are never dropped.
+#: ``overdue``, ``lonely`` and ``over_capacity`` events are never dropped.
 MAX_PENDING_CALLBACK_EVENTS = 10000
 
 
@@ -124,8 +124,23 @@ class CallbackService:
         else:
             self.pending_callbacks += 1
             self._emit(callback_event(fields, info['members'], version))
+        self._check_capacity(fields, info)
         if self.state is not None:
             self.state.changed()
+
+    def _check_capacity(self, fields: dict, info: dict) -> None:
+        """Emit ``over_capacity`` when this callback is the enter of a member new to a room whose count, as the
+        registry knows it, is now over ``max_members``. A room whose count is unknown (its first enter not seen, or
+        restored from the state file) is never acted on; a duplicate or late enter adds no member, so no event.
+        Without ``ConferenceMemberID`` there is nobody the action could kick by id."""
+        cap, members = self.settings.max_members, info['members']
+        if not cap or not info.get('entered') or members is None or members <= cap:
+            return
+        if not fields.get('ConferenceMemberID'):
+            return
+        event = over_capacity_event(fields, info['room'], members, cap)
+        LOGGER.info('Conference %r is over capacity (%d > %d)', event['vobiz']['conference_name'], members, cap)
+        self._emit(event)
 
     def tick(self) -> None:
         """Forget stale rooms, emit the overdue and lonely events due, report refusals."""

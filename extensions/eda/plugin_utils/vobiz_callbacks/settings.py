@@ -26,6 +26,7 @@ NUMBERS = {
     'max_body': (65536, 1, int),
     'max_duration': (0, 0, int),
     'lonely_after': (0, 0, int),
+    'max_members': (0, 0, int),
     'check_interval': (5.0, 0.01, float),
     'repeat_after': (300, 1, int),
     'max_emissions': (3, 1, int),
@@ -78,6 +79,7 @@ class Settings:
     max_body: int = 65536
     max_duration: int = 0
     lonely_after: int = 0
+    max_members: int = 0
     check_interval: float = 5.0
     repeat_after: int = 300
     max_emissions: int = 3

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-short_description: Receive signed Vobiz conference callbacks and report overdue and lonely rooms.
+short_description: Receive signed Vobiz conference callbacks and report overdue, lonely and over-capacity rooms.
 description:
   - Listens for Vobiz's conference callbacks (form-encoded C(POST)s, V(enter) or V(exit)) at the path of
     O(public_url).
@@ -21,6 +21,10 @@ description:
     and V(lonely) (at most one member for O(lonely_after) seconds), again every O(repeat_after) seconds while the room
     is still known, at most O(max_emissions) times; one event per room at a time. These are hints; the action
     re-checks every room against the API.
+  - Emits V(over_capacity) when an V(enter) callback takes a room's member count, as the registry knows it, over
+    O(max_members), naming the member who entered; once per member who enters (a duplicate or late V(enter) adds
+    nobody). A room whose count is not known (its first member's V(enter) was not seen, or it was restored from
+    O(state_file)) is never reported.
   - Every text from a callback that could be a template (holds C({) or starts with C(#)) is emitted as C(base64:)
     and its base64, never raw; read event values in a playbook with the filter C(vobiz.voice.callback_text).
   - Bounds what a client can hold (O(max_connections), O(header_timeout), O(body_timeout), O(idle_timeout), O(max_body))
@@ -64,6 +68,10 @@ options:
   lonely_after:
     description: Seconds a room may have at most one member before V(lonely); V(0) disables.
     type: raw
+    default: 0
+  max_members:
+    description: The most members a room may have; an V(enter) that takes it over emits V(over_capacity). V(0) disables.
+    type: int
     default: 0
   check_interval: {description: Seconds between two checks for due events., type: float, default: 5}
   repeat_after:

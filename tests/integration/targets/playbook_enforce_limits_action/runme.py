@@ -13,6 +13,10 @@ source's own code (``extensions/eda/plugin_utils/vobiz_callbacks/events.py``), o
   lonely room that the API confirms are;
 - an announcement that fails is reported as failed (the task, the line's ``announcement``, the run's exit status)
   and does not keep the room alive: it is hung up all the same;
+- the room-size cap (``over_capacity`` events): in rooms named with template syntax, only the member the event
+  names is kicked (one Kick request, after a notice spoken to that member alone when one is set), no other member
+  is touched; a room at its cap, a member the room does not list, another conference_uuid and a room whose retrieve
+  fails are not touched at all, and the line says why;
 - the VOBIZ_ENFORCE_LIMITS line is one line of JSON whatever the output settings: with ANSIBLE_DISPLAY_OK_HOSTS=false,
   and on standard error with a JSON stdout callback (whose standard output stays one JSON document).
 
@@ -48,6 +52,9 @@ QUIET = {'ANSIBLE_DISPLAY_OK_HOSTS': 'false', 'ANSIBLE_DISPLAY_SKIPPED_HOSTS': '
 JSON_STDOUT = {'ANSIBLE_STDOUT_CALLBACK': 'json', 'ANSIBLE_CALLBACK_PLUGINS': str(CALLBACK_PLUGINS)}
 MAX_DURATION = 3600
 LONELY_AFTER = 300
+MAX_MEMBERS = 3
+#: The members of every room of the cap's cases: the event names the last one, who took the room over the cap.
+CAP_MEMBERS = [{'member_id': str(number), 'join_time': 400 - 100 * number} for number in (1, 2, 3, 4)]
 
 
 def load_by_path(name: str, path: pathlib.Path) -> types.ModuleType:
@@ -94,6 +101,51 @@ def extra_vars(kind: str, name: str, uuid: str | None, announcement: str = '', r
         'enforce_limits_audit_log': '',
         'ansible_eda': {'ruleset': 'Enforce Vobiz conference limits', 'rule': 'End a conference', 'event': event},
     }
+
+
+def capacity_vars(name: str, uuid: str | None, member_id: str, announcement: str = '') -> dict:
+    """What ansible-rulebook hands the playbook for one over_capacity event (made by the source's own code)."""
+    room = types.SimpleNamespace(name=name, uuid=uuid)
+    fields = {'ConferenceMemberID': member_id, 'CallUUID': 'call-' + member_id}
+    return {
+        'enforce_limits_announcement': announcement,
+        'enforce_limits_grace_seconds': 0,
+        'enforce_limits_audit_log': '',
+        'ansible_eda': {
+            'ruleset': 'Enforce Vobiz conference limits',
+            'rule': 'Remove a member who took a conference over its size cap',
+            'event': EVENTS.over_capacity_event(fields, room, MAX_MEMBERS + 1, MAX_MEMBERS),
+        },
+    }
+
+
+def check_capacity(run: dict, name: str, expected: str, log: list) -> list:
+    """One over_capacity run: ``expected`` is ``kicked`` (member 4 alone, announced to for an announcement) or the
+    verdict that kept everyone; from the line and the emulator's log."""
+    line, tag = run['line'] or {}, run['tag']
+    writes = [
+        (entry['method'], entry['action'], entry['member'])
+        for entry in log
+        if entry['conference'] == name and entry['method'] != 'GET'
+    ]
+    if run['rc'] != 0 or not line:
+        return ['%s: exit %s without its line:\n%s' % (tag, run['rc'], run['stdout'][-3000:])]
+    if line['conference'] != escape_name(name) or line['member_id'] != '4':
+        return ['%s: the line names %r, member %r' % (tag, line['conference'], line['member_id'])]
+    if expected == 'kicked':
+        announced = tag.endswith('-announced')
+        spoken = [('POST', 'speak', '4')] if announced else []
+        kick = [('POST', 'kick', '4')]
+        if (
+            line['kicked'] != ['4']
+            or writes != spoken + kick
+            or line['announcement'] != ('spoken' if announced else 'none')
+        ):
+            return ['%s: expected member 4 alone kicked (%s), got %s, line %s' % (tag, spoken, writes, line)]
+        return []
+    if writes or line['kicked'] or line['verdict'] != expected or not line['reason'] or line['kept'] is not True:
+        return ['%s: expected nobody touched (%s), got %s, line %s' % (tag, expected, writes, line)]
+    return []
 
 
 def summary_lines(text: str) -> list:
@@ -178,8 +230,18 @@ def main() -> int:
         for name, spec in rooms.items():
             emu.add_conference(name, **spec)
         uuids = {name: emu.conference_uuid(name) for name in hostile + list(rooms)}
+        # The cap's rooms: two named with template syntax (one member kicked in each), and four that must be kept.
+        full = [name + ' (full)' for name in hostile[:2]]
+        cap_rooms = dict.fromkeys(full + ['Cap Not Listed', 'Cap Other Instance', 'Cap Unreadable'], CAP_MEMBERS)
+        cap_rooms['Cap Within'] = CAP_MEMBERS[:3]
+        cap_rooms['Cap Not Listed'] = CAP_MEMBERS[:3] + [{'member_id': '5', 'join_time': 0}]  # over the cap, no 4
+        for name, members in cap_rooms.items():
+            emu.add_conference(name, members=members)
+            uuids[name] = emu.conference_uuid(name)
         unreadable = {'kind': '500', 'method': 'GET', 'match': 'Unreadable'}
-        emu.configure(faults=[unreadable, {'kind': 'error_body', 'method': 'POST', 'match': 'Announce Fails'}])
+        cap_unreadable = {'kind': '500', 'method': 'GET', 'match': 'Cap Unreadable'}
+        fails = {'kind': 'error_body', 'method': 'POST', 'match': 'Announce Fails'}
+        emu.configure(faults=[unreadable, cap_unreadable, fails])
         emu.clear_log()  # the control run's requests went to the evaluated name
         fails = 'Announce Fails'
         cases = [
@@ -211,11 +273,43 @@ def main() -> int:
             ),
             ('unreadable', extra_vars('overdue', 'Unreadable', uuids['Unreadable']), 'Unreadable', 'unreadable'),
         ]
+        cap_cases = [
+            ('cap-full-announced', capacity_vars(full[0], uuids[full[0]], '4', 'This room is full'), full[0], 'kicked'),
+            ('cap-full', capacity_vars(full[1], uuids[full[1]], '4'), full[1], 'kicked'),
+            ('cap-within', capacity_vars('Cap Within', uuids['Cap Within'], '4', 'Full'), 'Cap Within', 'spared'),
+            (
+                'cap-not-listed',
+                capacity_vars('Cap Not Listed', uuids['Cap Not Listed'], '4'),
+                'Cap Not Listed',
+                'not_listed',
+            ),
+            (
+                'cap-other-instance',
+                capacity_vars('Cap Other Instance', 'uuid-of-an-instance-that-ended', '4'),
+                'Cap Other Instance',
+                'other_instance',
+            ),
+            (
+                'cap-unreadable',
+                capacity_vars('Cap Unreadable', uuids['Cap Unreadable'], '4'),
+                'Cap Unreadable',
+                'unreadable',
+            ),
+        ]
         outputs = {'left-alone': QUIET, 'overdue-announced': JSON_STDOUT}
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            runs = list(pool.map(lambda case: run_action(work, emu, case[0], case[1], outputs.get(case[0])), cases))
+            runs = list(
+                pool.map(lambda case: run_action(work, emu, case[0], case[1], outputs.get(case[0])), cases + cap_cases)
+            )
         log = emu.requests()
+        remaining = {name: sorted(m['member_id'] for m in emu.conference(name)['members']) for name in cap_rooms}
 
+    runs, cap_runs = runs[: len(cases)], runs[len(cases) :]
+    for (tag, dummy, name, expected), run in zip(cap_cases, cap_runs):
+        problems.extend(check_capacity(run, name, expected, log))
+        kept = [member['member_id'] for member in cap_rooms[name] if expected != 'kicked' or member['member_id'] != '4']
+        if remaining[name] != kept:
+            problems.append('%s: the room holds %s, expected %s' % (tag, remaining[name], kept))
     for (tag, dummy, name, expected), run in zip(cases, runs):
         line = run['line']
         if tag == 'announce-fails':
@@ -250,10 +344,10 @@ def main() -> int:
                 problems.append('%s: expected %r in %s, got %s' % (tag, name, expected, line))
             if not any(entry['method'] == 'GET' and entry['conference'] == name for entry in log):
                 problems.append('%s: %r was never retrieved (the re-check did not happen)' % (tag, name))
-    announced = sorted({entry['conference'] for entry in log if entry['method'] == 'POST'})
+    announced = sorted({entry['conference'] for entry in log if entry['method'] == 'POST'} - set(cap_rooms))
     if announced != ['Announce Fails', 'Overdue Announced']:
         problems.append('announcements went to %s, expected only Announce Fails and Overdue Announced' % announced)
-    expected_names = {case[2] for case in cases}
+    expected_names = {case[2] for case in cases + cap_cases}
     strays = sorted({repr(entry['conference']) for entry in log if entry['conference'] not in expected_names})
     if strays:
         problems.append('requests for conferences no event named: %s' % ', '.join(strays))
@@ -267,6 +361,7 @@ def main() -> int:
         'PASSED: %d events, %d hostile names hung up by their literal name, no canary; the re-check kept %d rooms'
         % (len(cases), len(hostile), 5)
     )
+    print('the cap: member 4 alone kicked in %d rooms named with template syntax; %d rooms kept' % (len(full), 4))
     print('a failed announcement reported as failed, the room hung up; the line with ok hosts hidden, a JSON callback')
     print('control run (raw name) output tail: %s' % control['stdout'].strip().splitlines()[-1:])
     return 0

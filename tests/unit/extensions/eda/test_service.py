@@ -10,8 +10,16 @@ import tracemalloc
 import pytest
 
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks import service as service_unit
+from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.events import literal
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.settings import ConfigError, parse_args
-from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import TOKEN, URL, FakeClock, enter, v3_headers
+from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import (
+    TOKEN,
+    URL,
+    FakeClock,
+    enter,
+    leave,
+    v3_headers,
+)
 
 ENV = {'VOBIZ_AUTH_TOKEN': TOKEN}
 
@@ -136,3 +144,59 @@ def test_a_wrong_signature_is_reported_with_the_url_checked_and_the_url_it_holds
         'Signatures are checked over public_url %s: check that it is the callback URL exactly as configured at Vobiz '
         "(scheme, host, port, path) and that the token is this account's" % URL
     )
+
+
+def capacity_events(service):
+    return [event['vobiz'] for event in service.pending if event['vobiz']['type'] == 'over_capacity']
+
+
+def test_an_enter_over_max_members_names_the_member_who_entered_once():
+    service = make_service(FakeClock(), max_members='2')  # rulebook values arrive as text
+    service.accept(enter('{{ room }}', '1', first=True, uuid='{U}'), 'v3')
+    service.accept(enter('{{ room }}', '2', uuid='{U}'), 'v3')
+    assert capacity_events(service) == []  # two members: at the cap, not over it
+    service.accept(enter('{{ room }}', '3', uuid='{U}'), 'v3')
+    service.accept(enter('{{ room }}', '3', uuid='{U}'), 'v3')  # Vobiz sends duplicates
+    service.accept(leave('{{ room }}', '4', uuid='{U}'), 'v3')  # delivered before its own enter
+    service.accept(enter('{{ room }}', '4', uuid='{U}'), 'v3')
+    [event] = capacity_events(service)
+    assert event['member_id'] == '3' and event['members'] == 3 and event['max_members'] == 2
+    # every text from the callback is inert: the room name and UUID hold template syntax
+    assert literal(event['conference_name']) == '{{ room }}' and event['conference_name'].startswith('base64:')
+    assert literal(event['conference_uuid']) == '{U}' and event['conference_uuid'].startswith('base64:')
+    service.accept(leave('{{ room }}', '3', uuid='{U}'), 'v3')  # the kick's exit: back at the cap
+    service.accept(enter('{{ room }}', '5', uuid='{U}'), 'v3')
+    assert [event['member_id'] for event in capacity_events(service)] == ['3', '5']
+
+
+def test_a_room_whose_count_is_unknown_is_never_over_capacity():
+    service = make_service(FakeClock(), max_members=1)
+    for member in ('2', '3', '4'):  # the first member's enter was never seen
+        service.accept(enter('r', member), 'v3')
+    assert service.registry.rooms['r'].members() is None
+    assert capacity_events(service) == []
+    service.accept(enter('r', '1', first=True), 'v3')  # late: from now on the count is known (4)
+    service.accept(enter('r', '5'), 'v3')
+    assert [event['member_id'] for event in capacity_events(service)] == ['1', '5']
+
+
+def test_no_member_id_or_max_members_zero_emit_nothing():
+    service = make_service(FakeClock(), max_members=1)
+    service.accept(enter('r', '1', first=True), 'v3')
+    service.accept(dict(enter('r', None), CallUUID='call-2'), 'v3')  # counted by its call, but nobody to kick
+    assert service.registry.rooms['r'].members() == 2 and capacity_events(service) == []
+    disabled = make_service(FakeClock())
+    for member in ('1', '2', '3'):
+        disabled.accept(enter('r', member, first=member == '1'), 'v3')
+    assert capacity_events(disabled) == []
+
+
+def test_a_restored_room_is_never_over_capacity(tmp_path):
+    clock = FakeClock()
+    path = str(tmp_path / 'state.json')
+    first = make_service(clock, max_members=1, keep_state=True, state_file=path)
+    first.accept(enter('r', '1', first=True), 'v3')
+    first.state.save_now()
+    second = make_service(clock, max_members=1, keep_state=True, state_file=path)
+    second.accept(enter('r', '2'), 'v3')  # the room is known with one member, but not trusted after a restart
+    assert capacity_events(second) == []

@@ -27,6 +27,8 @@ DURATION_TEXTS = st.from_regex(r'\A ?[0-9]{0,3}[hH]? ?[0-9]{0,3}[mM]?[0-9]{0,3}[
         ({'public_url': URL}, 'port is required'),
         ({'port': 70000, 'public_url': URL}, 'port'),
         ({'port': 1, 'public_url': URL, 'max_duration': -1}, 'max_duration'),
+        ({'port': 1, 'public_url': URL, 'max_members': -1}, 'max_members must be >= 0'),
+        ({'port': 1, 'public_url': URL, 'max_members': 'twenty'}, 'max_members must be a number'),
         ({'port': 1, 'public_url': URL, 'replay_window': 'soon'}, 'replay_window'),
         ({'port': 1, 'public_url': URL, 'max_rooms': 1.5}, 'max_rooms must be a whole number'),
         ({'port': 1, 'public_url': URL, 'accept_v2': 'maybe'}, 'accept_v2'),

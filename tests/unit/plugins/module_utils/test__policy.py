@@ -8,9 +8,19 @@
 
 import pytest
 
-from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import Retrieved
+from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
+    STATE_ABSENT,
+    STATE_PRESENT,
+    STATE_UNREADABLE,
+    Retrieved,
+)
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import Policy, parse_duration
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
+    Capacity,
+    Policy,
+    newest_members,
+    parse_duration,
+)
 
 
 @pytest.mark.parametrize(
@@ -220,3 +230,66 @@ def test_conference_uuid_takes_an_escaped_name_from_vobiz_literally():
     assert Policy.from_params(params).conference_uuid == 'U1'
     with pytest.raises(VobizInputError, match='never expanded'):
         Policy.from_params(dict(params, names_escaped=False))
+
+
+# --- the room-size cap (Capacity): what a retrieve answer lets go ----------------------------------------------
+
+
+def over_cap_room(count=4, listed=None, uuid=None, join_times=(50, 40, 30, 5)):
+    """A retrieved room of ``count`` members (ids 1, 2, ...), member ``n`` joined ``join_times[n-1]`` seconds ago."""
+    members = [dict(member_id=str(n + 1), join_time=str(join_times[n])) for n in range(count)]
+    conference = dict(conference_member_count=str(count if listed is None else listed), members=members)
+    if uuid is not None:
+        conference['conference_uuid'] = uuid
+    return Retrieved('r', STATE_PRESENT, 200, conference)
+
+
+@pytest.mark.parametrize(
+    'retrieved, ids, verdict, members, reason',
+    [
+        (over_cap_room(), ['4'], 'selected', ['4'], None),
+        (over_cap_room(uuid='U1'), ['4'], 'selected', ['4'], None),
+        (over_cap_room(count=3), ['3'], 'spared', [], '3 member(s), not more than max_members 3'),
+        (over_cap_room(), ['3', '4'], 'spared', [], 'would leave fewer than max_members 3'),
+        (over_cap_room(), ['9'], 'not_listed', [], 'member(s) 9 not listed'),
+        (over_cap_room(uuid='U2'), ['4'], 'other_instance', [], "conference_uuid 'U2', not 'U1'"),
+        (over_cap_room(listed=5), ['4'], 'unreadable', [], "'5' does not agree with the 4 member(s) listed"),
+        (Retrieved('r', STATE_UNREADABLE, 200, None, 'retrieve answered an error'), ['4'], 'unreadable', [], 'error'),
+        (Retrieved('r', STATE_ABSENT, 404), ['4'], 'absent', [], 'gone'),
+        (over_cap_room(count=5, join_times=(50, 40, 30, 5, 1)), 'all', 'selected', ['5', '4'], None),
+        (over_cap_room(count=5, join_times=(50, 40, 5, 5, 1)), 'all', 'unreadable', [], 'members 3, 4 joined in the'),
+        (over_cap_room(count=5, join_times=(50, 40, 'x', 5, 1)), 'all', 'unreadable', [], 'join_time for member(s) 3'),
+        (over_cap_room(count=3), 'all', 'spared', [], 'not more than max_members 3'),
+    ],
+)
+def test_the_cap_removes_only_whom_a_readable_room_over_it_lists(retrieved, ids, verdict, members, reason):
+    judged = Capacity(3, conference_uuid='U1').judge(retrieved, ids)
+    assert (judged.verdict, judged.members) == (verdict, members)
+    assert reason is None and judged.reason is None or reason in judged.reason
+
+
+def test_newest_members_are_the_smallest_join_times_and_a_tie_inside_the_cut_is_fine():
+    members = [dict(member_id=m, join_time=t) for m, t in (('a', '9'), ('b', '2'), ('c', '2'), ('d', '7'))]
+    assert newest_members(members, 2) == (['b', 'c'], None)
+    assert newest_members(members, 1)[0] is None  # b and c joined in the same second: which is newer is unknown
+    assert newest_members(members, 4) == (['b', 'c', 'd', 'a'], None)
+
+
+@pytest.mark.parametrize(
+    'params, option',
+    [
+        (dict(max_members=-1), 'max_members'),
+        (dict(max_members=3, conference_uuid=''), 'conference_uuid'),
+        (dict(conference_uuid='U1'), 'conference_uuid'),
+    ],
+)
+def test_bad_cap_options_are_refused_by_name(params, option):
+    with pytest.raises(VobizInputError) as raised:
+        Capacity.from_params(params, removing=True)
+    assert raised.value.option == option
+
+
+def test_the_cap_only_removes():
+    with pytest.raises(VobizInputError, match='max_members needs state=kicked or state=absent'):
+        Capacity.from_params(dict(max_members=3), removing=False)
+    assert Capacity.from_params({}, removing=True) is None

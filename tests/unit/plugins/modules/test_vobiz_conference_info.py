@@ -119,6 +119,16 @@ def test_match_retrieves_matches_only(emulator):
     assert sorted(e['conference'] for e in emulator.requests(action='retrieve')) == ['ci-1', 'ci-2', 'gone', 'other']
 
 
+def test_exclude_protects_matched_and_named_rooms_from_being_read(emulator):
+    for name in ['support-1', 'support-vip', 'board']:
+        emulator.add_conference(name)
+    failed, result = run(emulator, match='support-*', name='board', exclude=['support-vip', 'board'])
+    assert not failed and result['names'] == ['support-1']
+    assert sorted(result['excluded']) == ['board', 'support-vip']
+    assert [(e['action'], e['conference']) for e in emulator.requests()] == [('list', None), ('retrieve', 'support-1')]
+    assert any("'board' is listed in name but matches exclude" in warning for warning in result['warnings'])
+
+
 def test_match_nothing_is_not_an_error(emulator):
     emulator.add_conference('prod')
     failed, result = run(emulator, match='ci-*')

@@ -517,3 +517,69 @@ def test_the_refused_action_is_sent_and_the_rest_not_started(emulator, tmp_path)
         ('15', 'failed'),
         ('20', 'not_started'),
     ]
+
+
+# --- the room-size cap (max_members) ---------------------------------------------------------------------------
+
+
+def full_room(emu, name=ROOM, join_times=(300, 200, 100, 10)):
+    """Members 10, 11, ... who joined ``join_times`` seconds ago."""
+    specs = [{'member_id': str(10 + n), 'join_time': seconds} for n, seconds in enumerate(join_times)]
+    emu.add_conference(name, members=specs)
+    return emu.conference_uuid(name)
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_max_members_kicks_the_member_named_when_the_room_is_over_it(emulator, check_mode):
+    emulator.configure(retrieve_uuid=True)
+    uuid = full_room(emulator)
+    failed, result = run(
+        emulator, check_mode=check_mode, member_id='13', state='kicked', max_members=3, conference_uuid=uuid
+    )
+    assert not failed and result['changed'] is True and result['members'] == ['13']
+    assert result['capacity'] == dict(verdict='selected', reason=None, member_count=4, max_members=3, members=['13'])
+    assert writes(emulator) == ([] if check_mode else [('POST', MEMBERS + '13/Kick/', 202)])
+
+
+@pytest.mark.parametrize(
+    'setup, member_id, verdict, warned',
+    [
+        (dict(max_members=4), '13', 'spared', False),
+        (dict(max_members=3), '99', 'not_listed', True),
+        (dict(max_members=3, conference_uuid='uuid-of-an-ended-instance'), '13', 'other_instance', True),
+        (dict(max_members=3, lies=True), '13', 'unreadable', True),
+    ],
+)
+def test_max_members_touches_nobody_unless_the_api_confirms(emulator, setup, member_id, verdict, warned):
+    emulator.configure(retrieve_uuid=True, retrieve_lies=setup.pop('lies', False))
+    full_room(emulator)
+    failed, result = run(emulator, member_id=member_id, state='kicked', **setup)
+    assert not failed and result['changed'] is False and result['members'] == []
+    assert result['capacity']['verdict'] == verdict and result['capacity']['reason']
+    assert writes(emulator) == []
+    assert any('Nobody was removed' in w for w in result.get('warnings', [])) is warned
+
+
+def test_max_members_with_all_kicks_the_newest_beyond_the_cap(emulator):
+    full_room(emulator, join_times=(300, 5, 100, 10, 200))
+    failed, result = run(emulator, member_id='all', state='kicked', max_members=3)
+    assert not failed and sorted(result['members']) == ['11', '13']
+    assert sorted(w[1] for w in writes(emulator)) == [MEMBERS + '11/Kick/', MEMBERS + '13/Kick/']
+    assert sorted(m['member_id'] for m in emulator.conference(ROOM)['members']) == ['10', '12', '14']
+
+
+def test_max_members_reads_an_escaped_name_literally(emulator):
+    name = "{{ lookup('pipe', 'id') }}\x07"
+    full_room(emulator, name=name)
+    escaped = "{{ lookup('pipe', 'id') }}\\x07"
+    failed, result = run(
+        emulator, conference=escaped, names_escaped=True, member_id='13', state='kicked', max_members=3
+    )
+    assert not failed and result['members'] == ['13']
+    assert [e['conference'] for e in emulator.requests()] == [name, name]
+
+
+def test_max_members_refuses_a_state_that_removes_nobody(emulator):
+    full_room(emulator)
+    failed, result = run(emulator, member_id='13', state='muted', max_members=3)
+    assert failed and 'max_members' in result['msg'] and emulator.requests() == []
