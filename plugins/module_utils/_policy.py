@@ -234,6 +234,14 @@ class CapacityVerdict:
     def warning(self, name):
         return 'Nobody was removed from conference {0!r}: {1}.'.format(name, self.reason)
 
+    def acts(self):
+        """Whether the action goes on: members selected, or the room gone (the action then reports it absent)."""
+        return self.verdict in (VERDICT_SELECTED, VERDICT_ABSENT)
+
+    def warnings(self, name):
+        """What a module warns: nothing when it acts or the cap itself spares the room, else why nobody is removed."""
+        return [] if self.acts() or self.verdict == VERDICT_SPARED else [self.warning(name)]
+
     def as_result(self, max_members):
         return dict(
             verdict=self.verdict,

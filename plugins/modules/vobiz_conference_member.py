@@ -276,12 +276,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     room_wide_outcome,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
-    VERDICT_ABSENT,
-    VERDICT_SELECTED,
-    VERDICT_SPARED,
-    Capacity,
-)
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import Capacity
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_member_ids, normalize_name_list
 
 
@@ -335,8 +330,8 @@ class MemberAction(VobizModule):
         if self.capacity is not None:  # the cap decides who may go, from this answer alone (_policy.Capacity)
             verdict = self.capacity.judge(retrieved, self.ids)
             self.result['capacity'] = verdict.as_result(self.capacity.max_members)
-            if verdict.verdict not in (VERDICT_SELECTED, VERDICT_ABSENT):
-                self.warnings.extend([] if verdict.verdict == VERDICT_SPARED else [verdict.warning(self.conference)])
+            self.warnings.extend(verdict.warnings(self.conference))
+            if not verdict.acts():
                 self.finish()
             self.ids = verdict.members or self.ids
         # The members that need it; the others are already so, or (mute, deaf) not there, or the room is not live.
