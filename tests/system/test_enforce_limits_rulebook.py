@@ -222,3 +222,52 @@ def test_what_the_source_cannot_work_with_stops_it_before_it_listens(
     assert error in output
     for raw in ('Traceback (most recent call last)', 'AttributeError', 'TypeError', 'KeyError'):
         assert raw not in output
+
+
+def test_the_member_who_takes_a_room_over_its_cap_is_removed_alone(make_emulator, start_rulebook, tmp_path):
+    """vobiz_max_members 3: the fourth member to enter a room named with template syntax hears the notice and is
+    kicked, nobody else; a room whose earlier enters the source never heard (its count unknown) and a room the API
+    cannot read get no write at all."""
+    port, canary = free_port(), tmp_path / 'canary'
+    emulator = signed_emulator(make_emulator, port)
+    capped = "Cap {{ lookup('pipe', 'touch %s') }}" % canary
+    variables = dict(
+        limits(port, tmp_path),
+        vobiz_max_duration=0,
+        vobiz_lonely_after=0,
+        vobiz_max_members=3,
+        vobiz_max_members_announcement='This room is full',
+    )
+    rulebook = start_rulebook(emulator, variables)
+    rulebook.wait_listening()
+    sender = emulator.callback_sender
+    for room in (capped, 'Unreadable'):
+        emulator.add_conference(room, members=3)
+    sender.wait_idle()
+    emulator.configure(callback_drop_rate=1.0)  # the source never hears this room's first enters
+    emulator.add_conference('Unseen', members=3)
+    sender.wait_idle()
+    emulator.configure(callback_drop_rate=0.0, faults=[{'kind': '500', 'method': 'GET', 'match': 'Unreadable'}])
+    newcomer = {room: emulator.join_members(room, 1)['members'][-1]['member_id'] for room in ('Unseen', capped)}
+    sender.wait_idle()
+    emulator.join_members('Unreadable', 1)
+    sender.wait_idle()
+    reported = {escape_name(capped), 'Unreadable'}
+    assert rulebook.wait_until(lambda: {line['conference'] for line in rulebook.outcomes()} >= reported)
+    rulebook.stop()
+
+    def writes(room):
+        return [
+            (entry['method'], entry['action'], entry['member'])
+            for entry in emulator.requests()
+            if entry['conference'] == room and entry['method'] != 'GET'
+        ]
+
+    assert not canary.exists(), 'a conference name was evaluated'
+    assert writes(capped) == [('POST', 'speak', newcomer[capped]), ('POST', 'kick', newcomer[capped])]
+    assert len(emulator.conference(capped)['members']) == 3
+    assert writes('Unseen') == [] and writes('Unreadable') == []
+    assert {entry['conference'] for entry in emulator.requests()} == {capped, 'Unreadable'}
+    lines = {line['conference']: line for line in rulebook.outcomes()}
+    assert lines[escape_name(capped)]['kicked'] == [newcomer[capped]]
+    assert lines['Unreadable']['kicked'] == [] and lines['Unreadable']['kept'] is True
