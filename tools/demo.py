@@ -5,8 +5,9 @@ Starts the emulator with a realistic set of rooms, runs ``maintenance_window`` a
 (``--check --diff``) and then for real with an announcement, runs ``ci_teardown``, reruns it to
 show idempotence, prints a before/after table of rooms and what each step sent, and stops the
 emulator. A last act runs the rulebook ``vobiz.voice.enforce_limits`` in ``ansible-rulebook`` against
-a second emulator that sends signed conference callbacks: a room overstays a 5-second limit and is
-ended (skipped, with a message, when Java is missing).
+a second emulator that sends signed conference callbacks: a fifth caller takes a room over its size cap of 4
+and is told and kicked alone, then the room overstays a 5-second limit and is ended (skipped, with a message,
+when Java is missing).
 """
 
 from __future__ import annotations
@@ -190,8 +191,9 @@ class Demo:
         return 1 if failures else 0
 
     def event_driven(self) -> int:
-        """Act 5: the rulebook ends a room that overstays a 5-second limit, from Vobiz's callbacks."""
-        title = '5. Event-Driven Ansible: a room overstays a 5-second limit and the rulebook ends it'
+        """Act 5: from Vobiz's callbacks, the rulebook removes the caller who takes a room over its size cap, then
+        ends the room when it overstays a 5-second limit."""
+        title = '5. Event-Driven Ansible: a room over its size cap and its time limit, enforced from callbacks'
         banner(title)
         if not ansible_runs.java_home():
             print('SKIPPED act 5: ' + ansible_runs.JAVA_MISSING)
@@ -213,7 +215,7 @@ class Demo:
         try:
             print(
                 '$ ansible-rulebook -r vobiz.voice.enforce_limits -i inventory.yml --vars limits.yml   # '
-                'vobiz_max_duration: 5, callbacks on port %d' % port,
+                'vobiz_max_members: 4, vobiz_max_duration: 5, callbacks on port %d' % port,
                 flush=True,
             )
             rulebook = ansible_runs.Rulebook(
@@ -224,6 +226,8 @@ class Demo:
                     'vobiz_callback_port': port,
                     'vobiz_callback_public_url': public_url,
                     'vobiz_max_duration': 5,
+                    'vobiz_max_members': 4,
+                    'vobiz_max_members_announcement': 'This conference is full.',
                     'vobiz_check_interval': 1,
                     'vobiz_overdue_announcement': 'This conference has reached its time limit.',
                     'vobiz_grace_seconds': 1,
@@ -241,7 +245,9 @@ class Demo:
                 f'  Town Hall starts with 4 callers; Vobiz sends {len(sent)} signed enter callbacks, answered '
                 + ', '.join(sorted({str(entry['status']) for entry in sent}))
             )
-            rulebook.wait_until(lambda: any(line['conference'] == 'Town Hall' for line in rulebook.outcomes()))
+            newcomer = emulator.join_members('Town Hall', 1)['members'][-1]['member_id']
+            print(f'  a fifth caller (member {newcomer}) joins: one over vobiz_max_members')
+            rulebook.wait_until(lambda: {'over_capacity', 'overdue'} <= {line['event'] for line in rulebook.outcomes()})
         finally:
             if rulebook is not None:
                 rulebook.stop()
@@ -254,8 +260,14 @@ class Demo:
         spoken = [
             entry
             for entry in emulator.requests(method='POST')
-            if entry['action'] == 'speak' and entry['status'] in (200, 202)
+            if entry['action'] == 'speak' and entry['member'] == 'all' and entry['status'] in (200, 202)
         ]
+        to_one = [
+            f'POST {entry["action"]} member {entry["member"]}'
+            for entry in emulator.requests(method='POST')
+            if entry['member'] not in (None, 'all')
+        ]
+        print('  to that caller alone, once retrieve confirmed 5 members: ' + (', '.join(to_one) or 'nothing'))
         print(
             f'  the rulebook announced ({len(spoken)} POST Speak), then hung Town Hall up '
             f'({hangups[0]["method"]} -> {hangups[0]["status"]}) {lived:.0f} s after its first callback'
