@@ -19,6 +19,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     STATE_ABSENT,
     STATE_PRESENT,
     members_inconsistency,
+    normalize_conference,
     read_member_count,
     read_number,
 )
@@ -238,6 +239,10 @@ class CapacityVerdict:
         """Whether the action goes on: members selected, or the room gone (the action then reports it absent)."""
         return self.verdict in (VERDICT_SELECTED, VERDICT_ABSENT)
 
+    def members_for(self, asked):
+        """The member ids the action goes on with: the selected, else those ``asked`` (a gone room: each absent)."""
+        return self.members if self.verdict == VERDICT_SELECTED else asked
+
     def warnings(self, name):
         """What a module warns: nothing when it acts or the cap itself spares the room, else why nobody is removed."""
         return [] if self.acts() or self.verdict == VERDICT_SPARED else [self.warning(name)]
@@ -274,8 +279,8 @@ class Capacity:
             if uuid is not None:
                 raise VobizInputError('conference_uuid needs max_members', option='conference_uuid')
             return None
-        if cap < 0:
-            raise VobizInputError('max_members must be an integer >= 0, got {0!r}'.format(cap), option='max_members')
+        if cap < 1:  # 0 would select every member: where 0 means "no cap" (the rulebook, playbooks), omit the option
+            raise VobizInputError('max_members must be an integer >= 1, got {0!r}'.format(cap), option='max_members')
         if not removing:
             raise VobizInputError('max_members needs state=kicked or state=absent', option='max_members')
         if uuid is not None and not uuid:
@@ -295,7 +300,7 @@ class Capacity:
             verdict, reason = VERDICT_UNREADABLE, problem
         if verdict is not None:
             return CapacityVerdict(verdict, reason)
-        members = conference['members']
+        members = normalize_conference(conference)['members']  # member ids as strings, as member_plan reads them
         count = len(members)
         if count <= self.max_members:
             within = '{0} member(s), not more than max_members {1}'.format(count, self.max_members)

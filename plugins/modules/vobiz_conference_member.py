@@ -85,6 +85,8 @@ options:
       - With member ids, each must be listed, and the room must keep at least O(max_members) members without them.
       - With O(member_id=all), the newest members beyond the cap (those with the smallest C(join_time)), one request
         each; nobody when a C(join_time) cannot be read or two members joined in the same second at the cap's edge.
+      - At least V(1). To remove no one for the cap, leave it out (where the rulebook and the playbooks take V(0) to
+        mean no cap, they do not pass it).
     type: int
     version_added: 0.2.0
   conference_uuid:
@@ -333,7 +335,7 @@ class MemberAction(VobizModule):
             self.warnings.extend(verdict.warnings(self.conference))
             if not verdict.acts():
                 self.finish()
-            self.ids = verdict.members or self.ids
+            self.ids = verdict.members_for(self.ids)
         # The members that need it; the others are already so, or (mute, deaf) not there, or the room is not live.
         need, others, unreadable = member_plan(retrieved, self.ids, self.flag)
         for member_id, outcome, status, message in others:

@@ -13,6 +13,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     STATE_PRESENT,
     STATE_UNREADABLE,
     Retrieved,
+    member_plan,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
@@ -268,6 +269,16 @@ def test_the_cap_removes_only_whom_a_readable_room_over_it_lists(retrieved, ids,
     assert reason is None and judged.reason is None or reason in judged.reason
 
 
+def test_member_ids_sent_as_numbers_are_the_ids_the_member_action_reads():
+    """An API that sends member ids as numbers: the cap selects their string form, which member_plan then finds."""
+    room = over_cap_room(count=5, join_times=(50, 40, 30, 5, 1))
+    for member in room.conference['members']:
+        member['member_id'] = int(member['member_id'])
+    assert Capacity(3).judge(room, 'all').members == ['5', '4']
+    assert Capacity(3).judge(room, ['5']).verdict == 'selected'
+    assert member_plan(room, Capacity(3).judge(room, 'all').members)[0] == ['5', '4']
+
+
 def test_newest_members_are_the_smallest_join_times_and_a_tie_inside_the_cut_is_fine():
     members = [dict(member_id=m, join_time=t) for m, t in (('a', '9'), ('b', '2'), ('c', '2'), ('d', '7'))]
     assert newest_members(members, 2) == (['b', 'c'], None)
@@ -279,6 +290,7 @@ def test_newest_members_are_the_smallest_join_times_and_a_tie_inside_the_cut_is_
     'params, option',
     [
         (dict(max_members=-1), 'max_members'),
+        (dict(max_members=0), 'max_members'),  # 0 would select every member
         (dict(max_members=3, conference_uuid=''), 'conference_uuid'),
         (dict(conference_uuid='U1'), 'conference_uuid'),
     ],
