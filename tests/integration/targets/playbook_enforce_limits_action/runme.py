@@ -232,7 +232,8 @@ def main() -> int:
         uuids = {name: emu.conference_uuid(name) for name in hostile + list(rooms)}
         # The cap's rooms: two named with template syntax (one member kicked in each), and four that must be kept.
         full = [name + ' (full)' for name in hostile[:2]]
-        cap_rooms = dict.fromkeys(full + ['Cap Not Listed', 'Cap Other Instance', 'Cap Unreadable'], CAP_MEMBERS)
+        cap_names = ['Cap Not Listed', 'Cap Other Instance', 'Cap Unreadable', 'Cap Uncertain']
+        cap_rooms = dict.fromkeys(full + cap_names, CAP_MEMBERS)
         cap_rooms['Cap Within'] = CAP_MEMBERS[:3]
         cap_rooms['Cap Not Listed'] = CAP_MEMBERS[:3] + [{'member_id': '5', 'join_time': 0}]  # over the cap, no 4
         for name, members in cap_rooms.items():
@@ -241,7 +242,8 @@ def main() -> int:
         unreadable = {'kind': '500', 'method': 'GET', 'match': 'Unreadable'}
         cap_unreadable = {'kind': '500', 'method': 'GET', 'match': 'Cap Unreadable'}
         fails = {'kind': 'error_body', 'method': 'POST', 'match': 'Announce Fails'}
-        emu.configure(faults=[unreadable, cap_unreadable, fails])
+        kick_unclear = {'kind': 'error_body', 'method': 'POST', 'match': 'Cap Uncertain'}  # did the kick happen?
+        emu.configure(faults=[unreadable, cap_unreadable, fails, kick_unclear])
         emu.clear_log()  # the control run's requests went to the evaluated name
         fails = 'Announce Fails'
         cases = [
@@ -295,6 +297,12 @@ def main() -> int:
                 'Cap Unreadable',
                 'unreadable',
             ),
+            (
+                'cap-uncertain',
+                capacity_vars('Cap Uncertain', uuids['Cap Uncertain'], '4'),
+                'Cap Uncertain',
+                'uncertain',
+            ),
         ]
         outputs = {'left-alone': QUIET, 'overdue-announced': JSON_STDOUT}
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
@@ -306,7 +314,12 @@ def main() -> int:
 
     runs, cap_runs = runs[: len(cases)], runs[len(cases) :]
     for (tag, dummy, name, expected), run in zip(cap_cases, cap_runs):
-        problems.extend(check_capacity(run, name, expected, log))
+        if expected == 'uncertain':  # a kick whose answer cannot tell: uncertain and failed, never "kept"
+            line = run['line'] or {}
+            if run['rc'] == 0 or line.get('uncertain') != ['4'] or line.get('kept') is not False or line.get('kicked'):
+                problems.append('%s: expected member 4 uncertain, not kept, the run failed; got %s' % (tag, line))
+        else:
+            problems.extend(check_capacity(run, name, expected, log))
         kept = [member['member_id'] for member in cap_rooms[name] if expected != 'kicked' or member['member_id'] != '4']
         if remaining[name] != kept:
             problems.append('%s: the room holds %s, expected %s' % (tag, remaining[name], kept))
