@@ -24,6 +24,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     read_number,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
 
 # ASCII digits only: "²" and other Unicode digits are no number of seconds.
@@ -253,7 +254,7 @@ class CapacityVerdict:
             reason=self.reason,
             member_count=self.member_count,
             max_members=max_members,
-            members=self.members,
+            members=escape_names(self.members),  # as the module's other name lists: no line break of any kind
         )
 
 
@@ -313,7 +314,9 @@ class Capacity:
         listed = set(member['member_id'] for member in members)
         missing = [member_id for member_id in ids if member_id not in listed]
         if missing:
-            return CapacityVerdict(VERDICT_NOT_LISTED, 'member(s) {0} not listed'.format(', '.join(missing)), count)
+            return CapacityVerdict(
+                VERDICT_NOT_LISTED, 'member(s) {0} not listed'.format(', '.join(escape_names(missing))), count
+            )
         if count - len(ids) < self.max_members:
             below = 'removing {0} of {1} member(s) would leave fewer than max_members {2}'
             return CapacityVerdict(VERDICT_SPARED, below.format(len(ids), count, self.max_members), count)
@@ -327,11 +330,13 @@ def newest_members(members, how_many):
     times = [(read_number(member.get('join_time')), member['member_id']) for member in members]
     unreadable = [member_id for join_time, member_id in times if join_time is None]
     if unreadable:
-        return None, 'no readable join_time for member(s) {0}'.format(', '.join(unreadable))
+        return None, 'no readable join_time for member(s) {0}'.format(', '.join(escape_names(unreadable)))
     times.sort(key=lambda item: item[0])
     if how_many < len(times) and times[how_many - 1][0] == times[how_many][0]:
         tied = [member_id for join_time, member_id in times if join_time == times[how_many][0]]
-        return None, 'members {0} joined in the same second at the edge of the cap'.format(', '.join(tied))
+        return None, 'members {0} joined in the same second at the edge of the cap'.format(
+            ', '.join(escape_names(tied))
+        )
     return [member_id for dummy, member_id in times[:how_many]], None
 
 

@@ -279,6 +279,13 @@ def test_member_ids_sent_as_numbers_are_the_ids_the_member_action_reads():
     assert member_plan(room, Capacity(3).judge(room, 'all').members)[0] == ['5', '4']
 
 
+def test_member_ids_in_the_cap_s_result_and_reasons_carry_no_line_break():
+    room = over_cap_room()
+    room.conference['members'][3]['member_id'] = '4\n[ERROR]: forged'
+    assert '\n' not in Capacity(3).judge(room, ['9\nx']).reason
+    assert '\n' not in Capacity(3).judge(room, ['4\n[ERROR]: forged']).as_result(3)['members'][0]
+
+
 def test_newest_members_are_the_smallest_join_times_and_a_tie_inside_the_cut_is_fine():
     members = [dict(member_id=m, join_time=t) for m, t in (('a', '9'), ('b', '2'), ('c', '2'), ('d', '7'))]
     assert newest_members(members, 2) == (['b', 'c'], None)
