@@ -13,6 +13,7 @@ import os
 import time
 from typing import Callable
 
+from .callers import BlockedCallers
 from .connections import RefusalLog
 from .events import callback_event, over_capacity_event
 from .registry import RoomRegistry
@@ -23,7 +24,7 @@ from .timers import LimitTimers
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 #: Callback events waiting for the rules engine; beyond, new ones are dropped (counted, logged once a minute).
-#: ``overdue``, ``lonely`` and ``over_capacity`` events are never dropped.
+#: ``overdue``, ``lonely``, ``over_capacity`` and ``blocked_caller`` events are never dropped.
 MAX_PENDING_CALLBACK_EVENTS = 10000
 
 
@@ -75,6 +76,7 @@ class CallbackService:
         self.pending_callbacks = 0
         self.accepted = 0
         self._wakeup = asyncio.Event()
+        self.blocked = BlockedCallers(settings.blocked_callers) if settings.blocked_callers else None
         if settings.audit_log:
             check_writable(settings.audit_log, 'audit_log')
         if self.state is not None and self.state.load():
@@ -125,6 +127,7 @@ class CallbackService:
             self.pending_callbacks += 1
             self._emit(callback_event(fields, info['members'], version))
         self._check_capacity(fields, info)
+        self._check_blocked(fields, info)
         if self.state is not None:
             self.state.changed()
 
@@ -140,6 +143,21 @@ class CallbackService:
             return
         event = over_capacity_event(fields, info['room'], members, cap)
         LOGGER.info('Conference %r is over capacity (%d > %d)', event['vobiz']['conference_name'], members, cap)
+        self._emit(event)
+
+    def _check_blocked(self, fields: dict, info: dict) -> None:
+        """Emit ``blocked_caller`` when this callback is the enter of a member new to its room whose ``From`` is on
+        ``blocked_callers`` (``callers.BlockedCallers``); the log names the caller masked, never the number."""
+        event = self.blocked.event_for(fields, info) if self.blocked is not None else None
+        if event is None:
+            return
+        blocked = event['vobiz']
+        LOGGER.info(
+            'Conference %r: member %r calls from a blocked number (%s)',
+            blocked['conference_name'],
+            blocked['member_id'],
+            blocked['caller'],
+        )
         self._emit(event)
 
     def tick(self) -> None:

@@ -13,6 +13,8 @@ import os
 import re
 import urllib.parse
 
+from .callers import parse_blocked
+
 
 class ConfigError(ValueError):
     """A bad source argument or a damaged state file; the message names it and says what to do."""
@@ -43,6 +45,8 @@ TEXTS = ('host', 'public_url', 'auth_token', 'parent_auth_token', 'state_file', 
 TEXTS += ('certfile', 'keyfile', 'password', 'cafile')
 LISTS = ('rulebook_variables', 'known_variables')
 FLAGS = {'accept_v2': True, 'keep_state': True}
+#: Lists of caller numbers and globs, normalised by ``callers.parse_blocked``.
+CALLER_LISTS = ('blocked_callers',)
 HEALTH_PATH = '/healthz'
 DURATION_FORMS = '4h, 30m, 90s or 1h30m'
 #: The playbook's duration forms (plugins/module_utils/_policy.py, ``parse_duration``); ASCII digits only.
@@ -90,6 +94,7 @@ class Settings:
     idle_timeout: float = 60.0
     header_timeout: float = 10.0
     body_timeout: float = 10.0
+    blocked_callers: tuple = ()  # normalised patterns (callers.parse_blocked)
 
     @property
     def path(self) -> str:
@@ -220,9 +225,9 @@ def _health_path(value, path: str) -> str | None:
 def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
     """Validate the source arguments; raises ``ConfigError`` naming the argument."""
     environ = os.environ if environ is None else environ
-    unknown = sorted(set(args) - set(NUMBERS) - set(TEXTS) - set(LISTS) - set(FLAGS))
+    unknown = sorted(set(args) - set(NUMBERS) - set(TEXTS) - set(LISTS) - set(FLAGS) - set(CALLER_LISTS))
     if unknown:
-        known = sorted(set(NUMBERS) | set(TEXTS) | set(LISTS) | set(FLAGS))
+        known = sorted(set(NUMBERS) | set(TEXTS) | set(LISTS) | set(FLAGS) | set(CALLER_LISTS))
         raise ConfigError('unknown argument(s): %s (known: %s)' % (', '.join(unknown), ', '.join(known)))
     for name in TEXTS:
         if args.get(name) is not None and not isinstance(args[name], str):
@@ -265,6 +270,10 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         given = sorted(name for name, value in tls.items() if value)
         if given:
             raise ConfigError('%s given without certfile: TLS needs the certificate first' % ', '.join(given))
+    try:
+        blocked_callers = parse_blocked(args.get('blocked_callers'))
+    except ValueError as exc:
+        raise ConfigError('%s. Nothing was started' % exc) from None
     host, host_reason = (args['host'], 'the host argument') if args.get('host') else default_host(environ, exists)
     path = urllib.parse.urlsplit(public_url).path or '/'
     return Settings(
@@ -277,6 +286,7 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         state_file=state_file,
         audit_log=_expand_home(args.get('audit_log'), environ),
         health_path=_health_path(args.get('health_path'), path),
+        blocked_callers=blocked_callers,
         **{name: _expand_home(value, environ) if name != 'password' else value for name, value in tls.items()},
         **numbers,
     )

@@ -25,6 +25,9 @@ description:
     O(max_members), naming the member who entered; once per member who enters (a duplicate or late V(enter) adds
     nobody). A room whose count is not known (its first member's V(enter) was not seen, or it was restored from
     O(state_file)) is never reported.
+  - Emits V(blocked_caller) when an V(enter) callback's C(From) matches O(blocked_callers), naming the member who
+    entered and the caller masked except its last four digits (the event and the log never hold the number); once
+    per member who enters.
   - Every text from a callback that could be a template (holds C({) or starts with C(#)) is emitted as C(base64:)
     and its base64, never raw; read event values in a playbook with the filter C(vobiz.voice.callback_text).
   - Bounds what a client can hold (O(max_connections), O(header_timeout), O(body_timeout), O(idle_timeout), O(max_body))
@@ -73,6 +76,16 @@ options:
     description: The most members a room may have; an V(enter) that takes it over emits V(over_capacity). V(0) disables.
     type: int
     default: 0
+  blocked_callers:
+    description:
+      - Caller numbers or globs (C(*) any digits, C(?) one digit), such as V(+15551234567) or V(+1555*). An V(enter)
+        callback whose C(From) matches one emits V(blocked_caller).
+      - Numbers and patterns are compared in E.164 form - spaces, tabs, dashes, dots and parentheses removed, a
+        leading C(00) read as C(+), digits without C(+) given one, at most 15 digits. A C(From) that is anything else
+        (a SIP URI, C(anonymous)) matches nothing. Quote every entry (YAML reads C(+15551234567) as an integer).
+      - An entry that is no number or glob stops the source with one error. Empty (the default) disables.
+    type: list
+    elements: str
   check_interval: {description: Seconds between two checks for due events., type: float, default: 5}
   repeat_after:
     description: Seconds before an V(overdue) or V(lonely) event is emitted again for a room still known.
