@@ -5,8 +5,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Policies judged on what retrieve (``GET Conference/{name}/``) says: for vobiz_conference ``running_longer_than``,
-``members_at_most`` and ``conference_uuid``; for vobiz_conference_member the room-size cap ``max_members``
-(``Capacity``).
+``members_at_most``, ``conference_uuid`` and ``caller_matches``; for vobiz_conference_member the room-size cap
+``max_members`` (``Capacity``) or the caller rule ``caller_matches`` (``CallerRule``), one of them (``member_policy``).
 
 A policy fails safe: a room whose answer cannot be read, or whose run time, member count or member list is missing
 or inconsistent, is never acted on.
@@ -15,6 +15,7 @@ or inconsistent, is never acted on.
 import math
 import re
 
+from ansible_collections.vobiz.voice.plugins.module_utils._callers import CallerMatcher, mask, parse_patterns
 from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     STATE_ABSENT,
     STATE_PRESENT,
@@ -24,21 +25,47 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     read_number,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
-from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_names
+from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name, escape_names
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_name_list
 
 # ASCII digits only: "²" and other Unicode digits are no number of seconds.
 _DURATION = re.compile(r'(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?', re.ASCII)
 
-POLICY_OPTIONS = ('running_longer_than', 'members_at_most', 'conference_uuid')
+POLICY_OPTIONS = ('running_longer_than', 'members_at_most', 'conference_uuid', 'caller_matches')
 
 
 def policy_options():
     """The argument spec of ``POLICY_OPTIONS``: ``type='raw'`` for the two ``Policy.from_params`` reads itself
-    (Ansible's own int conversion crashes on ``.inf``)."""
+    (Ansible's own int conversion crashes on ``.inf``); ``caller_matches`` of ``elements='raw'``, so that a number
+    YAML read as an integer is refused rather than turned into another number's text (``caller_patterns``)."""
     return dict(
-        running_longer_than=dict(type='raw'), members_at_most=dict(type='raw'), conference_uuid=dict(type='str')
+        running_longer_than=dict(type='raw'),
+        members_at_most=dict(type='raw'),
+        conference_uuid=dict(type='str'),
+        caller_matches=dict(type='list', elements='raw'),
     )
+
+
+def caller_patterns(values):
+    """The normalised patterns of ``caller_matches`` (``_callers.parse_patterns``). Raises ``VobizInputError``."""
+    try:
+        return parse_patterns(values, 'caller_matches')
+    except ValueError as exc:
+        raise VobizInputError(str(exc), option='caller_matches') from None
+
+
+def matching_callers(conference, matcher):
+    """``(matched, problem)``: the listed members whose ``from`` matches ``matcher``, as ``{member id: the number
+    masked}`` in list order, or ``(None, why)`` when the member list cannot be trusted (``members_inconsistency``)."""
+    problem = members_inconsistency(conference)
+    if problem is not None:
+        return None, problem
+    matched = {}
+    for member in normalize_conference(conference)['members']:
+        number = matcher.number_if_matched(member.get('from'))
+        if number is not None:
+            matched[member['member_id']] = mask(number)
+    return matched, None
 
 
 VERDICT_SELECTED = 'selected'
@@ -99,13 +126,15 @@ class PolicyOutcome:
 
 
 class Policy:
-    """``running_longer_than`` (seconds), ``members_at_most`` and ``conference_uuid``: a room is selected when it meets
-    every one given."""
+    """``running_longer_than`` (seconds), ``members_at_most``, ``conference_uuid`` and ``caller_matches`` (normalised
+    patterns: retrieve lists a member whose ``from`` matches one): a room is selected when it meets every one given."""
 
-    def __init__(self, running_longer_than=None, members_at_most=None, conference_uuid=None):
+    def __init__(self, running_longer_than=None, members_at_most=None, conference_uuid=None, caller_matches=None):
         self.running_longer_than = running_longer_than
         self.members_at_most = members_at_most
         self.conference_uuid = conference_uuid
+        self.caller_matches = caller_matches
+        self.callers = CallerMatcher(caller_matches) if caller_matches else None
 
     @classmethod
     def from_params(cls, params):
@@ -113,11 +142,13 @@ class Policy:
         longer = params.get('running_longer_than')
         at_most = params.get('members_at_most')
         uuid = params.get('conference_uuid')
-        if longer is None and at_most is None and uuid is None:
+        callers = params.get('caller_matches')
+        if longer is None and at_most is None and uuid is None and callers is None:
             return None
         if params.get('all'):
             raise VobizInputError(
-                'all=true cannot be combined with running_longer_than, members_at_most or conference_uuid: '
+                'all=true cannot be combined with running_longer_than, members_at_most, conference_uuid or '
+                'caller_matches: '
                 'all hangs up every live conference with one call; '
                 'leave all out to apply the policy to every live conference',
                 option='all',
@@ -138,7 +169,7 @@ class Policy:
                     'members_at_most must be an integer >= 0, got {0!r}'.format(at_most), option='members_at_most'
                 )
             at_most = count
-        return cls(longer, at_most, uuid)
+        return cls(longer, at_most, uuid, caller_patterns(callers) if callers is not None else None)
 
     def describe(self):
         parts = []
@@ -148,6 +179,8 @@ class Policy:
             parts.append('with at most {0} member(s)'.format(self.members_at_most))
         if self.conference_uuid is not None:
             parts.append('of conference_uuid {0}'.format(self.conference_uuid))
+        if self.callers is not None:
+            parts.append('with a member calling from a number of caller_matches')
         return ' and '.join(parts)
 
     def nothing_selected(self, unreadable):
@@ -170,6 +203,12 @@ class Policy:
         verdict, reason = instance_verdict(conference, self.conference_uuid)
         if verdict is not None:
             return verdict, reason, count
+        if self.callers is not None:
+            matched, problem = matching_callers(conference, self.callers)
+            if problem is not None:
+                return VERDICT_UNREADABLE, problem, count
+            if not matched:
+                return VERDICT_SPARED, None, count
         if self.running_longer_than is not None:
             run_time = read_number(conference.get('conference_run_time'))
             if run_time is None:
@@ -278,7 +317,7 @@ class Capacity:
         cap, uuid = params.get('max_members'), params.get('conference_uuid')
         if cap is None:
             if uuid is not None:
-                raise VobizInputError('conference_uuid needs max_members', option='conference_uuid')
+                raise VobizInputError('conference_uuid needs max_members or caller_matches', option='conference_uuid')
             return None
         if cap < 1:  # 0 would select every member: where 0 means "no cap" (the rulebook, playbooks), omit the option
             raise VobizInputError('max_members must be an integer >= 1, got {0!r}'.format(cap), option='max_members')
@@ -288,19 +327,15 @@ class Capacity:
             raise VobizInputError('conference_uuid must be a non-empty string', option='conference_uuid')
         return cls(cap, uuid)
 
+    def result(self, verdict):
+        """What the module returns of ``verdict``: ``capacity``."""
+        return dict(capacity=verdict.as_result(self.max_members))
+
     def judge(self, retrieved, ids):
         """The ``CapacityVerdict`` of one ``Retrieved`` answer for ``ids`` (a list of member ids, or ``'all'``)."""
-        if retrieved.state == STATE_ABSENT:
-            return CapacityVerdict(VERDICT_ABSENT, 'the conference is gone')
-        if retrieved.state != STATE_PRESENT or not isinstance(retrieved.conference, dict):
-            return CapacityVerdict(VERDICT_UNREADABLE, retrieved.reason or 'the answer could not be read')
-        conference = retrieved.conference
-        verdict, reason = instance_verdict(conference, self.conference_uuid)
-        problem = members_inconsistency(conference)
-        if verdict is None and problem is not None:
-            verdict, reason = VERDICT_UNREADABLE, problem
-        if verdict is not None:
-            return CapacityVerdict(verdict, reason)
+        conference, refusal = trusted_members_room(retrieved, self.conference_uuid, CapacityVerdict)
+        if refusal is not None:
+            return refusal
         members = normalize_conference(conference)['members']  # member ids as strings, as member_plan reads them
         count = len(members)
         if count <= self.max_members:
@@ -321,6 +356,21 @@ class Capacity:
             below = 'removing {0} of {1} member(s) would leave fewer than max_members {2}'
             return CapacityVerdict(VERDICT_SPARED, below.format(len(ids), count, self.max_members), count)
         return CapacityVerdict(VERDICT_SELECTED, None, count, ids)
+
+
+def trusted_members_room(retrieved, conference_uuid, verdict_class):
+    """``(conference, None)`` when ``retrieved`` is a live room that may be the instance ``conference_uuid`` and whose
+    member list can be trusted (``members_inconsistency``); else ``(None, verdict_class(verdict, reason))``: absent,
+    unreadable or another instance, nobody to act on."""
+    if retrieved.state == STATE_ABSENT:
+        return None, verdict_class(VERDICT_ABSENT, 'the conference is gone')
+    if retrieved.state != STATE_PRESENT or not isinstance(retrieved.conference, dict):
+        return None, verdict_class(VERDICT_UNREADABLE, retrieved.reason or 'the answer could not be read')
+    verdict, reason = instance_verdict(retrieved.conference, conference_uuid)
+    problem = members_inconsistency(retrieved.conference)
+    if verdict is None and problem is not None:
+        verdict, reason = VERDICT_UNREADABLE, problem
+    return (retrieved.conference, None) if verdict is None else (None, verdict_class(verdict, reason))
 
 
 def newest_members(members, how_many):
@@ -345,3 +395,87 @@ def unreadable_warning(name, reason):
         'Conference {0!r} could not be checked against the policy ({1}); '
         'it was not selected: a policy never ends a room it could not read.'.format(name, reason)
     )
+
+
+class CallerVerdict(CapacityVerdict):
+    """What the caller rule made of one room, as ``CapacityVerdict``; ``callers``: the listed members whose ``from``
+    matched, ``{member id: the number masked except its last four digits}``."""
+
+    def __init__(self, verdict, reason=None, member_count=None, members=(), callers=None):
+        super().__init__(verdict, reason, member_count, members)
+        self.callers = callers or {}
+
+    def warning(self, name):
+        return 'No member of conference {0!r} was acted on: {1}.'.format(name, self.reason)
+
+    def as_result(self, dummy=None):
+        result = super().as_result(None)
+        del result['max_members']
+        result['callers'] = [dict(member_id=escape_name(key), caller=value) for key, value in self.callers.items()]
+        return result
+
+
+class CallerRule:
+    """The caller rule of vobiz_conference_member (``caller_matches``, and ``conference_uuid``): act only on the listed
+    members whose ``from``, as retrieve reports it, matches (``_callers``: E.164 form, globs). A callback's ``From``
+    only hints that a blocked caller entered; this decides.
+
+    With member ids, each must be listed, and only those whose ``from`` matches are acted on; with ``all``, every
+    listed member whose ``from`` matches. Nobody is acted on in a room that cannot be read, whose count disagrees with
+    its list, or that is another instance than ``conference_uuid``. Results show numbers masked (``_callers.mask``).
+    """
+
+    def __init__(self, patterns, conference_uuid=None):
+        self.matcher = CallerMatcher(patterns)
+        self.conference_uuid = conference_uuid
+
+    @classmethod
+    def from_params(cls, params):
+        """The rule of the module's options, or None without ``caller_matches``. Raises ``VobizInputError``."""
+        callers, uuid = params.get('caller_matches'), params.get('conference_uuid')
+        if callers is None:
+            return None
+        if params.get('max_members') is not None:
+            raise VobizInputError(
+                'caller_matches cannot be combined with max_members: run one task per rule', option='caller_matches'
+            )
+        if uuid is not None and not uuid:
+            raise VobizInputError('conference_uuid must be a non-empty string', option='conference_uuid')
+        return cls(caller_patterns(callers), uuid)
+
+    def result(self, verdict):
+        """What the module returns of ``verdict``: ``callers``."""
+        return dict(callers=verdict.as_result())
+
+    def judge(self, retrieved, ids):
+        """The ``CallerVerdict`` of one ``Retrieved`` answer for ``ids`` (a list of member ids, or ``'all'``)."""
+        conference, refusal = trusted_members_room(retrieved, self.conference_uuid, CallerVerdict)
+        if refusal is not None:
+            return refusal
+        matched = matching_callers(conference, self.matcher)[0]
+        listed = [member['member_id'] for member in normalize_conference(conference)['members']]
+        missing = [] if ids == 'all' else [member_id for member_id in ids if member_id not in listed]
+        if missing:
+            not_listed = 'member(s) {0} not listed'.format(', '.join(escape_names(missing)))
+            return CallerVerdict(VERDICT_NOT_LISTED, not_listed, len(listed))
+        chosen = [member_id for member_id in (listed if ids == 'all' else ids) if member_id in matched]
+        if not chosen:
+            nobody = 'no member given calls from a number of caller_matches'
+            return CallerVerdict(VERDICT_SPARED, nobody, len(listed))
+        callers = dict((member_id, matched[member_id]) for member_id in chosen)
+        return CallerVerdict(VERDICT_SELECTED, None, len(listed), chosen, callers)
+
+
+def member_policy_options():
+    """The argument spec of vobiz_conference_member's policies: ``max_members``, ``conference_uuid`` and
+    ``caller_matches`` (``elements='raw'``: see ``policy_options``)."""
+    return dict(
+        max_members=dict(type='int'), conference_uuid=dict(type='str'), caller_matches=dict(type='list', elements='raw')
+    )
+
+
+def member_policy(params, removing):
+    """The policy of vobiz_conference_member's options: a ``CallerRule`` (``caller_matches``), a ``Capacity``
+    (``max_members``) or None. Raises ``VobizInputError``."""
+    rule = CallerRule.from_params(params)
+    return rule if rule is not None else Capacity.from_params(params, removing)

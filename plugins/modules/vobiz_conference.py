@@ -132,6 +132,20 @@ options:
         O(running_longer_than).
     type: str
     version_added: 0.2.0
+  caller_matches:
+    description:
+      - Policy for a hang-up on a blocked caller (the playbook C(vobiz.voice.enforce_limits_action) passes the
+        rulebook's C(vobiz_blocked_callers)). Select only the conferences whose member list, as retrieve reports it,
+        has a member whose C(from) matches one of these caller numbers or globs (C(*) any digits, C(?) one digit).
+      - Numbers and patterns are compared in E.164 form - spaces, tabs, dashes, dots and parentheses removed, a leading
+        C(00) read as C(+), digits without C(+) given one, at most 15 digits; a C(from) that is anything else (a SIP
+        URI, C(anonymous)) matches nothing. Each entry must be a string (quote numbers: YAML reads C(+15551234567) as
+        an integer); one that is no number or glob is refused.
+      - Applies like O(running_longer_than), and fails safe the same way: a room whose member list is missing, or
+        disagrees with its C(conference_member_count), is in RV(unreadable) and never selected.
+    type: list
+    elements: raw
+    version_added: 0.2.0
   plan:
     description:
       - A plan returned (as RV(plan)) by a check-mode run of this module, passed back unchanged, for example after

@@ -91,9 +91,26 @@ options:
     version_added: 0.2.0
   conference_uuid:
     description:
-      - With O(max_members), remove nobody when retrieve reports another C(conference_uuid) (another instance of the
-        room; Vobiz does not document the UUID in retrieve's answer, so one that is not given does not stop it).
+      - With O(max_members) or O(caller_matches), act on nobody when retrieve reports another C(conference_uuid)
+        (another instance of the room; Vobiz does not document the UUID in retrieve's answer, so one that is not given
+        does not stop it).
     type: str
+    version_added: 0.2.0
+  caller_matches:
+    description:
+      - A caller rule, judged on the conference as retrieve reports it (a callback's C(From) is only a hint): act only
+        on the members whose C(from) matches one of these caller numbers or globs (C(*) any digits, C(?) one digit).
+        The room must be readable and its C(conference_member_count) must agree with its member list; with member
+        ids, each must be listed. Otherwise nobody is acted on, and RV(callers) says why.
+      - With member ids, those whose C(from) matches; with O(member_id=all), every listed member whose C(from)
+        matches, one request each.
+      - Numbers and patterns are compared in E.164 form - spaces, tabs, dashes, dots and parentheses removed, a leading
+        C(00) read as C(+), digits without C(+) given one, at most 15 digits; a C(from) that is anything else (a SIP
+        URI, C(anonymous)) matches nothing. Each entry must be a string (quote numbers: YAML reads C(+15551234567) as
+        an integer); one that is no number or glob is refused.
+      - Cannot be combined with O(max_members).
+    type: list
+    elements: raw
     version_added: 0.2.0
 notes:
   - Idempotent where the API tells the current state; a rerun reports C(changed=false).
@@ -239,6 +256,33 @@ capacity:
       elements: str
   sample: {"verdict": "selected", "reason": null, "member_count": 4, "max_members": 3, "members": ["41"]}
   version_added: 0.2.0
+callers:
+  description:
+    - With O(caller_matches), what the rule made of the room. Numbers are shown masked except their last four digits.
+  returned: when O(caller_matches) is given
+  type: dict
+  contains:
+    verdict:
+      description: V(selected) (members to act on), V(spared) (no member given calls from a matching number),
+        V(absent), V(unreadable), V(other_instance) or V(not_listed) (a member id given is not in the room).
+      type: str
+    reason:
+      description: Why nobody was acted on, or V(null).
+      type: str
+    member_count:
+      description: The number of members retrieve listed, when the list could be read.
+      type: int
+    members:
+      description: The member ids the rule selected.
+      type: list
+      elements: str
+    callers:
+      description: The selected members and their C(from), masked except the last four digits.
+      type: list
+      elements: dict
+  sample: {"verdict": "selected", "reason": null, "member_count": 3, "members": ["41"],
+           "callers": [{"member_id": "41", "caller": "+*******4567"}]}
+  version_added: 0.2.0
 run_id:
   description:
     - The random id of this task run. Every line this run wrote to O(audit_log) carries it as C(run_id).
@@ -278,7 +322,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     room_wide_outcome,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
-from ansible_collections.vobiz.voice.plugins.module_utils._policy import Capacity
+from ansible_collections.vobiz.voice.plugins.module_utils._policy import member_policy, member_policy_options
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import normalize_member_ids, normalize_name_list
 
 
@@ -290,8 +334,7 @@ class MemberAction(VobizModule):
         member_id=dict(type='list', elements='str', required=True),
         state=dict(type='str', required=True, choices=list(MEMBER_ACTIONS)),
         names_escaped=dict(type='bool', default=False),
-        max_members=dict(type='int'),
-        conference_uuid=dict(type='str'),
+        **member_policy_options(),
     )
     audit_action = 'member'
     uncertain_key = 'uncertain_members'
@@ -312,7 +355,7 @@ class MemberAction(VobizModule):
     def prepare(params):
         conference = normalize_name_list(params['conference'], 'conference', escaped=params['names_escaped'])[0]
         ids = normalize_member_ids(params['member_id'], 'member_id')
-        capacity = Capacity.from_params(params, removing=MEMBER_ACTIONS[params['state']][2] is None)
+        capacity = member_policy(params, removing=MEMBER_ACTIONS[params['state']][2] is None)
         return dict(ids=ids, conference=conference, capacity=capacity)
 
     def summary_head(self):
@@ -331,7 +374,7 @@ class MemberAction(VobizModule):
         retrieved = self.guarded(self.api.retrieve, self.conference)
         if self.capacity is not None:  # the cap decides who may go, from this answer alone (_policy.Capacity)
             verdict = self.capacity.judge(retrieved, self.ids)
-            self.result['capacity'] = verdict.as_result(self.capacity.max_members)
+            self.result.update(self.capacity.result(verdict))
             self.warnings.extend(verdict.warnings(self.conference))
             if not verdict.acts():
                 self.finish()

@@ -17,8 +17,10 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import (
+    CallerRule,
     Capacity,
     Policy,
+    member_policy,
     newest_members,
     parse_duration,
 )
@@ -312,3 +314,87 @@ def test_the_cap_only_removes():
     with pytest.raises(VobizInputError, match='max_members needs state=kicked or state=absent'):
         Capacity.from_params(dict(max_members=3), removing=False)
     assert Capacity.from_params({}, removing=True) is None
+
+
+# --- the caller rule (caller_matches): whom a retrieve answer shows calling from a matching number -------------------
+
+BLOCKED = '+1 (555) 123-4567'
+
+
+def callers_room(froms=('+919800000001', BLOCKED, 'sip:+15551234567@example.com'), listed=None, uuid=None):
+    """A retrieved room whose member ``n`` (ids 1, 2, ...) calls from ``froms[n-1]``."""
+    members = [{'member_id': str(n + 1), 'from': caller} for n, caller in enumerate(froms)]
+    conference = dict(conference_member_count=str(len(members) if listed is None else listed), members=members)
+    if uuid is not None:
+        conference['conference_uuid'] = uuid
+    return Retrieved('r', STATE_PRESENT, 200, conference)
+
+
+@pytest.mark.parametrize(
+    'retrieved, ids, verdict, members, reason',
+    [
+        (callers_room(), ['2'], 'selected', ['2'], None),
+        (callers_room(uuid='U1'), ['2'], 'selected', ['2'], None),
+        (callers_room(), ['1', '2'], 'selected', ['2'], None),  # only those whose from matches
+        (callers_room(), 'all', 'selected', ['2'], None),
+        (callers_room(), ['1'], 'spared', [], 'no member given calls from a number of caller_matches'),
+        (callers_room(), ['3'], 'spared', [], 'no member given'),  # a SIP URI is never read as its number
+        (callers_room(froms=('+15561234567',)), 'all', 'spared', [], 'no member given'),
+        (callers_room(), ['9'], 'not_listed', [], 'member(s) 9 not listed'),
+        (callers_room(uuid='U2'), ['2'], 'other_instance', [], "conference_uuid 'U2', not 'U1'"),
+        (callers_room(listed=2), ['2'], 'unreadable', [], "'2' does not agree with the 3 member(s) listed"),
+        (Retrieved('r', STATE_UNREADABLE, 200, None, 'retrieve answered an error'), ['2'], 'unreadable', [], 'error'),
+        (Retrieved('r', STATE_ABSENT, 404), ['2'], 'absent', [], 'gone'),
+    ],
+)
+def test_the_caller_rule_acts_only_on_listed_members_whose_from_matches(retrieved, ids, verdict, members, reason):
+    judged = CallerRule(['+1555*'], conference_uuid='U1').judge(retrieved, ids)
+    assert (judged.verdict, judged.members) == (verdict, members)
+    assert reason is None and judged.reason is None or reason in judged.reason
+
+
+def test_the_caller_rule_s_result_masks_every_number():
+    rule = CallerRule(['+1555*'])
+    result = rule.result(rule.judge(callers_room(), 'all'))['callers']
+    assert result['callers'] == [{'member_id': '2', 'caller': '+*******4567'}] and 'max_members' not in result
+    assert '5551234567' not in repr(result) and '555) 123' not in repr(result)
+
+
+def test_a_member_policy_is_a_caller_rule_or_a_cap_never_both():
+    assert isinstance(member_policy(dict(caller_matches=['+1555*'], conference_uuid='U1'), removing=False), CallerRule)
+    assert isinstance(member_policy(dict(max_members=3), removing=True), Capacity)
+    assert member_policy({}, removing=True) is None
+    for params, option in (
+        (dict(caller_matches=['+1555*'], max_members=3), 'caller_matches'),
+        (dict(caller_matches=['sip:x@example.com']), 'caller_matches'),
+        (dict(caller_matches=[15551234567]), 'caller_matches'),  # YAML's reading of an unquoted number
+        (dict(caller_matches=[]), 'caller_matches'),
+        (dict(caller_matches=['+1555*'], conference_uuid=''), 'conference_uuid'),
+    ):
+        with pytest.raises(VobizInputError) as raised:
+            member_policy(params, removing=True)
+        assert raised.value.option == option, params
+
+
+@pytest.mark.parametrize(
+    'retrieved, verdict',
+    [
+        (callers_room(), 'selected'),
+        (callers_room(froms=('+919800000001', '+15561234567')), 'spared'),
+        (callers_room(listed=5), 'unreadable'),
+        (callers_room(uuid='U2'), 'other_instance'),
+        (Retrieved('gone', 'absent', 404), 'absent'),
+    ],
+)
+def test_caller_matches_selects_a_room_retrieve_lists_a_matching_caller_in(retrieved, verdict):
+    policy = Policy.from_params(dict(name=['r'], caller_matches=['001 555 *'], conference_uuid='U1'))
+    assert policy.judge(retrieved)[0] == verdict
+    assert 'caller_matches' in policy.describe()
+
+
+def test_caller_matches_is_refused_with_all_and_when_no_number():
+    with pytest.raises(VobizInputError, match='all=true cannot be combined with .*caller_matches'):
+        Policy.from_params(dict(all=True, caller_matches=['+1555*']))
+    with pytest.raises(VobizInputError) as raised:
+        Policy.from_params(dict(name=['r'], caller_matches=['anonymous']))
+    assert raised.value.option == 'caller_matches'

@@ -1049,3 +1049,11 @@ def test_verify_refuses_a_negative_time_before_any_request(emulator):
     failed, result = run(emulator, name='a', verify=-1)
     assert failed and result['refused_options'] == ['verify'] and 'verify must be 0' in result['msg']
     assert emulator.requests() == []
+
+
+@pytest.mark.parametrize('caller, hung_up', [('0015551234567', ['Standup']), ('+15561234567', [])])
+def test_caller_matches_hangs_up_only_a_room_retrieve_lists_a_matching_caller_in(emulator, caller, hung_up):
+    emulator.add_conference('Standup', members=[{'member_id': '1'}, {'member_id': '2', 'from': caller}])
+    failed, result = run(emulator, name='Standup', caller_matches=['+1 555 *'])
+    assert not failed and result['hung_up'] == hung_up
+    assert [entry['method'] for entry in emulator.requests()] == ['GET'] + ['DELETE'] * len(hung_up)

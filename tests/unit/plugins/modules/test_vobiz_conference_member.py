@@ -583,3 +583,31 @@ def test_max_members_refuses_a_state_that_removes_nobody(emulator):
     full_room(emulator)
     failed, result = run(emulator, member_id='13', state='muted', max_members=3)
     assert failed and 'max_members' in result['msg'] and emulator.requests() == []
+
+
+# --- the caller rule (caller_matches) ----------------------------------------------------------------------------
+
+
+def room_with_a_blocked_caller(emu):
+    """Members 10 and 11 call from other numbers, 12 from +1 555 123 4567 (written as Vobiz might)."""
+    froms = ('+919800000010', 'sip:+15551234567@example.com', '1 (555) 123-4567')
+    emu.add_conference(ROOM, members=[{'member_id': str(10 + n), 'from': f} for n, f in enumerate(froms)])
+    return emu.conference_uuid(ROOM)
+
+
+@pytest.mark.parametrize('member_id, kicked', [('12', ['12']), ('all', ['12']), (['10', '12'], ['12'])])
+def test_caller_matches_kicks_only_the_members_whose_from_matches(emulator, member_id, kicked):
+    emulator.configure(retrieve_uuid=True)
+    uuid = room_with_a_blocked_caller(emulator)
+    failed, result = run(emulator, member_id=member_id, state='kicked', caller_matches=['+1555*'], conference_uuid=uuid)
+    assert not failed and result['changed'] is True and result['members'] == kicked
+    assert result['callers']['callers'] == [{'member_id': '12', 'caller': '+*******4567'}]
+    assert writes(emulator) == [('POST', MEMBERS + '12/Kick/', 202)]
+    assert '5551234567' not in json.dumps(result)
+
+
+def test_caller_matches_touches_nobody_whose_from_does_not_match(emulator):
+    room_with_a_blocked_caller(emulator)
+    failed, result = run(emulator, member_id=['10', '11'], state='kicked', caller_matches=['+1555*'])
+    assert not failed and result['changed'] is False and result['members'] == []
+    assert result['callers']['verdict'] == 'spared' and writes(emulator) == []
