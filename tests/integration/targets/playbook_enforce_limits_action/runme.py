@@ -17,6 +17,10 @@ source's own code (``extensions/eda/plugin_utils/vobiz_callbacks/events.py``), o
   names is kicked (one Kick request, after a notice spoken to that member alone when one is set), no other member
   is touched; a room at its cap, a member the room does not list, another conference_uuid and a room whose retrieve
   fails are not touched at all, and the line says why;
+- caller rules (``blocked_caller`` events, the rulebook's block list): the member the event names is kicked alone
+  once retrieve lists it calling from a blocked number (after a notice to it alone), a member whose ``from`` the API
+  does not show blocked is kept with nothing sent, and with ``end`` the room is hung up; the line shows the caller
+  masked;
 - the VOBIZ_ENFORCE_LIMITS line is one line of JSON whatever the output settings: with ANSIBLE_DISPLAY_OK_HOSTS=false,
   and on standard error with a JSON stdout callback (whose standard output stays one JSON document).
 
@@ -82,6 +86,21 @@ COLLECTION = next(
     if (path / 'plugins').is_dir()
 )
 escape_name = load_by_path('vobiz_redaction', COLLECTION / 'plugins' / 'module_utils' / '_redaction.py').escape_name
+#: The source's unit ``callers`` makes the blocked_caller events; the number rules it loads by path (from plugins/,
+#: which is not copied beside extensions/ here) are taken from the collection, under the name the unit looks for.
+sys.modules['vobiz_voice_module_utils_callers'] = load_by_path(
+    'vobiz_voice_module_utils_callers', COLLECTION / 'plugins' / 'module_utils' / '_callers.py'
+)
+UNITS_DIR = TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks'
+_UNITS_SPEC = importlib.util.spec_from_file_location(
+    'vobiz_callbacks_units', UNITS_DIR / '__init__.py', submodule_search_locations=[str(UNITS_DIR)]
+)
+UNITS = importlib.util.module_from_spec(_UNITS_SPEC)
+sys.modules['vobiz_callbacks_units'] = UNITS
+_UNITS_SPEC.loader.exec_module(UNITS)
+BLOCKED = ['+1555*']
+BLOCKED_CALLER = '+1 (555) 123-4567'
+BLOCKED_MEMBERS = [{'member_id': '1', 'from': '+919800000001'}, {'member_id': '2', 'from': BLOCKED_CALLER}]
 
 
 def extra_vars(kind: str, name: str, uuid: str | None, announcement: str = '', raw: bool = False) -> dict:
@@ -117,6 +136,41 @@ def capacity_vars(name: str, uuid: str | None, member_id: str, announcement: str
             'event': EVENTS.over_capacity_event(fields, room, MAX_MEMBERS + 1, MAX_MEMBERS),
         },
     }
+
+
+def blocked_vars(name: str, uuid: str | None, action: str, announcement: str = '') -> dict:
+    """What ansible-rulebook hands the playbook for the blocked_caller event of member 2 calling from BLOCKED_CALLER
+    (made by the source's own unit), with the rulebook's list and action."""
+    room = types.SimpleNamespace(name=name, uuid=uuid)
+    fields = {'ConferenceMemberID': '2', 'CallUUID': 'call-2', 'From': BLOCKED_CALLER}
+    event = UNITS.callers.BlockedCallers(UNITS.callers.parse_blocked(BLOCKED)).event_for(
+        fields, {'entered': True, 'room': room}
+    )
+    return {
+        'enforce_limits_announcement': announcement,
+        'enforce_limits_grace_seconds': 0,
+        'enforce_limits_audit_log': '',
+        'enforce_limits_blocked_callers': BLOCKED,
+        'enforce_limits_blocked_action': action,
+        'ansible_eda': {'ruleset': 'Enforce Vobiz conference limits', 'rule': 'Blocked caller', 'event': event},
+    }
+
+
+def check_blocked(run: dict, name: str, expected: list, log: list) -> list:
+    """One blocked_caller run: ``expected``, the writes to the room (method, action, member) in order."""
+    line, tag = run['line'] or {}, run['tag']
+    writes = [
+        (entry['method'], entry['action'], entry['member'])
+        for entry in log
+        if entry['conference'] == name and entry['method'] != 'GET'
+    ]
+    if run['rc'] != 0 or not line:
+        return ['%s: exit %s without its line:\n%s' % (tag, run['rc'], run['stdout'][-3000:])]
+    if writes != expected or line['caller'] != '+*******4567' or '5551234567' in run['stdout']:
+        return ['%s: expected %s with the caller masked, got %s, line %s' % (tag, expected, writes, line)]
+    if line['kept'] is not (expected == []):
+        return ['%s: kept is %r after %s' % (tag, line['kept'], writes)]
+    return []
 
 
 def check_capacity(run: dict, name: str, expected: str, log: list) -> list:
@@ -239,6 +293,36 @@ def main() -> int:
         for name, members in cap_rooms.items():
             emu.add_conference(name, members=members)
             uuids[name] = emu.conference_uuid(name)
+        # The caller rules' rooms: one named with template syntax, where member 2 calls from a blocked number.
+        blocked_rooms = {
+            hostile[2] + ' (blocked)': BLOCKED_MEMBERS,
+            'Blocked Not Confirmed': [BLOCKED_MEMBERS[0], {'member_id': '2', 'from': '+15561234567'}],
+            'Blocked Ended': BLOCKED_MEMBERS,
+        }
+        for name, members in blocked_rooms.items():
+            emu.add_conference(name, members=members)
+            uuids[name] = emu.conference_uuid(name)
+        blocked_room = hostile[2] + ' (blocked)'
+        blocked_cases = [
+            (
+                'blocked-kick',
+                blocked_vars(blocked_room, uuids[blocked_room], 'kick', 'You are blocked'),
+                blocked_room,
+                [('POST', 'speak', '2'), ('POST', 'kick', '2')],
+            ),
+            (
+                'blocked-not-confirmed',
+                blocked_vars('Blocked Not Confirmed', uuids['Blocked Not Confirmed'], 'kick', 'You are blocked'),
+                'Blocked Not Confirmed',
+                [],
+            ),
+            (
+                'blocked-end',
+                blocked_vars('Blocked Ended', uuids['Blocked Ended'], 'end'),
+                'Blocked Ended',
+                [('DELETE', 'hangup', None)],
+            ),
+        ]
         unreadable = {'kind': '500', 'method': 'GET', 'match': 'Unreadable'}
         cap_unreadable = {'kind': '500', 'method': 'GET', 'match': 'Cap Unreadable'}
         fails = {'kind': 'error_body', 'method': 'POST', 'match': 'Announce Fails'}
@@ -307,12 +391,17 @@ def main() -> int:
         outputs = {'left-alone': QUIET, 'overdue-announced': JSON_STDOUT}
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
             runs = list(
-                pool.map(lambda case: run_action(work, emu, case[0], case[1], outputs.get(case[0])), cases + cap_cases)
+                pool.map(
+                    lambda case: run_action(work, emu, case[0], case[1], outputs.get(case[0])),
+                    cases + cap_cases + blocked_cases,
+                )
             )
         log = emu.requests()
         remaining = {name: sorted(m['member_id'] for m in emu.conference(name)['members']) for name in cap_rooms}
 
-    runs, cap_runs = runs[: len(cases)], runs[len(cases) :]
+    runs, cap_runs, blocked_runs = runs[: len(cases)], runs[len(cases) :][: len(cap_cases)], runs[-len(blocked_cases) :]
+    for (tag, dummy, name, expected), run in zip(blocked_cases, blocked_runs):
+        problems.extend(check_blocked(run, name, expected, log))
     for (tag, dummy, name, expected), run in zip(cap_cases, cap_runs):
         if expected == 'uncertain':  # a kick whose answer cannot tell: uncertain and failed, never "kept"
             line = run['line'] or {}
@@ -357,10 +446,12 @@ def main() -> int:
                 problems.append('%s: expected %r in %s, got %s' % (tag, name, expected, line))
             if not any(entry['method'] == 'GET' and entry['conference'] == name for entry in log):
                 problems.append('%s: %r was never retrieved (the re-check did not happen)' % (tag, name))
-    announced = sorted({entry['conference'] for entry in log if entry['method'] == 'POST'} - set(cap_rooms))
+    announced = sorted(
+        {entry['conference'] for entry in log if entry['method'] == 'POST'} - set(cap_rooms) - set(blocked_rooms)
+    )
     if announced != ['Announce Fails', 'Overdue Announced']:
         problems.append('announcements went to %s, expected only Announce Fails and Overdue Announced' % announced)
-    expected_names = {case[2] for case in cases + cap_cases}
+    expected_names = {case[2] for case in cases + cap_cases + blocked_cases}
     strays = sorted({repr(entry['conference']) for entry in log if entry['conference'] not in expected_names})
     if strays:
         problems.append('requests for conferences no event named: %s' % ', '.join(strays))
@@ -375,6 +466,7 @@ def main() -> int:
         % (len(cases), len(hostile), 5)
     )
     print('the cap: member 4 alone kicked in %d rooms named with template syntax; %d rooms kept' % (len(full), 4))
+    print('caller rules: member 2 alone kicked, a caller the API does not show blocked kept, a room ended')
     print('a failed announcement reported as failed, the room hung up; the line with ok hosts hidden, a JSON callback')
     print('control run (raw name) output tail: %s' % control['stdout'].strip().splitlines()[-1:])
     return 0
