@@ -139,9 +139,9 @@ options:
         has a member whose C(from) matches one of these caller numbers or globs (C(*) any digits, C(?) one digit).
       - Numbers and patterns are compared in E.164 form - spaces, tabs, dashes, dots and parentheses removed, a leading
         C(00) read as C(+), digits without C(+) given one, at most 15 digits; a C(from) that is anything else (a SIP
-        URI, C(anonymous)) matches nothing. Each entry must be a string (quote numbers: YAML reads C(+15551234567) as
+        URI, C(anonymous)) matches nothing. Each entry must be a string (quote numbers, as YAML reads C(+15551234567) as
         an integer); one that is no number or glob is refused.
-      - Applies like O(running_longer_than), and fails safe the same way: a room whose member list is missing, or
+      - Applies like O(running_longer_than), and fails safe the same way. A room whose member list is missing, or
         disagrees with its C(conference_member_count), is in RV(unreadable) and never selected.
     type: list
     elements: raw

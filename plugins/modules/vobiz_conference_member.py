@@ -98,7 +98,7 @@ options:
     version_added: 0.2.0
   caller_matches:
     description:
-      - A caller rule, judged on the conference as retrieve reports it (a callback's C(From) is only a hint): act only
+      - A caller rule, judged on the conference as retrieve reports it (a callback's C(From) is only a hint). Act only
         on the members whose C(from) matches one of these caller numbers or globs (C(*) any digits, C(?) one digit).
         The room must be readable and its C(conference_member_count) must agree with its member list; with member
         ids, each must be listed. Otherwise nobody is acted on, and RV(callers) says why.
@@ -106,7 +106,7 @@ options:
         matches, one request each.
       - Numbers and patterns are compared in E.164 form - spaces, tabs, dashes, dots and parentheses removed, a leading
         C(00) read as C(+), digits without C(+) given one, at most 15 digits; a C(from) that is anything else (a SIP
-        URI, C(anonymous)) matches nothing. Each entry must be a string (quote numbers: YAML reads C(+15551234567) as
+        URI, C(anonymous)) matches nothing. Each entry must be a string (quote numbers, as YAML reads C(+15551234567) as
         an integer); one that is no number or glob is refused.
       - Cannot be combined with O(max_members).
     type: list

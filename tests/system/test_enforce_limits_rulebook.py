@@ -271,3 +271,45 @@ def test_the_member_who_takes_a_room_over_its_cap_is_removed_alone(make_emulator
     lines = {line['conference']: line for line in rulebook.outcomes()}
     assert lines[escape_name(capped)]['kicked'] == [newcomer[capped]]
     assert lines['Unreadable']['kicked'] == [] and lines['Unreadable']['kept'] is True
+
+
+def test_a_blocked_caller_who_joins_is_kicked_alone(make_emulator, start_rulebook, tmp_path):
+    """vobiz_blocked_callers ['+1555*'] (kick, with a notice): the member who joins a room named with template syntax
+    from +1 555 123 4567 hears the notice and is kicked, nobody else; a caller from another number, in another room,
+    gets no write at all; no output, audit line or VOBIZ_ENFORCE_LIMITS line shows more than the number's last four
+    digits."""
+    port, canary = free_port(), tmp_path / 'canary'
+    emulator = signed_emulator(make_emulator, port)
+    room = "Blocked {{ lookup('pipe', 'touch %s') }}" % canary
+    variables = dict(
+        limits(port, tmp_path),
+        vobiz_max_duration=0,
+        vobiz_lonely_after=0,
+        vobiz_blocked_callers=['+1555*'],
+        vobiz_blocked_announcement='This number is blocked',
+    )
+    rulebook = start_rulebook(emulator, variables)
+    rulebook.wait_listening()
+    sender = emulator.callback_sender
+    for name in (room, 'Bystanders'):
+        emulator.add_conference(name, members=2)
+    sender.wait_idle()
+    blocked = emulator.join_members(room, [{'from': '+15551234567'}])['members'][-1]['member_id']
+    emulator.join_members('Bystanders', [{'from': '+15561234567'}])
+    sender.wait_idle()
+    assert rulebook.wait_until(lambda: any(line['conference'] == escape_name(room) for line in rulebook.outcomes()))
+    rulebook.stop()
+    writes = [
+        (entry['conference'], entry['method'], entry['action'], entry['member'])
+        for entry in emulator.requests()
+        if entry['method'] != 'GET'
+    ]
+    assert not canary.exists(), 'a conference name was evaluated'
+    assert writes == [(room, 'POST', 'speak', blocked), (room, 'POST', 'kick', blocked)]
+    assert {entry['conference'] for entry in emulator.requests()} == {room}
+    assert len(emulator.conference(room)['members']) == 2 and len(emulator.conference('Bystanders')['members']) == 3
+    [line] = rulebook.outcomes()
+    assert (line['kicked'], line['caller'], line['kept']) == ([blocked], '+*******4567', False)
+    audit = (tmp_path / 'audit.jsonl').read_text(encoding='utf-8')
+    for text in (rulebook.text(), audit):
+        assert '5551234567' not in text

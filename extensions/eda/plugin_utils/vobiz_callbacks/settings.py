@@ -47,6 +47,9 @@ LISTS = ('rulebook_variables', 'known_variables')
 FLAGS = {'accept_v2': True, 'keep_state': True}
 #: Lists of caller numbers and globs, normalised by ``callers.parse_blocked``.
 CALLER_LISTS = ('blocked_callers',)
+#: What the action does to a blocked caller; checked here only, so that a wrong value stops the rulebook before it
+#: listens (the action reads the rulebook variable itself, never a value from an event).
+BLOCKED_ACTIONS = ('kick', 'end')
 HEALTH_PATH = '/healthz'
 DURATION_FORMS = '4h, 30m, 90s or 1h30m'
 #: The playbook's duration forms (plugins/module_utils/_policy.py, ``parse_duration``); ASCII digits only.
@@ -95,6 +98,7 @@ class Settings:
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     blocked_callers: tuple = ()  # normalised patterns (callers.parse_blocked)
+    blocked_action: str = 'kick'
 
     @property
     def path(self) -> str:
@@ -225,9 +229,10 @@ def _health_path(value, path: str) -> str | None:
 def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
     """Validate the source arguments; raises ``ConfigError`` naming the argument."""
     environ = os.environ if environ is None else environ
-    unknown = sorted(set(args) - set(NUMBERS) - set(TEXTS) - set(LISTS) - set(FLAGS) - set(CALLER_LISTS))
+    ours = set(CALLER_LISTS) | {'blocked_action'}
+    unknown = sorted(set(args) - set(NUMBERS) - set(TEXTS) - set(LISTS) - set(FLAGS) - ours)
     if unknown:
-        known = sorted(set(NUMBERS) | set(TEXTS) | set(LISTS) | set(FLAGS) | set(CALLER_LISTS))
+        known = sorted(set(NUMBERS) | set(TEXTS) | set(LISTS) | set(FLAGS) | ours)
         raise ConfigError('unknown argument(s): %s (known: %s)' % (', '.join(unknown), ', '.join(known)))
     for name in TEXTS:
         if args.get(name) is not None and not isinstance(args[name], str):
@@ -274,6 +279,9 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         blocked_callers = parse_blocked(args.get('blocked_callers'))
     except ValueError as exc:
         raise ConfigError('%s. Nothing was started' % exc) from None
+    blocked_action = args.get('blocked_action') or 'kick'
+    if blocked_action not in BLOCKED_ACTIONS:
+        raise ConfigError('blocked_action must be kick or end, got %r. Nothing was started' % (blocked_action,))
     host, host_reason = (args['host'], 'the host argument') if args.get('host') else default_host(environ, exists)
     path = urllib.parse.urlsplit(public_url).path or '/'
     return Settings(
@@ -287,6 +295,7 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         audit_log=_expand_home(args.get('audit_log'), environ),
         health_path=_health_path(args.get('health_path'), path),
         blocked_callers=blocked_callers,
+        blocked_action=blocked_action,
         **{name: _expand_home(value, environ) if name != 'password' else value for name, value in tls.items()},
         **numbers,
     )

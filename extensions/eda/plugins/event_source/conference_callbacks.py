@@ -86,6 +86,14 @@ options:
       - An entry that is no number or glob stops the source with one error. Empty (the default) disables.
     type: list
     elements: str
+  blocked_action:
+    description:
+      - What the rulebook's action does to a blocked caller, V(kick) (that member) or V(end) (the room). The source
+        only checks it, so that another value stops the rulebook before it listens; the action reads the rulebook
+        variable itself.
+    type: str
+    choices: [kick, end]
+    default: kick
   check_interval: {description: Seconds between two checks for due events., type: float, default: 5}
   repeat_after:
     description: Seconds before an V(overdue) or V(lonely) event is emitted again for a room still known.

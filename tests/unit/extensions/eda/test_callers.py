@@ -102,6 +102,13 @@ def test_blocked_callers_are_normalised_once_and_a_bad_entry_stops_the_source():
         make_service(blocked_callers='+1555*')
 
 
+def test_a_blocked_action_other_than_kick_or_end_stops_the_source():
+    assert make_service().settings.blocked_action == 'kick'
+    assert make_service(blocked_action='end').settings.blocked_action == 'end'
+    with pytest.raises(ConfigError, match=r"^blocked_action must be kick or end, got 'ban'. Nothing was started"):
+        make_service(blocked_action='ban')
+
+
 def test_the_source_and_the_modules_share_one_copy_of_the_number_rules():
     """The unit loads plugins/module_utils/_callers.py by its path (the source runs outside any package)."""
     assert os.path.realpath(callers_unit.shared.__file__) == os.path.realpath(_callers.__file__)

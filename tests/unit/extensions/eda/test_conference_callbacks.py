@@ -50,13 +50,16 @@ def test_the_documented_options_are_the_arguments_with_their_defaults():
     settings = source.units.settings
     documented = yaml.safe_load(source.DOCUMENTATION)['options']
     lists = set(settings.LISTS) | set(settings.CALLER_LISTS)
-    assert set(documented) == set(settings.NUMBERS) | set(settings.TEXTS) | lists | set(settings.FLAGS)
+    assert set(documented) == set(settings.NUMBERS) | set(settings.TEXTS) | lists | set(settings.FLAGS) | {
+        'blocked_action'
+    }
+    assert documented['blocked_action']['choices'] == list(settings.BLOCKED_ACTIONS)
     defaults = {name: spec[0] for name, spec in settings.NUMBERS.items() if spec[0] is not None}
-    defaults.update(settings.FLAGS, health_path=settings.HEALTH_PATH)
+    defaults.update(settings.FLAGS, health_path=settings.HEALTH_PATH, blocked_action=settings.BLOCKED_ACTIONS[0])
     assert {name: documented[name].get('default') for name in documented if 'default' in documented[name]} == defaults
     assert {name for name, option in documented.items() if option['type'] == 'raw'} == set(settings.DURATIONS)
     assert {name for name, option in documented.items() if option['type'] == 'list'} == lists
-    keys = {'description', 'type', 'default', 'required', 'elements'}
+    keys = {'description', 'type', 'default', 'required', 'elements', 'choices'}
     assert all(set(option) <= keys for option in documented.values())
 
 
