@@ -40,6 +40,7 @@ JSON_TYPES = {
     'bool': 'boolean',
     'list': 'array',
     'raw': ['integer', 'string'],
+    'dict': 'object',
 }
 TYPE_NAMES = {'str': 'string', 'int': 'integer', 'float': 'float', 'bool': 'boolean', 'list': 'list', 'raw': 'duration'}
 
