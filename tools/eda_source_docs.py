@@ -42,7 +42,15 @@ JSON_TYPES = {
     'raw': ['integer', 'string'],
     'dict': 'object',
 }
-TYPE_NAMES = {'str': 'string', 'int': 'integer', 'float': 'float', 'bool': 'boolean', 'list': 'list', 'raw': 'duration'}
+TYPE_NAMES = {
+    'str': 'string',
+    'int': 'integer',
+    'float': 'float',
+    'bool': 'boolean',
+    'list': 'list',
+    'raw': 'duration',
+    'dict': 'mapping',
+}
 
 
 def documentation(path: pathlib.Path = SOURCE) -> dict:
