@@ -158,6 +158,8 @@ class ScheduleFile:
             loaded = yaml.safe_load(data.decode('utf-8'))
         except (UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ConfigError('%s is not YAML: %s' % (option, str(exc).replace('\n', ' '))) from None
+        except RecursionError:  # nested deeper than the parser goes: no schedule looks like that
+            raise ConfigError('%s is nested too deeply to be a schedule' % option) from None
         return parse_schedule([] if loaded is None else loaded, option, '%s, entry %d')
 
     def load(self) -> list[Entry]:

@@ -174,7 +174,11 @@ def test_the_file_is_read_again_when_it_changes_and_a_bad_one_keeps_the_last_goo
 
 @pytest.mark.parametrize(
     'text, error',
-    [('[unclosed', 'is not YAML'), ('- {name: a, ends_at: "2026-12-07T10:00"}', "schedule_file")],
+    [
+        ('[unclosed', 'is not YAML'),
+        ('- {name: a, ends_at: "2026-12-07T10:00"}', 'entry 0 (name'),
+        ('[' * 5000 + ']' * 5000, 'nested too deeply'),
+    ],
 )
 def test_a_bad_file_at_start_stops_the_source_with_one_error(tmp_path, text, error):
     path = tmp_path / 'schedule.yml'
