@@ -41,8 +41,11 @@ NUMBERS = {
 DURATIONS = ('replay_window', 'max_duration', 'lonely_after', 'repeat_after', 'forget_after')
 TEXTS = ('host', 'public_url', 'auth_token', 'parent_auth_token', 'state_file', 'audit_log', 'health_path')
 TEXTS += ('certfile', 'keyfile', 'password', 'cafile')
+TEXTS += ('schedule_file',)
 LISTS = ('rulebook_variables', 'known_variables')
 FLAGS = {'accept_v2': True, 'keep_state': True}
+#: Lists of entries, checked by the service (``schedule.parse_schedule``).
+SCHEDULES = ('schedule',)
 HEALTH_PATH = '/healthz'
 DURATION_FORMS = '4h, 30m, 90s or 1h30m'
 #: The playbook's duration forms (plugins/module_utils/_policy.py, ``parse_duration``); ASCII digits only.
@@ -90,6 +93,8 @@ class Settings:
     idle_timeout: float = 60.0
     header_timeout: float = 10.0
     body_timeout: float = 10.0
+    schedule: tuple = ()  # the entries as given; parsed by the service (schedule.parse_schedule)
+    schedule_file: str | None = None
 
     @property
     def path(self) -> str:
@@ -220,9 +225,9 @@ def _health_path(value, path: str) -> str | None:
 def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
     """Validate the source arguments; raises ``ConfigError`` naming the argument."""
     environ = os.environ if environ is None else environ
-    unknown = sorted(set(args) - set(NUMBERS) - set(TEXTS) - set(LISTS) - set(FLAGS))
+    unknown = sorted(set(args) - set(NUMBERS) - set(TEXTS) - set(LISTS) - set(FLAGS) - set(SCHEDULES))
     if unknown:
-        known = sorted(set(NUMBERS) | set(TEXTS) | set(LISTS) | set(FLAGS))
+        known = sorted(set(NUMBERS) | set(TEXTS) | set(LISTS) | set(FLAGS) | set(SCHEDULES))
         raise ConfigError('unknown argument(s): %s (known: %s)' % (', '.join(unknown), ', '.join(known)))
     for name in TEXTS:
         if args.get(name) is not None and not isinstance(args[name], str):
@@ -265,6 +270,13 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         given = sorted(name for name, value in tls.items() if value)
         if given:
             raise ConfigError('%s given without certfile: TLS needs the certificate first' % ', '.join(given))
+    schedule = args.get('schedule')
+    if schedule in (None, ''):
+        schedule = ()
+    elif not isinstance(schedule, (list, tuple)):
+        raise ConfigError('schedule must be a list of entries (name or match, ends_at, warn_before)')
+    if schedule and args.get('schedule_file'):
+        raise ConfigError('schedule and schedule_file cannot both be set: give the entries in one place')
     host, host_reason = (args['host'], 'the host argument') if args.get('host') else default_host(environ, exists)
     path = urllib.parse.urlsplit(public_url).path or '/'
     return Settings(
@@ -277,6 +289,8 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         state_file=state_file,
         audit_log=_expand_home(args.get('audit_log'), environ),
         health_path=_health_path(args.get('health_path'), path),
+        schedule=tuple(schedule),
+        schedule_file=_expand_home(args.get('schedule_file'), environ),
         **{name: _expand_home(value, environ) if name != 'password' else value for name, value in tls.items()},
         **numbers,
     )

@@ -49,12 +49,14 @@ def test_it_loads_as_ansible_rulebook_loads_it(monkeypatch):
 def test_the_documented_options_are_the_arguments_with_their_defaults():
     settings = source.units.settings
     documented = yaml.safe_load(source.DOCUMENTATION)['options']
-    assert set(documented) == set(settings.NUMBERS) | set(settings.TEXTS) | set(settings.LISTS) | set(settings.FLAGS)
+    options = set(settings.NUMBERS) | set(settings.TEXTS) | set(settings.LISTS) | set(settings.FLAGS)
+    assert set(documented) == options | set(settings.SCHEDULES)
     defaults = {name: spec[0] for name, spec in settings.NUMBERS.items() if spec[0] is not None}
     defaults.update(settings.FLAGS, health_path=settings.HEALTH_PATH)
     assert {name: documented[name].get('default') for name in documented if 'default' in documented[name]} == defaults
     assert {name for name, option in documented.items() if option['type'] == 'raw'} == set(settings.DURATIONS)
-    assert {name for name, option in documented.items() if option['type'] == 'list'} == set(settings.LISTS)
+    lists = set(settings.LISTS) | set(settings.SCHEDULES)
+    assert {name for name, option in documented.items() if option['type'] == 'list'} == lists
     keys = {'description', 'type', 'default', 'required', 'elements'}
     assert all(set(option) <= keys for option in documented.values())
 
