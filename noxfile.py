@@ -236,7 +236,11 @@ pytest_session(
 )
 pytest_session(
     'system-rulebook',
-    ('tests/system/test_enforce_limits_rulebook.py', 'tests/system/test_enforce_limits_guide.py'),
+    (
+        'tests/system/test_enforce_limits_rulebook.py',
+        'tests/system/test_enforce_limits_guide.py',
+        'tests/system/test_enforce_limits_schedule.py',
+    ),
     "ansible-rulebook runs enforce_limits against the emulator's callbacks; the guide's first run as written",
     '--dist',
     'loadfile',  # a file's tests share its module-scoped run

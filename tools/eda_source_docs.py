@@ -40,8 +40,17 @@ JSON_TYPES = {
     'bool': 'boolean',
     'list': 'array',
     'raw': ['integer', 'string'],
+    'dict': 'object',
 }
-TYPE_NAMES = {'str': 'string', 'int': 'integer', 'float': 'float', 'bool': 'boolean', 'list': 'list', 'raw': 'duration'}
+TYPE_NAMES = {
+    'str': 'string',
+    'int': 'integer',
+    'float': 'float',
+    'bool': 'boolean',
+    'list': 'list',
+    'raw': 'duration',
+    'dict': 'mapping',
+}
 
 
 def documentation(path: pathlib.Path = SOURCE) -> dict:

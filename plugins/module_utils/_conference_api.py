@@ -539,6 +539,40 @@ def room_wide_outcome(answer, removing, need, already):
     return outcome, ['all'], status, message
 
 
+def member_answer_records(batch, answers, removing, need, already):
+    """What the answers to a member action's requests say, as ``(member ids, outcome, status, message)`` records.
+
+    ``batch``: the member ids sent, one request each, or ``['all']`` for the one room-wide request (read by
+    ``room_wide_outcome`` with ``need`` and ``already``; a ``member not found`` adds nothing to ``already`` when it
+    holds ids). An answer of ``None`` (not sent: the batch was stopped) has no record.
+    """
+    if batch == ['all']:
+        if answers[0] is None:
+            return []
+        outcome, ids, status, message = room_wide_outcome(answers[0], removing, need, already)
+        return [] if outcome == OUTCOME_ALREADY and already else [(ids, outcome, status, message)]
+    return [
+        ([member_id], *member_outcome(answer, removing))
+        for member_id, answer in zip(batch, answers)
+        if answer is not None
+    ]
+
+
+def add_member_outcome(result, ids, outcome, status=None, message=None):
+    """Member ids into a member action's ``result`` by their outcome: ``members`` (acted), ``already``,
+    ``interrupted`` (unknown), ``conference_absent`` (the whole room ``all`` found gone: nobody was already done
+    either); any other outcome is a failure, an uncertain one also named in ``uncertain_members``."""
+    key = {OUTCOME_ACTED: 'members', OUTCOME_ALREADY: 'already', OUTCOME_UNKNOWN: 'interrupted'}.get(outcome)
+    if key is not None:
+        result[key].extend(ids)
+    elif outcome == OUTCOME_CONFERENCE_ABSENT:
+        result['conference_absent'] = True
+        result['already'] = [] if ids == ['all'] else result['already']
+    else:
+        result['failures'].extend(dict(member_id=member_id, status=status, message=message) for member_id in ids)
+        result['uncertain_members'].extend(ids if outcome == OUTCOME_UNCERTAIN else ())
+
+
 def member_plan(retrieved, ids, flag=None):
     """What a member action would do, from the ``Retrieved`` of its conference: ``(need, others, unreadable)``: the
     member ids that need the action, ``(member id, outcome, status, message)`` for each other one, in order, and why

@@ -5,15 +5,18 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Policies judged on what retrieve (``GET Conference/{name}/``) says: for vobiz_conference ``running_longer_than``,
-``members_at_most``, ``conference_uuid`` and ``caller_matches``; for vobiz_conference_member the room-size cap
-``max_members`` (``Capacity``) or the caller rule ``caller_matches`` (``CallerRule``), one of them (``member_policy``).
+``members_at_most``, ``conference_uuid``, ``live_at`` and ``caller_matches``; for vobiz_conference_member the
+room-size cap ``max_members`` (``Capacity``) or the caller rule ``caller_matches`` (``CallerRule``), one of them
+(``member_policy``).
 
 A policy fails safe: a room whose answer cannot be read, or whose run time, member count or member list is missing
 or inconsistent, is never acted on.
 """
 
+import datetime
 import math
 import re
+import time
 
 from ansible_collections.vobiz.voice.plugins.module_utils._callers import CallerMatcher, mask, parse_patterns
 from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
@@ -31,7 +34,7 @@ from ansible_collections.vobiz.voice.plugins.module_utils._selection import norm
 # ASCII digits only: "²" and other Unicode digits are no number of seconds.
 _DURATION = re.compile(r'(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?', re.ASCII)
 
-POLICY_OPTIONS = ('running_longer_than', 'members_at_most', 'conference_uuid', 'caller_matches')
+POLICY_OPTIONS = ('running_longer_than', 'members_at_most', 'conference_uuid', 'live_at', 'caller_matches')
 
 
 def policy_options():
@@ -42,6 +45,7 @@ def policy_options():
         running_longer_than=dict(type='raw'),
         members_at_most=dict(type='raw'),
         conference_uuid=dict(type='str'),
+        live_at=dict(type='str'),
         caller_matches=dict(type='list', elements='raw'),
     )
 
@@ -66,6 +70,24 @@ def matching_callers(conference, matcher):
         if number is not None:
             matched[member['member_id']] = mask(number)
     return matched, None
+
+
+def parse_instant(value, option='live_at'):
+    """``(POSIX time, text)`` of an ISO 8601 time with a UTC offset (or ``Z``). Raises ``VobizInputError`` naming
+    ``option``: without an offset, the instant would depend on where the module runs."""
+    text = value.strip() if isinstance(value, str) else ''
+    iso = text[:-1] + '+00:00' if text[-1:] in ('Z', 'z') else text
+    try:
+        parsed = datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.utcoffset() is None:
+        raise VobizInputError(
+            '{0} must be an ISO 8601 time with a UTC offset, such as 2026-12-07T11:00:00+01:00 or '
+            '2026-12-07T10:00:00Z, got {1!r}'.format(option, value),
+            option=option,
+        )
+    return (parsed - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds(), text
 
 
 VERDICT_SELECTED = 'selected'
@@ -126,13 +148,25 @@ class PolicyOutcome:
 
 
 class Policy:
-    """``running_longer_than`` (seconds), ``members_at_most``, ``conference_uuid`` and ``caller_matches`` (normalised
-    patterns: retrieve lists a member whose ``from`` matches one): a room is selected when it meets every one given."""
+    """``running_longer_than`` (seconds), ``members_at_most``, ``conference_uuid`` and ``live_at`` (``(POSIX time,
+    text)``: live already at that instant, as a scheduled end needs): a room is selected when it meets every one
+    given. ``clock``: the time now, for ``live_at``. ``caller_matches`` (normalised patterns): retrieve lists a member
+    whose ``from`` matches one."""
 
-    def __init__(self, running_longer_than=None, members_at_most=None, conference_uuid=None, caller_matches=None):
+    def __init__(
+        self,
+        running_longer_than=None,
+        members_at_most=None,
+        conference_uuid=None,
+        live_at=None,
+        clock=None,
+        caller_matches=None,
+    ):
         self.running_longer_than = running_longer_than
         self.members_at_most = members_at_most
         self.conference_uuid = conference_uuid
+        self.live_at = live_at
+        self.clock = clock or time.time
         self.caller_matches = caller_matches
         self.callers = CallerMatcher(caller_matches) if caller_matches else None
 
@@ -142,12 +176,13 @@ class Policy:
         longer = params.get('running_longer_than')
         at_most = params.get('members_at_most')
         uuid = params.get('conference_uuid')
+        live_at = params.get('live_at')
         callers = params.get('caller_matches')
-        if longer is None and at_most is None and uuid is None and callers is None:
+        if longer is None and at_most is None and uuid is None and live_at is None and callers is None:
             return None
         if params.get('all'):
             raise VobizInputError(
-                'all=true cannot be combined with running_longer_than, members_at_most, conference_uuid or '
+                'all=true cannot be combined with running_longer_than, members_at_most, conference_uuid, live_at or '
                 'caller_matches: '
                 'all hangs up every live conference with one call; '
                 'leave all out to apply the policy to every live conference',
@@ -169,7 +204,13 @@ class Policy:
                     'members_at_most must be an integer >= 0, got {0!r}'.format(at_most), option='members_at_most'
                 )
             at_most = count
-        return cls(longer, at_most, uuid, caller_patterns(callers) if callers is not None else None)
+        return cls(
+            longer,
+            at_most,
+            uuid,
+            parse_instant(live_at) if live_at is not None else None,
+            caller_matches=caller_patterns(callers) if callers is not None else None,
+        )
 
     def describe(self):
         parts = []
@@ -179,6 +220,8 @@ class Policy:
             parts.append('with at most {0} member(s)'.format(self.members_at_most))
         if self.conference_uuid is not None:
             parts.append('of conference_uuid {0}'.format(self.conference_uuid))
+        if self.live_at is not None:
+            parts.append('live at {0}'.format(self.live_at[1]))
         if self.callers is not None:
             parts.append('with a member calling from a number of caller_matches')
         return ' and '.join(parts)
@@ -224,7 +267,20 @@ class Policy:
                 return VERDICT_UNREADABLE, count_problem, None
             if count > self.members_at_most:
                 return VERDICT_SPARED, None, count
+        if self.live_at is not None:
+            return self.judge_live_at(conference, count)
         return VERDICT_SELECTED, None, count
+
+    def judge_live_at(self, conference, count):
+        """``live_at``: selected when the room was live at that instant, that is when its run time (whole seconds) is
+        more than the seconds since it. A room started after it is a new meeting, spared; an instant still to come
+        spares every room (none can have been live at it yet)."""
+        run_time = read_number(conference.get('conference_run_time'))
+        if run_time is None:
+            reason = 'no readable conference_run_time ({0!r})'.format(conference.get('conference_run_time'))
+            return VERDICT_UNREADABLE, reason, count
+        since = self.clock() - self.live_at[0]
+        return (VERDICT_SELECTED if since >= 0 and run_time > since else VERDICT_SPARED), None, count
 
     def apply(self, answers):
         """Judge a list of ``Retrieved`` answers; ``None`` entries (items a stopped batch never ran) are left out."""

@@ -109,8 +109,7 @@ def validate_api_url(api_url):
         raise VobizInputError('api_url has an invalid port: {0!r}'.format(api_url), option='api_url')
     if parts.scheme.lower() == 'http' and not _is_loopback_host(parts.hostname):
         warnings.append(
-            'api_url {0} uses plain http:// to a host that is not loopback: the auth token travels unencrypted. Use https://.'.format(
-                api_url
-            )
+            'api_url {0} uses plain http:// to a host that is not loopback: '
+            'the auth token travels unencrypted. Use https://.'.format(api_url)
         )
     return api_url.rstrip('/'), warnings

@@ -132,6 +132,17 @@ options:
         O(running_longer_than).
     type: str
     version_added: 0.2.0
+  live_at:
+    description:
+      - Policy for a scheduled end (the playbooks C(vobiz.voice.enforce_limits_action) and C(vobiz.voice.enforce_limits)
+        pass an entry's C(ends_at)). Select only the conferences that were already live at this instant, that is whose
+        C(conference_run_time), as retrieve reports it, is longer than the seconds since it. A room started after it
+        is a new meeting and is not selected; while the instant is still to come, no room is selected.
+      - An ISO 8601 time with a UTC offset, such as V(2026-12-07T11:00:00+01:00) or V(2026-12-07T10:00:00Z); one
+        without is refused before any request.
+      - Applies like O(running_longer_than) (on top of O(name) and O(match), each candidate retrieved), and fails safe
+        the same way. Cannot be combined with O(all) or O(plan); a plan made with it holds the rooms it selected.
+    type: str
   caller_matches:
     description:
       - Policy for a hang-up on a blocked caller (the playbook C(vobiz.voice.enforce_limits_action) passes the

@@ -312,14 +312,11 @@ import functools
 from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import (
     MEMBER_ACTIONS,
     OUTCOME_ACTED,
-    OUTCOME_ALREADY,
-    OUTCOME_CONFERENCE_ABSENT,
-    OUTCOME_UNCERTAIN,
-    OUTCOME_UNKNOWN,
     UNCERTAIN_ACTED,
+    add_member_outcome,
+    member_answer_records,
     member_outcome,
     member_plan,
-    room_wide_outcome,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
 from ansible_collections.vobiz.voice.plugins.module_utils._policy import member_policy, member_policy_options
@@ -404,28 +401,14 @@ class MemberAction(VobizModule):
         self.audit_outcome(member_id, *member_outcome(answer, self.removing, room_wide=member_id == 'all'))
 
     def record_answers(self, batch, need, answers):
-        if self.ids != 'all':
-            for member_id, answer in zip(batch, answers):
-                if answer is not None:  # None: not sent, the batch was stopped
-                    self.record([member_id], *member_outcome(answer, self.removing), audit=False)
-        elif answers[0] is not None:  # the one room-wide request: its answer says who was acted on
-            outcome, ids, status, message = room_wide_outcome(answers[0], self.removing, need, self.result['already'])
-            if outcome in (OUTCOME_ACTED, OUTCOME_ALREADY):
-                self.result['members' if outcome == OUTCOME_ACTED else 'already'] = ids
-            else:
-                self.record(ids, outcome, status, message, audit=False)
-                self.result['already'] = [] if self.result['conference_absent'] else self.result['already']
+        for ids, outcome, status, message in member_answer_records(
+            batch, answers, self.removing, need, self.result['already']
+        ):
+            self.record(ids, outcome, status, message, audit=False)
 
     def record(self, ids, outcome, status=None, message=None, audit=True):
-        """Member ids into the result by their outcome, and (``audit``) into the audit log."""
-        key = {OUTCOME_ACTED: 'members', OUTCOME_ALREADY: 'already', OUTCOME_UNKNOWN: 'interrupted'}.get(outcome)
-        if key is not None:
-            self.result[key].extend(ids)
-        elif outcome == OUTCOME_CONFERENCE_ABSENT:
-            self.result['conference_absent'] = True
-        else:  # an uncertain action is a failure too (as in vobiz_conference), also named in uncertain_members
-            self.result['failures'].extend(dict(member_id=m, status=status, message=message) for m in ids)
-            self.result['uncertain_members'].extend(ids if outcome == OUTCOME_UNCERTAIN else ())
+        """Member ids into the result by their outcome (``add_member_outcome``), and (``audit``) into the audit log."""
+        add_member_outcome(self.result, ids, outcome, status, message)
         for member_id in ids if audit else ():
             self.audit_item(member_id, outcome, status, message=message)
 

@@ -17,9 +17,10 @@ from .callers import BlockedCallers
 from .connections import RefusalLog
 from .events import callback_event, over_capacity_event
 from .registry import RoomRegistry
+from .schedule import Schedule, ScheduleFile, done_contents, parse_schedule, read_done
 from .settings import ConfigError, Settings
 from .signatures import NonceMemory, SignatureVerifier
-from .state_file import StateFile
+from .state_file import StateFile, write_atomically
 from .timers import LimitTimers
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
@@ -86,6 +87,7 @@ class CallbackService:
                 len(self.nonces),
                 self.state.path,
             )
+        self._load_schedule()
 
     def check(self, headers, address: str | None = None, reached_url: str | None = None) -> tuple[int | None, str]:
         """The signature verdict of one callback: ``(None, version)`` or ``(401 or 403, reason)`` (counted).
@@ -177,6 +179,48 @@ class CallbackService:
         self.dropped.report()
         if self.state is not None and (events or forgotten != self.registry.forgotten):
             self.state.changed()
+        self._tick_schedule()
+
+    def _load_schedule(self) -> None:
+        """The scheduled ends (``schedule`` or ``schedule_file``) and, with a state file, what was already emitted for
+        them (``STATE_FILE.schedule``). A bad schedule or a damaged record stops the source with one error."""
+        settings = self.settings
+        self.schedule_file = ScheduleFile(settings.schedule_file) if settings.schedule_file else None
+        if self.schedule_file is not None:
+            entries = self.schedule_file.load()
+        else:
+            try:
+                entries = parse_schedule(settings.schedule)
+            except ConfigError as exc:
+                raise ConfigError('%s. Nothing was started' % exc) from None
+        self.schedule_done_path = settings.state_file + '.schedule' if settings.state_file else None
+        done = read_done(self.schedule_done_path) if self.schedule_done_path else {}
+        self.schedule = Schedule(entries, done)
+        self.schedule_write_failed = False
+        if entries:
+            LOGGER.info('%d scheduled end(s) in force', len(entries))
+
+    def _tick_schedule(self) -> None:
+        """Re-read a changed schedule file; emit the warnings and ends due, remembered before they are emitted."""
+        if self.schedule_file is not None:
+            entries = self.schedule_file.poll()
+            if entries is not None:
+                self.schedule.replace(entries)
+        events = self.schedule.due(self.clock())
+        if not events:
+            return
+        if self.schedule_done_path is not None:
+            try:
+                write_atomically(self.schedule_done_path, [done_contents(self.schedule.done)])
+                self.schedule_write_failed = False
+            except OSError as exc:
+                if not self.schedule_write_failed:
+                    LOGGER.error('Cannot write %s: %s (a restart may repeat these)', self.schedule_done_path, exc)
+                self.schedule_write_failed = True
+        for event in events:
+            vobiz = event['vobiz']
+            LOGGER.info('Scheduled %s for %s', vobiz['type'], vobiz['conference_name'] or vobiz['match'])
+            self._emit(event)
 
     def _emit(self, event: dict) -> None:
         self.pending.append(event)

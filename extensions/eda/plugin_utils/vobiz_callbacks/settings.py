@@ -43,8 +43,11 @@ NUMBERS = {
 DURATIONS = ('replay_window', 'max_duration', 'lonely_after', 'repeat_after', 'forget_after')
 TEXTS = ('host', 'public_url', 'auth_token', 'parent_auth_token', 'state_file', 'audit_log', 'health_path')
 TEXTS += ('certfile', 'keyfile', 'password', 'cafile')
+TEXTS += ('schedule_file',)
 LISTS = ('rulebook_variables', 'known_variables')
 FLAGS = {'accept_v2': True, 'keep_state': True}
+#: Lists of entries, checked by the service (``schedule.parse_schedule``).
+SCHEDULES = ('schedule',)
 #: Lists of caller numbers and globs, normalised by ``callers.parse_blocked``.
 CALLER_LISTS = ('blocked_callers',)
 #: What the action does to a blocked caller; checked here only, so that a wrong value stops the rulebook before it
@@ -97,6 +100,8 @@ class Settings:
     idle_timeout: float = 60.0
     header_timeout: float = 10.0
     body_timeout: float = 10.0
+    schedule: tuple = ()  # the entries as given; parsed by the service (schedule.parse_schedule)
+    schedule_file: str | None = None
     blocked_callers: tuple = ()  # normalised patterns (callers.parse_blocked)
     blocked_action: str = 'kick'
 
@@ -229,7 +234,7 @@ def _health_path(value, path: str) -> str | None:
 def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
     """Validate the source arguments; raises ``ConfigError`` naming the argument."""
     environ = os.environ if environ is None else environ
-    ours = set(CALLER_LISTS) | {'blocked_action'}
+    ours = set(SCHEDULES) | set(CALLER_LISTS) | {'blocked_action'}
     unknown = sorted(set(args) - set(NUMBERS) - set(TEXTS) - set(LISTS) - set(FLAGS) - ours)
     if unknown:
         known = sorted(set(NUMBERS) | set(TEXTS) | set(LISTS) | set(FLAGS) | ours)
@@ -275,6 +280,13 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         given = sorted(name for name, value in tls.items() if value)
         if given:
             raise ConfigError('%s given without certfile: TLS needs the certificate first' % ', '.join(given))
+    schedule = args.get('schedule')
+    if schedule in (None, ''):
+        schedule = ()
+    elif not isinstance(schedule, (list, tuple)):
+        raise ConfigError('schedule must be a list of entries (name or match, ends_at, warn_before)')
+    if schedule and args.get('schedule_file'):
+        raise ConfigError('schedule and schedule_file cannot both be set: give the entries in one place')
     try:
         blocked_callers = parse_blocked(args.get('blocked_callers'))
     except ValueError as exc:
@@ -294,6 +306,8 @@ def parse_args(args: dict, environ=None, exists=os.path.exists) -> Settings:
         state_file=state_file,
         audit_log=_expand_home(args.get('audit_log'), environ),
         health_path=_health_path(args.get('health_path'), path),
+        schedule=tuple(schedule),
+        schedule_file=_expand_home(args.get('schedule_file'), environ),
         blocked_callers=blocked_callers,
         blocked_action=blocked_action,
         **{name: _expand_home(value, environ) if name != 'password' else value for name, value in tls.items()},

@@ -25,6 +25,9 @@ description:
     O(max_members), naming the member who entered; once per member who enters (a duplicate or late V(enter) adds
     nobody). A room whose count is not known (its first member's V(enter) was not seen, or it was restored from
     O(state_file)) is never reported.
+  - Emits V(schedule_warning) at C(ends_at) minus C(warn_before) and V(scheduled_end) at C(ends_at) of each entry of
+    O(schedule) (or O(schedule_file)), once each; they name the entry's room or glob and its C(ends_at), never a
+    room seen live; the action finds the live rooms, and ends only those retrieve says were live at C(ends_at).
   - Emits V(blocked_caller) when an V(enter) callback's C(From) matches O(blocked_callers), naming the member who
     entered and the caller masked except its last four digits (the event and the log never hold the number); once
     per member who enters.
@@ -176,6 +179,27 @@ options:
     description: The C(vobiz_*) variables the rulebook reads; see O(rulebook_variables).
     type: list
     elements: str
+  schedule:
+    description:
+      - Scheduled ends, at most 1000 entries. Each entry has exactly one of C(name) (a room) and C(match) (a glob on the
+        live list; wildcards alone are refused), C(ends_at) (ISO 8601 B(with) a UTC offset, such as
+        V(2026-12-07T11:00:00+01:00) or V(2026-12-07T10:00:00Z); one without is refused, naming the entry) and
+        optionally C(warn_before) (seconds, or C(2m), up to 7 days; V(0), the default, is no warning).
+      - At C(ends_at) minus C(warn_before) the source emits V(schedule_warning), at C(ends_at) V(scheduled_end), each
+        once per entry (an entry is its room or glob and its C(ends_at)). What was emitted is kept beside
+        O(state_file) in C(STATE_FILE.schedule), so that a restart neither warns again nor loses an end. An end whose
+        time passed while the source was down is emitted at start (its warning is then skipped); the action ends only
+        rooms that were live at C(ends_at). Without O(keep_state) a restart emits them again.
+      - A bad entry stops the source with one error naming it.
+    type: list
+    elements: dict
+  schedule_file:
+    description:
+      - A YAML file holding the list of O(schedule) (not both), at most 1 MiB. It is read at start (a bad file stops the
+        source with one error) and again when its inode, size or modification time changes, checked every
+        O(check_interval) seconds. A bad version keeps the last good schedule in force, logged once per change.
+      - A leading C(~/) is the home directory.
+    type: str
 """
 
 EXAMPLES = r"""

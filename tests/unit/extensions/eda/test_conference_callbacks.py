@@ -49,10 +49,9 @@ def test_it_loads_as_ansible_rulebook_loads_it(monkeypatch):
 def test_the_documented_options_are_the_arguments_with_their_defaults():
     settings = source.units.settings
     documented = yaml.safe_load(source.DOCUMENTATION)['options']
-    lists = set(settings.LISTS) | set(settings.CALLER_LISTS)
-    assert set(documented) == set(settings.NUMBERS) | set(settings.TEXTS) | lists | set(settings.FLAGS) | {
-        'blocked_action'
-    }
+    options = set(settings.NUMBERS) | set(settings.TEXTS) | set(settings.LISTS) | set(settings.FLAGS)
+    lists = set(settings.LISTS) | set(settings.SCHEDULES) | set(settings.CALLER_LISTS)
+    assert set(documented) == options | lists | {'blocked_action'}
     assert documented['blocked_action']['choices'] == list(settings.BLOCKED_ACTIONS)
     defaults = {name: spec[0] for name, spec in settings.NUMBERS.items() if spec[0] is not None}
     defaults.update(settings.FLAGS, health_path=settings.HEALTH_PATH, blocked_action=settings.BLOCKED_ACTIONS[0])

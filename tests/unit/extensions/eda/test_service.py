@@ -200,3 +200,74 @@ def test_a_restored_room_is_never_over_capacity(tmp_path):
     second = make_service(clock, max_members=1, keep_state=True, state_file=path)
     second.accept(enter('r', '2'), 'v3')  # the room is known with one member, but not trusted after a restart
     assert capacity_events(second) == []
+
+
+def schedule_events(service):
+    return [
+        (event['vobiz']['type'], event['vobiz']['conference_name'] or event['vobiz']['match'])
+        for event in service.pending
+        if event['vobiz']['type'] in ('schedule_warning', 'scheduled_end')
+    ]
+
+
+SCHEDULE = [
+    {'name': 'Board', 'ends_at': '1970-01-01T00:20:00Z', 'warn_before': 120},  # warning at 1080, end at 1200
+    {'match': 'sales-*', 'ends_at': '1970-01-01T01:20:00+01:00'},  # end at 1200 too, no warning
+]
+
+
+def test_a_schedule_warns_and_ends_once_each_and_a_restart_repeats_nothing(tmp_path):
+    clock, path = FakeClock(1000), str(tmp_path / 'state.json')
+    first = make_service(clock, keep_state=True, state_file=path, schedule=SCHEDULE)
+    first.tick()
+    assert schedule_events(first) == []
+    clock.advance(80)
+    first.tick()
+    first.tick()
+    assert schedule_events(first) == [('schedule_warning', 'Board')]
+    second = make_service(clock, keep_state=True, state_file=path, schedule=SCHEDULE)  # a restart
+    second.tick()
+    assert schedule_events(second) == []  # not announced again
+    clock.advance(500)  # the end passed while the source was down
+    third = make_service(clock, keep_state=True, state_file=path, schedule=SCHEDULE)
+    third.tick()
+    third.tick()
+    assert schedule_events(third) == [('scheduled_end', 'Board'), ('scheduled_end', 'sales-*')]
+    assert [event['vobiz']['late_seconds'] for event in third.pending] == [380, 380]
+    fourth = make_service(clock, keep_state=True, state_file=path, schedule=SCHEDULE)
+    fourth.tick()
+    assert schedule_events(fourth) == []
+
+
+def test_a_changed_schedule_file_is_followed_and_a_bad_one_keeps_the_last_good(tmp_path, caplog):
+    clock, schedule_file = FakeClock(1000), tmp_path / 'schedule.yml'
+    schedule_file.write_text('- {name: Board, ends_at: "1970-01-01T00:20:00Z"}\n', encoding='utf-8')
+    service = make_service(clock, schedule_file=str(schedule_file))
+    schedule_file.write_text('- {name: Board, ends_at: "1970-01-01T00:20:00"}\n', encoding='utf-8')
+    clock.advance(200)
+    service.tick()
+    assert schedule_events(service) == [('scheduled_end', 'Board')]
+    assert 'has no UTC offset' in caplog.text and 'the last good schedule stays in force' in caplog.text
+    schedule_file.write_text('- {name: Later, ends_at: "1970-01-01T00:25:00Z"}\n# changed size\n', encoding='utf-8')
+    clock.advance(300)
+    service.tick()
+    assert schedule_events(service) == [('scheduled_end', 'Board'), ('scheduled_end', 'Later')]
+
+
+@pytest.mark.parametrize(
+    'args, error',
+    [
+        ({'schedule': [{'name': 'Board', 'ends_at': '2026-12-07T11:00'}]}, "schedule[0] (name 'Board'): ends_at"),
+        ({'schedule': 'Board'}, 'schedule must be a list'),
+        ({'schedule_file': '{tmp}/missing.yml'}, 'missing.yml cannot be read'),
+        (
+            {'schedule': [{'name': 'a', 'ends_at': '2026-12-07T11:00Z'}], 'schedule_file': '{tmp}/s.yml'},
+            'schedule and schedule_file cannot both be set',
+        ),
+    ],
+)
+def test_a_bad_schedule_stops_the_source_with_one_error(tmp_path, args, error):
+    args = {key: value.format(tmp=tmp_path) if key == 'schedule_file' else value for key, value in args.items()}
+    with pytest.raises(ConfigError) as caught:
+        make_service(FakeClock(), **args)
+    assert error in str(caught.value)

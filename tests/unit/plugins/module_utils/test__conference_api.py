@@ -223,6 +223,44 @@ def test_member_failure_without_answer_after_a_maybe_done_attempt_is_uncertain()
     )
 
 
+def _member_answer(status, body, ok=False):
+    conference_gone = is_conference_gone(status, body)
+    return _conference_api.MemberActionResult('r', 'm', None, 'DELETE', ok, status, body, conference_gone, None, 1)
+
+
+@pytest.mark.parametrize(
+    'batch, answers, already, expected',
+    [
+        # one request per member; a member not sent (None) has no record
+        (
+            ['1', '2', '3'],
+            [_member_answer(204, None, ok=True), _member_answer(404, {'error': 'member not found'}), None],
+            [],
+            dict(members=['1'], already=['2']),
+        ),
+        # the room-wide request: a success names the members acted on
+        (['all'], [_member_answer(200, {'member_id': ['1', '2']}, ok=True)], ['2'], dict(members=['1'], already=['2'])),
+        # ... "member not found": nobody to act on; the ids already done stay, else the whole room is already so
+        (['all'], [_member_answer(404, {'error': 'member not found'})], ['2'], dict(already=['2'])),
+        (['all'], [_member_answer(404, {'error': 'member not found'})], [], dict(already=['all'])),
+        # ... the room gone: nobody was already done either
+        (['all'], [_member_answer(404, {'error': 'conference not found'})], ['2'], dict(conference_absent=True)),
+        (['all'], [None], ['2'], dict(already=['2'])),
+    ],
+    ids=['one-each', 'all-acted', 'all-none-left', 'all-nobody', 'all-room-gone', 'all-not-sent'],
+)
+def test_member_answers_into_the_result(batch, answers, already, expected):
+    result = dict(members=[], already=list(already), interrupted=[], failures=[], uncertain_members=[])
+    result['conference_absent'] = False
+    records = _conference_api.member_answer_records(batch, answers, True, ['1', '2'], result['already'])
+    for ids, outcome, status, message in records:
+        _conference_api.add_member_outcome(result, ids, outcome, status, message)
+    assert result == dict(
+        dict(members=[], already=[], interrupted=[], failures=[], uncertain_members=[], conference_absent=False),
+        **expected,
+    )
+
+
 def test_conference_gone_detection(emulator):
     client = make_client(emulator)
     result = client.member_action('POST', 'nowhere', 'all', 'Mute', {})

@@ -316,6 +316,43 @@ def test_the_cap_only_removes():
     assert Capacity.from_params({}, removing=True) is None
 
 
+#: 2026-12-07T10:00:00Z, the ``ends_at`` of the tests of ``live_at``
+TEN_UTC = 1796637600
+
+
+@pytest.mark.parametrize(
+    'run_time, verdict',
+    [
+        ('301', 'selected'),  # now is 300 s after live_at: started before it, still live
+        ('300', 'spared'),  # started at it, to the second: not known to be live at it, left alone
+        ('12', 'spared'),  # started after it: a new meeting
+        (None, 'unreadable'),
+        ('soon', 'unreadable'),
+    ],
+)
+def test_live_at_selects_only_rooms_already_live_at_that_instant(run_time, verdict):
+    live_at = Policy.from_params({'name': 'r', 'live_at': '2026-12-07T11:00:00+01:00'}).live_at
+    policy = Policy(live_at=live_at, clock=lambda: TEN_UTC + 300.5)
+    assert policy.judge(present('r', run_time=run_time))[0] == verdict
+    assert policy.describe() == 'live at 2026-12-07T11:00:00+01:00'
+
+
+def test_live_at_still_to_come_selects_no_room():
+    policy = Policy.from_params({'match': 'sales-*', 'live_at': '2026-12-07T10:00:00Z'})
+    policy.clock = lambda: TEN_UTC - 1
+    assert policy.judge(present('r', run_time='99999'))[0] == 'spared'
+    assert policy.judge(Retrieved('gone', 'absent', 404))[0] == 'absent'
+
+
+@pytest.mark.parametrize('value', ['2026-12-07T11:00:00', '2026-12-07', 'tomorrow', '', '2026-12-07T10:00:00Zulu'])
+def test_live_at_without_an_offset_is_refused_by_name(value):
+    with pytest.raises(VobizInputError, match='live_at must be an ISO 8601 time with a UTC offset') as info:
+        Policy.from_params({'name': 'r', 'live_at': value})
+    assert info.value.option == 'live_at'
+    with pytest.raises(VobizInputError, match='live_at'):
+        Policy.from_params({'live_at': '2026-12-07T10:00:00Z', 'all': True})
+
+
 # --- the caller rule (caller_matches): whom a retrieve answer shows calling from a matching number -------------------
 
 BLOCKED = '+1 (555) 123-4567'
