@@ -156,14 +156,19 @@ def blocked_vars(name: str, uuid: str | None, action: str, announcement: str = '
     }
 
 
-def check_blocked(run: dict, name: str, expected: list, log: list) -> list:
-    """One blocked_caller run: ``expected``, the writes to the room (method, action, member) in order."""
-    line, tag = run['line'] or {}, run['tag']
-    writes = [
+def writes_to(name: str, log: list) -> list:
+    """The emulator's writes to the room ``name``, in order: (method, action, member)."""
+    return [
         (entry['method'], entry['action'], entry['member'])
         for entry in log
         if entry['conference'] == name and entry['method'] != 'GET'
     ]
+
+
+def check_blocked(run: dict, name: str, expected: list, log: list) -> list:
+    """One blocked_caller run: ``expected``, the writes to the room (method, action, member) in order."""
+    line, tag = run['line'] or {}, run['tag']
+    writes = writes_to(name, log)
     if run['rc'] != 0 or not line:
         return ['%s: exit %s without its line:\n%s' % (tag, run['rc'], run['stdout'][-3000:])]
     if writes != expected or line['caller'] != '+*******4567' or '5551234567' in run['stdout']:
@@ -177,11 +182,7 @@ def check_capacity(run: dict, name: str, expected: str, log: list) -> list:
     """One over_capacity run: ``expected`` is ``kicked`` (member 4 alone, announced to for an announcement) or the
     verdict that kept everyone; from the line and the emulator's log."""
     line, tag = run['line'] or {}, run['tag']
-    writes = [
-        (entry['method'], entry['action'], entry['member'])
-        for entry in log
-        if entry['conference'] == name and entry['method'] != 'GET'
-    ]
+    writes = writes_to(name, log)
     if run['rc'] != 0 or not line:
         return ['%s: exit %s without its line:\n%s' % (tag, run['rc'], run['stdout'][-3000:])]
     if line['conference'] != escape_name(name) or line['member_id'] != '4':
