@@ -190,7 +190,7 @@ class CallbackService:
         settings = self.settings
         for outcome in outcomes:
             event = verification_event(
-                outcome, iso_time(outcome.hang_up.time), settings.verify_within, settings.max_emissions
+                outcome, self.clock(), iso_time(outcome.hang_up.time), settings.verify_within, settings.max_emissions
             )
             LOGGER.info(
                 'Conference %r hung up at %s: %s%s',

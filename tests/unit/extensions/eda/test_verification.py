@@ -230,6 +230,7 @@ def test_the_source_verifies_a_hang_up_from_the_audit_log_and_audits_the_outcome
         ('quiet', 2, True),
     ]
     assert unverified[0]['conference_uuid'] == 'U-quiet' and unverified[0]['max_emissions'] == 2
+    assert [event['since_hang_up'] for event in unverified] == [60, 120]
     with open(path) as stream:
         audit = [json.loads(text) for text in stream.read().splitlines()]
     written = [(entry['name'], entry['verification'], entry.get('emission')) for entry in audit[2:]]
