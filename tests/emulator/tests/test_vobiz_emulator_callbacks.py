@@ -146,7 +146,9 @@ def test_callback_drop_hangup_exits_drops_the_exits_of_a_matching_hang_up_all_or
         ('loud', 'true'),
         ('quiet-2', 'false'),  # only the last member's exit was dropped
     ]
-    dropped = [(entry['conference'], entry['member']) for entry in emu.callback_sender.log() if entry['kind'] == 'dropped']
+    dropped = [
+        (entry['conference'], entry['member']) for entry in emu.callback_sender.log() if entry['kind'] == 'dropped'
+    ]
     assert dropped == [('quiet-1', '1'), ('quiet-1', '2'), ('quiet-2', '2')]
     assert emu.live_names('MA_CB') == []  # the rooms ended all the same
     with pytest.raises(ValueError, match='which must be'):

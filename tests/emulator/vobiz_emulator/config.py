@@ -338,7 +338,8 @@ def normalize_callback_switch(name: str, value):
             return None
         drop = dict(value) if isinstance(value, dict) else None
         if drop is None or set(drop) - {'match', 'which'}:
-            raise ValueError('callback_drop_hangup_exits must be null or {"match": GLOB or null, "which": "all" or "last"}')
+            shape = '{"match": GLOB or null, "which": "all" or "last"}'
+            raise ValueError('callback_drop_hangup_exits must be null or %s' % shape)
         match, which = drop.get('match'), drop.get('which', 'all')
         if match is not None and not isinstance(match, str):
             raise ValueError('callback_drop_hangup_exits match must be a conference name glob or null')

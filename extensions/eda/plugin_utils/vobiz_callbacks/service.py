@@ -197,7 +197,9 @@ class CallbackService:
                 event['vobiz']['conference_name'],
                 event['vobiz']['hung_up_at'],
                 outcome.kind,
-                ' (emission %d%s)' % (outcome.emission, ', the last' if outcome.final else '') if outcome.kind == 'unverified' else '',
+                ' (emission %d%s)' % (outcome.emission, ', the last' if outcome.final else '')
+                if outcome.kind == 'unverified'
+                else '',
             )
             self._emit(event)
             try:
