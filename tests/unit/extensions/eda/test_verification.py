@@ -73,6 +73,8 @@ def test_the_tail_reads_at_most_max_bytes_a_call_and_skips_overlong_lines(tmp_pa
     # 8 bytes a call: the first line and the start of the long one, the long one (dropped), its end and 'ok'
     assert [tail.lines() for dummy in range(5)] == [['12345'], [], [], ['ok'], []]
     assert tail.skipped == 1 and len(tail._partial) <= 5
+    append(path, b'z' * 6 + b'\nfine\n')  # an overlong line read whole in one call (8 bytes)
+    assert tail.lines() + tail.lines() == ['fine'] and tail.skipped == 2
 
 
 def test_the_tail_refuses_a_symbolic_link_and_waits_for_a_missing_file(tmp_path):
