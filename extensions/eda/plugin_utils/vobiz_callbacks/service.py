@@ -176,7 +176,12 @@ class CallbackService:
         if self.verifications is None:
             return
         outcomes = []
-        for line in self.audit_tail.lines():
+        try:
+            lines = self.audit_tail.lines()
+        except OSError as exc:  # the file went bad under us: say so, try again at the next check
+            LOGGER.warning('Could not read the audit log %s: %s', self.settings.audit_log, exc)
+            lines = []
+        for line in lines:
             hang_up = hang_up_of(line, self._unescape)
             if hang_up is None:
                 continue
@@ -205,7 +210,8 @@ class CallbackService:
             try:
                 self._write_outcome(outcome)
             except OSError as exc:
-                LOGGER.warning('Could not append the verification of %r to the audit log: %s', outcome.name, exc)
+                name = event['vobiz']['conference_name']
+                LOGGER.warning('Could not append the verification of %r to the audit log: %s', name, exc)
 
     def tick(self) -> None:
         """Forget stale rooms, emit the overdue and lonely events due, report refusals."""

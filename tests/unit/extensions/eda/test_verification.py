@@ -249,3 +249,18 @@ def test_without_audit_log_or_with_verify_within_0_nothing_is_verified(tmp_path,
     assert service.verifications is None
     assert 'Verified termination is off: no audit_log' in caplog.text
     assert make_service(FakeClock(), str(tmp_path / 'a.log'), verify_within=0).verifications is None
+
+
+def test_an_audit_log_that_cannot_be_written_is_warned_about_and_the_event_still_comes(tmp_path, caplog):
+    path, clock = str(tmp_path / 'audit.log'), FakeClock()
+    service = make_service(clock, path, verify_within=10)
+    service.accept(enter('{{ r }}', '1', first=True), 'v3')
+    hang_up_line(path, '{{ r }}', clock.now)
+    service.tick()
+    os.rename(path, path + '.1')
+    os.symlink(path + '.1', path)  # the audit log is never written through a symbolic link
+    clock.advance(10)
+    service.tick()
+    [event] = verification_events(service)
+    assert event['type'] == 'unverified'
+    assert "Could not append the verification of 'base64:" in caplog.text and 'symbolic link' in caplog.text
