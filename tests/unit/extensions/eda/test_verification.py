@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import textwrap
 
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks import service as service_unit
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.events import literal
@@ -264,3 +267,41 @@ def test_an_audit_log_that_cannot_be_written_is_warned_about_and_the_event_still
     [event] = verification_events(service)
     assert event['type'] == 'unverified'
     assert "Could not append the verification of 'base64:" in caplog.text and 'symbolic link' in caplog.text
+
+
+def test_loaded_as_ansible_rulebook_loads_it_the_source_writes_with_the_collections_audit_log_by_path(tmp_path):
+    """ansible-rulebook runs the entry outside any package, where ``ansible_collections`` may not be importable: the
+    unit then loads plugins/module_utils/_audit.py (and what it imports) from its path."""
+    entry = os.path.join(os.path.dirname(service_unit.__file__), '..', '..', 'plugins', 'event_source')
+    script = textwrap.dedent(
+        """
+        import runpy, sys
+
+        class NoCollections:  # as in ansible-rulebook: no collection is importable
+            def find_spec(self, name, path=None, target=None):
+                if name.partition('.')[0] == 'ansible_collections':
+                    raise ModuleNotFoundError(name)
+
+        sys.meta_path.insert(0, NoCollections())
+        runpy.run_path(sys.argv[1] + '/conference_callbacks.py')
+        units = sys.modules['vobiz_voice_conference_callbacks_units.verification']
+        hang_up = units.HangUp('r', 1769860800.0, 'run-1')
+        units.audit_writer(sys.argv[2], 'MA1')(units.Outcome('verified', 'a\\nb', 'U', hang_up, 0))
+        print(units.module_util('_audit').__file__)
+        """
+    )
+    path = str(tmp_path / 'audit.log')
+    env = {key: value for key, value in os.environ.items() if key != 'PYTHONPATH'}
+    done = subprocess.run(
+        [sys.executable, '-c', script, entry, path], cwd=str(tmp_path), env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(os.path.join('plugins', 'module_utils', '_audit.py'))
+    with open(path) as stream:
+        [entry] = [json.loads(text) for text in stream.read().splitlines()]
+    assert (entry['name'], entry['verification'], entry['run_id'], entry['auth_id']) == (
+        'a\\nb',
+        'verified',
+        'run-1',
+        'MA1',
+    )
