@@ -12,6 +12,7 @@ the tests read what it left: the emulator's request log and callback log, the ru
 from __future__ import annotations
 
 import collections
+import json
 import time
 import types
 
@@ -271,6 +272,50 @@ def test_the_member_who_takes_a_room_over_its_cap_is_removed_alone(make_emulator
     lines = {line['conference']: line for line in rulebook.outcomes()}
     assert lines[escape_name(capped)]['kicked'] == [newcomer[capped]]
     assert lines['Unreadable']['kicked'] == [] and lines['Unreadable']['kept'] is True
+
+
+def test_a_hang_up_whose_exit_callbacks_never_come_is_unverified_and_rechecked(make_emulator, start_rulebook, tmp_path):
+    """Verified termination (vobiz_verify_within with vobiz_audit_log): two overdue rooms are hung up; one sends its
+    exit callbacks (``verified``, in the audit log), the other's are dropped: ``unverified``, and the action finds it
+    gone (the conference's own 404) and sends no second DELETE; nothing else is touched."""
+    port = free_port()
+    emulator = signed_emulator(make_emulator, port)
+    variables = dict(limits(port, tmp_path), vobiz_max_duration=2, vobiz_lonely_after=0, vobiz_verify_within='2s')
+    rulebook = start_rulebook(emulator, variables)
+    rulebook.wait_listening()
+    emulator.configure(callback_drop_hangup_exits={'match': 'Silent*', 'which': 'all'})
+    uuids = {}
+    for room in ('Confirmed', 'Silent {{ room }}'):
+        emulator.add_conference(room, members=2)
+        uuids[room] = emulator.conference_uuid(room)
+    emulator.callback_sender.wait_idle()
+    audit = tmp_path / 'audit.jsonl'
+
+    def verifications():
+        text = audit.read_text(encoding='utf-8') if audit.exists() else ''
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        return [line for line in lines if line.get('verified_by') == 'callbacks']
+
+    def rechecked():
+        return [line for line in rulebook.outcomes() if line['event'] == 'unverified']
+
+    def settled():  # both outcomes in the audit log, and the action's re-check of an unverified room done
+        done = {line['name']: line['verification'] for line in verifications()}
+        return done.keys() >= {'Confirmed', silent} and (rechecked() or 'unverified' not in done.values())
+
+    silent = escape_name('Silent {{ room }}')
+    assert rulebook.wait_until(settled), rulebook.text()[-4000:]
+    rulebook.stop()
+    assert [entry['status'] for entry in deletes(emulator, 'Confirmed')] == [204]
+    assert [entry['status'] for entry in deletes(emulator, 'Silent {{ room }}')] == [204]  # no second DELETE
+    assert {entry['conference'] for entry in emulator.requests()} == {'Confirmed', 'Silent {{ room }}'}
+    [confirmed] = [line for line in verifications() if line['name'] == 'Confirmed']
+    assert confirmed['verification'] == 'verified' and confirmed['conference_uuid'] == uuids['Confirmed']
+    unverified = [line for line in verifications() if line['name'] == silent]
+    assert unverified[0]['verification'] == 'unverified' and unverified[0]['emission'] == 1
+    assert unverified[0]['conference_uuid'] == uuids['Silent {{ room }}']
+    for line in rechecked():
+        assert line['conference'] == silent and line['outcome'] == 'gone' and line['already_absent'] == [silent]
 
 
 def test_a_blocked_caller_who_joins_is_kicked_alone(make_emulator, start_rulebook, tmp_path):

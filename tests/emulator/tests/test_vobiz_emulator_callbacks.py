@@ -128,6 +128,33 @@ def test_a_hang_up_sends_an_exit_for_every_member_the_last_flagged(emu, receiver
     ]
 
 
+def test_callback_drop_hangup_exits_drops_the_exits_of_a_matching_hang_up_all_or_the_last(emu, receiver):
+    emu.configure(callback_drop_hangup_exits={'match': 'quiet-*', 'which': 'all'})
+    for name in ('quiet-1', 'loud', 'quiet-2'):
+        emu.add_conference(name, members=['1', '2'])
+    headers = {'X-Auth-ID': 'MA_CB', 'X-Auth-Token': 'cb-token'}
+    for name in ('quiet-1', 'loud'):
+        url = emu.api_url + '/Account/MA_CB/Conference/%s/' % name
+        assert requests.delete(url, headers=headers, timeout=GUARD).status_code == 204
+    emu.configure(callback_drop_hangup_exits={'match': None, 'which': 'last'})
+    url = emu.api_url + '/Account/MA_CB/Conference/quiet-2/'
+    assert requests.delete(url, headers=headers, timeout=GUARD).status_code == 204
+    assert emu.callback_sender.wait_idle()
+    exits = [item['form'] for item in receiver.received if item['form']['ConferenceAction'] == 'exit']
+    assert [(form['ConferenceName'], form['ConferenceLastMember']) for form in exits] == [
+        ('loud', 'false'),
+        ('loud', 'true'),
+        ('quiet-2', 'false'),  # only the last member's exit was dropped
+    ]
+    dropped = [
+        (entry['conference'], entry['member']) for entry in emu.callback_sender.log() if entry['kind'] == 'dropped'
+    ]
+    assert dropped == [('quiet-1', '1'), ('quiet-1', '2'), ('quiet-2', '2')]
+    assert emu.live_names('MA_CB') == []  # the rooms ended all the same
+    with pytest.raises(ValueError, match='which must be'):
+        emu.configure(callback_drop_hangup_exits={'which': 'some'})
+
+
 def test_kick_sends_an_exit(emu, receiver):
     emu.add_conference('r', members=['1', '2'])
     headers = {'X-Auth-ID': 'MA_CB', 'X-Auth-Token': 'cb-token'}

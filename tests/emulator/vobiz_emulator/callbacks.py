@@ -105,6 +105,13 @@ class CallbackSender:
             self._queue.append(batch)
             self._cond.notify_all()
 
+    def drop(self, batch: list, cfg: dict) -> None:
+        """Log the callbacks of ``batch`` as ``dropped`` without sending them (when a callback URL is set)."""
+        if cfg['callback_url'] is None:
+            return
+        for fields in batch:
+            self._record(cfg, fields, None, 'dropped')
+
     def log(self) -> list:
         with self._cond:
             return copy.deepcopy(self._log)

@@ -299,7 +299,10 @@ CALLBACK_DEFAULTS = {
     'callback_replay_body': None,
     'callback_replay_delay_ms': 0,  # wait this long before that replay with another body (e.g. past the replay window)
     'callback_drop_rate': 0.0,  # drop this share of callbacks (seeded by "seed")
+    # {"match": GLOB or null, "which": "all" or "last"}: drop the exit callbacks of an API hang-up; null: send them
+    'callback_drop_hangup_exits': None,
 }
+HANGUP_EXITS_DROPPED = ('all', 'last')
 DEFAULT_SWITCHES.update(CALLBACK_DEFAULTS)
 
 
@@ -330,6 +333,19 @@ def normalize_callback_switch(name: str, value):
         ):
             raise ValueError('callback_replay_body must be null or an object of form fields and their texts')
         return value
+    if name == 'callback_drop_hangup_exits':
+        if value is None:
+            return None
+        drop = dict(value) if isinstance(value, dict) else None
+        if drop is None or set(drop) - {'match', 'which'}:
+            shape = '{"match": GLOB or null, "which": "all" or "last"}'
+            raise ValueError('callback_drop_hangup_exits must be null or %s' % shape)
+        match, which = drop.get('match'), drop.get('which', 'all')
+        if match is not None and not isinstance(match, str):
+            raise ValueError('callback_drop_hangup_exits match must be a conference name glob or null')
+        if which not in HANGUP_EXITS_DROPPED:
+            raise ValueError('callback_drop_hangup_exits which must be "all" or "last"')
+        return {'match': match, 'which': which}
     if name == 'callback_drop_rate':
         if not _is_number(value) or not 0 <= value <= 1:
             raise ValueError('callback_drop_rate must be a number from 0 to 1')

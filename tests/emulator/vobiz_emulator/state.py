@@ -163,7 +163,7 @@ class _StateMixin:
         showing it for ``retrieve_stale`` reads, and a room matching ``recreate_after_hangup`` starts again at once as a
         new instance (a new ConferenceUUID, as many new callers, their enter callbacks). Call with the lock held."""
         conf, stale = account.conferences[name], cfg['retrieve_stale']
-        self._callbacks_for_end(account, name)
+        self._callbacks_for_end(account, name, cfg)
         self._end_conference(account, name)
         if any(fnmatch.fnmatchcase(name, glob) for glob in cfg['recreate_after_hangup']):
             auth_id = next(key for key, value in self._accounts.items() if value is account)
@@ -303,11 +303,20 @@ class _StateMixin:
                 self._end_conference(account, name)
             return {'conference': name, 'member_id': member_id, 'conference_ended': ended}
 
-    def _callbacks_for_end(self, account, name: str) -> None:
-        """Exit callbacks for every member of a room being hung up (call with the lock held)."""
+    def _callbacks_for_end(self, account, name: str, cfg: dict | None = None) -> None:
+        """Exit callbacks for every member of a room being hung up (call with the lock held); with
+        ``callback_drop_hangup_exits`` matching the room (``cfg``: the switches), all of them or the last member's
+        are dropped (logged as ``dropped``, never sent): a hang-up whose end the callbacks never confirm."""
         conf = account.conferences.get(name)
-        if conf is not None:
-            self.callback_sender.enqueue(member_callbacks(conf, conf['members'], 'exit', True))
+        if conf is None:
+            return
+        batch = member_callbacks(conf, conf['members'], 'exit', True)
+        drop = (cfg or {}).get('callback_drop_hangup_exits')
+        if drop is not None and (drop['match'] is None or fnmatch.fnmatchcase(name, drop['match'])):
+            dropped = [fields for fields in batch if drop['which'] == 'all' or fields['ConferenceLastMember'] == 'true']
+            self.callback_sender.drop(dropped, cfg)
+            batch = [fields for fields in batch if fields not in dropped]
+        self.callback_sender.enqueue(batch)
 
     def _callbacks_for_removed(self, account, name: str, before: list) -> None:
         """Exit callbacks for members a kick or member hang-up removed (call with the lock held)."""

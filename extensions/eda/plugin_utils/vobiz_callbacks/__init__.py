@@ -7,8 +7,9 @@
 Each unit is driven by tests without a server: ``settings`` (the arguments), ``signatures`` (signature check and
 nonce memory), ``events`` (event shapes; no value that could be a template leaves raw), ``registry`` (rooms from
 callbacks), ``timers`` (overdue and lonely), ``state_file`` (what survives a restart), ``schedule`` (scheduled
-ends), ``connections`` (caps and deadlines of the listener's connections), ``callers`` (blocked callers) and
-``service`` (the units put together, everything but HTTP).
+ends), ``connections`` (caps and deadlines of the listener's connections), ``callers`` (blocked callers),
+``verification`` (the action's hang-ups read from its audit log, verified by the last exit callback) and ``service``
+(the units put together, everything but HTTP).
 """
 
 from __future__ import annotations

@@ -96,3 +96,25 @@ def over_capacity_event(fields: dict, room, members: int, max_members: int) -> d
             'max_members': max_members,
         }
     }
+
+
+def verification_event(outcome, now: float, hung_up_at: str, verify_within: int, max_emissions: int) -> dict:
+    """A ``verified`` or ``unverified`` event (``outcome``: a ``verification.Outcome``): the room the action hung up
+    (``hung_up_at``, by the audit line's ``run_id``) did or did not send its last member's ``exit`` within
+    ``verify_within`` seconds; ``emission``: how many ``unverified`` events this hang-up has had (``final``: the
+    last one; the source reports this room no more); ``since_hang_up``: whole seconds from the hang-up to ``now``
+    (a room that has run for less was started after it)."""
+    return {
+        'vobiz': {
+            'type': outcome.kind,
+            'conference_name': inert(outcome.name),
+            'conference_uuid': inert(outcome.uuid),
+            'hung_up_at': hung_up_at,
+            'since_hang_up': max(0, int(now - outcome.hang_up.time)),
+            'run_id': inert(outcome.hang_up.run_id),
+            'emission': outcome.emission,
+            'final': outcome.final,
+            'verify_within': verify_within,
+            'max_emissions': max_emissions,
+        }
+    }

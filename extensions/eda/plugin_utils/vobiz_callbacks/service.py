@@ -15,17 +15,19 @@ from typing import Callable
 
 from .callers import BlockedCallers
 from .connections import RefusalLog
-from .events import callback_event, over_capacity_event
+from .events import callback_event, flag, over_capacity_event, verification_event
 from .registry import RoomRegistry
 from .schedule import Schedule, ScheduleFile, done_contents, parse_schedule, read_done
 from .settings import ConfigError, Settings
 from .signatures import NonceMemory, SignatureVerifier
 from .state_file import StateFile, write_atomically
 from .timers import LimitTimers
+from .verification import AuditTail, Verifications, audit_writer, hang_up_of, iso_time, module_util
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 #: Callback events waiting for the rules engine; beyond, new ones are dropped (counted, logged once a minute).
-#: ``overdue``, ``lonely``, ``over_capacity`` and ``blocked_caller`` events are never dropped.
+#: ``overdue``, ``lonely``, ``over_capacity``, ``blocked_caller``, ``verified`` and ``unverified`` events are never
+#: dropped.
 MAX_PENDING_CALLBACK_EVENTS = 10000
 
 
@@ -80,6 +82,8 @@ class CallbackService:
         self.blocked = BlockedCallers(settings.blocked_callers) if settings.blocked_callers else None
         if settings.audit_log:
             check_writable(settings.audit_log, 'audit_log')
+        self.verifications = self.audit_tail = None
+        self._start_verification()
         if self.state is not None and self.state.load():
             LOGGER.info(
                 'Loaded %d live room(s) and %d nonce(s) from %s',
@@ -129,6 +133,9 @@ class CallbackService:
             self.pending_callbacks += 1
             self._emit(callback_event(fields, info['members'], version))
         self._check_capacity(fields, info)
+        if self.verifications is not None and info.get('ended') and flag(fields.get('ConferenceLastMember')):
+            uuid = fields.get('ConferenceUUID') or None
+            self._report(self.verifications.exited(fields.get('ConferenceName'), uuid, self.clock()))
         self._check_blocked(fields, info)
         if self.state is not None:
             self.state.changed()
@@ -146,6 +153,71 @@ class CallbackService:
         event = over_capacity_event(fields, info['room'], members, cap)
         LOGGER.info('Conference %r is over capacity (%d > %d)', event['vobiz']['conference_name'], members, cap)
         self._emit(event)
+
+    def _start_verification(self) -> None:
+        """Verified termination (``verify_within``) follows the action's hang-ups in ``audit_log``; without it, the
+        source cannot see them (in EDA controller the action runs elsewhere): said once, here."""
+        settings = self.settings
+        if not settings.verify_within:
+            LOGGER.info('Verified termination is off (verify_within is 0)')
+            return
+        if not settings.audit_log:
+            LOGGER.info(
+                'Verified termination is off: no audit_log to read the hang-ups from (set vobiz_audit_log to the '
+                'audit log the action writes, on this machine)'
+            )
+            return
+        self.verifications = Verifications(settings.verify_within, settings.max_emissions, settings.max_rooms)
+        self.audit_tail = AuditTail(settings.audit_log)
+        self._unescape = module_util('_redaction').unescape_name
+        self._write_outcome = audit_writer(settings.audit_log, os.environ.get('VOBIZ_AUTH_ID'))
+        LOGGER.info(
+            'Verified termination: each hang-up in %s expects its last exit callback within %ds',
+            settings.audit_log,
+            settings.verify_within,
+        )
+
+    def verify(self) -> None:
+        """Read the hang-ups appended to the audit log, emit the ``unverified`` events due."""
+        if self.verifications is None:
+            return
+        outcomes = []
+        try:
+            lines = self.audit_tail.lines()
+        except OSError as exc:  # the file went bad under us: say so, try again at the next check
+            LOGGER.warning('Could not read the audit log %s: %s', self.settings.audit_log, exc)
+            lines = []
+        for line in lines:
+            hang_up = hang_up_of(line, self._unescape)
+            if hang_up is None:
+                continue
+            room = self.registry.rooms.get(hang_up.name)
+            known = room is not None or hang_up.name in self.registry.ended
+            outcomes.extend(self.verifications.hung_up(hang_up, room.uuid if room else None, known))
+        self._report(outcomes + self.verifications.due(self.clock()))
+
+    def _report(self, outcomes: list) -> None:
+        """Each verification outcome: logged, emitted, and appended to the audit log."""
+        settings = self.settings
+        for outcome in outcomes:
+            event = verification_event(
+                outcome, self.clock(), iso_time(outcome.hang_up.time), settings.verify_within, settings.max_emissions
+            )
+            LOGGER.info(
+                'Conference %r hung up at %s: %s%s',
+                event['vobiz']['conference_name'],
+                event['vobiz']['hung_up_at'],
+                outcome.kind,
+                ' (emission %d%s)' % (outcome.emission, ', the last' if outcome.final else '')
+                if outcome.kind == 'unverified'
+                else '',
+            )
+            self._emit(event)
+            try:
+                self._write_outcome(outcome)
+            except OSError as exc:
+                name = event['vobiz']['conference_name']
+                LOGGER.warning('Could not append the verification of %r to the audit log: %s', name, exc)
 
     def _check_blocked(self, fields: dict, info: dict) -> None:
         """Emit ``blocked_caller`` when this callback is the enter of a member new to its room whose ``From`` is on
@@ -167,6 +239,7 @@ class CallbackService:
         forgotten = self.registry.forgotten
         self.registry.forget_stale()
         events = self.timers.due(self.registry, self.clock())
+        self.verify()
         for event in events:
             LOGGER.info(
                 'Conference %r is %s (emission %d)',

@@ -29,6 +29,7 @@ NUMBERS = {
     'max_duration': (0, 0, int),
     'lonely_after': (0, 0, int),
     'max_members': (0, 0, int),
+    'verify_within': (60, 0, int),
     'check_interval': (5.0, 0.01, float),
     'repeat_after': (300, 1, int),
     'max_emissions': (3, 1, int),
@@ -40,7 +41,7 @@ NUMBERS = {
     'header_timeout': (10.0, 0.01, float),
     'body_timeout': (10.0, 0.01, float),
 }
-DURATIONS = ('replay_window', 'max_duration', 'lonely_after', 'repeat_after', 'forget_after')
+DURATIONS = ('replay_window', 'max_duration', 'lonely_after', 'repeat_after', 'forget_after', 'verify_within')
 TEXTS = ('host', 'public_url', 'auth_token', 'parent_auth_token', 'state_file', 'audit_log', 'health_path')
 TEXTS += ('certfile', 'keyfile', 'password', 'cafile')
 TEXTS += ('schedule_file',)
@@ -90,6 +91,7 @@ class Settings:
     max_duration: int = 0
     lonely_after: int = 0
     max_members: int = 0
+    verify_within: int = 60
     check_interval: float = 5.0
     repeat_after: int = 300
     max_emissions: int = 3

@@ -28,6 +28,14 @@ description:
   - Emits V(schedule_warning) at C(ends_at) minus C(warn_before) and V(scheduled_end) at C(ends_at) of each entry of
     O(schedule) (or O(schedule_file)), once each; they name the entry's room or glob and its C(ends_at), never a
     room seen live; the action finds the live rooms, and ends only those retrieve says were live at C(ends_at).
+  - Verified termination, with O(audit_log) and O(verify_within) above V(0). The source follows O(audit_log) (from its
+    end at start; rotation and truncation handled, a bounded read per check) for the lines of a hang-up (C(action)
+    V(hang_up), C(outcome) V(hung_up), not in check mode) of a room its registry knows, and expects that room's
+    V(exit) callback with C(ConferenceLastMember=true) within O(verify_within) seconds of the hang-up. It emits
+    V(verified) when it comes (from that instance - the last exit of another C(ConferenceUUID) of the same name proves
+    nothing), else V(unverified), again after each further O(verify_within) seconds while none comes, at most
+    O(max_emissions) times; the last one has C(final=true). Each outcome is also appended to O(audit_log) as a line of
+    that hang-up (its C(run_id), C(verification), C(verified_by=callbacks)).
   - Emits V(blocked_caller) when an V(enter) callback's C(From) matches O(blocked_callers), naming the member who
     entered and the caller masked except its last four digits (the event and the log never hold the number); once
     per member who enters.
@@ -38,7 +46,8 @@ description:
     signatures do not hold, that line names the URL they were checked over and says to check O(public_url).
   - Refuses to start, with one error, on a bad argument, a damaged O(state_file), a O(state_file) or O(audit_log)
     it cannot write, and a misspelt rulebook variable (O(known_variables)).
-  - Durations (O(max_duration), O(lonely_after), O(repeat_after), O(replay_window), O(forget_after)) are whole
+  - Durations (O(max_duration), O(lonely_after), O(repeat_after), O(replay_window), O(forget_after),
+    O(verify_within)) are whole
     seconds or C(4h), C(30m), C(90s), C(1h30m), as the playbook C(vobiz.voice.enforce_limits) takes them.
   - Event shapes and the security model are in the guide C(docs/docsite/rst/enforce_limits.rst). Tokens are never
     logged.
@@ -79,6 +88,13 @@ options:
     description: The most members a room may have; an V(enter) that takes it over emits V(over_capacity). V(0) disables.
     type: int
     default: 0
+  verify_within:
+    description:
+      - Seconds within which a room the action hung up (a hang-up line in O(audit_log)) must send its last member's
+        V(exit) callback; else V(unverified). V(0) disables. Without O(audit_log) nothing is verified, and the source
+        says so once at start - in EDA controller the action runs in a job elsewhere and its audit log is not here.
+    type: raw
+    default: 60
   blocked_callers:
     description:
       - Caller numbers or globs (C(*) any digits, C(?) one digit), such as V(+15551234567) or V(+1555*). An V(enter)
@@ -103,7 +119,7 @@ options:
     type: raw
     default: 300
   max_emissions:
-    description: How many times at most each of V(overdue) and V(lonely) is emitted for one room.
+    description: How many times at most each of V(overdue), V(lonely) and V(unverified) is emitted for one room.
     type: int
     default: 3
   keep_state:

@@ -17,6 +17,9 @@ source's own code (``extensions/eda/plugin_utils/vobiz_callbacks/events.py``), o
   names is kicked (one Kick request, after a notice spoken to that member alone when one is set), no other member
   is touched; a room at its cap, a member the room does not list, another conference_uuid and a room whose retrieve
   fails are not touched at all, and the line says why;
+- verified termination (``unverified`` events): a room still live with the event's conference_uuid is hung up again
+  (one DELETE); a room gone (the conference's own 404), a room whose retrieve fails and an event without a
+  conference_uuid get no write, and the line says why;
 - caller rules (``blocked_caller`` events, the rulebook's block list): the member the event names is kicked alone
   once retrieve lists it calling from a blocked number (after a notice to it alone), a member whose ``from`` the API
   does not show blocked is kept with nothing sent, and with ``end`` the room is hung up; the line shows the caller
@@ -136,6 +139,42 @@ def capacity_vars(name: str, uuid: str | None, member_id: str, announcement: str
             'event': EVENTS.over_capacity_event(fields, room, MAX_MEMBERS + 1, MAX_MEMBERS),
         },
     }
+
+
+def unverified_vars(name: str, uuid: str | None, emission: int = 1, final: bool = False) -> dict:
+    """What ansible-rulebook hands the playbook for one unverified event (made by the source's own code): the room
+    was hung up a minute ago and its last exit callback did not come."""
+    now = time.time()
+    outcome = types.SimpleNamespace(
+        kind='unverified',
+        name=name,
+        uuid=uuid,
+        hang_up=types.SimpleNamespace(time=now - 60, run_id='run-of-the-hang-up'),
+        emission=emission,
+        final=final,
+    )
+    return {
+        'enforce_limits_audit_log': '',
+        'ansible_eda': {
+            'ruleset': 'Enforce Vobiz conference limits',
+            'rule': 'Re-check a conference whose end its callbacks did not confirm',
+            'event': EVENTS.verification_event(outcome, now, '2026-01-31T12:00:00.000Z', 60, 3),
+        },
+    }
+
+
+def check_unverified(run: dict, name: str, expected: str, log: list) -> list:
+    """One unverified run: ``expected`` is the line's ``outcome``; only ``hung_up_again`` sends a write (one DELETE
+    answered 204)."""
+    line, tag = run['line'] or {}, run['tag']
+    writes = [entry['status'] for entry in log if entry['conference'] == name and entry['method'] != 'GET']
+    if line.get('outcome') != expected or line.get('conference') != escape_name(name):
+        return ['%s: expected the outcome %s for %r, got %s\n%s' % (tag, expected, name, line, run['stdout'][-3000:])]
+    if writes != ([204] if expected == 'hung_up_again' else []):
+        return ['%s: expected %s, the emulator got writes answered %s' % (tag, expected, writes)]
+    if (run['rc'] != 0) != (expected == 'failed'):
+        return ['%s: exit %s for the outcome %s' % (tag, run['rc'], expected)]
+    return []
 
 
 def blocked_vars(name: str, uuid: str | None, action: str, announcement: str = '') -> dict:
@@ -324,11 +363,17 @@ def main() -> int:
                 [('DELETE', 'hangup', None)],
             ),
         ]
+        # Verified termination: rooms the rulebook hung up whose last exit never came (one of them is gone).
+        live_again = hostile[0] + ' (unverified)'
+        for name in (live_again, 'Unverified Unreadable', 'Unverified No UUID'):
+            emu.add_conference(name, members=2, started_ago=7200)
+            uuids[name] = emu.conference_uuid(name)
         unreadable = {'kind': '500', 'method': 'GET', 'match': 'Unreadable'}
         cap_unreadable = {'kind': '500', 'method': 'GET', 'match': 'Cap Unreadable'}
         fails = {'kind': 'error_body', 'method': 'POST', 'match': 'Announce Fails'}
         kick_unclear = {'kind': 'error_body', 'method': 'POST', 'match': 'Cap Uncertain'}  # did the kick happen?
-        emu.configure(faults=[unreadable, cap_unreadable, fails, kick_unclear])
+        verify_unreadable = {'kind': '500', 'method': 'GET', 'match': 'Unverified Unreadable'}
+        emu.configure(faults=[unreadable, cap_unreadable, fails, kick_unclear, verify_unreadable])
         emu.clear_log()  # the control run's requests went to the evaluated name
         fails = 'Announce Fails'
         cases = [
@@ -389,20 +434,35 @@ def main() -> int:
                 'uncertain',
             ),
         ]
+        verify_cases = [
+            ('unverified-live', unverified_vars(live_again, uuids[live_again]), live_again, 'hung_up_again'),
+            ('unverified-gone', unverified_vars('Unverified Gone', 'uuid-gone', 3, True), 'Unverified Gone', 'gone'),
+            (
+                'unverified-unreadable',
+                unverified_vars('Unverified Unreadable', uuids['Unverified Unreadable'], 2),
+                'Unverified Unreadable',
+                'unreadable',
+            ),
+            ('unverified-no-uuid', unverified_vars('Unverified No UUID', None), 'Unverified No UUID', 'failed'),
+        ]
         outputs = {'left-alone': QUIET, 'overdue-announced': JSON_STDOUT}
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
             runs = list(
                 pool.map(
                     lambda case: run_action(work, emu, case[0], case[1], outputs.get(case[0])),
-                    cases + cap_cases + blocked_cases,
+                    cases + cap_cases + verify_cases + blocked_cases,
                 )
             )
         log = emu.requests()
         remaining = {name: sorted(m['member_id'] for m in emu.conference(name)['members']) for name in cap_rooms}
 
-    runs, cap_runs, blocked_runs = runs[: len(cases)], runs[len(cases) :][: len(cap_cases)], runs[-len(blocked_cases) :]
+    runs, blocked_runs = runs[: -len(blocked_cases)], runs[-len(blocked_cases) :]
     for (tag, dummy, name, expected), run in zip(blocked_cases, blocked_runs):
         problems.extend(check_blocked(run, name, expected, log))
+    runs, verify_runs = runs[: len(cases) + len(cap_cases)], runs[len(cases) + len(cap_cases) :]
+    for (tag, dummy, name, expected), run in zip(verify_cases, verify_runs):
+        problems.extend(check_unverified(run, name, expected, log))
+    runs, cap_runs = runs[: len(cases)], runs[len(cases) :]
     for (tag, dummy, name, expected), run in zip(cap_cases, cap_runs):
         if expected == 'uncertain':  # a kick whose answer cannot tell: uncertain and failed, never "kept"
             line = run['line'] or {}
@@ -452,7 +512,7 @@ def main() -> int:
     )
     if announced != ['Announce Fails', 'Overdue Announced']:
         problems.append('announcements went to %s, expected only Announce Fails and Overdue Announced' % announced)
-    expected_names = {case[2] for case in cases + cap_cases + blocked_cases}
+    expected_names = {case[2] for case in cases + cap_cases + verify_cases + blocked_cases}
     strays = sorted({repr(entry['conference']) for entry in log if entry['conference'] not in expected_names})
     if strays:
         problems.append('requests for conferences no event named: %s' % ', '.join(strays))
@@ -469,6 +529,7 @@ def main() -> int:
     print('the cap: member 4 alone kicked in %d rooms named with template syntax; %d rooms kept' % (len(full), 4))
     print('caller rules: member 2 alone kicked, a caller the API does not show blocked kept, a room ended')
     print('a failed announcement reported as failed, the room hung up; the line with ok hosts hidden, a JSON callback')
+    print('unverified: the live instance hung up again; a gone, an unreadable and an unnamed instance untouched')
     print('control run (raw name) output tail: %s' % control['stdout'].strip().splitlines()[-1:])
     return 0
 
