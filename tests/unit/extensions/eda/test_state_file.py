@@ -19,7 +19,14 @@ from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks
     SignatureVerifier,
 )
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.timers import LimitTimers
-from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import TOKEN, URL, FakeClock, enter, v3_headers
+from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import (
+    TOKEN,
+    URL,
+    FakeClock,
+    enter,
+    leave,
+    v3_headers,
+)
 
 
 def source(path, clock, window=300):
@@ -46,6 +53,24 @@ def test_rooms_and_nonces_survive_a_restart_but_not_member_trust(tmp_path):
     assert [event['vobiz']['type'] for event in timers.due(registry2, clock())] == ['overdue']  # its age survives
     clock.advance(1000)
     assert all(event['vobiz']['type'] != 'lonely' for event in timers.due(registry2, clock()))
+
+
+def test_the_first_write_after_a_restart_keeps_the_rooms_loaded(tmp_path):
+    clock = FakeClock()
+    path = tmp_path / 'rooms.json'
+    registry, nonces, state = source(path, clock)
+    registry.apply(enter('quiet', '1', first=True))
+    registry.apply(enter('ended', '2', first=True, uuid='U2'))
+    registry.apply(leave('ended', '2', last=True, uuid='U2'))
+    state.save_now()
+
+    registry2, nonces2, state2 = source(path, clock)
+    assert state2.load()
+    registry2.apply(enter('new', '3', first=True))  # heard of after the restart; 'quiet' is not
+    state2.save_now()
+    registry3, nonces3, state3 = source(path, clock)
+    assert state3.load()
+    assert sorted(registry3.rooms) == ['new', 'quiet'] and list(registry3.ended) == ['ended']
 
 
 def test_nonces_of_the_last_second_survive_a_stop_that_writes_nothing(tmp_path):
