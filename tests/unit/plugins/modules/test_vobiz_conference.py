@@ -1125,6 +1125,7 @@ def test_an_unreadable_registry_touches_nothing_and_says_why(emulator, tmp_path,
     [
         (dict(name='ci-1'), ['registry', 'match']),
         (dict(all=True), ['registry', 'all']),
+        (dict(plan={}), ['plan', 'registry']),  # a plan names its rooms itself
     ],
 )
 def test_registry_needs_match(emulator, tmp_path, options, refused):
