@@ -8,6 +8,7 @@
 reader agree), and every file that is not one refused with one error naming the option and the path."""
 
 import json
+import math
 import os
 
 import pytest
@@ -216,8 +217,9 @@ def test_any_json_is_rooms_of_checked_types_or_one_refusal(tmp_path, data):
     for name, room in rooms.items():
         assert isinstance(name, str) and name and room.name == name
         assert room.uuid is None or (isinstance(room.uuid, str) and room.uuid)
-        assert all(type(value) in (int, float) for value in (room.first_seen, room.last_heard))
-        assert room.members is None or type(room.members) is int
+        for value in (room.first_seen, room.last_heard):
+            assert isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        assert room.members is None or (isinstance(room.members, int) and not isinstance(room.members, bool))
 
 
 def test_known_rooms_marks_which_source_knew_each_and_escapes_texts():
