@@ -44,9 +44,16 @@ class _Damaged(Exception):
 
 
 def _number(value, where):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
         raise _Damaged('{0} must be a number, got {1}'.format(where, _shown(value)))
     return value
+
+
+def _finite(number):
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an integer beyond any float (JSON's integers have no bound)
+        return False
 
 
 def _text(value, where, optional=False):

@@ -49,7 +49,11 @@ class _Damaged(Exception):
 
 
 def _number(value, where: str, now: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except (TypeError, OverflowError):  # not a number, or an integer beyond any float (JSON's have no bound)
+        finite = False
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite:
         raise _Damaged('%s must be a number, got %s' % (where, json.dumps(value)))
     if now is not None and value > now + FUTURE_TOLERANCE:
         raise _Damaged('%s is in the future (%s)' % (where, value))

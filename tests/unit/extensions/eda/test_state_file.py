@@ -159,6 +159,7 @@ def state_with(**changes):
         ('{"version": 1, "rooms": []}', 'the file has no ended, nonces'),
         ('[]', 'the file must be an object'),
         (state_with().replace('900.0', 'NaN'), 'rooms[0].first_seen must be a number'),
+        (state_with().replace('900.0', '1' + '0' * 400), 'rooms[0].first_seen must be a number'),
     ],
 )
 def test_damaged_state_fails_closed_with_one_error_naming_the_value(tmp_path, content, where):

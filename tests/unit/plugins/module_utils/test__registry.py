@@ -125,6 +125,7 @@ def test_a_good_file_and_the_keys_it_does_not_use(tmp_path):
         (state_with({'first_seen': True}), 'rooms[0].first_seen must be a number, got true'),
         (state_with().replace('900.0', 'NaN'), 'rooms[0].first_seen must be a number'),
         (state_with().replace('900.0', 'Infinity'), 'rooms[0].first_seen must be a number'),
+        (state_with().replace('900.0', '1' + '0' * 400), 'rooms[0].first_seen must be a number, got 1000'),
         (state_with({'last_heard': []}), 'rooms[0].last_heard must be a number, got []'),
         (state_with({'present': '1,2'}), 'rooms[0].present must be a list, got "1,2"'),
         (state_with({'present': [1]}), 'rooms[0].present[0] must be a non-empty string, got 1'),
@@ -194,7 +195,7 @@ def test_what_is_no_regular_file_is_refused_without_blocking(tmp_path, kind):
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
+    st.none() | st.booleans() | st.integers() | st.sampled_from([10**400]) | st.floats(allow_nan=True) | st.text(),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=20,
 )
