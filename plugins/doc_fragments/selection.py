@@ -84,8 +84,9 @@ options:
         request, naming this option and the path.
       - In M(vobiz.voice.vobiz_conference), it needs O(match) or a policy (such as
         O(vobiz.voice.vobiz_conference#module:running_longer_than)), and the globs also select the rooms of the
-        registry that the live list omitted, returned in RV(vobiz.voice.vobiz_conference#module:from_registry) too. It cannot
-        be combined with O(vobiz.voice.vobiz_conference#module:all) or O(vobiz.voice.vobiz_conference#module:plan).
+        registry that the live list omitted, returned in RV(vobiz.voice.vobiz_conference#module:from_registry) too.
+        It cannot be combined with O(vobiz.voice.vobiz_conference#module:all) or
+        O(vobiz.voice.vobiz_conference#module:plan).
       - In M(vobiz.voice.vobiz_conference_info), the rooms of the registry are returned beside those of the live list
         in RV(vobiz.voice.vobiz_conference_info#module:rooms), each marked with the sources that knew it. Without
         O(name) and O(match), the rooms the list omitted are retrieved (one C(GET) each) and, when live, returned in
