@@ -386,7 +386,8 @@ run_id:
   sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
 unmatched:
   description:
-    - The globs of O(match) that matched no live conference (often a typo, or rooms already gone).
+    - The globs of O(match) that matched no live conference, nor a room of O(registry) (often a typo, or rooms already
+      gone).
   returned: always
   type: list
   elements: str
