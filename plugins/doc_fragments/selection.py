@@ -65,3 +65,33 @@ options:
     default: false
     version_added: 0.2.0
 '''
+
+    # vobiz.voice.selection.registry: for the modules that also take the rooms of the event source's registry.
+    REGISTRY = r'''
+options:
+  registry:
+    description:
+      - The state file of the event source C(vobiz.voice.conference_callbacks) (its C(state_file), the rulebook
+        variable C(vobiz_state_file)), whose room registry names the rooms its callbacks told of. A leading V(~/) is the
+        home directory.
+      - Vobiz has been seen listing no rooms while some were live; the registry names rooms the list omitted. Its rooms
+        are hints, never proof - each is read or acted on like a name the list gave, and the API decides whether it is
+        live (a room that is gone answers V(404) and is reported as absent).
+      - Only the rooms are read (name, UUID, when first seen and last heard of, and the member count where the source
+        heard every member enter); not the nonces, nor the nonce journal beside the file.
+      - A file that is missing (the source writes it within a second of the first callback it hears), not a regular
+        file, larger than 64 MiB, not JSON, of another format version or holding a wrong value is refused before any
+        request, naming this option and the path.
+      - In M(vobiz.voice.vobiz_conference), it needs O(match) or a policy (such as
+        O(vobiz.voice.vobiz_conference#module:running_longer_than)), and the globs also select the rooms of the
+        registry that the live list omitted, returned in RV(vobiz.voice.vobiz_conference#module:from_registry) too.
+        It cannot be combined with O(vobiz.voice.vobiz_conference#module:all) or
+        O(vobiz.voice.vobiz_conference#module:plan).
+      - In M(vobiz.voice.vobiz_conference_info), the rooms of the registry are returned beside those of the live list
+        in RV(vobiz.voice.vobiz_conference_info#module:rooms), each marked with the sources that knew it. Without
+        O(name) and O(match), the rooms the list omitted are retrieved (one C(GET) each) and, when live, returned in
+        RV(vobiz.voice.vobiz_conference_info#module:names) and RV(vobiz.voice.vobiz_conference_info#module:conferences);
+        with O(match), the globs select among them too.
+    type: path
+    version_added: 0.2.0
+'''

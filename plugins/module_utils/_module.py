@@ -201,7 +201,9 @@ class VobizModule:
         changed = bool(self.result[self.changes]) or self.change_possible
         result = dict(self.result, changed=changed, msg=msg or self.summary())
         if self.diffs and self.module._diff:
-            result['diff'] = self.conferences_diff(result[self.changes], self.member_counts)
+            result['diff'] = self.conferences_diff(
+                result[self.changes], self.member_counts, result.get('from_registry')
+            )
         return result
 
     def summary_head(self):
@@ -248,9 +250,17 @@ class VobizModule:
         return result
 
     @staticmethod
-    def conferences_diff(names, member_counts):
-        """The ``--diff`` of a hang-up: the conferences (names escaped) with their member counts before, none after."""
-        before = dict((escape_name(name), dict(member_count=member_counts.get(name))) for name in names)
+    def conferences_diff(names, member_counts, from_registry=None):
+        """The ``--diff`` of a hang-up: the conferences (names escaped) with their member counts before (and
+        ``from_registry`` for those only the event source's registry named), none after."""
+        marked = set(from_registry or ())
+        before = dict(
+            (
+                escape_name(name),
+                dict(member_count=member_counts.get(name), **({'from_registry': True} if name in marked else {})),
+            )
+            for name in names
+        )
         return dict(before=dict(conferences=before), after=dict(conferences=dict()))
 
     def write_summary_file(self, message, stopped, sending=None):
@@ -446,6 +456,8 @@ class VobizModule:
         if policy is not None and targets:
             targets = self.select_by_policy(policy, targets)
             self.seen_live.update(targets)  # retrieved as live
+        if 'from_registry' in self.result:  # selected only because the event source's registry named them
+            self.result['from_registry'] = [name for name in targets if name in selection.from_registry]
         return targets
 
     def closest_to_missing(self, names):

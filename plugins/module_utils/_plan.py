@@ -192,9 +192,10 @@ def _form_problem(plan):
 def plan_from_params(params):
     """The verified ``Plan`` of a module's ``plan`` option (``VobizInputError`` before any request): it replaces the
     selection, so no selection option may come with it."""
-    # live_at is not recorded in a plan's selection (its keys stay those of version 1): the plan's rooms are what it
-    # selected.
-    given = [key for key in SELECTION_KEYS + ('names_escaped', 'live_at') if params.get(key) not in (None, False)]
+    # live_at and registry are not recorded in a plan's selection (its keys stay those of version 1): the plan's rooms
+    # are what it selected.
+    others = ('names_escaped', 'live_at', 'registry')
+    given = [key for key in SELECTION_KEYS + others if params.get(key) not in (None, False)]
     if given:
         why = 'the plan names the rooms to end; pass the plan alone'
         raise VobizInputError(f"plan cannot be combined with {', '.join(given)}: {why}", option='plan', also=given)

@@ -17,6 +17,7 @@ import unicodedata
 
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import unescape_name
+from ansible_collections.vobiz.voice.plugins.module_utils._registry import read_registry
 
 #: Text that a shell, Ansible or Windows would have replaced: a pattern or name holding it was meant to hold a value.
 #: ``%C3%`` and ``%A9t%`` in ``%C3%A9t%C3%A9`` are percent-encodings: a ``%`` then two hex digits is one unless what
@@ -30,15 +31,24 @@ LIST_MAY_LIE_WARNING = (
 )
 
 
+#: The selector options that are not lists of names: their argument spec.
+_OTHER_SELECTORS = dict(names_escaped=dict(type='bool', default=False), registry=dict(type='path'))
+
+
 def selection_options(*names):
-    """The argument spec of the selector options ``names`` (of ``name``, ``match``, ``exclude``, ``names_escaped``).
+    """The argument spec of the selector options ``names`` (of ``name``, ``match``, ``exclude``, ``names_escaped``,
+    ``registry``).
 
     ``type='raw'`` because a string is one entry, commas included (see ``normalize_name_list``); ``names_escaped`` is
-    a bool. The options are documented once, in the ``vobiz.voice.selection`` doc fragments.
+    a bool, ``registry`` a path. The options are documented once, in the ``vobiz.voice.selection`` doc fragments.
     """
-    return dict(
-        (name, dict(type='bool', default=False) if name == 'names_escaped' else dict(type='raw')) for name in names
-    )
+    return dict((name, dict(_OTHER_SELECTORS.get(name) or dict(type='raw'))) for name in names)
+
+
+def registry_from_params(params):
+    """The rooms of the event source's registry that option ``registry`` names (``_registry.read_registry``), or
+    ``None`` without it; ``VobizInputError`` naming ``registry`` and the path when it cannot be read."""
+    return read_registry(params['registry']) if params.get('registry') else None
 
 
 def normalize_name_list(value, option, escaped=False):
@@ -339,14 +349,19 @@ class Selection:
     * ``exclude``: names or globs never touched, applied after ``match`` AND to explicit names; an
       entry equal to a name protects it even if it holds glob characters, and so does a match after
       NFC normalisation without invisible characters (then ``warnings`` says so);
-    * ``all``: every live conference; exclusive with the other three.
+    * ``all``: every live conference; exclusive with the other three;
+    * ``registry``: the rooms of the event source's registry (``_registry.read_registry``, by name): ``match`` selects
+      among those the live list omitted too (a hint: the API decides whether each is live), in ``from_registry``.
     """
 
-    def __init__(self, names=None, match=None, exclude=None, all_conferences=False):
+    def __init__(self, names=None, match=None, exclude=None, all_conferences=False, registry=None):
         self.names = names or []
         self.match = match or []
         self.exclude = exclude or []
         self.all = bool(all_conferences)
+        self.registry = registry or {}
+        #: The names the last ``resolve`` selected only because the registry named them (the live list did not).
+        self.from_registry = []
         #: Warnings about the input (globs that select nearly everything), repeated by every ``resolve``.
         self.input_warnings = []
         #: Warnings from the last ``resolve`` (and ``input_warnings``): names that only a normalised ``exclude``
@@ -364,6 +379,14 @@ class Selection:
         match = normalize_name_list(params.get('match'), 'match')
         exclude = normalize_name_list(params.get('exclude'), 'exclude')
         all_conferences = bool(params.get(all_option)) if all_option else False
+        if params.get('registry') and (all_conferences or not (match or policy)):
+            refused = f'cannot be combined with {all_option}=true' if all_conferences else 'needs match'
+            raise VobizInputError(
+                f'registry {refused}: it adds the rooms of the registry that the globs of match select',
+                option='registry',
+                also=(all_option,) if all_conferences else ('match',),
+            )
+        registry = registry_from_params(params)
         if all_conferences:
             for option, value in ((name_option, names), ('match', match), ('exclude', exclude)):
                 if value is not None:
@@ -375,7 +398,7 @@ class Selection:
                     )
         elif not names and not match and policy:
             # Not a user's glob (which may not select everything): the policy decides what is selected.
-            return cls(None, ['*'], exclude, False)
+            return cls(None, ['*'], exclude, False, registry)
         elif not names and not match:
             raise VobizInputError(
                 'no conference selected: set {0} (exact names), match (globs on the live list){1}'.format(
@@ -384,7 +407,7 @@ class Selection:
                 option=name_option,
                 also=('match',) + ((all_option,) if all_option else ()),
             )
-        selection = cls(names, match, exclude, all_conferences)
+        selection = cls(names, match, exclude, all_conferences, registry)
         if all_option and match:
             selection.input_warnings = refuse_match_everything(match, all_option)
         return selection
@@ -405,8 +428,20 @@ class Selection:
         return 'Nothing to do: every selected conference is excluded.' if excluded else None
 
     def unmatched(self, live_names):
-        """The ``match`` globs that matched none of ``live_names``."""
-        return [pattern for pattern in self.match if not matches_any_name(pattern, live_names)]
+        """The ``match`` globs that matched none of ``live_names`` and none of the registry's rooms."""
+        names = list(live_names or ()) + list(self.registry)
+        return [pattern for pattern in self.match if not matches_any_name(pattern, names)]
+
+    def covers(self, name):
+        """Does this selection take ``name`` when a source names it (every name when nothing is selected)?"""
+        return name in self.names or matches_any(name, self.match) or not (self.names or self.match or self.all)
+
+    def unlisted(self, live_names):
+        """The registry's rooms that ``live_names`` omits: ``(those to read, those exclude protects)``."""
+        listed = set(live_names or ())
+        names = [name for name in self.registry if name not in listed]
+        protected = [name for name in names if exclusion_match(name, self.exclude)]
+        return [name for name in names if name not in protected], protected
 
     @property
     def needs_list(self):
@@ -422,6 +457,7 @@ class Selection:
         comparison get a warning in ``self.warnings``.
         """
         self.warnings = list(self.input_warnings)
+        self.from_registry = []
         targets = []
         excluded = []
         excluded_explicit = []
@@ -431,6 +467,9 @@ class Selection:
             candidates.extend((n, False) for n in live_names or ())
         elif self.match:
             candidates.extend((n, False) for n in live_names or () if matches_any(n, self.match))
+            listed = set(live_names or ()).union(self.names)
+            self.from_registry = [n for n in self.registry if n not in listed and matches_any(n, self.match)]
+            candidates.extend((n, False) for n in self.from_registry)
         for name, explicit in candidates:
             if name in seen:
                 continue
@@ -444,6 +483,8 @@ class Selection:
                     excluded_explicit.append(name)
             else:
                 targets.append(name)
+        chosen = set(targets)
+        self.from_registry = [name for name in self.from_registry if name in chosen]
         return targets, excluded, excluded_explicit
 
 

@@ -47,6 +47,7 @@ extends_documentation_fragment:
   - vobiz.voice.selection
   - vobiz.voice.selection.exclude
   - vobiz.voice.selection.names_escaped
+  - vobiz.voice.selection.registry
   - vobiz.voice.audit_log
   - vobiz.voice.attributes
   - vobiz.voice.attributes.actiongroup_vobiz
@@ -398,7 +399,8 @@ run_id:
   sample: 6f1c0b8e2d3a4f5e9a7b1c2d3e4f5a6b
 unmatched:
   description:
-    - The globs of O(match) that matched no live conference (often a typo, or rooms already gone).
+    - The globs of O(match) that matched no live conference, nor a room of O(registry) (often a typo, or rooms already
+      gone).
   returned: always
   type: list
   elements: str
@@ -544,6 +546,16 @@ not_in_plan:
   elements: str
   sample: ["ci-57"]
   version_added: 0.2.0
+from_registry:
+  description:
+    - With O(registry), the selected conferences that only the registry named (the live list omitted them). Each is
+      also in the list of its outcome (a room the registry remembered but that is gone is in RV(already_absent)).
+    - With C(--diff), their entries carry C(from_registry=true).
+  returned: always
+  type: list
+  elements: str
+  sample: ["ci-44"]
+  version_added: 0.2.0
 msg:
   description: A one-line summary.
   returned: always
@@ -574,7 +586,7 @@ class ConferenceHangup(VobizModule):
     """Hangs up the selected conferences (or predicts it in check mode): one DELETE each, or one for ``all``."""
 
     options = dict(
-        selection_options('name', 'match', 'exclude', 'names_escaped'),
+        selection_options('name', 'match', 'exclude', 'names_escaped', 'registry'),
         # Not in mutually_exclusive but checked by Selection.from_params: an explicit all=false would count as set.
         all=dict(type='bool', default=False),
         state=dict(type='str', default='absent', choices=['absent']),
@@ -589,6 +601,7 @@ class ConferenceHangup(VobizModule):
     # 'interrupted': in flight when the run was interrupted, and no answer came: maybe hung up, maybe not.
     name_keys = ('hung_up', 'already_absent', 'gone_unconfirmed', 'uncertain', 'excluded', 'interrupted')
     name_keys += ('not_started', 'unmatched', 'unreadable', 'other_instance', 'not_in_plan', 'verified')
+    name_keys += ('from_registry',)  # selected only because the event source's registry named them (registry)
     summary_counts = ('already_absent', 'gone_unconfirmed', 'excluded', 'not_in_plan', 'verified', 'unverified')
     predicts = (OUTCOME_HUNG_UP, OUTCOME_ALREADY_ABSENT, 'hung up')
     changes = 'hung_up'

@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - vobiz.voice.connection
   - vobiz.voice.selection
   - vobiz.voice.selection.exclude
+  - vobiz.voice.selection.registry
   - vobiz.voice.attributes
   - vobiz.voice.attributes.info_module
   - vobiz.voice.attributes.actiongroup_vobiz
@@ -58,6 +59,15 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ item.conference_name }}: {{ item.members | map(attribute='caller_name') | join(', ') }}"
   loop: "{{ rooms.conferences }}"
+
+- name: The rooms known from the list and from the event source's callbacks (in a playbook its rulebook runs)
+  vobiz.voice.vobiz_conference_info:
+    registry: "{{ enforce_limits_registry }}"
+  register: known
+
+- name: Show the rooms the list omitted
+  ansible.builtin.debug:
+    msg: "{{ known.rooms | rejectattr('known_from', 'contains', 'list') | map(attribute='name') }}"
 
 - name: Stop when a room could not be read
   ansible.builtin.assert:
@@ -181,6 +191,48 @@ unreadable:
   type: list
   elements: str
   sample: []
+rooms:
+  description:
+    - With O(registry), every room the live list (when read) or the registry knew that the selection covers (all of them
+      without O(name) and O(match)), the listed ones first. Whether a room the registry alone knew is live is told by
+      RV(names), RV(already_absent) and RV(unreadable), as for every retrieved room.
+  returned: when O(registry) is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The conference name, escaped as in the other result lists.
+      type: str
+      returned: always
+    known_from:
+      description: Which sources knew the room - V(list) (the live list), V(registry), or both.
+      type: list
+      elements: str
+      returned: always
+    uuid:
+      description: The C(ConferenceUUID) the registry holds (V(null) when it holds none or does not know the room).
+      type: str
+      returned: always
+    first_seen:
+      description: When the registry first heard of the room, in seconds since the epoch (V(null) if unknown to it).
+      type: float
+      returned: always
+    last_heard:
+      description: When the registry last heard of the room, in seconds since the epoch (V(null) if unknown to it).
+      type: float
+      returned: always
+    members:
+      description:
+        - The member count as the registry knows it, when it heard every member enter; V(null) otherwise (also after
+          the source restarted, when callbacks may have been missed).
+      type: int
+      returned: always
+  sample:
+    - {"name": "Board Room", "known_from": ["list", "registry"], "uuid": "0b6c8a5e-2f1d-4c3b-9a8e-7d6f5e4c3b2a",
+       "first_seen": 1796623200.5, "last_heard": 1796623500.0, "members": 3}
+    - {"name": "ci-44", "known_from": ["registry"], "uuid": null, "first_seen": 1796623300.0,
+       "last_heard": 1796623300.0, "members": null}
+  version_added: 0.2.0
 refused_options:
   description:
     - When the module refused its input before any request, the options the refusal is about, as its message names
@@ -200,9 +252,11 @@ from ansible_collections.vobiz.voice.plugins.module_utils._conference_api import
     normalize_conference,
 )
 from ansible_collections.vobiz.voice.plugins.module_utils._module import VobizModule
+from ansible_collections.vobiz.voice.plugins.module_utils._registry import known_rooms
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
     Selection,
     normalize_name_list,
+    registry_from_params,
     selection_options,
 )
 
@@ -210,28 +264,34 @@ from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
 class ConferenceInfo(VobizModule):
     """Reads the live list and the selected conference objects; changes nothing."""
 
-    options = selection_options('name', 'match', 'exclude')
+    options = selection_options('name', 'match', 'exclude', 'registry')
     name_keys = ('names', 'absent', 'already_absent', 'unreadable', 'excluded')
 
-    def __init__(self, module, api, audit, run_id, name, match, exclude):
+    def __init__(self, module, api, audit, run_id, name, match, exclude, registry=None):
         super().__init__(module, api, audit, run_id)
         self.names = name or []
         self.match = match or []
-        self.selection = Selection(name, match, exclude)
+        self.selection = Selection(name, match, exclude, registry=registry)
         self.result = dict(changed=False, names=[], conferences=[], absent=[], unreadable=[], excluded=[])
 
     @staticmethod
     def prepare(params):
-        return dict((option, normalize_name_list(params[option], option)) for option in ('name', 'match', 'exclude'))
+        names = dict((option, normalize_name_list(params[option], option)) for option in ('name', 'match', 'exclude'))
+        return dict(names, registry=registry_from_params(params))
 
     def result_for(self, msg):
         # 'absent' is the deprecated name (until 0.3.0) of the key the other modules call 'already_absent'.
         self.result['already_absent'] = list(self.result['absent'])
+        if self.params.get('registry'):  # every room the list or the registry knew, marked with which
+            self.result['rooms'] = known_rooms(self.selection.registry, self.live, self.selection.covers)
         return dict(self.result, msg=msg) if msg else self.result
 
     def run(self):
         if not self.names and not self.match:
-            self.result['names'] = self.live_names('live rooms may be missing from names.')
+            self.live = self.live_names('live rooms may be missing from names.')
+            self.result['names'] = list(self.live)
+            unlisted, self.result['excluded'] = self.selection.unlisted(self.live)  # only a retrieve can tell
+            self.retrieve_all(unlisted, self.record)
             self.finish()
         self.retrieve_all(self.select(self.selection), self.record)
         self.finish()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import json
+import subprocess
 import time
 import types
 
@@ -21,8 +22,10 @@ import requests
 
 from ansible_collections.vobiz.voice.plugins.module_utils._redaction import escape_name
 from ansible_collections.vobiz.voice.tests.emulator.ansible_runs import (
+    BIN,
     JAVA_MISSING,
     Rulebook,
+    ansible_env,
     deletes,
     free_port,
     java_home,
@@ -316,6 +319,72 @@ def test_a_hang_up_whose_exit_callbacks_never_come_is_unverified_and_rechecked(m
     assert unverified[0]['conference_uuid'] == uuids['Silent {{ room }}']
     for line in rechecked():
         assert line['conference'] == silent and line['outcome'] == 'gone' and line['already_absent'] == [silent]
+
+
+REGISTRY_PLAYBOOK = """
+- name: Read the registry of the running source, and end a room only it knows of
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: The rooms of both sources
+      vobiz.voice.vobiz_conference_info:
+        registry: "{{ registry }}"
+      register: known
+    - name: End the Hidden rooms, also those the list omits
+      vobiz.voice.vobiz_conference:
+        match: Hidden *
+        registry: "{{ registry }}"
+      register: ended
+    - name: Keep the results
+      ansible.builtin.copy:
+        dest: "{{ out }}"
+        mode: "0600"
+        content: "{{ dict(rooms=known.rooms, hung_up=ended.hung_up, from_registry=ended.from_registry) | to_json }}"
+"""
+
+
+def test_a_playbook_reads_the_registry_of_the_running_source(make_emulator, start_rulebook, tmp_path):
+    """The state file the real source writes in ansible-rulebook, read by the modules' option registry in
+    ansible-playbook: a room the list omits is known from the registry alone and hung up; nothing else is touched."""
+    port = free_port()
+    emulator = signed_emulator(make_emulator, port, list_omits=['Hidden *'])
+    rulebook = start_rulebook(emulator, dict(limits(port, tmp_path), vobiz_max_duration='1h', vobiz_lonely_after=0))
+    rulebook.wait_listening()
+    for room in ('Hidden Room', 'Listed Room'):
+        emulator.add_conference(room, members=2)
+    emulator.callback_sender.wait_idle()
+    state_file = tmp_path / 'rooms.json'  # the rulebook's vobiz_state_file (ansible_runs.Rulebook)
+
+    def written():
+        text = state_file.read_text(encoding='utf-8') if state_file.exists() else ''
+        return 'Hidden Room' in text and 'Listed Room' in text
+
+    assert rulebook.wait_until(written)
+    playbook, out = tmp_path / 'registry.yml', tmp_path / 'registry-result.json'
+    playbook.write_text(REGISTRY_PLAYBOOK, encoding='utf-8')
+    env = ansible_env(
+        tmp_path,
+        VOBIZ_AUTH_ID=emulator.auth_id,
+        VOBIZ_AUTH_TOKEN=emulator.auth_token,
+        VOBIZ_API_URL=emulator.api_url,
+    )
+    extra = json.dumps({'registry': str(state_file), 'out': str(out)})
+    run = subprocess.run(
+        [str(BIN / 'ansible-playbook'), str(playbook), '-e', extra],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    result = json.loads(out.read_text(encoding='utf-8'))
+    rooms = {room['name']: room for room in result['rooms']}
+    assert rooms['Hidden Room']['known_from'] == ['registry'] and rooms['Hidden Room']['members'] == 2
+    assert rooms['Listed Room']['known_from'] == ['list', 'registry']
+    assert result['hung_up'] == ['Hidden Room'] and result['from_registry'] == ['Hidden Room']
+    assert [entry['conference'] for entry in emulator.requests(method='DELETE')] == ['Hidden Room']
+    assert emulator.live_names() == ['Listed Room'] and rulebook.outcomes() == []
 
 
 def test_a_blocked_caller_who_joins_is_kicked_alone(make_emulator, start_rulebook, tmp_path):

@@ -567,6 +567,17 @@ def test_list_lies(make_emulator):
     assert retrieve.json()['conference_name'] == 'Board Room'
 
 
+def test_list_omits_leaves_matching_rooms_out_of_the_list_only(make_emulator):
+    emu = make_emulator(conferences=['Board Room', 'ci-1', 'ci-2'], list_omits=['ci-*'])
+    client_headers = {'X-Auth-ID': 'MA_TEST', 'X-Auth-Token': emu.auth_token}
+    listed = requests.get(emu.api_url + '/Account/MA_TEST/Conference/', headers=client_headers, timeout=GUARD)
+    assert listed.json()['conferences'] == ['Board Room']
+    retrieve = requests.get(emu.api_url + '/Account/MA_TEST/Conference/ci-1/', headers=client_headers, timeout=GUARD)
+    assert retrieve.json()['conference_name'] == 'ci-1'
+    hangup = requests.delete(emu.api_url + '/Account/MA_TEST/Conference/ci-2/', headers=client_headers, timeout=GUARD)
+    assert hangup.status_code == 204 and emu.live_names() == ['Board Room', 'ci-1']
+
+
 def test_retrieve_lies_for_live_rooms_only(emulator, api):
     emulator.add_conference('Board Room')
     emulator.configure(retrieve_lies=True)
@@ -764,6 +775,8 @@ def test_switches_at_construction(make_emulator):
         ('retrieve_stale', {'reads': 1, 'match': 7}),
         ('recreate_after_hangup', 'ci-*'),
         ('recreate_after_hangup', ['']),
+        ('list_omits', 'ci-*'),
+        ('list_omits', [3]),
     ],
 )
 def test_invalid_switches_are_rejected(emulator, name, value):
@@ -792,6 +805,7 @@ def test_switch_normalisation():
         'retrieve_uuid',
         'retrieve_stale',
         'recreate_after_hangup',
+        'list_omits',
         'member_action_status',
         'error_style',
         'trailing_slash',

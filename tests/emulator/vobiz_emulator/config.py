@@ -96,6 +96,7 @@ DEFAULT_SWITCHES = {
     'retrieve_uuid': False,
     'retrieve_stale': {'reads': 0, 'match': None},
     'recreate_after_hangup': [],
+    'list_omits': [],
     'member_action_status': 202,
     'error_style': 'flat',
     'trailing_slash': 'reject',
@@ -250,11 +251,11 @@ def normalize_switch(name: str, value):
         if match is not None and not isinstance(match, str):
             raise ValueError('retrieve_stale match must be a conference name glob or null')
         return {'reads': reads, 'match': match}
-    if name == 'recreate_after_hangup':
+    if name in ('recreate_after_hangup', 'list_omits'):
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            raise ValueError('recreate_after_hangup must be a list of conference name globs')
+            raise ValueError('%s must be a list of conference name globs' % name)
         return list(value)
     if name == 'member_action_status':
         if value not in (200, 202) or isinstance(value, bool):

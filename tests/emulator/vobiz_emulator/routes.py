@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import hmac
 import time
 import urllib.parse
@@ -158,6 +159,8 @@ class _RoutesMixin:
             return Reply(200, {'conferences': []})
         with self._lock:
             names = list(self._accounts[route.auth_id].conferences)
+        if cfg['list_omits']:  # live rooms the list leaves out, as the live service has been seen doing
+            names = [name for name in names if not any(fnmatch.fnmatchcase(name, glob) for glob in cfg['list_omits'])]
         return Reply(200, {'api_id': str(uuid.uuid4()), 'conferences': names})
 
     def _do_retrieve(self, route: Route, body: dict, cfg: dict) -> Reply:

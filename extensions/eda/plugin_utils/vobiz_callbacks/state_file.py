@@ -33,7 +33,7 @@ LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 STATE_VERSION = 1
 _encode = json.JSONEncoder().encode
 _ROOM_HEAD = '{"name": %s, "uuid": %s, "first_seen": %s'
-_ROOM_TAIL = '%s, "last_heard": %s, "present": %s, "left": %s, "emitted": %s}'
+_ROOM_TAIL = '%s, "last_heard": %s, "present": %s, "left": %s, "emitted": %s, "members_known": %s}'
 _EMITTED = '{"overdue": %s, "lonely": %s}'
 _NOT_EMITTED = _EMITTED % ('[]', '[]')
 #: Rooms a write handles in one go, on the event loop (their JSON) or in its thread (writing), before it lets the other
@@ -49,7 +49,11 @@ class _Damaged(Exception):
 
 
 def _number(value, where: str, now: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except (TypeError, OverflowError):  # not a number, or an integer beyond any float (JSON's have no bound)
+        finite = False
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite:
         raise _Damaged('%s must be a number, got %s' % (where, json.dumps(value)))
     if now is not None and value > now + FUTURE_TOLERANCE:
         raise _Damaged('%s is in the future (%s)' % (where, value))
@@ -92,7 +96,15 @@ def _checked(data, now: float) -> dict:
     rooms = []
     for index, item in enumerate(_list(data['rooms'], 'rooms')):
         where = 'rooms[%d]' % index
-        _object(item, where, ('name', 'uuid', 'first_seen', 'present', 'left', 'emitted'), ('last_heard',))
+        # members_known: whether every member's enter was heard, for the playbooks that read the file
+        # (plugins/module_utils/_registry.py); a restart never trusts a member count, so restore leaves it out.
+        _object(
+            item, where, ('name', 'uuid', 'first_seen', 'present', 'left', 'emitted'), ('last_heard', 'members_known')
+        )
+        if not isinstance(item.get('members_known', False), bool):
+            raise _Damaged(
+                '%s.members_known must be true or false, got %s' % (where, json.dumps(item['members_known']))
+            )
         emitted = _object(item['emitted'], where + '.emitted', (), ('overdue', 'lonely'))
         room = {
             'name': _text(item['name'], where + '.name'),
@@ -318,6 +330,10 @@ class StateFile:
             return False
         if state is not None:
             self.registry.restore(state['rooms'], state['ended'])
+            # Each write holds the rooms changed since the last one and those it already holds: this process holds
+            # none yet, so every room loaded counts as changed, or the first write would drop them.
+            for name in list(self.registry.rooms) + list(self.registry.ended):
+                self.registry.mark_changed(name)
         self.nonces.restore({**(state['nonces'] if state is not None else {}), **journaled})
         return True
 
@@ -349,6 +365,7 @@ class StateFile:
                     _encode(sorted(room.present)),
                     _encode(sorted(room.left)),
                     emitted,
+                    _encode(room.members_known),
                 )
             if record is None:
                 self._ended.pop(name, None)

@@ -19,7 +19,14 @@ from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks
     SignatureVerifier,
 )
 from ansible_collections.vobiz.voice.extensions.eda.plugin_utils.vobiz_callbacks.timers import LimitTimers
-from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import TOKEN, URL, FakeClock, enter, v3_headers
+from ansible_collections.vobiz.voice.tests.unit.extensions.eda.helpers import (
+    TOKEN,
+    URL,
+    FakeClock,
+    enter,
+    leave,
+    v3_headers,
+)
 
 
 def source(path, clock, window=300):
@@ -46,6 +53,24 @@ def test_rooms_and_nonces_survive_a_restart_but_not_member_trust(tmp_path):
     assert [event['vobiz']['type'] for event in timers.due(registry2, clock())] == ['overdue']  # its age survives
     clock.advance(1000)
     assert all(event['vobiz']['type'] != 'lonely' for event in timers.due(registry2, clock()))
+
+
+def test_the_first_write_after_a_restart_keeps_the_rooms_loaded(tmp_path):
+    clock = FakeClock()
+    path = tmp_path / 'rooms.json'
+    registry, nonces, state = source(path, clock)
+    registry.apply(enter('quiet', '1', first=True))
+    registry.apply(enter('ended', '2', first=True, uuid='U2'))
+    registry.apply(leave('ended', '2', last=True, uuid='U2'))
+    state.save_now()
+
+    registry2, nonces2, state2 = source(path, clock)
+    assert state2.load()
+    registry2.apply(enter('new', '3', first=True))  # heard of after the restart; 'quiet' is not
+    state2.save_now()
+    registry3, nonces3, state3 = source(path, clock)
+    assert state3.load()
+    assert sorted(registry3.rooms) == ['new', 'quiet'] and list(registry3.ended) == ['ended']
 
 
 def test_nonces_of_the_last_second_survive_a_stop_that_writes_nothing(tmp_path):
@@ -134,6 +159,7 @@ def state_with(**changes):
         ('{"version": 1, "rooms": []}', 'the file has no ended, nonces'),
         ('[]', 'the file must be an object'),
         (state_with().replace('900.0', 'NaN'), 'rooms[0].first_seen must be a number'),
+        (state_with().replace('900.0', '1' + '0' * 400), 'rooms[0].first_seen must be a number'),
     ],
 )
 def test_damaged_state_fails_closed_with_one_error_naming_the_value(tmp_path, content, where):

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.vobiz.voice.plugins.module_utils import _selection
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._registry import RegistryRoom
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
     Selection,
     broad_glob,
@@ -254,3 +255,74 @@ def test_exclude_protects_what_it_names(exclude, live, protected, warned):
 def test_name_targeting_stays_exact():
     selection = Selection(names=['room[1]', 'Cafe\u0301'])
     assert selection.resolve(['room1', 'Caf\u00e9'])[0] == ['room[1]', 'Cafe\u0301']
+
+
+# --- the registry: match also selects among the rooms of the event source's registry --------------------------------
+
+
+def registry_of(*names):
+    return dict((name, RegistryRoom(name, None, 1.0, 1.0, None)) for name in names)
+
+
+def test_match_selects_the_registry_rooms_the_list_omitted_once_each():
+    selection = Selection(
+        ['named'], ['ci-*'], ['ci-keep'], registry=registry_of('ci-2', 'ci-1', 'named', 'ci-keep', 'x')
+    )
+    targets, excluded, dummy = selection.resolve(['ci-1', 'other'])
+    assert targets == ['named', 'ci-1', 'ci-2'] and excluded == ['ci-keep']
+    assert selection.from_registry == ['ci-2']  # ci-1 was listed, named was named, ci-keep is excluded
+    assert selection.unmatched(['other']) == []  # the registry's ci-* rooms count
+    assert Selection(None, ['zz-*'], registry=registry_of('ci-1')).unmatched([]) == ['zz-*']
+
+
+def test_a_new_resolve_forgets_the_last_ones_registry_rooms():
+    selection = Selection(None, ['ci-*'], registry=registry_of('ci-1'))
+    assert selection.resolve([])[0] == ['ci-1'] and selection.from_registry == ['ci-1']
+    selection.resolve(['ci-1'])
+    assert selection.from_registry == []
+
+
+def test_without_a_selector_the_registry_rooms_the_list_omitted_are_to_be_read():
+    selection = Selection(None, None, ['vip-*'], registry=registry_of('a', 'b', 'vip-1'))
+    assert selection.unlisted(['a']) == (['b'], ['vip-1'])
+    assert selection.covers('anything') and not Selection(['a']).covers('b')
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    listed=st.lists(st.text(min_size=1, max_size=3), max_size=6),
+    registered=st.lists(st.text(min_size=1, max_size=3), max_size=6),
+    match=st.lists(st.sampled_from(['a*', '?', '[ab]*', '*b']), min_size=1, max_size=2, unique=True),
+)
+def test_the_merge_is_the_union_of_both_sources_matches_without_duplicates(listed, registered, match):
+    listed = list(dict.fromkeys(listed))
+    selection = Selection(None, match, registry=registry_of(*registered))
+    targets, dummy, dummy = selection.resolve(listed)
+    expected = [name for name in listed + registered if any(fnmatch.fnmatchcase(name, glob) for glob in match)]
+    assert targets == list(dict.fromkeys(expected))
+    assert selection.from_registry == [name for name in targets if name not in listed]
+
+
+@pytest.mark.parametrize(
+    'params, refused',
+    [
+        (dict(name=['a']), ['registry', 'match']),
+        (dict(all=True), ['registry', 'all']),
+    ],
+)
+def test_registry_is_refused_where_match_selects_nothing(tmp_path, params, refused):
+    params = dict(dict(name=None, match=None, exclude=None, all=False), registry=str(tmp_path / 'none'), **params)
+    with pytest.raises(VobizInputError) as caught:
+        Selection.from_params(params)
+    assert caught.value.options == refused
+
+
+def test_from_params_reads_the_registry_and_refuses_an_unreadable_one(tmp_path):
+    path = tmp_path / 'state.json'
+    params = dict(name=None, match=['ci-*'], exclude=None, all=False, registry=str(path))
+    with pytest.raises(VobizInputError, match='^registry .*state.json cannot be read') as caught:
+        Selection.from_params(params)
+    assert caught.value.options == ['registry']
+    path.write_text('{"version": 1, "rooms": [{"name": "ci-1", "uuid": null, "first_seen": 1, "present": []}]}')
+    assert list(Selection.from_params(params).registry) == ['ci-1']
+    assert list(Selection.from_params(dict(params, match=None), policy=True).registry) == ['ci-1']

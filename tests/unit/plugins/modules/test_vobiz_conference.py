@@ -23,6 +23,7 @@ from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import (
     module_args,
     run_against,
     run_module,
+    write_registry,
 )
 
 RESULT_KEYS = {'changed', 'hung_up', 'already_absent', 'failures', 'uncertain', 'excluded', 'unmatched', 'msg'}
@@ -1049,6 +1050,99 @@ def test_verify_refuses_a_negative_time_before_any_request(emulator):
     failed, result = run(emulator, name='a', verify=-1)
     assert failed and result['refused_options'] == ['verify'] and 'verify must be 0' in result['msg']
     assert emulator.requests() == []
+
+
+# --- registry: the rooms of the event source's registry that the list omitted ----------------------------------------
+
+
+def test_match_with_registry_hangs_up_the_rooms_the_list_omitted(emulator, tmp_path):
+    for name in ['ci-listed', 'ci-hidden', 'prod-hidden', 'ci-both']:
+        emulator.add_conference(name)
+    emulator.configure(list_omits=['*-hidden'])
+    registry = write_registry(tmp_path / 'state.json', ['ci-gone', 'ci-hidden', 'ci-both', 'prod-hidden'])
+    failed, result = run(emulator, match='ci-*', registry=registry)
+    assert not failed and result['changed'] is True
+    assert result['hung_up'] == ['ci-listed', 'ci-both', 'ci-hidden']
+    assert result['already_absent'] == ['ci-gone']  # the registry remembered it; the DELETE's 404 proves it gone
+    assert result['from_registry'] == ['ci-gone', 'ci-hidden']  # in the registry's order
+    assert emulator.live_names() == ['prod-hidden']  # the registry names it, match does not
+    deletes = sorted(entry['conference'] for entry in emulator.requests('DELETE'))
+    assert deletes == ['ci-both', 'ci-gone', 'ci-hidden', 'ci-listed']
+
+
+def test_match_with_registry_in_check_mode_predicts_from_both(emulator, tmp_path):
+    emulator.add_conference('ci-listed', members=2)
+    emulator.add_conference('ci-hidden', members=3)
+    emulator.configure(list_omits=['ci-hidden'])
+    registry = write_registry(tmp_path / 'state.json', ['ci-hidden', 'ci-gone'], members={'ci-hidden': 1})
+    failed, result = run(emulator, check_mode=True, diff=True, match='ci-*', registry=registry)
+    assert not failed and result['changed'] is True
+    assert result['hung_up'] == ['ci-listed', 'ci-hidden'] and result['already_absent'] == ['ci-gone']
+    assert result['from_registry'] == ['ci-hidden', 'ci-gone']
+    assert result['diff']['before']['conferences'] == {
+        'ci-listed': {'member_count': 2},
+        'ci-hidden': {'member_count': 3, 'from_registry': True},  # as retrieve reads it, not as the registry had it
+    }
+    assert {entry['method'] for entry in emulator.requests()} == {'GET'}
+    assert emulator.live_names() == ['ci-hidden', 'ci-listed']
+
+
+def test_registry_names_are_sent_exactly_like_every_other_name(emulator, tmp_path):
+    for name in list(TRICKY) + ['a']:
+        emulator.add_conference(name)
+    emulator.configure(list_lies=True)  # the list names none: every room selected comes from the registry
+    registry = write_registry(tmp_path / 'state.json', list(TRICKY) + ['a\nb'])
+    failed, result = run(emulator, match=list(TRICKY) + ['a\nb', 'a'], registry=registry)
+    assert not failed and result['hung_up'] == list(TRICKY)
+    assert result['already_absent'] == ['a\\nb']  # escaped in the result, as every name
+    assert result['unmatched'] == ['a'] and emulator.live_names() == ['a']  # neither source named it
+    paths = sorted(entry['raw_path'] for entry in emulator.requests('DELETE'))
+    assert paths == sorted([PREFIX + encoded + '/' for encoded in TRICKY.values()] + [PREFIX + 'a%0Ab/'])
+
+
+@pytest.mark.parametrize(
+    'content, why',
+    [
+        ('{"version": 2, "rooms": []}', 'of format version 2'),
+        ('{"version": 1, "rooms": [{"name": 7}]}', 'rooms[0] has no uuid'),
+        ('not json', 'not JSON'),
+        (None, 'No such file or directory'),
+    ],
+)
+def test_an_unreadable_registry_touches_nothing_and_says_why(emulator, tmp_path, content, why):
+    emulator.add_conference('ci-1')
+    path = tmp_path / 'state.json'
+    if content is not None:
+        path.write_text(content, encoding='utf-8')
+    failed, result = run(emulator, match='ci-*', registry=str(path))
+    assert failed and result['refused_options'] == ['registry']
+    assert result['msg'].startswith('registry {0} '.format(path)) and why in result['msg']
+    assert emulator.requests() == [] and emulator.live_names() == ['ci-1']
+
+
+@pytest.mark.parametrize(
+    'options, refused',
+    [
+        (dict(name='ci-1'), ['registry', 'match']),
+        (dict(all=True), ['registry', 'all']),
+        (dict(plan={}), ['plan', 'registry']),  # a plan names its rooms itself
+    ],
+)
+def test_registry_needs_match(emulator, tmp_path, options, refused):
+    emulator.add_conference('ci-1')
+    registry = write_registry(tmp_path / 'state.json', ['ci-1'])
+    failed, result = run(emulator, registry=registry, **options)
+    assert failed and result['refused_options'] == refused and emulator.requests() == []
+
+
+def test_registry_with_a_policy_selects_among_the_rooms_the_list_omitted(emulator, tmp_path):
+    emulator.add_conference('lonely-hidden', members=1)
+    emulator.add_conference('busy-hidden', members=3)
+    emulator.configure(list_lies=True)
+    registry = write_registry(tmp_path / 'state.json', ['lonely-hidden', 'busy-hidden'])
+    failed, result = run(emulator, members_at_most=1, registry=registry)
+    assert not failed and result['hung_up'] == ['lonely-hidden'] and result['from_registry'] == ['lonely-hidden']
+    assert emulator.live_names() == ['busy-hidden']
 
 
 @pytest.mark.parametrize('caller, hung_up', [('0015551234567', ['Standup']), ('+15561234567', [])])

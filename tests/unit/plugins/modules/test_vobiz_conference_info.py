@@ -11,7 +11,7 @@ import functools
 import pytest
 
 from ansible_collections.vobiz.voice.plugins.modules import vobiz_conference_info
-from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, TRICKY, run_against
+from ansible_collections.vobiz.voice.tests.unit.plugins.modules.utils import PREFIX, TRICKY, run_against, write_registry
 
 RESULT_KEYS = {'changed', 'names', 'conferences', 'already_absent', 'absent', 'unreadable'}
 
@@ -212,3 +212,50 @@ def test_gateway_404_on_retrieve_is_not_absent(emulator):
     failed, result = run(emulator, name='Board Room')
     assert failed and result['absent'] == [] and result['names'] == []
     assert 'api_url' in result['msg'] and 'does not know' in result['msg']
+
+
+# --- registry: the rooms known from callbacks, beside the live list ---------------------------------------------------
+
+
+def test_registry_without_selector_lists_both_and_retrieves_what_the_list_omitted(emulator, tmp_path):
+    for name in ['listed', 'both', 'hidden', 'vip-hidden']:
+        emulator.add_conference(name, members=2)
+    emulator.configure(list_omits=['*hidden'])
+    registry = write_registry(tmp_path / 'state.json', ['both', 'hidden', 'gone', 'vip-hidden'], members={'both': 3})
+    failed, result = run(emulator, registry=registry, exclude='vip-*')
+    assert not failed and result['changed'] is False
+    assert result['names'] == ['listed', 'both', 'hidden']  # the list's, then those retrieve found live
+    assert [conference['conference_name'] for conference in result['conferences']] == ['hidden']
+    assert result['already_absent'] == ['gone'] and result['excluded'] == ['vip-hidden']
+    rooms = dict((room['name'], room) for room in result['rooms'])
+    assert [room['name'] for room in result['rooms']] == ['listed', 'both', 'hidden', 'gone', 'vip-hidden']
+    assert rooms['listed'] == dict(
+        name='listed', known_from=['list'], uuid=None, first_seen=None, last_heard=None, members=None
+    )
+    assert rooms['both'] == dict(
+        name='both', known_from=['list', 'registry'], uuid='U-both', first_seen=1000.0, last_heard=1010.0, members=3
+    )
+    assert rooms['hidden']['known_from'] == ['registry'] and rooms['hidden']['members'] is None
+    retrieved = sorted(entry['conference'] for entry in emulator.requests('GET', 'retrieve'))
+    assert retrieved == ['gone', 'hidden']  # the listed rooms are not retrieved, nor the excluded one
+
+
+def test_registry_with_match_retrieves_the_matching_rooms_of_both(emulator, tmp_path):
+    for name in ['ci-1', 'ci-2', 'prod']:
+        emulator.add_conference(name)
+    emulator.configure(list_omits=['ci-2'])
+    registry = write_registry(tmp_path / 'state.json', ['ci-2', 'prod'])
+    failed, result = run(emulator, match='ci-*', registry=registry)
+    assert not failed and result['names'] == ['ci-1', 'ci-2']
+    assert [(room['name'], room['known_from']) for room in result['rooms']] == [
+        ('ci-1', ['list']),
+        ('ci-2', ['registry']),
+    ]
+
+
+def test_an_unreadable_registry_is_refused_before_any_request(emulator, tmp_path):
+    path = tmp_path / 'state.json'
+    path.write_text('{"version": 1, "rooms": [{"name": "r", "uuid": null, "first_seen": "now", "present": []}]}')
+    failed, result = run(emulator, registry=str(path))
+    assert failed and result['refused_options'] == ['registry'] and emulator.requests() == []
+    assert 'rooms[0].first_seen must be a number, got "now"' in result['msg']

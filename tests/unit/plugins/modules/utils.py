@@ -156,3 +156,18 @@ BAD_CONNECTION_VALUES = [
     (dict(parallel=0), 'parallel'),
     (dict(parallel=65), 'parallel'),
 ]
+
+
+def write_registry(path, names, members=None):
+    """A state file of the event source at ``path`` (format version 1) whose registry holds the rooms ``names``, each
+    first heard of at 1000.0 and last at 1010.0; ``members``: their member counts by name (unknown to it otherwise).
+    Its format is checked against the source's own writer in ``test__registry.py``."""
+    rooms = []
+    for name in names:
+        present = [str(index) for index in range((members or {}).get(name, 0))]
+        known = name in (members or {})
+        room = dict(name=name, uuid='U-' + name, first_seen=1000.0, last_heard=1010.0, present=present, left=[])
+        rooms.append(dict(room, emitted=dict(overdue=[], lonely=[]), members_known=known))
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump(dict(version=1, saved_at=1010.0, rooms=rooms, ended=[], nonces={'n': 1000}), handle)
+    return str(path)
