@@ -192,9 +192,9 @@ def _form_problem(plan):
 def plan_from_params(params):
     """The verified ``Plan`` of a module's ``plan`` option (``VobizInputError`` before any request): it replaces the
     selection, so no selection option may come with it."""
-    # live_at and registry are not recorded in a plan's selection (its keys stay those of version 1): the plan's rooms
-    # are what it selected.
-    others = ('names_escaped', 'live_at', 'registry')
+    # live_at, registry and caller_matches are not recorded in a plan's selection (its keys stay those of version 1):
+    # the plan's rooms are what it selected.
+    others = ('names_escaped', 'live_at', 'registry', 'caller_matches')
     given = [key for key in SELECTION_KEYS + others if params.get(key) not in (None, False)]
     if given:
         why = 'the plan names the rooms to end; pass the plan alone'

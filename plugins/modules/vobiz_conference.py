@@ -154,7 +154,8 @@ options:
         URI, C(anonymous)) matches nothing. Each entry must be a string (quote numbers, as YAML reads C(+15551234567) as
         an integer); one that is no number or glob is refused.
       - Applies like O(running_longer_than), and fails safe the same way. A room whose member list is missing, or
-        disagrees with its C(conference_member_count), is in RV(unreadable) and never selected.
+        disagrees with its C(conference_member_count), is in RV(unreadable) and never selected. Cannot be combined
+        with O(all) or O(plan); a plan made with it holds the rooms it selected.
     type: list
     elements: raw
     version_added: 0.2.0

@@ -166,6 +166,9 @@ def test_the_plan_option_takes_no_selection_option():
     params.update(match=None, live_at='2026-12-07T10:00:00Z')  # not recorded in a plan, so never beside one
     with pytest.raises(VobizInputError, match='plan cannot be combined with live_at'):
         plan_from_params(params)
+    params.update(live_at=None, caller_matches=['+1555*'])
+    with pytest.raises(VobizInputError, match='plan cannot be combined with caller_matches'):
+        plan_from_params(params)
 
 
 def test_plan_from_params_compares_the_normalized_api_url():
