@@ -340,9 +340,9 @@ class MemberAction(VobizModule):
     summary_counts = ('already',)
     changes = 'members'
 
-    def __init__(self, module, api, audit, run_id, ids, conference, capacity):
+    def __init__(self, module, api, audit, run_id, ids, conference, policy):
         super().__init__(module, api, audit, run_id)
-        self.ids, self.conference, self.state, self.capacity = ids, conference, module.params['state'], capacity
+        self.ids, self.conference, self.state, self.policy = ids, conference, module.params['state'], policy
         self.method, self.action, self.flag = MEMBER_ACTIONS[self.state]
         self.removing = self.flag is None
         self.result = dict(dict((key, []) for key in self.name_keys), changed=False, failures=[], run_id=run_id)
@@ -352,8 +352,8 @@ class MemberAction(VobizModule):
     def prepare(params):
         conference = normalize_name_list(params['conference'], 'conference', escaped=params['names_escaped'])[0]
         ids = normalize_member_ids(params['member_id'], 'member_id')
-        capacity = member_policy(params, removing=MEMBER_ACTIONS[params['state']][2] is None)
-        return dict(ids=ids, conference=conference, capacity=capacity)
+        policy = member_policy(params, removing=MEMBER_ACTIONS[params['state']][2] is None)
+        return dict(ids=ids, conference=conference, policy=policy)
 
     def summary_head(self):
         verb = 'would act on' if self.check_mode else 'acted on'
@@ -369,9 +369,9 @@ class MemberAction(VobizModule):
 
     def run(self):
         retrieved = self.guarded(self.api.retrieve, self.conference)
-        if self.capacity is not None:  # the cap decides who may go, from this answer alone (_policy.Capacity)
-            verdict = self.capacity.judge(retrieved, self.ids)
-            self.result.update(self.capacity.result(verdict))
+        if self.policy is not None:  # the cap or the caller rule decides who may go, from this answer alone (_policy)
+            verdict = self.policy.judge(retrieved, self.ids)
+            self.result.update(self.policy.result(verdict))
             self.warnings.extend(verdict.warnings(self.conference))
             if not verdict.acts():
                 self.finish()
