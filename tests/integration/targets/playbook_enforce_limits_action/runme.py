@@ -94,7 +94,8 @@ escape_name = load_by_path('vobiz_redaction', COLLECTION / 'plugins' / 'module_u
 sys.modules['vobiz_voice_module_utils_callers'] = load_by_path(
     'vobiz_voice_module_utils_callers', COLLECTION / 'plugins' / 'module_utils' / '_callers.py'
 )
-UNITS_DIR = TESTS.parent / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks'
+# The units from the collection too: ansible-test's copy of extensions/ beside the target is not complete.
+UNITS_DIR = COLLECTION / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks'
 _UNITS_SPEC = importlib.util.spec_from_file_location(
     'vobiz_callbacks_units', UNITS_DIR / '__init__.py', submodule_search_locations=[str(UNITS_DIR)]
 )
