@@ -283,7 +283,7 @@ def test_a_hang_up_whose_exit_callbacks_never_come_is_unverified_and_rechecked(m
     gone (the conference's own 404) and sends no second DELETE; nothing else is touched."""
     port = free_port()
     emulator = signed_emulator(make_emulator, port)
-    variables = dict(limits(port, tmp_path), vobiz_max_duration=2, vobiz_lonely_after=0, vobiz_verify_within='2s')
+    variables = dict(limits(port, tmp_path), vobiz_max_duration=2, vobiz_lonely_after=0, vobiz_verify_within='10s')
     rulebook = start_rulebook(emulator, variables)
     rulebook.wait_listening()
     emulator.configure(callback_drop_hangup_exits={'match': 'Silent*', 'which': 'all'})
@@ -302,9 +302,14 @@ def test_a_hang_up_whose_exit_callbacks_never_come_is_unverified_and_rechecked(m
     def rechecked():
         return [line for line in rulebook.outcomes() if line['event'] == 'unverified']
 
-    def settled():  # both outcomes in the audit log, and the action's re-check of an unverified room done
+    def settled():  # Confirmed verified (at last: a slow machine may deliver its exits after verify_within), Silent
+        # unverified, and the action's re-check of it done
         done = {line['name']: line['verification'] for line in verifications()}
-        return done.keys() >= {'Confirmed', silent} and (rechecked() or 'unverified' not in done.values())
+        return (
+            done.get('Confirmed') == 'verified'
+            and silent in done
+            and any(line['conference'] == silent for line in rechecked())
+        )
 
     silent = escape_name('Silent {{ room }}')
     assert rulebook.wait_until(settled), rulebook.text()[-4000:]
@@ -312,13 +317,13 @@ def test_a_hang_up_whose_exit_callbacks_never_come_is_unverified_and_rechecked(m
     assert [entry['status'] for entry in deletes(emulator, 'Confirmed')] == [204]
     assert [entry['status'] for entry in deletes(emulator, 'Silent {{ room }}')] == [204]  # no second DELETE
     assert {entry['conference'] for entry in emulator.requests()} == {'Confirmed', 'Silent {{ room }}'}
-    [confirmed] = [line for line in verifications() if line['name'] == 'Confirmed']
+    confirmed = [line for line in verifications() if line['name'] == 'Confirmed'][-1]
     assert confirmed['verification'] == 'verified' and confirmed['conference_uuid'] == uuids['Confirmed']
     unverified = [line for line in verifications() if line['name'] == silent]
     assert unverified[0]['verification'] == 'unverified' and unverified[0]['emission'] == 1
     assert unverified[0]['conference_uuid'] == uuids['Silent {{ room }}']
-    for line in rechecked():
-        assert line['conference'] == silent and line['outcome'] == 'gone' and line['already_absent'] == [silent]
+    for line in rechecked():  # Silent's; Confirmed's too only if its exits came after verify_within
+        assert line['outcome'] == 'gone' and line['already_absent'] == [line['conference']]
 
 
 REGISTRY_PLAYBOOK = """
