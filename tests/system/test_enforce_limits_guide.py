@@ -149,7 +149,10 @@ def test_the_guide_as_written_announces_and_ends_both_rooms(tmp_path):
         assert parse_time(changes[1]['time']) - parse_time(changes[0]['time']) >= limits['vobiz_grace_seconds'], room
         heard = [entry['text'] for entry in account['announcements'].get(room, [])]
         assert heard == [limits['vobiz_%s_announcement' % event]], room
-        lines = [(line['action'], line['outcome']) for line in audit if line.get('name') == room]
+        mine = [line for line in audit if line.get('name') == room]
+        lines = [(line['action'], line['outcome']) for line in mine if 'verified_by' not in line]
         assert lines == [('announce', 'announced'), ('hang_up', 'hung_up')], room
+        # the source's verified termination (on by default) adds a line of that hang-up once the exits came
+        assert {line['verification'] for line in mine if 'verified_by' in line} <= {'verified'}, room
     assert not account['conferences'], 'live conferences left'
     assert 'tryout-token' not in log and 'tryout-token' not in audit_text
