@@ -4,12 +4,16 @@
 
 """A scheduled end (``vobiz_schedule_file``) in the real ``ansible-rulebook``, against the emulator: the warning is
 spoken in the rooms of the schedule, then those live at ``ends_at`` are hung up; a room started after it and a room
-of no entry are left alone. Read from the emulator's request log."""
+of no entry are left alone. Read from the emulator's request log.
+
+No time window to hit: the warning is due as soon as the file is read, and the end comes from a second version of the
+file whose ``ends_at`` has already passed when it is written."""
 
 from __future__ import annotations
 
 import datetime
 import json
+import os
 import time
 
 import pytest
@@ -19,9 +23,12 @@ from ansible_collections.vobiz.voice.tests.system.test_enforce_limits_rulebook i
 
 pytestmark = pytest.mark.skipif(not java_home(), reason=JAVA_MISSING)
 
-#: Seconds from writing the schedule to its warning and to its end: the source reads the file at its next check
-#: (vobiz_check_interval 1 s); the end comes after the warning's action has run (ansible-rulebook runs one at a time).
-WARNING_AFTER, END_AFTER = 3, 8
+
+def write_atomically(path, text):
+    """Replace ``path`` by rename: the source never reads a half-written schedule."""
+    temporary = path.with_name(path.name + '.new')
+    temporary.write_text(text, encoding='utf-8')
+    os.replace(temporary, path)
 
 
 def test_a_schedule_warns_then_ends_only_the_rooms_live_at_its_time(make_emulator, start_rulebook, tmp_path):
@@ -40,14 +47,15 @@ def test_a_schedule_warns_then_ends_only_the_rooms_live_at_its_time(make_emulato
         emulator.add_conference(room, members=2)
     rulebook = start_rulebook(emulator, variables)
     rulebook.wait_listening()
-    ends_at = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=1))).replace(microsecond=0)
-    ends_at += datetime.timedelta(seconds=END_AFTER)
-    warn_before = END_AFTER - WARNING_AFTER
-    entries = [
-        {'name': 'Board', 'ends_at': ends_at.isoformat(), 'warn_before': warn_before},
-        {'match': 'sales-*', 'ends_at': ends_at.isoformat(), 'warn_before': warn_before},
-    ]
-    schedule_file.write_text(json.dumps(entries), encoding='utf-8')  # read again: its size and mtime changed
+    offset = datetime.timezone(datetime.timedelta(hours=1))
+
+    def entries(ends_at):
+        return json.dumps(
+            [
+                {'name': 'Board', 'ends_at': ends_at.isoformat(), 'warn_before': 7200},
+                {'match': 'sales-*', 'ends_at': ends_at.isoformat(), 'warn_before': 7200},
+            ]
+        )
 
     def writes(room):
         return [
@@ -56,11 +64,18 @@ def test_a_schedule_warns_then_ends_only_the_rooms_live_at_its_time(make_emulato
             if entry['conference'] == room and entry['method'] != 'GET'
         ]
 
+    # Phase 1: an end an hour away with a warning two hours before it, due at once, however late the file is read.
+    write_atomically(schedule_file, entries(datetime.datetime.now(offset) + datetime.timedelta(hours=1)))
     spoken = [('POST', 'speak')]
     assert rulebook.wait_until(lambda: writes('Board') == spoken and writes('sales-1') == spoken)
-    while time.time() <= ends_at.timestamp():  # a meeting that starts after ends_at is a new one
+
+    # Phase 2: the same rooms, now ending at a time already past (new entries: their end is due at once, their
+    # warning skipped); a meeting started after that time (run time counted in whole seconds) is a new one.
+    ends_at = datetime.datetime.now(offset).replace(microsecond=0)
+    while time.time() <= ends_at.timestamp() + 1:
         time.sleep(0.05)
     emulator.add_conference('sales-late', members=2)
+    write_atomically(schedule_file, entries(ends_at))
     ends = {('scheduled_end', 'Board'), ('scheduled_end', 'sales-*')}
     assert rulebook.wait_until(
         lambda: {(line['event'], line['conference'] or line['match']) for line in rulebook.outcomes()} >= ends

@@ -10,27 +10,10 @@ source exactly when the action's re-check can match it.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
-
 from .events import inert
+from .shared import standalone_module_util
 
-SHARED = 'vobiz_voice_module_utils_callers'
-
-
-def _load_shared():
-    path = os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, 'plugins', 'module_utils', '_callers.py'
-    )
-    spec = importlib.util.spec_from_file_location(SHARED, os.path.normpath(path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[SHARED] = module
-    return module
-
-
-shared = sys.modules.get(SHARED) or _load_shared()
+shared = standalone_module_util('_callers')
 mask = shared.mask
 
 

@@ -23,6 +23,7 @@ import yaml
 
 from .events import inert
 from .settings import ConfigError, duration_seconds
+from .shared import standalone_module_util
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 #: Bounds on what a schedule may hold: entries, the file's bytes, a name or glob's length, a warning's lead.
@@ -33,6 +34,7 @@ MAX_WARN_BEFORE = 7 * 86400
 ENTRY_KEYS = ('name', 'match', 'ends_at', 'warn_before')
 WARNING, END = 'schedule_warning', 'scheduled_end'
 EXAMPLE = '2026-12-07T11:00:00+01:00 or 2026-12-07T10:00:00Z'
+globs = standalone_module_util('_globs')  # the modules' rule for a glob that selects every room
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,9 +97,11 @@ def parse_entry(entry, where: str) -> Entry:
     if (name is None) == (match is None):
         raise ConfigError('%s needs exactly one of name (a room) and match (a glob)' % where)
     where = '%s (%s %r)' % (where, 'name' if name is not None else 'match', name or match)
-    if match is not None and not match.replace('*', '').replace('?', ''):
-        # vobiz_conference refuses it too: ending every room is not a schedule's job
-        raise ConfigError('%s: a glob of wildcards alone selects every conference; name the rooms' % where)
+    if match is not None and globs.matches_every_name([match]) is not False:
+        # vobiz_conference refuses it too (its rule, the same file): ending every room is not a schedule's job
+        raise ConfigError(
+            '%s: the glob selects every conference (or is too intricate to check); name the rooms' % where
+        )
     if 'ends_at' not in entry:
         raise ConfigError('%s has no ends_at' % where)
     ends_at = _instant(entry['ends_at'], where)

@@ -24,6 +24,8 @@ source's own code (``extensions/eda/plugin_utils/vobiz_callbacks/events.py``), o
   once retrieve lists it calling from a blocked number (after a notice to it alone), a member whose ``from`` the API
   does not show blocked is kept with nothing sent, and with ``end`` the room is hung up; the line shows the caller
   masked;
+- a scheduled end (``scheduled_end``) whose room is already gone: read, not written to; the line lists it under
+  ``already_absent``, is not ``kept``, and carries every list of the result;
 - the VOBIZ_ENFORCE_LIMITS line is one line of JSON whatever the output settings: with ANSIBLE_DISPLAY_OK_HOSTS=false,
   and on standard error with a JSON stdout callback (whose standard output stays one JSON document).
 
@@ -33,6 +35,7 @@ Everything is asserted from the emulator's request log and the playbook's VOBIZ_
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import importlib.util
 import json
 import os
@@ -194,6 +197,35 @@ def blocked_vars(name: str, uuid: str | None, action: str, announcement: str = '
         'enforce_limits_blocked_action': action,
         'ansible_eda': {'ruleset': 'Enforce Vobiz conference limits', 'rule': 'Blocked caller', 'event': event},
     }
+
+
+def scheduled_vars(name: str) -> dict:
+    """What ansible-rulebook hands the playbook for the scheduled_end of the entry ``{name: NAME}`` whose ends_at
+    passed a minute ago (made by the source's own unit)."""
+    ends_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(minutes=1)
+    entry = UNITS.schedule.parse_entry({'name': name, 'ends_at': ends_at.isoformat()}, 'schedule[0]')
+    return {
+        'enforce_limits_audit_log': '',
+        'ansible_eda': {
+            'ruleset': 'Enforce Vobiz conference limits',
+            'rule': 'End the rooms of a scheduled end that were live at its time',
+            'event': UNITS.schedule.schedule_event(UNITS.schedule.END, entry, time.time()),
+        },
+    }
+
+
+def check_scheduled_gone(run: dict, name: str, log: list) -> list:
+    """A scheduled_end whose room is gone: read (404), not written to; the line has it already_absent, not kept, and
+    every list key of the line."""
+    line, tag = run['line'] or {}, run['tag']
+    if run['rc'] != 0 or not line:
+        return ['%s: exit %s without its line:\n%s' % (tag, run['rc'], run['stdout'][-3000:])]
+    lists = ('hung_up', 'already_absent', 'gone_unconfirmed', 'unreadable', 'uncertain', 'interrupted', 'not_started')
+    expected = dict(dict.fromkeys(lists, []), already_absent=[name], kept=False)
+    got = {key: line.get(key) for key in expected}
+    if got != expected or writes_to(name, log) or not log:
+        return ['%s: expected %s, no write; got %s, requests %s' % (tag, expected, got, log)]
+    return []
 
 
 def writes_to(name: str, log: list) -> list:
@@ -456,6 +488,9 @@ def main() -> int:
             )
         log = emu.requests()
         remaining = {name: sorted(m['member_id'] for m in emu.conference(name)['members']) for name in cap_rooms}
+        # after the log above (its stray check): a scheduled end whose room is already gone
+        scheduled_run = run_action(work, emu, 'scheduled-gone', scheduled_vars('Scheduled Gone'))
+        problems.extend(check_scheduled_gone(scheduled_run, 'Scheduled Gone', emu.requests()[len(log) :]))
 
     runs, blocked_runs = runs[: -len(blocked_cases)], runs[-len(blocked_cases) :]
     for (tag, dummy, name, expected), run in zip(blocked_cases, blocked_runs):

@@ -10,21 +10,18 @@
 And the rules of selection: name lists, ``all`` alone, ``exclude`` protecting what it names."""
 
 import fnmatch
-import itertools
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.vobiz.voice.plugins.module_utils import _selection
+from ansible_collections.vobiz.voice.plugins.module_utils import _globs
 from ansible_collections.vobiz.voice.plugins.module_utils._errors import VobizInputError
+from ansible_collections.vobiz.voice.plugins.module_utils._globs import broad_glob, matches_every_name
 from ansible_collections.vobiz.voice.plugins.module_utils._registry import RegistryRoom
 from ansible_collections.vobiz.voice.plugins.module_utils._selection import (
     Selection,
-    broad_glob,
     exclusion_match,
-    glob_tokens,
-    matches_every_name,
     normalize_name_list,
 )
 
@@ -89,77 +86,9 @@ def test_a_glob_that_selects_nearly_everything_is_warned_about_not_refused():
 
 
 def test_a_glob_set_too_intricate_to_check_is_refused(monkeypatch):
-    monkeypatch.setattr(_selection, '_MAX_STATES', 1)
+    monkeypatch.setattr(_globs, '_MAX_STATES', 1)
     with pytest.raises(VobizInputError, match='too intricate'):
         Selection.from_params(dict(match=['[a-m]*', '[!a-m]*', 'x*y']))
-
-
-#: Characters the generated globs and names are made of: glob syntax, a few letters, and characters at the edges.
-ALPHABET = st.sampled_from(
-    ['a', 'b', 'c', '-', '!', ']', '[', '*', '?', '\\', ' ', '\uffff', '\x00', '\U0010ffff', 'é']
-)
-
-
-GLOBS = st.lists(st.text(ALPHABET, min_size=1, max_size=5), min_size=1, max_size=3)
-
-
-@settings(max_examples=400, deadline=None, derandomize=True)
-@given(
-    GLOBS,
-    st.lists(
-        st.text(ALPHABET.filter(lambda char: char.isprintable()), min_size=1, max_size=6), min_size=1, max_size=20
-    ),
-)
-def test_the_token_reading_agrees_with_fnmatch(globs, names):
-    """The tokens read each glob as fnmatch does: the automaton run on a name agrees with fnmatchcase."""
-    for pattern, name in itertools.product(globs, names):
-        assert _tokens_match(glob_tokens(pattern), name) == fnmatch.fnmatchcase(name, pattern), (pattern, name)
-
-
-@settings(max_examples=300, deadline=None, derandomize=True)
-@given(GLOBS)
-def test_matches_every_name_is_exact_on_short_names(globs):
-    """Sound and complete on what can be checked by brute force: every name of up to 4 characters made of the
-    characters that tell the globs apart (one per interval, see ``_name_characters``) is matched exactly when the
-    check says so; a "no" always has such a counterexample for globs this short."""
-    verdict = matches_every_name(globs)
-    characters = _selection._name_characters(globs)
-    unmatched = next(
-        (
-            ''.join(name)
-            for length in range(1, 5)
-            for name in itertools.product(characters, repeat=length)
-            if not any(fnmatch.fnmatchcase(''.join(name), pattern) for pattern in globs)
-        ),
-        None,
-    )
-    assert verdict is (unmatched is None), (globs, unmatched)
-
-
-def _tokens_match(tokens, name):
-    """A direct run of the token automaton (what ``matches_every_name`` builds on) over one name."""
-    states = {0}
-    states = _close(tokens, states)
-    for char in name:
-        following = set()
-        for position in states:
-            if position < len(tokens):
-                token = tokens[position]
-                if token == ('*',):
-                    following.add(position)
-                elif _selection._token_matches(token, char):
-                    following.add(position + 1)
-        states = _close(tokens, following)
-    return len(tokens) in states
-
-
-def _close(tokens, states):
-    states = set(states)
-    for position in sorted(states):
-        while position < len(tokens) and tokens[position] == ('*',):
-            position += 1
-            states.add(position)
-    return states
 
 
 @pytest.mark.parametrize(
