@@ -10,10 +10,10 @@ source exactly when the action's re-check can match it.
 
 from __future__ import annotations
 
-from .events import inert
-from .shared import standalone_module_util
+from .events import member_event
+from .shared import module_util
 
-shared = standalone_module_util('_callers')
+shared = module_util('_callers')
 mask = shared.mask
 
 
@@ -39,14 +39,4 @@ class BlockedCallers:
         number = self.matcher.number_if_matched(fields.get('From'))
         if number is None:
             return None
-        room = info['room']
-        return {
-            'vobiz': {
-                'type': 'blocked_caller',
-                'conference_name': inert(room.name),
-                'conference_uuid': inert(room.uuid),
-                'member_id': inert(fields.get('ConferenceMemberID')),
-                'call_uuid': inert(fields.get('CallUUID')),
-                'caller': mask(number),
-            }
-        }
+        return member_event('blocked_caller', fields, info['room'], caller=mask(number))

@@ -82,20 +82,25 @@ def limit_event(kind: str, room, now: float, members: int | None, limit: int) ->
     return {'vobiz': event}
 
 
+def member_event(kind: str, fields: dict, room, **details) -> dict:
+    """An event about the member whose ``enter`` callback ``fields`` brought into ``room`` (``over_capacity``,
+    ``blocked_caller``): that member (``member_id``) is the one the action may remove."""
+    return {
+        'vobiz': dict(
+            type=kind,
+            conference_name=inert(room.name),
+            conference_uuid=inert(room.uuid),
+            member_id=inert(fields.get('ConferenceMemberID')),
+            call_uuid=inert(fields.get('CallUUID')),
+            **details,
+        )
+    }
+
+
 def over_capacity_event(fields: dict, room, members: int, max_members: int) -> dict:
     """An ``over_capacity`` event: the ``enter`` callback ``fields`` took the registry's count of ``room`` to
-    ``members``, over ``max_members``; the member who entered (``member_id``) is the one the action may remove."""
-    return {
-        'vobiz': {
-            'type': 'over_capacity',
-            'conference_name': inert(room.name),
-            'conference_uuid': inert(room.uuid),
-            'member_id': inert(fields.get('ConferenceMemberID')),
-            'call_uuid': inert(fields.get('CallUUID')),
-            'members': members,
-            'max_members': max_members,
-        }
-    }
+    ``members``, over ``max_members``."""
+    return member_event('over_capacity', fields, room, members=members, max_members=max_members)
 
 
 def verification_event(outcome, now: float, hung_up_at: str, verify_within: int, max_emissions: int) -> dict:

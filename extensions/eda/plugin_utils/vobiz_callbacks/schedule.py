@@ -23,7 +23,7 @@ import yaml
 
 from .events import inert
 from .settings import ConfigError, duration_seconds
-from .shared import standalone_module_util
+from .shared import module_util
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 #: Bounds on what a schedule may hold: entries, the file's bytes, a name or glob's length, a warning's lead.
@@ -34,7 +34,7 @@ MAX_WARN_BEFORE = 7 * 86400
 ENTRY_KEYS = ('name', 'match', 'ends_at', 'warn_before')
 WARNING, END = 'schedule_warning', 'scheduled_end'
 EXAMPLE = '2026-12-07T11:00:00+01:00 or 2026-12-07T10:00:00Z'
-globs = standalone_module_util('_globs')  # the modules' rule for a glob that selects every room
+globs = module_util('_globs')  # the modules' rule for a glob that selects every room
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,10 +19,11 @@ from .events import callback_event, flag, over_capacity_event, verification_even
 from .registry import RoomRegistry
 from .schedule import Schedule, ScheduleFile, done_contents, parse_schedule, read_done
 from .settings import ConfigError, Settings
+from .shared import module_util
 from .signatures import NonceMemory, SignatureVerifier
 from .state_file import StateFile, write_atomically
 from .timers import LimitTimers
-from .verification import AuditTail, Verifications, audit_writer, hang_up_of, iso_time, module_util
+from .verification import AuditTail, Verifications, audit_writer, hang_up_of, iso_time
 
 LOGGER = logging.getLogger('vobiz.voice.conference_callbacks')
 #: Callback events waiting for the rules engine; beyond, new ones are dropped (counted, logged once a minute).

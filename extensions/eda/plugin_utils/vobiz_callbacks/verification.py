@@ -20,12 +20,11 @@ import collections
 import dataclasses
 import datetime
 import errno
-import importlib
-import importlib.util
 import json
 import os
 import stat
-import sys
+
+from .shared import module_util
 
 #: The longest audit line read; a longer one (no hang-up line of the modules is near it) is skipped whole.
 MAX_LINE = 65536
@@ -39,31 +38,6 @@ EXITS_PER_NAME = 4
 #: Seconds a room the source gave up on (its final ``unverified``) is remembered: the action's hang-up after that
 #: event writes a new hang-up line, which starts no new round of events.
 GIVEN_UP_RETENTION = 3600.0
-#: The collection's module_utils the source reuses (by path when the collection is not importable, as in
-#: ansible-rulebook); each before those that import it.
-MODULE_UTILS = 'ansible_collections.vobiz.voice.plugins.module_utils.'
-REUSED = ('_errors', '_redaction', '_audit')
-
-
-def module_util(name: str):
-    """The collection's ``plugins/module_utils/NAME.py``: imported when the collection is importable (the tests),
-    else loaded from its path beside this unit under its own full name, so that its imports of the others resolve."""
-    full = MODULE_UTILS + name
-    if full in sys.modules:
-        return sys.modules[full]
-    try:
-        return importlib.import_module(full)
-    except ImportError:
-        pass
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, os.pardir, os.pardir)
-    for each in REUSED[: REUSED.index(name) + 1]:
-        if MODULE_UTILS + each not in sys.modules:
-            path = os.path.join(root, 'plugins', 'module_utils', each + '.py')
-            spec = importlib.util.spec_from_file_location(MODULE_UTILS + each, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[MODULE_UTILS + each] = module
-            spec.loader.exec_module(module)
-    return sys.modules[full]
 
 
 class AuditTail:

@@ -92,11 +92,6 @@ COLLECTION = next(
     if (path / 'plugins').is_dir()
 )
 escape_name = load_by_path('vobiz_redaction', COLLECTION / 'plugins' / 'module_utils' / '_redaction.py').escape_name
-#: The source's unit ``callers`` makes the blocked_caller events; the number rules it loads by path (from plugins/,
-#: which is not copied beside extensions/ here) are taken from the collection, under the name the unit looks for.
-sys.modules['vobiz_voice_module_utils_callers'] = load_by_path(
-    'vobiz_voice_module_utils_callers', COLLECTION / 'plugins' / 'module_utils' / '_callers.py'
-)
 # The units from the collection too: ansible-test's copy of extensions/ beside the target is not complete.
 UNITS_DIR = COLLECTION / 'extensions' / 'eda' / 'plugin_utils' / 'vobiz_callbacks'
 _UNITS_SPEC = importlib.util.spec_from_file_location(
